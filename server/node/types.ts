@@ -1,0 +1,49 @@
+/**
+ * The contract between the RPC handlers (server/api) and the member's consensus/apply
+ * pipeline (server/node). Handlers validate and call these methods; the node proposes
+ * writes through the log, applies them to MVCC and answers with etcd's response messages.
+ *
+ * Every method resolves with a response whose `header` is filled in (cluster_id,
+ * member_id, revision, raft_term) and rejects with a ConnectError from server/errors.ts.
+ */
+import type {
+  CompactionRequest,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  Member,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  ResponseHeader,
+  StatusResponse,
+  TxnRequest,
+  TxnResponse,
+} from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+
+/** What a member offers to the client API. Implemented by `EtcdNode` (server/node/etcd-node.ts). */
+export interface EtcdServerApi {
+  /** Cluster ID (uint64), stable across restarts. */
+  readonly clusterId: bigint;
+  /** This member's ID (uint64), stable across restarts. */
+  readonly memberId: bigint;
+  /** Header for a response produced now: current revision and Raft term. */
+  header(): ResponseHeader;
+
+  /** Range read. Linearizable unless `req.serializable`. Errors: Compacted, FutureRev (OutOfRange). */
+  range(req: RangeRequest): Promise<RangeResponse>;
+  /** Put through the log. Errors: LeaseNotFound (NotFound), NoSpace, Timeout. */
+  put(req: PutRequest): Promise<PutResponse>;
+  /** DeleteRange through the log. */
+  deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse>;
+  /** Txn through the log (read-only txns may be served like a range). */
+  txn(req: TxnRequest): Promise<TxnResponse>;
+  /** Compact through the log. Errors: Compacted, FutureRev (OutOfRange). */
+  compact(req: CompactionRequest): Promise<CompactionResponse>;
+
+  /** Current membership, voters and learners. */
+  members(): Member[];
+  /** Maintenance.Status for this member (header, version, dbSize, leader, raft index/term...). */
+  status(): StatusResponse;
+}
