@@ -14,7 +14,7 @@
  * Mirrors how etcd's own e2e tests drive binaries (`tests/e2e/etcd_process.go` in etcd v3.4).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -29,9 +29,6 @@ export const VERSION: string = JSON.parse(readFileSync(join(REPO_ROOT, "package.
 
 /** Path of the release tarball `npm run build` writes. */
 export const TARBALL = join(REPO_ROOT, "dist", `etcd-v${VERSION}-linux-amd64.tar.gz`);
-
-/** True when `E2E_ETCD_BIN` is set: the server under test is an external binary, usually real etcd 3.4. */
-export const EXTERNAL_SERVER = Boolean(process.env.E2E_ETCD_BIN);
 
 /**
  * True when the server under test is the real Go etcd (E2E_ETCD_BIN names a binary whose
@@ -83,8 +80,23 @@ export function unpackRelease(): string {
       rmSync(staging, { recursive: true, force: true }); // another process won the race
     }
   }
+  pruneOldReleases(finalDir);
   unpackedDir = inner;
   return inner;
+}
+
+/** Removes unpacked copies of older tarballs (other than `keep`) untouched for over an hour. */
+function pruneOldReleases(keep: string): void {
+  const hourAgo = Date.now() - 3_600_000;
+  for (const name of readdirSync(tmpdir())) {
+    const dir = join(tmpdir(), name);
+    if (!name.startsWith("etcd-ts-release-") || dir === keep) continue;
+    try {
+      if (statSync(dir).mtimeMs < hourAgo) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // removed concurrently
+    }
+  }
 }
 
 /** The etcd server binary under test: `E2E_ETCD_BIN` or the unpacked release's `etcd`. */
