@@ -1,0 +1,61 @@
+/**
+ * The SQLite schema of a member's data file (`<data-dir>/member/db`).
+ *
+ * One file holds what etcd spreads over its WAL, snapshots and bbolt buckets:
+ * - `meta`: small named values (cluster/member IDs, applied and consistent index, compact revision...);
+ *   see server/storage/meta.ts.
+ * - `raft_log` and `hard_state`: the Raft log and the persisted (term, vote, commit) triple;
+ *   see server/storage/raft-log.ts and server/storage/hard-state.ts.
+ * - `kv`: one row per MVCC revision of a key, like etcd's `key` bucket keyed by (main, sub)
+ *   revision (mvcc/kvstore.go, mvcc/revision.go); see server/storage/revisions.ts.
+ * - `members`: the cluster membership (etcd's `members` bucket); see server/storage/members.ts.
+ */
+import type { Database } from "bun:sqlite";
+
+/** Statements that create every table; each is idempotent (IF NOT EXISTS). */
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS meta (
+     key TEXT PRIMARY KEY,
+     value
+   )`,
+  `CREATE TABLE IF NOT EXISTS raft_log (
+     idx INTEGER PRIMARY KEY,
+     term INTEGER NOT NULL,
+     type INTEGER NOT NULL,
+     data BLOB
+   )`,
+  `CREATE TABLE IF NOT EXISTS hard_state (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     term INTEGER NOT NULL,
+     vote TEXT NOT NULL,
+     commit_index INTEGER NOT NULL
+   )`,
+  // id: write order of the rows; it grows with (main, sub), so scanning by id replays history.
+  // A tombstone row (tombstone = 1) has an empty value and zero create_revision/version/lease.
+  `CREATE TABLE IF NOT EXISTS kv (
+     id INTEGER PRIMARY KEY,
+     main INTEGER NOT NULL,
+     sub INTEGER NOT NULL,
+     key BLOB NOT NULL,
+     value BLOB NOT NULL,
+     create_revision INTEGER NOT NULL,
+     version INTEGER NOT NULL,
+     lease INTEGER NOT NULL,
+     tombstone INTEGER NOT NULL
+   )`,
+  `CREATE TABLE IF NOT EXISTS members (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     peer_urls TEXT NOT NULL,
+     client_urls TEXT NOT NULL,
+     is_learner INTEGER NOT NULL
+   )`,
+];
+
+/**
+ * Creates the tables if they are missing (safe to call on every open).
+ * Runs outside any transaction handling of its own: call it inside one.
+ */
+export function createSchema(db: Database): void {
+  for (const sql of SCHEMA) db.run(sql);
+}

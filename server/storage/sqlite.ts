@@ -1,0 +1,75 @@
+/**
+ * Opens a member's SQLite backend: `<data-dir>/member/db`.
+ *
+ * Mirrors etcd's backend open (mvcc/backend/backend.go, etcdserver/server.go): the member
+ * directory is created with mode 0700 and the data file is held exclusively by this process
+ * for its whole life, the way bbolt's flock keeps a second etcd off the same data dir.
+ */
+import { Database } from "bun:sqlite";
+import { chmodSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { createSchema } from "./schema.ts";
+
+/**
+ * Thrown by {@link openBackend} when another process (or another open connection) already
+ * holds the data dir. Message: `data dir "<dir>" is in use by another etcd process`.
+ */
+export class DataDirLockedError extends Error {
+  /** The data dir that was asked for, as given. */
+  readonly dataDir: string;
+
+  constructor(dataDir: string) {
+    super(`data dir "${dataDir}" is in use by another etcd process`);
+    this.name = "DataDirLockedError";
+    this.dataDir = dataDir;
+  }
+}
+
+/** Path of the SQLite file inside a data dir: `<dataDir>/member/db`. */
+export function backendPath(dataDir: string): string {
+  return join(dataDir, "member", "db");
+}
+
+/** True when a bun:sqlite error says the file is locked by someone else. */
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "SQLITE_BUSY" || code === "SQLITE_LOCKED" || /database is locked/i.test(String(err));
+}
+
+/**
+ * Opens (creating if needed) the backend of `dataDir` and returns the connection.
+ *
+ * - creates `<dataDir>/member/` with mode 0700 and the file with mode 0600 (like bbolt's file);
+ * - `locking_mode=EXCLUSIVE`, `journal_mode=WAL`, `synchronous=FULL`, `busy_timeout=0`;
+ * - creates the schema (server/storage/schema.ts) in an immediate write transaction, which
+ *   takes the file's exclusive lock and keeps it until `db.close()` or process exit.
+ *
+ * Errors: {@link DataDirLockedError} when another process holds the data dir (fails at once,
+ * never waits); other filesystem/SQLite errors are rethrown as they are.
+ */
+export function openBackend(dataDir: string): Database {
+  mkdirSync(join(dataDir, "member"), { recursive: true, mode: 0o700 });
+  const db = new Database(backendPath(dataDir), { create: true, readwrite: true });
+  try {
+    db.run("PRAGMA busy_timeout = 0");
+    db.run("PRAGMA locking_mode = EXCLUSIVE");
+    db.run("PRAGMA journal_mode = WAL");
+    db.run("PRAGMA synchronous = FULL");
+    db.run("BEGIN IMMEDIATE");
+    try {
+      createSchema(db);
+      // A real write, so the exclusive lock is taken now rather than at the first proposal.
+      db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('storage_schema', 1)");
+      db.run("COMMIT");
+    } catch (err) {
+      if (db.inTransaction) db.run("ROLLBACK");
+      throw err;
+    }
+  } catch (err) {
+    db.close();
+    if (isBusy(err)) throw new DataDirLockedError(dataDir);
+    throw err;
+  }
+  chmodSync(backendPath(dataDir), 0o600);
+  return db;
+}
