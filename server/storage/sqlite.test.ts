@@ -1,0 +1,75 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { backendPath, DataDirLockedError, openBackend } from "./sqlite.ts";
+
+const dirs: string[] = [];
+function tempDataDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "etcd-storage-"));
+  dirs.push(d);
+  return join(d, "data");
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** Runs openBackend on `dataDir` in a second bun process; returns what it printed. */
+function openInChild(dataDir: string): string {
+  const script = `
+    import { openBackend } from ${JSON.stringify(join(import.meta.dir, "sqlite.ts"))};
+    try { openBackend(process.argv[1]).close(); console.log("opened"); }
+    catch (e) { console.log(e.name + ": " + e.message); }
+  `;
+  const child = Bun.spawnSync([process.execPath, "-e", script, dataDir], { stdout: "pipe", stderr: "pipe" });
+  return child.stdout.toString().trim() || child.stderr.toString();
+}
+
+describe("openBackend", () => {
+  test("creates <dir>/member/db with mode 0700 dir, WAL, synchronous FULL and the schema", () => {
+    const dataDir = tempDataDir();
+    const db = openBackend(dataDir);
+    try {
+      expect(statSync(join(dataDir, "member")).mode & 0o777).toBe(0o700);
+      expect(statSync(backendPath(dataDir)).isFile()).toBe(true);
+      expect(db.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
+      expect(db.query("PRAGMA synchronous").get()).toEqual({ synchronous: 2 });
+      expect(db.query("PRAGMA locking_mode").get()).toEqual({ locking_mode: "exclusive" });
+      const tables = db
+        .query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .all()
+        .map((r) => (r as { name: string }).name);
+      expect(tables).toEqual(["hard_state", "kv", "members", "meta", "raft_log"]);
+    } finally {
+      db.close();
+    }
+  });
+
+  test("is idempotent: reopening keeps data", () => {
+    const dataDir = tempDataDir();
+    let db = openBackend(dataDir);
+    db.run("INSERT INTO meta (key, value) VALUES ('x', 42)");
+    db.close();
+    db = openBackend(dataDir);
+    expect(db.query("SELECT value FROM meta WHERE key = 'x'").get()).toEqual({ value: 42 });
+    db.close();
+  });
+
+  test("a second process cannot open a data dir in use, and can once it is closed", () => {
+    const dataDir = tempDataDir();
+    const db = openBackend(dataDir);
+    expect(openInChild(dataDir)).toBe(`DataDirLockedError: data dir "${dataDir}" is in use by another etcd process`);
+    db.close();
+    expect(openInChild(dataDir)).toBe("opened");
+  });
+
+  test("a second open in the same process fails with DataDirLockedError", () => {
+    const dataDir = tempDataDir();
+    const db = openBackend(dataDir);
+    try {
+      expect(() => openBackend(dataDir)).toThrow(DataDirLockedError);
+    } finally {
+      db.close();
+    }
+  });
+});
