@@ -1,0 +1,28 @@
+/**
+ * etcdserverpb.Maintenance: Status from the member; Alarm GET/DEACTIVATE answer "no alarms"
+ * (this server raises none yet); Defragment succeeds without doing anything (SQLite needs no
+ * bbolt-style defragmentation; etcd 3.4 answers an empty DefragmentResponse, no header).
+ * Hash, HashKV, Snapshot, MoveLeader and Alarm ACTIVATE answer Unimplemented for now.
+ * Source: etcdserver/api/v3rpc/maintenance.go.
+ */
+import type { ServiceImpl } from "@connectrpc/connect";
+import { AlarmRequest_AlarmAction, Maintenance } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import type { EtcdServerApi } from "../node/types.ts";
+import { unimplemented } from "./unimplemented.ts";
+
+/** The Maintenance service implementation over `api`. */
+export function maintenanceService(api: EtcdServerApi): ServiceImpl<typeof Maintenance> {
+  const activate = unimplemented(Maintenance, "Alarm");
+  return {
+    status: () => api.status(),
+    alarm: (req) => {
+      if (req.action === AlarmRequest_AlarmAction.ACTIVATE) activate();
+      return { header: api.header(), alarms: [] };
+    },
+    defragment: () => ({}),
+    hash: unimplemented(Maintenance, "Hash"),
+    hashKV: unimplemented(Maintenance, "HashKV"),
+    snapshot: unimplemented(Maintenance, "Snapshot"),
+    moveLeader: unimplemented(Maintenance, "MoveLeader"),
+  };
+}

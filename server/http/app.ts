@@ -1,0 +1,76 @@
+/**
+ * Plain HTTP endpoints of the client port (the Connect router's fallback): `GET /health`
+ * and `GET /version` as etcd 3.4 serves them (etcdserver/api/etcdhttp/metrics.go, base.go),
+ * Go's `404 page not found` elsewhere. Later: the JSON gateway (`/v3/...`).
+ */
+import { create } from "@bufbuild/protobuf";
+import { Hono } from "hono";
+import { RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../config.ts";
+import type { EtcdServerApi } from "../node/types.ts";
+
+/** What `/health` reports, as etcd's `Health` JSON (`reason` as etcd 3.5 adds it, only when unhealthy). */
+export interface Health {
+  health: "true" | "false";
+  reason?: string;
+}
+
+/** Time a health check's read may take before the member counts as unhealthy, ms (etcd: 1 s). */
+const HEALTH_READ_TIMEOUT_MS = 1000;
+
+const HEALTH_READ = () => create(RangeRequestSchema, { key: new TextEncoder().encode("health"), keysOnly: true, limit: 1n });
+
+/**
+ * etcd's health check: unhealthy without a leader (`RAFT NO LEADER`) or when a linearizable
+ * read through the member fails or takes over 1 s (`QGET ERROR`, etcd 3.4's QGET probe).
+ */
+export async function checkHealth(api: EtcdServerApi): Promise<Health> {
+  if (api.status().leader === 0n) return { health: "false", reason: "RAFT NO LEADER" };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("timeout")), HEALTH_READ_TIMEOUT_MS);
+    });
+    await Promise.race([api.range(HEALTH_READ()), timeout]);
+  } catch {
+    return { health: "false", reason: "QGET ERROR" };
+  } finally {
+    clearTimeout(timer);
+  }
+  return { health: "true" };
+}
+
+function methodNotAllowed(): Response {
+  return new Response("Method Not Allowed\n", {
+    status: 405,
+    headers: { allow: "GET", "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" },
+  });
+}
+
+/**
+ * The hono app for plain HTTP: `GET /health` → 200 `{"health":"true"}` or 503
+ * `{"health":"false","reason":...}`; `GET /version` → `{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}`;
+ * other methods on those paths → 405; unknown paths → 404 `404 page not found`.
+ */
+export function createHttpApp(api: EtcdServerApi): Hono {
+  const app = new Hono();
+  app.all("/health", async (c) => {
+    if (c.req.method !== "GET") return methodNotAllowed();
+    const h = await checkHealth(api);
+    return c.body(JSON.stringify(h), h.health === "true" ? 200 : 503, { "content-type": "text/plain; charset=utf-8" });
+  });
+  app.all("/version", (c) => {
+    if (c.req.method !== "GET") return methodNotAllowed();
+    return c.body(JSON.stringify({ etcdserver: ETCD_SERVER_VERSION, etcdcluster: ETCD_CLUSTER_VERSION }), 200, {
+      "content-type": "application/json",
+    });
+  });
+  app.notFound(
+    () =>
+      new Response("404 page not found\n", {
+        status: 404,
+        headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" },
+      }),
+  );
+  return app;
+}

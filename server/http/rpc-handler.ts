@@ -1,0 +1,125 @@
+/**
+ * The request handler shared by the HTTP/1.1 and HTTP/2 servers of a client port: Connect's
+ * router (gRPC, gRPC-Web, Connect) with the hono app as fallback.
+ *
+ * It is connect-node's `connectNodeAdapter` plus what etcd's clients need from the server side,
+ * built from connect-node's exported pieces (`universalRequestFromNodeRequest`,
+ * `universalResponseToNodeResponse`):
+ * - request bodies pass {@link guardRequestBody} first (grpc-go's size/unmarshal errors);
+ * - gRPC calls to an unknown service or method get grpc-go's Unimplemented status
+ *   (`unknown service X`, `unknown method M for service X`) instead of an HTTP 404;
+ * - CORS ({@link handleCors});
+ * - handler failures are written to our JSON log instead of console.error.
+ */
+import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { Logger } from "../log.ts";
+import { handleCors } from "./cors.ts";
+import { bodyFormat, guardRequestBody } from "./request-guard.ts";
+
+/** A request as either server hands it over. */
+export type NodeRequest = IncomingMessage | Http2ServerRequest;
+/** A response of either server. */
+export type NodeResponse = ServerResponse | Http2ServerResponse;
+/** A request listener usable by both `http.createServer` and `http2.createServer`. */
+export type NodeHandler = (req: NodeRequest, res: NodeResponse) => void;
+
+/** Options of {@link createRpcHandler}. */
+export interface RpcHandlerOptions {
+  /** Registers the services (server/api). */
+  routes: (router: ConnectRouter) => void;
+  /** Serves everything that is not an RPC path (the hono app). */
+  fallback: NodeHandler;
+  /** Largest request message in bytes (etcd: `--max-request-bytes` + 512 KiB). */
+  readMaxBytes: number;
+  log: Logger;
+}
+
+/**
+ * Logs any non-ConnectError a service implementation throws and answers it like etcd's
+ * togRPCError does for errors it does not know: code Unknown with the error's text.
+ */
+function unexpectedErrors(log: Logger): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (e) {
+      if (e instanceof ConnectError) throw e;
+      const message = e instanceof Error ? e.message : String(e);
+      log.error("unexpected error in RPC handler", { method: `${req.service.typeName}/${req.method.name}`, error: message, stack: e instanceof Error ? e.stack : undefined });
+      throw new ConnectError(message, Code.Unknown);
+    }
+  };
+}
+
+/** gRPC's percent-encoding of grpc-message (bytes outside 0x20–0x7E and `%`). */
+function grpcPercentEncode(s: string): string {
+  return Array.from(new TextEncoder().encode(s), (b) =>
+    b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`,
+  ).join("");
+}
+
+/** Answers a gRPC / gRPC-Web call with a trailers-only status, as grpc-go does for unknown paths. */
+function answerGrpcStatus(res: NodeResponse, contentType: string, code: Code, message: string): void {
+  (res as ServerResponse).writeHead(200, {
+    "content-type": contentType.split(";")[0]!,
+    "grpc-status": String(code),
+    "grpc-message": grpcPercentEncode(message),
+  });
+  res.end();
+}
+
+/** grpc-go's message for a path no service handles. */
+function unknownPathMessage(path: string, services: ReadonlySet<string>): string {
+  const m = /^\/([^/]*)\/([^/]*)$/.exec(path);
+  if (!m) return `malformed method name: ${JSON.stringify(path)}`;
+  return services.has(m[1]!) ? `unknown method ${m[2]} for service ${m[1]}` : `unknown service ${m[1]}`;
+}
+
+/** Creates the shared request handler; see the module doc. */
+export function createRpcHandler(opts: RpcHandlerOptions): NodeHandler {
+  const router = createConnectRouter({
+    readMaxBytes: opts.readMaxBytes,
+    acceptCompression: [compressionGzip, compressionBrotli],
+    interceptors: [unexpectedErrors(opts.log)],
+  });
+  opts.routes(router);
+  const paths = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
+  const services = new Set(router.handlers.map((h) => h.service.typeName));
+
+  return (req, res) => {
+    if (handleCors(req, res)) return;
+    const path = (req.url ?? "").split("?", 1)[0]!;
+    const handler = paths.get(path);
+    const contentType = req.headers["content-type"] ?? "";
+    if (!handler) {
+      if (req.method === "POST" && /^application\/grpc/i.test(contentType)) {
+        answerGrpcStatus(res, contentType, Code.Unimplemented, unknownPathMessage(path, services));
+      } else {
+        opts.fallback(req, res);
+      }
+      return;
+    }
+    const uReq = universalRequestFromNodeRequest(req, res as never, undefined, undefined);
+    const format = bodyFormat(contentType);
+    if (format && uReq.body !== null && typeof uReq.body === "object" && Symbol.asyncIterator in uReq.body) {
+      const length = req.headers["content-length"];
+      uReq.body = guardRequestBody(uReq.body as AsyncIterable<Uint8Array>, {
+        format,
+        limit: opts.readMaxBytes,
+        input: handler.method.input,
+        singleRequest: handler.method.methodKind === "unary" || handler.method.methodKind === "server_streaming",
+        contentLength: length === undefined ? undefined : Number(length),
+      });
+    }
+    handler(uReq)
+      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .catch((reason) => {
+        if (ConnectError.from(reason).code === Code.Aborted) return;
+        opts.log.warn("failed to write RPC response", { method: path, error: String(reason) });
+      });
+  };
+}
