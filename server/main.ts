@@ -1,0 +1,164 @@
+/**
+ * Entry of the `etcd` binary: parse flags and `ETCD_*` variables (server/config.ts), start the
+ * member (server/node/etcd-node.ts) and the client listeners (server/http/listener.ts), log
+ * etcd's start-up lines as zap-style JSON on stderr, and stop cleanly on SIGINT/SIGTERM
+ * (exit 0). Start-up failures (data dir locked, port in use, bad bootstrap flags) log a
+ * `"level":"fatal"` line and exit 1; flag syntax errors exit 2 and validation errors exit 1,
+ * as etcd 3.4 does (etcdmain/etcd.go, embed/etcd.go).
+ */
+import { parseConfig, ETCD_SERVER_VERSION, GIT_SHA, type EtcdConfig } from "./config.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { idToHex } from "./membership/ids.ts";
+import { startClientListeners, type ClientListeners } from "./http/listener.ts";
+import type { EtcdServerApi } from "./node/types.ts";
+
+/** A started member as main needs it: the API plus close(). */
+export type RunningNode = EtcdServerApi & { close(): Promise<void> };
+/** Starts the member (server/node/etcd-node.ts `startEtcdNode`). */
+export type StartNode = (cfg: EtcdConfig, log: Logger) => Promise<RunningNode>;
+
+/** The real member; loaded on first use so that tests of this file can run without SQLite. */
+const startRealNode: StartNode = async (cfg, log) => (await import("./node/etcd-node.ts")).startEtcdNode(cfg, log);
+
+/** A running server: member plus client listeners. */
+export interface RunningEtcd {
+  node: RunningNode;
+  listeners: ClientListeners;
+  /** Closes the listeners, then the member. */
+  stop(): Promise<void>;
+}
+
+function ms(n: number): string {
+  return n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`;
+}
+
+/**
+ * Starts the member and its client listeners and logs etcd's start-up lines (`starting an etcd
+ * server`, `starting local member` with member and cluster ID, `ready to serve client
+ * requests`, the insecure-serving warning per address). Rejects with the start-up error; if
+ * the listeners fail, the member is closed first.
+ */
+export async function startEtcd(cfg: EtcdConfig, log: Logger, startNode: StartNode = startRealNode): Promise<RunningEtcd> {
+  log.info("configuring client listeners", { "listen-client-urls": cfg.listenClientUrls });
+  log.info("starting an etcd server", {
+    "etcd-version": ETCD_SERVER_VERSION,
+    "git-sha": GIT_SHA,
+    "runtime-version": typeof Bun !== "undefined" ? `bun ${Bun.version}` : process.version,
+    os: process.platform,
+    arch: process.arch,
+    name: cfg.name,
+    "data-dir": cfg.dataDir,
+    "heartbeat-interval": ms(cfg.heartbeatIntervalMs),
+    "election-timeout": ms(cfg.electionTimeoutMs),
+    "snapshot-count": cfg.snapshotCount,
+    "initial-advertise-peer-urls": cfg.initialAdvertisePeerUrls,
+    "listen-peer-urls": cfg.listenPeerUrls,
+    "advertise-client-urls": cfg.advertiseClientUrls,
+    "listen-client-urls": cfg.listenClientUrls,
+    "initial-cluster": cfg.initialCluster,
+    "initial-cluster-state": cfg.initialClusterState,
+    "initial-cluster-token": cfg.initialClusterToken,
+    "quota-backend-bytes": cfg.quotaBackendBytes,
+    "max-request-bytes": cfg.maxRequestBytes,
+    "max-txn-ops": cfg.maxTxnOps,
+  });
+  const node = await startNode(cfg, log);
+  const ids = { "local-member-id": idToHex(node.memberId), "cluster-id": idToHex(node.clusterId) };
+  log.info("starting local member", ids);
+  let listeners: ClientListeners;
+  try {
+    listeners = await startClientListeners(cfg, node, log);
+  } catch (e) {
+    await node.close();
+    throw e;
+  }
+  log.info("now serving peer/client/metrics", {
+    "local-member-id": ids["local-member-id"],
+    "advertise-client-urls": cfg.advertiseClientUrls,
+    "listen-client-urls": cfg.listenClientUrls,
+  });
+  log.info("ready to serve client requests");
+  for (const url of listeners.urls) {
+    const address = url.replace(/^http:\/\//, "");
+    log.warn(`serving insecure client requests on ${address}, this is strongly discouraged!`, { address });
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    node,
+    listeners,
+    stop() {
+      stopping ??= (async () => {
+        await listeners.close();
+        await node.close();
+        log.info("closed etcd server", { name: cfg.name, "data-dir": cfg.dataDir, "advertise-client-urls": cfg.advertiseClientUrls });
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** What {@link main} touches outside itself; tests replace parts of it. */
+export interface MainIo {
+  /** Writes to stdout (`--help`, `--version`). */
+  stdout(text: string): void;
+  /** Writes to stderr (flag errors, log lines). */
+  stderr(text: string): void;
+  /** Resolves with the name of the first SIGINT/SIGTERM. */
+  waitForSignal(): Promise<string>;
+  startNode: StartNode;
+}
+
+const processIo: MainIo = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+  waitForSignal: () =>
+    new Promise((resolve) => {
+      for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => resolve(sig));
+    }),
+  startNode: startRealNode,
+};
+
+/**
+ * Runs the `etcd` command line to completion and resolves with the process exit code:
+ * 0 after `--help`/`--version` or a signal-triggered shutdown, 2 for flag syntax errors,
+ * 1 for invalid flags and start-up failures.
+ */
+export async function main(argv: readonly string[], env: Record<string, string | undefined>, io: MainIo = processIo): Promise<number> {
+  const outcome = parseConfig(argv, env);
+  if (outcome.kind === "exit") {
+    if (outcome.stdout) io.stdout(outcome.stdout);
+    if (outcome.stderr) io.stderr(outcome.stderr);
+    return outcome.code;
+  }
+  if (outcome.kind === "invalid") {
+    const log = createLogger({ write: io.stderr });
+    log.warn("failed to verify flags", { error: outcome.error });
+    if (outcome.error.startsWith("--advertise-client-urls is required")) {
+      log.warn("advertise client URLs are not set", { error: outcome.error });
+    }
+    return 1;
+  }
+  const cfg = outcome.config;
+  const log = createLogger({ level: cfg.logLevel, write: io.stderr });
+  for (const w of outcome.warnings) log.warn(w);
+  const signal = io.waitForSignal();
+  let etcd: RunningEtcd;
+  try {
+    etcd = await startEtcd(cfg, log, io.startNode);
+  } catch (e) {
+    log.fatal("failed to start etcd", { error: e instanceof Error ? e.message : String(e), "data-dir": cfg.dataDir });
+    return 1;
+  }
+  const sig = await signal;
+  log.info("received signal; shutting down", { signal: sig });
+  await etcd.stop();
+  return 0;
+}
+
+if (import.meta.main) {
+  const log = createLogger();
+  // Bad input must never take the server down: log what escaped a handler and keep serving.
+  process.on("uncaughtException", (e) => log.error("uncaught exception", { error: e, stack: e.stack }));
+  process.on("unhandledRejection", (e) => log.error("unhandled rejection", { error: e instanceof Error ? e : String(e) }));
+  process.exit(await main(process.argv.slice(2), process.env));
+}
