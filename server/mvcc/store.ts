@@ -105,9 +105,12 @@ class WriteTxn {
   }
 }
 
-/** The MVCC store of one member. Not thread-safe; one caller applies writes in order. */
+/**
+ * The MVCC store of one member. All methods are synchronous; one caller applies writes in
+ * log order. Returned messages are fresh objects, but their `key`/`value` byte arrays may be
+ * shared with the store's cache and with events: treat them as read-only.
+ */
 export class MvccStore {
-  private readonly db: Database;
   private readonly rows: RevisionsTable;
   private readonly meta: Meta;
   private readonly index = new TreeIndex();
@@ -129,7 +132,6 @@ export class MvccStore {
    * (store.restore in mvcc/kvstore.go). Cost: one scan of `kv` without values.
    */
   constructor(db: Database, options: MvccStoreOptions = {}) {
-    this.db = db;
     this.rows = new RevisionsTable(db);
     this.meta = new Meta(db);
     this.leaseExists = options.leaseExists;

@@ -60,7 +60,6 @@ export class RevisionsTable {
   private readonly getStmt: Statement<unknown, [number]>;
   private readonly deleteStmt: Statement<unknown, [number]>;
   private readonly scanStmt: Statement<IndexRow, []>;
-  private readonly maxIdStmt: Statement<{ id: number | null; main: number | null }, []>;
 
   /** `db` must have the schema (server/storage/schema.ts). */
   constructor(db: Database) {
@@ -76,7 +75,6 @@ export class RevisionsTable {
               CASE WHEN lease = 0 THEN NULL ELSE CAST(lease AS TEXT) END AS lease, tombstone
        FROM kv ORDER BY id`,
     );
-    this.maxIdStmt = db.query("SELECT max(id) AS id, max(main) AS main FROM kv");
   }
 
   /** Inserts one row. Throws SQLiteError (e.g. a duplicate id) without writing anything. */
@@ -120,11 +118,5 @@ export class RevisionsTable {
         tombstone: o.tombstone !== 0,
       };
     }
-  }
-
-  /** Highest row id and highest main revision stored (0 when the table is empty). */
-  maxIdAndRevision(): { id: number; main: number } {
-    const r = this.maxIdStmt.get();
-    return { id: r?.id ?? 0, main: r?.main ?? 0 };
   }
 }
