@@ -1,0 +1,119 @@
+/** The benchmark's result document and its Markdown rendering (the table the README carries). */
+import type { ServerResult } from "./runner.ts";
+import type { WorkloadOptions } from "./workload.ts";
+
+/** Start-up figures of one server. */
+export interface ServerInfo {
+  label: string;
+  binary: string;
+  /** Version the server reported in Maintenance.Status, if it answered. */
+  version?: string;
+  /** Median time from exec to the first answered linearizable Range, in ms. */
+  startupMs: number;
+  /** That time for each start-up run, in ms. */
+  startupRunsMs: number[];
+  /** VmRSS of the server's process tree 1 s after start-up, in MB (2^20 bytes). */
+  idleRssMB: number;
+}
+
+/** Results of one workload: one entry per server, in the order of {@link BenchmarkReport.servers}. */
+export interface WorkloadReport {
+  description: string;
+  options: WorkloadOptions;
+  /** Requests in each measured slice of each server. */
+  requestsPerSlice: number;
+  results: ServerResult[];
+}
+
+/** Everything a run measured, as printed by `--json`. */
+export interface BenchmarkReport {
+  /** Command line that produced the report. */
+  command: string;
+  /** ISO 8601 start time. */
+  date: string;
+  machine: { cpu: string; cores: number; loadAverageBefore: number[]; loadAverageAfter: number[] };
+  settings: {
+    clients: number;
+    conns: number;
+    slices: number;
+    sliceSeconds: number;
+    warmupSeconds: number;
+    startupRuns: number;
+    total: number;
+  };
+  servers: ServerInfo[];
+  workloads: WorkloadReport[];
+  /** Remarks such as "ours not found". */
+  notes: string[];
+}
+
+const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
+const fmtMs = (n: number) => (Number.isFinite(n) ? (n < 1 ? n.toFixed(3) : n < 10 ? n.toFixed(2) : n.toFixed(1)) : "–");
+const fmtMicros = (n: number) => (Number.isFinite(n) ? (n < 100 ? n.toFixed(1) : n.toFixed(0)) : "–");
+const fmtRatio = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : "–");
+const fmtLoad = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
+
+/** Per-round ratios b/a of two equally long series (paired slices of the same round). */
+function pairedRatios(a: number[], b: number[]): number[] {
+  return a.map((x, i) => b[i]! / x).filter(Number.isFinite);
+}
+
+/** Renders the report as Markdown: a heading paragraph, a start-up table and the workload table. */
+export function toMarkdown(report: BenchmarkReport): string {
+  const s = report.settings;
+  const [base, other] = report.servers;
+  const ratioLabel = other ? `${other.label}/${base!.label}` : "";
+  const lines: string[] = [];
+  lines.push(`Command: \`${report.command}\``, "");
+  lines.push(
+    `${report.date}, ${report.machine.cores} × ${report.machine.cpu}, load average ${fmtLoad(report.machine.loadAverageBefore)} ` +
+      `before, ${fmtLoad(report.machine.loadAverageAfter)} after. ${s.clients} clients over ${s.conns} HTTP/2 ` +
+      `connection${s.conns === 1 ? "" : "s"}. Per workload: ${s.warmupSeconds} s warm-up of ${base!.label} (same ` +
+      `request count for the other), then ${s.slices} rounds in which each server runs a slice of the same request ` +
+      `count (≈ ${s.sliceSeconds} s on ${base!.label}; ≤ ${fmtInt(s.total)} requests per server in all), the order ` +
+      `alternating. The load generator is a separate Bun process on the same cores; its CPU is shown too. ` +
+      `Start-up: median of ${s.startupRuns} runs.`,
+    "",
+  );
+  for (const note of report.notes) lines.push(`Note: ${note}`, "");
+  lines.push("| server | binary | exec → first answer (ms) | runs (ms) | idle RSS (MB) |", "|---|---|--:|---|--:|");
+  for (const info of report.servers) {
+    const binary = info.version ? `${info.binary} (${info.version})` : info.binary;
+    const runs = info.startupRunsMs.map(fmtInt).join(", ");
+    lines.push(`| ${info.label} | ${binary} | ${fmtInt(info.startupMs)} | ${runs} | ${info.idleRssMB.toFixed(1)} |`);
+  }
+  if (other) {
+    lines.push(`| **${ratioLabel}** | | ${fmtRatio(other.startupMs / base!.startupMs)} | | ${fmtRatio(other.idleRssMB / base!.idleRssMB)} |`);
+  }
+  lines.push(
+    "",
+    "| workload | server | req/s | slices req/s | p50 (ms) | p99 (ms) | server CPU (µs/op) | generator CPU (µs/op) | errors |",
+    "|---|---|--:|---|--:|--:|--:|--:|--:|",
+  );
+  for (const w of report.workloads) {
+    w.results.forEach((r, i) => {
+      const spread = `${fmtInt(Math.min(...r.sliceRequestsPerSecond))}–${fmtInt(Math.max(...r.sliceRequestsPerSecond))}`;
+      lines.push(
+        `| ${i === 0 ? `${w.description}, ${s.slices} × ${fmtInt(w.requestsPerSlice)} req` : ""} | ${r.label} | ${fmtInt(r.requestsPerSecond)} | ${spread} | ${fmtMs(r.p50Ms)} | ` +
+          `${fmtMs(r.p99Ms)} | ${fmtMicros(r.serverCpuMicrosPerOp)} | ${fmtMicros(r.generatorCpuMicrosPerOp)} | ${r.errors} |`,
+      );
+    });
+    const [a, b] = w.results;
+    if (a && b) {
+      const rounds = pairedRatios(a.sliceRequestsPerSecond, b.sliceRequestsPerSecond);
+      lines.push(
+        `| | **${ratioLabel}** | **${fmtRatio(b.requestsPerSecond / a.requestsPerSecond)}** | ` +
+          `${fmtRatio(Math.min(...rounds))}–${fmtRatio(Math.max(...rounds))} | ${fmtRatio(b.p50Ms / a.p50Ms)} | ` +
+          `${fmtRatio(b.p99Ms / a.p99Ms)} | ${fmtRatio(b.serverCpuMicrosPerOp / a.serverCpuMicrosPerOp)} | ` +
+          `${fmtRatio(b.generatorCpuMicrosPerOp / a.generatorCpuMicrosPerOp)} | |`,
+      );
+    }
+  }
+  lines.push(
+    "",
+    `req/s: successful requests over measured time; "slices req/s": slowest–fastest slice` +
+      (other ? `, and for ${ratioLabel} the lowest–highest ratio of a round's paired slices` : "") +
+      `. Server CPU: utime+stime of the server's process tree from /proc, over each slice plus a short settle pause.`,
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,165 @@
+/**
+ * A server under test: etcd 3.4 or ours, started on free loopback ports with a fresh temp data dir and the same
+ * etcd flags (`--name --data-dir --listen-client-urls --advertise-client-urls --listen-peer-urls
+ * --initial-advertise-peer-urls --initial-cluster --initial-cluster-state new`), output to `<tmp>/server.log`.
+ */
+import type { Subprocess } from "bun";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KV, Maintenance } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { removeDir, trackDir, trackPid, untrackPid } from "./cleanup.ts";
+import { treeCpuMicros, treeRssBytes } from "./proc.ts";
+
+/** How long a server may take from exec to its first answered request, in ms. */
+const STARTUP_TIMEOUT_MS = 30_000;
+
+/** Which binary to run and what to call it in reports. */
+export interface ServerSpec {
+  /** Report label, e.g. "etcd" or "ours". */
+  label: string;
+  /** Path of the executable. */
+  binary: string;
+}
+
+/** Reserves `count` distinct free TCP ports on 127.0.0.1 (listen on port 0, note, close). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", resolve);
+    });
+    servers.push(server);
+    ports.push((server.address() as { port: number }).port);
+  }
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+/** Runs `call` with a transport over a fresh HTTP/2 connection that is closed afterwards. */
+async function withTransport<T>(endpoint: string, call: (t: ReturnType<typeof createGrpcTransport>) => Promise<T>): Promise<T> {
+  const sessionManager = new Http2SessionManager(endpoint);
+  try {
+    return await call(createGrpcTransport({ baseUrl: endpoint, sessionManager }));
+  } finally {
+    sessionManager.abort();
+  }
+}
+
+/** Sends one linearizable Range over a fresh HTTP/2 connection; resolves true if the server answered it. */
+function answersRange(endpoint: string): Promise<boolean> {
+  return withTransport(endpoint, (t) =>
+    createClient(KV, t).range({ key: new TextEncoder().encode("benchmark-ready") }, { timeoutMs: 2_000 }),
+  ).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The server's version from Maintenance.Status (e.g. "3.4.23"), or undefined if it does not answer Status. */
+function statusVersion(endpoint: string): Promise<string | undefined> {
+  return withTransport(endpoint, (t) => createClient(Maintenance, t).status({}, { timeoutMs: 2_000 })).then(
+    (status) => status.version || undefined,
+    () => undefined,
+  );
+}
+
+/** A started server; stop it with {@link RunningServer.stop}. */
+export class RunningServer {
+  private constructor(
+    /** What was started. */
+    readonly spec: ServerSpec,
+    private readonly process: Subprocess,
+    /** Temp dir holding data dir and log; removed by stop(). */
+    readonly tempDir: string,
+    /** gRPC endpoint, e.g. "http://127.0.0.1:41234". */
+    readonly endpoint: string,
+    /** Time from exec to the first answered linearizable Range, in ms. */
+    readonly startupMs: number,
+  ) {}
+
+  /** PID of the server process. */
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  /**
+   * Starts a server and waits for its first answered request (≤ 30 s). Throws Error with the tail of its log if it
+   * exits or does not answer in time.
+   */
+  static async start(spec: ServerSpec): Promise<RunningServer> {
+    const tempDir = mkdtempSync(join(tmpdir(), "etcd-benchmark-"));
+    trackDir(tempDir);
+    const [clientPort, peerPort] = await freePorts(2);
+    const endpoint = `http://127.0.0.1:${clientPort}`;
+    const peer = `http://127.0.0.1:${peerPort}`;
+    const logPath = join(tempDir, "server.log");
+    const args = [
+      "--name", "bench",
+      "--data-dir", join(tempDir, "data"),
+      "--listen-client-urls", endpoint,
+      "--advertise-client-urls", endpoint,
+      "--listen-peer-urls", peer,
+      "--initial-advertise-peer-urls", peer,
+      "--initial-cluster", `bench=${peer}`,
+      "--initial-cluster-state", "new",
+    ];
+    const t0 = performance.now();
+    const proc = Bun.spawn([spec.binary, ...args], {
+      stdin: "ignore",
+      stdout: Bun.file(logPath),
+      stderr: Bun.file(logPath),
+    });
+    trackPid(proc.pid);
+    let exited: number | null = null;
+    void proc.exited.then((code) => (exited = code));
+    const fail = (why: string): never => {
+      let tail = "";
+      try {
+        tail = readFileSync(logPath, "utf8").split("\n").slice(-15).join("\n");
+      } catch {
+        // no log
+      }
+      throw new Error(`${spec.label} (${spec.binary}) ${why}; last log lines:\n${tail}`);
+    };
+    while (!(await answersRange(endpoint))) {
+      if (exited !== null) fail(`exited with code ${exited} during start-up`);
+      if (performance.now() - t0 > STARTUP_TIMEOUT_MS) fail(`answered no request within ${STARTUP_TIMEOUT_MS} ms`);
+      await Bun.sleep(5);
+    }
+    return new RunningServer(spec, proc, tempDir, endpoint, performance.now() - t0);
+  }
+
+  /** Current VmRSS of the server's process tree, in bytes. */
+  rssBytes(): number {
+    return treeRssBytes(this.process.pid);
+  }
+
+  /** The version the server reports in Maintenance.Status (e.g. "3.4.23"), or undefined if it does not answer. */
+  version(): Promise<string | undefined> {
+    return statusVersion(this.endpoint);
+  }
+
+  /** CPU time (user + system) used so far by the server's process tree, in µs (clock-tick resolution). */
+  cpuMicros(): number {
+    return treeCpuMicros(this.process.pid);
+  }
+
+  /** SIGTERMs the server by PID, SIGKILLs it after 5 s, then removes its temp dir. */
+  async stop(): Promise<void> {
+    this.process.kill("SIGTERM");
+    const exited = await Promise.race([this.process.exited.then(() => true), Bun.sleep(5_000).then(() => false)]);
+    if (!exited) {
+      this.process.kill("SIGKILL");
+      await this.process.exited;
+    }
+    untrackPid(this.process.pid);
+    removeDir(this.tempDir);
+  }
+}

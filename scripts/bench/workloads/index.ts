@@ -1,0 +1,20 @@
+/**
+ * Registry of benchmark workloads by mode name. To add a mode (watch, lease-keepalive...), write one file in this
+ * folder exporting a {@link Workload} and list it here.
+ */
+import type { Workload } from "../workload.ts";
+import { putWorkload } from "./put.ts";
+import { rangeWorkload } from "./range.ts";
+import { txnPutWorkload } from "./txn-put.ts";
+
+/** All workloads, keyed by mode name. */
+export const WORKLOADS: ReadonlyMap<string, Workload> = new Map(
+  [putWorkload, rangeWorkload, txnPutWorkload].map((w) => [w.mode, w]),
+);
+
+/** The workload of a mode; throws Error("unknown benchmark mode ...") for an unknown one. */
+export function workloadFor(mode: string): Workload {
+  const workload = WORKLOADS.get(mode);
+  if (!workload) throw new Error(`unknown benchmark mode ${JSON.stringify(mode)} (known: ${[...WORKLOADS.keys()].join(", ")})`);
+  return workload;
+}
