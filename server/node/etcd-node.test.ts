@@ -1,0 +1,103 @@
+import { afterEach, expect, test } from "bun:test";
+import { create } from "@bufbuild/protobuf";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  CompactionRequestSchema,
+  PutRequestSchema,
+  RangeRequestSchema,
+  TxnRequestSchema,
+} from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { startEtcdNode, type NodeConfig, type EtcdNode } from "./etcd-node.ts";
+
+const dirs: string[] = [];
+const nodes: EtcdNode[] = [];
+const quiet = { info() {}, warn() {} };
+const enc = new TextEncoder();
+
+function config(dataDir: string): NodeConfig {
+  return {
+    name: "default",
+    dataDir,
+    initialCluster: "default=http://localhost:2380",
+    initialClusterToken: "etcd-cluster",
+    initialAdvertisePeerUrls: ["http://localhost:2380"],
+    advertiseClientUrls: ["http://localhost:2379"],
+    maxRequestBytes: 1024,
+    snapshotCount: 100000,
+  };
+}
+
+async function open(dir?: string): Promise<{ node: EtcdNode; dir: string }> {
+  const d = dir ?? mkdtempSync(join(tmpdir(), "etcd-node-"));
+  if (!dir) dirs.push(d);
+  const node = await startEtcdNode(config(d), quiet);
+  nodes.push(node);
+  return { node, dir: d };
+}
+
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+test("concurrent puts get consecutive revisions and headers; term starts at 2", async () => {
+  const { node } = await open();
+  const responses = await Promise.all(
+    [0, 1, 2, 3].map((i) => node.put(create(PutRequestSchema, { key: enc.encode(`k${i}`), value: enc.encode("v") }))),
+  );
+  expect(responses.map((r) => Number(r.header!.revision))).toEqual([2, 3, 4, 5]);
+  expect(responses[0].header!.raftTerm).toBe(2n);
+  expect(responses[0].header!.memberId).toBe(node.memberId);
+  const range = await node.range(create(RangeRequestSchema, { key: enc.encode("k2") }));
+  expect(range.kvs[0].modRevision).toBe(4n);
+  expect(range.header!.revision).toBe(5n);
+});
+
+test("state, IDs and the applied index survive a restart; the term grows", async () => {
+  const first = await open();
+  await first.node.put(create(PutRequestSchema, { key: enc.encode("a"), value: enc.encode("1") }));
+  const ids = [first.node.memberId, first.node.clusterId];
+  await first.node.close();
+  const { node } = await open(first.dir);
+  expect([node.memberId, node.clusterId]).toEqual(ids);
+  expect(node.status().raftTerm).toBe(3n);
+  expect(node.status().raftAppliedIndex).toBe(1n);
+  const put = await node.put(create(PutRequestSchema, { key: enc.encode("a"), value: enc.encode("2") }));
+  expect(put.header!.revision).toBe(3n);
+});
+
+test("a failing entry rejects only its own caller", async () => {
+  const { node } = await open();
+  await node.put(create(PutRequestSchema, { key: enc.encode("a"), value: enc.encode("1") }));
+  const [bad, good] = await Promise.allSettled([
+    node.compact(create(CompactionRequestSchema, { revision: 99n })),
+    node.put(create(PutRequestSchema, { key: enc.encode("b"), value: enc.encode("1") })),
+  ]);
+  expect(bad.status).toBe("rejected");
+  expect(((bad as PromiseRejectedResult).reason as ConnectError).code).toBe(Code.OutOfRange);
+  expect(good.status).toBe("fulfilled");
+});
+
+test("a proposal over maxRequestBytes is rejected with etcd's error", async () => {
+  const { node } = await open();
+  const err = await node
+    .put(create(PutRequestSchema, { key: enc.encode("big"), value: new Uint8Array(2048) }))
+    .catch((e) => e);
+  expect(err).toBeInstanceOf(ConnectError);
+  expect((err as ConnectError).rawMessage).toBe("etcdserver: request is too large");
+});
+
+test("a read-only txn does not go through the log", async () => {
+  const { node } = await open();
+  const before = node.status().raftIndex;
+  const res = await node.txn(
+    create(TxnRequestSchema, {
+      success: [{ request: { case: "requestRange", value: create(RangeRequestSchema, { key: enc.encode("x") }) } }],
+    }),
+  );
+  expect(res.succeeded).toBe(true);
+  expect(node.status().raftIndex).toBe(before);
+});
