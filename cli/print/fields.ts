@@ -1,0 +1,110 @@
+/**
+ * `-w fields`, mirroring etcdctl's `printer_fields.go`: one `"Name" : value` line per field, strings
+ * and bytes in Go `%q` form, numbers in decimal, nested txn responses flattened in order.
+ */
+import type {
+  DeleteRangeResponse,
+  MemberListResponse,
+  PutResponse,
+  RangeResponse,
+  ResponseHeader,
+  TxnResponse,
+} from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import type { KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
+import { goQuote } from "../go/strconv.ts";
+import type { EpHealth, EpStatus } from "./printer.ts";
+import { UnsupportedPrinter } from "./printer.ts";
+
+/** The fields format. */
+export class FieldsPrinter extends UnsupportedPrinter {
+  readonly format = "fields";
+
+  private line(name: string, value: string | bigint | boolean | number): void {
+    this.out.println(`"${name}" : ${String(value)}`);
+  }
+
+  private hdr(h: ResponseHeader | undefined): void {
+    this.line("ClusterID", h?.clusterId ?? 0n);
+    this.line("MemberID", h?.memberId ?? 0n);
+    this.line("Revision", h?.revision ?? 0n);
+    this.line("RaftTerm", h?.raftTerm ?? 0n);
+  }
+
+  private kv(prefix: string, kv: KeyValue): void {
+    this.line(`${prefix}Key`, goQuote(kv.key));
+    this.line(`${prefix}CreateRevision`, kv.createRevision);
+    this.line(`${prefix}ModRevision`, kv.modRevision);
+    this.line(`${prefix}Version`, kv.version);
+    this.line(`${prefix}Value`, goQuote(kv.value));
+    this.line(`${prefix}Lease`, kv.lease);
+  }
+
+  override put(r: PutResponse): void {
+    this.hdr(r.header);
+    if (r.prevKv) this.kv("Prev", r.prevKv);
+  }
+
+  override get(r: RangeResponse): void {
+    this.hdr(r.header);
+    for (const kv of r.kvs) this.kv("", kv);
+    this.line("More", r.more);
+    this.line("Count", r.count);
+  }
+
+  override del(r: DeleteRangeResponse): void {
+    this.hdr(r.header);
+    this.line("Deleted", r.deleted);
+    for (const kv of r.prevKvs) this.kv("Prev", kv);
+  }
+
+  override txn(r: TxnResponse): void {
+    this.hdr(r.header);
+    this.line("Succeeded", r.succeeded);
+    for (const op of r.responses) {
+      const resp = op.response;
+      if (resp.case === "responseDeleteRange") this.del(resp.value);
+      else if (resp.case === "responsePut") this.put(resp.value);
+      else if (resp.case === "responseRange") this.get(resp.value);
+      else this.line("Unknown", goQuote(String(resp.case)));
+    }
+  }
+
+  override memberList(r: MemberListResponse): void {
+    this.hdr(r.header);
+    for (const m of r.members) {
+      this.line("ID", m.ID);
+      this.line("Name", goQuote(m.name));
+      for (const u of m.peerURLs) this.line("PeerURL", goQuote(u));
+      for (const u of m.clientURLs) this.line("ClientURL", goQuote(u));
+      this.line("IsLearner", m.isLearner);
+      this.out.println("");
+    }
+  }
+
+  override endpointHealth(list: EpHealth[]): void {
+    for (const h of list) {
+      this.line("Endpoint", goQuote(h.ep));
+      this.line("Health", h.health);
+      this.line("Took", h.took);
+      this.line("Error", h.error);
+      this.out.println("");
+    }
+  }
+
+  override endpointStatus(list: EpStatus[]): void {
+    for (const { ep, resp } of list) {
+      this.hdr(resp.header);
+      this.line("Version", goQuote(resp.version));
+      this.line("DBSize", resp.dbSize);
+      this.line("Leader", resp.leader);
+      this.line("IsLearner", resp.isLearner);
+      this.line("RaftIndex", resp.raftIndex);
+      this.line("RaftTerm", resp.raftTerm);
+      this.line("RaftAppliedIndex", resp.raftAppliedIndex);
+      // Go's fmt.Println of a []string: `[a b]`.
+      this.line("Errors", `[${resp.errors.join(" ")}]`);
+      this.line("Endpoint", goQuote(ep));
+      this.out.println("");
+    }
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * `-w json`, mirroring etcdctl's `printer_json.go`: each response as Go `encoding/json` of the
+ * gogoproto struct on one line; endpoint health/status as JSON arrays of etcdctl's own structs.
+ */
+import type { DescMessage, Message } from "@bufbuild/protobuf";
+import { StatusResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { goJsonMessage, goJsonString } from "../go/json.ts";
+import type { EpHealth, EpStatus } from "./printer.ts";
+import { RpcPrinter } from "./printer.ts";
+
+/** The json format. */
+export class JsonPrinter extends RpcPrinter {
+  readonly format = "json";
+
+  protected message(schema: DescMessage, msg: Message): void {
+    this.out.println(goJsonMessage(schema, msg));
+  }
+
+  /** `[{"endpoint":...,"health":...,"took":...,"error":...}]`, error omitted when empty. */
+  override endpointHealth(list: EpHealth[]): void {
+    const items = list.map((h) => {
+      const error = h.error === "" ? "" : `,"error":${goJsonString(h.error)}`;
+      return `{"endpoint":${goJsonString(h.ep)},"health":${h.health},"took":${goJsonString(h.took)}${error}}`;
+    });
+    this.out.println(`[${items.join(",")}]`);
+  }
+
+  /** `[{"Endpoint":...,"Status":{...StatusResponse...}}]`. */
+  override endpointStatus(list: EpStatus[]): void {
+    const items = list.map(
+      ({ ep, resp }) => `{"Endpoint":${goJsonString(ep)},"Status":${goJsonMessage(StatusResponseSchema, resp)}}`,
+    );
+    this.out.println(`[${items.join(",")}]`);
+  }
+}

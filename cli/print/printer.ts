@@ -1,0 +1,117 @@
+/**
+ * The printer contract of etcdctl (`ctlv3/command/printer.go`): one method per response kind, one
+ * implementation per `--write-out` format. A format that cannot show a response exits 4 with
+ * `<format> not supported as output format`, exactly where etcdctl's `printerUnsupported` does.
+ *
+ * To add a command (watch, lease, member add...), add a method here, implement it in the formats
+ * that support it, and let {@link UnsupportedPrinter} cover the rest.
+ */
+import type { DescMessage, Message } from "@bufbuild/protobuf";
+import {
+  DeleteRangeResponseSchema,
+  MemberListResponseSchema,
+  PutResponseSchema,
+  RangeResponseSchema,
+  TxnResponseSchema,
+  type DeleteRangeResponse,
+  type MemberListResponse,
+  type PutResponse,
+  type RangeResponse,
+  type StatusResponse,
+  type TxnResponse,
+} from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { CtlError, ExitCode } from "../errors.ts";
+import type { Output } from "../output.ts";
+
+/** Names accepted by `-w/--write-out`. */
+export type OutputFormat = "simple" | "json" | "fields" | "table" | "protobuf";
+
+/** Result of checking one endpoint in `endpoint health` (etcdctl's `epHealth`). */
+export interface EpHealth {
+  /** Endpoint as given on the command line. */
+  ep: string;
+  health: boolean;
+  /** Elapsed time in Go `Duration.String` form, e.g. `1.2ms`. */
+  took: string;
+  /** Error text; empty when healthy. */
+  error: string;
+}
+
+/** One endpoint's `Maintenance.Status` answer in `endpoint status` (etcdctl's `epStatus`). */
+export interface EpStatus {
+  ep: string;
+  resp: StatusResponse;
+}
+
+/** What every output format must be able to print (subset of etcdctl's `printer` interface). */
+export interface Printer {
+  /** The `-w` value that selected this printer. */
+  readonly format: OutputFormat;
+  put(r: PutResponse): void;
+  get(r: RangeResponse): void;
+  del(r: DeleteRangeResponse): void;
+  txn(r: TxnResponse): void;
+  memberList(r: MemberListResponse): void;
+  endpointHealth(list: EpHealth[]): void;
+  endpointStatus(list: EpStatus[]): void;
+}
+
+/** Base for formats that support only some responses: everything else exits 4. */
+export abstract class UnsupportedPrinter implements Printer {
+  abstract readonly format: OutputFormat;
+
+  /** @param out where the printed bytes go */
+  constructor(protected readonly out: Output) {}
+
+  /** @throws CtlError exit 4 `<format> not supported as output format` */
+  protected unsupported(): never {
+    throw new CtlError(ExitCode.BadFeature, `${this.format} not supported as output format`);
+  }
+
+  put(_r: PutResponse): void {
+    this.unsupported();
+  }
+  get(_r: RangeResponse): void {
+    this.unsupported();
+  }
+  del(_r: DeleteRangeResponse): void {
+    this.unsupported();
+  }
+  txn(_r: TxnResponse): void {
+    this.unsupported();
+  }
+  memberList(_r: MemberListResponse): void {
+    this.unsupported();
+  }
+  endpointHealth(_list: EpHealth[]): void {
+    this.unsupported();
+  }
+  endpointStatus(_list: EpStatus[]): void {
+    this.unsupported();
+  }
+}
+
+/**
+ * Base for formats that dump whole RPC responses (json, protobuf; etcdctl's `printerRPC`):
+ * KV and member responses go to {@link message}, endpoint lists stay unsupported unless overridden.
+ */
+export abstract class RpcPrinter extends UnsupportedPrinter {
+  /** Prints one response message in this format. */
+  protected abstract message(schema: DescMessage, msg: Message): void;
+
+  override put(r: PutResponse): void {
+    this.message(PutResponseSchema, r);
+  }
+  override get(r: RangeResponse): void {
+    this.message(RangeResponseSchema, r);
+  }
+  override del(r: DeleteRangeResponse): void {
+    this.message(DeleteRangeResponseSchema, r);
+  }
+  override txn(r: TxnResponse): void {
+    this.message(TxnResponseSchema, r);
+  }
+  override memberList(r: MemberListResponse): void {
+    this.message(MemberListResponseSchema, r);
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * `-w simple` (the default), mirroring etcdctl's `printer_simple.go`: raw key/value bytes one per
+ * line (or `\xNN` hex with `--hex`), `OK` for put, the deleted count for del, `SUCCESS`/`FAILURE`
+ * for txn, comma-joined rows for member/endpoint listings, health lines on stderr.
+ */
+import type {
+  DeleteRangeResponse,
+  MemberListResponse,
+  PutResponse,
+  RangeResponse,
+  TxnResponse,
+} from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import type { KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
+import type { Output } from "../output.ts";
+import type { EpHealth, EpStatus, Printer } from "./printer.ts";
+import { endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
+
+/** `\x6b\x65\x79`: every byte as a `\x` escape (etcdctl's `--hex`). */
+export function hexEscaped(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += "\\x" + b.toString(16).padStart(2, "0");
+  return s;
+}
+
+/** The simple format. `valueOnly` is set by `get --print-value-only`. */
+export class SimplePrinter implements Printer {
+  readonly format = "simple";
+  /** Print only values, not keys (`get --print-value-only`). */
+  valueOnly = false;
+
+  /**
+   * @param out destination
+   * @param hex print keys and values as `\xNN` escapes (`--hex`)
+   */
+  constructor(
+    private readonly out: Output,
+    private readonly hex: boolean,
+  ) {}
+
+  private kv(kv: KeyValue): void {
+    const key = this.hex ? hexEscaped(kv.key) : kv.key;
+    const value = this.hex ? hexEscaped(kv.value) : kv.value;
+    if (!this.valueOnly) this.out.println(key);
+    this.out.println(value);
+  }
+
+  private joinedRows({ rows }: Rows): void {
+    for (const row of rows) this.out.println(row.join(", "));
+  }
+
+  put(r: PutResponse): void {
+    this.out.println("OK");
+    if (r.prevKv) this.kv(r.prevKv);
+  }
+
+  get(r: RangeResponse): void {
+    for (const kv of r.kvs) this.kv(kv);
+  }
+
+  del(r: DeleteRangeResponse): void {
+    this.out.println(r.deleted.toString());
+    for (const kv of r.prevKvs) this.kv(kv);
+  }
+
+  txn(r: TxnResponse): void {
+    this.out.println(r.succeeded ? "SUCCESS" : "FAILURE");
+    for (const op of r.responses) {
+      this.out.println("");
+      const resp = op.response;
+      if (resp.case === "responseDeleteRange") this.del(resp.value);
+      else if (resp.case === "responsePut") this.put(resp.value);
+      else if (resp.case === "responseRange") this.get(resp.value);
+      else this.out.println(`unexpected response ${resp.case ?? "<nil>"}`);
+    }
+  }
+
+  memberList(r: MemberListResponse): void {
+    this.joinedRows(memberListRows(r));
+  }
+
+  endpointHealth(list: EpHealth[]): void {
+    for (const h of list) {
+      if (h.error === "") this.out.eprintln(`${h.ep} is healthy: successfully committed proposal: took = ${h.took}`);
+      else this.out.eprintln(`${h.ep} is unhealthy: failed to commit proposal: ${h.error}`);
+    }
+  }
+
+  endpointStatus(list: EpStatus[]): void {
+    this.joinedRows(endpointStatusRows(list));
+  }
+}
