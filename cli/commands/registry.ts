@@ -1,0 +1,26 @@
+/**
+ * Every etcdctl command this CLI implements, in help order. New commands (watch, lease, member
+ * add/remove, auth...) are added here; main.ts needs no change.
+ */
+import { compactionCommand } from "./compaction.ts";
+import { delCommand } from "./del.ts";
+import { endpointHealthCommand, endpointStatusCommand } from "./endpoint.ts";
+import { getCommand } from "./get.ts";
+import { memberListCommand } from "./member.ts";
+import { putCommand } from "./put.ts";
+import { txnCommand } from "./txn.ts";
+import type { CommandSpec } from "./types.ts";
+import { versionCommand } from "./version.ts";
+
+/** All commands, grouped by first path element (`member list`, `endpoint health`...). */
+export const COMMANDS: CommandSpec[] = [
+  getCommand,
+  putCommand,
+  delCommand,
+  txnCommand,
+  compactionCommand,
+  endpointHealthCommand,
+  endpointStatusCommand,
+  versionCommand,
+  memberListCommand,
+];

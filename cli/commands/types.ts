@@ -1,0 +1,47 @@
+/**
+ * The contract between main.ts (argument parsing, error printing, exit) and one etcdctl command.
+ * A command is a {@link CommandSpec}; add it to `registry.ts` and main.ts wires it into cac.
+ */
+import type { EtcdClient } from "../client.ts";
+import type { FlagSet, FlagSpec } from "../flags.ts";
+import type { GlobalConfig } from "../global.ts";
+import type { Output } from "../output.ts";
+import type { Printer } from "../print/printer.ts";
+import type { Stdin } from "../stdin.ts";
+
+/** What a running command can use. */
+export interface CommandContext {
+  /** Positional arguments after the command name (including those after `--`). */
+  args: string[];
+  /** The command's own flags and the global ones, as given on the command line. */
+  flags: FlagSet;
+  out: Output;
+  stdin: Stdin;
+  /**
+   * etcdctl's `mustClientFromCmd`: applies `ETCDCTL_*` environment variables, checks `-w`, and
+   * returns the client, the printer and the effective global settings.
+   * @throws CtlError exit 4 `unsupported output format`; exit 1 on a flag/env conflict
+   */
+  connect(): { client: EtcdClient; printer: Printer; global: GlobalConfig };
+  /** Like {@link connect} without building a client (etcdctl's `initDisplayFromCmd` after env). */
+  display(): { printer: Printer; global: GlobalConfig };
+}
+
+/** One etcdctl command, e.g. `get` or `member list`. */
+export interface CommandSpec {
+  /** Name path: `["get"]`, `["member", "list"]`. */
+  path: string[];
+  /** Argument synopsis shown in help, e.g. `<key> [range_end]`. */
+  usage: string;
+  /** One-line description (etcdctl's `Short`). */
+  description: string;
+  /** Flags of this command (global flags are added by main.ts). */
+  flags: FlagSpec[];
+  /** Flags that, like globals, may also come from `ETCDCTL_<NAME>` (cobra persistent flags of a group). */
+  inheritedFlags?: FlagSpec[];
+  /**
+   * Runs the command. Throw CtlError for failures; resolve for exit 0.
+   * @returns an exit code other than 0 when the command fails without an `Error:` line
+   */
+  run(ctx: CommandContext): Promise<number | void>;
+}
