@@ -13,13 +13,25 @@
  */
 import { cac } from "cac";
 import type { CommandSpec } from "./commands/types.ts";
-import { CtlError, ExitCode } from "./errors.ts";
+import { CtlError, ExitCode, flagError } from "./errors.ts";
 import { FlagSet, parseFlagValue, type FlagSpec } from "./flags.ts";
+import { goQuote } from "./go/strconv.ts";
 
 /** Prefix that keeps mri from coercing a string (no number starts with U+0001). */
 const MARK = "\u0001";
 
 const HELP_FLAG: FlagSpec = { name: "help", short: "h", type: "bool", default: false, description: "help" };
+
+/** A flag error (unknown flag, missing or invalid value) once the command was identified. */
+export class CommandFlagError extends CtlError {
+  /** @param spec the command whose flags were wrong */
+  constructor(
+    readonly spec: CommandSpec,
+    cause: CtlError,
+  ) {
+    super(cause.exitCode, cause.message, cause.verbatim);
+  }
+}
 
 /** Result of parsing one command line. */
 export type ParseResult =
@@ -59,7 +71,7 @@ type Token =
 function tokenize(argv: string[], table: FlagTable, strict: boolean): Token[] {
   const tokens: Token[] = [];
   const unknown = (msg: string) => {
-    if (strict) throw new CtlError(ExitCode.Error, msg);
+    if (strict) throw flagError(msg);
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -164,11 +176,8 @@ export function parseCommandLine(argv: string[], commands: CommandSpec[], global
 
   const top = matchName(positionals[0]!.text, topNames);
   if (top === undefined) {
-    throw new CtlError(
-      ExitCode.Error,
-      `Error: unknown command ${JSON.stringify(positionals[0]!.text)} for ${JSON.stringify(program)}\nRun '${program} --help' for usage.`,
-      true,
-    );
+    const msg = `unknown command ${goQuote(positionals[0]!.text)} for ${goQuote(program)}`;
+    throw new CtlError(ExitCode.Error, `Error: ${msg}\nRun '${program} --help' for usage.\nError: ${msg}`, true);
   }
   const family = commands.filter((c) => c.path[0] === top);
   let spec = family.find((c) => c.path.length === 1);
@@ -178,6 +187,15 @@ export function parseCommandLine(argv: string[], commands: CommandSpec[], global
     if (!spec) return { kind: "help", text: groupHelp(program, top, family) };
   }
 
+  try {
+    return parseForCommand(cli, spec, argv, globals);
+  } catch (e) {
+    throw e instanceof CtlError && !(e instanceof CommandFlagError) ? new CommandFlagError(spec, e) : e;
+  }
+}
+
+/** Second phase of {@link parseCommandLine}: strict pflag pass for `spec`, then cac. */
+function parseForCommand(cli: ReturnType<typeof cac>, spec: CommandSpec, argv: string[], globals: FlagSpec[]): ParseResult {
   // Strict pass with exactly this command's flags, rewriting into the unambiguous form.
   const specs = commandFlags(spec, globals);
   const rewritten: string[] = [];
@@ -198,7 +216,7 @@ export function parseCommandLine(argv: string[], commands: CommandSpec[], global
 
   const command = cli.command(`${spec.path[0]} [...args]`, spec.description);
   for (const f of [...spec.flags, ...(spec.inheritedFlags ?? [])]) command.option(cacOptionName(f), f.description);
-  if (help) return { kind: "help", text: captureHelp(cli, () => cli.parse(["", "", spec.path[0]!, "--help"], { run: false })) };
+  if (help) return { kind: "help", text: captureHelp(() => cli.parse(["", "", spec.path[0]!, "--help"], { run: false })) };
 
   const parsed = cli.parse(["", "", ...rewritten], { run: false });
   const unmark = (v: unknown) => (typeof v === "string" && v.startsWith(MARK) ? v.slice(1) : String(v));
@@ -213,7 +231,7 @@ export function parseCommandLine(argv: string[], commands: CommandSpec[], global
 }
 
 /** Runs `fn` while capturing what cac prints with `console.info`. */
-function captureHelp(_cli: ReturnType<typeof cac>, fn: () => void): string {
+function captureHelp(fn: () => void): string {
   const original = console.info;
   let text = "";
   console.info = (...parts: unknown[]) => {
@@ -233,5 +251,5 @@ function helpText(cli: ReturnType<typeof cac>, commands: CommandSpec[], topNames
     const usage = family.length === 1 && family[0]!.path.length === 1 ? `${name} ${family[0]!.usage}` : `${name} <subcommand>`;
     cli.command(usage.trim(), family.length === 1 ? family[0]!.description : family.map((c) => c.path[1]).join(", "));
   }
-  return captureHelp(cli, () => cli.outputHelp());
+  return captureHelp(() => cli.outputHelp());
 }

@@ -50,3 +50,12 @@ export function goPanic(value: string): CtlError {
 export function badArgs(message: string): CtlError {
   return new CtlError(ExitCode.BadArgs, message);
 }
+
+/**
+ * A cobra flag-parsing failure (`unknown flag: --x`, `flag needs an argument: --x`,
+ * `invalid argument ...`): cobra prints `Error: <msg>` and a blank line, then etcdctl's main
+ * prints `Error: <msg>` again; exit 1.
+ */
+export function flagError(message: string): CtlError {
+  return new CtlError(ExitCode.Error, `Error: ${message}\n\nError: ${message}`, true);
+}

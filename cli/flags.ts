@@ -3,7 +3,7 @@
  * wins (string slices accumulate), and pflag's error texts such as
  * `invalid argument "abc" for "--limit" flag: strconv.ParseInt: parsing "abc": invalid syntax`.
  */
-import { CtlError, ExitCode } from "./errors.ts";
+import { flagError } from "./errors.ts";
 import { goParseDuration } from "./go/duration.ts";
 import { goParseBool, goParseInt, goQuote, GoSyntaxError } from "./go/strconv.ts";
 
@@ -28,7 +28,7 @@ export interface FlagSpec {
 /**
  * Parses one flag value from text.
  * @param shown how the flag is named in errors (`--limit`, or `-w, --write-out` when the shorthand was used)
- * @throws CtlError exit 1 with pflag's `invalid argument` message
+ * @throws CtlError exit 1 with pflag's `invalid argument` message (see {@link flagError})
  */
 export function parseFlagValue(spec: FlagSpec, text: string, shown = `--${spec.name}`): FlagValue {
   try {
@@ -46,7 +46,7 @@ export function parseFlagValue(spec: FlagSpec, text: string, shown = `--${spec.n
     }
   } catch (e) {
     if (!(e instanceof GoSyntaxError)) throw e;
-    throw new CtlError(ExitCode.Error, `invalid argument ${goQuote(text)} for ${goQuote(shown)} flag: ${e.message}`);
+    throw flagError(`invalid argument ${goQuote(text)} for ${goQuote(shown)} flag: ${e.message}`);
   }
 }
 

@@ -17,7 +17,8 @@ import {
   type RequestOpSchema,
   type TxnRequestSchema,
 } from "../proto/gen/etcdserverpb/rpc_pb.ts";
-import { parseCommandLine } from "./argv.ts";
+import { CommandFlagError, parseCommandLine } from "./argv.ts";
+import { cobraUsage } from "./cobra-usage.ts";
 import { delCommand } from "./commands/del.ts";
 import { getCommand } from "./commands/get.ts";
 import { deleteRequest, putRequest, rangeRequest } from "./commands/kv-requests.ts";
@@ -210,7 +211,9 @@ export async function parseOperation(line: string): Promise<RequestOpInit> {
     parsed = parseCommandLine(args, [putCommand, getCommand, delCommand], [], "txn");
   } catch (e) {
     if (!(e instanceof CtlError)) throw e;
-    throw invalidInput(`invalid txn request: ${line}`);
+    // cobra prints the command's usage on stderr before etcdctl reports the bad line.
+    const usage = e instanceof CommandFlagError ? cobraUsage(e.spec) : "";
+    throw new CtlError(ExitCode.InvalidInput, `${usage}Error: invalid txn request: ${line}`, true);
   }
   if (parsed.kind !== "run") throw invalidInput(`invalid txn request: ${line}`);
   const { spec, args: opArgs, flags } = parsed;

@@ -9,7 +9,7 @@ import type { CommandSpec } from "./types.ts";
 /** The compaction command. */
 export const compactionCommand: CommandSpec = {
   path: ["compaction"],
-  usage: "<revision>",
+  usage: "[options] <revision>",
   description: "Compacts the event history in etcd",
   flags: [
     {

@@ -8,7 +8,7 @@ import type { CommandSpec } from "./types.ts";
 /** The del command. */
 export const delCommand: CommandSpec = {
   path: ["del"],
-  usage: "<key> [range_end]",
+  usage: "[options] <key> [range_end]",
   description: "Removes the specified key or range of keys [key, range_end)",
   flags: DEL_FLAGS,
   async run(ctx) {

@@ -10,7 +10,7 @@ import type { CommandSpec } from "./types.ts";
 /** The get command. */
 export const getCommand: CommandSpec = {
   path: ["get"],
-  usage: "<key> [range_end]",
+  usage: "[options] <key> [range_end]",
   description: "Gets the key or a range of keys",
   flags: GET_FLAGS,
   async run(ctx) {

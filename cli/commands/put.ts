@@ -8,7 +8,7 @@ import type { CommandSpec } from "./types.ts";
 /** The put command. */
 export const putCommand: CommandSpec = {
   path: ["put"],
-  usage: "<key> <value>",
+  usage: "[options] <key> <value> (<value> can also be given from stdin)",
   description: "Puts the given key into the store",
   flags: PUT_FLAGS,
   async run(ctx) {

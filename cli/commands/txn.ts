@@ -10,7 +10,7 @@ import type { CommandSpec } from "./types.ts";
 /** The txn command. */
 export const txnCommand: CommandSpec = {
   path: ["txn"],
-  usage: "",
+  usage: "[options]",
   description: "Txn processes all the requests in one transaction",
   flags: [{ name: "interactive", short: "i", type: "bool", default: false, description: "Input transaction in interactive mode" }],
   async run(ctx) {

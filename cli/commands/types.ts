@@ -31,7 +31,7 @@ export interface CommandContext {
 export interface CommandSpec {
   /** Name path: `["get"]`, `["member", "list"]`. */
   path: string[];
-  /** Argument synopsis shown in help, e.g. `<key> [range_end]`. */
+  /** etcdctl's `Use` line after the name, e.g. `[options] <key> [range_end]` (help and cobra usage text). */
   usage: string;
   /** One-line description (etcdctl's `Short`). */
   description: string;
