@@ -1,0 +1,127 @@
+/**
+ * Test helpers: start the real etcd 3.4 (`/usr/bin/etcd`) on loopback ports in a temporary data
+ * directory, stop it by PID, and run a CLI process capturing stdout (bytes), stderr and exit code.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A port on 127.0.0.1 that was free a moment ago (the OS picked it for a listener we closed). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A running etcd started by {@link startEtcd}. */
+export interface EtcdProcess {
+  /** `127.0.0.1:<client port>` */
+  endpoint: string;
+  pid: number;
+  /** Stops this process (SIGTERM to its PID, SIGKILL after 5 s) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/** Fixed placement of one etcd member, so that a restart from scratch yields the same IDs. */
+export interface EtcdPlacement {
+  clientPort: number;
+  peerPort: number;
+  name: string;
+}
+
+/** Picks free client and peer ports. */
+export async function placeEtcd(name = "default"): Promise<EtcdPlacement> {
+  return { clientPort: await freePort(), peerPort: await freePort(), name };
+}
+
+/**
+ * Starts `/usr/bin/etcd` as a fresh single-member cluster in a new temporary data directory
+ * (removed on stop) and waits until it answers `/health`. Member and cluster IDs depend only on
+ * the placement, so two runs with the same placement are indistinguishable to clients.
+ */
+export async function startEtcd(p: EtcdPlacement, timeoutMs = 15000): Promise<EtcdProcess> {
+  const dir = mkdtempSync(join(tmpdir(), "etcdctl-test-"));
+  const client = `http://127.0.0.1:${p.clientPort}`;
+  const peer = `http://127.0.0.1:${p.peerPort}`;
+  const child = spawn(
+    "/usr/bin/etcd",
+    [
+      `--name=${p.name}`,
+      `--data-dir=${join(dir, "data")}`,
+      `--listen-client-urls=${client}`,
+      `--advertise-client-urls=${client}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=${p.name}=${peer}`,
+      "--logger=zap",
+      "--log-level=error",
+    ],
+    { stdio: ["ignore", "ignore", "ignore"] },
+  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      process.kill(child.pid!, "SIGTERM");
+      const timer = setTimeout(() => child.exitCode === null && process.kill(child.pid!, "SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${client}/health`);
+      if (res.ok && ((await res.json()) as { health?: string }).health === "true") break;
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`etcd did not become healthy on ${client}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { endpoint: `127.0.0.1:${p.clientPort}`, pid: child.pid!, stop };
+}
+
+/** What a finished CLI process produced. */
+export interface RunResult {
+  stdout: Uint8Array;
+  stderr: string;
+  code: number;
+}
+
+/**
+ * Runs a command to completion.
+ * @param cmd executable and its leading arguments
+ * @param stdin bytes for standard input (closed right after)
+ */
+export function runProcess(cmd: string[], args: string[], stdin: string | Uint8Array, env: Record<string, string>): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.once("error", reject);
+    child.once("close", (code) =>
+      resolve({ stdout: new Uint8Array(Buffer.concat(out)), stderr: Buffer.concat(err).toString("utf8"), code: code ?? -1 }),
+    );
+    child.stdin.end(stdin);
+  });
+}
+
+/** The test process's environment without any `ETCDCTL_*` variable. */
+export function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ETCDCTL_")) env[k] = v;
+  return env;
+}
