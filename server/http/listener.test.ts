@@ -236,6 +236,35 @@ describe("bad input never stops the server", () => {
     expect(payload).toBe("12345678");
   });
 
+  test("':authority: http://host:port' (grpc-go dialing one endpoint URL) is accepted", async () => {
+    const session = http2.connect(base);
+    const call = () =>
+      new Promise<{ grpcStatus: string | undefined; bytes: number }>((resolve, reject) => {
+        const req = session.request({
+          ":method": "POST",
+          ":path": "/etcdserverpb.Maintenance/Status",
+          ":authority": base,
+          "content-type": "application/grpc",
+          te: "trailers",
+        });
+        let trailers: http2.IncomingHttpHeaders = {};
+        let bytes = 0;
+        req.on("trailers", (t) => (trailers = t));
+        req.on("data", (d: Buffer) => (bytes += d.length));
+        req.on("error", reject);
+        req.on("close", () => resolve({ grpcStatus: trailers["grpc-status"] as string | undefined, bytes }));
+        req.end(frame(new Uint8Array()));
+      });
+    try {
+      // Three calls on one connection: the client's HPACK dynamic table is reused across them.
+      for (let i = 0; i < 3; i++) expect(await call()).toMatchObject({ grpcStatus: "0" });
+    } finally {
+      session.close();
+    }
+    const st = await etcdctl(["--endpoints", base, "endpoint", "status"]);
+    expect([st.code, st.stdout.split(", ")[0]]).toEqual([0, base]);
+  });
+
   test("a preface split over several TCP writes still reaches the HTTP/2 server", async () => {
     const { port } = new URL(base);
     const sock = net.connect(Number(port), "127.0.0.1");

@@ -6,8 +6,9 @@
  * Each accepted socket is sniffed: if its first bytes are the HTTP/2 client preface
  * (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`) it goes to a `node:http2` server, otherwise to a
  * `node:http` server (`server.emit("connection", socket)`); both use one request handler
- * (server/http/rpc-handler.ts). The HTTP/2 server answers PING frames itself (Go clients
- * send keepalive pings).
+ * (server/http/rpc-handler.ts). HTTP/2 connections pass through AuthorityRepairStream so
+ * that grpc-go's `:authority: http://host:port` is accepted as Go's server accepts it. The
+ * HTTP/2 server answers PING frames itself (Go clients send keepalive pings).
  */
 import { getRequestListener } from "@hono/node-server";
 import * as http from "node:http";
@@ -18,6 +19,7 @@ import { registerEtcdServices } from "../api/routes.ts";
 import type { Logger } from "../log.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { createHttpApp } from "./app.ts";
+import { AuthorityRepairStream } from "./authority-repair.ts";
 import { createRpcHandler, type NodeHandler } from "./rpc-handler.ts";
 
 /** grpc-go's allowance on top of `--max-request-bytes` for the receive limit (etcd's grpcOverheadBytes), bytes. */
@@ -50,7 +52,8 @@ function dispatchBySniffing(socket: net.Socket, h1: http.Server, h2: http2.Http2
     if (prefaceSoFar && seen.length < H2_PREFACE.length) return; // not enough bytes yet
     socket.off("readable", decide);
     socket.unshift(seen);
-    (prefaceSoFar ? h2 : h1).emit("connection", socket);
+    if (prefaceSoFar) h2.emit("connection", new AuthorityRepairStream(socket));
+    else h1.emit("connection", socket);
   };
   socket.on("readable", decide);
 }

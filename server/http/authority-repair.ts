@@ -1,0 +1,213 @@
+/**
+ * Lets HTTP/2 clients that send a malformed `:authority` reach our HTTP/2 server.
+ *
+ * grpc-go (in etcd 3.4's clientv3) dials single endpoints by their full URL, so requests such
+ * as `etcdctl --endpoints=http://127.0.0.1:2379 endpoint status` carry
+ * `:authority: http://127.0.0.1:2379`. Go's server accepts that; Bun's HTTP/2 server resets
+ * the stream with PROTOCOL_ERROR before any handler runs (a '/' is not allowed in an
+ * authority). This stream sits between the socket and the HTTP/2 server: it decodes the
+ * client's first header block and, only if that block has a malformed `:authority`,
+ * re-encodes every header block of the connection with the authority repaired
+ * (`http://host:port` → `host:port`). Other connections are passed through unchanged.
+ *
+ * Frames: RFC 9113 §4.1, §6.2 (HEADERS), §6.10 (CONTINUATION). Re-encoded blocks use literal
+ * fields without indexing, so the server's HPACK table stays empty and in step.
+ */
+import { Duplex } from "node:stream";
+import type * as net from "node:net";
+import { encodeWithoutIndexing, HpackDecoder, HpackError, type HeaderField } from "./hpack.ts";
+
+const PREFACE_LENGTH = 24;
+const FRAME_HEADER_LENGTH = 9;
+const TYPE_HEADERS = 0x1;
+const TYPE_CONTINUATION = 0x9;
+const FLAG_END_STREAM = 0x1;
+const FLAG_END_HEADERS = 0x4;
+const FLAG_PADDED = 0x8;
+const FLAG_PRIORITY = 0x20;
+/** Largest frame payload every peer must accept (SETTINGS_MAX_FRAME_SIZE default), octets. */
+const MAX_FRAME_PAYLOAD = 16384;
+
+/** True when `value` has characters RFC 3986 does not allow in an authority. */
+export function authorityNeedsRepair(value: string): boolean {
+  return !/^[A-Za-z0-9\-._~!$&'()*+,;=:@%[\]]*$/.test(value);
+}
+
+/** `http://host:port/...` → `host:port`; anything still malformed becomes `localhost`. */
+export function repairAuthority(value: string): string {
+  const v = value.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, "").replace(/^\/+/, "").split("/")[0]!;
+  return v === "" || authorityNeedsRepair(v) ? "localhost" : v;
+}
+
+function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
+  const h = Buffer.alloc(FRAME_HEADER_LENGTH);
+  h.writeUIntBE(length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(streamId & 0x7fffffff, 5);
+  return h;
+}
+
+/** A header block being collected from HEADERS + CONTINUATION frames. */
+interface OpenBlock {
+  streamId: number;
+  endStream: boolean;
+  priority: Buffer | undefined;
+  fragments: Buffer[];
+  /** The frames as received, for forwarding unchanged. */
+  frames: Buffer[];
+}
+
+type Mode = "undecided" | "passthrough" | "repair";
+
+/**
+ * A Duplex over `socket` for the HTTP/2 server (`h2.emit("connection", stream)`): reads are
+ * the client's bytes (with header blocks repaired where needed), writes go to the socket.
+ * The socket must still hold the connection preface (sniffing unshifted it).
+ */
+export class AuthorityRepairStream extends Duplex {
+  private mode: Mode = "undecided";
+  private buffered: Buffer = Buffer.alloc(0);
+  private prefaceSeen = false;
+  private block: OpenBlock | undefined;
+  private readonly decoder = new HpackDecoder();
+
+  constructor(private readonly socket: net.Socket) {
+    super();
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("end", () => this.push(null));
+    socket.on("close", () => this.destroy());
+    socket.on("error", (e) => this.destroy(e));
+  }
+
+  /** True once this connection's header blocks are being rewritten. */
+  get repairing(): boolean {
+    return this.mode === "repair";
+  }
+
+  override _read(): void {
+    this.socket.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.socket.write(chunk, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.socket.end();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.socket.destroy();
+    callback(error);
+  }
+
+  private forward(chunk: Buffer): void {
+    if (chunk.length > 0 && !this.push(chunk)) this.socket.pause();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.mode === "passthrough") return this.forward(chunk);
+    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    try {
+      this.processFrames();
+    } catch (e) {
+      this.destroy(e as Error);
+    }
+  }
+
+  private processFrames(): void {
+    if (!this.prefaceSeen) {
+      if (this.buffered.length < PREFACE_LENGTH) return;
+      this.forward(this.buffered.subarray(0, PREFACE_LENGTH));
+      this.buffered = this.buffered.subarray(PREFACE_LENGTH);
+      this.prefaceSeen = true;
+    }
+    while (this.mode !== "passthrough" && this.buffered.length >= FRAME_HEADER_LENGTH) {
+      const length = this.buffered.readUIntBE(0, 3);
+      if (this.buffered.length < FRAME_HEADER_LENGTH + length) return;
+      const frame = this.buffered.subarray(0, FRAME_HEADER_LENGTH + length);
+      this.buffered = this.buffered.subarray(FRAME_HEADER_LENGTH + length);
+      this.onFrame(frame);
+    }
+    if (this.mode === "passthrough") {
+      const rest = this.buffered;
+      this.buffered = Buffer.alloc(0);
+      this.forward(rest);
+    }
+  }
+
+  private onFrame(frame: Buffer): void {
+    const type = frame[3]!;
+    const flags = frame[4]!;
+    const streamId = frame.readUInt32BE(5) & 0x7fffffff;
+    const payload = frame.subarray(FRAME_HEADER_LENGTH);
+    if (type === TYPE_HEADERS) {
+      let offset = 0;
+      let padding = 0;
+      if (flags & FLAG_PADDED) {
+        padding = payload[0] ?? 0;
+        offset = 1;
+      }
+      const priority = flags & FLAG_PRIORITY ? payload.subarray(offset, offset + 5) : undefined;
+      if (priority) offset += 5;
+      this.block = {
+        streamId,
+        endStream: (flags & FLAG_END_STREAM) !== 0,
+        priority,
+        fragments: [payload.subarray(offset, Math.max(offset, payload.length - padding))],
+        frames: [frame],
+      };
+    } else if (type === TYPE_CONTINUATION && this.block) {
+      this.block.fragments.push(payload);
+      this.block.frames.push(frame);
+    } else {
+      this.forward(frame);
+      return;
+    }
+    if (flags & FLAG_END_HEADERS) {
+      const block = this.block!;
+      this.block = undefined;
+      this.onHeaderBlock(block);
+    }
+  }
+
+  private onHeaderBlock(block: OpenBlock): void {
+    let fields: HeaderField[];
+    try {
+      fields = this.decoder.decode(Buffer.concat(block.fragments));
+    } catch (e) {
+      if (!(e instanceof HpackError) || this.mode === "repair") throw e;
+      this.mode = "passthrough"; // let the server judge a block we cannot read
+      for (const f of block.frames) this.forward(f);
+      return;
+    }
+    const bad = fields.some((f) => f.name === ":authority" && authorityNeedsRepair(f.value));
+    if (this.mode === "undecided") {
+      if (!bad) {
+        this.mode = "passthrough";
+        for (const f of block.frames) this.forward(f);
+        return;
+      }
+      this.mode = "repair";
+    }
+    const repaired = fields.map((f) => (f.name === ":authority" && authorityNeedsRepair(f.value) ? { name: f.name, value: repairAuthority(f.value) } : f));
+    this.emitHeaderBlock(block, encodeWithoutIndexing(repaired));
+  }
+
+  private emitHeaderBlock(block: OpenBlock, encoded: Uint8Array): void {
+    const prefix = block.priority ?? Buffer.alloc(0);
+    const firstRoom = MAX_FRAME_PAYLOAD - prefix.length;
+    const first = encoded.subarray(0, firstRoom);
+    let rest = encoded.subarray(first.length);
+    let flags = (block.endStream ? FLAG_END_STREAM : 0) | (block.priority ? FLAG_PRIORITY : 0) | (rest.length === 0 ? FLAG_END_HEADERS : 0);
+    this.forward(Buffer.concat([frameHeader(prefix.length + first.length, TYPE_HEADERS, flags, block.streamId), prefix, first]));
+    while (rest.length > 0) {
+      const part = rest.subarray(0, MAX_FRAME_PAYLOAD);
+      rest = rest.subarray(part.length);
+      flags = rest.length === 0 ? FLAG_END_HEADERS : 0;
+      this.forward(Buffer.concat([frameHeader(part.length, TYPE_CONTINUATION, flags, block.streamId), part]));
+    }
+  }
+}
