@@ -126,6 +126,12 @@ export class AuthorityRepairStream extends Duplex {
     }
     while (this.mode !== "passthrough" && this.buffered.length >= FRAME_HEADER_LENGTH) {
       const length = this.buffered.readUIntBE(0, 3);
+      if (length > MAX_FRAME_PAYLOAD && this.mode === "undecided") {
+        this.mode = "passthrough"; // oversized frame: the server's own checks answer it
+        for (const f of this.block?.frames ?? []) this.forward(f);
+        this.block = undefined;
+        break;
+      }
       if (this.buffered.length < FRAME_HEADER_LENGTH + length) return;
       const frame = this.buffered.subarray(0, FRAME_HEADER_LENGTH + length);
       this.buffered = this.buffered.subarray(FRAME_HEADER_LENGTH + length);

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { encodeWithoutIndexing, HpackDecoder, HpackError } from "./hpack.ts";
-import { authorityNeedsRepair, repairAuthority } from "./authority-repair.ts";
+import { PassThrough } from "node:stream";
+import { AuthorityRepairStream, authorityNeedsRepair, repairAuthority } from "./authority-repair.ts";
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
 
@@ -60,5 +61,60 @@ describe("authority repair", () => {
     expect(repairAuthority("http://127.0.0.1:2379")).toBe("127.0.0.1:2379");
     expect(repairAuthority("passthrough:///localhost:2379")).toBe("localhost:2379");
     expect(repairAuthority("a b")).toBe("localhost");
+  });
+});
+
+describe("AuthorityRepairStream", () => {
+  const frame = (type: number, flags: number, stream: number, payload: Uint8Array) => {
+    const h = Buffer.alloc(9);
+    h.writeUIntBE(payload.length, 0, 3);
+    h[3] = type;
+    h[4] = flags;
+    h.writeUInt32BE(stream, 5);
+    return Buffer.concat([h, payload]);
+  };
+  const lit = (s: string) => [s.length, ...Buffer.from(s, "latin1")];
+
+  test("repairs a padded, prioritised, continued header block and later blocks that index it", async () => {
+    const socket = new PassThrough();
+    const stream = new AuthorityRepairStream(socket as never);
+    const out: Buffer[] = [];
+    stream.on("data", (c: Buffer) => out.push(c));
+    // Block 1: :method POST (idx 3), :authority http://h:1 with incremental indexing (0x41), x-a: b literal.
+    const block1 = Uint8Array.from([0x83, 0x41, ...lit("http://h:1"), 0x00, ...lit("x-a"), ...lit("b")]);
+    const settings = frame(0x4, 0, 0, new Uint8Array());
+    const headers = frame(0x1, 0x8 | 0x20, 1, Uint8Array.from([2, 0, 0, 0, 0, 16, ...block1.subarray(0, 4), 0, 0]));
+    const continuation = frame(0x9, 0x4, 1, block1.subarray(4));
+    // Block 2 on stream 3: :method POST, :authority from the dynamic table (index 62), END_STREAM.
+    const headers2 = frame(0x1, 0x4 | 0x1, 3, Uint8Array.from([0x83, 0xbe]));
+    socket.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1"), settings, headers]));
+    socket.write(Buffer.concat([continuation, headers2]));
+    await new Promise((r) => setTimeout(r, 20));
+    const all = Buffer.concat(out);
+    expect(all.subarray(0, 24).toString("latin1")).toBe("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    expect(all.subarray(24, 33).equals(settings)).toBe(true);
+    const frames: { type: number; flags: number; stream: number; payload: Buffer }[] = [];
+    for (let at = 33; at < all.length; ) {
+      const len = all.readUIntBE(at, 3);
+      frames.push({ type: all[at + 3]!, flags: all[at + 4]!, stream: all.readUInt32BE(at + 5), payload: all.subarray(at + 9, at + 9 + len) });
+      at += 9 + len;
+    }
+    expect(frames.map((f) => [f.type, f.flags, f.stream])).toEqual([
+      [0x1, 0x20 | 0x4, 1],
+      [0x1, 0x1 | 0x4, 3],
+    ]);
+    expect(frames[0]!.payload.subarray(0, 5)).toEqual(Buffer.from([0, 0, 0, 0, 16]));
+    const server = new HpackDecoder();
+    expect(server.decode(frames[0]!.payload.subarray(5))).toEqual([
+      { name: ":method", value: "POST" },
+      { name: ":authority", value: "h:1" },
+      { name: "x-a", value: "b" },
+    ]);
+    expect(server.decode(frames[1]!.payload)).toEqual([
+      { name: ":method", value: "POST" },
+      { name: ":authority", value: "h:1" },
+    ]);
+    expect(stream.repairing).toBe(true);
+    stream.destroy();
   });
 });
