@@ -19,7 +19,7 @@ import { CLIENT_KINDS, type ClientKind } from "./bench/callers.ts";
 import { installCleanupHandlers } from "./bench/cleanup.ts";
 import { GeneratorHandle } from "./bench/generator-handle.ts";
 import type { BenchmarkReport, WorkloadReport } from "./bench/report.ts";
-import { toMarkdown } from "./bench/report.ts";
+import { median, toMarkdown } from "./bench/report.ts";
 import { runWorkload, type SliceSettings } from "./bench/runner.ts";
 import { RunningServer, type ServerSpec } from "./bench/server.ts";
 import type { WorkloadOptions } from "./bench/workload.ts";
@@ -60,13 +60,6 @@ function positiveNumber(name: string, value: unknown): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) usage(`--${name} must be a positive number, got ${JSON.stringify(value)}`);
   return n;
-}
-
-/** Median of a non-empty list. */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** Pause between a server's start-up and its idle RSS reading, in ms. */

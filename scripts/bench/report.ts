@@ -53,9 +53,17 @@ const fmtMicros = (n: number) => (Number.isFinite(n) ? (n < 100 ? n.toFixed(1) :
 const fmtRatio = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : "–");
 const fmtLoad = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
 
-/** Per-round ratios b/a of two equally long series (paired slices of the same round). */
+/** Per-round ratios b/a of two equally long series (paired slices of the same round), sorted ascending. */
 function pairedRatios(a: number[], b: number[]): number[] {
-  return a.map((x, i) => b[i]! / x).filter(Number.isFinite);
+  return a.map((x, i) => b[i]! / x).filter(Number.isFinite).sort((x, y) => x - y);
+}
+
+/** Median of a list of numbers (NaN when empty). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  if (sorted.length === 0) return NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** Renders the report as Markdown: a heading paragraph, a start-up table and the workload table. */
@@ -103,7 +111,8 @@ export function toMarkdown(report: BenchmarkReport): string {
       const rounds = pairedRatios(a.sliceRequestsPerSecond, b.sliceRequestsPerSecond);
       lines.push(
         `| | **${ratioLabel}** | **${fmtRatio(b.requestsPerSecond / a.requestsPerSecond)}** | ` +
-          `${fmtRatio(Math.min(...rounds))}–${fmtRatio(Math.max(...rounds))} | ${fmtRatio(b.p50Ms / a.p50Ms)} | ` +
+          `median ${fmtRatio(median(rounds))} (${fmtRatio(rounds[0]!)}–${fmtRatio(rounds.at(-1)!)}) | ` +
+          `${fmtRatio(b.p50Ms / a.p50Ms)} | ` +
           `${fmtRatio(b.p99Ms / a.p99Ms)} | ${fmtRatio(b.serverCpuMicrosPerOp / a.serverCpuMicrosPerOp)} | ` +
           `${fmtRatio(b.generatorCpuMicrosPerOp / a.generatorCpuMicrosPerOp)} | |`,
       );
@@ -112,7 +121,7 @@ export function toMarkdown(report: BenchmarkReport): string {
   lines.push(
     "",
     `req/s: successful requests over measured time; "slices req/s": slowest–fastest slice` +
-      (other ? `, and for ${ratioLabel} the lowest–highest ratio of a round's paired slices` : "") +
+      (other ? `; for ${ratioLabel}, the median (lowest–highest) of the rounds' paired-slice ratios` : "") +
       `. Server CPU: utime+stime of the server's process tree from /proc, over each slice plus a short settle pause.`,
   );
   return lines.join("\n");

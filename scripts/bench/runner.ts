@@ -13,7 +13,7 @@ export interface SliceSettings {
   slices: number;
   /** Target duration of one slice on the first server, in ms; it sets the slice's request count. */
   sliceMs: number;
-  /** Duration of the unmeasured warm-up of the first server, in ms (> 0; it calibrates the slice size). */
+  /** Duration of the unmeasured warm-up of the first server, in ms (> 0; its second half calibrates the slice size). */
   warmupMs: number;
   /** Request limit per server and workload over all measured slices (`--total`). */
   totalPerServer: number;
@@ -86,8 +86,8 @@ export interface WorkloadRun {
 }
 
 /**
- * Runs `options` against every server: prepare; a warm-up of the first server for `warmupMs`, whose rate sets the
- * request count of a slice (≈ `sliceMs` on that server, at most `totalPerServer / slices`); a warm-up of the same
+ * Runs `options` against every server: prepare; a warm-up of the first server for `warmupMs`, the rate of whose
+ * second half sets the request count of a slice (≈ `sliceMs` on that server, at most `totalPerServer / slices`); a warm-up of the same
  * count on the others; then `slices` rounds, each server running one slice of that count per round, in order
  * A B, B A, A B... Every slice also stops after 5 × `sliceMs`. `log` receives a progress line per slice.
  * Throws if the generator fails or a slice had only errors.
@@ -133,8 +133,11 @@ export async function runWorkload(
 
   for (const server of servers) await generator.prepare(server.endpoint, options);
   const limitMs = settings.sliceMs * SLICE_TIME_LIMIT_FACTOR;
-  const warmupRequests = await slice(0, cap, settings.warmupMs, false);
-  const requestsPerSlice = Math.max(1, Math.min(cap, Math.round((warmupRequests * settings.sliceMs) / settings.warmupMs)));
+  // The first server warms up in two halves; the second, warmer half calibrates the slice size.
+  const firstHalf = await slice(0, cap, settings.warmupMs / 2, false);
+  const calibration = await slice(0, cap, settings.warmupMs / 2, false);
+  const warmupRequests = firstHalf + calibration;
+  const requestsPerSlice = Math.max(1, Math.min(cap, Math.round((calibration * settings.sliceMs * 2) / settings.warmupMs)));
   for (let i = 1; i < servers.length; i++) await slice(i, warmupRequests, settings.warmupMs * SLICE_TIME_LIMIT_FACTOR, false);
   for (let round = 0; round < settings.slices; round++) {
     const order = servers.map((_, i) => i);
