@@ -344,11 +344,9 @@ export class Raft {
 
   /** Appends proposals to the leader's log; false when the uncommitted-size limit drops them. */
   private appendEntry(es: Entry[]): boolean {
+    // Fresh entry objects: the proposal's own objects may be shared (e.g. a duplicated message).
     const li = this.raftLog.lastIndex();
-    for (let i = 0; i < es.length; i++) {
-      es[i]!.term = this.term;
-      es[i]!.index = li + 1 + i;
-    }
+    es = es.map((e, i) => ({ term: this.term, index: li + 1 + i, type: e.type, data: e.data }));
     if (!this.increaseUncommittedSize(es)) {
       this.logger.debug(`${this.id} appending new entries would exceed uncommitted size limit; dropping proposal`);
       return false;
@@ -520,8 +518,11 @@ export class Raft {
         this.becomeFollower(m.term, leaderMsg ? m.from : None);
       }
     } else if (m.term < this.term) {
-      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp)) {
-        // A stale leader (or one cut off while we moved on): tell it our term so it steps down.
+      if (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp) {
+        // A stale leader (or one cut off while we moved on): tell it our term so it steps down (paper 5.1:
+        // a stale request is rejected with the current term). etcd answers only with CheckQuorum/PreVote,
+        // which can leave a leader unaware of a member stuck at a higher term that does not know the leader
+        // is a voter (it then never sends it a vote request); the simulation found that livelock.
         this.send(makeMessage({ type: MessageType.MsgAppResp, to: m.from }));
       } else if (m.type === MessageType.MsgPreVote) {
         this.send(makeMessage({ type: MessageType.MsgPreVoteResp, to: m.from, term: this.term, reject: true }));
@@ -764,8 +765,7 @@ export class Raft {
       case MessageType.MsgProp:
         if (this.lead === None) throw new RaftError("ErrProposalDropped", `no leader at term ${this.term}`);
         if (this.disableProposalForwarding) throw new RaftError("ErrProposalDropped", "proposal forwarding disabled");
-        m.to = this.lead;
-        this.send(m);
+        this.send({ ...m, to: this.lead });
         return;
       case MessageType.MsgApp:
         this.electionElapsed = 0;
@@ -784,8 +784,7 @@ export class Raft {
         return;
       case MessageType.MsgTransferLeader:
         if (this.lead === None) return;
-        m.to = this.lead;
-        this.send(m);
+        this.send({ ...m, to: this.lead });
         return;
       case MessageType.MsgTimeoutNow:
         // A transfer needs no PreVote round: we know the leader wants us to take over.
@@ -796,8 +795,7 @@ export class Raft {
           this.logger.info(`${this.id} no leader at term ${this.term}; dropping index reading msg`);
           return;
         }
-        m.to = this.lead;
-        this.send(m);
+        this.send({ ...m, to: this.lead });
         return;
       case MessageType.MsgReadIndexResp:
         if (m.entries.length !== 1) return;
