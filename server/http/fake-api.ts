@@ -7,6 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import {
   CompactionResponseSchema,
   DeleteRangeResponseSchema,
+  LeaseLeasesResponseSchema,
   MemberSchema,
   PutResponseSchema,
   RangeResponseSchema,
@@ -75,6 +76,22 @@ export function createFakeApi(maxRequestBytes = 1572864): FakeApi {
     },
     async compact(_req: CompactionRequest) {
       return create(CompactionResponseSchema, { header: header() });
+    },
+    // No leases: every lease call answers as for an unknown lease.
+    async leaseGrant() {
+      throw Errors.NotCapable();
+    },
+    async leaseRevoke() {
+      throw Errors.LeaseNotFound();
+    },
+    async leaseRenew() {
+      throw Errors.LeaseNotFound();
+    },
+    async leaseTimeToLive() {
+      throw Errors.LeaseNotFound();
+    },
+    async leaseLeases() {
+      return create(LeaseLeasesResponseSchema, { header: header() });
     },
     members(): Member[] {
       return [create(MemberSchema, { ID: memberId, name: "fake", peerURLs: ["http://127.0.0.1:2380"], clientURLs: ["http://127.0.0.1:2379"] })];

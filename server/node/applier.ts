@@ -13,22 +13,36 @@ import type { InternalRaftRequest } from "../../proto/gen/etcdserverpb/raft_inte
 import type {
   CompactionResponse,
   DeleteRangeResponse,
+  LeaseCheckpointResponse,
+  LeaseGrantResponse,
+  LeaseRevokeResponse,
   PutResponse,
   TxnResponse,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { create } from "@bufbuild/protobuf";
 import { CompactionResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { MvccStore } from "../mvcc/store.ts";
+import { applyLeaseCheckpoint, applyLeaseGrant, applyLeaseRevoke, trackLeaseAttachments } from "../lease/apply.ts";
+import type { Lessor } from "../lease/lessor.ts";
 
 /** Response message of an applied write, header still unset (the node fills it). */
-export type AppliedResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse;
+export type AppliedResponse =
+  | PutResponse
+  | DeleteRangeResponse
+  | TxnResponse
+  | CompactionResponse
+  | LeaseGrantResponse
+  | LeaseRevokeResponse
+  | LeaseCheckpointResponse;
 
 /** Outcome of applying one entry: the response and the MVCC events it produced, or an etcd error. */
 export type ApplyOutcome = { response: AppliedResponse; events: Event[]; revision: number } | ConnectError;
 
-/** What the applier needs from the member: today the MVCC store; leases and auth join later. */
+/** What the applier needs from the member: the MVCC store and the lessor; auth joins later. */
 export interface ApplyTarget {
   mvcc: MvccStore;
+  /** Lease table; keys written with a lease are attached to it (server/lease/apply.ts). */
+  lessor: Lessor;
 }
 
 /**
@@ -36,11 +50,16 @@ export interface ApplyTarget {
  * whole batch. etcd errors (ConnectError) are returned as the entry's outcome.
  */
 export function applyEntry(target: ApplyTarget, req: InternalRaftRequest): ApplyOutcome {
-  const { mvcc } = target;
+  const { mvcc, lessor } = target;
   try {
-    if (req.put) return withRevision(mvcc, mvcc.put(req.put));
-    if (req.deleteRange) return withRevision(mvcc, mvcc.deleteRange(req.deleteRange));
-    if (req.txn) return withRevision(mvcc, mvcc.txn(req.txn));
+    if (req.put) return withRevision(target, mvcc.put(req.put));
+    if (req.deleteRange) return withRevision(target, mvcc.deleteRange(req.deleteRange));
+    if (req.txn) return withRevision(target, mvcc.txn(req.txn));
+    if (req.leaseGrant) return withRevision(target, { response: applyLeaseGrant(lessor, req.leaseGrant), events: [] });
+    if (req.leaseRevoke) return { ...applyLeaseRevoke(lessor, mvcc, req.leaseRevoke), revision: mvcc.currentRevision };
+    if (req.leaseCheckpoint) {
+      return withRevision(target, { response: applyLeaseCheckpoint(lessor, req.leaseCheckpoint), events: [] });
+    }
     if (req.compaction) {
       mvcc.compact(Number(req.compaction.revision));
       return { response: create(CompactionResponseSchema), events: [], revision: mvcc.currentRevision };
@@ -53,9 +72,11 @@ export function applyEntry(target: ApplyTarget, req: InternalRaftRequest): Apply
   return { response: create(CompactionResponseSchema), events: [], revision: mvcc.currentRevision };
 }
 
+/** The outcome of a write: keys move between leases as its events say, then the revision is read. */
 function withRevision(
-  mvcc: MvccStore,
+  target: ApplyTarget,
   result: { response: AppliedResponse; events: Event[] },
 ): ApplyOutcome {
-  return { ...result, revision: mvcc.currentRevision };
+  trackLeaseAttachments(target.lessor, result.events);
+  return { ...result, revision: target.mvcc.currentRevision };
 }

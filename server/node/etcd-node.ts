@@ -18,6 +18,7 @@ import {
   InternalRaftRequestSchema,
   type InternalRaftRequest,
 } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
+import { LeaseRevokeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import {
   MemberSchema,
   ResponseHeaderSchema,
@@ -26,6 +27,16 @@ import {
   type CompactionResponse,
   type DeleteRangeRequest,
   type DeleteRangeResponse,
+  LeaseLeasesResponseSchema,
+  LeaseStatusSchema,
+  LeaseTimeToLiveResponseSchema,
+  type LeaseGrantRequest,
+  type LeaseGrantResponse,
+  type LeaseLeasesResponse,
+  type LeaseRevokeRequest,
+  type LeaseRevokeResponse,
+  type LeaseTimeToLiveRequest,
+  type LeaseTimeToLiveResponse,
   type Member,
   type PutRequest,
   type PutResponse,
@@ -38,11 +49,17 @@ import {
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Errors } from "../errors.ts";
 import { MvccStore, isTxnReadOnly } from "../mvcc/store.ts";
+import { keyToBytes } from "../mvcc/keys.ts";
 import { backendPath, openBackend } from "../storage/sqlite.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
 import { HardStateTable } from "../storage/hard-state.ts";
 import { RaftLog, type LogEntry } from "../storage/raft-log.ts";
 import { MembersTable } from "../storage/members.ts";
+import { LeasesTable } from "../storage/leases.ts";
+import { Lessor, minLeaseTtl, type Clock } from "../lease/lessor.ts";
+import { LeaseIdGenerator } from "../lease/ids.ts";
+import { restoreLeaseAttachments } from "../lease/apply.ts";
+import { startLeaseExpiry, type LeaseExpiryLoop } from "../lease/expiry.ts";
 import { ETCD_SERVER_VERSION } from "../config.ts";
 import { applyEntry, type ApplyOutcome, type AppliedResponse } from "./applier.ts";
 import { GroupCommit } from "./group-commit.ts";
@@ -60,6 +77,12 @@ export interface NodeConfig extends BootstrapConfig {
   maxRequestBytes: number;
   /** Applied entries kept in `raft_log` before older ones are trimmed (`--snapshot-count`). */
   snapshotCount: number;
+  /** `--heartbeat-interval`, ms (default 100); with the election timeout it sets the minimum lease TTL. */
+  heartbeatIntervalMs?: number;
+  /** `--election-timeout`, ms (default 1000); leases get this much extra life at start-up, as in etcd. */
+  electionTimeoutMs?: number;
+  /** Time source of lease expiry; default the system clock (tests inject a fake one). */
+  clock?: Clock;
 }
 
 /** Minimal structured logger (server/log.ts provides one). */
@@ -79,6 +102,10 @@ export class EtcdNode implements EtcdServerApi {
   readonly clusterId: bigint;
   readonly memberId: bigint;
   readonly mvcc: MvccStore;
+  /** The lease table; this member is its primary (lease holder). */
+  readonly lessor: Lessor;
+  private readonly leaseIds: LeaseIdGenerator;
+  private readonly leaseExpiry: LeaseExpiryLoop;
   private readonly meta: Meta;
   private readonly log: RaftLog;
   private readonly hardState: HardStateTable;
@@ -102,7 +129,16 @@ export class EtcdNode implements EtcdServerApi {
     const ids = bootstrapMembership(db, this.meta, this.membersTable, cfg);
     this.clusterId = ids.clusterId;
     this.memberId = ids.memberId;
-    this.mvcc = new MvccStore(db);
+    const heartbeatMs = cfg.heartbeatIntervalMs ?? 100;
+    const electionMs = cfg.electionTimeoutMs ?? 1000;
+    this.lessor = new Lessor({
+      minTtl: minLeaseTtl(heartbeatMs, electionMs),
+      store: new LeasesTable(db),
+      clock: cfg.clock,
+    });
+    this.leaseIds = new LeaseIdGenerator(this.memberId);
+    this.mvcc = new MvccStore(db, { leaseExists: (id) => this.lessor.has(id) });
+    restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
 
     // A single member wins an election at every start: the term grows by one, as in etcd
     // (a fresh member is at term 2 after bootstrap's term 1).
@@ -113,6 +149,10 @@ export class EtcdNode implements EtcdServerApi {
     this.hardState.save({ term: this.term, vote: this.memberId, commit: Math.max(hs.commit, this.lastIndex) });
     this.replayUnapplied();
     this.commit = new GroupCommit((batch) => this.appendAndApply(batch));
+    // The single member holds the leases from the start: every lease gets its full TTL plus
+    // one election timeout (etcd's Promote on becoming leader), then expires through the log.
+    this.lessor.promote(electionMs);
+    this.leaseExpiry = startLeaseExpiry(this.lessor, (id) => this.leaseRevoke(create(LeaseRevokeRequestSchema, { ID: id })));
   }
 
   header(): ResponseHeader {
@@ -155,6 +195,47 @@ export class EtcdNode implements EtcdServerApi {
     return this.propose({ compaction: req }) as Promise<CompactionResponse>;
   }
 
+  leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse> {
+    let ID = req.ID;
+    // etcd picks a positive ID from the member's request-ID generator when none is given.
+    while (ID === 0n || (req.ID === 0n && this.lessor.has(ID))) ID = this.leaseIds.next();
+    return this.propose({ leaseGrant: { ...req, ID } }) as Promise<LeaseGrantResponse>;
+  }
+
+  leaseRevoke(req: LeaseRevokeRequest): Promise<LeaseRevokeResponse> {
+    return this.propose({ leaseRevoke: req }) as Promise<LeaseRevokeResponse>;
+  }
+
+  async leaseRenew(id: bigint): Promise<bigint> {
+    this.assertOpen();
+    return BigInt(await this.lessor.renew(id));
+  }
+
+  async leaseTimeToLive(req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse> {
+    this.assertOpen();
+    const t = this.lessor.timeToLive(req.ID, req.keys);
+    return create(LeaseTimeToLiveResponseSchema, {
+      ID: req.ID,
+      TTL: BigInt(t.ttl),
+      grantedTTL: BigInt(t.grantedTtl),
+      keys: t.keys.map(keyToBytes),
+    });
+  }
+
+  async leaseLeases(): Promise<LeaseLeasesResponse> {
+    this.assertOpen();
+    const leases = this.lessor.leases().map((l) => create(LeaseStatusSchema, { ID: l.id }));
+    return create(LeaseLeasesResponseSchema, { header: this.header(), leases });
+  }
+
+  /**
+   * Proposes a LeaseRevoke for each expired lease now (what the expiry timer does every
+   * 500 ms); returns how many were proposed. Tests with a fake clock call it directly.
+   */
+  expireLeases(): number {
+    return this.leaseExpiry.tick();
+  }
+
   members(): Member[] {
     return this.membersTable.all().map((m) =>
       create(MemberSchema, {
@@ -186,6 +267,7 @@ export class EtcdNode implements EtcdServerApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.leaseExpiry.stop();
     while (this.commit.pending > 0) await new Promise((r) => setImmediate(r));
     this.db.close();
   }

@@ -11,6 +11,13 @@ import type {
   CompactionResponse,
   DeleteRangeRequest,
   DeleteRangeResponse,
+  LeaseGrantRequest,
+  LeaseGrantResponse,
+  LeaseLeasesResponse,
+  LeaseRevokeRequest,
+  LeaseRevokeResponse,
+  LeaseTimeToLiveRequest,
+  LeaseTimeToLiveResponse,
   Member,
   PutRequest,
   PutResponse,
@@ -41,6 +48,24 @@ export interface EtcdServerApi {
   txn(req: TxnRequest): Promise<TxnResponse>;
   /** Compact through the log. Errors: Compacted, FutureRev (OutOfRange). */
   compact(req: CompactionRequest): Promise<CompactionResponse>;
+
+  /**
+   * LeaseGrant through the log (etcd's v3_server.go LeaseGrant): `req.ID` 0 = the member picks
+   * an ID. Errors: LeaseExist (FailedPrecondition), LeaseTTLTooLarge (OutOfRange).
+   */
+  leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse>;
+  /** LeaseRevoke through the log: deletes the lease's keys in one revision. Errors: LeaseNotFound (NotFound). */
+  leaseRevoke(req: LeaseRevokeRequest): Promise<LeaseRevokeResponse>;
+  /**
+   * One keep-alive (etcd's LeaseRenew), answered by the lease holder without the log: resolves
+   * with the granted TTL in seconds. Errors: LeaseNotFound (NotFound) for an unknown lease or one
+   * that expired (the answer waits until its revocation is applied).
+   */
+  leaseRenew(id: bigint): Promise<bigint>;
+  /** LeaseTimeToLive from the lease holder's table (header unset). Errors: LeaseNotFound (NotFound). */
+  leaseTimeToLive(req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse>;
+  /** LeaseLeases: every lease ID, soonest expiry first (header filled). */
+  leaseLeases(): Promise<LeaseLeasesResponse>;
 
   /** Current membership, voters and learners. */
   members(): Member[];

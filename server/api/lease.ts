@@ -1,0 +1,78 @@
+/**
+ * etcdserverpb.Lease: LeaseGrant, LeaseRevoke, LeaseKeepAlive (bidi stream), LeaseTimeToLive,
+ * LeaseLeases, answering like etcd 3.4's LeaseServer (etcdserver/api/v3rpc/lease.go): an unknown
+ * or expired lease gets TTL 0 in a keep-alive answer and TTL -1 from LeaseTimeToLive instead of
+ * an error; grant and revoke errors (LeaseExist, LeaseTTLTooLarge, LeaseNotFound) go back as is.
+ */
+import { create } from "@bufbuild/protobuf";
+import { ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import {
+  Lease,
+  LeaseKeepAliveResponseSchema,
+  LeaseTimeToLiveResponseSchema,
+  type LeaseTimeToLiveRequest,
+  type LeaseTimeToLiveResponse,
+} from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { Errors } from "../errors.ts";
+import type { EtcdServerApi } from "../node/types.ts";
+
+const LEASE_NOT_FOUND = Errors.LeaseNotFound();
+
+/** Whether `e` is etcd's LeaseNotFound (NotFound "etcdserver: requested lease not found"). */
+export function isLeaseNotFound(e: unknown): boolean {
+  return e instanceof ConnectError && e.code === LEASE_NOT_FOUND.code && e.rawMessage === LEASE_NOT_FOUND.rawMessage;
+}
+
+/**
+ * LeaseTimeToLive with etcd's answer for an unknown lease: ID as asked, TTL -1, granted TTL 0,
+ * no keys (header filled either way).
+ */
+export async function leaseTimeToLive(api: EtcdServerApi, req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse> {
+  const header = api.header();
+  try {
+    const resp = await api.leaseTimeToLive(req);
+    resp.header = header;
+    return resp;
+  } catch (e) {
+    if (!isLeaseNotFound(e)) throw e;
+    return create(LeaseTimeToLiveResponseSchema, { header, ID: req.ID, TTL: -1n });
+  }
+}
+
+/**
+ * One keep-alive answer: the header is taken before renewing (so its revision is never newer
+ * than the renewal, as etcd does), TTL is the granted TTL in seconds, or 0 when the lease is
+ * unknown or expired.
+ */
+export async function keepAliveOnce(api: EtcdServerApi, id: bigint) {
+  const header = api.header();
+  let ttl: bigint;
+  try {
+    ttl = await api.leaseRenew(id);
+  } catch (e) {
+    if (!isLeaseNotFound(e)) throw e;
+    ttl = 0n;
+  }
+  return create(LeaseKeepAliveResponseSchema, { header, ID: id, TTL: ttl });
+}
+
+/** The Lease service implementation over `api`. */
+export function leaseService(api: EtcdServerApi): ServiceImpl<typeof Lease> {
+  return {
+    leaseGrant(req) {
+      return api.leaseGrant(req);
+    },
+    leaseRevoke(req) {
+      return api.leaseRevoke(req);
+    },
+    async *leaseKeepAlive(requests) {
+      for await (const req of requests) yield await keepAliveOnce(api, req.ID);
+    },
+    leaseTimeToLive(req) {
+      return leaseTimeToLive(api, req);
+    },
+    leaseLeases() {
+      return api.leaseLeases();
+    },
+  };
+}
