@@ -235,7 +235,7 @@ cli
   .option("--total <n>", "Request limit per server and workload over all slices", { default: 1_000_000 })
   .option("--key-size <bytes>", "Key size", { default: 8 })
   .option("--val-size <bytes>", "Value size", { default: 256 })
-  .option("--key-space-size <n>", "Number of distinct keys written (etcd's default: 1)", { default: 1 })
+  .option("--key-space-size <n>", "Number of distinct keys written (as in etcd's benchmark)", { default: 1 })
   .option("--sequential-keys", "Write keys 0, 1, 2... instead of random ones", { default: false })
   .option("--consistency <l|s>", "range: linearizable (l) or serializable (s)", { default: "l" })
   .option("--txn-ops <n>", "txn-put: puts per transaction", { default: 1 })
