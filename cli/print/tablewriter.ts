@@ -76,11 +76,18 @@ function wrapString(s: string, lim: number): string[] {
   return wrapWords(words, lim).map((line) => line.join(" "));
 }
 
-/** A cell's lines after auto-wrap with reflow (all paragraphs joined into one). */
-function cellLines(text: string): string[] {
+/** A cell after auto-wrap with reflow (all paragraphs joined into one). */
+interface Cell {
+  lines: string[];
+  /** Column width the cell claims: the wrap limit, or more if a word is longer. */
+  width: number;
+}
+
+function cell(text: string): Cell {
   const raw = text.split("\n");
-  const maxWidth = Math.min(Math.max(...raw.map(displayWidth)), MAX_COL_WIDTH);
-  return wrapString(raw.join(" "), maxWidth);
+  const limit = Math.min(Math.max(...raw.map(displayWidth)), MAX_COL_WIDTH);
+  const lines = wrapString(raw.join(" "), limit);
+  return { lines, width: Math.max(limit, ...lines.map(displayWidth)) };
 }
 
 /** tablewriter's `Title`: `_` and word-separating `.` become spaces, trimmed, upper-cased. */
@@ -114,21 +121,21 @@ function padLeft(s: string, width: number): string {
  * @returns the table text including the final newline
  */
 export function renderTable(header: string[], rows: string[][]): string {
-  const headerCells = header.map(cellLines);
-  const rowCells = rows.map((row) => row.map(cellLines));
-  const widths = header.map((_, i) => Math.max(...[headerCells, ...rowCells].map((r) => Math.max(0, ...(r[i] ?? []).map(displayWidth)))));
+  const headerCells = header.map(cell);
+  const rowCells = rows.map((row) => row.map(cell));
+  const widths = header.map((_, i) => Math.max(...[headerCells, ...rowCells].map((r) => r[i]?.width ?? 0)));
   const rule = "+" + widths.map((w) => "-".repeat(w + 2) + "+").join("") + "\n";
 
   let out = rule;
-  const headerHeight = Math.max(...headerCells.map((c) => c.length));
+  const headerHeight = Math.max(...headerCells.map((c) => c.lines.length));
   for (let x = 0; x < headerHeight; x++) {
-    out += "|" + widths.map((w, y) => ` ${padCenter(title(headerCells[y]![x] ?? ""), w)} |`).join("") + "\n";
+    out += "|" + widths.map((w, y) => ` ${padCenter(title(headerCells[y]!.lines[x] ?? ""), w)} |`).join("") + "\n";
   }
   out += rule;
   for (const cells of rowCells) {
-    const height = Math.max(...cells.map((c) => c.length));
+    const height = Math.max(...cells.map((c) => c.lines.length));
     for (let x = 0; x < height; x++) {
-      out += "|" + cells.map((c, y) => ` ${padLeft(c[x] ?? "  ", widths[y]!)} `).join("|") + "|\n";
+      out += "|" + cells.map((c, y) => ` ${padLeft(c.lines[x] ?? "  ", widths[y]!)} `).join("|") + "|\n";
     }
   }
   return out + rule;
