@@ -9,6 +9,13 @@ import { Output } from "./output.ts";
 import { runCli } from "./run.ts";
 import { Stdin } from "./stdin.ts";
 
+/** Exit status a shell reports for a process killed by SIGPIPE, as Go's etcdctl is on a closed pipe. */
+const EXIT_BROKEN_PIPE = 128 + 13;
+
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => process.exit(e.code === "EPIPE" ? EXIT_BROKEN_PIPE : 1));
+}
+
 const out = new Output();
 const code = await runCli(process.argv.slice(2), process.env, out, new Stdin());
 await out.flush();
