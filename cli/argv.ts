@@ -16,6 +16,7 @@ import type { CommandSpec } from "./commands/types.ts";
 import { CtlError, ExitCode, flagError } from "./errors.ts";
 import { FlagSet, parseFlagValue, type FlagSpec } from "./flags.ts";
 import { goQuote } from "./go/strconv.ts";
+import { defaultText } from "./cobra-usage.ts";
 
 /** Prefix that keeps mri from coercing a string (no number starts with U+0001). */
 const MARK = "\u0001";
@@ -148,6 +149,11 @@ function cacOptionName(spec: FlagSpec): string {
   return spec.short ? `-${spec.short}, ${long}` : long;
 }
 
+/** Help text of a flag: description and pflag-style default. */
+function describe(spec: FlagSpec): string {
+  return spec.description + defaultText(spec);
+}
+
 function camelCase(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
@@ -171,7 +177,7 @@ export function parseCommandLine(argv: string[], commands: CommandSpec[], global
 
   const cli = cac(program);
   cli.help();
-  for (const g of globals) cli.option(cacOptionName(g), g.description);
+  for (const g of globals) cli.option(cacOptionName(g), describe(g));
   if (positionals.length === 0) return { kind: "help", text: helpText(cli, commands, topNames) };
 
   const top = matchName(positionals[0]!.text, topNames);
@@ -214,8 +220,8 @@ function parseForCommand(cli: ReturnType<typeof cac>, spec: CommandSpec, argv: s
     }
   }
 
-  const command = cli.command(`${spec.path[0]} [...args]`, spec.description);
-  for (const f of [...spec.flags, ...(spec.inheritedFlags ?? [])]) command.option(cacOptionName(f), f.description);
+  const command = cli.command(`${spec.path[0]} [...args]`, spec.description).usage(`${spec.path.join(" ")} ${spec.usage}`);
+  for (const f of [...spec.flags, ...(spec.inheritedFlags ?? [])]) command.option(cacOptionName(f), describe(f));
   if (help) return { kind: "help", text: captureHelp(() => cli.parse(["", "", spec.path[0]!, "--help"], { run: false })) };
 
   const parsed = cli.parse(["", "", ...rewritten], { run: false });
@@ -249,7 +255,8 @@ function helpText(cli: ReturnType<typeof cac>, commands: CommandSpec[], topNames
   for (const name of topNames) {
     const family = commands.filter((c) => c.path[0] === name);
     const usage = family.length === 1 && family[0]!.path.length === 1 ? `${name} ${family[0]!.usage}` : `${name} <subcommand>`;
-    cli.command(usage.trim(), family.length === 1 ? family[0]!.description : family.map((c) => c.path[1]).join(", "));
+    const description = family.find((c) => c.groupDescription)?.groupDescription ?? family[0]!.description;
+    cli.command(usage.trim(), description);
   }
   return captureHelp(() => cli.outputHelp());
 }

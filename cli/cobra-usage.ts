@@ -21,7 +21,8 @@ function isZero(v: FlagValue): boolean {
   return v === false || v === "" || v === 0n || v === 0 || (Array.isArray(v) && v.length === 0);
 }
 
-function defaultText(spec: FlagSpec): string {
+/** pflag's ` (default x)` suffix; empty when the default is the type's zero value. */
+export function defaultText(spec: FlagSpec): string {
   const v = spec.default;
   if (isZero(v)) return "";
   if (spec.type === "string") return ` (default ${goQuote(v as string)})`;

@@ -46,6 +46,7 @@ export const endpointHealthCommand: CommandSpec = {
   path: ["endpoint", "health"],
   usage: "",
   description: "Checks the healthiness of endpoints specified in `--endpoints` flag",
+  groupDescription: "Endpoint related commands",
   flags: [],
   inheritedFlags: [CLUSTER_FLAG],
   async run(ctx) {

@@ -9,6 +9,7 @@ export const memberListCommand: CommandSpec = {
   path: ["member", "list"],
   usage: "",
   description: "Lists all members in the cluster",
+  groupDescription: "Membership related commands",
   flags: [],
   async run(ctx) {
     const { client, printer } = ctx.connect();

@@ -35,6 +35,8 @@ export interface CommandSpec {
   usage: string;
   /** One-line description (etcdctl's `Short`). */
   description: string;
+  /** For a subcommand: description of its group (`member`: "Membership related commands"). */
+  groupDescription?: string;
   /** Flags of this command (global flags are added by main.ts). */
   flags: FlagSpec[];
   /** Flags that, like globals, may also come from `ETCDCTL_<NAME>` (cobra persistent flags of a group). */
