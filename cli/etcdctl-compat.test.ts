@@ -23,7 +23,7 @@ const ROOT = join(import.meta.dir, "..");
 const MAIN = join(ROOT, "cli", "main.ts");
 const REAL = ["/usr/bin/etcdctl"];
 const OURS = [process.execPath, MAIN];
-const OURS_DENO = [join(ROOT, "node_modules", ".bin", "deno"), "run", "-A", MAIN];
+const OURS_DENO = [join(ROOT, "node_modules", ".bin", "deno"), "run", "-A", "--no-lock", MAIN];
 
 interface Case {
   /** Arguments; `{EP}` is the live endpoint, `{DEAD}` a closed port. `--endpoints {EP}` is prepended unless `noEndpoints`. */
@@ -35,8 +35,11 @@ interface Case {
   skipStdout?: boolean;
   /** Go panics add a goroutine dump after the first stderr line. */
   stderrFirstLineOnly?: boolean;
-  /** Output contains elapsed times (endpoint health). */
-  timed?: boolean;
+  /**
+   * Output contains values that legitimately differ between runs: elapsed times (endpoint health)
+   * or the backend file size (endpoint status; bbolt commits on a timer).
+   */
+  varying?: boolean;
   /** Run ours under Deno instead of Bun. */
   deno?: boolean;
 }
@@ -167,27 +170,27 @@ const CASES: Case[] = [
   { args: ["member", "list", "-w", "table"] },
   { args: ["member", "list", "-w", "protobuf"] },
   { args: ["memb", "li"] },
-  { args: ["endpoint", "status"] },
-  { args: ["endpoint", "status", "-w", "json"] },
-  { args: ["endpoint", "status", "-w", "fields"] },
-  { args: ["endpoint", "status", "-w", "table"] },
+  { args: ["endpoint", "status"], varying: true },
+  { args: ["endpoint", "status", "-w", "json"], varying: true },
+  { args: ["endpoint", "status", "-w", "fields"], varying: true },
+  { args: ["endpoint", "status", "-w", "table"], varying: true },
   { args: ["endpoint", "status", "-w", "protobuf"] },
-  { args: ["endpoint", "status", "--cluster", "-w", "table"] },
-  { args: ["endpoint", "health"], timed: true },
-  { args: ["endpoint", "health", "-w", "json"], timed: true },
-  { args: ["endpoint", "health", "-w", "fields"], timed: true },
-  { args: ["endpoint", "health", "-w", "table"], timed: true },
-  { args: ["endpoint", "health", "--cluster"], timed: true },
+  { args: ["endpoint", "status", "--cluster", "-w", "table"], varying: true },
+  { args: ["endpoint", "health"], varying: true },
+  { args: ["endpoint", "health", "-w", "json"], varying: true },
+  { args: ["endpoint", "health", "-w", "fields"], varying: true },
+  { args: ["endpoint", "health", "-w", "table"], varying: true },
+  { args: ["endpoint", "health", "--cluster"], varying: true },
   { args: ["get", "foo"], noEndpoints: true, env: { ETCDCTL_ENDPOINTS: "{EP}" } },
   { args: ["get", "foo"], env: { ETCDCTL_WRITE_OUT: "json" } },
   { args: ["get", "foo"], env: { ETCDCTL_HEX: "true", ETCDCTL_DIAL_TIMEOUT: "abc" } },
   { args: ["get", "foo"], env: { ETCDCTL_ENDPOINTS: "{EP}" } },
   { args: ["get", "foo"], env: { ETCDCTL_FOO: "1" } },
-  { args: ["endpoint", "health", "-w", "json"], noEndpoints: true, env: { ETCDCTL_ENDPOINTS: "{EP}", ETCDCTL_CLUSTER: "true" }, timed: true },
+  { args: ["endpoint", "health", "-w", "json"], noEndpoints: true, env: { ETCDCTL_ENDPOINTS: "{EP}", ETCDCTL_CLUSTER: "true" }, varying: true },
   { args: ["--endpoints", "{DEAD}", ...SHORT_TIMEOUT, "get", "foo"], noEndpoints: true },
   { args: ["--endpoints", "{DEAD},{EP}", "get", "foo"], noEndpoints: true },
   { args: ["--endpoints", "{DEAD}", ...SHORT_TIMEOUT, "endpoint", "status"], noEndpoints: true },
-  { args: ["--endpoints", "{DEAD}", ...SHORT_TIMEOUT, "endpoint", "health", "-w", "json"], noEndpoints: true, timed: true },
+  { args: ["--endpoints", "{DEAD}", ...SHORT_TIMEOUT, "endpoint", "health", "-w", "json"], noEndpoints: true, varying: true },
   { args: ["put", "deno-key", "from deno"], deno: true },
   { args: ["get", "deno-key", "-w", "json"], deno: true },
   { args: ["del", "", "--from-key", "-w", "json"] },
@@ -216,20 +219,21 @@ async function runScript(cmdFor: (c: Case) => string[], eps: Endpoints): Promise
 }
 
 const DURATION = /\d+(\.\d+)?(ns|µs|ms|s)\b/g;
+const DB_SIZE = /"dbSize":\d+|"DBSize" : \d+|\b\d+(\.\d)? [kMG]?B\b/g;
 const CAPNSLOG_TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}/gm;
 
 /** What must match between the two etcdctls for one case. */
 function comparable(c: Case, r: RunResult) {
-  // Byte-exact for binary values; timed outputs are text with `µs` in them.
-  let stdout = Buffer.from(r.stdout).toString(c.timed ? "utf8" : "latin1");
+  // Byte-exact for binary values; varying outputs are text with `µs` in them.
+  let stdout = Buffer.from(r.stdout).toString(c.varying ? "utf8" : "latin1");
   let stderr = r.stderr
     .split("\n")
     .filter((l) => !l.startsWith('{"level":"warn"'))
     .join("\n")
     .replace(CAPNSLOG_TIME, "<time>");
-  if (c.timed) {
+  if (c.varying) {
     // Durations differ, and so do table column widths that hold them.
-    stdout = stdout.replace(DURATION, "<took>").replace(/-+/g, "-").replace(/ +/g, " ");
+    stdout = stdout.replace(DURATION, "<took>").replace(DB_SIZE, "<size>").replace(/-+/g, "-").replace(/ +/g, " ");
     stderr = stderr.replace(DURATION, "<took>");
   }
   if (c.stderrFirstLineOnly) stderr = stderr.split("\n")[0]!;
@@ -241,7 +245,8 @@ let ours: RunResult[] = [];
 let oursEtcd: EtcdProcess | undefined;
 
 beforeAll(async () => {
-  const placement = await placeEtcd();
+  // A member name over 30 columns with spaces makes `member list -w table` wrap the cell.
+  const placement = await placeEtcd("etcd member <with> a deliberately long name");
   const eps = { EP: `127.0.0.1:${placement.clientPort}`, DEAD: `127.0.0.1:${await freePort()}` };
   const realEtcd = await startEtcd(placement);
   try {
@@ -278,6 +283,21 @@ describe("beyond etcdctl 3.4", () => {
     expect(text).not.toContain('"Key"');
     const simple = await ours(["get", "cnt/", "--prefix", "--count-only"]);
     expect([simple.code, simple.stderr]).toEqual([128, "Error: --count-only is only for `--write-out=fields`\n"]);
+  });
+
+  test("put --lease attaches a lease granted by etcdctl; reads of it match etcdctl on the same server", async () => {
+    const env = { ...cleanEnv(), ETCDCTL_API: "3" };
+    const grant = await runProcess(REAL, ["--endpoints", oursEtcd!.endpoint, "lease", "grant", "600"], "", env);
+    const id = /lease ([0-9a-f]+) granted/.exec(Buffer.from(grant.stdout).toString())![1]!;
+    const put = await ours(["put", "leased", "v", "--lease", id, "--prev-kv"]);
+    expect([put.code, Buffer.from(put.stdout).toString()]).toEqual([0, "OK\n"]);
+    const keep = await ours(["put", "leased", "w", "--ignore-lease", "-w", "json"]);
+    expect(keep.code).toBe(0);
+    for (const format of ["fields", "json", "protobuf"]) {
+      const args = ["--endpoints", oursEtcd!.endpoint, "get", "leased", "-w", format];
+      const [theirs, mine] = await Promise.all([runProcess(REAL, args, "", env), runProcess(OURS, args, "", env)]);
+      expect(mine).toEqual(theirs);
+    }
   });
 
   test("version keeps etcdctl's two-line format with API version 3.4", async () => {
