@@ -1,13 +1,16 @@
 /**
  * Plain HTTP endpoints of the client port (the Connect router's fallback): `GET /health`
  * and `GET /version` as etcd 3.4 serves them (etcdserver/api/etcdhttp/metrics.go, base.go),
- * Go's `404 page not found` elsewhere. Later: the JSON gateway (`/v3/...`).
+ * Go's `404 page not found` elsewhere, and etcd's JSON gateway (`/v3/...`, server/http/gateway.ts).
  */
 import { create } from "@bufbuild/protobuf";
 import { Hono } from "hono";
 import { RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../config.ts";
 import type { EtcdServerApi } from "../node/types.ts";
+import type { KvOptions } from "../api/kv.ts";
+import { gatewayNotFound, mountGateway } from "./gateway.ts";
+import { mountWatchGateway } from "./gateway-watch.ts";
 
 /** What `/health` reports, as etcd's `Health` JSON (`reason` as etcd 3.5 adds it, only when unhealthy). */
 export interface Health {
@@ -50,10 +53,13 @@ function methodNotAllowed(): Response {
 /**
  * The hono app for plain HTTP: `GET /health` → 200 `{"health":"true"}` or 503
  * `{"health":"false","reason":...}`; `GET /version` → `{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}`;
- * other methods on those paths → 405; unknown paths → 404 `404 page not found`.
+ * other methods on those paths → 405; the JSON gateway under `/v3/` (`opts.maxTxnOps` as the
+ * gRPC KV service; default 128); unknown paths → 404 `404 page not found`.
  */
-export function createHttpApp(api: EtcdServerApi): Hono {
+export function createHttpApp(api: EtcdServerApi, opts: KvOptions = { maxTxnOps: 128 }): Hono {
   const app = new Hono();
+  mountGateway(app, api, opts);
+  mountWatchGateway(app, api);
   app.all("/health", async (c) => {
     if (c.req.method !== "GET") return methodNotAllowed();
     const h = await checkHealth(api);
@@ -66,7 +72,8 @@ export function createHttpApp(api: EtcdServerApi): Hono {
     });
   });
   app.notFound(
-    () =>
+    (c) =>
+      gatewayNotFound(c.req.path) ??
       new Response("404 page not found\n", {
         status: 404,
         headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" },

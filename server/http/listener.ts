@@ -76,7 +76,7 @@ function listenError(address: string, e: NodeJS.ErrnoException): Error {
  * port cannot be bound.
  */
 export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerApi, log: Logger): Promise<ClientListeners> {
-  const app = createHttpApp(api);
+  const app = createHttpApp(api, { maxTxnOps: cfg.maxTxnOps });
   const handler = createRpcHandler({
     routes: (router) => registerEtcdServices(router, api, { maxTxnOps: cfg.maxTxnOps }),
     fallback: getRequestListener(app.fetch, { overrideGlobalObjects: false }) as NodeHandler,

@@ -1,0 +1,264 @@
+/**
+ * etcd 3.4's JSON gateway (grpc-gateway v1 over the v3 API, etcdserverpb/gw/rpc.pb.gw.go) for
+ * the KV and Lease services: `POST /v3/kv/range|put|deleterange|txn|compaction`,
+ * `POST /v3/lease/grant|revoke|timetolive|leases` (also under `/v3/kv/lease/...`) and the
+ * streaming `POST /v3/lease/keepalive`; `/v3beta/...` is the same (etcd rewrites it).
+ *
+ * Bodies are protobuf JSON with etcd's marshaling (jsonpb, OrigName, EmitDefaults false):
+ * original proto field names (`create_revision`, `ID`, `grantedTTL`), int64/uint64 as decimal
+ * strings, bytes as base64, enums by name, default values left out. Requests accept both field
+ * spellings, numbers or strings for int64, and ignore unknown fields; an empty body is `{}`.
+ * Failures answer grpc-gateway's error body `{"error":msg,"message":msg,"code":grpcCode}` with
+ * grpc-gateway's HTTP status for the code (e.g. NotFound → 404, FailedPrecondition → 412).
+ * Requests pass through the same validation as the gRPC services (server/api).
+ */
+import { fromJson, toJsonString, type DescMessage, type JsonValue, type Message } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Hono } from "hono";
+import {
+  CompactionRequestSchema,
+  CompactionResponseSchema,
+  DeleteRangeRequestSchema,
+  DeleteRangeResponseSchema,
+  LeaseGrantRequestSchema,
+  LeaseGrantResponseSchema,
+  LeaseKeepAliveRequestSchema,
+  LeaseKeepAliveResponseSchema,
+  LeaseLeasesRequestSchema,
+  LeaseLeasesResponseSchema,
+  LeaseRevokeRequestSchema,
+  LeaseRevokeResponseSchema,
+  LeaseTimeToLiveRequestSchema,
+  LeaseTimeToLiveResponseSchema,
+  PutRequestSchema,
+  PutResponseSchema,
+  RangeRequestSchema,
+  RangeResponseSchema,
+  TxnRequestSchema,
+  TxnResponseSchema,
+} from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { kvService, type KvOptions } from "../api/kv.ts";
+import { keepAliveOnce, leaseService } from "../api/lease.ts";
+import type { EtcdServerApi } from "../node/types.ts";
+
+/** One unary gateway method: request and response messages and the handler. */
+interface UnaryRoute {
+  input: DescMessage;
+  output: DescMessage;
+  call(req: Message): Promise<Message>;
+}
+
+/** grpc-gateway v1's HTTPStatusFromCode. */
+const HTTP_STATUS: Record<number, number> = {
+  [Code.Canceled]: 408,
+  [Code.Unknown]: 500,
+  [Code.InvalidArgument]: 400,
+  [Code.DeadlineExceeded]: 504,
+  [Code.NotFound]: 404,
+  [Code.AlreadyExists]: 409,
+  [Code.PermissionDenied]: 403,
+  [Code.Unauthenticated]: 401,
+  [Code.ResourceExhausted]: 429,
+  [Code.FailedPrecondition]: 412,
+  [Code.Aborted]: 409,
+  [Code.OutOfRange]: 400,
+  [Code.Unimplemented]: 501,
+  [Code.Internal]: 500,
+  [Code.Unavailable]: 503,
+  [Code.DataLoss]: 500,
+};
+
+const JSON_HEADERS = { "content-type": "application/json", "grpc-metadata-content-type": "application/grpc" };
+
+/** The gateway's JSON of a response message (jsonpb with original names, defaults omitted). */
+export function gatewayJson(schema: DescMessage, msg: Message): string {
+  return toJsonString(schema, msg, { useProtoFieldName: true });
+}
+
+/** grpc-gateway's error object for `e` (ConnectError code and message; anything else is Unknown). */
+export function gatewayError(e: unknown): { status: number; body: string } {
+  const err = ConnectError.from(e);
+  const message = err.rawMessage;
+  return { status: HTTP_STATUS[err.code] ?? 500, body: JSON.stringify({ error: message, message, code: err.code }) };
+}
+
+function errorResponse(e: unknown): Response {
+  const { status, body } = gatewayError(e);
+  return new Response(body, { status, headers: { "content-type": "application/json" } });
+}
+
+/** Go's json error for a body that is valid JSON but not an object. */
+function notAnObject(v: unknown): ConnectError {
+  const kind = Array.isArray(v) ? "array" : typeof v === "boolean" ? "bool" : typeof v;
+  return new ConnectError(`json: cannot unmarshal ${kind} into Go value of type map[string]json.RawMessage`, Code.InvalidArgument);
+}
+
+/**
+ * Decodes one request value (already parsed JSON) into `schema`: `null` is an empty request;
+ * non-objects and bad field values fail with InvalidArgument.
+ */
+export function decodeRequest<T extends Message>(schema: DescMessage, value: unknown): T {
+  if (value === null) value = {};
+  if (typeof value !== "object" || Array.isArray(value)) throw notAnObject(value);
+  try {
+    // Strict first, so a bad enum name fails as in jsonpb; unknown fields alone are ignored.
+    return fromJson(schema, value as JsonValue) as T;
+  } catch (strict) {
+    const message = strict instanceof Error ? strict.message : String(strict);
+    if (/ is unknown$/.test(message)) {
+      try {
+        return fromJson(schema, value as JsonValue, { ignoreUnknownFields: true }) as T;
+      } catch (e) {
+        throw new ConnectError(e instanceof Error ? e.message : String(e), Code.InvalidArgument);
+      }
+    }
+    throw new ConnectError(jsonpbMessage(message), Code.InvalidArgument);
+  }
+}
+
+/** jsonpb's text for a bad enum name (`unknown value "X" for enum etcdserverpb.RangeRequest_SortOrder`); others as given. */
+function jsonpbMessage(message: string): string {
+  const m = /cannot decode enum ([\w.]+) from JSON: (".*")$/.exec(message);
+  if (!m) return message;
+  const [pkg, ...rest] = m[1]!.split(".");
+  return `unknown value ${m[2]} for enum ${pkg}.${rest.join("_")}`;
+}
+
+/** Parses a request body (empty = `{}`); malformed JSON fails with InvalidArgument. */
+function parseBody(text: string): unknown {
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Go's decoder says "unexpected EOF" for a cut-off body; other syntax errors differ in detail.
+    const open = (text.match(/[{[]/g) ?? []).length - (text.match(/[}\]]/g) ?? []).length;
+    throw new ConnectError(open > 0 ? "unexpected EOF" : "invalid character in request body", Code.InvalidArgument);
+  }
+}
+
+/**
+ * Splits a streaming request body into its JSON values (one per line, or concatenated
+ * objects), as Go's json.Decoder reads them; stops at the first value that does not parse.
+ */
+export function splitJsonValues(text: string): unknown[] {
+  const out: unknown[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === "{" || c === "[") {
+      if (depth++ === 0) start = i;
+    } else if (c === "}" || c === "]") {
+      if (--depth === 0 && start >= 0) {
+        try {
+          out.push(JSON.parse(text.slice(start, i + 1)));
+        } catch {
+          return out;
+        }
+        start = -1;
+      }
+    }
+  }
+  return out;
+}
+
+/** The unary routes, by path after `/v3/`. */
+function unaryRoutes(api: EtcdServerApi, opts: KvOptions): Map<string, UnaryRoute> {
+  // The Connect handlers in server/api ignore their context argument.
+  const kv = kvService(api, opts) as unknown as Record<string, (req: Message) => Promise<Message>>;
+  const lease = leaseService(api) as unknown as Record<string, (req: Message) => Promise<Message>>;
+  const route = (input: DescMessage, output: DescMessage, call: (req: Message) => Promise<Message>): UnaryRoute => ({
+    input,
+    output,
+    call,
+  });
+  const revoke = route(LeaseRevokeRequestSchema, LeaseRevokeResponseSchema, (r) => lease.leaseRevoke!(r));
+  const ttl = route(LeaseTimeToLiveRequestSchema, LeaseTimeToLiveResponseSchema, (r) => lease.leaseTimeToLive!(r));
+  const leases = route(LeaseLeasesRequestSchema, LeaseLeasesResponseSchema, (r) => lease.leaseLeases!(r));
+  return new Map([
+    ["kv/range", route(RangeRequestSchema, RangeResponseSchema, (r) => kv.range!(r))],
+    ["kv/put", route(PutRequestSchema, PutResponseSchema, (r) => kv.put!(r))],
+    ["kv/deleterange", route(DeleteRangeRequestSchema, DeleteRangeResponseSchema, (r) => kv.deleteRange!(r))],
+    ["kv/txn", route(TxnRequestSchema, TxnResponseSchema, (r) => kv.txn!(r))],
+    ["kv/compaction", route(CompactionRequestSchema, CompactionResponseSchema, (r) => kv.compact!(r))],
+    ["lease/grant", route(LeaseGrantRequestSchema, LeaseGrantResponseSchema, (r) => lease.leaseGrant!(r))],
+    ["lease/revoke", revoke],
+    ["kv/lease/revoke", revoke],
+    ["lease/timetolive", ttl],
+    ["kv/lease/timetolive", ttl],
+    ["lease/leases", leases],
+    ["kv/lease/leases", leases],
+  ]);
+}
+
+/**
+ * The answer for a path under the gateway's prefixes that names no method: grpc-gateway's
+ * 404 `Not Found` (text/plain). Undefined for paths outside `/v3/` and `/v3beta/`.
+ */
+export function gatewayNotFound(path: string): Response | undefined {
+  if (!path.startsWith("/v3/") && !path.startsWith("/v3beta/")) return undefined;
+  return new Response("Not Found\n", {
+    status: 404,
+    headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" },
+  });
+}
+
+function methodNotAllowed(): Response {
+  return new Response("Method Not Allowed\n", {
+    status: 405,
+    headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" },
+  });
+}
+
+/**
+ * `POST /v3/lease/keepalive`: each JSON object of the body is one keep-alive; the answer
+ * streams one line `{"result":<LeaseKeepAliveResponse>}` per request (TTL left out when 0:
+ * unknown or expired lease), or `{"error":{...}}` and stops on a failure.
+ */
+async function keepAlive(api: EtcdServerApi, body: string): Promise<Response> {
+  const lines: string[] = [];
+  for (const value of splitJsonValues(body.trim() === "" ? "{}" : body)) {
+    try {
+      const req = decodeRequest<Message & { ID: bigint }>(LeaseKeepAliveRequestSchema, value);
+      const resp = await keepAliveOnce(api, req.ID);
+      lines.push(`{"result":${gatewayJson(LeaseKeepAliveResponseSchema, resp)}}\n`);
+    } catch (e) {
+      lines.push(`{"error":${gatewayError(e).body}}\n`);
+      break;
+    }
+  }
+  return new Response(lines.join(""), { status: 200, headers: JSON_HEADERS });
+}
+
+/**
+ * Mounts the gateway routes on `app` under `/v3/` and `/v3beta/`: POST only (other methods
+ * get Go's 405 `Method Not Allowed`).
+ */
+export function mountGateway(app: Hono, api: EtcdServerApi, opts: KvOptions): void {
+  const routes = unaryRoutes(api, opts);
+  for (const prefix of ["/v3/", "/v3beta/"]) {
+    for (const [path, r] of routes) {
+      app.all(prefix + path, async (c) => {
+        if (c.req.method !== "POST") return methodNotAllowed();
+        try {
+          const req = decodeRequest(r.input, parseBody(await c.req.text()));
+          const resp = await r.call(req);
+          return new Response(gatewayJson(r.output, resp), { status: 200, headers: JSON_HEADERS });
+        } catch (e) {
+          return errorResponse(e);
+        }
+      });
+    }
+    app.all(prefix + "lease/keepalive", async (c) => {
+      if (c.req.method !== "POST") return methodNotAllowed();
+      return keepAlive(api, await c.req.text());
+    });
+  }
+}
