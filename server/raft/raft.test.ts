@@ -526,12 +526,16 @@ describe("ReadIndex (thesis 6.4)", () => {
       }
       return true;
     };
+    const ctxs = () => r1.readStates.map((rs) => new TextDecoder().decode(rs.requestCtx));
     for (let i = 0; i < 5; i++) nt.send(makeMessage({ type: MessageType.MsgReadIndex, from: 1n, to: 1n, entries: [ent(0, 0, `r${i}`)] }));
-    expect(heartbeats).toBe(2); // one round for r0; r1..r4 wait for the next one
-    nt.msgHook = undefined;
+    expect(heartbeats).toBe(2); // one round (to 2 followers) for r0; r1..r4 wait for the next one
+    // r0's round completes: only r0 is answered (its acks predate r1..r4), and one round starts for r1..r4.
     nt.send(...held.splice(0));
-    // r0 answered by its own round; r1..r4 share the follow-up round.
-    expect(r1.readStates.map((rs) => new TextDecoder().decode(rs.requestCtx))).toEqual(["r0", "r1", "r2", "r3", "r4"]);
+    expect(ctxs()).toEqual(["r0"]);
+    expect(heartbeats).toBe(4);
+    nt.send(...held.splice(0));
+    expect(ctxs()).toEqual(["r0", "r1", "r2", "r3", "r4"]);
+    expect(heartbeats).toBe(4);
     expect(r1.readStates.every((rs) => rs.index === r1.raftLog.committed)).toBe(true);
   });
 

@@ -5,11 +5,11 @@ import { expect, test } from "bun:test";
 import { SimCluster } from "./sim/cluster.ts";
 
 const single = process.env.RAFT_SIM_SEED;
-const count = Number(process.env.RAFT_SIM_SEEDS ?? 1500);
+const count = Number(process.env.RAFT_SIM_SEEDS ?? 4000);
 const seeds = single ? [Number(single)] : Array.from({ length: count }, (_, i) => i + 1);
 
 function runSeed(seed: number, trace: boolean) {
-  const sim = new SimCluster({ seed, size: seed % 2 === 0 ? 5 : 3, chaosUnits: 1200, trace });
+  const sim = new SimCluster({ seed, size: seed % 2 === 0 ? 5 : 3, chaosUnits: 2000, trace });
   try {
     return { sim, result: sim.run(), error: undefined as unknown };
   } catch (error) {

@@ -23,7 +23,7 @@ import {
   type NodeId,
   StateType,
 } from "../types.ts";
-import { SafetyChecker, dataKey, entryIdentity, hashStep } from "./checker.ts";
+import { SafetyChecker, SafetyViolation, dataKey, entryIdentity, hashStep } from "./checker.ts";
 
 /** Units of simulated time per node tick. */
 const TICK = 4;
@@ -102,6 +102,9 @@ export class SimCluster {
   private lossRate: number;
   private dupRate: number;
   private readonly longDelayRate: number;
+  private readonly longDelayMax: number;
+  /** Per-unit probabilities of client and fault events (drawn per seed: calm to stormy). */
+  private readonly rates: { propose: number; read: number; crash: number; partition: number; partitionMax: number };
   private readonly cfg: {
     preVote: boolean;
     checkQuorum: boolean;
@@ -124,7 +127,15 @@ export class SimCluster {
     const r = this.rng;
     this.lossRate = r.pick([0, 0.01, 0.05, 0.1])!;
     this.dupRate = r.pick([0, 0.01, 0.05])!;
-    this.longDelayRate = r.pick([0, 0.02, 0.05])!;
+    this.longDelayRate = r.pick([0, 0.02, 0.05, 0.1])!;
+    this.longDelayMax = r.pick([60, 200])!;
+    this.rates = {
+      propose: r.pick([0.05, 0.1, 0.3])!,
+      read: r.pick([0.02, 0.05])!,
+      crash: r.pick([0.002, 0.006, 0.02])!,
+      partition: r.pick([0.002, 0.01, 0.03])!,
+      partitionMax: r.pick([60, 300])!,
+    };
     this.cfg = {
       preVote: r.chance(0.7),
       checkQuorum: r.chance(0.7),
@@ -144,7 +155,7 @@ export class SimCluster {
       n.rn!.bootstrap(peers);
       this.flush(n);
     }
-    this.trace(() => `config ${JSON.stringify({ ...this.cfg, loss: this.lossRate, dup: this.dupRate, long: this.longDelayRate })}`);
+    this.trace(() => `config ${JSON.stringify({ ...this.cfg, ...this.rates, loss: this.lossRate, dup: this.dupRate, long: this.longDelayRate })}`);
   }
 
   private trace(f: () => string): void {
@@ -211,7 +222,7 @@ export class SimCluster {
   }
 
   private latency(): number {
-    if (this.longDelayRate > 0 && this.rng.chance(this.longDelayRate)) return this.rng.range(8, 60);
+    if (this.longDelayRate > 0 && this.rng.chance(this.longDelayRate)) return this.rng.range(8, this.longDelayMax);
     return this.rng.range(1, 6);
   }
 
@@ -241,7 +252,16 @@ export class SimCluster {
       this.schedule(1, { kind: "unreachable", msg: { ...m, entries: [], snapshot: undefined } });
     }
     if (!ok) return;
+    const r = target.rn!.raft;
+    const leaderTerm = r.state === StateType.Leader ? r.term : -1;
+    const commitBefore = r.raftLog.committed;
     target.rn!.step(m);
+    // Paper 5.4.2: a leader advances its commit index only onto an entry of its own term.
+    if (r.state === StateType.Leader && r.term === leaderTerm && r.raftLog.committed > commitBefore) {
+      if (r.raftLog.term(r.raftLog.committed) !== r.term) {
+        throw new SafetyViolation(`leader ${target.id} of term ${r.term} committed ${r.raftLog.committed} from an earlier term by counting`);
+      }
+    }
     this.observeRole(target);
     this.maybeReady(target);
   }
@@ -296,6 +316,7 @@ export class SimCluster {
     if (rd.hardState) {
       n.storage.setHardState(rd.hardState);
       if (rd.hardState.commit > n.commitSeen) {
+        if (rn.raft.state === StateType.Leader) this.checkCommittedOnMajority(n, rn, rd.hardState.commit);
         this.checker.observeCommit(n.id, n.commitSeen, rd.hardState.commit, log);
         n.commitSeen = rd.hardState.commit;
       }
@@ -335,6 +356,25 @@ export class SimCluster {
       this.stats.reads++;
     }
     this.observeRole(n);
+  }
+
+  /**
+   * Commit rule, checked directly: an entry a leader commits is durably stored on a majority of the
+   * voters of the leader's configuration (persisted storage; a snapshot covering it counts).
+   */
+  private checkCommittedOnMajority(leader: SimNode, rn: RawNode, index: number): void {
+    const term = rn.raft.raftLog.term(index);
+    if (term === undefined) return;
+    const voters = rn.raft.prs.voters;
+    let stored = 0;
+    for (const v of voters) {
+      const st = this.nodes.get(v)!.storage;
+      if (st.snapshot().metadata.index >= index) stored++;
+      else if (st.lastIndex() >= index && st.term(index) === term) stored++;
+    }
+    if (stored < Math.floor(voters.length / 2) + 1) {
+      throw new SafetyViolation(`leader ${leader.id} committed ${index} (term ${term}) stored on only ${stored} of voters ${voters}`);
+    }
   }
 
   /** The first node to apply a conf change: the cluster's membership changed. */
@@ -385,22 +425,22 @@ export class SimCluster {
     const r = this.rng;
     const live = this.liveNodes();
     if (live.length === 0) return;
-    if (r.chance(0.08)) {
+    if (r.chance(this.rates.propose)) {
       const n = r.pick(live)!;
       this.propose(n, `w${this.opts.seed}-${++this.proposalSeq}`);
       this.maybeReady(n);
     }
-    if (r.chance(0.03)) {
+    if (r.chance(this.rates.read)) {
       const n = r.pick(live)!;
       const ctx = `r${++this.readSeq}`;
       this.checker.observeReadStart(ctx);
       n.rn!.readIndex(new TextEncoder().encode(ctx));
       this.maybeReady(n);
     }
-    if (r.chance(0.004) && live.length > 1) {
+    if (r.chance(this.rates.crash) && live.length > 1) {
       this.crash(r.pick(live)!, r.range(10, 200));
     }
-    if (r.chance(0.003) && !this.partition) {
+    if (r.chance(this.rates.partition) && !this.partition) {
       const ids = [...this.nodes.keys()];
       const p = new Map<NodeId, number>();
       if (r.chance(0.5)) {
@@ -410,7 +450,7 @@ export class SimCluster {
         for (const id of ids) p.set(id, r.int(2));
       }
       this.partition = p;
-      this.partitionHealAt = this.now + r.range(20, 300);
+      this.partitionHealAt = this.now + r.range(10, this.rates.partitionMax);
       this.trace(() => `partition ${[...p].map(([id, g]) => `${id}:${g}`).join(" ")}`);
     }
     const leader = this.leader();
