@@ -10,7 +10,7 @@
  */
 import { Code, ConnectError, createClient, type CallOptions, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { Cluster, KV, Maintenance } from "../proto/gen/etcdserverpb/rpc_pb.ts";
+import { Auth, Cluster, KV, Lease, Maintenance, Watch } from "../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Errors } from "../server/errors.ts";
 import { CtlError, ExitCode } from "./errors.ts";
 
@@ -26,11 +26,14 @@ export interface ClientConfig {
   keepAliveTimeoutMs: number;
 }
 
-/** Typed clients of the etcd services on one endpoint. */
+/** Typed clients of the etcd services on one endpoint (streaming ones for watch/lease keep-alive too). */
 export interface Services {
   kv: Client<typeof KV>;
+  watch: Client<typeof Watch>;
+  lease: Client<typeof Lease>;
   cluster: Client<typeof Cluster>;
   maintenance: Client<typeof Maintenance>;
+  auth: Client<typeof Auth>;
 }
 
 /** Per-call settings of {@link EtcdClient.call}. */
@@ -94,8 +97,11 @@ export class EtcdClient {
       });
       s = {
         kv: createClient(KV, transport),
+        watch: createClient(Watch, transport),
+        lease: createClient(Lease, transport),
         cluster: createClient(Cluster, transport),
         maintenance: createClient(Maintenance, transport),
+        auth: createClient(Auth, transport),
       };
       this.services.set(endpoint, s);
     }

@@ -1,8 +1,9 @@
 /**
  * Byte-exact stdout/stderr for the CLI. Keys and values are raw bytes that may not be UTF-8, so
- * everything is written as `Uint8Array`; strings are UTF-8 encoded. Writes go straight through (the
- * interactive txn prompts must appear before stdin is read) and `flush()` waits for all of them
- * before the process exits.
+ * everything is written as `Uint8Array`; strings are UTF-8 encoded. Stdout is coalesced into large
+ * writes (a 20000-key range would otherwise cost 40000 writes); stderr goes straight through after
+ * pending stdout. `flush()` writes what is buffered and waits until the streams took everything:
+ * call it before blocking on input (txn prompts) and before the process exits.
  */
 import process from "node:process";
 import { utf8 } from "./go/utf8.ts";
@@ -31,16 +32,33 @@ function concat(chunks: Chunk[]): Uint8Array {
   return out;
 }
 
+/** Stdout bytes buffered before a write is issued. */
+const COALESCE_BYTES = 64 * 1024;
+
 /** The CLI's two output streams. */
 export class Output {
   private pending: Promise<void>[] = [];
+  private buffered: Chunk[] = [];
+  private bufferedBytes = 0;
 
   /** @param writer destination of the bytes (defaults to the process streams) */
   constructor(private readonly writer: Writer = processWriter) {}
 
+  private writeBuffered(): void {
+    if (this.buffered.length === 0) return;
+    this.pending.push(this.writer("stdout", concat(this.buffered)));
+    this.buffered = [];
+    this.bufferedBytes = 0;
+  }
+
   /** Writes the chunks, concatenated, to stdout (Go's `fmt.Print` of pre-joined parts). */
   print(...chunks: Chunk[]): void {
-    this.pending.push(this.writer("stdout", concat(chunks)));
+    for (const c of chunks) {
+      const bytes = typeof c === "string" ? utf8(c) : c;
+      this.buffered.push(bytes);
+      this.bufferedBytes += bytes.length;
+    }
+    if (this.bufferedBytes >= COALESCE_BYTES) this.writeBuffered();
   }
 
   /** Writes the chunks and a newline to stdout. */
@@ -50,11 +68,13 @@ export class Output {
 
   /** Writes the chunks and a newline to stderr. */
   eprintln(...chunks: Chunk[]): void {
+    this.writeBuffered();
     this.pending.push(this.writer("stderr", concat([...chunks, "\n"])));
   }
 
-  /** Resolves once every write so far has been handed to the streams. */
+  /** Writes buffered stdout and resolves once every write so far has been handed to the streams. */
   async flush(): Promise<void> {
+    this.writeBuffered();
     await Promise.all(this.pending);
   }
 }

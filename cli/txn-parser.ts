@@ -243,14 +243,16 @@ async function readSection<T>(stdin: Stdin, parse: (line: string) => T | Promise
  * stdout before each section.
  */
 export async function readTxn(stdin: Stdin, out: Output, interactive: boolean): Promise<TxnInit> {
-  const prompt = (text: string) => {
-    if (interactive) out.println(text);
+  const prompt = async (text: string) => {
+    if (!interactive) return;
+    out.println(text);
+    await out.flush();
   };
-  prompt("compares:");
+  await prompt("compares:");
   const compare = await readSection(stdin, parseCompare);
-  prompt("success requests (get, put, del):");
+  await prompt("success requests (get, put, del):");
   const success = await readSection(stdin, parseOperation);
-  prompt("failure requests (get, put, del):");
+  await prompt("failure requests (get, put, del):");
   const failure = await readSection(stdin, parseOperation);
   return { compare, success, failure };
 }
