@@ -99,6 +99,10 @@ export function createFakeApi(maxRequestBytes = 1572864): FakeApi {
     status() {
       return create(StatusResponseSchema, { header: header(), version: "3.4.23", dbSize: 4096n, leader: fake.leader, raftIndex: revision, raftTerm: 2n, raftAppliedIndex: revision, dbSizeInUse: 4096n });
     },
+    // No watch hub: the Watch service is not served by the fake.
+    openWatchStream(): never {
+      throw Errors.NotCapable();
+    },
   };
   return fake;
 }

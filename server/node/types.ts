@@ -28,6 +28,7 @@ import type {
   TxnRequest,
   TxnResponse,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import type { WatchStream } from "../mvcc/watch/stream.ts";
 
 /** What a member offers to the client API. Implemented by `EtcdNode` (server/node/etcd-node.ts). */
 export interface EtcdServerApi {
@@ -71,4 +72,10 @@ export interface EtcdServerApi {
   members(): Member[];
   /** Maintenance.Status for this member (header, version, dbSize, leader, raft index/term...). */
   status(): StatusResponse;
+
+  /**
+   * Opens a watch stream on the member's watch hub (server/mvcc/watch/stream.ts): one per
+   * `Watch` call; the caller must close() it when the client goes away.
+   */
+  openWatchStream(): WatchStream;
 }
