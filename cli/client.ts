@@ -3,12 +3,14 @@
  * `node:http2` (works unchanged in Bun and Deno), one transport per endpoint, the etcd service
  * descriptors from `proto/gen`.
  *
- * Timeouts and failover behave like etcdctl 3.4 on clientv3: while no endpoint accepts a
- * connection, calls keep retrying every endpoint until the command deadline and then fail with
- * `context deadline exceeded`; errors the server sends come back as clientv3 shows them (the bare
- * etcd message for known etcd errors, `rpc error: code = X desc = Y` otherwise).
+ * Timeouts and retries behave like etcdctl 3.4 on clientv3 (`clientv3/retry_interceptor.go`):
+ * while no endpoint accepts a connection, calls keep retrying every endpoint until the command
+ * deadline and then fail with `context deadline exceeded`; read-only ("repeatable") calls also
+ * retry server errors with code Unavailable (`etcdserver: no leader`...) every ~25 ms, at most 100
+ * attempts; errors come back as clientv3 shows them (the bare etcd message for known etcd errors,
+ * `rpc error: code = X desc = Y` otherwise).
  */
-import { Code, ConnectError, createClient, type CallOptions, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type CallOptions, type Client, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Auth, Cluster, KV, Lease, Maintenance, Watch } from "../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Errors } from "../server/errors.ts";
@@ -24,6 +26,8 @@ export interface ClientConfig {
   keepAliveTimeMs: number;
   /** How long to wait for a PING answer (`--keepalive-timeout`). */
   keepAliveTimeoutMs: number;
+  /** Builds the transport for an endpoint URL (tests); default: connect-node's gRPC transport. */
+  transport?: (baseUrl: string) => Transport;
 }
 
 /** Typed clients of the etcd services on one endpoint (streaming ones for watch/lease keep-alive too). */
@@ -42,6 +46,8 @@ export interface CallSettings {
   endpoint?: string;
   /** Deadline in ms; `null` for none (etcdctl's txn uses `context.Background()`). Default: command timeout. */
   timeoutMs?: number | null;
+  /** A read-only RPC (Range, MemberList, Status...): server `Unavailable` errors are retried. */
+  repeatable?: boolean;
 }
 
 /** Socket errors meaning the request never reached a server, so retrying is safe. */
@@ -49,6 +55,10 @@ const DIAL_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EAD
 
 /** Pause between rounds over all endpoints while none accepts connections. */
 const RETRY_PAUSE_MS = 200;
+
+/** clientv3's retry interceptor: attempts of one unary call and the pause between them (+0-10% jitter). */
+const MAX_ATTEMPTS = 100;
+const BACKOFF_MS = 25;
 
 const KNOWN_ETCD_ERRORS = new Set(Object.values(Errors).map((make) => make().rawMessage));
 
@@ -90,11 +100,14 @@ export class EtcdClient {
   private servicesFor(endpoint: string): Services {
     let s = this.services.get(endpoint);
     if (!s) {
-      const transport = createGrpcTransport({
-        baseUrl: endpointUrl(endpoint),
-        pingIntervalMs: this.config.keepAliveTimeMs,
-        pingTimeoutMs: this.config.keepAliveTimeoutMs,
-      });
+      const baseUrl = endpointUrl(endpoint);
+      const transport =
+        this.config.transport?.(baseUrl) ??
+        createGrpcTransport({
+          baseUrl,
+          pingIntervalMs: this.config.keepAliveTimeMs,
+          pingTimeoutMs: this.config.keepAliveTimeoutMs,
+        });
       s = {
         kv: createClient(KV, transport),
         watch: createClient(Watch, transport),
@@ -110,7 +123,7 @@ export class EtcdClient {
 
   /**
    * Runs one RPC, retrying on other endpoints (and again after a pause) while connections are
-   * refused, until the deadline.
+   * refused, until the deadline; repeatable calls also retry server `Unavailable` errors.
    * @param rpc performs the call with the given services and call options (carrying the deadline)
    * @throws CtlError exit 1 with `context deadline exceeded` or the RPC's error text
    */
@@ -118,6 +131,7 @@ export class EtcdClient {
     const endpoints = settings.endpoint !== undefined ? [settings.endpoint] : this.config.endpoints;
     const timeoutMs = settings.timeoutMs === undefined ? this.config.commandTimeoutMs : settings.timeoutMs;
     const deadline = timeoutMs === null ? Infinity : Date.now() + timeoutMs;
+    let serverAttempts = 0;
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new CtlError(ExitCode.Error, DEADLINE_EXCEEDED);
@@ -127,6 +141,10 @@ export class EtcdClient {
       } catch (e) {
         if (isDialFailure(e)) {
           if ((attempt + 1) % endpoints.length === 0) await sleep(Math.min(RETRY_PAUSE_MS, Math.max(0, deadline - Date.now())));
+          continue;
+        }
+        if (settings.repeatable && e instanceof ConnectError && e.code === Code.Unavailable && ++serverAttempts < MAX_ATTEMPTS) {
+          await sleep(Math.min(BACKOFF_MS * (1 + Math.random() * 0.1), Math.max(0, deadline - Date.now())));
           continue;
         }
         const clientSide = e instanceof ConnectError && !e.metadata.has("grpc-status");

@@ -27,7 +27,7 @@ const CLUSTER_FLAG: FlagSpec = {
 async function targetEndpoints(ctx: CommandContext, global: GlobalConfig): Promise<string[]> {
   if (!ctx.flags.bool("cluster")) return ctx.flags.strings("endpoints");
   try {
-    const resp = await new EtcdClient(global).call((s, o) => s.cluster.memberList({}, o));
+    const resp = await new EtcdClient(global).call((s, o) => s.cluster.memberList({}, o), { repeatable: true });
     return resp.members.flatMap((m) => m.clientURLs);
   } catch (e) {
     const reason = e instanceof CtlError ? e.message : String(e);
@@ -58,7 +58,7 @@ export const endpointHealthCommand: CommandSpec = {
         const start = process.hrtime.bigint();
         let error = "";
         try {
-          await client.call((s, o) => s.kv.range({ key: utf8("health") }, o));
+          await client.call((s, o) => s.kv.range({ key: utf8("health") }, o), { repeatable: true });
         } catch (e) {
           error = e instanceof CtlError ? e.message : String(e);
         }
@@ -88,7 +88,8 @@ export const endpointStatusCommand: CommandSpec = {
     let failed = false;
     for (const ep of await targetEndpoints(ctx, global)) {
       try {
-        list.push({ ep, resp: await client.call((s, o) => s.maintenance.status({}, o), { endpoint: ep }) });
+        const resp = await client.call((s, o) => s.maintenance.status({}, o), { endpoint: ep, repeatable: true });
+        list.push({ ep, resp });
       } catch (e) {
         if (!(e instanceof CtlError)) throw e;
         failed = true;

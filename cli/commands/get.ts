@@ -16,7 +16,7 @@ export const getCommand: CommandSpec = {
   async run(ctx) {
     const request = rangeRequest(ctx.args, ctx.flags);
     const { client, printer } = ctx.connect();
-    const resp = await client.call((s, o) => s.kv.range(request, o));
+    const resp = await client.call((s, o) => s.kv.range(request, o), { repeatable: true });
     if (ctx.flags.bool("count-only") && printer.format !== "fields") {
       throw badArgs("--count-only is only for `--write-out=fields`");
     }

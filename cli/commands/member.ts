@@ -13,7 +13,7 @@ export const memberListCommand: CommandSpec = {
   flags: [],
   async run(ctx) {
     const { client, printer } = ctx.connect();
-    const resp = await client.call((s, o) => s.cluster.memberList({}, o));
+    const resp = await client.call((s, o) => s.cluster.memberList({}, o), { repeatable: true });
     printer.memberList(resp);
   },
 };
