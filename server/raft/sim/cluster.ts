@@ -563,7 +563,7 @@ export class SimCluster {
   run(): SimResult {
     for (let i = 0; i < this.opts.chaosUnits; i++) this.step(true);
     this.heal();
-    this.checkLiveness(this.opts.livenessUnits ?? 400 * TICK);
+    this.checkLiveness(this.opts.livenessUnits ?? 1000 * TICK);
     this.stats.checks = this.checker.checks;
     this.stats.proposalsCommitted = this.checker.writesApplied;
     return this.stats;
