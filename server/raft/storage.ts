@@ -34,8 +34,11 @@ export interface Storage {
   /** Index of the first entry that may be read with entries(): snapshot index + 1. */
   firstIndex(): number;
   /**
-   * The most recent snapshot. Throws ErrSnapshotTemporarilyUnavailable when it is being made; Raft then
-   * retries later.
+   * The most recent snapshot, sent to followers whose next entry is compacted. Its ConfState must include
+   * every member the leader replicates to (a follower ignores a snapshot that does not list it), so take a
+   * snapshot after applying a conf change that adds a member, or build a fresh one here (etcd sends a
+   * snapshot of the current applied state). Throws ErrSnapshotTemporarilyUnavailable when it is being
+   * made; Raft then retries later.
    */
   snapshot(): Snapshot;
 }
