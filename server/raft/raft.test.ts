@@ -6,6 +6,7 @@ import { type Raft } from "./raft.ts";
 import { TestNetwork, newTestRaft, nextEnts, readMessages, stepOrDrop } from "./sim/network.ts";
 import { ConfChangeType, type Entry, EntryType, MessageType, StateType, makeMessage, None } from "./types.ts";
 import { RaftError } from "./errors.ts";
+import { ReadOnlyOption } from "./read-only.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const ent = (term: number, index: number, data = ""): Entry => ({ term, index, type: EntryType.EntryNormal, data: enc(data) });
@@ -557,6 +558,36 @@ describe("ReadIndex (thesis 6.4)", () => {
     nt.stepLocal(1, { type: MessageType.MsgBeat });
     // The stale leader still believes it leads (no higher term reached it) but gets no read quorum.
     expect(nt.raft(1).readStates).toEqual([]);
+  });
+});
+
+describe("flow limits and read modes", () => {
+  test("the uncommitted tail is bounded by maxUncommittedEntriesSize", () => {
+    const r = newTestRaft(1n, [1n, 2n], { maxUncommittedEntriesSize: 10 });
+    r.becomeCandidate();
+    r.becomeLeader();
+    const prop = (data: string) => r.step(makeMessage({ type: MessageType.MsgProp, from: 1n, entries: [ent(0, 0, data)] }));
+    prop("12345678");
+    expect(() => prop("12345678")).toThrow("uncommitted size limit");
+    // Once entries are committed and handed to the application, room frees up.
+    r.step(makeMessage({ type: MessageType.MsgAppResp, from: 2n, to: 1n, term: 1, index: 2 }));
+    r.reduceUncommittedSize(r.raftLog.nextEnts());
+    prop("12345678");
+    expect(r.raftLog.lastIndex()).toBe(3);
+  });
+
+  test("lease-based reads are answered without a heartbeat round", () => {
+    const nt = new TestNetwork([null, null, null], { checkQuorum: true, readOnlyOption: ReadOnlyOption.LeaseBased });
+    hup(nt, 1);
+    let heartbeats = 0;
+    nt.msgHook = (m) => {
+      if (m.type === MessageType.MsgHeartbeat) heartbeats++;
+      return true;
+    };
+    nt.send(makeMessage({ type: MessageType.MsgReadIndex, from: 1n, to: 1n, entries: [ent(0, 0, "l")] }));
+    expect(nt.raft(1).readStates).toEqual([{ index: 1, requestCtx: enc("l") }]);
+    expect(heartbeats).toBe(0);
+    expect(() => newTestRaft(1n, [1n], { readOnlyOption: ReadOnlyOption.LeaseBased })).toThrow("CheckQuorum must be enabled");
   });
 });
 
