@@ -524,8 +524,10 @@ export class Raft {
         // which can leave a leader unaware of a member stuck at a higher term that does not know the leader
         // is a voter (it then never sends it a vote request); the simulation found that livelock.
         this.send(makeMessage({ type: MessageType.MsgAppResp, to: m.from }));
-      } else if (m.type === MessageType.MsgPreVote) {
-        this.send(makeMessage({ type: MessageType.MsgPreVoteResp, to: m.from, term: this.term, reject: true }));
+      } else if (m.type === MessageType.MsgPreVote || m.type === MessageType.MsgVote) {
+        // Reject with our term so the candidate catches up (paper 5.1). etcd stays silent for MsgVote; the
+        // simulation found that two candidates with different configurations then never converge on a term.
+        this.send(makeMessage({ type: voteRespType(m.type), to: m.from, term: this.term, reject: true }));
       } else {
         this.logger.debug(`${this.id} [term: ${this.term}] ignored a ${MessageType[m.type]} with lower term from ${m.from} [term: ${m.term}]`);
       }

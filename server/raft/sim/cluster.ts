@@ -431,14 +431,15 @@ export class SimCluster {
       this.maybeReady(n);
     }
     if (r.chance(this.rates.read)) {
-      const n = r.pick(live)!;
+      const n = r.pick(this.liveNodes());
+      if (!n) return;
       const ctx = `r${++this.readSeq}`;
       this.checker.observeReadStart(ctx);
       n.rn!.readIndex(new TextEncoder().encode(ctx));
       this.maybeReady(n);
     }
-    if (r.chance(this.rates.crash) && live.length > 1) {
-      this.crash(r.pick(live)!, r.range(10, 200));
+    if (r.chance(this.rates.crash) && this.liveNodes().length > 1) {
+      this.crash(r.pick(this.liveNodes())!, r.range(10, 200));
     }
     if (r.chance(this.rates.partition) && !this.partition) {
       const ids = [...this.nodes.keys()];
