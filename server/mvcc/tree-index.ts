@@ -5,9 +5,16 @@
  * Keys are binary strings (server/mvcc/keys.ts). A B+ tree (sorted-btree) serves ordered
  * scans in O(log n + k); a Map beside it serves single-key lookups in O(1).
  */
-import BTree from "sorted-btree";
+import SortedBTree from "sorted-btree";
 import { KeyIndex } from "./key-index.ts";
 import type { KeyInterval } from "./keys.ts";
+
+/**
+ * The BTree class. sorted-btree is CommonJS with `exports.default`: Bun's runtime hands the
+ * class to a default import, but `bun build` of a `"type": "module"` package uses Node's interop,
+ * where the default import is `module.exports` and the class is its `default`.
+ */
+const BTree: typeof SortedBTree = (SortedBTree as unknown as { default?: typeof SortedBTree }).default ?? SortedBTree;
 
 /** Bytewise order of binary-string keys (code units are bytes). */
 function compareKeys(a: string, b: string): number {
