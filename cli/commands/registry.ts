@@ -11,6 +11,7 @@ import { putCommand } from "./put.ts";
 import { txnCommand } from "./txn.ts";
 import type { CommandSpec } from "./types.ts";
 import { versionCommand } from "./version.ts";
+import { watchCommand } from "./watch.ts";
 
 /** All commands, grouped by first path element (`member list`, `endpoint health`...). */
 export const COMMANDS: CommandSpec[] = [
@@ -19,6 +20,7 @@ export const COMMANDS: CommandSpec[] = [
   delCommand,
   txnCommand,
   compactionCommand,
+  watchCommand,
   endpointHealthCommand,
   endpointStatusCommand,
   versionCommand,

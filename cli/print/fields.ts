@@ -10,7 +10,8 @@ import type {
   ResponseHeader,
   TxnResponse,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import type { KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
+import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { Event_EventType, type KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
 import { goQuote } from "../go/strconv.ts";
 import type { EpHealth, EpStatus } from "./printer.ts";
 import { UnsupportedPrinter } from "./printer.ts";
@@ -88,6 +89,15 @@ export class FieldsPrinter extends UnsupportedPrinter {
       this.line("Took", h.took);
       this.line("Error", h.error);
       this.out.println("");
+    }
+  }
+
+  override watch(r: WatchResponse): void {
+    this.hdr(r.header);
+    for (const ev of r.events) {
+      this.line("Type", Event_EventType[ev.type] ?? String(ev.type));
+      if (ev.prevKv) this.kv("Prev", ev.prevKv);
+      if (ev.kv) this.kv("", ev.kv);
     }
   }
 

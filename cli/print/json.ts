@@ -7,6 +7,8 @@ import { StatusResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { goJsonMessage, goJsonString } from "../go/json.ts";
 import type { EpHealth, EpStatus } from "./printer.ts";
 import { RpcPrinter } from "./printer.ts";
+import { watchJson } from "./watch.ts";
+import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 
 /** The json format. */
 export class JsonPrinter extends RpcPrinter {
@@ -14,6 +16,11 @@ export class JsonPrinter extends RpcPrinter {
 
   protected message(schema: DescMessage, msg: Message): void {
     this.out.println(goJsonMessage(schema, msg));
+  }
+
+  /** clientv3's WatchResponse struct (see watch.ts). */
+  override watch(r: WatchResponse): void {
+    this.out.println(watchJson(r));
   }
 
   /** `[{"endpoint":...,"health":...,"took":...,"error":...}]`, error omitted when empty. */

@@ -20,6 +20,7 @@ import {
   type StatusResponse,
   type TxnResponse,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { CtlError, ExitCode } from "../errors.ts";
 import type { Output } from "../output.ts";
 
@@ -54,6 +55,8 @@ export interface Printer {
   memberList(r: MemberListResponse): void;
   endpointHealth(list: EpHealth[]): void;
   endpointStatus(list: EpStatus[]): void;
+  /** One response of `watch` (clientv3 drops the watch ID, fragment flag and cancel reason). */
+  watch(r: WatchResponse): void;
 }
 
 /** Base for formats that support only some responses: everything else exits 4. */
@@ -87,6 +90,9 @@ export abstract class UnsupportedPrinter implements Printer {
     this.unsupported();
   }
   endpointStatus(_list: EpStatus[]): void {
+    this.unsupported();
+  }
+  watch(_r: WatchResponse): void {
     this.unsupported();
   }
 }

@@ -10,7 +10,8 @@ import type {
   RangeResponse,
   TxnResponse,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import type { KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
+import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { Event_EventType, type KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
 import type { Output } from "../output.ts";
 import type { EpHealth, EpStatus, Printer } from "./printer.ts";
 import { endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
@@ -87,5 +88,14 @@ export class SimplePrinter implements Printer {
 
   endpointStatus(list: EpStatus[]): void {
     this.joinedRows(endpointStatusRows(list));
+  }
+
+  /** Per event: `PUT`/`DELETE`, the previous pair (with `--prev-kv`), then the pair. */
+  watch(r: WatchResponse): void {
+    for (const ev of r.events) {
+      this.out.println(Event_EventType[ev.type] ?? String(ev.type));
+      if (ev.prevKv) this.kv(ev.prevKv);
+      if (ev.kv) this.kv(ev.kv);
+    }
   }
 }
