@@ -82,11 +82,16 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
+/** grpc-go's Internal error for a request message that does not decode, e.g. `grpc: error unmarshalling request: premature EOF`. */
+export function unmarshalError(cause: unknown): ConnectError {
+  return new ConnectError(`grpc: error unmarshalling request: ${cause instanceof Error ? cause.message : String(cause)}`, Code.Internal);
+}
+
 function checkDecodes(input: DescMessage, bytes: Uint8Array): void {
   try {
     fromBinary(input, bytes);
   } catch (e) {
-    throw new ConnectError(`grpc: error unmarshalling request: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
+    throw unmarshalError(e);
   }
 }
 

@@ -19,6 +19,8 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Logger } from "../log.ts";
 import { handleCors } from "./cors.ts";
 import { bodyFormat, guardRequestBody } from "./request-guard.ts";
+import { grpcPercentEncode } from "./grpc-status.ts";
+import { isPlainUnaryGrpc, recordUnaryRoutes, serveUnaryGrpc, type UnaryRoute } from "./grpc-unary.ts";
 
 /** A request as either server hands it over. */
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
@@ -36,6 +38,8 @@ export interface RpcHandlerOptions {
   /** Largest request message in bytes (etcd: `--max-request-bytes` + 512 KiB). */
   readMaxBytes: number;
   log: Logger;
+  /** Serves a request itself before the router (returns true) or passes it on (false): the raw gRPC Watch. */
+  intercept?: (req: NodeRequest, res: NodeResponse) => boolean;
 }
 
 /**
@@ -53,13 +57,6 @@ function unexpectedErrors(log: Logger): Interceptor {
       throw new ConnectError(message, Code.Unknown);
     }
   };
-}
-
-/** gRPC's percent-encoding of grpc-message (bytes outside 0x20–0x7E and `%`). */
-function grpcPercentEncode(s: string): string {
-  return Array.from(new TextEncoder().encode(s), (b) =>
-    b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`,
-  ).join("");
 }
 
 /** Answers a gRPC / gRPC-Web call with a trailers-only status, as grpc-go does for unknown paths. */
@@ -86,13 +83,21 @@ export function createRpcHandler(opts: RpcHandlerOptions): NodeHandler {
     acceptCompression: [compressionGzip, compressionBrotli],
     interceptors: [unexpectedErrors(opts.log)],
   });
-  opts.routes(router);
+  const unary = new Map<string, UnaryRoute>();
+  opts.routes(recordUnaryRoutes(router, unary));
   const paths = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
   const services = new Set(router.handlers.map((h) => h.service.typeName));
 
   return (req, res) => {
-    if (handleCors(req, res)) return;
     const path = (req.url ?? "").split("?", 1)[0]!;
+    if (opts.intercept?.(req, res)) return;
+    if (req.httpVersionMajor === 2) {
+      const route = unary.get(path);
+      if (route && isPlainUnaryGrpc(req as Http2ServerRequest)) {
+        return serveUnaryGrpc(route, req as Http2ServerRequest, res as Http2ServerResponse, opts.readMaxBytes, opts.log);
+      }
+    }
+    if (handleCors(req, res)) return;
     const handler = paths.get(path);
     const contentType = req.headers["content-type"] ?? "";
     if (!handler) {

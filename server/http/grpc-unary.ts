@@ -1,0 +1,166 @@
+/**
+ * A lean path for the calls etcd clients make most: unary gRPC over HTTP/2
+ * (`content-type: application/grpc`, no request compression).
+ *
+ * It runs the very same Connect service implementations (server/api) that the Connect router
+ * serves, but skips the router's protocol-generic machinery (web Headers, async-iterable body
+ * pipelines, per-call AbortControllers), which costs several times more CPU per call than
+ * the request itself. The request message is decoded once, straight from the body; the answer
+ * is one DATA frame and a `grpc-status` trailer, or a trailers-only status on error, as
+ * grpc-go answers. Everything else (gRPC-Web, Connect, streams, compressed or JSON bodies)
+ * stays on the Connect router. Wire format: gRPC over HTTP/2
+ * (github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md).
+ *
+ * Errors as grpc-go/etcd send them: ResourceExhausted `grpc: received message larger than max
+ * (N vs. M)`, Internal `grpc: error unmarshalling request: ...`, Unknown `unexpected EOF` /
+ * `EOF`; a ConnectError thrown by the implementation keeps its code and message; any other
+ * error is logged and answered as Unknown with its text.
+ */
+import { fromBinary, toBinary, create, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, createHandlerContext, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { Logger } from "../log.ts";
+import { grpcPercentEncode } from "./grpc-status.ts";
+import { tooLargeError, unmarshalError } from "./request-guard.ts";
+
+/** One unary method and the implementation that answers it. */
+export interface UnaryRoute {
+  service: DescService;
+  method: DescMethod & { methodKind: "unary" };
+  impl: (req: unknown, ctx: HandlerContext) => unknown;
+}
+
+/**
+ * Wraps `router` so that every `router.service(desc, impl)` call also records the service's
+ * unary methods in `routes`, keyed by request path (`/etcdserverpb.KV/Range`).
+ */
+export function recordUnaryRoutes(router: ConnectRouter, routes: Map<string, UnaryRoute>): ConnectRouter {
+  return new Proxy(router, {
+    get(target, prop, receiver) {
+      if (prop !== "service") return Reflect.get(target, prop, receiver);
+      return (service: DescService, impl: Record<string, unknown>, options?: unknown) => {
+        for (const method of service.methods) {
+          const fn = impl[method.localName];
+          if (method.methodKind === "unary" && typeof fn === "function") {
+            routes.set(`/${service.typeName}/${method.name}`, {
+              service,
+              method: method as UnaryRoute["method"],
+              impl: fn.bind(impl) as UnaryRoute["impl"],
+            });
+          }
+        }
+        return target.service(service, impl as never, options as never);
+      };
+    },
+  });
+}
+
+/** True when the request can take the lean path: HTTP/2 gRPC with protobuf and no compression. */
+export function isPlainUnaryGrpc(req: Http2ServerRequest): boolean {
+  const ct = req.headers["content-type"];
+  if (ct !== "application/grpc" && ct !== "application/grpc+proto") return false;
+  const enc = req.headers["grpc-encoding"];
+  return enc === undefined || enc === "identity";
+}
+
+/** Sends a trailers-only gRPC status (HTTP 200, status in the headers), as grpc-go does on errors. */
+function answerStatus(res: Http2ServerResponse, code: Code, message: string): void {
+  if (res.headersSent || res.stream.destroyed) return;
+  // One HEADERS frame with END_STREAM: what grpc-go reads as a trailers-only answer.
+  res.stream.respond(
+    { ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": grpcPercentEncode(message) },
+    { endStream: true },
+  );
+}
+
+/** Sends one response message and `grpc-status: 0`. */
+function answerMessage(res: Http2ServerResponse, output: DescMessage, message: unknown): void {
+  if (res.stream.destroyed) return;
+  const payload = toBinary(output, (message as { $typeName?: string }).$typeName ? (message as never) : create(output, message as never));
+  const frame = Buffer.allocUnsafe(5 + payload.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(payload.length, 1);
+  frame.set(payload, 5);
+  res.writeHead(200, { "content-type": "application/grpc" });
+  res.addTrailers({ "grpc-status": "0" });
+  res.end(frame);
+}
+
+/** Reads the single enveloped request message; rejects with grpc-go's errors (see module doc). */
+function readMessage(req: Http2ServerRequest, limit: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let failed = false;
+    req.on("data", (chunk: Buffer) => {
+      if (failed) return;
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total >= 5) {
+        const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        const length = head.readUInt32BE(1);
+        if (length > limit) {
+          failed = true;
+          reject(tooLargeError(length, limit));
+        }
+      }
+    });
+    req.on("end", () => {
+      if (failed) return;
+      if (total === 0) return reject(new ConnectError("EOF", Code.Unknown));
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      if (body.length < 5 || body.length < 5 + body.readUInt32BE(1)) {
+        return reject(new ConnectError("unexpected EOF", Code.Unknown));
+      }
+      if ((body[0]! & 1) !== 0) {
+        return reject(new ConnectError("grpc: compressed flag set with identity or empty encoding", Code.Internal));
+      }
+      resolve(body.subarray(5, 5 + body.readUInt32BE(1)));
+    });
+    req.on("error", (e) => {
+      failed = true;
+      reject(e);
+    });
+  });
+}
+
+/**
+ * Serves one unary gRPC call on `route`. Never throws: every failure becomes a gRPC status
+ * (non-ConnectErrors are logged). `limit` is the largest request message, bytes.
+ */
+export function serveUnaryGrpc(
+  route: UnaryRoute,
+  req: Http2ServerRequest,
+  res: Http2ServerResponse,
+  limit: number,
+  log: Logger,
+): void {
+  readMessage(req, limit)
+    .then((bytes) => {
+      let input: unknown;
+      try {
+        input = fromBinary(route.method.input, bytes);
+      } catch (e) {
+        throw unmarshalError(e);
+      }
+      const ctx = createHandlerContext({
+        service: route.service,
+        method: route.method,
+        protocolName: "grpc",
+        requestMethod: "POST",
+        url: req.url ?? "",
+        requestHeader: new Headers(),
+      });
+      return route.impl(input, ctx);
+    })
+    .then(
+      (output) => answerMessage(res, route.method.output, output),
+      (e: unknown) => {
+        if (e instanceof ConnectError) return answerStatus(res, e.code, e.rawMessage);
+        const message = e instanceof Error ? e.message : String(e);
+        log.error("unexpected error in RPC handler", { method: req.url, error: message });
+        answerStatus(res, Code.Unknown, message);
+      },
+    )
+    .catch((e: unknown) => log.warn("failed to write RPC response", { method: req.url, error: String(e) }));
+}
