@@ -63,6 +63,14 @@ export function isPlainUnaryGrpc(req: Http2ServerRequest): boolean {
   return enc === undefined || enc === "identity";
 }
 
+/** The request metadata handlers may read (etcd's auth `token`), without converting every header. */
+function authHeaders(req: Http2ServerRequest): Headers {
+  const h = new Headers();
+  const token = req.headers.token ?? req.headers.authorization;
+  if (typeof token === "string") h.set("token", token);
+  return h;
+}
+
 /** Sends a trailers-only gRPC status (HTTP 200, status in the headers), as grpc-go does on errors. */
 function answerStatus(res: Http2ServerResponse, code: Code, message: string): void {
   if (res.headersSent || res.stream.destroyed) return;
@@ -149,7 +157,7 @@ export function serveUnaryGrpc(
         protocolName: "grpc",
         requestMethod: "POST",
         url: req.url ?? "",
-        requestHeader: new Headers(),
+        requestHeader: authHeaders(req),
       });
       return route.impl(input, ctx);
     })
