@@ -3,7 +3,8 @@
  *
  *   npx bun scripts/benchmark.ts [put | range [key] [end] | txn-put] [flags]
  *
- * Without a mode it runs the standard suite (put, range --consistency l, range --consistency s, txn-put). It starts
+ * Without a mode it runs the standard suite (put, range --consistency l, range --consistency s, txn-put, then watch:
+ * `--watchers` on one prefix over `--streams` streams with puts at `--put-rate`, scripts/bench/watch.ts). It starts
  * `/usr/bin/etcd` and ours (`dist/etcd`, or `--ours <path>`; etcd alone if ours is missing) on free loopback ports
  * with fresh temp data dirs, and loads them alternately in short slices from a separate load-generator process
  * (gRPC over HTTP/2, `--clients` closed-loop clients sharing `--conns` connections). It prints a Markdown table
@@ -24,11 +25,15 @@ import { runWorkload, type SliceSettings } from "./bench/runner.ts";
 import { RunningServer, type ServerSpec } from "./bench/server.ts";
 import type { WorkloadOptions } from "./bench/workload.ts";
 import { WORKLOADS, workloadFor } from "./bench/workloads/index.ts";
+import { runWatchBenchmark, watchMarkdown, type WatchReport } from "./bench/watch.ts";
 
 const DEFAULT_OURS = fileURLToPath(new URL("../dist/etcd", import.meta.url));
 
 /** Parsed command-line flags (cac camel-cases them). */
 interface Flags {
+  watchers: number;
+  streams: number;
+  putRate: number;
   clients: number;
   conns: number;
   total: number;
@@ -143,6 +148,7 @@ function plan(mode: string | undefined, key: string | undefined, end: string | u
       { ...base, mode: "txn-put" },
     ];
   }
+  if (mode === "watch") return []; // not closed-loop: scripts/bench/watch.ts
   if (!WORKLOADS.has(mode)) usage(`unknown mode ${JSON.stringify(mode)}; modes: ${[...WORKLOADS.keys()].join(", ")}`);
   if (mode !== "range" && (key !== undefined || end !== undefined)) usage(`mode ${mode} takes no key arguments`);
   return [{ ...base, mode }];
@@ -183,12 +189,24 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
   const servers = started.map((s) => s.server);
   const generator = GeneratorHandle.start();
   const workloadReports: WorkloadReport[] = [];
+  let watchReport: WatchReport | undefined;
   try {
     for (const options of workloads) {
       const description = workloadFor(options.mode).describe(options);
       log(`${description}: ${options.clients} clients, ${options.conns} conns`);
       const run = await runWorkload(generator, servers, options, settings, log);
       workloadReports.push({ description, options, ...run });
+    }
+    if (mode === undefined || mode === "watch") {
+      const watch = {
+        watchers: positiveInt("watchers", flags.watchers),
+        streams: positiveInt("streams", flags.streams),
+        rate: positiveNumber("put-rate", flags.putRate),
+        sliceSeconds: settings.sliceMs / 1000,
+        slices: settings.slices,
+        valSize: positiveInt("val-size", flags.valSize),
+      };
+      watchReport = await runWatchBenchmark(servers, watch, log);
     }
   } finally {
     await generator.stop();
@@ -205,8 +223,8 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
       loadAverageAfter: loadavg(),
     },
     settings: {
-      clients: workloads[0]!.clients,
-      conns: workloads[0]!.conns,
+      clients: positiveInt("clients", flags.clients),
+      conns: positiveInt("conns", flags.conns),
       slices: settings.slices,
       sliceSeconds: settings.sliceMs / 1000,
       warmupSeconds: settings.warmupMs / 1000,
@@ -224,12 +242,13 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
     workloads: workloadReports,
     notes,
   };
-  process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${toMarkdown(report)}\n`);
+  const watchSection = watchReport ? `\n${watchMarkdown(watchReport)}` : "";
+  process.stdout.write(flags.json ? `${JSON.stringify({ ...report, watch: watchReport }, null, 2)}\n` : `${toMarkdown(report)}\n${watchSection}`);
 }
 
 const cli = cac("benchmark");
 cli
-  .command("[mode] [key] [end]", `Benchmark one mode (${[...WORKLOADS.keys()].join(" | ")}; range takes [key] [end]), or without a mode the standard suite`)
+  .command("[mode] [key] [end]", `Benchmark one mode (${[...WORKLOADS.keys(), "watch"].join(" | ")}; range takes [key] [end]), or without a mode the standard suite`)
   .option("--clients <n>", "Concurrent closed-loop clients", { default: 100 })
   .option("--conns <n>", "HTTP/2 connections shared by the clients", { default: 1 })
   .option("--total <n>", "Request limit per server and workload over all slices", { default: 1_000_000 })
@@ -246,6 +265,9 @@ cli
   .option("--etcd <path>", "Real etcd binary", { default: "/usr/bin/etcd" })
   .option("--ours <path>", "Our etcd binary", { default: DEFAULT_OURS })
   .option("--client <kind>", "Generator's gRPC client: raw (pre-encoded frames on node:http2) or connect (connect-node)", { default: "raw" })
+  .option("--watchers <n>", "watch: watchers on the prefix", { default: 1000 })
+  .option("--streams <n>", "watch: Watch streams (one connection each) the watchers are spread over", { default: 10 })
+  .option("--put-rate <n>", "watch: puts per second", { default: 100 })
   .option("--json", "Print JSON instead of Markdown", { default: false })
   .action((mode: string | undefined, key: string | undefined, end: string | undefined, flags: Flags) =>
     main(mode, key, end, flags).catch((err) => {

@@ -16,6 +16,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { urlHostPort, type EtcdConfig } from "../config.ts";
 import { registerEtcdServices } from "../api/routes.ts";
+import { rawGrpcWatch } from "../api/watch-grpc.ts";
 import type { Logger } from "../log.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { createHttpApp } from "./app.ts";
@@ -82,6 +83,7 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
     fallback: getRequestListener(app.fetch, { overrideGlobalObjects: false }) as NodeHandler,
     readMaxBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     log,
+    intercept: rawGrpcWatch(api, cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES),
   });
   const h1 = http.createServer(handler);
   const h2 = http2.createServer({}, handler);

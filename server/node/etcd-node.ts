@@ -110,6 +110,7 @@ export class EtcdNode implements EtcdServerApi {
   readonly mvcc: MvccStore;
   /** Watchers of this member, fed after each committed batch (server/mvcc/watch/hub.ts). */
   readonly watchHub: WatchHub;
+  private lastWatchHeader: ResponseHeader | undefined;
   /** The lease table; this member is its primary (lease holder). */
   readonly lessor: Lessor;
   private readonly leaseIds: LeaseIdGenerator;
@@ -276,11 +277,7 @@ export class EtcdNode implements EtcdServerApi {
     this.assertOpen();
     return new WatchStream({
       hub: this.watchHub,
-      header: (revision) => {
-        const h = this.header();
-        h.revision = BigInt(revision);
-        return h;
-      },
+      header: (revision) => this.watchHeader(revision),
       prevKv: (key, revision) => {
         try {
           return this.mvcc.range(create(RangeRequestSchema, { key, revision: BigInt(revision) })).kvs[0];
@@ -292,6 +289,16 @@ export class EtcdNode implements EtcdServerApi {
       maxResponseBytes: this.cfg.maxRequestBytes + 512 * 1024,
       progressIntervalMs: this.cfg.watchProgressNotifyIntervalMs,
     });
+  }
+
+  /** Header of watch responses at `revision`, shared by all responses of that revision (read-only). */
+  private watchHeader(revision: number): ResponseHeader {
+    const cached = this.lastWatchHeader;
+    if (cached && cached.revision === BigInt(revision)) return cached;
+    const h = this.header();
+    h.revision = BigInt(revision);
+    this.lastWatchHeader = h;
+    return h;
   }
 
   /** Stops accepting proposals, lets queued ones finish, and closes the backend. */

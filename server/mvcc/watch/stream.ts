@@ -21,7 +21,7 @@ import {
   type WatchResponse,
   WatchResponseSchema,
 } from "../../../proto/gen/etcdserverpb/rpc_pb.ts";
-import { type Event, EventSchema, Event_EventType, type KeyValue } from "../../../proto/gen/mvccpb/kv_pb.ts";
+import { type Event, Event_EventType, type KeyValue } from "../../../proto/gen/mvccpb/kv_pb.ts";
 import { keyInterval, type KeyInterval } from "../keys.ts";
 import type { WatchHub } from "./hub.ts";
 import { filterNoDelete, filterNoPut, type EventFilter, type HubResponse, type Watcher, type WatchSink } from "./watcher.ts";
@@ -46,7 +46,7 @@ const EVENT_OVERHEAD = 64;
 export interface WatchStreamOptions {
   /** The member's hub. */
   hub: WatchHub;
-  /** A response header (cluster, member, raft term) carrying store revision `revision`. */
+  /** A response header (cluster, member, raft term) carrying store revision `revision`; may be shared, never mutated. */
   header(revision: number): ResponseHeader;
   /** The KeyValue of `key` at `revision`, undefined when absent or compacted (for prev_kv). */
   prevKv(key: Uint8Array, revision: number): KeyValue | undefined;
@@ -83,13 +83,6 @@ function isCreateEvent(ev: Event): boolean {
   return ev.type === Event_EventType.PUT && ev.kv!.createRevision === ev.kv!.modRevision;
 }
 
-/** Bytes a length-delimited field of `n` bytes takes: tag + varint length + data. */
-function fieldBytes(n: number): number {
-  let len = 1;
-  for (let v = n; v >= 0x80; v >>>= 7) len++;
-  return 1 + len + n;
-}
-
 /**
  * Splits `wr` into fragments below `maxBytes` (etcd's sendFragments): unless it is smaller or
  * holds fewer than two events it is sent as several responses with the same header and watch
@@ -97,7 +90,8 @@ function fieldBytes(n: number): number {
  */
 export function fragmentResponse(wr: WatchResponse, maxBytes: number): WatchResponse[] {
   if (wr.events.length < 2) return [wr];
-  const sizes = wr.events.map((ev) => fieldBytes(toBinary(EventSchema, ev).length));
+  // Each event's share of the response: the encoding of a response holding only that event.
+  const sizes = wr.events.map((ev) => toBinary(WatchResponseSchema, create(WatchResponseSchema, { events: [ev] })).length);
   const base = toBinary(WatchResponseSchema, { ...wr, events: [], fragment: true }).length;
   if (base + sizes.reduce((a, b) => a + b, 0) < maxBytes) return [wr];
   const out: WatchResponse[] = [];
@@ -243,14 +237,9 @@ export class WatchStream implements WatchSink {
    */
   async next(signal?: AbortSignal): Promise<WatchResponse | undefined> {
     for (;;) {
-      const out = this.outbox.shift();
-      if (out) return out;
       if (this.closed || signal?.aborted) return undefined;
-      const item = this.take();
-      if (item) {
-        this.outbox = this.render(item);
-        continue;
-      }
+      const r = this.tryNext();
+      if (r) return r;
       await new Promise<void>((resolve) => {
         const onAbort = () => resolve();
         this.wake = () => {
@@ -261,6 +250,23 @@ export class WatchStream implements WatchSink {
       });
       this.wake = undefined;
     }
+  }
+
+  /** The next response if one is ready now (for writers that batch several into one write). */
+  tryNext(): WatchResponse | undefined {
+    if (this.closed) return undefined;
+    for (;;) {
+      const out = this.outbox.shift();
+      if (out) return out;
+      const item = this.take();
+      if (!item) return undefined;
+      this.outbox = this.render(item);
+    }
+  }
+
+  /** Whether the stream was closed (by the client going away or the member stopping). */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** Closes the stream: cancels every watcher in the hub and ends {@link next}. */
@@ -314,13 +320,18 @@ export class WatchStream implements WatchSink {
       });
     }
     if (sw && events.length > 0) sw.progressDue = false;
-    const wr = create(WatchResponseSchema, {
+    // A literal rather than create(): this runs once per watcher per event.
+    const wr: WatchResponse = {
+      $typeName: "etcdserverpb.WatchResponse",
       header: this.opts.header(r.revision),
       watchId: r.watchId,
-      events,
-      compactRevision: BigInt(r.compactRevision),
+      created: false,
       canceled: r.compactRevision !== 0,
-    });
+      compactRevision: BigInt(r.compactRevision),
+      cancelReason: "",
+      fragment: false,
+      events,
+    };
     return sw?.fragment ? fragmentResponse(wr, this.opts.maxResponseBytes) : [wr];
   }
 
