@@ -12,6 +12,7 @@
  * first). End of input ends etcdctl with `Error reading watch request line: EOF` (exit 3).
  * Not supported: running a command per event (`watch <key> -- <command>`).
  */
+import process from "node:process";
 import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { badArgs, CtlError, ExitCode } from "../errors.ts";
 import { FlagSet, type FlagSpec } from "../flags.ts";
@@ -75,7 +76,7 @@ function printResponse(ctx: CommandContext, printer: Printer, r: WatchResponse):
 
 /** The key/range_end from ETCDCTL_WATCH_KEY / ETCDCTL_WATCH_RANGE_END, if set. */
 function envArgs(): string[] {
-  const env = globalThis.process?.env ?? {};
+  const env = process.env;
   const key = env.ETCDCTL_WATCH_KEY ?? "";
   const end = env.ETCDCTL_WATCH_RANGE_END ?? "";
   if (key === "" && end !== "") throw badArgs(`ETCDCTL_WATCH_KEY is empty but got ETCDCTL_WATCH_RANGE_END=${JSON.stringify(end)}`);

@@ -257,3 +257,31 @@ test("restart: a watch resumed at last seen revision + 1 misses nothing", async 
   ]);
   await resumed.close();
 });
+
+test("gRPC: responses keep coming after the client half-closes, and one stream carries several watchers", async () => {
+  const kv = createClient(KV, createGrpcTransport({ baseUrl: etcd.endpoint }));
+  const client = createClient(Watch, createGrpcTransport({ baseUrl: etcd.endpoint }));
+  const createFor = (key: string) => create(WatchRequestSchema, { requestUnion: { case: "createRequest", value: { key: bytes(key) } } });
+  async function* requests() {
+    yield createFor("/hc/a");
+    yield createFor("/hc/b");
+  }
+  const ac = new AbortController();
+  const seen: string[] = [];
+  let created = 0;
+  const reading = (async () => {
+    for await (const r of client.watch(requests(), { signal: ac.signal })) {
+      if (r.created) created++;
+      for (const ev of r.events) seen.push(`${r.watchId}:${text(ev.kv!.key)}`);
+      if (seen.length === 2) ac.abort();
+    }
+  })().catch((e) => {
+    if (!ac.signal.aborted) throw e;
+  });
+  const deadline = Date.now() + 10_000;
+  while (created < 2 && Date.now() < deadline) await Bun.sleep(10);
+  await kv.put({ key: bytes("/hc/b"), value: bytes("1") });
+  await kv.put({ key: bytes("/hc/a"), value: bytes("1") });
+  await reading;
+  expect(seen).toEqual(["1:/hc/b", "0:/hc/a"]);
+});
