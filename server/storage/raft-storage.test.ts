@@ -1,0 +1,87 @@
+import { afterEach, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Database } from "bun:sqlite";
+import { isRaftError } from "../raft/errors.ts";
+import { EntryType, type Entry } from "../raft/types.ts";
+import { Meta } from "./meta.ts";
+import { SqliteRaftStorage } from "./raft-storage.ts";
+import { openBackend } from "./sqlite.ts";
+
+const dirs: string[] = [];
+const dbs: Database[] = [];
+afterEach(() => {
+  for (const db of dbs.splice(0)) db.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function open(dir?: string): { storage: SqliteRaftStorage; db: Database; dir: string } {
+  const d = dir ?? mkdtempSync(join(tmpdir(), "raft-storage-"));
+  if (!dir) dirs.push(d);
+  const db = openBackend(d);
+  dbs.push(db);
+  return { storage: new SqliteRaftStorage(db, new Meta(db)), db, dir: d };
+}
+
+const entry = (index: number, term: number): Entry => ({
+  index,
+  term,
+  type: EntryType.EntryNormal,
+  data: new TextEncoder().encode(`e${index}`),
+});
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+    return "ok";
+  } catch (e) {
+    if (isRaftError(e, "ErrCompacted")) return "compacted";
+    if (isRaftError(e, "ErrUnavailable")) return "unavailable";
+    throw e;
+  }
+}
+
+test("append replaces a conflicting tail; entries and terms read back", () => {
+  const { storage } = open();
+  storage.append([entry(1, 1), entry(2, 1), entry(3, 1)]);
+  storage.append([entry(3, 2), entry(4, 2)]);
+  expect(storage.lastIndex()).toBe(4);
+  expect(storage.firstIndex()).toBe(1);
+  expect(storage.entries(1, 5, Infinity).map((e) => [e.index, e.term])).toEqual([[1, 1], [2, 1], [3, 2], [4, 2]]);
+  expect(storage.term(3)).toBe(2);
+  expect(code(() => storage.term(5))).toBe("unavailable");
+  expect(code(() => storage.entries(2, 6, Infinity))).toBe("unavailable");
+});
+
+test("createSnapshot compacts all but `keep` entries; restart keeps log, hard state and snapshot", () => {
+  const { storage, dir, db } = open();
+  storage.append([1, 2, 3, 4, 5, 6].map((i) => entry(i, i < 4 ? 1 : 2)));
+  storage.setHardState({ term: 2, vote: 7n, commit: 6 });
+  storage.createSnapshot(5, 2, { voters: [7n, 9n], learners: [11n] }, 2);
+  expect(storage.firstIndex()).toBe(4);
+  expect(storage.term(3)).toBe(1);
+  expect(code(() => storage.term(2))).toBe("compacted");
+  expect(code(() => storage.entries(3, 5, Infinity))).toBe("compacted");
+  expect(storage.snapshot().metadata).toEqual({ index: 5, term: 2, confState: { voters: [7n, 9n], learners: [11n] } });
+  db.close();
+  dbs.splice(dbs.indexOf(db), 1);
+  const again = open(dir).storage;
+  expect(again.firstIndex()).toBe(4);
+  expect(again.lastIndex()).toBe(6);
+  expect(again.entries(4, 7, Infinity).map((e) => e.index)).toEqual([4, 5, 6]);
+  expect(again.initialState()).toEqual({ hardState: { term: 2, vote: 7n, commit: 6 }, confState: { voters: [7n, 9n], learners: [11n] } });
+});
+
+test("applySnapshot empties the log at the snapshot position; snapshot data is the whole backend", () => {
+  const { storage, db } = open();
+  storage.append([entry(1, 1), entry(2, 1)]);
+  storage.applySnapshot({ data: new Uint8Array(), metadata: { index: 10, term: 3, confState: { voters: [1n], learners: [] } } });
+  expect([storage.firstIndex(), storage.lastIndex(), storage.term(10)]).toEqual([11, 10, 3]);
+  storage.append([entry(11, 3)]);
+  expect(storage.entries(11, 12, Infinity)[0]!.term).toBe(3);
+  const copy = Database.deserialize(storage.snapshot().data);
+  expect(copy.query("SELECT count(*) AS n FROM raft_log").get()).toEqual({ n: 1 });
+  copy.close();
+  expect(db.inTransaction).toBe(false);
+});

@@ -1,0 +1,206 @@
+/**
+ * Raft's Storage (server/raft/storage.ts) over the SQLite tables: `raft_log` for entries,
+ * `hard_state` for (term, vote, commit), and `meta` for the latest snapshot's index, term and
+ * membership (ConfState). Recent entries are also kept in memory (a contiguous tail) so the
+ * leader replicates without reading SQLite.
+ *
+ * A snapshot's data is the whole backend (`db.serialize()`, bytes) made when Raft asks for it:
+ * it holds the state machine at some applied index >= the snapshot index; the receiver skips
+ * entries at or below the applied index stored inside it (etcd's consistent index trick).
+ * Mirrors etcd's raft.MemoryStorage + WAL + snapshotter (raft/storage.go, etcdserver/storage.go).
+ */
+import type { Database } from "bun:sqlite";
+import { RaftError } from "../raft/errors.ts";
+import type { InitialState, Storage } from "../raft/storage.ts";
+import { limitSize, type ConfState, type Entry, type HardState, type Snapshot } from "../raft/types.ts";
+import { HardStateTable } from "./hard-state.ts";
+import type { Meta } from "./meta.ts";
+import { RaftLog } from "./raft-log.ts";
+
+/** `meta` keys of the latest snapshot. */
+const SNAP_INDEX = "raft_snapshot_index";
+const SNAP_TERM = "raft_snapshot_term";
+const CONF_STATE = "raft_conf_state";
+/** `meta` keys of the log's compaction point: entries up to it are gone (raft's dummy entry). */
+const COMPACT_INDEX = "raft_compact_index";
+const COMPACT_TERM = "raft_compact_term";
+
+/** Entries kept in the in-memory tail, at most. */
+const TAIL_ENTRIES = 20000;
+
+function encodeConfState(cs: ConfState): string {
+  return JSON.stringify({ voters: cs.voters.map(String), learners: cs.learners.map(String) });
+}
+
+function decodeConfState(s: string | undefined): ConfState {
+  if (!s) return { voters: [], learners: [] };
+  const o = JSON.parse(s) as { voters: string[]; learners: string[] };
+  return { voters: o.voters.map(BigInt), learners: o.learners.map(BigInt) };
+}
+
+/**
+ * The backend as one self-contained SQLite file image (bytes), WAL content included. The
+ * header's read/write format bytes (offsets 18, 19) are set to 1 (rollback journal) so the
+ * image opens as a plain file or with Database.deserialize; opening it with openBackend
+ * switches it back to WAL. Source: SQLite file format §1.3.
+ */
+export function backendImage(db: Database): Uint8Array {
+  const image = db.serialize();
+  image[18] = 1;
+  image[19] = 1;
+  return image;
+}
+
+/** Raft Storage backed by SQLite; writes join the caller's transaction if one is open. */
+export class SqliteRaftStorage implements Storage {
+  private readonly log: RaftLog;
+  private readonly hardStates: HardStateTable;
+  private snapIndex: number;
+  private snapTerm: number;
+  private confState: ConfState;
+  private compactIndex: number;
+  private compactTerm: number;
+  private last: number;
+  /** Contiguous entries ending at `last` (possibly empty). */
+  private tail: Entry[] = [];
+
+  constructor(
+    private readonly db: Database,
+    private readonly meta: Meta,
+  ) {
+    this.log = new RaftLog(db);
+    this.hardStates = new HardStateTable(db);
+    this.snapIndex = meta.getNumber(SNAP_INDEX, 0);
+    this.snapTerm = meta.getNumber(SNAP_TERM, 0);
+    this.confState = decodeConfState(meta.getString(CONF_STATE));
+    this.compactIndex = meta.getNumber(COMPACT_INDEX, 0);
+    this.compactTerm = meta.getNumber(COMPACT_TERM, 0);
+    this.last = Math.max(this.log.lastIndex(), this.compactIndex);
+  }
+
+  initialState(): InitialState {
+    return { hardState: this.hardStates.load(), confState: this.confState };
+  }
+
+  entries(lo: number, hi: number, maxSize: number): Entry[] {
+    if (lo <= this.compactIndex) throw new RaftError("ErrCompacted");
+    if (hi > this.last + 1) throw new RaftError("ErrUnavailable", `entries' hi(${hi}) is out of bound lastindex(${this.last})`);
+    if (lo >= hi) return [];
+    const tailStart = this.last - this.tail.length + 1;
+    if (this.tail.length > 0 && lo >= tailStart) {
+      return limitSize(this.tail.slice(lo - tailStart, hi - tailStart), maxSize);
+    }
+    const rows = this.log.entries(lo, hi, maxSize);
+    if (rows.length === 0) throw new RaftError("ErrUnavailable");
+    return rows as Entry[];
+  }
+
+  term(i: number): number {
+    if (i === this.compactIndex) return this.compactTerm;
+    if (i < this.compactIndex) throw new RaftError("ErrCompacted");
+    if (i > this.last) throw new RaftError("ErrUnavailable");
+    const tailStart = this.last - this.tail.length + 1;
+    if (this.tail.length > 0 && i >= tailStart) return this.tail[i - tailStart]!.term;
+    const t = this.log.term(i);
+    if (t === undefined) throw new RaftError("ErrUnavailable");
+    return t;
+  }
+
+  lastIndex(): number {
+    return this.last;
+  }
+
+  firstIndex(): number {
+    return this.compactIndex + 1;
+  }
+
+  snapshot(): Snapshot {
+    return {
+      data: backendImage(this.db),
+      metadata: { index: this.snapIndex, term: this.snapTerm, confState: this.confState },
+    };
+  }
+
+  /** Membership as of the latest snapshot. */
+  snapshotConfState(): ConfState {
+    return this.confState;
+  }
+
+  /** Index of the latest snapshot (0 = none). */
+  snapshotIndex(): number {
+    return this.snapIndex;
+  }
+
+  /** Appends entries, replacing any stored entries from `entries[0].index` on (a new leader's tail). */
+  append(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const first = entries[0]!.index;
+    if (first <= this.compactIndex) {
+      entries = entries.filter((e) => e.index > this.compactIndex);
+      if (entries.length === 0) return;
+    }
+    this.log.append(entries);
+    const tailStart = this.last - this.tail.length + 1;
+    const start = entries[0]!.index;
+    if (this.tail.length > 0 && start >= tailStart && start <= this.last + 1) {
+      this.tail.length = start - tailStart;
+      for (const e of entries) this.tail.push(e);
+    } else {
+      this.tail = [...entries];
+    }
+    if (this.tail.length > TAIL_ENTRIES) this.tail = this.tail.slice(this.tail.length - TAIL_ENTRIES / 2);
+    this.last = entries[entries.length - 1]!.index;
+  }
+
+  /** Persists the hard state. */
+  setHardState(hs: HardState): void {
+    this.hardStates.save(hs);
+  }
+
+  /**
+   * Records that everything up to `index` (term `term`, membership `confState`) is in the state
+   * machine, and drops log entries up to `index - keep` (Raft may still need the last few to
+   * catch up slow followers without a snapshot). Call inside the apply transaction.
+   */
+  createSnapshot(index: number, term: number, confState: ConfState, keep: number): void {
+    if (index <= this.snapIndex) return;
+    this.snapIndex = index;
+    this.snapTerm = term;
+    this.confState = confState;
+    this.meta.setNumber(SNAP_INDEX, index);
+    this.meta.setNumber(SNAP_TERM, term);
+    this.meta.setString(CONF_STATE, encodeConfState(confState));
+    const compactTo = index - keep;
+    if (compactTo > this.compactIndex) this.compactLogTo(compactTo);
+  }
+
+  /** Drops entries up to and including `index`, remembering its term. */
+  private compactLogTo(index: number): void {
+    this.compactTerm = this.term(index);
+    this.compactIndex = index;
+    this.meta.setNumber(COMPACT_INDEX, index);
+    this.meta.setNumber(COMPACT_TERM, this.compactTerm);
+    this.log.compactBefore(index + 1);
+    const tailStart = this.last - this.tail.length + 1;
+    if (this.tail.length > 0 && index >= tailStart) this.tail = this.tail.slice(index - tailStart + 1);
+  }
+
+  /** Replaces the log with a received snapshot's position (state machine data handled by the caller). */
+  applySnapshot(snap: Snapshot): void {
+    const { index, term, confState } = snap.metadata;
+    if (index <= this.snapIndex) throw new RaftError("ErrSnapOutOfDate");
+    this.snapIndex = index;
+    this.snapTerm = term;
+    this.confState = confState;
+    this.meta.setNumber(SNAP_INDEX, index);
+    this.meta.setNumber(SNAP_TERM, term);
+    this.meta.setString(CONF_STATE, encodeConfState(confState));
+    this.compactIndex = index;
+    this.compactTerm = term;
+    this.meta.setNumber(COMPACT_INDEX, index);
+    this.meta.setNumber(COMPACT_TERM, term);
+    this.log.compactBefore(Number.MAX_SAFE_INTEGER);
+    this.tail = [];
+    this.last = index;
+  }
+}
