@@ -164,14 +164,19 @@ export class SqliteRaftStorage implements Storage {
    */
   createSnapshot(index: number, term: number, confState: ConfState, keep: number): void {
     if (index <= this.snapIndex) return;
+    this.recordSnapshot(index, term, confState);
+    const compactTo = index - keep;
+    if (compactTo > this.compactIndex) this.compactLogTo(compactTo);
+  }
+
+  /** Remembers (and persists) the latest snapshot's position and membership. */
+  private recordSnapshot(index: number, term: number, confState: ConfState): void {
     this.snapIndex = index;
     this.snapTerm = term;
     this.confState = confState;
     this.meta.setNumber(SNAP_INDEX, index);
     this.meta.setNumber(SNAP_TERM, term);
     this.meta.setString(CONF_STATE, encodeConfState(confState));
-    const compactTo = index - keep;
-    if (compactTo > this.compactIndex) this.compactLogTo(compactTo);
   }
 
   /** Drops entries up to and including `index`, remembering its term. */
@@ -189,12 +194,7 @@ export class SqliteRaftStorage implements Storage {
   applySnapshot(snap: Snapshot): void {
     const { index, term, confState } = snap.metadata;
     if (index <= this.snapIndex) throw new RaftError("ErrSnapOutOfDate");
-    this.snapIndex = index;
-    this.snapTerm = term;
-    this.confState = confState;
-    this.meta.setNumber(SNAP_INDEX, index);
-    this.meta.setNumber(SNAP_TERM, term);
-    this.meta.setString(CONF_STATE, encodeConfState(confState));
+    this.recordSnapshot(index, term, confState);
     this.compactIndex = index;
     this.compactTerm = term;
     this.meta.setNumber(COMPACT_INDEX, index);
