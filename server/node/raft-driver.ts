@@ -1,0 +1,331 @@
+/**
+ * RaftDriver: runs one member's Raft core (server/raft RawNode) against real time, SQLite and
+ * the peer transport — etcd's `etcdserver/raft.go` raftNode loop, in one event loop.
+ *
+ * - Time: a timer calls `tick()` every heartbeat interval (ms); the election timeout is
+ *   `electionMs / heartbeatMs` ticks.
+ * - Ready loop (scheduled with setImmediate whenever something may have produced output, so
+ *   everything proposed or received in one turn of the event loop is handled together):
+ *   1. a leader sends its messages first, writing its log in parallel with replication
+ *      (Raft thesis §10.2.1); 2. ONE SQLite transaction appends the new entries, saves the hard
+ *   state and applies the committed entries with the applied index (synchronous=FULL: fsync);
+ *   3. a follower sends its messages only now, after its log is durable; 4. `onApplied` runs
+ *   (answer clients, notify watchers) and ReadIndex answers are served; 5. advance().
+ * - Applying is idempotent across crashes: an entry at or below the stored applied index is
+ *   skipped (etcd's consistent index), so a crash between append and apply never applies twice.
+ */
+import type { Database } from "bun:sqlite";
+import type { Meta } from "../storage/meta.ts";
+import { MetaKeys } from "../storage/meta.ts";
+import type { SqliteRaftStorage } from "../storage/raft-storage.ts";
+import { RawNode, SnapshotStatus, type Ready, type Status } from "../raft/node.ts";
+import { Prng } from "../raft/prng.ts";
+import { decodeConfChange } from "../raft/wire.ts";
+import {
+  EntryType,
+  StateType,
+  None,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type Message,
+  type NodeId,
+} from "../raft/types.ts";
+import { Errors } from "../errors.ts";
+
+/** What the driver needs from the member (EtcdNode) and the outside world. */
+export interface RaftDriverOptions {
+  db: Database;
+  meta: Meta;
+  storage: SqliteRaftStorage;
+  /** This member's Raft ID (= member ID). */
+  id: NodeId;
+  /** First start of a new cluster: the voters to bootstrap with (ConfChange context = member record JSON). */
+  bootstrapPeers?: { id: NodeId; context: Uint8Array }[];
+  /** `--heartbeat-interval`, ms. */
+  heartbeatMs: number;
+  /** `--election-timeout`, ms. */
+  electionMs: number;
+  /** Applied entries between snapshots (`--snapshot-count`). */
+  snapshotCount: number;
+  /** Entries kept in the log behind a snapshot so slow followers catch up without one (etcd: 5000). */
+  catchUpEntries?: number;
+  /** How long a proposal or ReadIndex may wait before `etcdserver: request timed out`, ms. */
+  requestTimeoutMs: number;
+  /** Applies one committed normal entry (inside the apply transaction). */
+  applyEntry(entry: Entry): void;
+  /** Applies a committed configuration change (inside the apply transaction), after Raft took it. */
+  applyConfChange(cc: ConfChange, confState: ConfState, entry: Entry): void;
+  /** Called after the transaction that applied up to `index` committed (durable). */
+  onApplied(index: number): void;
+  /** Hands messages to the transport (must not block). */
+  send(messages: Message[]): void;
+  /** Leader changes (informational). */
+  onLeaderChange?(lead: NodeId, term: number): void;
+  /** Random source for election timeouts (default: seeded from the clock). */
+  random?: (n: number) => number;
+}
+
+/** A linearizable read waiting for its ReadIndex answer. */
+interface ReadWaiter {
+  resolve: (index: number) => void;
+  reject: (e: unknown) => void;
+}
+
+/** A caller waiting until the applied index reaches `index`. */
+interface ApplyWaiter {
+  index: number;
+  resolve: () => void;
+}
+
+/** The running Raft loop of one member. */
+export class RaftDriver {
+  readonly raw: RawNode;
+  private applied: number;
+  private scheduled = false;
+  private stopped = false;
+  private readonly ticker: ReturnType<typeof setInterval>;
+  private readCounter = 0n;
+  /** Reads not yet sent as a ReadIndex request; sent together in the next loop turn. */
+  private readBatch: ReadWaiter[] = [];
+  /** ReadIndex requests in flight, by request context (hex). */
+  private readonly readsInFlight = new Map<string, { waiters: ReadWaiter[]; timer: ReturnType<typeof setTimeout> }>();
+  private applyWaiters: ApplyWaiter[] = [];
+  private lead: NodeId = None;
+  private appliedSinceSnapshot = 0;
+
+  constructor(private readonly opts: RaftDriverOptions) {
+    this.applied = opts.meta.getNumber(MetaKeys.appliedIndex, 0);
+    const electionTick = Math.max(2, Math.round(opts.electionMs / opts.heartbeatMs));
+    const prng = new Prng(Number(opts.id & 0xffffffffn) ^ Date.now());
+    this.raw = new RawNode({
+      id: opts.id,
+      electionTick,
+      heartbeatTick: 1,
+      storage: opts.storage,
+      applied: this.applied,
+      maxSizePerMsg: 1024 * 1024,
+      maxInflightMsgs: 256,
+      maxUncommittedEntriesSize: 1 << 30,
+      checkQuorum: true,
+      preVote: true,
+      random: opts.random ?? ((n: number) => prng.int(n)),
+    });
+    if (opts.bootstrapPeers && opts.storage.lastIndex() === 0) this.raw.bootstrap(opts.bootstrapPeers);
+    this.ticker = setInterval(() => {
+      this.raw.tick();
+      this.schedule();
+    }, opts.heartbeatMs);
+    // A lone voter need not wait an election timeout: campaign now, as etcd does when it is
+    // the only member.
+    const cs = opts.storage.snapshotConfState();
+    const voters = this.raw.status().confState.voters.length || cs.voters.length;
+    if (voters === 1) this.raw.campaign();
+    this.schedule();
+  }
+
+  /** Applied index (last entry applied to the state machine). */
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  /** Known leader (None when there is none). */
+  get leader(): NodeId {
+    return this.lead;
+  }
+
+  /** Raft status (term, commit, role, progress when leader). */
+  status(): Status {
+    return this.raw.status();
+  }
+
+  /** True when this member is the leader. */
+  get isLeader(): boolean {
+    return this.raw.status().softState.raftState === StateType.Leader;
+  }
+
+  /**
+   * Proposes `data` as a normal entry. Throws Errors.NoLeader-free Unavailable errors: when Raft
+   * drops the proposal (no leader, leadership transfer) the caller's wait times out instead, as
+   * in etcd (`etcdserver: request timed out`); here it is reported at once as Timeout only
+   * after `requestTimeoutMs` by the caller's own timer.
+   */
+  propose(data: Uint8Array): boolean {
+    this.assertRunning();
+    try {
+      this.raw.propose(data);
+    } catch {
+      return false;
+    }
+    this.schedule();
+    return true;
+  }
+
+  /** Proposes a configuration change; false when Raft refused it (no leader, one pending). */
+  proposeConfChange(cc: ConfChange): boolean {
+    this.assertRunning();
+    try {
+      this.raw.proposeConfChange(cc);
+    } catch {
+      return false;
+    }
+    this.schedule();
+    return true;
+  }
+
+  /** Steps a message from a peer. */
+  step(m: Message): void {
+    if (this.stopped) return;
+    this.raw.step(m);
+    this.schedule();
+  }
+
+  /** The transport could not reach `id`. */
+  reportUnreachable(id: NodeId): void {
+    if (this.stopped) return;
+    this.raw.reportUnreachable(id);
+    this.schedule();
+  }
+
+  /** A snapshot to `id` was delivered or not. */
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    if (this.stopped) return;
+    this.raw.reportSnapshot(id, ok ? SnapshotStatus.Finish : SnapshotStatus.Failure);
+    this.schedule();
+  }
+
+  /** Asks the leader to hand over leadership to `id`. */
+  transferLeader(id: NodeId): void {
+    this.raw.transferLeader(id);
+    this.schedule();
+  }
+
+  /**
+   * Linearizable read point (ReadIndex, thesis §6.4): resolves once this member has applied
+   * everything committed when the read was asked. Reads asked in the same turn share one
+   * ReadIndex round. Rejects with Errors.Timeout() after `requestTimeoutMs`.
+   */
+  readIndex(): Promise<void> {
+    this.assertRunning();
+    return new Promise<number>((resolve, reject) => {
+      this.readBatch.push({ resolve, reject });
+      this.schedule();
+    }).then((index) => this.waitApplied(index));
+  }
+
+  /** Resolves once the applied index is at least `index`. */
+  waitApplied(index: number): Promise<void> {
+    if (this.applied >= index) return Promise.resolve();
+    return new Promise((resolve) => this.applyWaiters.push({ index, resolve }));
+  }
+
+  /** Stops ticking and processing; pending reads fail with Errors.Stopped(). */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.ticker);
+    for (const [, r] of this.readsInFlight) {
+      clearTimeout(r.timer);
+      for (const w of r.waiters) w.reject(Errors.Stopped());
+    }
+    this.readsInFlight.clear();
+    for (const w of this.readBatch) w.reject(Errors.Stopped());
+    this.readBatch = [];
+  }
+
+  private assertRunning(): void {
+    if (this.stopped) throw Errors.Stopped();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.stopped) this.run();
+    });
+  }
+
+  private run(): void {
+    this.flushReads();
+    while (this.raw.hasReady()) this.handleReady(this.raw.ready());
+  }
+
+  /** Sends the batched reads as one ReadIndex request. */
+  private flushReads(): void {
+    if (this.readBatch.length === 0) return;
+    const waiters = this.readBatch;
+    this.readBatch = [];
+    const ctx = new Uint8Array(16);
+    const view = new DataView(ctx.buffer);
+    view.setBigUint64(0, BigInt.asUintN(64, this.opts.id));
+    view.setBigUint64(8, ++this.readCounter);
+    const key = Buffer.from(ctx).toString("hex");
+    const timer = setTimeout(() => {
+      this.readsInFlight.delete(key);
+      for (const w of waiters) w.reject(Errors.Timeout());
+    }, this.opts.requestTimeoutMs);
+    this.readsInFlight.set(key, { waiters, timer });
+    this.raw.readIndex(ctx);
+  }
+
+  private handleReady(rd: Ready): void {
+    if (rd.softState && rd.softState.lead !== this.lead) {
+      this.lead = rd.softState.lead;
+      this.opts.onLeaderChange?.(this.lead, (rd.hardState ?? this.raw.status().hardState).term);
+    }
+    const leader = (rd.softState?.raftState ?? this.raw.status().softState.raftState) === StateType.Leader;
+    if (leader) this.opts.send(rd.messages);
+
+    const { db, storage, meta } = this.opts;
+    let applied = this.applied;
+    db.transaction(() => {
+      storage.append(rd.entries);
+      if (rd.hardState) storage.setHardState(rd.hardState);
+      for (const e of rd.committedEntries) {
+        if (e.index <= applied) continue;
+        if (e.type === EntryType.EntryConfChange) {
+          const cc = decodeConfChange(e.data);
+          const cs = this.raw.applyConfChange(cc);
+          this.opts.applyConfChange(cc, cs, e);
+        } else if (e.data.length > 0) {
+          this.opts.applyEntry(e);
+        }
+        applied = e.index;
+      }
+      if (applied !== this.applied) meta.setNumber(MetaKeys.appliedIndex, applied);
+      this.appliedSinceSnapshot += applied - this.applied;
+      if (this.appliedSinceSnapshot >= this.opts.snapshotCount) {
+        this.appliedSinceSnapshot = 0;
+        const st = this.raw.status();
+        storage.createSnapshot(applied, storage.term(applied), st.confState, this.opts.catchUpEntries ?? 5000);
+      }
+    })();
+
+    if (!leader) this.opts.send(rd.messages);
+    if (applied !== this.applied) {
+      this.applied = applied;
+      this.opts.onApplied(applied);
+      this.releaseApplyWaiters();
+    }
+    for (const rs of rd.readStates) {
+      const key = Buffer.from(rs.requestCtx).toString("hex");
+      const r = this.readsInFlight.get(key);
+      if (!r) continue;
+      this.readsInFlight.delete(key);
+      clearTimeout(r.timer);
+      for (const w of r.waiters) w.resolve(rs.index);
+    }
+    this.raw.advance(rd);
+  }
+
+  private releaseApplyWaiters(): void {
+    if (this.applyWaiters.length === 0) return;
+    const still: ApplyWaiter[] = [];
+    for (const w of this.applyWaiters) {
+      if (w.index <= this.applied) w.resolve();
+      else still.push(w);
+    }
+    this.applyWaiters = still;
+  }
+}
