@@ -6,6 +6,7 @@ import { compactionCommand } from "./compaction.ts";
 import { delCommand } from "./del.ts";
 import { endpointHealthCommand, endpointStatusCommand } from "./endpoint.ts";
 import { getCommand } from "./get.ts";
+import { LEASE_COMMANDS } from "./lease.ts";
 import { memberListCommand } from "./member.ts";
 import { putCommand } from "./put.ts";
 import { txnCommand } from "./txn.ts";
@@ -21,6 +22,7 @@ export const COMMANDS: CommandSpec[] = [
   txnCommand,
   compactionCommand,
   watchCommand,
+  ...LEASE_COMMANDS,
   endpointHealthCommand,
   endpointStatusCommand,
   versionCommand,

@@ -4,6 +4,11 @@
  */
 import type {
   DeleteRangeResponse,
+  LeaseGrantResponse,
+  LeaseKeepAliveResponse,
+  LeaseLeasesResponse,
+  LeaseRevokeResponse,
+  LeaseTimeToLiveResponse,
   MemberListResponse,
   PutResponse,
   RangeResponse,
@@ -80,6 +85,35 @@ export class FieldsPrinter extends UnsupportedPrinter {
       this.line("IsLearner", m.isLearner);
       this.out.println("");
     }
+  }
+
+  override leaseGrant(r: LeaseGrantResponse): void {
+    this.hdr(r.header);
+    this.line("ID", r.ID);
+    this.line("TTL", r.TTL);
+  }
+
+  override leaseRevoke(_id: bigint, r: LeaseRevokeResponse): void {
+    this.hdr(r.header);
+  }
+
+  override leaseKeepAlive(r: LeaseKeepAliveResponse): void {
+    this.hdr(r.header);
+    this.line("ID", r.ID);
+    this.line("TTL", r.TTL);
+  }
+
+  override leaseTimeToLive(r: LeaseTimeToLiveResponse): void {
+    this.hdr(r.header);
+    this.line("ID", r.ID);
+    this.line("TTL", r.TTL);
+    this.line("GrantedTTL", r.grantedTTL);
+    for (const k of r.keys) this.line("Key", goQuote(k));
+  }
+
+  override leaseList(r: LeaseLeasesResponse): void {
+    this.hdr(r.header);
+    for (const l of r.leases) this.line("ID", l.ID);
   }
 
   override endpointHealth(list: EpHealth[]): void {

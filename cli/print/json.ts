@@ -3,8 +3,15 @@
  * gogoproto struct on one line; endpoint health/status as JSON arrays of etcdctl's own structs.
  */
 import type { DescMessage, Message } from "@bufbuild/protobuf";
-import { StatusResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import {
+  StatusResponseSchema,
+  type LeaseGrantResponse,
+  type LeaseKeepAliveResponse,
+  type LeaseLeasesResponse,
+  type LeaseTimeToLiveResponse,
+} from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { goJsonMessage, goJsonString } from "../go/json.ts";
+import { leaseGrantJson, leaseKeepAliveJson, leaseLeasesJson, leaseTimeToLiveJson } from "./lease.ts";
 import type { EpHealth, EpStatus } from "./printer.ts";
 import { RpcPrinter } from "./printer.ts";
 import { watchJson } from "./watch.ts";
@@ -16,6 +23,26 @@ export class JsonPrinter extends RpcPrinter {
 
   protected message(schema: DescMessage, msg: Message): void {
     this.out.println(goJsonMessage(schema, msg));
+  }
+
+  /** clientv3's LeaseGrantResponse struct (see lease.ts). */
+  override leaseGrant(r: LeaseGrantResponse): void {
+    this.out.println(leaseGrantJson(r));
+  }
+
+  /** clientv3's LeaseKeepAliveResponse struct. */
+  override leaseKeepAlive(r: LeaseKeepAliveResponse): void {
+    this.out.println(leaseKeepAliveJson(r));
+  }
+
+  /** clientv3's LeaseTimeToLiveResponse struct. */
+  override leaseTimeToLive(r: LeaseTimeToLiveResponse): void {
+    this.out.println(leaseTimeToLiveJson(r));
+  }
+
+  /** clientv3's LeaseLeasesResponse struct. */
+  override leaseList(r: LeaseLeasesResponse): void {
+    this.out.println(leaseLeasesJson(r));
   }
 
   /** clientv3's WatchResponse struct (see watch.ts). */

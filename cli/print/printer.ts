@@ -9,11 +9,17 @@
 import type { DescMessage, Message } from "@bufbuild/protobuf";
 import {
   DeleteRangeResponseSchema,
+  LeaseRevokeResponseSchema,
   MemberListResponseSchema,
   PutResponseSchema,
   RangeResponseSchema,
   TxnResponseSchema,
   type DeleteRangeResponse,
+  type LeaseGrantResponse,
+  type LeaseKeepAliveResponse,
+  type LeaseLeasesResponse,
+  type LeaseRevokeResponse,
+  type LeaseTimeToLiveResponse,
   type MemberListResponse,
   type PutResponse,
   type RangeResponse,
@@ -53,6 +59,16 @@ export interface Printer {
   del(r: DeleteRangeResponse): void;
   txn(r: TxnResponse): void;
   memberList(r: MemberListResponse): void;
+  /** `lease grant`. */
+  leaseGrant(r: LeaseGrantResponse): void;
+  /** `lease revoke <id>`. */
+  leaseRevoke(id: bigint, r: LeaseRevokeResponse): void;
+  /** One answer of `lease keep-alive`. */
+  leaseKeepAlive(r: LeaseKeepAliveResponse): void;
+  /** `lease timetolive [--keys]`; `keys` tells whether `--keys` was given. */
+  leaseTimeToLive(r: LeaseTimeToLiveResponse, keys: boolean): void;
+  /** `lease list`. */
+  leaseList(r: LeaseLeasesResponse): void;
   endpointHealth(list: EpHealth[]): void;
   endpointStatus(list: EpStatus[]): void;
   /** One response of `watch` (clientv3 drops the watch ID, fragment flag and cancel reason). */
@@ -84,6 +100,21 @@ export abstract class UnsupportedPrinter implements Printer {
     this.unsupported();
   }
   memberList(_r: MemberListResponse): void {
+    this.unsupported();
+  }
+  leaseGrant(_r: LeaseGrantResponse): void {
+    this.unsupported();
+  }
+  leaseRevoke(_id: bigint, _r: LeaseRevokeResponse): void {
+    this.unsupported();
+  }
+  leaseKeepAlive(_r: LeaseKeepAliveResponse): void {
+    this.unsupported();
+  }
+  leaseTimeToLive(_r: LeaseTimeToLiveResponse, _keys: boolean): void {
+    this.unsupported();
+  }
+  leaseList(_r: LeaseLeasesResponse): void {
     this.unsupported();
   }
   endpointHealth(_list: EpHealth[]): void {
@@ -119,5 +150,8 @@ export abstract class RpcPrinter extends UnsupportedPrinter {
   }
   override memberList(r: MemberListResponse): void {
     this.message(MemberListResponseSchema, r);
+  }
+  override leaseRevoke(_id: bigint, r: LeaseRevokeResponse): void {
+    this.message(LeaseRevokeResponseSchema, r);
   }
 }

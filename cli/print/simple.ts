@@ -5,6 +5,11 @@
  */
 import type {
   DeleteRangeResponse,
+  LeaseGrantResponse,
+  LeaseKeepAliveResponse,
+  LeaseLeasesResponse,
+  LeaseRevokeResponse,
+  LeaseTimeToLiveResponse,
   MemberListResponse,
   PutResponse,
   RangeResponse,
@@ -13,6 +18,7 @@ import type {
 import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Event_EventType, type KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
 import type { Output } from "../output.ts";
+import { leaseHex } from "./lease.ts";
 import type { EpHealth, EpStatus, Printer } from "./printer.ts";
 import { endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
 
@@ -77,6 +83,39 @@ export class SimplePrinter implements Printer {
 
   memberList(r: MemberListResponse): void {
     this.joinedRows(memberListRows(r));
+  }
+
+  leaseGrant(r: LeaseGrantResponse): void {
+    this.out.println(`lease ${leaseHex(r.ID)} granted with TTL(${r.TTL}s)`);
+  }
+
+  leaseRevoke(id: bigint, _r: LeaseRevokeResponse): void {
+    this.out.println(`lease ${leaseHex(id)} revoked`);
+  }
+
+  leaseKeepAlive(r: LeaseKeepAliveResponse): void {
+    this.out.println(`lease ${leaseHex(r.ID)} keepalived with TTL(${r.TTL})`);
+  }
+
+  /** `already expired` for an unknown lease; keys raw, as Go's `%v` of a []string: `[a b]`. */
+  leaseTimeToLive(r: LeaseTimeToLiveResponse, keys: boolean): void {
+    if (r.grantedTTL === 0n && r.TTL === -1n) {
+      this.out.println(`lease ${leaseHex(r.ID)} already expired`);
+      return;
+    }
+    const text = `lease ${leaseHex(r.ID)} granted with TTL(${r.grantedTTL}s), remaining(${r.TTL}s)`;
+    if (!keys) {
+      this.out.println(text);
+      return;
+    }
+    const parts: (string | Uint8Array)[] = [text, ", attached keys(["];
+    r.keys.forEach((k, i) => parts.push(...(i > 0 ? [" ", k] : [k])));
+    this.out.println(...parts, "])");
+  }
+
+  leaseList(r: LeaseLeasesResponse): void {
+    this.out.println(`found ${r.leases.length} leases`);
+    for (const l of r.leases) this.out.println(leaseHex(l.ID));
   }
 
   endpointHealth(list: EpHealth[]): void {
