@@ -22,6 +22,12 @@
  * Contract: call advance(rd) exactly once after handling each ready(), before the next ready(). Entries
  * handed out in rd.entries belong to stable storage from then on; rd.committedEntries are considered
  * applied at advance(). Nothing is ever sent, stored or applied by the node itself.
+ * A leader (rd.softState / status() says Leader) may send rd.messages before its own write of rd.entries
+ * finishes (thesis 10.2.1: it counts itself for commitment, which is safe because the commit index only
+ * leaves the node in a later Ready, i.e. after this write and advance()); every other node must persist
+ * first. rd.snapshot must be stored (Storage.applySnapshot) and installed in the state machine before
+ * applying rd.committedEntries, which then continue from its index. After a MsgSnap is sent, report its
+ * outcome with reportSnapshot() or the follower stays paused.
  *
  * Mirrors go.etcd.io/etcd/raft/rawnode.go and node.go (Ready) in behaviour.
  */
