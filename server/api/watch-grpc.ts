@@ -97,8 +97,13 @@ function serve(stream: WatchStream, req: Http2ServerRequest, res: Http2ServerRes
       if (res.destroyed || res.writableEnded) break;
       if (!res.write(frames(messages))) {
         await new Promise<void>((resolve) => {
-          res.once("drain", resolve);
-          res.once("close", resolve);
+          const done = () => {
+            res.off("drain", done);
+            res.off("close", done);
+            resolve();
+          };
+          res.on("drain", done);
+          res.on("close", done);
         });
       }
     }
