@@ -8,6 +8,7 @@
 import { fileURLToPath } from "node:url";
 import { trackPid, untrackPid } from "./cleanup.ts";
 import { Histogram } from "./histogram.ts";
+import { median } from "./report.ts";
 import type { RunningServer } from "./server.ts";
 import type { WatchSliceConfig, WatchSliceResult } from "./watch-load.ts";
 
@@ -40,6 +41,9 @@ export interface WatchServerResult {
   eventsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** Median over the measured slices of each slice's p50 / p99 (robust to a slice disturbed by other load). */
+  sliceMedianP50Ms: number;
+  sliceMedianP99Ms: number;
   /** Server process CPU per received event, µs. */
   serverCpuMicrosPerEvent: number;
   /** Load process CPU per received event, µs. */
@@ -67,7 +71,7 @@ async function loadSlice(config: WatchSliceConfig): Promise<WatchSliceResult> {
 export async function runWatchBenchmark(servers: RunningServer[], options: WatchBenchOptions, log: (line: string) => void): Promise<WatchReport> {
   const description = `watch (${options.watchers} watchers on one prefix over ${options.streams} streams, ${options.rate} puts/s of ${options.valSize} B)`;
   log(description);
-  const acc = servers.map(() => ({ puts: 0, putErrors: 0, expected: 0, received: 0, elapsedMs: 0, serverCpu: 0, loadCpu: 0, histogram: new Histogram() }));
+  const acc = servers.map(() => ({ puts: 0, putErrors: 0, expected: 0, received: 0, elapsedMs: 0, serverCpu: 0, loadCpu: 0, histogram: new Histogram(), p50s: [] as number[], p99s: [] as number[] }));
   let sliceNo = 0;
   const slice = async (i: number, measured: boolean) => {
     const server = servers[i]!;
@@ -100,6 +104,8 @@ export async function runWatchBenchmark(servers: RunningServer[], options: Watch
     a.serverCpu += serverCpu;
     a.loadCpu += r.loadCpuMicros;
     a.histogram.merge(h);
+    a.p50s.push(h.quantileMs(0.5));
+    a.p99s.push(h.quantileMs(0.99));
   };
   for (let i = 0; i < servers.length; i++) await slice(i, false);
   for (let round = 0; round < options.slices; round++) {
@@ -118,6 +124,8 @@ export async function runWatchBenchmark(servers: RunningServer[], options: Watch
       eventsPerSecond: (a.received * 1000) / Math.max(1, a.elapsedMs),
       p50Ms: a.histogram.quantileMs(0.5),
       p99Ms: a.histogram.quantileMs(0.99),
+      sliceMedianP50Ms: median(a.p50s),
+      sliceMedianP99Ms: median(a.p99s),
       serverCpuMicrosPerEvent: a.serverCpu / Math.max(1, a.received),
       loadCpuMicrosPerEvent: a.loadCpu / Math.max(1, a.received),
     };
@@ -131,19 +139,20 @@ export function watchMarkdown(report: WatchReport): string {
   const lines = [
     `### ${report.description}`,
     "",
-    "| server | events/s | put→event p50 (ms) | p99 (ms) | events lost | server CPU/event (µs) | load CPU/event (µs) |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| server | events/s | put→event p50 (ms) | p99 (ms) | median slice p50 / p99 (ms) | events lost | server CPU/event (µs) | load CPU/event (µs) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const r of report.results) {
     lines.push(
-      `| ${r.label} | ${f(r.eventsPerSecond, 0)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${r.expectedEvents - r.receivedEvents} | ${f(r.serverCpuMicrosPerEvent)} | ${f(r.loadCpuMicrosPerEvent)} |`,
+      `| ${r.label} | ${f(r.eventsPerSecond, 0)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${f(r.sliceMedianP50Ms)} / ${f(r.sliceMedianP99Ms)} | ${r.expectedEvents - r.receivedEvents} | ${f(r.serverCpuMicrosPerEvent)} | ${f(r.loadCpuMicrosPerEvent)} |`,
     );
   }
   const [ref, ours] = report.results;
   if (ref && ours) {
     lines.push(
       "",
-      `ours/etcd: events/s ×${f(ours.eventsPerSecond / ref.eventsPerSecond)}, p99 latency ×${f(ours.p99Ms / ref.p99Ms)}, ` +
+      `ours/etcd: events/s ×${f(ours.eventsPerSecond / ref.eventsPerSecond)}, p99 latency ×${f(ours.p99Ms / ref.p99Ms)} ` +
+        `(median slice p99 ×${f(ours.sliceMedianP99Ms / ref.sliceMedianP99Ms)}), ` +
         `server CPU/event ×${f(ours.serverCpuMicrosPerEvent / ref.serverCpuMicrosPerEvent)}`,
     );
   }
