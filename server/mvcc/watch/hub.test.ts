@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
 import { WatchCreateRequest_FilterType, WatchResponseSchema } from "../../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Event_EventType } from "../../../proto/gen/mvccpb/kv_pb.ts";
-import { str } from "../testing.ts";
+import { putReq, str } from "../testing.ts";
 import { HistoryReader } from "./history.ts";
 import { fragmentResponse, INVALID_WATCH_ID, WatchErrors } from "./stream.ts";
 import { collectEvents, createReq, eventStrings, nextWithin, prefixEnd, WatchFixture } from "./testing.ts";
@@ -147,6 +147,18 @@ describe("start revision", () => {
     f.put("k", "4");
     expect(eventStrings(await nextWithin(s))).toEqual(["PUT k=4@4"]);
   });
+});
+
+test("restore (snapshot installed): synced watchers catch up from the store, none missed", async () => {
+  const f = fixture();
+  const s = f.stream();
+  s.create(createReq("k"));
+  await nextWithin(s);
+  // Writes that bypass notify, as if they came inside a snapshot.
+  for (const v of ["1", "2"]) f.t.db.transaction(() => f.t.store.put(putReq("k", v)))();
+  f.hub.restore();
+  expect((await collectEvents(s, 2)).events).toEqual(["PUT k=1@2", "PUT k=2@3"]);
+  expect(f.hub.stats()).toMatchObject({ synced: 1, unsynced: 0 });
 });
 
 describe("progress", () => {

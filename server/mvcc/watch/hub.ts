@@ -152,6 +152,19 @@ export class WatchHub {
     if (victims) this.scheduleVictims(0);
   }
 
+  /**
+   * After the store was replaced under the watchers (a Raft snapshot installed): every synced
+   * watcher goes back to `unsynced` and catches up from the new store from its next revision
+   * (etcd's watchableStore.Restore). Watchers ahead of the new store wait in `synced` again.
+   */
+  restore(): void {
+    for (const w of [...this.synced.watchers]) {
+      this.synced.delete(w);
+      this.unsynced.add(w);
+    }
+    if (this.unsynced.size > 0) this.scheduleSync(0);
+  }
+
   /** Retry victims soon: a stream has room again. */
   kick(): void {
     if (this.victims.size > 0) this.scheduleVictims(0);
