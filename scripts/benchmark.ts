@@ -1,10 +1,11 @@
 /**
  * A/B benchmark of our etcd against the real etcd 3.4, modelled on etcd's `tools/benchmark`.
  *
- *   npx bun scripts/benchmark.ts [put | range [key] [end] | txn-put] [flags]
+ *   npx bun scripts/benchmark.ts [put | range [key] [end] | txn-put | watch | lease-keepalive] [flags]
  *
  * Without a mode it runs the standard suite (put, range --consistency l, range --consistency s, txn-put, then watch:
- * `--watchers` on one prefix over `--streams` streams with puts at `--put-rate`, scripts/bench/watch.ts). It starts
+ * `--watchers` on one prefix over `--streams` streams with puts at `--put-rate`, scripts/bench/watch.ts, then
+ * lease-keepalive: `--leases` leases kept alive over `--lease-streams` streams, scripts/bench/lease-keepalive.ts). It starts
  * `/usr/bin/etcd` and ours (`dist/etcd`, or `--ours <path>`; etcd alone if ours is missing) on free loopback ports
  * with fresh temp data dirs, and loads them alternately in short slices from a separate load-generator process
  * (gRPC over HTTP/2, `--clients` closed-loop clients sharing `--conns` connections). It prints a Markdown table
@@ -26,11 +27,14 @@ import { RunningServer, type ServerSpec } from "./bench/server.ts";
 import type { WorkloadOptions } from "./bench/workload.ts";
 import { WORKLOADS, workloadFor } from "./bench/workloads/index.ts";
 import { runWatchBenchmark, watchMarkdown, type WatchReport } from "./bench/watch.ts";
+import { leaseMarkdown, runLeaseBenchmark, type LeaseReport } from "./bench/lease-keepalive.ts";
 
 const DEFAULT_OURS = fileURLToPath(new URL("../dist/etcd", import.meta.url));
 
 /** Parsed command-line flags (cac camel-cases them). */
 interface Flags {
+  leases: number;
+  leaseStreams: number;
   watchers: number;
   streams: number;
   putRate: number;
@@ -149,6 +153,7 @@ function plan(mode: string | undefined, key: string | undefined, end: string | u
     ];
   }
   if (mode === "watch") return []; // not closed-loop: scripts/bench/watch.ts
+  if (mode === "lease-keepalive") return []; // bidi streams: scripts/bench/lease-keepalive.ts
   if (!WORKLOADS.has(mode)) usage(`unknown mode ${JSON.stringify(mode)}; modes: ${[...WORKLOADS.keys()].join(", ")}`);
   if (mode !== "range" && (key !== undefined || end !== undefined)) usage(`mode ${mode} takes no key arguments`);
   return [{ ...base, mode }];
@@ -190,6 +195,7 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
   const generator = GeneratorHandle.start();
   const workloadReports: WorkloadReport[] = [];
   let watchReport: WatchReport | undefined;
+  let leaseReport: LeaseReport | undefined;
   try {
     for (const options of workloads) {
       const description = workloadFor(options.mode).describe(options);
@@ -207,6 +213,15 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
         valSize: positiveInt("val-size", flags.valSize),
       };
       watchReport = await runWatchBenchmark(servers, watch, log);
+    }
+    if (mode === undefined || mode === "lease-keepalive") {
+      const lease = {
+        leases: positiveInt("leases", flags.leases),
+        streams: positiveInt("lease-streams", flags.leaseStreams),
+        sliceSeconds: settings.sliceMs / 1000,
+        slices: settings.slices,
+      };
+      leaseReport = await runLeaseBenchmark(servers, lease, log);
     }
   } finally {
     await generator.stop();
@@ -243,12 +258,17 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
     notes,
   };
   const watchSection = watchReport ? `\n${watchMarkdown(watchReport)}` : "";
-  process.stdout.write(flags.json ? `${JSON.stringify({ ...report, watch: watchReport }, null, 2)}\n` : `${toMarkdown(report)}\n${watchSection}`);
+  const leaseSection = leaseReport ? `\n${leaseMarkdown(leaseReport)}` : "";
+  process.stdout.write(
+    flags.json
+      ? `${JSON.stringify({ ...report, watch: watchReport, leaseKeepAlive: leaseReport }, null, 2)}\n`
+      : `${toMarkdown(report)}\n${watchSection}${leaseSection}`,
+  );
 }
 
 const cli = cac("benchmark");
 cli
-  .command("[mode] [key] [end]", `Benchmark one mode (${[...WORKLOADS.keys(), "watch"].join(" | ")}; range takes [key] [end]), or without a mode the standard suite`)
+  .command("[mode] [key] [end]", `Benchmark one mode (${[...WORKLOADS.keys(), "watch", "lease-keepalive"].join(" | ")}; range takes [key] [end]), or without a mode the standard suite`)
   .option("--clients <n>", "Concurrent closed-loop clients", { default: 100 })
   .option("--conns <n>", "HTTP/2 connections shared by the clients", { default: 1 })
   .option("--total <n>", "Request limit per server and workload over all slices", { default: 1_000_000 })
@@ -268,6 +288,8 @@ cli
   .option("--watchers <n>", "watch: watchers on the prefix", { default: 1000 })
   .option("--streams <n>", "watch: Watch streams (one connection each) the watchers are spread over", { default: 10 })
   .option("--put-rate <n>", "watch: puts per second", { default: 100 })
+  .option("--leases <n>", "lease-keepalive: leases kept alive", { default: 1000 })
+  .option("--lease-streams <n>", "lease-keepalive: keep-alive streams (one connection each) the leases are spread over", { default: 10 })
   .option("--json", "Print JSON instead of Markdown", { default: false })
   .action((mode: string | undefined, key: string | undefined, end: string | undefined, flags: Flags) =>
     main(mode, key, end, flags).catch((err) => {
