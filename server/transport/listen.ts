@@ -1,0 +1,125 @@
+/**
+ * The peer listeners: one cleartext TCP port per `--listen-peer-urls` URL serving the peer service
+ * (proto/etcdts/peer.proto, Connect over HTTP/2 prior knowledge) and the plain HTTP endpoints
+ * (server/transport/http-app.ts, HTTP/1.1 or HTTP/2) on the same port. A connection whose first bytes
+ * are the HTTP/2 client preface goes to a `node:http2` server, any other to a `node:http` server.
+ */
+import { getRequestListener } from "@hono/node-server";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { ConnectRouter } from "@connectrpc/connect";
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import type { Hono } from "hono";
+import type { Logger } from "../log.ts";
+
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+/** Largest request message the peer service reads, bytes (rafthttp's stream decoder limit, 512 MiB). */
+export const PEER_READ_MAX_BYTES = 512 * 1024 * 1024;
+
+/**
+ * HTTP/2 flow-control window the peer server grants per stream and per connection, bytes. Node's
+ * default (64 KiB) throttles snapshot chunks and large batches on loopback.
+ */
+export const PEER_WINDOW_BYTES = 8 * 1024 * 1024;
+
+/** Bound peer listeners. */
+export interface PeerListeners {
+  /** `http://<ip>:<port>` per listen URL, in order. */
+  urls: string[];
+  /** Stops accepting, sends GOAWAY and destroys every connection. */
+  close(): Promise<void>;
+}
+
+/** Waits for the socket's first bytes and returns whether they are the HTTP/2 preface; the bytes stay unread. */
+function startsWithHttp2Preface(socket: net.Socket): Promise<boolean> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const onReadable = () => {
+      for (let c: Buffer | null; (c = socket.read() as Buffer | null) !== null; ) chunks.push(c);
+      const head = Buffer.concat(chunks);
+      const n = Math.min(head.length, H2_PREFACE.length);
+      const matches = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (matches && n < H2_PREFACE.length && !socket.readableEnded) return;
+      socket.off("readable", onReadable);
+      socket.unshift(head);
+      resolve(matches && n === H2_PREFACE.length);
+    };
+    socket.on("readable", onReadable);
+  });
+}
+
+/** `http://host:port` of a listen URL; rejects other schemes. `localhost` binds 127.0.0.1 as Go does. */
+function bindAddress(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  if (u.protocol !== "http:") throw new Error(`peer listener: unsupported scheme in ${url} (only http)`);
+  const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  return { host: host === "localhost" ? "127.0.0.1" : host, port: Number(u.port || 80) };
+}
+
+/**
+ * Binds every URL of `listenUrls` and serves `routes` (Connect) with `app` (hono) for other paths.
+ * Rejects with `listen tcp <host:port>: <reason>` (after closing what it opened) when a port cannot be bound.
+ */
+export async function startPeerListeners(
+  listenUrls: string[],
+  routes: (router: ConnectRouter) => void,
+  app: Hono,
+  log: Logger,
+): Promise<PeerListeners> {
+  const handler = connectNodeAdapter({
+    routes,
+    readMaxBytes: PEER_READ_MAX_BYTES,
+    fallback: getRequestListener(app.fetch, { overrideGlobalObjects: false }) as never,
+  });
+  const h1 = http.createServer(handler);
+  const h2 = http2.createServer({ settings: { initialWindowSize: PEER_WINDOW_BYTES } }, handler);
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+    s.on("error", (e) => log.debug("peer HTTP/2 session error", { error: e }));
+    try {
+      s.setLocalWindowSize(PEER_WINDOW_BYTES);
+    } catch (e) {
+      log.debug("cannot widen the peer HTTP/2 connection window", { error: e });
+    }
+  });
+  const servers: net.Server[] = [];
+  const urls: string[] = [];
+
+  const close = async () => {
+    const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const s of sessions) s.close();
+    for (const s of sockets) s.destroy();
+    await closed;
+  };
+
+  try {
+    for (const url of listenUrls) {
+      const { host, port } = bindAddress(url);
+      const server = net.createServer((socket) => {
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
+        socket.on("error", () => {}); // resets are normal; the HTTP servers see the close
+        void startsWithHttp2Preface(socket).then((isH2) => (isH2 ? h2 : h1).emit("connection", socket));
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", (e: NodeJS.ErrnoException) =>
+          reject(new Error(`listen tcp ${host.includes(":") ? `[${host}]` : host}:${port}: ${e.code ?? e.message}`)),
+        );
+        server.listen(port, host, () => resolve());
+      });
+      server.on("error", (e) => log.error("peer listener error", { address: url, error: e }));
+      servers.push(server);
+      const addr = server.address() as net.AddressInfo;
+      urls.push(`http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`);
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { urls, close };
+}

@@ -1,0 +1,116 @@
+/**
+ * The receiving side of the peer service (proto/etcdts/peer.proto): the Connect implementation of
+ * etcdts.v1.Peer that checks each request's headers, hands Raft messages to the member in order and
+ * reassembles chunked snapshots. Mirrors in behaviour rafthttp's streamHandler / snapshotHandler
+ * (etcdserver/api/rafthttp/http.go).
+ */
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import type { Logger } from "../log.ts";
+import { MessageType, type Message } from "../raft/types.ts";
+import { messageFromProto } from "../raft/wire.ts";
+import {
+  Peer,
+  SnapshotReceivedSchema,
+  StreamAcceptedSchema,
+  type MessageBatch,
+  type SnapshotChunk,
+} from "../../proto/gen/etcdts/peer_pb.ts";
+import { CLUSTER_ID_HEADER, REFUSALS, checkRequestHeaders, hexId, type ReceiverIdentity } from "./headers.ts";
+
+/** What the receiving service needs from the transport. */
+export interface ReceiverContext extends ReceiverIdentity {
+  log: Logger;
+  /** Delivers one message (already checked: addressed to this member). */
+  deliver(msg: Message): void;
+  /** A peer opened a stream to us: it is up (used to cut our back-off to it short). */
+  peerConnected(id: bigint): void;
+}
+
+/** Checks the headers of a call and answers our cluster ID in the response headers; returns the sender. */
+function admit(ctx: HandlerContext, self: ReceiverContext, what: string): bigint {
+  ctx.responseHeader.set(CLUSTER_ID_HEADER, hexId(self.clusterId));
+  try {
+    return checkRequestHeaders(ctx.requestHeader, self);
+  } catch (e) {
+    self.log.warn(`rejected ${what} from remote peer`, {
+      "local-member-id": hexId(self.memberId),
+      "local-member-cluster-id": hexId(self.clusterId),
+      "remote-peer-id-from": ctx.requestHeader.get("x-server-from") ?? "",
+      "remote-peer-cluster-id": ctx.requestHeader.get(CLUSTER_ID_HEADER) ?? "",
+      error: (e as ConnectError).rawMessage,
+    });
+    throw e;
+  }
+}
+
+/** Converts and delivers the messages of one batch; messages for another member are dropped. */
+function deliverBatch(batch: MessageBatch, from: bigint, self: ReceiverContext): void {
+  for (const pm of batch.messages) {
+    const msg = messageFromProto(pm);
+    if (msg.to !== self.memberId) {
+      self.log.debug("dropped Raft message addressed to another member", { to: hexId(msg.to), from: hexId(from) });
+      continue;
+    }
+    self.deliver(msg);
+  }
+}
+
+/**
+ * Reassembles one chunked MsgSnap. Throws InvalidArgument when the first chunk has no message, the
+ * message is not MsgSnap, or the data does not add up to total_size bytes.
+ */
+async function reassemble(chunks: AsyncIterable<SnapshotChunk>): Promise<Message> {
+  let head: SnapshotChunk | undefined;
+  let total = 0;
+  let received = 0;
+  const parts: Uint8Array[] = [];
+  for await (const chunk of chunks) {
+    if (!head) {
+      if (!chunk.message) throw new ConnectError("snapshot without message", Code.InvalidArgument);
+      if (chunk.message.type !== MessageType.MsgSnap) throw new ConnectError("wrong raft message type", Code.InvalidArgument);
+      head = chunk;
+      total = Number(chunk.totalSize);
+    }
+    received += chunk.data.length;
+    if (received > total) throw new ConnectError(`snapshot data exceeds ${total} bytes`, Code.InvalidArgument);
+    if (chunk.data.length > 0) parts.push(chunk.data);
+  }
+  if (!head) throw new ConnectError("snapshot without message", Code.InvalidArgument);
+  if (received !== total) throw new ConnectError(`snapshot truncated: ${received} of ${total} bytes`, Code.InvalidArgument);
+  const msg = messageFromProto(head.message!);
+  const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+  msg.snapshot = { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), metadata: msg.snapshot!.metadata };
+  return msg;
+}
+
+/** The etcdts.v1.Peer implementation for the peer listener's Connect router. */
+export function peerService(self: ReceiverContext): ServiceImpl<typeof Peer> {
+  return {
+    async *stream(batches: AsyncIterable<MessageBatch>, ctx: HandlerContext) {
+      const from = admit(ctx, self, "stream");
+      self.peerConnected(from);
+      yield create(StreamAcceptedSchema);
+      for await (const batch of batches) {
+        if (self.isRemoved(from)) throw new ConnectError(REFUSALS.removedMember, Code.FailedPrecondition);
+        deliverBatch(batch, from, self);
+      }
+    },
+
+    async snapshot(chunks: AsyncIterable<SnapshotChunk>, ctx: HandlerContext) {
+      const from = admit(ctx, self, "snapshot");
+      const started = Date.now();
+      const msg = await reassemble(chunks);
+      if (msg.to !== self.memberId) throw new ConnectError(REFUSALS.toMismatch, Code.FailedPrecondition);
+      self.log.info("received database snapshot", {
+        "local-member-id": hexId(self.memberId),
+        "remote-snapshot-sender-id": hexId(from),
+        "incoming-snapshot-index": msg.snapshot!.metadata.index,
+        "incoming-snapshot-size-bytes": msg.snapshot!.data.length,
+        "download-took-ms": Date.now() - started,
+      });
+      self.deliver(msg);
+      return create(SnapshotReceivedSchema);
+    },
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The member-to-member transport on `--listen-peer-urls` (etcd's rafthttp, etcdserver/api/rafthttp/
+ * transport.go, in behaviour): peer listeners serving etcdts.v1.Peer plus `GET /members` and
+ * `GET /version`, and one RemotePeer (stream + snapshot sender) per remote member.
+ *
+ * Wire: proto/etcdts/peer.proto (Connect protocol, binary protobuf, HTTP/2 cleartext). Each request
+ * carries the sender's cluster and member IDs; see server/transport/headers.ts for the refusals.
+ */
+import { MessageType, type Message } from "../raft/types.ts";
+import { Peer } from "../../proto/gen/etcdts/peer_pb.ts";
+import { hexId } from "./headers.ts";
+import { createPeerHttpApp } from "./http-app.ts";
+import { startPeerListeners } from "./listen.ts";
+import { peerService } from "./receive.ts";
+import { RemotePeer, type SenderContext } from "./remote-peer.ts";
+import type { PeerTransport, PeerTransportOptions } from "./types.ts";
+
+export type { PeerTransport, PeerTransportOptions } from "./types.ts";
+
+/** Default per-peer queue bound, messages (rafthttp's streamBufSize / maxPendingProposals 4096). */
+export const DEFAULT_MAX_QUEUED_MESSAGES = 4096;
+/** Default snapshot chunk size, bytes (1 MiB). */
+export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** Default limit from dialing a peer to its StreamAccepted, ms. */
+export const DEFAULT_DIAL_TIMEOUT_MS = 3_000;
+/** Default first reconnection delay, ms. */
+export const DEFAULT_MIN_BACKOFF_MS = 100;
+/** Default reconnection delay cap, ms. */
+export const DEFAULT_MAX_BACKOFF_MS = 5_000;
+
+/**
+ * Binds the peer listeners and returns the transport (no peers yet: addPeer each remote member).
+ * Rejects with `listen tcp <host:port>: <code>` when a listen URL cannot be bound, or with
+ * `peer listener: unsupported scheme ...` for a non-http URL.
+ */
+export async function startPeerTransport(opts: PeerTransportOptions): Promise<PeerTransport> {
+  const log = opts.log;
+  const peers = new Map<bigint, RemotePeer>();
+  const removed = new Set<bigint>();
+  let closed = false;
+  const isRemoved = (id: bigint) => removed.has(id) || (opts.isIdRemoved?.(id) ?? false);
+
+  const sender: SenderContext = {
+    memberId: opts.memberId,
+    clusterId: opts.clusterId,
+    log,
+    reportUnreachable: (id) => opts.reportUnreachable(id),
+    reportSnapshot: (id, ok) => opts.reportSnapshot(id, ok),
+    onRemovedFromCluster: opts.onRemovedFromCluster?.bind(opts),
+    maxQueuedMessages: opts.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
+    snapshotChunkBytes: opts.snapshotChunkBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES,
+    dialTimeoutMs: opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
+    minBackoffMs: opts.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS,
+    maxBackoffMs: opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
+  };
+
+  const service = peerService({
+    memberId: opts.memberId,
+    clusterId: opts.clusterId,
+    log,
+    isRemoved,
+    deliver: (msg) => {
+      if (closed) return;
+      try {
+        opts.onMessage(msg);
+      } catch (e) {
+        log.error("failed to process Raft message", { "remote-peer-id": hexId(msg.from), error: e });
+      }
+    },
+    peerConnected: (id) => peers.get(id)?.peerConnected(),
+  });
+  const listeners = await startPeerListeners(
+    opts.listenPeerUrls,
+    (router) => router.service(Peer, service),
+    createPeerHttpApp(opts.clusterId, () => opts.members()),
+    log,
+  );
+
+  return {
+    urls: listeners.urls,
+
+    addPeer(id, peerUrls) {
+      if (closed || peers.has(id) || id === opts.memberId) return;
+      if (isRemoved(id)) {
+        log.warn("ignored adding a removed member as peer", { "remote-peer-id": hexId(id) });
+        return;
+      }
+      peers.set(id, new RemotePeer(id, peerUrls, sender));
+      log.info("added remote peer", { "local-member-id": hexId(opts.memberId), "remote-peer-id": hexId(id), "remote-peer-urls": peerUrls });
+    },
+
+    updatePeer(id, peerUrls) {
+      peers.get(id)?.update(peerUrls);
+    },
+
+    removePeer(id) {
+      removed.add(id);
+      const peer = peers.get(id);
+      if (!peer) return;
+      peers.delete(id);
+      void peer.stop();
+      log.info("removed remote peer", { "local-member-id": hexId(opts.memberId), "removed-remote-peer-id": hexId(id) });
+    },
+
+    send(msgs) {
+      if (closed) return;
+      let unreachable: Set<bigint> | undefined;
+      for (const m of msgs) {
+        const peer = peers.get(m.to);
+        if (!peer) continue;
+        if (m.type === MessageType.MsgSnap) {
+          peer.sendSnapshot(m);
+        } else if (!peer.enqueue(m)) {
+          (unreachable ??= new Set()).add(m.to);
+        }
+      }
+      for (const id of unreachable ?? []) opts.reportUnreachable(id);
+    },
+
+    activeSince(id) {
+      return peers.get(id)?.activeSince();
+    },
+
+    stats(id) {
+      return peers.get(id)?.stats;
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      const stopping = [...peers.values()].map((p) => p.stop());
+      peers.clear();
+      await Promise.all([...stopping, listeners.close()]);
+    },
+  };
+}
