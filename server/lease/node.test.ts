@@ -44,6 +44,7 @@ async function open(clock: FakeClock, dir?: string): Promise<{ node: EtcdNode; d
   if (!dir) dirs.push(d);
   const node = await startEtcdNode(config(d, clock), quiet);
   nodes.push(node);
+  await node.ready();
   return { node, dir: d };
 }
 

@@ -1,14 +1,13 @@
 /**
- * EtcdNode: one member's write and read pipeline, implementing `EtcdServerApi`.
+ * EtcdNode: one member's read and write pipeline, implementing `EtcdServerApi`.
  *
- * Write path (etcd's `etcdserver/v3_server.go` processInternalRaftRequest, single member):
- *   client -> propose (encode InternalRaftRequest, size check) -> group commit:
- *   one SQLite transaction appends the batch to `raft_log`, applies every entry to MVCC and
- *   records the applied index and commit index -> COMMIT (fsync, synchronous=FULL) -> each
- *   caller gets its response. A write is acknowledged only once durable; after `kill -9` the
- *   transaction either happened whole or not at all, so nothing acknowledged is lost and
- *   nothing is applied twice. The Raft issue replaces "append and commit at once" with
- *   replication, keeping the apply step (server/node/applier.ts) as it is.
+ * Write path (etcd's `etcdserver/v3_server.go` processInternalRaftRequest): client ->
+ * propose (encode InternalRaftRequest with a unique ID, size check) -> Raft (RaftDriver:
+ * replicated, persisted with fsync, committed by a quorum) -> applied to MVCC in the same
+ * SQLite transaction as the applied index -> after that transaction committed, the waiting
+ * caller gets its response and watchers their events. A write is acknowledged only once
+ * durable on a quorum; an entry at or below the stored applied index is never applied again.
+ * Linearizable reads wait for a ReadIndex round (thesis §6.4); serializable reads are local.
  */
 import { ConnectError } from "@connectrpc/connect";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -48,6 +47,7 @@ import {
   type TxnRequest,
   type TxnResponse,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import type { Event } from "../../proto/gen/mvccpb/kv_pb.ts";
 import { Errors } from "../errors.ts";
 import { MvccStore, isTxnReadOnly } from "../mvcc/store.ts";
 import { keyToBytes } from "../mvcc/keys.ts";
@@ -56,8 +56,7 @@ import { WatchHub } from "../mvcc/watch/hub.ts";
 import { WatchStream } from "../mvcc/watch/stream.ts";
 import { backendPath, openBackend } from "../storage/sqlite.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
-import { HardStateTable } from "../storage/hard-state.ts";
-import { RaftLog, type LogEntry } from "../storage/raft-log.ts";
+import { SqliteRaftStorage } from "../storage/raft-storage.ts";
 import { MembersTable } from "../storage/members.ts";
 import { LeasesTable } from "../storage/leases.ts";
 import { Lessor, minLeaseTtl, type Clock } from "../lease/lessor.ts";
@@ -66,12 +65,12 @@ import { restoreLeaseAttachments } from "../lease/apply.ts";
 import { startLeaseExpiry, type LeaseExpiryLoop } from "../lease/expiry.ts";
 import { ETCD_SERVER_VERSION } from "../config.ts";
 import { applyEntry, type ApplyOutcome, type AppliedResponse } from "./applier.ts";
-import { GroupCommit } from "./group-commit.ts";
+import { ProposalWaiters } from "./proposals.ts";
+import { RaftDriver } from "./raft-driver.ts";
+import { applyMemberAttributes, applyMemberConfChange, encodeMemberContext } from "../membership/apply.ts";
+import { StateType, type ConfChange, type Entry, type Message, type NodeId } from "../raft/types.ts";
 import { bootstrapMembership, type BootstrapConfig } from "./bootstrap.ts";
 import type { EtcdServerApi } from "./types.ts";
-
-/** Log entry type of a normal (client write) entry; Raft's EntryNormal. */
-const ENTRY_NORMAL = 0;
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
 export interface NodeConfig extends BootstrapConfig {
@@ -79,8 +78,10 @@ export interface NodeConfig extends BootstrapConfig {
   dataDir: string;
   /** Largest accepted proposal, bytes (`--max-request-bytes`, default 1.5 MiB). */
   maxRequestBytes: number;
-  /** Applied entries kept in `raft_log` before older ones are trimmed (`--snapshot-count`). */
+  /** Applied entries between Raft snapshots (`--snapshot-count`). */
   snapshotCount: number;
+  /** `--initial-cluster-state`: only a `new` cluster bootstraps its Raft log from `--initial-cluster`. */
+  initialClusterState?: "new" | "existing";
   /** `--heartbeat-interval`, ms (default 100); with the election timeout it sets the minimum lease TTL. */
   heartbeatIntervalMs?: number;
   /** `--election-timeout`, ms (default 1000); leases get this much extra life at start-up, as in etcd. */
@@ -97,10 +98,9 @@ export interface NodeLogger {
   warn(msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** A proposal waiting for group commit. */
-interface Proposal {
-  req: InternalRaftRequest;
-  data: Uint8Array;
+/** Where the node sends Raft messages (the peer transport); absent for a lone member. */
+export interface RaftMessageSink {
+  send(messages: Message[]): void;
 }
 
 /** A running member. `close()` stops accepting writes, waits for the last batch and closes SQLite. */
@@ -116,14 +116,22 @@ export class EtcdNode implements EtcdServerApi {
   private readonly leaseIds: LeaseIdGenerator;
   private readonly leaseExpiry: LeaseExpiryLoop;
   private readonly meta: Meta;
-  private readonly log: RaftLog;
-  private readonly hardState: HardStateTable;
   private readonly membersTable: MembersTable;
-  private readonly commit: GroupCommit<Proposal, ApplyOutcome>;
-  private readonly term: number;
-  private lastIndex: number;
-  private appliedIndex: number;
-  private nextProposalId = 1n;
+  private readonly raftStorage: SqliteRaftStorage;
+  /** The Raft loop of this member. */
+  readonly raft: RaftDriver;
+  private readonly waiters = new ProposalWaiters();
+  private readonly requestIds: LeaseIdGenerator;
+  /** Watch events of entries applied in the current transaction, delivered once it committed. */
+  private appliedEvents: [number, Event[]][] = [];
+  private readonly requestTimeoutMs: number;
+  /** Peer transport; set by main once peers are reachable (none for a lone member). */
+  sink: RaftMessageSink | undefined;
+  /** Called after a committed membership change (the transport adds or removes the peer). */
+  onMembersChanged: (() => void) | undefined;
+  private attributesPublished = false;
+  private readonly readyPromise: Promise<void>;
+  private markReady!: () => void;
   private closed = false;
 
   constructor(
@@ -132,36 +140,46 @@ export class EtcdNode implements EtcdServerApi {
     private readonly logger: NodeLogger,
   ) {
     this.meta = new Meta(db);
-    this.log = new RaftLog(db);
-    this.hardState = new HardStateTable(db);
     this.membersTable = new MembersTable(db);
     const ids = bootstrapMembership(db, this.meta, this.membersTable, cfg);
     this.clusterId = ids.clusterId;
     this.memberId = ids.memberId;
     const heartbeatMs = cfg.heartbeatIntervalMs ?? 100;
     const electionMs = cfg.electionTimeoutMs ?? 1000;
+    // etcd's ReqTimeout: 5 s plus two election timeouts (etcdserver/config.go).
+    this.requestTimeoutMs = 5000 + 2 * electionMs;
     this.lessor = new Lessor({
       minTtl: minLeaseTtl(heartbeatMs, electionMs),
       store: new LeasesTable(db),
       clock: cfg.clock,
     });
     this.leaseIds = new LeaseIdGenerator(this.memberId);
+    this.requestIds = new LeaseIdGenerator(this.memberId);
     this.mvcc = new MvccStore(db, { leaseExists: (id) => this.lessor.has(id) });
     restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
     this.watchHub = new WatchHub(this.mvcc, new HistoryReader(db));
 
-    // A single member wins an election at every start: the term grows by one, as in etcd
-    // (a fresh member is at term 2 after bootstrap's term 1).
-    const hs = this.hardState.load();
-    this.term = Math.max(hs.term + 1, 2);
-    this.lastIndex = this.log.lastIndex();
-    this.appliedIndex = this.meta.getNumber(MetaKeys.appliedIndex, 0);
-    this.hardState.save({ term: this.term, vote: this.memberId, commit: Math.max(hs.commit, this.lastIndex) });
-    this.replayUnapplied();
-    this.commit = new GroupCommit((batch) => this.appendAndApply(batch));
-    // The single member holds the leases from the start: every lease gets its full TTL plus
-    // one election timeout (etcd's Promote on becoming leader), then expires through the log.
-    this.lessor.promote(electionMs);
+    this.readyPromise = new Promise((resolve) => (this.markReady = resolve));
+    this.raftStorage = new SqliteRaftStorage(db, this.meta);
+    const fresh = this.raftStorage.lastIndex() === 0 && (cfg.initialClusterState ?? "new") === "new";
+    this.raft = new RaftDriver({
+      db,
+      meta: this.meta,
+      storage: this.raftStorage,
+      id: this.memberId,
+      bootstrapPeers: fresh
+        ? this.membersTable.all().map((m) => ({ id: m.id, context: encodeMemberContext(m) }))
+        : undefined,
+      heartbeatMs,
+      electionMs,
+      snapshotCount: cfg.snapshotCount,
+      requestTimeoutMs: this.requestTimeoutMs,
+      applyEntry: (e) => this.applyCommitted(e),
+      applyConfChange: (cc) => this.applyConfChange(cc),
+      onApplied: () => this.afterApply(),
+      send: (messages) => this.sink?.send(messages),
+      onLeaderChange: (lead) => this.leaderChanged(lead, electionMs),
+    });
     this.leaseExpiry = startLeaseExpiry(this.lessor, (id) => this.leaseRevoke(create(LeaseRevokeRequestSchema, { ID: id })));
   }
 
@@ -170,13 +188,13 @@ export class EtcdNode implements EtcdServerApi {
       clusterId: this.clusterId,
       memberId: this.memberId,
       revision: BigInt(this.mvcc.currentRevision),
-      raftTerm: BigInt(this.term),
+      raftTerm: BigInt(this.raft.status().hardState.term),
     });
   }
 
   async range(req: RangeRequest): Promise<RangeResponse> {
     this.assertOpen();
-    // Single member: every acknowledged write is applied, so reading now is linearizable.
+    if (!req.serializable) await this.raft.readIndex();
     const response = this.mvcc.range(req);
     response.header = this.header();
     return response;
@@ -194,6 +212,7 @@ export class EtcdNode implements EtcdServerApi {
     if (isTxnReadOnly(req)) {
       // etcd serves read-only txns without a proposal (v3_server.go Txn); they change nothing.
       this.assertOpen();
+      if (!isTxnSerializable(req)) await this.raft.readIndex();
       const { response } = this.mvcc.txn(req);
       response.header = this.header();
       return response;
@@ -260,16 +279,17 @@ export class EtcdNode implements EtcdServerApi {
 
   status(): StatusResponse {
     const dbSize = fileSize(backendPath(this.cfg.dataDir));
+    const st = this.raft.status();
     return create(StatusResponseSchema, {
       header: this.header(),
       version: ETCD_SERVER_VERSION,
       dbSize: BigInt(dbSize),
       dbSizeInUse: BigInt(dbSize),
-      leader: this.memberId,
-      raftIndex: BigInt(this.lastIndex),
-      raftTerm: BigInt(this.term),
-      raftAppliedIndex: BigInt(this.appliedIndex),
-      isLearner: false,
+      leader: st.softState.lead,
+      raftIndex: BigInt(st.hardState.commit),
+      raftTerm: BigInt(st.hardState.term),
+      raftAppliedIndex: BigInt(this.raft.appliedIndex),
+      isLearner: this.membersTable.get(this.memberId)?.isLearner ?? false,
     });
   }
 
@@ -307,50 +327,95 @@ export class EtcdNode implements EtcdServerApi {
     this.closed = true;
     this.leaseExpiry.stop();
     this.watchHub.close();
-    while (this.commit.pending > 0) await new Promise((r) => setImmediate(r));
+    this.raft.stop();
+    this.waiters.failAll(Errors.Stopped());
     this.db.close();
   }
 
   /**
-   * Encodes and queues a write. Errors: RequestTooLarge (InvalidArgument) when the encoded
-   * request exceeds `--max-request-bytes`; Stopped (Unavailable) after close().
+   * Resolves once this member has joined its cluster's Raft group and published its name and
+   * client URLs through the log (etcd's ReadyNotify); clients are served only from then on.
+   */
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  /** Steps a Raft message from a peer (the transport calls this). */
+  step(m: Message): void {
+    if (!this.closed) this.raft.step(m);
+  }
+
+  /**
+   * Encodes a write and proposes it; resolves with its response once applied and durable.
+   * Errors: RequestTooLarge (InvalidArgument) over `--max-request-bytes`; Timeout
+   * (Unavailable, `etcdserver: request timed out`) when not applied within the request
+   * timeout (no leader, lost quorum); Stopped after close(); the request's own etcd error.
    */
   private async propose(fields: Partial<InternalRaftRequest>): Promise<AppliedResponse> {
     this.assertOpen();
-    const id = this.nextProposalId++;
+    const id = this.requestIds.next();
     const req = create(InternalRaftRequestSchema, { ...fields, ID: id });
     const data = toBinary(InternalRaftRequestSchema, req);
     if (data.length > this.cfg.maxRequestBytes) throw Errors.RequestTooLarge();
-    const outcome = await this.commit.submit({ req, data });
-    if (outcome instanceof ConnectError) throw outcome;
-    outcome.response.header = this.header();
-    outcome.response.header.revision = BigInt(outcome.revision);
-    return outcome.response;
+    const outcome = this.waiters.register(id, this.requestTimeoutMs);
+    this.proposeUntilAccepted(id, data);
+    const result = await outcome;
+    if (result instanceof ConnectError) throw result;
+    result.response.header = this.header();
+    result.response.header.revision = BigInt(result.revision);
+    return result.response;
   }
 
-  /** One group-commit batch: append + apply + applied index in one SQLite transaction. */
-  private appendAndApply(batch: Proposal[]): (ApplyOutcome | Error)[] {
-    const outcomes: ApplyOutcome[] = [];
-    const first = this.lastIndex + 1;
-    this.db.transaction(() => {
-      const entries: LogEntry[] = batch.map((p, i) => ({
-        index: first + i,
-        term: this.term,
-        type: ENTRY_NORMAL,
-        data: p.data,
-      }));
-      this.log.append(entries);
-      for (const p of batch) outcomes.push(this.applyOne(p.req));
-      const last = first + batch.length - 1;
-      this.meta.setNumber(MetaKeys.appliedIndex, last);
-      this.hardState.save({ term: this.term, vote: this.memberId, commit: last });
-    })();
-    this.lastIndex = first + batch.length - 1;
-    this.appliedIndex = this.lastIndex;
-    // Durable now: watchers see each entry's events, in revision order.
-    for (const o of outcomes) if (!(o instanceof ConnectError) && o.events.length > 0) this.watchHub.notify(o.revision, o.events);
-    this.trimLog();
-    return outcomes;
+  /** Raft drops proposals while no leader is known: retry until accepted or the caller gave up. */
+  private proposeUntilAccepted(id: bigint, data: Uint8Array): void {
+    if (this.closed || !this.waiters.has(id)) return;
+    if (!this.raft.propose(data)) setTimeout(() => this.proposeUntilAccepted(id, data), 50);
+  }
+
+  /** Applies one committed normal entry (inside the apply transaction). */
+  private applyCommitted(e: Entry): void {
+    const req = fromBinary(InternalRaftRequestSchema, e.data);
+    if (req.memberAttributes) {
+      const a = req.memberAttributes;
+      applyMemberAttributes(this.membersTable, a.ID, a.name, a.clientURLs);
+      this.waiters.record(req.ID, applyEntry(this, req));
+      return;
+    }
+    const outcome = this.applyOne(req);
+    if (!(outcome instanceof ConnectError) && outcome.events.length > 0) {
+      this.appliedEvents.push([outcome.revision, outcome.events]);
+    }
+    this.waiters.record(req.ID, outcome);
+  }
+
+  /** Applies a committed membership change to the members table (inside the apply transaction). */
+  private applyConfChange(cc: ConfChange): void {
+    applyMemberConfChange(this.membersTable, cc);
+    queueMicrotask(() => this.onMembersChanged?.());
+  }
+
+  /** After an apply transaction committed: watchers get their events, callers their answers. */
+  private afterApply(): void {
+    const events = this.appliedEvents;
+    this.appliedEvents = [];
+    for (const [revision, evs] of events) this.watchHub.notify(revision, evs);
+    this.waiters.flush();
+  }
+
+  /** Leases are kept by the leader only (etcd's lessor Promote/Demote); publish attributes once. */
+  private leaderChanged(lead: NodeId, electionMs: number): void {
+    if (this.raft.status().softState.raftState === StateType.Leader) this.lessor.promote(electionMs);
+    else if (this.lessor.isPrimary) this.lessor.demote();
+    if (lead !== 0n && !this.attributesPublished) {
+      this.attributesPublished = true;
+      const self = this.membersTable.get(this.memberId);
+      this.propose({
+        memberAttributes: { ID: this.memberId, name: this.cfg.name, clientURLs: this.cfg.advertiseClientUrls },
+      } as Partial<InternalRaftRequest>).then(() => this.markReady(), (e) => {
+        this.attributesPublished = false;
+        this.logger.warn("failed to publish local member attributes", { error: String(e), member: self?.name });
+      });
+    }
   }
 
   /** Applies one entry inside a savepoint, so a failed request leaves no partial writes. */
@@ -367,36 +432,18 @@ export class EtcdNode implements EtcdServerApi {
     }
   }
 
-  /** Applies entries that are in the log but not yet applied (crash between append and apply). */
-  private replayUnapplied(): void {
-    if (this.appliedIndex >= this.lastIndex) return;
-    const entries = this.log.entries(this.appliedIndex + 1, this.lastIndex + 1);
-    this.db.transaction(() => {
-      for (const e of entries) {
-        if (e.type === ENTRY_NORMAL && e.data.length > 0) {
-          this.applyOne(fromBinary(InternalRaftRequestSchema, e.data));
-        }
-      }
-      this.meta.setNumber(MetaKeys.appliedIndex, this.lastIndex);
-    })();
-    this.logger.info("replayed unapplied log entries", {
-      from: this.appliedIndex + 1,
-      to: this.lastIndex,
-    });
-    this.appliedIndex = this.lastIndex;
-  }
-
-  /** Keeps at most `snapshotCount` applied entries in the log (all state is in MVCC already). */
-  private trimLog(): void {
-    const keep = Math.max(this.cfg.snapshotCount, 1);
-    if (this.appliedIndex - this.log.firstIndex() > keep + 1000) {
-      this.log.compactBefore(this.appliedIndex - keep);
-    }
-  }
-
   private assertOpen(): void {
     if (this.closed) throw Errors.Stopped();
   }
+}
+
+/** True when every range of the txn (nested ones included) is serializable: no ReadIndex needed. */
+function isTxnSerializable(req: TxnRequest): boolean {
+  return [...req.success, ...req.failure].every((op) => {
+    if (op.request.case === "requestRange") return op.request.value.serializable;
+    if (op.request.case === "requestTxn") return isTxnSerializable(op.request.value);
+    return true;
+  });
 }
 
 function fileSize(path: string): number {

@@ -33,6 +33,9 @@ import {
 } from "../raft/types.ts";
 import { Errors } from "../errors.ts";
 
+/** How long a ReadIndex request may stay unanswered before it is sent again, ms. */
+const READ_RETRY_MS = 300;
+
 /** What the driver needs from the member (EtcdNode) and the outside world. */
 export interface RaftDriverOptions {
   db: Database;
@@ -93,6 +96,8 @@ export class RaftDriver {
   private applyWaiters: ApplyWaiter[] = [];
   private lead: NodeId = None;
   private appliedSinceSnapshot = 0;
+  /** Set at start: a lone voter campaigns at once (after its first Ready applied the bootstrap). */
+  private campaignIfAlone = false;
 
   constructor(private readonly opts: RaftDriverOptions) {
     this.applied = opts.meta.getNumber(MetaKeys.appliedIndex, 0);
@@ -103,7 +108,9 @@ export class RaftDriver {
       electionTick,
       heartbeatTick: 1,
       storage: opts.storage,
-      applied: this.applied,
+      // Raft re-delivers every committed entry after the snapshot so that it re-learns the
+      // membership from their conf changes; entries already applied are skipped below.
+      applied: opts.storage.snapshotIndex(),
       maxSizePerMsg: 1024 * 1024,
       maxInflightMsgs: 256,
       maxUncommittedEntriesSize: 1 << 30,
@@ -116,11 +123,7 @@ export class RaftDriver {
       this.raw.tick();
       this.schedule();
     }, opts.heartbeatMs);
-    // A lone voter need not wait an election timeout: campaign now, as etcd does when it is
-    // the only member.
-    const cs = opts.storage.snapshotConfState();
-    const voters = this.raw.status().confState.voters.length || cs.voters.length;
-    if (voters === 1) this.raw.campaign();
+    this.campaignIfAlone = true;
     this.schedule();
   }
 
@@ -249,24 +252,45 @@ export class RaftDriver {
   private run(): void {
     this.flushReads();
     while (this.raw.hasReady()) this.handleReady(this.raw.ready());
+    if (this.campaignIfAlone) {
+      // A lone voter need not wait an election timeout, as etcd's single member does not.
+      this.campaignIfAlone = false;
+      const st = this.raw.status();
+      if (st.confState.voters.length === 1 && st.confState.voters[0] === this.opts.id) {
+        this.raw.campaign();
+        while (this.raw.hasReady()) this.handleReady(this.raw.ready());
+      }
+    }
   }
 
-  /** Sends the batched reads as one ReadIndex request. */
+  /**
+   * Sends the batched reads as one ReadIndex request. Raft drops it silently while no leader is
+   * known, so it is re-sent every `READ_RETRY_MS` until answered; after the request timeout the
+   * reads fail with Errors.Timeout() (etcd's linearizableReadLoop behaves alike).
+   */
   private flushReads(): void {
     if (this.readBatch.length === 0) return;
     const waiters = this.readBatch;
     this.readBatch = [];
-    const ctx = new Uint8Array(16);
-    const view = new DataView(ctx.buffer);
-    view.setBigUint64(0, BigInt.asUintN(64, this.opts.id));
-    view.setBigUint64(8, ++this.readCounter);
-    const key = Buffer.from(ctx).toString("hex");
-    const timer = setTimeout(() => {
-      this.readsInFlight.delete(key);
-      for (const w of waiters) w.reject(Errors.Timeout());
-    }, this.opts.requestTimeoutMs);
-    this.readsInFlight.set(key, { waiters, timer });
-    this.raw.readIndex(ctx);
+    const deadline = Date.now() + this.opts.requestTimeoutMs;
+    const send = () => {
+      const ctx = new Uint8Array(16);
+      const view = new DataView(ctx.buffer);
+      view.setBigUint64(0, BigInt.asUintN(64, this.opts.id));
+      view.setBigUint64(8, ++this.readCounter);
+      const key = Buffer.from(ctx).toString("hex");
+      const timer = setTimeout(() => {
+        if (!this.readsInFlight.delete(key)) return;
+        if (Date.now() >= deadline) for (const w of waiters) w.reject(Errors.Timeout());
+        else if (!this.stopped) {
+          send();
+          this.schedule();
+        }
+      }, Math.min(READ_RETRY_MS, Math.max(1, deadline - Date.now())));
+      this.readsInFlight.set(key, { waiters, timer });
+      this.raw.readIndex(ctx);
+    };
+    send();
   }
 
   private handleReady(rd: Ready): void {
@@ -283,7 +307,10 @@ export class RaftDriver {
       storage.append(rd.entries);
       if (rd.hardState) storage.setHardState(rd.hardState);
       for (const e of rd.committedEntries) {
-        if (e.index <= applied) continue;
+        if (e.index <= applied) {
+          if (e.type === EntryType.EntryConfChange) this.raw.applyConfChange(decodeConfChange(e.data));
+          continue;
+        }
         if (e.type === EntryType.EntryConfChange) {
           const cc = decodeConfChange(e.data);
           const cs = this.raw.applyConfChange(cc);

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file etcdserverpb/raft_internal.proto.
  */
 export const file_etcdserverpb_raft_internal: GenFile = /*@__PURE__*/
-  fileDesc("CiBldGNkc2VydmVycGIvcmFmdF9pbnRlcm5hbC5wcm90bxIMZXRjZHNlcnZlcnBiIkQKDVJlcXVlc3RIZWFkZXISCgoCSUQYASABKAQSEAoIdXNlcm5hbWUYAiABKAkSFQoNYXV0aF9yZXZpc2lvbhgDIAEoBCLSBAoTSW50ZXJuYWxSYWZ0UmVxdWVzdBIrCgZoZWFkZXIYZCABKAsyGy5ldGNkc2VydmVycGIuUmVxdWVzdEhlYWRlchIKCgJJRBgBIAEoBBIlCgNwdXQYBCABKAsyGC5ldGNkc2VydmVycGIuUHV0UmVxdWVzdBI2CgxkZWxldGVfcmFuZ2UYBSABKAsyIC5ldGNkc2VydmVycGIuRGVsZXRlUmFuZ2VSZXF1ZXN0EiUKA3R4bhgGIAEoCzIYLmV0Y2RzZXJ2ZXJwYi5UeG5SZXF1ZXN0EjMKCmNvbXBhY3Rpb24YByABKAsyHy5ldGNkc2VydmVycGIuQ29tcGFjdGlvblJlcXVlc3QSNAoLbGVhc2VfZ3JhbnQYCCABKAsyHy5ldGNkc2VydmVycGIuTGVhc2VHcmFudFJlcXVlc3QSNgoMbGVhc2VfcmV2b2tlGAkgASgLMiAuZXRjZHNlcnZlcnBiLkxlYXNlUmV2b2tlUmVxdWVzdBIpCgVhbGFybRgKIAEoCzIaLmV0Y2RzZXJ2ZXJwYi5BbGFybVJlcXVlc3QSPgoQbGVhc2VfY2hlY2twb2ludBgLIAEoCzIkLmV0Y2RzZXJ2ZXJwYi5MZWFzZUNoZWNrcG9pbnRSZXF1ZXN0EjUKC2F1dGhfZW5hYmxlGOgHIAEoCzIfLmV0Y2RzZXJ2ZXJwYi5BdXRoRW5hYmxlUmVxdWVzdBI3CgxhdXRoX2Rpc2FibGUY8wcgASgLMiAuZXRjZHNlcnZlcnBiLkF1dGhEaXNhYmxlUmVxdWVzdGIGcHJvdG8z", [file_etcdserverpb_rpc]);
+  fileDesc("CiBldGNkc2VydmVycGIvcmFmdF9pbnRlcm5hbC5wcm90bxIMZXRjZHNlcnZlcnBiIkQKDVJlcXVlc3RIZWFkZXISCgoCSUQYASABKAQSEAoIdXNlcm5hbWUYAiABKAkSFQoNYXV0aF9yZXZpc2lvbhgDIAEoBCKVBQoTSW50ZXJuYWxSYWZ0UmVxdWVzdBIrCgZoZWFkZXIYZCABKAsyGy5ldGNkc2VydmVycGIuUmVxdWVzdEhlYWRlchIKCgJJRBgBIAEoBBIlCgNwdXQYBCABKAsyGC5ldGNkc2VydmVycGIuUHV0UmVxdWVzdBI2CgxkZWxldGVfcmFuZ2UYBSABKAsyIC5ldGNkc2VydmVycGIuRGVsZXRlUmFuZ2VSZXF1ZXN0EiUKA3R4bhgGIAEoCzIYLmV0Y2RzZXJ2ZXJwYi5UeG5SZXF1ZXN0EjMKCmNvbXBhY3Rpb24YByABKAsyHy5ldGNkc2VydmVycGIuQ29tcGFjdGlvblJlcXVlc3QSNAoLbGVhc2VfZ3JhbnQYCCABKAsyHy5ldGNkc2VydmVycGIuTGVhc2VHcmFudFJlcXVlc3QSNgoMbGVhc2VfcmV2b2tlGAkgASgLMiAuZXRjZHNlcnZlcnBiLkxlYXNlUmV2b2tlUmVxdWVzdBIpCgVhbGFybRgKIAEoCzIaLmV0Y2RzZXJ2ZXJwYi5BbGFybVJlcXVlc3QSPgoQbGVhc2VfY2hlY2twb2ludBgLIAEoCzIkLmV0Y2RzZXJ2ZXJwYi5MZWFzZUNoZWNrcG9pbnRSZXF1ZXN0EkEKEW1lbWJlcl9hdHRyaWJ1dGVzGNAPIAEoCzIlLmV0Y2RzZXJ2ZXJwYi5NZW1iZXJBdHRyaWJ1dGVzUmVxdWVzdBI1CgthdXRoX2VuYWJsZRjoByABKAsyHy5ldGNkc2VydmVycGIuQXV0aEVuYWJsZVJlcXVlc3QSNwoMYXV0aF9kaXNhYmxlGPMHIAEoCzIgLmV0Y2RzZXJ2ZXJwYi5BdXRoRGlzYWJsZVJlcXVlc3QiRwoXTWVtYmVyQXR0cmlidXRlc1JlcXVlc3QSCgoCSUQYASABKAQSDAoEbmFtZRgCIAEoCRISCgpjbGllbnRVUkxzGAMgAygJYgZwcm90bzM", [file_etcdserverpb_rpc]);
 
 /**
  * @generated from message etcdserverpb.RequestHeader
@@ -101,6 +101,13 @@ export type InternalRaftRequest = Message<"etcdserverpb.InternalRaftRequest"> & 
   leaseCheckpoint?: LeaseCheckpointRequest | undefined;
 
   /**
+   * A member publishes its name and client URLs once it has started (etcd's publish).
+   *
+   * @generated from field: etcdserverpb.MemberAttributesRequest member_attributes = 2000;
+   */
+  memberAttributes?: MemberAttributesRequest | undefined;
+
+  /**
    * @generated from field: etcdserverpb.AuthEnableRequest auth_enable = 1000;
    */
   authEnable?: AuthEnableRequest | undefined;
@@ -117,4 +124,33 @@ export type InternalRaftRequest = Message<"etcdserverpb.InternalRaftRequest"> & 
  */
 export const InternalRaftRequestSchema: GenMessage<InternalRaftRequest> = /*@__PURE__*/
   messageDesc(file_etcdserverpb_raft_internal, 1);
+
+/**
+ * Name and client URLs of one member, replicated so every member lists them.
+ *
+ * @generated from message etcdserverpb.MemberAttributesRequest
+ */
+export type MemberAttributesRequest = Message<"etcdserverpb.MemberAttributesRequest"> & {
+  /**
+   * @generated from field: uint64 ID = 1;
+   */
+  ID: bigint;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: repeated string clientURLs = 3;
+   */
+  clientURLs: string[];
+};
+
+/**
+ * Describes the message etcdserverpb.MemberAttributesRequest.
+ * Use `create(MemberAttributesRequestSchema)` to create a new message.
+ */
+export const MemberAttributesRequestSchema: GenMessage<MemberAttributesRequest> = /*@__PURE__*/
+  messageDesc(file_etcdserverpb_raft_internal, 2);
 

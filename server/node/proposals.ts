@@ -1,0 +1,70 @@
+/**
+ * Clients waiting for their proposals: etcd's `wait.Wait` keyed by request ID
+ * (etcdserver/v3_server.go processInternalRaftRequestOnce).
+ *
+ * An entry's outcome is recorded while it is applied (inside the SQLite transaction) and
+ * handed to its caller only after that transaction committed, so an answer never precedes
+ * durability. A proposal not applied within the request timeout fails with etcd's
+ * `etcdserver: request timed out` (Unavailable).
+ */
+import { Errors } from "../errors.ts";
+import type { ApplyOutcome } from "./applier.ts";
+
+interface Waiter {
+  resolve: (outcome: ApplyOutcome) => void;
+  reject: (error: unknown) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** Pending proposals of this member, by InternalRaftRequest ID. */
+export class ProposalWaiters {
+  private readonly waiting = new Map<bigint, Waiter>();
+  private ready: [Waiter, ApplyOutcome][] = [];
+
+  /** Waits for the outcome of proposal `id`; rejects with Errors.Timeout() after `timeoutMs`. */
+  register(id: bigint, timeoutMs: number): Promise<ApplyOutcome> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(Errors.Timeout());
+      }, timeoutMs);
+      this.waiting.set(id, { resolve, reject, timer });
+    });
+  }
+
+  /** True while proposal `id` waits. */
+  has(id: bigint): boolean {
+    return this.waiting.has(id);
+  }
+
+  /** Records the outcome of an applied entry (no-op for entries other members proposed). */
+  record(id: bigint, outcome: ApplyOutcome): void {
+    const w = this.waiting.get(id);
+    if (!w) return;
+    this.waiting.delete(id);
+    clearTimeout(w.timer);
+    this.ready.push([w, outcome]);
+  }
+
+  /** Answers every recorded outcome; call after the apply transaction committed. */
+  flush(): void {
+    const ready = this.ready;
+    this.ready = [];
+    for (const [w, outcome] of ready) w.resolve(outcome);
+  }
+
+  /** Rejects every waiting proposal with `error` (shutdown). */
+  failAll(error: unknown): void {
+    for (const w of this.waiting.values()) {
+      clearTimeout(w.timer);
+      w.reject(error);
+    }
+    this.waiting.clear();
+    this.flush();
+  }
+
+  /** Number of proposals waiting. */
+  get size(): number {
+    return this.waiting.size;
+  }
+}
