@@ -10,6 +10,7 @@
  * - `-w simple`: lease IDs as `%016x` hex.
  */
 import { toBinary } from "@bufbuild/protobuf";
+import { base64Encode } from "@bufbuild/protobuf/wire";
 import {
   ResponseHeaderSchema,
   type LeaseGrantResponse,
@@ -34,7 +35,7 @@ function headerMembers(h: ResponseHeader | undefined): string {
 
 /** Base64 (standard, padded) as Go's encoding/json writes []byte. */
 function base64(b: Uint8Array): string {
-  return goJsonString(Buffer.from(b).toString("base64"));
+  return `"${base64Encode(b, "std")}"`;
 }
 
 /** `clientv3.LeaseGrantResponse` as JSON. */
