@@ -18,12 +18,6 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 /** Largest request message the peer service reads, bytes (rafthttp's stream decoder limit, 512 MiB). */
 export const PEER_READ_MAX_BYTES = 512 * 1024 * 1024;
 
-/**
- * HTTP/2 flow-control window the peer server grants per stream and per connection, bytes. Node's
- * default (64 KiB) throttles snapshot chunks and large batches on loopback.
- */
-export const PEER_WINDOW_BYTES = 8 * 1024 * 1024;
-
 /** Bound peer listeners. */
 export interface PeerListeners {
   /** `http://<ip>:<port>` per listen URL, in order. */
@@ -74,18 +68,13 @@ export async function startPeerListeners(
     fallback: getRequestListener(app.fetch, { overrideGlobalObjects: false }) as never,
   });
   const h1 = http.createServer(handler);
-  const h2 = http2.createServer({ settings: { initialWindowSize: PEER_WINDOW_BYTES } }, handler);
+  const h2 = http2.createServer(handler);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (s) => {
     sessions.add(s);
     s.on("close", () => sessions.delete(s));
     s.on("error", (e) => log.debug("peer HTTP/2 session error", { error: e }));
-    try {
-      s.setLocalWindowSize(PEER_WINDOW_BYTES);
-    } catch (e) {
-      log.debug("cannot widen the peer HTTP/2 connection window", { error: e });
-    }
   });
   const servers: net.Server[] = [];
   const urls: string[] = [];

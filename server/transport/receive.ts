@@ -44,15 +44,26 @@ function admit(ctx: HandlerContext, self: ReceiverContext, what: string): bigint
   }
 }
 
-/** Converts and delivers the messages of one batch; messages for another member are dropped. */
+/**
+ * True when `msg` is from the member the request headers named and addressed to us; otherwise logs and
+ * returns false (so the removed-member check on the headers cannot be bypassed).
+ */
+function addressedToUs(msg: Message, from: bigint, self: ReceiverContext): boolean {
+  if (msg.to === self.memberId && msg.from === from) return true;
+  self.log.warn("dropped Raft message with unexpected from/to", {
+    "local-member-id": hexId(self.memberId),
+    "remote-peer-id-from": hexId(from),
+    "message-from": hexId(msg.from),
+    "message-to": hexId(msg.to),
+  });
+  return false;
+}
+
+/** Converts and delivers the messages of one batch (see addressedToUs). */
 function deliverBatch(batch: MessageBatch, from: bigint, self: ReceiverContext): void {
   for (const pm of batch.messages) {
     const msg = messageFromProto(pm);
-    if (msg.to !== self.memberId) {
-      self.log.debug("dropped Raft message addressed to another member", { to: hexId(msg.to), from: hexId(from) });
-      continue;
-    }
-    self.deliver(msg);
+    if (addressedToUs(msg, from, self)) self.deliver(msg);
   }
 }
 
@@ -101,7 +112,7 @@ export function peerService(self: ReceiverContext): ServiceImpl<typeof Peer> {
       const from = admit(ctx, self, "snapshot");
       const started = Date.now();
       const msg = await reassemble(chunks);
-      if (msg.to !== self.memberId) throw new ConnectError(REFUSALS.toMismatch, Code.FailedPrecondition);
+      if (!addressedToUs(msg, from, self)) throw new ConnectError(REFUSALS.toMismatch, Code.FailedPrecondition);
       self.log.info("received database snapshot", {
         "local-member-id": hexId(self.memberId),
         "remote-snapshot-sender-id": hexId(from),

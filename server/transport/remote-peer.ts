@@ -8,7 +8,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
 import type { Logger } from "../log.ts";
-import { EMPTY_BYTES, type Message } from "../raft/types.ts";
+import { EMPTY_BYTES, MessageType, type Message } from "../raft/types.ts";
 import { messageToProto } from "../raft/wire.ts";
 import { MessageBatchSchema, Peer, SnapshotChunkSchema, type MessageBatch, type SnapshotChunk } from "../../proto/gen/etcdts/peer_pb.ts";
 import { CLUSTER_ID_HEADER, REFUSALS, hexId, requestHeaders } from "./headers.ts";
@@ -134,7 +134,7 @@ export class RemotePeer {
         this.log.warn("dropped internal Raft message since sending buffer is full (overloaded network)", {
           "local-member-id": hexId(this.ctx.memberId),
           "remote-peer-id": hexId(this.id),
-          "message-type": m.type,
+          "message-type": MessageType[m.type],
         });
       }
       return false;

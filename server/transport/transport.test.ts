@@ -114,6 +114,18 @@ describe("stream", () => {
     }
   });
 
+  test("a peer with several URLs is reached through the one that answers; updatePeer moves the stream", async () => {
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const [a, b, c] = [await start(1n, { minBackoffMs: 20 }), await start(2n), await start(2n)];
+    a.t.addPeer(2n, [down, b.t.urls[0]!]);
+    await until(() => a.t.activeSince(2n) !== undefined, "stream through the second URL");
+    a.t.updatePeer(2n, [c.t.urls[0]!]); // "member update": the same ID now listens elsewhere
+    await until(() => a.logs.some((l) => l.msg === "peer became active" && l.url === c.t.urls[0]), "stream to the new URL");
+    a.t.send([numbered(1n, 2n, 1)]);
+    await until(() => c.got.length === 1, "message at the new URL");
+    expect(b.got).toEqual([]);
+  });
+
   test("a lost connection is re-established and the in-flight loss reported", async () => {
     const a = await start(1n, { minBackoffMs: 20 });
     let b = await start(2n);
@@ -146,6 +158,15 @@ describe("refusals", () => {
     await until(() => a.unreachable.length > 0, "unreachable report");
     expect(a.t.activeSince(2n)).toBeUndefined();
     expect(b.got).toEqual([]);
+  });
+
+  test("messages whose from is not the stream's sender are dropped", async () => {
+    const [a, b] = [await start(1n), await start(2n)];
+    await connect(a, b);
+    a.t.send([numbered(5n, 2n, 1), numbered(1n, 2n, 2)]);
+    await until(() => b.got.length === 1, "the genuine message");
+    expect(terms(b.got)).toEqual([2]);
+    expect(hasLog(b, "dropped Raft message with unexpected from/to")).toBe(true);
   });
 
   test("messages from a removed member are ignored and it learns it was removed", async () => {

@@ -24,7 +24,10 @@ export interface PeerTransportOptions {
   log: Logger;
   /**
    * Receives every Raft message from a peer, in the order the peer sent it (per peer), including the
-   * reassembled MsgSnap. Must not block; an exception is logged and the message counts as delivered.
+   * reassembled MsgSnap. Senders need not be known peers (a member added by a conf change not applied
+   * here yet); requests from another cluster or a removed member, and messages whose `from`/`to` do not
+   * match the request's headers, never arrive. Must not block; an exception is logged and the message
+   * counts as delivered.
    */
   onMessage(msg: Message): void;
   /** A message to peer `id` could not be sent (dropped): Raft's ReportUnreachable. */
