@@ -18,6 +18,9 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 /** Largest request message the peer service reads, bytes (rafthttp's stream decoder limit, 512 MiB). */
 export const PEER_READ_MAX_BYTES = 512 * 1024 * 1024;
 
+/** Idle time before TCP keep-alive probes on an accepted peer connection, ms (Go's listener default is 15 s). */
+const TCP_KEEPALIVE_MS = 15_000;
+
 /** Bound peer listeners. */
 export interface PeerListeners {
   /** `http://<ip>:<port>` per listen URL, in order. */
@@ -93,6 +96,7 @@ export async function startPeerListeners(
         sockets.add(socket);
         socket.on("close", () => sockets.delete(socket));
         socket.on("error", () => {}); // resets are normal; the HTTP servers see the close
+        socket.setKeepAlive(true, TCP_KEEPALIVE_MS); // finds senders that vanished without closing
         void startsWithHttp2Preface(socket).then((isH2) => (isH2 ? h2 : h1).emit("connection", socket));
       });
       await new Promise<void>((resolve, reject) => {
