@@ -18,12 +18,7 @@ export type RunningNode = EtcdServerApi & { close(): Promise<void> };
 export type StartNode = (cfg: EtcdConfig, log: Logger) => Promise<RunningNode>;
 
 /** The real member; loaded on first use so that tests of this file can run without SQLite. */
-const startRealNode: StartNode = async (cfg, log) => {
-  const node = await (await import("./node/etcd-node.ts")).startEtcdNode(cfg, log);
-  // Like etcd, serve clients only once the member has joined the Raft group (ReadyNotify).
-  await node.ready();
-  return node;
-};
+const startRealNode: StartNode = async (cfg, log) => (await import("./node/member.ts")).startMember(cfg, log);
 
 /** A running server: member plus client listeners. */
 export interface RunningEtcd {

@@ -57,7 +57,7 @@ import { WatchStream } from "../mvcc/watch/stream.ts";
 import { backendPath, openBackend } from "../storage/sqlite.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
 import { SqliteRaftStorage } from "../storage/raft-storage.ts";
-import { MembersTable } from "../storage/members.ts";
+import { MembersTable, type MemberRecord } from "../storage/members.ts";
 import { LeasesTable } from "../storage/leases.ts";
 import { Lessor, minLeaseTtl, type Clock } from "../lease/lessor.ts";
 import { LeaseIdGenerator } from "../lease/ids.ts";
@@ -263,6 +263,11 @@ export class EtcdNode implements EtcdServerApi {
    */
   expireLeases(): number {
     return this.leaseExpiry.tick();
+  }
+
+  /** The member records as applied (voters and learners), sorted by ID. */
+  memberRecords(): MemberRecord[] {
+    return this.membersTable.all();
   }
 
   members(): Member[] {
