@@ -40,6 +40,7 @@ import {
 import { kvService, type KvOptions } from "../api/kv.ts";
 import { keepAliveOnce, leaseService } from "../api/lease.ts";
 import type { EtcdServerApi } from "../node/types.ts";
+import { goJsonSyntaxError } from "./go-json-syntax.ts";
 
 /** One unary gateway method: request and response messages and the handler. */
 interface UnaryRoute {
@@ -124,15 +125,21 @@ function jsonpbMessage(message: string): string {
   return `unknown value ${m[2]} for enum ${pkg}.${rest.join("_")}`;
 }
 
-/** Parses a request body (empty = `{}`); malformed JSON fails with InvalidArgument. */
+/**
+ * Parses a request body as grpc-gateway's json.Decoder does: empty = `{}`, only the first JSON
+ * value counts; malformed JSON fails with InvalidArgument and Go's message (`unexpected EOF`,
+ * `invalid character 'b' looking for beginning of object key string`...).
+ */
 function parseBody(text: string): unknown {
   if (text.trim() === "") return {};
   try {
     return JSON.parse(text);
   } catch {
-    // Go's decoder says "unexpected EOF" for a cut-off body; other syntax errors differ in detail.
-    const open = (text.match(/[{[]/g) ?? []).length - (text.match(/[}\]]/g) ?? []).length;
-    throw new ConnectError(open > 0 ? "unexpected EOF" : "invalid character in request body", Code.InvalidArgument);
+    const syntax = goJsonSyntaxError(text);
+    if (syntax !== undefined) throw new ConnectError(syntax, Code.InvalidArgument);
+    const first = splitJsonValues(text)[0];
+    if (first !== undefined) return first;
+    throw new ConnectError("invalid character after top-level value", Code.InvalidArgument);
   }
 }
 
