@@ -62,6 +62,7 @@ import { LeasesTable } from "../storage/leases.ts";
 import { Lessor, minLeaseTtl, type Clock } from "../lease/lessor.ts";
 import { LeaseIdGenerator } from "../lease/ids.ts";
 import { restoreLeaseAttachments } from "../lease/apply.ts";
+import { forwardLeaseRenew, forwardLeaseTimeToLive } from "../lease/forward.ts";
 import { startLeaseExpiry, type LeaseExpiryLoop } from "../lease/expiry.ts";
 import { ETCD_SERVER_VERSION } from "../config.ts";
 import { applyEntry, type ApplyOutcome, type AppliedResponse } from "./applier.ts";
@@ -235,13 +236,31 @@ export class EtcdNode implements EtcdServerApi {
     return this.propose({ leaseRevoke: req }) as Promise<LeaseRevokeResponse>;
   }
 
-  async leaseRenew(id: bigint): Promise<bigint> {
+  /**
+   * Keep-alive of lease `id`; resolves with its TTL (s). The leader renews it; a follower
+   * forwards to the leader's peer port (`localOnly` answers NotLeader instead: for calls that
+   * were forwarded already). Errors: LeaseNotFound, NotLeader, Timeout.
+   */
+  async leaseRenew(id: bigint, localOnly = false): Promise<bigint> {
     this.assertOpen();
-    return BigInt(await this.lessor.renew(id));
+    if (this.lessor.isPrimary || localOnly) return BigInt(await this.lessor.renew(id));
+    return forwardLeaseRenew(this.leaderPeerUrls(), id, this.requestTimeoutMs);
   }
 
-  async leaseTimeToLive(req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse> {
+  /** Peer URLs of the current leader (empty when none is known). */
+  private leaderPeerUrls(): string[] {
+    const lead = this.raft.leader;
+    return lead === 0n ? [] : (this.membersTable.get(lead)?.peerURLs ?? []);
+  }
+
+  /** LeaseTimeToLive, answered by the leader (a follower forwards unless `localOnly`). */
+  async leaseTimeToLive(req: LeaseTimeToLiveRequest, localOnly = false): Promise<LeaseTimeToLiveResponse> {
     this.assertOpen();
+    if (!this.lessor.isPrimary && !localOnly) {
+      const res = await forwardLeaseTimeToLive(this.leaderPeerUrls(), req, this.requestTimeoutMs);
+      res.header = this.header();
+      return res;
+    }
     const t = this.lessor.timeToLive(req.ID, req.keys);
     return create(LeaseTimeToLiveResponseSchema, {
       ID: req.ID,

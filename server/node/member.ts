@@ -28,6 +28,7 @@ export async function startMember(cfg: EtcdConfig, log: Logger): Promise<EtcdNod
       reportUnreachable: (id) => node.raft.reportUnreachable(id),
       reportSnapshot: (id, ok) => node.raft.reportSnapshot(id, ok),
       members: () => node.memberRecords(),
+      leases: { renew: (id) => node.leaseRenew(id, true), timeToLive: (req) => node.leaseTimeToLive(req, true) },
       onRemovedFromCluster: () => log.warn("this member has been permanently removed from the cluster"),
     });
   } catch (e) {

@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../config.ts";
 import type { MemberRecord } from "../storage/members.ts";
+import { LEASE_RENEW_PATH, LEASE_TTL_PATH, serveForwardedLease, type LeaseHandler } from "../lease/forward.ts";
 import { CLUSTER_ID_HEADER, hexId } from "./headers.ts";
 
 const TEXT = { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" };
@@ -26,10 +27,18 @@ export function memberJson(m: MemberRecord): string {
 /**
  * The hono app: `GET /members` → 200 JSON array of members ordered by ID plus a newline (json.Encoder),
  * header `X-Etcd-Cluster-ID`; `GET /version` → `{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}`;
- * other methods there → 405 `Method Not Allowed`; anything else → 404 `404 page not found`.
+ * other methods there → 405 `Method Not Allowed`; `POST /leases`, `POST /leases/internal` → lease calls
+ * forwarded by followers (`leases`); anything else → 404 `404 page not found`.
  */
-export function createPeerHttpApp(clusterId: bigint, members: () => MemberRecord[]): Hono {
+export function createPeerHttpApp(clusterId: bigint, members: () => MemberRecord[], leases?: LeaseHandler): Hono {
   const app = new Hono();
+  // Lease calls forwarded by followers to this member when it leads (server/lease/forward.ts).
+  for (const path of [LEASE_RENEW_PATH, LEASE_TTL_PATH]) {
+    app.post(path, async (c) => {
+      if (!leases) return c.body("404 page not found\n", 404, TEXT);
+      return serveForwardedLease(path, new Uint8Array(await c.req.arrayBuffer()), leases);
+    });
+  }
   const onlyGet = (method: string) =>
     method === "GET" ? undefined : new Response("Method Not Allowed\n", { status: 405, headers: { allow: "GET", ...TEXT } });
   app.all("/members", (c) => {

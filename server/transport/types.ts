@@ -9,6 +9,7 @@
 import type { Logger } from "../log.ts";
 import type { Message } from "../raft/types.ts";
 import type { MemberRecord } from "../storage/members.ts";
+import type { LeaseHandler } from "../lease/forward.ts";
 
 /** Options of startPeerTransport (server/transport/transport.ts). */
 export interface PeerTransportOptions {
@@ -34,6 +35,8 @@ export interface PeerTransportOptions {
   reportUnreachable(id: bigint): void;
   /** A MsgSnap to peer `id` was delivered (`ok`) or failed: Raft's ReportSnapshot. */
   reportSnapshot(id: bigint, ok: boolean): void;
+  /** Answers lease calls forwarded by followers while this member leads (`POST /leases`, `/leases/internal`). */
+  leases?: LeaseHandler;
   /** The cluster's members, served as JSON on `GET /members` of the peer port. */
   members(): MemberRecord[];
   /**
