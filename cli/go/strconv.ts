@@ -148,18 +148,15 @@ function underscoreOK(s: string): boolean {
   return saw !== "_";
 }
 
+const UINT64_MAX = (1n << 64n) - 1n;
+
 /**
- * Go's `strconv.ParseInt(s, base, 64)`: optional sign; base 0 infers `0x`/`0o`/`0b`/leading-0
- * prefixes and allows underscores. Used with base 16 for lease IDs, 10 for revisions, 0 for int flags.
- * @throws GoSyntaxError `strconv.ParseInt: parsing "s": invalid syntax` or `...: value out of range`
+ * The unsigned part of Go's `strconv.ParseUint(s, base, 64)`: base 0 infers `0x`/`0o`/`0b`/leading-0
+ * prefixes and allows underscores; a value past 2^64-1 is a range error as soon as it overflows.
+ * @param fn the function named in errors (`ParseInt` or `ParseUint`); `s` the whole input for errors
  */
-export function goParseInt(s: string, base: number): bigint {
-  let rest = s;
-  let negative = false;
-  if (rest[0] === "+" || rest[0] === "-") {
-    negative = rest[0] === "-";
-    rest = rest.slice(1);
-  }
+function parseMagnitude(fn: string, s: string, digits: string, base: number): bigint {
+  let rest = digits;
   let b = base;
   let allowUnderscore = false;
   if (b === 0) {
@@ -177,7 +174,7 @@ export function goParseInt(s: string, base: number): bigint {
       }
     }
   }
-  if (rest === "") throw numError("ParseInt", s, "invalid syntax");
+  if (rest === "") throw numError(fn, s, "invalid syntax");
   let value = 0n;
   let sawUnderscore = false;
   for (const c of rest) {
@@ -186,12 +183,33 @@ export function goParseInt(s: string, base: number): bigint {
       continue;
     }
     const d = digitValue(c);
-    if (d >= b) throw numError("ParseInt", s, "invalid syntax");
+    if (d >= b) throw numError(fn, s, "invalid syntax");
     value = value * BigInt(b) + BigInt(d);
+    if (value > UINT64_MAX) throw numError(fn, s, "value out of range");
   }
-  if (sawUnderscore && !underscoreOK(s)) throw numError("ParseInt", s, "invalid syntax");
+  if (sawUnderscore && !underscoreOK(s)) throw numError(fn, s, "invalid syntax");
+  return value;
+}
+
+/**
+ * Go's `strconv.ParseInt(s, base, 64)`: optional sign; base 0 infers `0x`/`0o`/`0b`/leading-0
+ * prefixes and allows underscores. Used with base 16 for lease IDs, 10 for revisions, 0 for int flags.
+ * @throws GoSyntaxError `strconv.ParseInt: parsing "s": invalid syntax` or `...: value out of range`
+ */
+export function goParseInt(s: string, base: number): bigint {
+  const negative = s[0] === "-";
+  const value = parseMagnitude("ParseInt", s, s[0] === "+" || negative ? s.slice(1) : s, base);
   if (negative ? value > INT64_MAX + 1n : value > INT64_MAX) throw numError("ParseInt", s, "value out of range");
   return negative ? -value : value;
+}
+
+/**
+ * Go's `strconv.ParseUint(s, base, 64)`: no sign allowed; otherwise as {@link goParseInt}. Used
+ * with base 16 for member IDs (etcdctl `member remove|update|promote`, `move-leader`).
+ * @throws GoSyntaxError `strconv.ParseUint: parsing "s": invalid syntax` or `...: value out of range`
+ */
+export function goParseUint(s: string, base: number): bigint {
+  return parseMagnitude("ParseUint", s, s, base);
 }
 
 /**
