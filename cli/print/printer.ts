@@ -10,7 +10,11 @@ import type { DescMessage, Message } from "@bufbuild/protobuf";
 import {
   DeleteRangeResponseSchema,
   LeaseRevokeResponseSchema,
+  MemberAddResponseSchema,
   MemberListResponseSchema,
+  MemberRemoveResponseSchema,
+  MemberUpdateResponseSchema,
+  MoveLeaderResponseSchema,
   PutResponseSchema,
   RangeResponseSchema,
   TxnResponseSchema,
@@ -20,14 +24,19 @@ import {
   type LeaseLeasesResponse,
   type LeaseRevokeResponse,
   type LeaseTimeToLiveResponse,
+  type MemberAddResponse,
   type MemberListResponse,
+  type MemberPromoteResponse,
+  type MemberRemoveResponse,
+  type MemberUpdateResponse,
+  type MoveLeaderResponse,
   type PutResponse,
   type RangeResponse,
   type StatusResponse,
   type TxnResponse,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import { CtlError, ExitCode } from "../errors.ts";
+import { CtlError, ExitCode, goPanic } from "../errors.ts";
 import type { Output } from "../output.ts";
 
 /** Names accepted by `-w/--write-out`. */
@@ -59,6 +68,19 @@ export interface Printer {
   del(r: DeleteRangeResponse): void;
   txn(r: TxnResponse): void;
   memberList(r: MemberListResponse): void;
+  /**
+   * `member add <name> --peer-urls=<peerURLs>`; `name` and `peerURLs` (the flag text as given)
+   * feed the simple format's `ETCD_*` lines.
+   */
+  memberAdd(r: MemberAddResponse, name: string, peerURLs: string): void;
+  /** `member remove <id>`. */
+  memberRemove(id: bigint, r: MemberRemoveResponse): void;
+  /** `member update <id>`. */
+  memberUpdate(id: bigint, r: MemberUpdateResponse): void;
+  /** `member promote <id>` (every format but simple is a Go nil-pointer panic in etcdctl 3.4). */
+  memberPromote(id: bigint, r: MemberPromoteResponse): void;
+  /** `move-leader <target>`: `leader` is the member that held leadership before the transfer. */
+  moveLeader(leader: bigint, target: bigint, r: MoveLeaderResponse): void;
   /** `lease grant`. */
   leaseGrant(r: LeaseGrantResponse): void;
   /** `lease revoke <id>`. */
@@ -100,6 +122,26 @@ export abstract class UnsupportedPrinter implements Printer {
     this.unsupported();
   }
   memberList(_r: MemberListResponse): void {
+    this.unsupported();
+  }
+  memberAdd(_r: MemberAddResponse, _name: string, _peerURLs: string): void {
+    this.unsupported();
+  }
+  memberRemove(_id: bigint, _r: MemberRemoveResponse): void {
+    this.unsupported();
+  }
+  memberUpdate(_id: bigint, _r: MemberUpdateResponse): void {
+    this.unsupported();
+  }
+  /**
+   * etcdctl 3.4's non-simple printers have no MemberPromote: the call lands on a nil embedded
+   * printer and Go panics (exit 2), after the learner was promoted.
+   * @throws CtlError exit 2 `panic: runtime error: invalid memory address or nil pointer dereference`
+   */
+  memberPromote(_id: bigint, _r: MemberPromoteResponse): void {
+    throw goPanic("runtime error: invalid memory address or nil pointer dereference");
+  }
+  moveLeader(_leader: bigint, _target: bigint, _r: MoveLeaderResponse): void {
     this.unsupported();
   }
   leaseGrant(_r: LeaseGrantResponse): void {
@@ -150,6 +192,19 @@ export abstract class RpcPrinter extends UnsupportedPrinter {
   }
   override memberList(r: MemberListResponse): void {
     this.message(MemberListResponseSchema, r);
+  }
+  override memberAdd(r: MemberAddResponse): void {
+    this.message(MemberAddResponseSchema, r);
+  }
+  override memberRemove(_id: bigint, r: MemberRemoveResponse): void {
+    this.message(MemberRemoveResponseSchema, r);
+  }
+  override memberUpdate(_id: bigint, r: MemberUpdateResponse): void {
+    this.message(MemberUpdateResponseSchema, r);
+  }
+  /** etcd 3.4 answers MoveLeader without a header: `{}` in json, nothing in protobuf. */
+  override moveLeader(_leader: bigint, _target: bigint, r: MoveLeaderResponse): void {
+    this.message(MoveLeaderResponseSchema, r);
   }
   override leaseRevoke(_id: bigint, r: LeaseRevokeResponse): void {
     this.message(LeaseRevokeResponseSchema, r);

@@ -10,7 +10,12 @@ import type {
   LeaseLeasesResponse,
   LeaseRevokeResponse,
   LeaseTimeToLiveResponse,
+  MemberAddResponse,
   MemberListResponse,
+  MemberPromoteResponse,
+  MemberRemoveResponse,
+  MemberUpdateResponse,
+  MoveLeaderResponse,
   PutResponse,
   RangeResponse,
   TxnResponse,
@@ -19,6 +24,7 @@ import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Event_EventType, type KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
 import type { Output } from "../output.ts";
 import { leaseHex } from "./lease.ts";
+import { memberAddEnvLines, memberMessage } from "./member.ts";
 import type { EpHealth, EpStatus, Printer } from "./printer.ts";
 import { endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
 
@@ -83,6 +89,29 @@ export class SimplePrinter implements Printer {
 
   memberList(r: MemberListResponse): void {
     this.joinedRows(memberListRows(r));
+  }
+
+  /** `Member <id> added to cluster <cid>`, then the `ETCD_*` settings for the new member. */
+  memberAdd(r: MemberAddResponse, name: string, peerURLs: string): void {
+    this.out.println(memberMessage(r.member?.ID ?? 0n, "added to cluster", r.header?.clusterId));
+    for (const line of memberAddEnvLines(r, name, peerURLs)) this.out.println(line);
+  }
+
+  memberRemove(id: bigint, r: MemberRemoveResponse): void {
+    this.out.println(memberMessage(id, "removed from cluster", r.header?.clusterId));
+  }
+
+  memberUpdate(id: bigint, r: MemberUpdateResponse): void {
+    this.out.println(memberMessage(id, "updated in cluster", r.header?.clusterId));
+  }
+
+  memberPromote(id: bigint, r: MemberPromoteResponse): void {
+    this.out.println(memberMessage(id, "promoted in cluster", r.header?.clusterId));
+  }
+
+  /** `Leadership transferred from <leader> to <target>`, IDs in plain hex. */
+  moveLeader(leader: bigint, target: bigint, _r: MoveLeaderResponse): void {
+    this.out.println(`Leadership transferred from ${leader.toString(16)} to ${target.toString(16)}`);
   }
 
   leaseGrant(r: LeaseGrantResponse): void {
