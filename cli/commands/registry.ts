@@ -7,7 +7,8 @@ import { delCommand } from "./del.ts";
 import { endpointHealthCommand, endpointStatusCommand } from "./endpoint.ts";
 import { getCommand } from "./get.ts";
 import { LEASE_COMMANDS } from "./lease.ts";
-import { memberListCommand } from "./member.ts";
+import { MEMBER_COMMANDS } from "./member.ts";
+import { moveLeaderCommand } from "./move-leader.ts";
 import { putCommand } from "./put.ts";
 import { txnCommand } from "./txn.ts";
 import type { CommandSpec } from "./types.ts";
@@ -26,5 +27,6 @@ export const COMMANDS: CommandSpec[] = [
   endpointHealthCommand,
   endpointStatusCommand,
   versionCommand,
-  memberListCommand,
+  ...MEMBER_COMMANDS,
+  moveLeaderCommand,
 ];
