@@ -20,13 +20,25 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A running etcd started by {@link startEtcd}. */
+/** A running etcd started by {@link startEtcd} or {@link spawnEtcd}. */
 export interface EtcdProcess {
   /** `127.0.0.1:<client port>` */
   endpoint: string;
   pid: number;
-  /** Stops this process (SIGTERM to its PID, SIGKILL after 5 s) and waits for it to exit. */
-  stop(): Promise<void>;
+  /**
+   * Stops this process (SIGTERM to its PID, SIGKILL after 5 s; SIGKILL at once with `kill`),
+   * waits for it to exit and removes its data directory.
+   */
+  stop(kill?: boolean): Promise<void>;
+}
+
+/** A spawned etcd that may not serve yet. */
+export interface SpawnedEtcd extends EtcdProcess {
+  /**
+   * Waits until `/health` says true (the member has a leader and serves).
+   * @throws Error `etcd did not become healthy on <url>` after `timeoutMs` or when the process exited (it is stopped)
+   */
+  waitHealthy(timeoutMs?: number): Promise<void>;
 }
 
 /** Fixed placement of one etcd member, so that a restart from scratch yields the same IDs. */
@@ -42,11 +54,11 @@ export async function placeEtcd(name = "default"): Promise<EtcdPlacement> {
 }
 
 /**
- * Starts `/usr/bin/etcd` as a fresh single-member cluster in a new temporary data directory
- * (removed on stop) and waits until it answers `/health`. Member and cluster IDs depend only on
- * the placement, so two runs with the same placement are indistinguishable to clients.
+ * Spawns `/usr/bin/etcd` for placement `p` in a new temporary data directory (removed on stop),
+ * listening and advertising on its loopback URLs, with `flags` added (e.g. `--initial-cluster`).
+ * Logs go nowhere.
  */
-export async function startEtcd(p: EtcdPlacement, timeoutMs = 15000): Promise<EtcdProcess> {
+export function spawnEtcd(p: EtcdPlacement, flags: string[]): SpawnedEtcd {
   const dir = mkdtempSync(join(tmpdir(), "etcdctl-test-"));
   const client = `http://127.0.0.1:${p.clientPort}`;
   const peer = `http://127.0.0.1:${p.peerPort}`;
@@ -59,37 +71,50 @@ export async function startEtcd(p: EtcdPlacement, timeoutMs = 15000): Promise<Et
       `--advertise-client-urls=${client}`,
       `--listen-peer-urls=${peer}`,
       `--initial-advertise-peer-urls=${peer}`,
-      `--initial-cluster=${p.name}=${peer}`,
       "--logger=zap",
       "--log-level=error",
+      ...flags,
     ],
     { stdio: ["ignore", "ignore", "ignore"] },
   );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const stop = async () => {
+  const stop = async (kill = false) => {
     if (child.exitCode === null && child.signalCode === null) {
-      process.kill(child.pid!, "SIGTERM");
+      process.kill(child.pid!, kill ? "SIGKILL" : "SIGTERM");
       const timer = setTimeout(() => child.exitCode === null && process.kill(child.pid!, "SIGKILL"), 5000);
       await exited;
       clearTimeout(timer);
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await fetch(`${client}/health`);
-      if (res.ok && ((await res.json()) as { health?: string }).health === "true") break;
-    } catch {
-      // not listening yet
+  const waitHealthy = async (timeoutMs = 15000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const res = await fetch(`${client}/health`);
+        if (res.ok && ((await res.json()) as { health?: string }).health === "true") return;
+      } catch {
+        // not listening yet
+      }
+      if (child.exitCode !== null || Date.now() > deadline) {
+        await stop();
+        throw new Error(`etcd did not become healthy on ${client}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`etcd did not become healthy on ${client}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { endpoint: `127.0.0.1:${p.clientPort}`, pid: child.pid!, stop };
+  };
+  return { endpoint: `127.0.0.1:${p.clientPort}`, pid: child.pid!, stop, waitHealthy };
+}
+
+/**
+ * Starts `/usr/bin/etcd` as a fresh single-member cluster in a new temporary data directory
+ * (removed on stop) and waits until it answers `/health`. Member and cluster IDs depend only on
+ * the placement, so two runs with the same placement are indistinguishable to clients.
+ */
+export async function startEtcd(p: EtcdPlacement, timeoutMs = 15000): Promise<EtcdProcess> {
+  const etcd = spawnEtcd(p, [`--initial-cluster=${p.name}=http://127.0.0.1:${p.peerPort}`]);
+  await etcd.waitHealthy(timeoutMs);
+  return etcd;
 }
 
 /** What a finished CLI process produced. */
