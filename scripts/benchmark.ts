@@ -2,6 +2,7 @@
  * A/B benchmark of our etcd against the real etcd 3.4, modelled on etcd's `tools/benchmark`.
  *
  *   npx bun scripts/benchmark.ts [put | range [key] [end] | txn-put | watch | lease-keepalive] [flags]
+ *   npx bun scripts/benchmark.ts --cluster [--failovers n] [flags]
  *
  * Without a mode it runs the standard suite (put, range --consistency l, range --consistency s, txn-put, then watch:
  * `--watchers` on one prefix over `--streams` streams with puts at `--put-rate`, scripts/bench/watch.ts, then
@@ -10,8 +11,10 @@
  * with fresh temp data dirs, and loads them alternately in short slices from a separate load-generator process
  * (gRPC over HTTP/2, `--clients` closed-loop clients sharing `--conns` connections). It prints a Markdown table
  * (or JSON with `--json`) with requests/s, p50/p99 latency, server and generator CPU per request, the ours/etcd
- * ratios, idle RSS and the time from exec to the first answered request. Progress goes to stderr. It kills only
- * the processes it started (by PID) and removes its temp dirs, also on errors and SIGINT.
+ * ratios, idle RSS and the time from exec to the first answered request. With `--cluster` it compares 3-member
+ * clusters instead (put and linearizable range through the leader, leader failover time; scripts/bench/cluster.ts).
+ * Progress goes to stderr. It kills only the processes it started (by PID) and removes its temp dirs, also on errors
+ * and SIGINT.
  */
 import cac from "cac";
 import { accessSync, constants } from "node:fs";
@@ -28,11 +31,14 @@ import type { WorkloadOptions } from "./bench/workload.ts";
 import { WORKLOADS, workloadFor } from "./bench/workloads/index.ts";
 import { runWatchBenchmark, watchMarkdown, type WatchReport } from "./bench/watch.ts";
 import { leaseMarkdown, runLeaseBenchmark, type LeaseReport } from "./bench/lease-keepalive.ts";
+import { failoverMarkdown, runClusterBenchmark } from "./bench/cluster.ts";
 
 const DEFAULT_OURS = fileURLToPath(new URL("../dist/etcd", import.meta.url));
 
 /** Parsed command-line flags (cac camel-cases them). */
 interface Flags {
+  cluster: boolean;
+  failovers: number;
   leases: number;
   leaseStreams: number;
   watchers: number;
@@ -144,6 +150,10 @@ function plan(mode: string | undefined, key: string | undefined, end: string | u
     client,
   };
   if (base.txnOps > base.keySpaceSize) usage("--txn-ops must not exceed --key-space-size (a txn may not put one key twice)");
+  if (flags.cluster) {
+    if (mode !== undefined) usage("--cluster takes no mode (it runs put, linearizable range and leader failover)");
+    return [{ ...base, mode: "put" }, { ...base, mode: "range", consistency: "l" }];
+  }
   if (mode === undefined) {
     return [
       { ...base, mode: "put" },
@@ -186,6 +196,48 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
   const date = new Date().toISOString();
   const loadAverageBefore = loadavg();
   const startupRuns = positiveInt("startup-runs", flags.startupRuns);
+  /** The report document around the servers' start-up figures and the workload results. */
+  const reportOf = (servers: BenchmarkReport["servers"], workloads: WorkloadReport[], runs = startupRuns): BenchmarkReport => ({
+    command: commandLine(),
+    date,
+    machine: {
+      cpu: cpus()[0]?.model.trim() ?? "unknown CPU",
+      cores: cpus().length,
+      loadAverageBefore,
+      loadAverageAfter: loadavg(),
+    },
+    settings: {
+      clients: positiveInt("clients", flags.clients),
+      conns: positiveInt("conns", flags.conns),
+      slices: settings.slices,
+      sliceSeconds: settings.sliceMs / 1000,
+      warmupSeconds: settings.warmupMs / 1000,
+      startupRuns: runs,
+      total: settings.totalPerServer,
+    },
+    servers,
+    workloads,
+    notes,
+  });
+  if (flags.cluster) {
+    notes.push(
+      "Each server is a 3-member cluster on this machine: start-up is exec → all 3 members answering with one leader " +
+        "(one run); idle RSS and server CPU are summed over the 3 members; the load goes to the leader.",
+    );
+    const generator = GeneratorHandle.start();
+    try {
+      const result = await runClusterBenchmark(generator, specs, workloads, settings, positiveInt("failovers", flags.failovers), log);
+      const report = reportOf(result.servers, result.workloads, 1);
+      process.stdout.write(
+        flags.json
+          ? `${JSON.stringify({ ...report, failovers: result.failovers }, null, 2)}\n`
+          : `${toMarkdown(report)}\n\n${failoverMarkdown(result.failovers)}\n`,
+      );
+    } finally {
+      await generator.stop();
+    }
+    return;
+  }
   const started: StartedServer[] = [];
   for (const spec of specs) {
     log(`starting ${spec.label} (${spec.binary}) ${startupRuns} time${startupRuns === 1 ? "" : "s"}`);
@@ -228,25 +280,8 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
     for (const server of servers) await server.stop();
   }
 
-  const report: BenchmarkReport = {
-    command: commandLine(),
-    date,
-    machine: {
-      cpu: cpus()[0]?.model.trim() ?? "unknown CPU",
-      cores: cpus().length,
-      loadAverageBefore,
-      loadAverageAfter: loadavg(),
-    },
-    settings: {
-      clients: positiveInt("clients", flags.clients),
-      conns: positiveInt("conns", flags.conns),
-      slices: settings.slices,
-      sliceSeconds: settings.sliceMs / 1000,
-      warmupSeconds: settings.warmupMs / 1000,
-      startupRuns,
-      total: settings.totalPerServer,
-    },
-    servers: started.map((s) => ({
+  const report = reportOf(
+    started.map((s) => ({
       label: s.server.spec.label,
       binary: s.server.spec.binary,
       version: s.version,
@@ -254,9 +289,8 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
       startupRunsMs: s.startupMs,
       idleRssMB: s.idleRssBytes / 2 ** 20,
     })),
-    workloads: workloadReports,
-    notes,
-  };
+    workloadReports,
+  );
   const watchSection = watchReport ? `\n${watchMarkdown(watchReport)}` : "";
   const leaseSection = leaseReport ? `\n${leaseMarkdown(leaseReport)}` : "";
   process.stdout.write(
@@ -290,6 +324,8 @@ cli
   .option("--put-rate <n>", "watch: puts per second", { default: 100 })
   .option("--leases <n>", "lease-keepalive: leases kept alive", { default: 1000 })
   .option("--lease-streams <n>", "lease-keepalive: keep-alive streams (one connection each) the leases are spread over", { default: 10 })
+  .option("--cluster", "Compare 3-member clusters (etcd's and ours) on loopback: put and linearizable range via the leader, leader failover", { default: false })
+  .option("--failovers <n>", "--cluster: leader failover rounds per cluster", { default: 3 })
   .option("--json", "Print JSON instead of Markdown", { default: false })
   .action((mode: string | undefined, key: string | undefined, end: string | undefined, flags: Flags) =>
     main(mode, key, end, flags).catch((err) => {

@@ -7,6 +7,9 @@ import { Histogram } from "./histogram.ts";
 import type { RunningServer } from "./server.ts";
 import type { WorkloadOptions } from "./workload.ts";
 
+/** What the runner needs of a server under load: a label, the endpoint to load, and its CPU time so far (µs). */
+export type LoadTarget = Pick<RunningServer, "spec" | "endpoint" | "cpuMicros">;
+
 /** How slices are cut. */
 export interface SliceSettings {
   /** Measured slices per server and workload. */
@@ -94,7 +97,7 @@ export interface WorkloadRun {
  */
 export async function runWorkload(
   generator: GeneratorHandle,
-  servers: RunningServer[],
+  servers: LoadTarget[],
   options: WorkloadOptions,
   settings: SliceSettings,
   log: (line: string) => void,

@@ -43,7 +43,7 @@ export async function freePorts(count: number): Promise<number[]> {
 }
 
 /** Runs `call` with a transport over a fresh HTTP/2 connection that is closed afterwards. */
-async function withTransport<T>(endpoint: string, call: (t: ReturnType<typeof createGrpcTransport>) => Promise<T>): Promise<T> {
+export async function withTransport<T>(endpoint: string, call: (t: ReturnType<typeof createGrpcTransport>) => Promise<T>): Promise<T> {
   const sessionManager = new Http2SessionManager(endpoint);
   try {
     return await call(createGrpcTransport({ baseUrl: endpoint, sessionManager }));
@@ -53,7 +53,7 @@ async function withTransport<T>(endpoint: string, call: (t: ReturnType<typeof cr
 }
 
 /** Sends one linearizable Range over a fresh HTTP/2 connection; resolves true if the server answered it. */
-function answersRange(endpoint: string): Promise<boolean> {
+export function answersRange(endpoint: string): Promise<boolean> {
   return withTransport(endpoint, (t) =>
     createClient(KV, t).range({ key: new TextEncoder().encode("benchmark-ready") }, { timeoutMs: 2_000 }),
   ).then(

@@ -9,6 +9,7 @@
  * `cleanup()` from harness.ts; `TestCluster.stop()` stops this cluster's processes early.
  */
 import { join } from "node:path";
+import { memberFlags } from "../../scripts/bench/cluster-flags.ts";
 import type { StatusResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { bytes, grpcClients } from "./clients.ts";
 import { type EtcdProcess, freePort, makeTempDir, startEtcd, waitHealthy } from "./harness.ts";
@@ -116,19 +117,7 @@ export class TestCluster {
 
   /** The full etcd command line flags of slot `i` (the same on every start). */
   flags(i: number, state: "new" | "existing", initialCluster: string): string[] {
-    const m = this.members[i]!;
-    return [
-      "--name", m.name,
-      "--data-dir", m.dataDir,
-      "--listen-client-urls", m.clientUrl,
-      "--advertise-client-urls", m.clientUrl,
-      "--listen-peer-urls", m.peerUrl,
-      "--initial-advertise-peer-urls", m.peerUrl,
-      "--initial-cluster", initialCluster,
-      "--initial-cluster-token", this.token,
-      "--initial-cluster-state", state,
-      ...this.extraArgs,
-    ];
+    return memberFlags({ ...this.members[i]!, initialCluster, token: this.token, state }, this.extraArgs);
   }
 
   /**
