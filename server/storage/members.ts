@@ -1,6 +1,8 @@
 /**
  * The persisted cluster membership, table `members` (etcd's `members` bucket and
- * `/0/members/<id>` v2 store entries, etcdserver/api/membership/store.go).
+ * `/0/members/<id>` v2 store entries, etcdserver/api/membership/store.go), and the IDs of
+ * removed members, table `removed_members` (etcd's `members_removed` bucket): a removed ID is
+ * never accepted again (peers refuse it, a conf change naming it fails).
  *
  * `id` is stored as etcd prints member IDs (types.ID.String(): lowercase hex, no padding);
  * URL lists are JSON arrays.
@@ -39,6 +41,8 @@ export class MembersTable {
   private readonly getStmt: Statement<MemberRow, [string]>;
   private readonly putStmt: Statement<unknown, [string, string, string, string, number]>;
   private readonly delStmt: Statement<unknown, [string]>;
+  private readonly markRemovedStmt: Statement<unknown, [string]>;
+  private readonly isRemovedStmt: Statement<{ id: string }, [string]>;
 
   /** `db` must have the schema (server/storage/schema.ts). */
   constructor(db: Database) {
@@ -48,6 +52,8 @@ export class MembersTable {
       "INSERT OR REPLACE INTO members (id, name, peer_urls, client_urls, is_learner) VALUES (?, ?, ?, ?, ?)",
     );
     this.delStmt = db.query("DELETE FROM members WHERE id = ?");
+    this.markRemovedStmt = db.query("INSERT OR IGNORE INTO removed_members (id) VALUES (?)");
+    this.isRemovedStmt = db.query("SELECT id FROM removed_members WHERE id = ?");
   }
 
   /** Every member, ordered by ID (ascending uint64). */
@@ -78,5 +84,16 @@ export class MembersTable {
   /** Removes a member; returns whether it existed. */
   remove(id: bigint): boolean {
     return this.delStmt.run(memberIdToHex(id)).changes > 0;
+  }
+
+  /** Removes a member and records its ID as removed (a RemoveNode conf change). */
+  removeForever(id: bigint): void {
+    this.remove(id);
+    this.markRemovedStmt.run(memberIdToHex(id));
+  }
+
+  /** Whether `id` belongs to a removed member (etcd's IsIDRemoved). */
+  isRemoved(id: bigint): boolean {
+    return this.isRemovedStmt.get(memberIdToHex(id)) !== null;
   }
 }

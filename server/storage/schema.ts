@@ -9,6 +9,7 @@
  * - `kv`: one row per MVCC revision of a key, like etcd's `key` bucket keyed by (main, sub)
  *   revision (mvcc/kvstore.go, mvcc/revision.go); see server/storage/revisions.ts.
  * - `members`: the cluster membership (etcd's `members` bucket); see server/storage/members.ts.
+ * - `removed_members`: IDs of removed members, never reusable (etcd's `members_removed` bucket).
  * - `leases`: granted leases (etcd's `lease` bucket); see server/storage/leases.ts.
  */
 import type { Database } from "bun:sqlite";
@@ -50,6 +51,9 @@ const SCHEMA = [
      peer_urls TEXT NOT NULL,
      client_urls TEXT NOT NULL,
      is_learner INTEGER NOT NULL
+   )`,
+  `CREATE TABLE IF NOT EXISTS removed_members (
+     id TEXT PRIMARY KEY
    )`,
   // id: int64 lease ID; ttl and remaining_ttl in seconds (remaining_ttl 0 = no checkpoint).
   `CREATE TABLE IF NOT EXISTS leases (
