@@ -128,9 +128,27 @@ export class Lessor {
     this.minTtl = opts.minTtl;
     this.clock = opts.clock ?? systemClock;
     this.store = opts.store;
+    this.load();
+  }
+
+  private load(): void {
     for (const p of this.store?.all() ?? []) {
       this.table.set(p.id, new Lease(p.id, Math.max(p.ttl, this.minTtl), p.remainingTtl));
     }
+  }
+
+  /**
+   * Replaces the table with the persisted leases after the store was replaced underneath (a Raft
+   * snapshot installed on a follower; etcd's lessor Recover). Key attachments are dropped: attach
+   * them again from the MVCC store. Keep-alives waiting on a lease that is gone fail.
+   */
+  reload(): void {
+    const old = [...this.table.values()];
+    this.table.clear();
+    this.itemMap.clear();
+    this.load();
+    for (const l of old) if (!this.table.has(l.id)) l.markRevoked();
+    if (this.primary) this.promote(0);
   }
 
   /** Number of leases. */

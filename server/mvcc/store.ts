@@ -113,7 +113,7 @@ class WriteTxn {
 export class MvccStore {
   private readonly rows: RevisionsTable;
   private readonly meta: Meta;
-  private readonly index = new TreeIndex();
+  private index = new TreeIndex();
   private readonly leaseExists: ((lease: bigint) => boolean) | undefined;
   private readonly savepoint: Statement;
   private readonly release: Statement;
@@ -163,6 +163,16 @@ export class MvccStore {
    */
   leaseAttachmentsAtOpen(): LeaseAttachment[] {
     return this.restoredLeases;
+  }
+
+  /**
+   * Rebuilds the key index, revisions and lease attachments from the tables after they were
+   * replaced underneath (a Raft snapshot installed; etcd's store.Restore). Drops the value cache.
+   */
+  reload(): void {
+    this.index = new TreeIndex();
+    this.cachedBytes = 0;
+    this.restore();
   }
 
   private restore(): void {
