@@ -28,10 +28,24 @@ export function memberJson(m: MemberRecord): string {
  * The hono app: `GET /members` → 200 JSON array of members ordered by ID plus a newline (json.Encoder),
  * header `X-Etcd-Cluster-ID`; `GET /version` → `{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}`;
  * other methods there → 405 `Method Not Allowed`; `POST /leases`, `POST /leases/internal` → lease calls
- * forwarded by followers (`leases`); anything else → 404 `404 page not found`.
+ * forwarded by followers (`leases`); `POST /members/promote/<id>` → MemberPromote forwarded by a
+ * follower (`promote`, given the text after the prefix; server/membership/promote-http.ts), header
+ * `X-Etcd-Cluster-ID`, other methods 405; anything else → 404 `404 page not found`.
  */
-export function createPeerHttpApp(clusterId: bigint, members: () => MemberRecord[], leases?: LeaseHandler): Hono {
+export function createPeerHttpApp(
+  clusterId: bigint,
+  members: () => MemberRecord[],
+  leases?: LeaseHandler,
+  promote?: (idText: string) => Promise<Response>,
+): Hono {
   const app = new Hono();
+  app.all("/members/promote/*", async (c) => {
+    if (c.req.method !== "POST") return new Response("Method Not Allowed\n", { status: 405, headers: { allow: "POST", ...TEXT } });
+    if (!promote) return c.body("404 page not found\n", 404, TEXT);
+    const res = await promote(c.req.path.slice("/members/promote/".length));
+    res.headers.set(CLUSTER_ID_HEADER, hexId(clusterId));
+    return res;
+  });
   // Lease calls forwarded by followers to this member when it leads (server/lease/forward.ts).
   for (const path of [LEASE_RENEW_PATH, LEASE_TTL_PATH]) {
     app.post(path, async (c) => {

@@ -37,6 +37,11 @@ export interface PeerTransportOptions {
   reportSnapshot(id: bigint, ok: boolean): void;
   /** Answers lease calls forwarded by followers while this member leads (`POST /leases`, `/leases/internal`). */
   leases?: LeaseHandler;
+  /**
+   * Answers `POST /members/promote/<id>` (MemberPromote forwarded by a follower while this member
+   * leads); gets the text after the prefix (server/membership/promote-http.ts servePromote).
+   */
+  promote?(idText: string): Promise<Response>;
   /** The cluster's members, served as JSON on `GET /members` of the peer port. */
   members(): MemberRecord[];
   /**
