@@ -19,6 +19,7 @@ describe("parseConfig", () => {
       initialCluster: "default=http://localhost:2380",
       initialClusterState: "new",
       initialClusterToken: "etcd-cluster",
+      strictReconfigCheck: true,
       snapshotCount: 100000,
       heartbeatIntervalMs: 100,
       electionTimeoutMs: 1000,

@@ -53,6 +53,8 @@ export interface EtcdConfig {
   initialClusterState: ClusterState;
   /** `--initial-cluster-token`: mixed into member and cluster IDs (default `etcd-cluster`). */
   initialClusterToken: string;
+  /** `--strict-reconfig-check`: refuse membership changes that could cost the quorum (default true). */
+  strictReconfigCheck: boolean;
   /** `--snapshot-count`: committed entries between snapshots (default 100000). */
   snapshotCount: number;
   /** `--heartbeat-interval` in milliseconds (default 100). */
@@ -112,6 +114,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "initial-cluster", kind: "string", group: "Clustering", help: "Initial cluster configuration for bootstrapping. Default '${name}=${initial-advertise-peer-urls}'." },
   { name: "initial-cluster-state", kind: "choice", def: "new", choices: ["new", "existing"], group: "Clustering", help: "Initial cluster state ('new' or 'existing')." },
   { name: "initial-cluster-token", kind: "string", def: "etcd-cluster", group: "Clustering", help: "Initial cluster token for the etcd cluster during bootstrap." },
+  { name: "strict-reconfig-check", kind: "bool", def: "true", group: "Clustering", help: "Reject reconfiguration requests that would cause quorum loss." },
   { name: "advertise-client-urls", kind: "urls", def: "http://localhost:2379", group: "Clustering", help: "List of this member's client URLs to advertise to the public." },
   { name: "logger", kind: "string", def: "zap", group: "Logging", help: "Accepted for compatibility: 'zap' or 'capnslog'. Logs are always zap-style JSON lines on stderr." },
   { name: "log-level", kind: "string", def: "info", group: "Logging", help: "Configures log level. Only supports debug, info, warn, error, panic, or fatal." },
@@ -408,6 +411,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     initialCluster,
     initialClusterState: get<ClusterState>("initial-cluster-state"),
     initialClusterToken: get<string>("initial-cluster-token"),
+    strictReconfigCheck: get<boolean>("strict-reconfig-check"),
     snapshotCount: get<number>("snapshot-count"),
     heartbeatIntervalMs: get<number>("heartbeat-interval"),
     electionTimeoutMs: get<number>("election-timeout"),

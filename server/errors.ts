@@ -88,4 +88,9 @@ export const Errors = {
   Corrupt: etcdError(Code.DataLoss, "etcdserver: corrupt cluster"),
   NotSupportedForLearner: etcdError(Code.Unavailable, "etcdserver: rpc not supported for learner"),
   BadLeaderTransferee: etcdError(Code.FailedPrecondition, "etcdserver: bad leader transferee"),
+  // Not in etcd's gRPC table: grpc-go answers them as Unknown with the Go error's text.
+  /** MoveLeader did not finish within the request timeout (etcdserver.ErrTimeoutLeaderTransfer). */
+  TimeoutLeaderTransfer: etcdError(Code.Unknown, "etcdserver: request timed out, leader transfer took too long"),
+  /** A write that never entered Raft (no leader the whole time): etcd returns Go's context.DeadlineExceeded. */
+  ContextDeadlineExceeded: etcdError(Code.Unknown, "context deadline exceeded"),
 } as const;
