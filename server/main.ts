@@ -12,8 +12,11 @@ import { idToHex } from "./membership/ids.ts";
 import { startClientListeners, type ClientListeners } from "./http/listener.ts";
 import type { EtcdServerApi } from "./node/types.ts";
 
-/** A started member as main needs it: the API plus close(). */
-export type RunningNode = EtcdServerApi & { close(): Promise<void> };
+/**
+ * A started member as main needs it: the API plus close(), and `removed`, which resolves when
+ * the member was removed from its cluster (the process then stops, exit code 0, as etcd's).
+ */
+export type RunningNode = EtcdServerApi & { close(): Promise<void>; removed?: Promise<void> };
 /** Starts the member (server/node/etcd-node.ts `startEtcdNode`). */
 export type StartNode = (cfg: EtcdConfig, log: Logger) => Promise<RunningNode>;
 
@@ -149,8 +152,10 @@ export async function main(argv: readonly string[], env: Record<string, string |
     log.fatal("failed to start etcd", { error: e instanceof Error ? e.message : String(e), "data-dir": cfg.dataDir });
     return 1;
   }
-  const sig = await signal;
-  log.info("received signal; shutting down", { signal: sig });
+  const removed = etcd.node.removed?.then(() => "removed") ?? new Promise<string>(() => {});
+  const sig = await Promise.race([signal, removed]);
+  if (sig === "removed") log.warn("server has stopped: removed from the cluster");
+  else log.info("received signal; shutting down", { signal: sig });
   await etcd.stop();
   return 0;
 }

@@ -1,20 +1,63 @@
 /**
- * etcdserverpb.Cluster: MemberList from the member's membership; MemberAdd, MemberRemove,
- * MemberUpdate and MemberPromote answer Unimplemented until membership changes go through
- * Raft. Source: etcdserver/api/v3rpc/member.go.
+ * etcdserverpb.Cluster over the member's membership administration: MemberAdd (peer URLs
+ * validated like etcd's types.NewURLs, else MemberBadURLs), MemberRemove, MemberUpdate,
+ * MemberPromote and MemberList. Responses carry etcd's cluster header: cluster ID, member ID
+ * and Raft term, no revision. Members without administration (test fakes) answer Unimplemented
+ * for the changes. Source: etcdserver/api/v3rpc/member.go.
  */
 import type { ServiceImpl } from "@connectrpc/connect";
-import { Cluster } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import type { EtcdServerApi } from "../node/types.ts";
+import { create } from "@bufbuild/protobuf";
+import { Cluster, ResponseHeaderSchema, type ResponseHeader } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { parseUrls } from "../config.ts";
+import { Errors } from "../errors.ts";
+import type { ClusterAdminApi, EtcdServerApi } from "../node/types.ts";
 import { unimplemented } from "./unimplemented.ts";
+
+/** etcd's ClusterServer header: cluster and member ID and Raft term, revision left 0. */
+function clusterHeader(api: EtcdServerApi): ResponseHeader {
+  const h = api.header();
+  return create(ResponseHeaderSchema, { clusterId: h.clusterId, memberId: h.memberId, raftTerm: h.raftTerm });
+}
+
+/**
+ * Peer URLs of MemberAdd as etcd's types.NewURLs reads them (http/https/unix/unixs,
+ * `host:port`, no path; sorted). Errors: MemberBadURLs (InvalidArgument).
+ */
+function peerUrls(urls: string[]): string[] {
+  if (urls.length === 0) return [];
+  try {
+    return parseUrls(urls.join(","));
+  } catch {
+    throw Errors.MemberBadURLs();
+  }
+}
 
 /** The Cluster service implementation over `api`. */
 export function clusterService(api: EtcdServerApi): ServiceImpl<typeof Cluster> {
+  const admin = (method: string): ClusterAdminApi => {
+    api.rejectIfLearner?.();
+    if (!api.cluster) unimplemented(Cluster, method)();
+    return api.cluster!;
+  };
   return {
-    memberList: () => ({ header: api.header(), members: api.members() }),
-    memberAdd: unimplemented(Cluster, "MemberAdd"),
-    memberRemove: unimplemented(Cluster, "MemberRemove"),
-    memberUpdate: unimplemented(Cluster, "MemberUpdate"),
-    memberPromote: unimplemented(Cluster, "MemberPromote"),
+    memberList: () => ({ members: api.members(), header: clusterHeader(api) }),
+    memberAdd: async (req) => {
+      const cluster = admin("MemberAdd");
+      const { member, members } = await cluster.add(peerUrls(req.peerURLs), req.isLearner);
+      return { header: clusterHeader(api), member, members };
+    },
+    memberRemove: async (req) => {
+      const { members } = await admin("MemberRemove").remove(req.ID);
+      return { header: clusterHeader(api), members };
+    },
+    memberUpdate: async (req) => {
+      // etcd stores the URLs as given (no validation server-side; etcdctl checks them).
+      const { members } = await admin("MemberUpdate").update(req.ID, req.peerURLs);
+      return { header: clusterHeader(api), members };
+    },
+    memberPromote: async (req) => {
+      const { members } = await admin("MemberPromote").promote(req.ID);
+      return { header: clusterHeader(api), members };
+    },
   };
 }

@@ -2,8 +2,9 @@
  * etcdserverpb.Maintenance: Status from the member; Alarm GET/DEACTIVATE answer "no alarms"
  * (this server raises none yet); Defragment succeeds without doing anything (SQLite needs no
  * bbolt-style defragmentation; etcd 3.4 answers an empty DefragmentResponse, no header).
- * Hash, HashKV, Snapshot, MoveLeader and Alarm ACTIVATE answer Unimplemented for now.
- * Source: etcdserver/api/v3rpc/maintenance.go.
+ * MoveLeader hands leadership to another voter (only on the leader). A learner answers only
+ * Status. Hash, HashKV, Snapshot and Alarm ACTIVATE answer Unimplemented for now.
+ * Source: etcdserver/api/v3rpc/maintenance.go, interceptor.go.
  */
 import type { ServiceImpl } from "@connectrpc/connect";
 import { AlarmRequest_AlarmAction, Maintenance } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
@@ -16,13 +17,24 @@ export function maintenanceService(api: EtcdServerApi): ServiceImpl<typeof Maint
   return {
     status: () => api.status(),
     alarm: (req) => {
+      api.rejectIfLearner?.();
       if (req.action === AlarmRequest_AlarmAction.ACTIVATE) activate();
       return { header: api.header(), alarms: [] };
     },
-    defragment: () => ({}),
+    defragment: () => {
+      api.rejectIfLearner?.();
+      return {};
+    },
     hash: unimplemented(Maintenance, "Hash"),
     hashKV: unimplemented(Maintenance, "HashKV"),
     snapshot: unimplemented(Maintenance, "Snapshot"),
-    moveLeader: unimplemented(Maintenance, "MoveLeader"),
+    // etcd answers an empty MoveLeaderResponse (no header). Errors: NotLeader, BadLeaderTransferee,
+    // TimeoutLeaderTransfer (server/node/cluster-admin.ts).
+    moveLeader: async (req) => {
+      api.rejectIfLearner?.();
+      if (!api.cluster) unimplemented(Maintenance, "MoveLeader")();
+      await api.cluster!.moveLeader(req.targetID);
+      return {};
+    },
   };
 }

@@ -12,10 +12,9 @@ import type { KvOptions } from "../api/kv.ts";
 import { gatewayNotFound, mountGateway } from "./gateway.ts";
 import { mountWatchGateway } from "./gateway-watch.ts";
 
-/** What `/health` reports, as etcd's `Health` JSON (`reason` as etcd 3.5 adds it, only when unhealthy). */
+/** What `/health` reports, as etcd 3.4's `Health` JSON (etcdserver/api/etcdhttp/metrics.go). */
 export interface Health {
   health: "true" | "false";
-  reason?: string;
 }
 
 /** Time a health check's read may take before the member counts as unhealthy, ms (etcd: 1 s). */
@@ -24,19 +23,21 @@ const HEALTH_READ_TIMEOUT_MS = 1000;
 const HEALTH_READ = () => create(RangeRequestSchema, { key: new TextEncoder().encode("health"), keysOnly: true, limit: 1n });
 
 /**
- * etcd's health check: unhealthy without a leader (`RAFT NO LEADER`) or when a linearizable
- * read through the member fails or takes over 1 s (`QGET ERROR`, etcd 3.4's QGET probe).
+ * etcd 3.4's health check: unhealthy without a leader or when a linearizable read through the
+ * member (its QGET) fails or takes over 1 s. A learner is healthy alike (its read goes through
+ * `linearizableReadNotify`, which learners may use).
  */
 export async function checkHealth(api: EtcdServerApi): Promise<Health> {
-  if (api.status().leader === 0n) return { health: "false", reason: "RAFT NO LEADER" };
+  if (api.status().leader === 0n) return { health: "false" };
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error("timeout")), HEALTH_READ_TIMEOUT_MS);
     });
-    await Promise.race([api.range(HEALTH_READ()), timeout]);
+    const read = api.linearizableReadNotify ? api.linearizableReadNotify() : api.range(HEALTH_READ());
+    await Promise.race([read, timeout]);
   } catch {
-    return { health: "false", reason: "QGET ERROR" };
+    return { health: "false" };
   } finally {
     clearTimeout(timer);
   }
@@ -52,7 +53,7 @@ function methodNotAllowed(): Response {
 
 /**
  * The hono app for plain HTTP: `GET /health` → 200 `{"health":"true"}` or 503
- * `{"health":"false","reason":...}`; `GET /version` → `{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}`;
+ * `{"health":"false"}` plus a newline; `GET /version` → `{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}`;
  * other methods on those paths → 405; the JSON gateway under `/v3/` (`opts.maxTxnOps` as the
  * gRPC KV service; default 128); unknown paths → 404 `404 page not found`.
  */
@@ -63,7 +64,9 @@ export function createHttpApp(api: EtcdServerApi, opts: KvOptions = { maxTxnOps:
   app.all("/health", async (c) => {
     if (c.req.method !== "GET") return methodNotAllowed();
     const h = await checkHealth(api);
-    return c.body(JSON.stringify(h), h.health === "true" ? 200 : 503, { "content-type": "text/plain; charset=utf-8" });
+    // Healthy: w.Write (type sniffed as text); unhealthy: http.Error (newline, nosniff).
+    if (h.health === "true") return c.body(JSON.stringify(h), 200, { "content-type": "text/plain; charset=utf-8" });
+    return c.body(`${JSON.stringify(h)}\n`, 503, { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" });
   });
   app.all("/version", (c) => {
     if (c.req.method !== "GET") return methodNotAllowed();

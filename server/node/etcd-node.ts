@@ -19,7 +19,6 @@ import {
 } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
 import { LeaseRevokeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import {
-  MemberSchema,
   RangeRequestSchema,
   ResponseHeaderSchema,
   StatusResponseSchema,
@@ -68,9 +67,11 @@ import { ETCD_SERVER_VERSION } from "../config.ts";
 import { applyEntry, type ApplyOutcome, type AppliedResponse } from "./applier.ts";
 import { ProposalWaiters } from "./proposals.ts";
 import { RaftDriver } from "./raft-driver.ts";
-import { applyMemberAttributes, applyMemberConfChange, encodeMemberContext } from "../membership/apply.ts";
-import { StateType, type ConfChange, type Entry, type Message, type NodeId } from "../raft/types.ts";
+import { applyMemberAttributes, applyMemberConfChange, encodeMemberContext, validateConfChange } from "../membership/apply.ts";
+import { joinExistingCluster, type JoinInfo } from "../membership/join.ts";
+import { ConfChangeType, StateType, type ConfChange, type Entry, type Message, type NodeId } from "../raft/types.ts";
 import { bootstrapMembership, type BootstrapConfig } from "./bootstrap.ts";
+import { ClusterAdmin, toMember, type ConfChangeOutcome } from "./cluster-admin.ts";
 import type { EtcdServerApi } from "./types.ts";
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
@@ -91,6 +92,12 @@ export interface NodeConfig extends BootstrapConfig {
   clock?: Clock;
   /** Period of watch progress notifications, ms (etcd's `--experimental-watch-progress-notify-interval`, default 10 min). */
   watchProgressNotifyIntervalMs?: number;
+  /** `--strict-reconfig-check` (default true): refuse membership changes that could cost the quorum. */
+  strictReconfigCheck?: boolean;
+  /** Log entries kept behind a snapshot (default: 5000 as etcd, or `snapshotCount` when smaller). */
+  catchUpEntries?: number;
+  /** How long a request may wait for Raft, ms (default etcd's: 5 s + 2 election timeouts; tests shorten it). */
+  requestTimeoutMs?: number;
 }
 
 /** Minimal structured logger (server/log.ts provides one). */
@@ -102,6 +109,8 @@ export interface NodeLogger {
 /** Where the node sends Raft messages (the peer transport); absent for a lone member. */
 export interface RaftMessageSink {
   send(messages: Message[]): void;
+  /** Epoch ms since which the stream to peer `id` is up; undefined while it is down. */
+  activeSince?(id: bigint): number | undefined;
 }
 
 /** A running member. `close()` stops accepting writes, waits for the last batch and closes SQLite. */
@@ -122,7 +131,27 @@ export class EtcdNode implements EtcdServerApi {
   /** The Raft loop of this member. */
   readonly raft: RaftDriver;
   private readonly waiters = new ProposalWaiters();
+  /** Callers of membership changes, by ConfChange ID. */
+  private readonly confWaiters = new ProposalWaiters<ConfChangeOutcome>();
   private readonly requestIds: LeaseIdGenerator;
+  /** MemberAdd/Remove/Update/Promote and MoveLeader (server/node/cluster-admin.ts). */
+  readonly cluster: ClusterAdmin;
+  /** The cluster's members when this member joined it (`--initial-cluster-state existing`, first start). */
+  readonly joinedMembers: MemberRecord[] | undefined;
+  /** Whether this member is a learner (cached: checked on every client request). */
+  private learner = false;
+  /** When a leader was last elected (epoch ms; etcd's leadElectedTime). */
+  private leaderElectedAt = 0;
+  /** A snapshot was installed in the transaction being applied. */
+  private snapshotRestored = false;
+  private removedSelf = false;
+  private removalHandled = false;
+  /**
+   * Resolves once this member has been removed from the cluster (its own removal applied, or a
+   * peer refused it as removed), a second after it noticed: the process should stop, as etcd does.
+   */
+  readonly removed: Promise<void>;
+  private markRemoved!: () => void;
   /** Watch events of entries applied in the current transaction, delivered once it committed. */
   private appliedEvents: [number, Event[]][] = [];
   private readonly requestTimeoutMs: number;
@@ -135,20 +164,24 @@ export class EtcdNode implements EtcdServerApi {
   private markReady!: () => void;
   private closed = false;
 
+  /** `join`: what {@link joinExistingCluster} learned, for a first start with `--initial-cluster-state existing`. */
   constructor(
     private readonly db: Database,
     private readonly cfg: NodeConfig,
     private readonly logger: NodeLogger,
+    join?: JoinInfo,
   ) {
     this.meta = new Meta(db);
     this.membersTable = new MembersTable(db);
-    const ids = bootstrapMembership(db, this.meta, this.membersTable, cfg);
+    const ids = bootstrapMembership(db, this.meta, this.membersTable, cfg, join);
     this.clusterId = ids.clusterId;
     this.memberId = ids.memberId;
+    this.joinedMembers = join?.members;
+    this.learner = this.membersTable.get(this.memberId)?.isLearner ?? false;
     const heartbeatMs = cfg.heartbeatIntervalMs ?? 100;
     const electionMs = cfg.electionTimeoutMs ?? 1000;
     // etcd's ReqTimeout: 5 s plus two election timeouts (etcdserver/config.go).
-    this.requestTimeoutMs = 5000 + 2 * electionMs;
+    this.requestTimeoutMs = cfg.requestTimeoutMs ?? 5000 + 2 * electionMs;
     this.lessor = new Lessor({
       minTtl: minLeaseTtl(heartbeatMs, electionMs),
       store: new LeasesTable(db),
@@ -161,8 +194,9 @@ export class EtcdNode implements EtcdServerApi {
     this.watchHub = new WatchHub(this.mvcc, new HistoryReader(db));
 
     this.readyPromise = new Promise((resolve) => (this.markReady = resolve));
+    this.removed = new Promise((resolve) => (this.markRemoved = resolve));
     this.raftStorage = new SqliteRaftStorage(db, this.meta);
-    const fresh = this.raftStorage.lastIndex() === 0 && (cfg.initialClusterState ?? "new") === "new";
+    const fresh = this.raftStorage.lastIndex() === 0 && !join && (cfg.initialClusterState ?? "new") === "new";
     this.raft = new RaftDriver({
       db,
       meta: this.meta,
@@ -174,14 +208,41 @@ export class EtcdNode implements EtcdServerApi {
       heartbeatMs,
       electionMs,
       snapshotCount: cfg.snapshotCount,
+      // etcd keeps 5000 entries behind a snapshot; with a smaller --snapshot-count (tests) keep
+      // that many, so that a member more than two snapshot counts behind catches up by snapshot.
+      catchUpEntries: cfg.catchUpEntries ?? Math.min(5000, cfg.snapshotCount),
       requestTimeoutMs: this.requestTimeoutMs,
       applyEntry: (e) => this.applyCommitted(e),
       applyConfChange: (cc) => this.applyConfChange(cc),
+      restoreSnapshot: () => this.restoreSnapshot(),
       onApplied: () => this.afterApply(),
       send: (messages) => this.sink?.send(messages),
       onLeaderChange: (lead) => this.leaderChanged(lead, electionMs),
     });
-    this.leaseExpiry = startLeaseExpiry(this.lessor, (id) => this.leaseRevoke(create(LeaseRevokeRequestSchema, { ID: id })));
+    this.leaseExpiry = startLeaseExpiry(this.lessor, (id) => this.propose({ leaseRevoke: create(LeaseRevokeRequestSchema, { ID: id }) }));
+    this.cluster = new ClusterAdmin({
+      memberId: this.memberId,
+      raft: this.raft,
+      members: () => this.membersTable.all(),
+      confWaiters: this.confWaiters,
+      nextRequestId: () => this.requestIds.next(),
+      requestTimeoutMs: this.requestTimeoutMs,
+      heartbeatMs,
+      electionMs,
+      strictReconfigCheck: cfg.strictReconfigCheck ?? true,
+      activeSince: (id) => this.sink?.activeSince?.(id),
+      timeoutError: (start, accepted) => this.timeoutError(start, accepted),
+      isClosed: () => this.closed,
+    });
+  }
+
+  rejectIfLearner(): void {
+    if (this.learner) throw Errors.NotSupportedForLearner();
+  }
+
+  async linearizableReadNotify(): Promise<void> {
+    this.assertOpen();
+    await this.raft.readIndex();
   }
 
   header(): ResponseHeader {
@@ -195,21 +256,25 @@ export class EtcdNode implements EtcdServerApi {
 
   async range(req: RangeRequest): Promise<RangeResponse> {
     this.assertOpen();
-    if (!req.serializable) await this.raft.readIndex();
+    if (!req.serializable) {
+      this.rejectIfLearner();
+      await this.raft.readIndex();
+    }
     const response = this.mvcc.range(req);
     response.header = this.header();
     return response;
   }
 
   put(req: PutRequest): Promise<PutResponse> {
-    return this.propose({ put: req }) as Promise<PutResponse>;
+    return this.clientPropose({ put: req }) as Promise<PutResponse>;
   }
 
   deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-    return this.propose({ deleteRange: req }) as Promise<DeleteRangeResponse>;
+    return this.clientPropose({ deleteRange: req }) as Promise<DeleteRangeResponse>;
   }
 
   async txn(req: TxnRequest): Promise<TxnResponse> {
+    this.rejectIfLearner();
     if (isTxnReadOnly(req)) {
       // etcd serves read-only txns without a proposal (v3_server.go Txn); they change nothing.
       this.assertOpen();
@@ -222,10 +287,11 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   compact(req: CompactionRequest): Promise<CompactionResponse> {
-    return this.propose({ compaction: req }) as Promise<CompactionResponse>;
+    return this.clientPropose({ compaction: req }) as Promise<CompactionResponse>;
   }
 
-  leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse> {
+  async leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse> {
+    this.rejectIfLearner();
     let ID = req.ID;
     // etcd picks a positive ID from the member's request-ID generator when none is given.
     while (ID === 0n || (req.ID === 0n && this.lessor.has(ID))) ID = this.leaseIds.next();
@@ -233,7 +299,7 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   leaseRevoke(req: LeaseRevokeRequest): Promise<LeaseRevokeResponse> {
-    return this.propose({ leaseRevoke: req }) as Promise<LeaseRevokeResponse>;
+    return this.clientPropose({ leaseRevoke: req }) as Promise<LeaseRevokeResponse>;
   }
 
   /**
@@ -243,6 +309,7 @@ export class EtcdNode implements EtcdServerApi {
    */
   async leaseRenew(id: bigint, localOnly = false): Promise<bigint> {
     this.assertOpen();
+    if (!localOnly) this.rejectIfLearner();
     if (this.lessor.isPrimary || localOnly) return BigInt(await this.lessor.renew(id));
     return forwardLeaseRenew(this.leaderPeerUrls(), id, this.requestTimeoutMs);
   }
@@ -256,6 +323,7 @@ export class EtcdNode implements EtcdServerApi {
   /** LeaseTimeToLive, answered by the leader (a follower forwards unless `localOnly`). */
   async leaseTimeToLive(req: LeaseTimeToLiveRequest, localOnly = false): Promise<LeaseTimeToLiveResponse> {
     this.assertOpen();
+    if (!localOnly) this.rejectIfLearner();
     if (!this.lessor.isPrimary && !localOnly) {
       const res = await forwardLeaseTimeToLive(this.leaderPeerUrls(), req, this.requestTimeoutMs);
       res.header = this.header();
@@ -272,6 +340,7 @@ export class EtcdNode implements EtcdServerApi {
 
   async leaseLeases(): Promise<LeaseLeasesResponse> {
     this.assertOpen();
+    this.rejectIfLearner();
     const leases = this.lessor.leases().map((l) => create(LeaseStatusSchema, { ID: l.id }));
     return create(LeaseLeasesResponseSchema, { header: this.header(), leases });
   }
@@ -290,15 +359,13 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   members(): Member[] {
-    return this.membersTable.all().map((m) =>
-      create(MemberSchema, {
-        ID: m.id,
-        name: m.name,
-        peerURLs: m.peerURLs,
-        clientURLs: m.clientURLs,
-        isLearner: m.isLearner,
-      }),
-    );
+    this.rejectIfLearner();
+    return this.membersTable.all().map(toMember);
+  }
+
+  /** Whether `id` belongs to a member removed from the cluster (its peer requests are refused). */
+  isIdRemoved(id: bigint): boolean {
+    return this.membersTable.isRemoved(id);
   }
 
   status(): StatusResponse {
@@ -313,12 +380,15 @@ export class EtcdNode implements EtcdServerApi {
       raftIndex: BigInt(st.hardState.commit),
       raftTerm: BigInt(st.hardState.term),
       raftAppliedIndex: BigInt(this.raft.appliedIndex),
-      isLearner: this.membersTable.get(this.memberId)?.isLearner ?? false,
+      isLearner: this.learner,
+      // etcd lists "etcdserver: no leader" (and raised alarms) in errors (v3rpc/maintenance.go).
+      errors: st.softState.lead === 0n ? [Errors.NoLeader().rawMessage] : [],
     });
   }
 
   openWatchStream(): WatchStream {
     this.assertOpen();
+    this.rejectIfLearner();
     return new WatchStream({
       hub: this.watchHub,
       header: (revision) => this.watchHeader(revision),
@@ -353,6 +423,7 @@ export class EtcdNode implements EtcdServerApi {
     this.watchHub.close();
     this.raft.stop();
     this.waiters.failAll(Errors.Stopped());
+    this.confWaiters.failAll(Errors.Stopped());
     this.db.close();
   }
 
@@ -381,8 +452,10 @@ export class EtcdNode implements EtcdServerApi {
     const req = create(InternalRaftRequestSchema, { ...fields, ID: id });
     const data = toBinary(InternalRaftRequestSchema, req);
     if (data.length > this.cfg.maxRequestBytes) throw Errors.RequestTooLarge();
-    const outcome = this.waiters.register(id, this.requestTimeoutMs);
-    this.proposeUntilAccepted(id, data);
+    const start = Date.now();
+    const state = { accepted: false };
+    const outcome = this.waiters.register(id, this.requestTimeoutMs, () => this.timeoutError(start, state.accepted));
+    this.proposeUntilAccepted(id, data, state);
     const result = await outcome;
     if (result instanceof ConnectError) throw result;
     result.response.header = this.header();
@@ -390,10 +463,44 @@ export class EtcdNode implements EtcdServerApi {
     return result.response;
   }
 
+  /** A client's write: refused on a learner, else {@link propose}. */
+  private async clientPropose(fields: Partial<InternalRaftRequest>): Promise<AppliedResponse> {
+    this.rejectIfLearner();
+    return this.propose(fields);
+  }
+
   /** Raft drops proposals while no leader is known: retry until accepted or the caller gave up. */
-  private proposeUntilAccepted(id: bigint, data: Uint8Array): void {
+  private proposeUntilAccepted(id: bigint, data: Uint8Array, state: { accepted: boolean }): void {
     if (this.closed || !this.waiters.has(id)) return;
-    if (!this.raft.propose(data)) setTimeout(() => this.proposeUntilAccepted(id, data), 50);
+    if (this.raft.propose(data)) state.accepted = true;
+    else setTimeout(() => this.proposeUntilAccepted(id, data, state), 50);
+  }
+
+  /**
+   * The error of a proposal not applied within the request timeout (etcd's parseProposeCtxErr):
+   * never taken by Raft (no leader all along) → Unknown `context deadline exceeded`, as etcd's
+   * blocked Propose returns; a leader elected since shortly before the request →
+   * TimeoutDueToLeaderFail; the leader's peer stream (or, when leading, a quorum's) down since the
+   * request → TimeoutDueToConnectionLost; else Timeout (all Unavailable).
+   */
+  private timeoutError(start: number, accepted: boolean): ConnectError {
+    if (!accepted) return Errors.ContextDeadlineExceeded();
+    const electionMs = this.cfg.electionTimeoutMs ?? 1000;
+    const elected = this.leaderElectedAt;
+    if (start > elected - 2 * electionMs && start < elected) return Errors.TimeoutDueToLeaderFail();
+    const lead = this.raft.leader;
+    const connectedSince = (id: bigint) => {
+      const t = this.sink?.activeSince?.(id);
+      return t !== undefined && t <= start;
+    };
+    if (lead === this.memberId) {
+      const members = this.membersTable.all();
+      const connected = members.filter((m) => m.id === this.memberId || connectedSince(m.id)).length;
+      if (this.sink && connected < Math.floor(members.length / 2) + 1) return Errors.TimeoutDueToConnectionLost();
+    } else if (lead !== 0n && this.sink && !connectedSince(lead)) {
+      return Errors.TimeoutDueToConnectionLost();
+    }
+    return Errors.Timeout();
   }
 
   /** Applies one committed normal entry (inside the apply transaction). */
@@ -412,22 +519,71 @@ export class EtcdNode implements EtcdServerApi {
     this.waiters.record(req.ID, outcome);
   }
 
-  /** Applies a committed membership change to the members table (inside the apply transaction). */
-  private applyConfChange(cc: ConfChange): void {
+  /**
+   * Validates and applies a committed membership change (inside the apply transaction); its
+   * proposer gets the membership after it or the refusal. Returns whether it was applied.
+   */
+  private applyConfChange(cc: ConfChange): boolean {
+    const refused = validateConfChange(this.membersTable, cc);
+    if (refused) {
+      this.logger.warn("rejected a configuration change", { "raft-conf-change": ConfChangeType[cc.type], error: refused.rawMessage });
+      this.confWaiters.record(cc.id, refused);
+      return false;
+    }
     applyMemberConfChange(this.membersTable, cc);
+    this.learner = this.membersTable.get(this.memberId)?.isLearner ?? false;
+    if (cc.type === ConfChangeType.ConfChangeRemoveNode && cc.nodeId === this.memberId) this.removedSelf = true;
+    this.confWaiters.record(cc.id, this.membersTable.all());
     queueMicrotask(() => this.onMembersChanged?.());
+    return true;
+  }
+
+  /**
+   * A snapshot's tables were copied in (inside the apply transaction): rebuild the MVCC index
+   * and the lease table from them (etcd's applySnapshot: kv.Restore, lessor.Recover).
+   */
+  private restoreSnapshot(): void {
+    this.mvcc.reload();
+    this.lessor.reload();
+    restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
+    this.lastWatchHeader = undefined;
+    this.learner = this.membersTable.get(this.memberId)?.isLearner ?? false;
+    if (this.membersTable.isRemoved(this.memberId)) this.removedSelf = true;
+    this.snapshotRestored = true;
   }
 
   /** After an apply transaction committed: watchers get their events, callers their answers. */
   private afterApply(): void {
+    if (this.snapshotRestored) {
+      this.snapshotRestored = false;
+      this.appliedEvents = [];
+      this.watchHub.restore();
+      this.onMembersChanged?.();
+      this.logger.info("applied snapshot", { "applied-index": this.raft.appliedIndex });
+    }
     const events = this.appliedEvents;
     this.appliedEvents = [];
     for (const [revision, evs] of events) this.watchHub.notify(revision, evs);
     this.waiters.flush();
+    this.confWaiters.flush();
+    if (this.removedSelf) this.stopRemoved();
+  }
+
+  /**
+   * This member was removed from the cluster: like etcd, log it and resolve {@link removed}
+   * after a second (so the leader's commit reaches the others first).
+   */
+  stopRemoved(): void {
+    if (this.removalHandled || this.closed) return;
+    this.removalHandled = true;
+    this.logger.warn("the member has been permanently removed from the cluster");
+    this.logger.warn("the data-dir used by this member must be removed");
+    setTimeout(() => this.markRemoved(), 1000);
   }
 
   /** Leases are kept by the leader only (etcd's lessor Promote/Demote); publish attributes once. */
   private leaderChanged(lead: NodeId, electionMs: number): void {
+    if (lead !== 0n) this.leaderElectedAt = Date.now();
     if (this.raft.status().softState.raftState === StateType.Leader) this.lessor.promote(electionMs);
     else if (this.lessor.isPrimary) this.lessor.demote();
     if (lead !== 0n && !this.attributesPublished) {
@@ -480,12 +636,19 @@ function fileSize(path: string): number {
 
 /**
  * Opens the backend under `cfg.dataDir` (failing with DataDirLockedError if another process
- * holds it), bootstraps or restores membership, and returns the running member.
+ * holds it), bootstraps, joins (`--initial-cluster-state existing` on a first start: asks the
+ * peers of `--initial-cluster` for the membership; fails with `cannot fetch cluster info from
+ * peer urls: ...` or `error validating peerURLs ...`) or restores membership, and returns the
+ * running member.
  */
 export async function startEtcdNode(cfg: NodeConfig, logger: NodeLogger): Promise<EtcdNode> {
   const db = openBackend(cfg.dataDir);
   try {
-    return new EtcdNode(db, cfg, logger);
+    let join: JoinInfo | undefined;
+    if (cfg.initialClusterState === "existing" && new Meta(db).getBigint(MetaKeys.memberId) === undefined) {
+      join = await joinExistingCluster(cfg.initialCluster, cfg.name);
+    }
+    return new EtcdNode(db, cfg, logger, join);
   } catch (error) {
     db.close();
     throw error;

@@ -2,22 +2,28 @@
  * A member as the `etcd` binary runs it: the EtcdNode (Raft, MVCC, leases, watch) joined to
  * its peers by the peer transport on `--listen-peer-urls` (server/transport). The transport
  * follows the applied membership: a member added or removed by a configuration change gets
- * or loses its stream. Source: etcd `embed/etcd.go` (servePeers) and `etcdserver/server.go`.
+ * or loses its stream. A member joining a running cluster streams to the members it learned
+ * from the cluster until the log or a snapshot has given it the membership.
+ * Source: etcd `embed/etcd.go` (servePeers) and `etcdserver/server.go`.
  */
 import type { EtcdConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { startPeerTransport } from "../transport/transport.ts";
-import { startEtcdNode, type EtcdNode } from "./etcd-node.ts";
+import { servePromote } from "../membership/promote-http.ts";
+import { startPeerTransport, type PeerTransport } from "../transport/transport.ts";
+import { startEtcdNode, type EtcdNode, type NodeConfig } from "./etcd-node.ts";
 
 /**
  * Starts the member and its peer transport, then waits until the member has joined the Raft
- * group (a leader is known and its attributes are published), like etcd's ReadyNotify.
+ * group (a leader is known and its attributes are published), like etcd's ReadyNotify, or has
+ * learned that it was removed from the cluster (then `node.removed` resolves soon).
  * `close()` stops the transport, then the node. Rejects with the start-up error
- * (DataDirLockedError, `listen tcp ...: bind: address already in use`, bad bootstrap flags).
+ * (DataDirLockedError, `listen tcp ...: bind: address already in use`, bad bootstrap flags,
+ * `cannot fetch cluster info from peer urls: ...` when joining). `cfg` may carry the node's
+ * test-only settings (NodeConfig: catchUpEntries, requestTimeoutMs, clock).
  */
-export async function startMember(cfg: EtcdConfig, log: Logger): Promise<EtcdNode> {
+export async function startMember(cfg: EtcdConfig & Partial<NodeConfig>, log: Logger): Promise<EtcdNode> {
   const node = await startEtcdNode(cfg, log);
-  let transport;
+  let transport: PeerTransport;
   try {
     transport = await startPeerTransport({
       memberId: node.memberId,
@@ -28,28 +34,16 @@ export async function startMember(cfg: EtcdConfig, log: Logger): Promise<EtcdNod
       reportUnreachable: (id) => node.raft.reportUnreachable(id),
       reportSnapshot: (id, ok) => node.raft.reportSnapshot(id, ok),
       members: () => node.memberRecords(),
+      isIdRemoved: (id) => node.isIdRemoved(id),
       leases: { renew: (id) => node.leaseRenew(id, true), timeToLive: (req) => node.leaseTimeToLive(req, true) },
-      onRemovedFromCluster: () => log.warn("this member has been permanently removed from the cluster"),
+      promote: (idText) => servePromote(idText, (id) => node.cluster.promoteLocal(id)),
+      onRemovedFromCluster: () => node.stopRemoved(),
     });
   } catch (e) {
     await node.close();
     throw e;
   }
-  const known = new Set<bigint>();
-  const syncPeers = () => {
-    const current = node.memberRecords().filter((m) => m.id !== node.memberId);
-    for (const m of current) {
-      if (known.has(m.id)) transport.updatePeer(m.id, m.peerURLs);
-      else transport.addPeer(m.id, m.peerURLs);
-      known.add(m.id);
-    }
-    for (const id of known) {
-      if (!current.some((m) => m.id === id)) {
-        transport.removePeer(id);
-        known.delete(id);
-      }
-    }
-  };
+  const syncPeers = peerSync(node, transport);
   syncPeers();
   node.sink = transport;
   node.onMembersChanged = syncPeers;
@@ -58,6 +52,33 @@ export async function startMember(cfg: EtcdConfig, log: Logger): Promise<EtcdNod
     await transport.close();
     await closeNode();
   };
-  await node.ready();
+  await Promise.race([node.ready(), node.removed]);
   return node;
+}
+
+/**
+ * Keeps the transport's peers equal to the applied membership (minus this member). A joining
+ * member starts with the members it fetched from the cluster; peers are only dropped once the
+ * applied membership includes this member (before that, it is still catching up).
+ */
+function peerSync(node: EtcdNode, transport: PeerTransport): () => void {
+  const known = new Set<bigint>();
+  const connect = (id: bigint, peerURLs: string[]) => {
+    if (id === node.memberId) return;
+    if (known.has(id)) transport.updatePeer(id, peerURLs);
+    else transport.addPeer(id, peerURLs);
+    known.add(id);
+  };
+  for (const m of node.joinedMembers ?? []) connect(m.id, m.peerURLs);
+  return () => {
+    const all = node.memberRecords();
+    for (const m of all) connect(m.id, m.peerURLs);
+    if (!all.some((m) => m.id === node.memberId)) return;
+    for (const id of known) {
+      if (!all.some((m) => m.id === id)) {
+        transport.removePeer(id);
+        known.delete(id);
+      }
+    }
+  };
 }

@@ -1,32 +1,36 @@
 /**
  * Clients waiting for their proposals: etcd's `wait.Wait` keyed by request ID
- * (etcdserver/v3_server.go processInternalRaftRequestOnce).
+ * (etcdserver/v3_server.go processInternalRaftRequestOnce) or by ConfChange ID
+ * (etcdserver/server.go configure).
  *
  * An entry's outcome is recorded while it is applied (inside the SQLite transaction) and
  * handed to its caller only after that transaction committed, so an answer never precedes
- * durability. A proposal not applied within the request timeout fails with etcd's
- * `etcdserver: request timed out` (Unavailable).
+ * durability. A proposal not applied within the request timeout fails with the error the
+ * caller's `onTimeout` picks (etcd's parseProposeCtxErr; default `etcdserver: request timed out`).
  */
 import { Errors } from "../errors.ts";
 import type { ApplyOutcome } from "./applier.ts";
 
-interface Waiter {
-  resolve: (outcome: ApplyOutcome) => void;
+interface Waiter<T> {
+  resolve: (outcome: T) => void;
   reject: (error: unknown) => void;
   timer: ReturnType<typeof setTimeout>;
 }
 
-/** Pending proposals of this member, by InternalRaftRequest ID. */
-export class ProposalWaiters {
-  private readonly waiting = new Map<bigint, Waiter>();
-  private ready: [Waiter, ApplyOutcome][] = [];
+/** Pending proposals of this member, by proposal ID; `T` is what applying yields. */
+export class ProposalWaiters<T = ApplyOutcome> {
+  private readonly waiting = new Map<bigint, Waiter<T>>();
+  private ready: [Waiter<T>, T][] = [];
 
-  /** Waits for the outcome of proposal `id`; rejects with Errors.Timeout() after `timeoutMs`. */
-  register(id: bigint, timeoutMs: number): Promise<ApplyOutcome> {
+  /**
+   * Waits for the outcome of proposal `id`; after `timeoutMs` rejects with `onTimeout()`
+   * (default Errors.Timeout()).
+   */
+  register(id: bigint, timeoutMs: number, onTimeout: () => unknown = Errors.Timeout): Promise<T> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
-        reject(Errors.Timeout());
+        reject(onTimeout());
       }, timeoutMs);
       this.waiting.set(id, { resolve, reject, timer });
     });
@@ -38,7 +42,7 @@ export class ProposalWaiters {
   }
 
   /** Records the outcome of an applied entry (no-op for entries other members proposed). */
-  record(id: bigint, outcome: ApplyOutcome): void {
+  record(id: bigint, outcome: T): void {
     const w = this.waiting.get(id);
     if (!w) return;
     this.waiting.delete(id);

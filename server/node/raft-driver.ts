@@ -13,6 +13,13 @@
  *   (answer clients, notify watchers) and ReadIndex answers are served; 5. advance().
  * - Applying is idempotent across crashes: an entry at or below the stored applied index is
  *   skipped (etcd's consistent index), so a crash between append and apply never applies twice.
+ * - Configuration changes are validated by the member when applied (etcd's
+ *   ValidateConfigurationChange); a refused one reaches Raft as a no-op (node ID 0), as in etcd.
+ *   Each applied conf change also records a snapshot position in the same transaction, so no
+ *   conf change ever lies between the snapshot index (where Raft restarts its membership from)
+ *   and the applied index (entries up to which are skipped): a restart never re-applies one.
+ * - A snapshot from the leader (rd.snapshot) replaces the state machine in the same transaction
+ *   (server/node/snapshot-restore.ts), then the member reloads its in-memory state.
  */
 import type { Database } from "bun:sqlite";
 import type { Meta } from "../storage/meta.ts";
@@ -26,12 +33,12 @@ import {
   StateType,
   None,
   type ConfChange,
-  type ConfState,
   type Entry,
   type Message,
   type NodeId,
 } from "../raft/types.ts";
 import { Errors } from "../errors.ts";
+import { attachSnapshotImage, copyStateFromImage } from "./snapshot-restore.ts";
 
 /** How long a ReadIndex request may stay unanswered before it is sent again, ms. */
 const READ_RETRY_MS = 300;
@@ -57,8 +64,16 @@ export interface RaftDriverOptions {
   requestTimeoutMs: number;
   /** Applies one committed normal entry (inside the apply transaction). */
   applyEntry(entry: Entry): void;
-  /** Applies a committed configuration change (inside the apply transaction), after Raft took it. */
-  applyConfChange(cc: ConfChange, confState: ConfState, entry: Entry): void;
+  /**
+   * Validates and applies a committed configuration change to the membership (inside the apply
+   * transaction); returns false when it is refused (Raft then gets a no-op change).
+   */
+  applyConfChange(cc: ConfChange, entry: Entry): boolean;
+  /**
+   * A snapshot's state tables were just copied into the backend (inside the apply transaction,
+   * applied index `applied`): reload in-memory state from them.
+   */
+  restoreSnapshot(applied: number): void;
   /** Called after the transaction that applied up to `index` committed (durable). */
   onApplied(index: number): void;
   /** Hands messages to the transport (must not block). */
@@ -303,31 +318,45 @@ export class RaftDriver {
 
     const { db, storage, meta } = this.opts;
     let applied = this.applied;
-    db.transaction(() => {
-      storage.append(rd.entries);
-      if (rd.hardState) storage.setHardState(rd.hardState);
-      for (const e of rd.committedEntries) {
-        if (e.index <= applied) {
-          if (e.type === EntryType.EntryConfChange) this.raw.applyConfChange(decodeConfChange(e.data));
-          continue;
+    const image = rd.snapshot ? attachSnapshotImage(db, rd.snapshot.data) : undefined;
+    try {
+      db.transaction(() => {
+        let snapshotNow = false;
+        let base = this.applied;
+        if (rd.snapshot) {
+          // The image may be ahead of its metadata (it is the leader's backend when sent): the
+          // entries up to its own applied index then arrive again and are skipped below.
+          applied = base = Math.max(copyStateFromImage(db), rd.snapshot.metadata.index);
+          storage.applySnapshot(rd.snapshot);
+          meta.setNumber(MetaKeys.appliedIndex, applied);
+          this.opts.restoreSnapshot(applied);
+          this.appliedSinceSnapshot = 0;
         }
-        if (e.type === EntryType.EntryConfChange) {
-          const cc = decodeConfChange(e.data);
-          const cs = this.raw.applyConfChange(cc);
-          this.opts.applyConfChange(cc, cs, e);
-        } else if (e.data.length > 0) {
-          this.opts.applyEntry(e);
+        storage.append(rd.entries);
+        if (rd.hardState) storage.setHardState(rd.hardState);
+        for (const e of rd.committedEntries) {
+          if (e.index <= applied) continue;
+          if (e.type === EntryType.EntryConfChange) {
+            const cc = decodeConfChange(e.data);
+            const accepted = this.opts.applyConfChange(cc, e);
+            this.raw.applyConfChange(accepted ? cc : { ...cc, nodeId: None });
+            snapshotNow = true;
+          } else if (e.data.length > 0) {
+            this.opts.applyEntry(e);
+          }
+          applied = e.index;
         }
-        applied = e.index;
-      }
-      if (applied !== this.applied) meta.setNumber(MetaKeys.appliedIndex, applied);
-      this.appliedSinceSnapshot += applied - this.applied;
-      if (this.appliedSinceSnapshot >= this.opts.snapshotCount) {
-        this.appliedSinceSnapshot = 0;
-        const st = this.raw.status();
-        storage.createSnapshot(applied, storage.term(applied), st.confState, this.opts.catchUpEntries ?? 5000);
-      }
-    })();
+        if (applied !== base) meta.setNumber(MetaKeys.appliedIndex, applied);
+        this.appliedSinceSnapshot += applied - base;
+        if (snapshotNow || this.appliedSinceSnapshot >= this.opts.snapshotCount) {
+          this.appliedSinceSnapshot = 0;
+          const st = this.raw.status();
+          storage.createSnapshot(applied, storage.term(applied), st.confState, this.opts.catchUpEntries ?? 5000);
+        }
+      })();
+    } finally {
+      image?.detach();
+    }
 
     if (!leader) this.opts.send(rd.messages);
     if (applied !== this.applied) {

@@ -68,10 +68,30 @@ export interface EtcdServerApi {
   /** LeaseLeases: every lease ID, soonest expiry first (header filled). */
   leaseLeases(): Promise<LeaseLeasesResponse>;
 
-  /** Current membership, voters and learners. */
+  /** Current membership, voters and learners. Errors: NotSupportedForLearner on a learner. */
   members(): Member[];
   /** Maintenance.Status for this member (header, version, dbSize, leader, raft index/term...). */
   status(): StatusResponse;
+
+  /**
+   * The membership administration of a Raft member (etcd's v3rpc/member.go and MoveLeader).
+   * Optional: test fakes leave it out and the Cluster/Maintenance handlers answer Unimplemented.
+   */
+  cluster?: ClusterAdminApi;
+
+  /**
+   * Throws NotSupportedForLearner (Unavailable "etcdserver: rpc not supported for learner") when
+   * this member is a learner: etcd 3.4 lets a learner answer only Status and serializable Range
+   * (v3rpc/interceptor.go). Handlers that do not go through a checked method call it first.
+   */
+  rejectIfLearner?(): void;
+
+  /**
+   * Resolves once this member has applied everything committed when it was called (a ReadIndex
+   * round, etcd's linearizableReadNotify), for health checks; allowed on a learner.
+   * Errors: Timeout (Unavailable "etcdserver: request timed out").
+   */
+  linearizableReadNotify?(): Promise<void>;
 
   /**
    * Opens a watch stream on the member's watch hub (server/mvcc/watch/stream.ts): one per
@@ -79,3 +99,41 @@ export interface EtcdServerApi {
    */
   openWatchStream(): WatchStream;
 }
+
+/** Response of a membership change: the membership after it, as etcd's MemberListResponse lists it. */
+export interface MembershipResult {
+  /** Every member, sorted by ID. */
+  members: Member[];
+}
+
+/**
+ * Membership changes through Raft configuration changes, answered once the change is applied
+ * (etcd's EtcdServer AddMember, RemoveMember, UpdateMember, PromoteMember, MoveLeader). With
+ * `--strict-reconfig-check` (default) changes that could cost the quorum are refused first
+ * (server/membership/reconfig-check.ts). Timeouts as for writes (Timeout, Unavailable).
+ */
+export interface ClusterAdminApi {
+  /**
+   * Adds a member (`isLearner`: a non-voting learner) with an ID computed from its peer URLs and
+   * the current time (server/membership/ids.ts). Errors: MemberExist, PeerURLExist,
+   * TooManyLearners, MemberNotEnoughStarted (FailedPrecondition), Unhealthy (Unavailable).
+   */
+  add(peerURLs: string[], isLearner: boolean): Promise<MembershipResult & { member: Member }>;
+  /** Removes member `id`. Errors: MemberNotFound (NotFound), MemberNotEnoughStarted, Unhealthy. */
+  remove(id: bigint): Promise<MembershipResult>;
+  /** Replaces the peer URLs of member `id`. Errors: MemberNotFound, PeerURLExist. */
+  update(id: bigint, peerURLs: string[]): Promise<MembershipResult>;
+  /**
+   * Promotes learner `id` to voter; a follower forwards the request to the leader. Errors:
+   * MemberNotFound, MemberNotLearner, LearnerNotReady, MemberNotEnoughStarted (FailedPrecondition).
+   */
+  promote(id: bigint): Promise<MembershipResult>;
+  /**
+   * Hands leadership to voter `target` and resolves once it leads. Errors: NotLeader
+   * (FailedPrecondition) when this member does not lead; BadLeaderTransferee (FailedPrecondition)
+   * for an unknown member or a learner; Unknown `etcdserver: request timed out, leader transfer
+   * took too long` when the transfer does not finish within the request timeout.
+   */
+  moveLeader(target: bigint): Promise<void>;
+}
+

@@ -1,0 +1,90 @@
+/**
+ * Installing a Raft snapshot received from the leader on a follower: the snapshot's data is
+ * a SQLite image of the leader's backend (server/storage/raft-storage.ts backendImage). Its
+ * state-machine tables replace ours; the Raft tables and this member's identity stay.
+ * Mirrors etcd's applySnapshot (etcdserver/server.go: the received bbolt file replaces the
+ * backend, then the KV store, lessor and membership are recovered from it).
+ *
+ * SQLite cannot ATTACH inside a transaction, so the image is attached first
+ * ({@link attachSnapshotImage}), copied inside the apply transaction
+ * ({@link copyStateFromImage}) and detached afterwards.
+ */
+import type { Database } from "bun:sqlite";
+import { rmSync, writeFileSync } from "node:fs";
+import { MetaKeys } from "../storage/meta.ts";
+
+/** Schema name the image is attached under. */
+const SNAP = "snap";
+
+/** Tables that belong to this member's Raft log and are never taken from an image. */
+const RAFT_TABLES = new Set(["raft_log", "hard_state"]);
+
+/**
+ * `meta` keys never taken from an image: this member's identity and the Raft log's own
+ * bookkeeping (snapshot/compaction position, set by Storage.applySnapshot).
+ */
+function keepOwnMeta(key: string): boolean {
+  return key === MetaKeys.memberId || key === MetaKeys.clusterId || key.startsWith("raft_");
+}
+
+/** An attached image; `detach()` (call after the transaction ends) detaches and deletes it. */
+export interface AttachedImage {
+  detach(): void;
+}
+
+/**
+ * Writes the image next to the backend file and attaches it as schema `snap` (only read).
+ * Must be called outside any transaction. Throws SQLite errors (e.g. a corrupt image).
+ */
+export function attachSnapshotImage(db: Database, data: Uint8Array): AttachedImage {
+  const path = `${db.filename}.snap-recv`;
+  writeFileSync(path, data);
+  try {
+    db.run(`ATTACH DATABASE ? AS ${SNAP}`, [path]);
+  } catch (e) {
+    rmSync(path, { force: true });
+    throw e;
+  }
+  return {
+    detach() {
+      try {
+        db.run(`DETACH DATABASE ${SNAP}`);
+      } finally {
+        rmSync(path, { force: true });
+      }
+    },
+  };
+}
+
+/**
+ * Replaces every state-machine table (all tables of the image but the Raft ones: MVCC `kv`,
+ * `leases`, `members`, `removed_members`, and whatever later issues add) and the `meta` rows
+ * other than this member's identity and Raft bookkeeping with the attached image's. Call inside
+ * the apply transaction. Returns the image's applied index (0 when it has none).
+ */
+export function copyStateFromImage(db: Database): number {
+  const tables = db
+    .query<{ name: string }, []>(`SELECT name FROM ${SNAP}.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+    .all()
+    .map((r) => r.name);
+  const ours = new Set(
+    db.query<{ name: string }, []>("SELECT name FROM main.sqlite_master WHERE type = 'table'").all().map((r) => r.name),
+  );
+  for (const t of tables) {
+    if (RAFT_TABLES.has(t) || t === "meta" || !ours.has(t)) continue;
+    db.run(`DELETE FROM main."${t}"`);
+    db.run(`INSERT INTO main."${t}" SELECT * FROM ${SNAP}."${t}"`);
+  }
+  const metaRows = db.query<{ key: string; value: unknown }, []>(`SELECT key, value FROM ${SNAP}.meta`).all();
+  const upsert = db.query("INSERT OR REPLACE INTO main.meta (key, value) VALUES (?, ?)");
+  for (const row of db.query<{ key: string }, []>("SELECT key FROM main.meta").all()) {
+    if (!keepOwnMeta(row.key)) db.run("DELETE FROM main.meta WHERE key = ?", [row.key]);
+  }
+  let applied = 0;
+  for (const { key, value } of metaRows) {
+    if (keepOwnMeta(key)) continue;
+    upsert.run(key, value as string | number);
+    if (key === MetaKeys.appliedIndex && typeof value === "number") applied = value;
+  }
+  return applied;
+}

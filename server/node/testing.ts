@@ -1,0 +1,142 @@
+/**
+ * Test helpers: Raft clusters of real members (EtcdNode + peer transport, server/node/member.ts)
+ * inside the test process, on free loopback peer ports and temporary data dirs. Members are
+ * started, closed and restarted by slot; nothing is left behind by `stop()`.
+ * Not used by production code.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { EtcdConfig } from "../config.ts";
+import { createLogger, type Logger } from "../log.ts";
+import { freePort } from "../http/test-util.ts";
+import type { EtcdNode, NodeConfig } from "./etcd-node.ts";
+import { startMember } from "./member.ts";
+
+/** One member slot: fixed name, peer URL and data dir; `node` while running. */
+export interface Slot {
+  name: string;
+  peerUrl: string;
+  dataDir: string;
+  node?: EtcdNode;
+  /** Log lines (parsed JSON) of every run of this slot. */
+  logs: Record<string, unknown>[];
+}
+
+/** Settings of a test cluster; node settings apply to every member. */
+export type TestClusterOptions = Partial<NodeConfig> & { token?: string };
+
+/** Polls `cond` every 20 ms; throws `timed out waiting for <what>` after `ms` (default 15 s). */
+export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A cluster of in-process members. */
+export class TestCluster {
+  readonly slots: Slot[] = [];
+  private readonly root = mkdtempSync(join(tmpdir(), "etcd-cluster-"));
+
+  private constructor(private readonly opts: TestClusterOptions) {}
+
+  /** Starts `size` members bootstrapped together from one `--initial-cluster`. */
+  static async start(size: number, opts: TestClusterOptions = {}): Promise<TestCluster> {
+    const c = new TestCluster(opts);
+    for (let i = 0; i < size; i++) await c.addSlot();
+    await Promise.all(c.slots.map((s) => c.run(s, "new")));
+    return c;
+  }
+
+  /** A new empty slot (name `n<k>`, a free peer port), not started. */
+  async addSlot(): Promise<Slot> {
+    const name = `n${this.slots.length + 1}`;
+    const slot: Slot = { name, peerUrl: `http://127.0.0.1:${await freePort()}`, dataDir: join(this.root, name), logs: [] };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** `--initial-cluster` naming `slots` (default: every slot). */
+  initialCluster(slots: Slot[] = this.slots): string {
+    return slots.map((s) => `${s.name}=${s.peerUrl}`).join(",");
+  }
+
+  private config(slot: Slot, state: "new" | "existing", initialCluster: string): EtcdConfig & Partial<NodeConfig> {
+    return {
+      name: slot.name,
+      dataDir: slot.dataDir,
+      listenClientUrls: [],
+      advertiseClientUrls: [`http://client.${slot.name}:2379`],
+      listenPeerUrls: [slot.peerUrl],
+      initialAdvertisePeerUrls: [slot.peerUrl],
+      initialCluster,
+      initialClusterState: state,
+      initialClusterToken: this.opts.token ?? "test-cluster",
+      strictReconfigCheck: false,
+      snapshotCount: 100_000,
+      heartbeatIntervalMs: 50,
+      electionTimeoutMs: 500,
+      maxTxnOps: 128,
+      maxRequestBytes: 1.5 * 1024 * 1024,
+      quotaBackendBytes: 0,
+      logLevel: "info",
+      logger: "zap",
+      ...this.opts,
+    };
+  }
+
+  private logger(slot: Slot): Logger {
+    return createLogger({ level: "info", write: (line) => void slot.logs.push(JSON.parse(line)) });
+  }
+
+  /**
+   * Starts (or restarts) `slot` and waits until it is ready (or learned it was removed).
+   * `state` and `initialCluster` matter only on the first start of its data dir.
+   */
+  async run(slot: Slot, state: "new" | "existing" = "new", initialCluster = this.initialCluster()): Promise<EtcdNode> {
+    if (slot.node) throw new Error(`${slot.name} is running`);
+    slot.node = await startMember(this.config(slot, state, initialCluster), this.logger(slot));
+    return slot.node;
+  }
+
+  /** Closes the member of `slot` (its data dir stays). */
+  async kill(slot: Slot): Promise<void> {
+    const node = slot.node;
+    slot.node = undefined;
+    await node?.close();
+  }
+
+  /** Running members. */
+  running(): EtcdNode[] {
+    return this.slots.flatMap((s) => (s.node ? [s.node] : []));
+  }
+
+  /** The running member that leads (as it sees itself), waiting for one. */
+  async leader(): Promise<EtcdNode> {
+    let found: EtcdNode | undefined;
+    await waitFor(() => {
+      found = this.running().find((n) => n.raft.isLeader);
+      return found !== undefined;
+    }, "a leader");
+    return found!;
+  }
+
+  /** A running member that is not the leader. */
+  async follower(): Promise<EtcdNode> {
+    const lead = await this.leader();
+    return this.running().find((n) => n !== lead)!;
+  }
+
+  /** The slot `node` runs in. */
+  slotOf(node: EtcdNode): Slot {
+    return this.slots.find((s) => s.node === node)!;
+  }
+
+  /** Closes every member and deletes the data dirs. */
+  async stop(): Promise<void> {
+    await Promise.all(this.slots.map((s) => this.kill(s)));
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
