@@ -229,9 +229,23 @@ describe("3-member cluster", () => {
     const r = await goEtcdctl(cluster.members[survivor]!.clientUrl, ["--command-timeout=20s", "put", "/cluster/minority", "x"], { timeoutMs: 40_000 });
     console.log(`[cluster] put on a minority member answered after ${(performance.now() - t0).toFixed(0)} ms: ${r.stderr.trim().split("\n").at(-1)}`);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^Error: etcdserver: request timed out$/m);
+    // etcd 3.4 answers "request timed out" while the member still follows the dead leader; once it has
+    // campaigned and knows no leader, its raft node blocks proposals until the request's deadline.
+    const errors = IS_REAL_ETCD ? /^Error: (etcdserver: request timed out|rpc error: code = Unknown desc = context deadline exceeded)$/m : /^Error: etcdserver: request timed out$/m;
+    expect(r.stderr).toMatch(errors);
     const health = await httpGet(cluster.members[survivor]!.clientUrl, "/health");
     expect(health.status).toBe(503);
     expect(JSON.parse(health.body).health).toBe("false");
+    // A serializable read is still answered locally.
+    expect(ok(await ctl(["get", "/cluster/k", "--consistency=s", "--print-value-only"], [survivor]))).toBe("v1\n");
+  });
+
+  // etcd 3.4 lists "etcdserver: no leader" in Status.errors (the ERRORS column); ours leaves it empty
+  // (server/api/maintenance.ts), so this runs against real etcd only until that is added.
+  test.skipIf(!IS_REAL_ETCD)("endpoint status of a member without a leader shows 'etcdserver: no leader'", async () => {
+    const survivor = cluster.running()[0]!;
+    const [row] = tableRows(ok(await ctl(["endpoint", "status", "-w", "table"], [survivor])));
+    expect(row![4]).toBe("false");
+    expect(row![9]).toBe("etcdserver: no leader");
   });
 });
