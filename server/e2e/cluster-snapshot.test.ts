@@ -10,21 +10,15 @@
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { bytes, grpcClients } from "./clients.ts";
 import { TestCluster } from "./cluster-harness.ts";
-import { cleanup, IS_REAL_ETCD } from "./harness.ts";
+import { cleanup } from "./harness.ts";
 
 setDefaultTimeout(120_000);
 afterAll(cleanup);
 
-/**
- * Snapshot install on a lagging member is being implemented (issue 4); until it lands this test
- * runs only against real etcd (E2E_ETCD_BIN=/usr/bin/etcd), or with E2E_CLUSTER_SNAPSHOT=1.
- */
-const SNAPSHOT_CATCH_UP_LANDED = process.env.E2E_CLUSTER_SNAPSHOT === "1";
-
 /** Puts written while the follower is down: more than etcd's 5 000 catch-up entries + the snapshot count. */
 const PUTS = 5_300;
 
-test.skipIf(!IS_REAL_ETCD && !SNAPSHOT_CATCH_UP_LANDED)("a follower behind by more than --snapshot-count entries catches up by snapshot", async () => {
+test("a follower behind by more than --snapshot-count entries catches up by snapshot", async () => {
   const cluster = await TestCluster.start({ extraArgs: ["--snapshot-count", "100"] });
   const leader = await cluster.waitLeader();
   const follower = [0, 1, 2].find((i) => i !== leader.index)!;
