@@ -129,6 +129,15 @@ describe("catch-up and failures", () => {
     await put(leader, "after");
     await waitFor(async () => (await get(again, "after", true)).kvs.length === 1, "the new entry on the restarted member");
     expect((await get(again, "k10", true)).kvs.length).toBe(1);
+
+    // A member joining after the log was compacted gets a snapshot that already lists it.
+    const joining = await c.addSlot();
+    const { member } = await leader.cluster.add([joining.peerUrl], true);
+    const joined = await c.run(joining, "existing");
+    expect(joined.memberId).toBe(member.ID);
+    expect(joining.logs.some((l) => l.msg === "applied snapshot")).toBe(true);
+    expect((await get(joined, "k59", true)).kvs.length).toBe(1);
+    expect(joined.status().isLearner).toBe(true);
   }, 60_000);
 
   test("a minority times out writes and linearizable reads, serves serializable reads", async () => {

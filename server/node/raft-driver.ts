@@ -123,8 +123,9 @@ export class RaftDriver {
       electionTick,
       heartbeatTick: 1,
       storage: opts.storage,
-      // Raft re-delivers every committed entry after the snapshot so that it re-learns the
-      // membership from their conf changes; entries already applied are skipped below.
+      // Raft takes its membership from the latest snapshot record (never older than the last
+      // applied conf change) and re-delivers the committed entries after it; those already
+      // applied are skipped in handleReady.
       applied: opts.storage.snapshotIndex(),
       maxSizePerMsg: 1024 * 1024,
       maxInflightMsgs: 256,
