@@ -196,6 +196,8 @@ export class EtcdNode implements EtcdServerApi {
     this.readyPromise = new Promise((resolve) => (this.markReady = resolve));
     this.removed = new Promise((resolve) => (this.markRemoved = resolve));
     this.raftStorage = new SqliteRaftStorage(db, this.meta);
+    // etcd replaces --snapshot-count 0 with its default (etcdserver/server.go).
+    const snapshotCount = cfg.snapshotCount || 100_000;
     const fresh = this.raftStorage.lastIndex() === 0 && !join && (cfg.initialClusterState ?? "new") === "new";
     this.raft = new RaftDriver({
       db,
@@ -207,10 +209,10 @@ export class EtcdNode implements EtcdServerApi {
         : undefined,
       heartbeatMs,
       electionMs,
-      snapshotCount: cfg.snapshotCount,
+      snapshotCount,
       // etcd keeps 5000 entries behind a snapshot; with a smaller --snapshot-count (tests) keep
       // that many, so that a member more than two snapshot counts behind catches up by snapshot.
-      catchUpEntries: cfg.catchUpEntries ?? Math.min(5000, cfg.snapshotCount),
+      catchUpEntries: cfg.catchUpEntries ?? Math.min(5000, snapshotCount),
       requestTimeoutMs: this.requestTimeoutMs,
       applyEntry: (e) => this.applyCommitted(e),
       applyConfChange: (cc) => this.applyConfChange(cc),
