@@ -223,8 +223,9 @@ describe("3-member cluster", () => {
     console.log(`[cluster] put on a minority member answered after ${(performance.now() - t0).toFixed(0)} ms: ${r.stderr.trim().split("\n").at(-1)}`);
     expect(r.code).toBe(1);
     // etcd 3.4 answers "request timed out" while the member still follows the dead leader; once it has
-    // campaigned and knows no leader, its raft node blocks proposals until the request's deadline
-    // (etcdserver/server.go parseProposeCtxErr; raft/node.go drops propc without a leader).
+    // campaigned and knows no leader, its raft node blocks the proposal until the same server-side
+    // deadline, answered as "context deadline exceeded" (etcdserver/server.go parseProposeCtxErr;
+    // raft/node.go takes no proposals without a leader).
     expect(r.stderr).toMatch(/^Error: (etcdserver: request timed out|rpc error: code = Unknown desc = context deadline exceeded)$/m);
     const health = await httpGet(cluster.members[survivor]!.clientUrl, "/health");
     expect(health.status).toBe(503);
