@@ -67,7 +67,7 @@ import { ETCD_SERVER_VERSION } from "../config.ts";
 import { applyEntry, type ApplyOutcome, type AppliedResponse } from "./applier.ts";
 import { ProposalWaiters } from "./proposals.ts";
 import { RaftDriver } from "./raft-driver.ts";
-import { applyMemberAttributes, applyMemberConfChange, encodeMemberContext, validateConfChange } from "../membership/apply.ts";
+import { decodeMemberContext, applyMemberAttributes, applyMemberConfChange, encodeMemberContext, validateConfChange } from "../membership/apply.ts";
 import { joinExistingCluster, type JoinInfo } from "../membership/join.ts";
 import { ConfChangeType, StateType, type ConfChange, type Entry, type Message, type NodeId } from "../raft/types.ts";
 import { bootstrapMembership, type BootstrapConfig } from "./bootstrap.ts";
@@ -526,6 +526,11 @@ export class EtcdNode implements EtcdServerApi {
    * proposer gets the membership after it or the refusal. Returns whether it was applied.
    */
   private applyConfChange(cc: ConfChange): boolean {
+    if (isAlreadyApplied(this.membersTable, cc)) {
+      // The bootstrap entries of a new cluster: bootstrapMembership stored these voters already.
+      this.confWaiters.record(cc.id, this.membersTable.all());
+      return true;
+    }
     const refused = validateConfChange(this.membersTable, cc);
     if (refused) {
       this.logger.warn("rejected a configuration change", { "raft-conf-change": ConfChangeType[cc.type], error: refused.rawMessage });
@@ -617,6 +622,14 @@ export class EtcdNode implements EtcdServerApi {
   private assertOpen(): void {
     if (this.closed) throw Errors.Stopped();
   }
+}
+
+/** True for an AddNode of a voter the members table already holds with the same peer URLs. */
+function isAlreadyApplied(members: MembersTable, cc: ConfChange): boolean {
+  if (cc.type !== ConfChangeType.ConfChangeAddNode) return false;
+  const existing = members.get(cc.nodeId);
+  const ctx = decodeMemberContext(cc.context);
+  return !!existing && !existing.isLearner && !!ctx && ctx.peerURLs.join(",") === existing.peerURLs.join(",");
 }
 
 /** True when every range of the txn (nested ones included) is serializable: no ReadIndex needed. */
