@@ -14,7 +14,7 @@ import { getRequestListener } from "@hono/node-server";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import { urlHostPort, type EtcdConfig } from "../config.ts";
+import type { EtcdConfig } from "../config.ts";
 import { registerEtcdServices } from "../api/routes.ts";
 import { rawGrpcWatch } from "../api/watch-grpc.ts";
 import type { Logger } from "../log.ts";
@@ -22,14 +22,13 @@ import type { EtcdServerApi } from "../node/types.ts";
 import { createHttpApp } from "./app.ts";
 import { AuthorityRepairStream } from "./authority-repair.ts";
 import { createRpcHandler, type NodeHandler } from "./rpc-handler.ts";
+import { bindCleartextPort, startsWithHttp2Preface } from "./cleartext-port.ts";
 
 /** grpc-go's allowance on top of `--max-request-bytes` for the receive limit (etcd's grpcOverheadBytes), bytes. */
 export const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
 /** How long close() lets open connections finish before destroying them, ms. */
 const CLOSE_GRACE_MS = 1000;
-
-const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 /** Running client listeners. */
 export interface ClientListeners {
@@ -41,33 +40,6 @@ export interface ClientListeners {
 
 /** The settings the listeners use; EtcdConfig satisfies it. */
 export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBytes" | "maxTxnOps">;
-
-/** Hands a socket to `h2` or `h1` once its first bytes tell whether it starts with the HTTP/2 preface. */
-function dispatchBySniffing(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
-  let seen = Buffer.alloc(0);
-  const decide = () => {
-    let chunk: Buffer | null;
-    while ((chunk = socket.read() as Buffer | null) !== null) seen = Buffer.concat([seen, chunk]);
-    const n = Math.min(seen.length, H2_PREFACE.length);
-    const prefaceSoFar = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
-    if (prefaceSoFar && seen.length < H2_PREFACE.length) return; // not enough bytes yet
-    socket.off("readable", decide);
-    socket.unshift(seen);
-    if (prefaceSoFar) h2.emit("connection", new AuthorityRepairStream(socket));
-    else h1.emit("connection", socket);
-  };
-  socket.on("readable", decide);
-}
-
-/** Go's text for a failed listen, e.g. `listen tcp 127.0.0.1:2379: bind: address already in use`. */
-function listenError(address: string, e: NodeJS.ErrnoException): Error {
-  const reason: Record<string, string> = {
-    EADDRINUSE: "bind: address already in use",
-    EACCES: "bind: permission denied",
-    EADDRNOTAVAIL: "bind: cannot assign requested address",
-  };
-  return new Error(`listen tcp ${address}: ${reason[e.code ?? ""] ?? e.message}`);
-}
 
 /**
  * Binds every `cfg.listenClientUrls` URL (host `localhost` binds 127.0.0.1, as Go's listener
@@ -111,22 +83,17 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
 
   try {
     for (const url of cfg.listenClientUrls) {
-      const { host, port } = urlHostPort(url);
-      const bindHost = host === "localhost" ? "127.0.0.1" : host;
-      const server = net.createServer((socket) => {
+      const { server, url: bound } = await bindCleartextPort(url, (socket) => {
         sockets.add(socket);
         socket.on("close", () => sockets.delete(socket));
         socket.on("error", () => {}); // resets are normal; the HTTP servers see the close
-        dispatchBySniffing(socket, h1, h2);
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", (e) => reject(listenError(`${bindHost.includes(":") ? `[${bindHost}]` : bindHost}:${port}`, e)));
-        server.listen(Number(port), bindHost, () => resolve());
+        void startsWithHttp2Preface(socket).then((isH2) =>
+          isH2 ? h2.emit("connection", new AuthorityRepairStream(socket)) : h1.emit("connection", socket),
+        );
       });
       server.on("error", (e) => log.error("client listener error", { address: url, error: e }));
       servers.push(server);
-      const addr = server.address() as net.AddressInfo;
-      urls.push(`http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`);
+      urls.push(bound);
     }
   } catch (e) {
     await closeAll();

@@ -12,8 +12,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { Hono } from "hono";
 import type { Logger } from "../log.ts";
-
-const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+import { bindCleartextPort, startsWithHttp2Preface } from "../http/cleartext-port.ts";
 
 /** Largest request message the peer service reads, bytes (rafthttp's stream decoder limit, 512 MiB). */
 export const PEER_READ_MAX_BYTES = 512 * 1024 * 1024;
@@ -27,32 +26,6 @@ export interface PeerListeners {
   urls: string[];
   /** Stops accepting, sends GOAWAY and destroys every connection. */
   close(): Promise<void>;
-}
-
-/** Waits for the socket's first bytes and returns whether they are the HTTP/2 preface; the bytes stay unread. */
-function startsWithHttp2Preface(socket: net.Socket): Promise<boolean> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    const onReadable = () => {
-      for (let c: Buffer | null; (c = socket.read() as Buffer | null) !== null; ) chunks.push(c);
-      const head = Buffer.concat(chunks);
-      const n = Math.min(head.length, H2_PREFACE.length);
-      const matches = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
-      if (matches && n < H2_PREFACE.length && !socket.readableEnded) return;
-      socket.off("readable", onReadable);
-      socket.unshift(head);
-      resolve(matches && n === H2_PREFACE.length);
-    };
-    socket.on("readable", onReadable);
-  });
-}
-
-/** `http://host:port` of a listen URL; rejects other schemes. `localhost` binds 127.0.0.1 as Go does. */
-function bindAddress(url: string): { host: string; port: number } {
-  const u = new URL(url);
-  if (u.protocol !== "http:") throw new Error(`peer listener: unsupported scheme in ${url} (only http)`);
-  const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
-  return { host: host === "localhost" ? "127.0.0.1" : host, port: Number(u.port || 80) };
 }
 
 /**
@@ -91,24 +64,16 @@ export async function startPeerListeners(
 
   try {
     for (const url of listenUrls) {
-      const { host, port } = bindAddress(url);
-      const server = net.createServer((socket) => {
+      const { server, url: bound } = await bindCleartextPort(url, (socket) => {
         sockets.add(socket);
         socket.on("close", () => sockets.delete(socket));
         socket.on("error", () => {}); // resets are normal; the HTTP servers see the close
         socket.setKeepAlive(true, TCP_KEEPALIVE_MS); // finds senders that vanished without closing
         void startsWithHttp2Preface(socket).then((isH2) => (isH2 ? h2 : h1).emit("connection", socket));
       });
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", (e: NodeJS.ErrnoException) =>
-          reject(new Error(`listen tcp ${host.includes(":") ? `[${host}]` : host}:${port}: ${e.code ?? e.message}`)),
-        );
-        server.listen(port, host, () => resolve());
-      });
       server.on("error", (e) => log.error("peer listener error", { address: url, error: e }));
       servers.push(server);
-      const addr = server.address() as net.AddressInfo;
-      urls.push(`http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`);
+      urls.push(bound);
     }
   } catch (e) {
     await close();

@@ -1,0 +1,67 @@
+/**
+ * What the client port (server/http/listener.ts) and the peer port (server/transport/listen.ts)
+ * share: binding a cleartext TCP port from a listen URL as Go's listener does (`localhost` binds
+ * 127.0.0.1; failures read `listen tcp <host:port>: bind: address already in use`), and telling
+ * an HTTP/2 prior-knowledge connection from an HTTP/1.x one by its first bytes (etcd's cmux).
+ * Source: RFC 9113 §3.4 (connection preface), etcd `pkg/transport/listener.go`.
+ */
+import * as net from "node:net";
+
+/** The HTTP/2 client connection preface. */
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+/**
+ * Waits for the socket's first bytes; resolves true when they are the HTTP/2 preface. The bytes
+ * are put back (unshift) for whichever server takes the socket.
+ */
+export function startsWithHttp2Preface(socket: net.Socket): Promise<boolean> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const onReadable = () => {
+      for (let c: Buffer | null; (c = socket.read() as Buffer | null) !== null; ) chunks.push(c);
+      const head = Buffer.concat(chunks);
+      const n = Math.min(head.length, H2_PREFACE.length);
+      const matches = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (matches && n < H2_PREFACE.length && !socket.readableEnded) return;
+      socket.off("readable", onReadable);
+      socket.unshift(head);
+      resolve(matches && n === H2_PREFACE.length);
+    };
+    socket.on("readable", onReadable);
+  });
+}
+
+/** Go's text for a failed listen, e.g. `listen tcp 127.0.0.1:2379: bind: address already in use`. */
+function listenError(address: string, e: NodeJS.ErrnoException): Error {
+  const reason: Record<string, string> = {
+    EADDRINUSE: "bind: address already in use",
+    EACCES: "bind: permission denied",
+    EADDRNOTAVAIL: "bind: cannot assign requested address",
+  };
+  return new Error(`listen tcp ${address}: ${reason[e.code ?? ""] ?? e.message}`);
+}
+
+/** A bound port: the server and its `http://<ip>:<port>` (the real port when the URL said 0). */
+export interface BoundPort {
+  server: net.Server;
+  url: string;
+}
+
+/**
+ * Binds `http://host:port` (host `localhost` → 127.0.0.1, port 0 → any free port) and hands every
+ * accepted socket to `onSocket`. Rejects with Go's listen error text; rejects other schemes.
+ */
+export async function bindCleartextPort(url: string, onSocket: (socket: net.Socket) => void): Promise<BoundPort> {
+  const u = new URL(url);
+  if (u.protocol !== "http:") throw new Error(`unsupported scheme in ${url} (only http)`);
+  const hostname = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  const host = hostname === "localhost" ? "127.0.0.1" : hostname;
+  const port = Number(u.port || 80);
+  const server = net.createServer(onSocket);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (e) => reject(listenError(`${host.includes(":") ? `[${host}]` : host}:${port}`, e)));
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address() as net.AddressInfo;
+  return { server, url: `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}` };
+}
