@@ -10,13 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PutRequestSchema, RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { rpcError } from "../e2e/clients.ts";
-import { startEtcdNode, type EtcdNode, type NodeConfig } from "../node/etcd-node.ts";
+import { startEtcdNode, type EtcdNode } from "../node/etcd-node.ts";
+import { quietNodeLogger, singleMemberConfig } from "../node/testing.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const dirs: string[] = [];
 const nodes: EtcdNode[] = [];
-const quiet = { info() {}, warn() {} };
 
 class FakeClock {
   t = 5_000_000;
@@ -25,24 +25,10 @@ class FakeClock {
   }
 }
 
-function config(dataDir: string, clock: FakeClock): NodeConfig {
-  return {
-    name: "default",
-    dataDir,
-    initialCluster: "default=http://localhost:2380",
-    initialClusterToken: "etcd-cluster",
-    initialAdvertisePeerUrls: ["http://localhost:2380"],
-    advertiseClientUrls: ["http://localhost:2379"],
-    maxRequestBytes: 1 << 20,
-    snapshotCount: 100000,
-    clock,
-  };
-}
-
 async function open(clock: FakeClock, dir?: string): Promise<{ node: EtcdNode; dir: string }> {
   const d = dir ?? mkdtempSync(join(tmpdir(), "etcd-lease-"));
   if (!dir) dirs.push(d);
-  const node = await startEtcdNode(config(d, clock), quiet);
+  const node = await startEtcdNode(singleMemberConfig(d, { clock }), quietNodeLogger);
   nodes.push(node);
   await node.ready();
   return { node, dir: d };

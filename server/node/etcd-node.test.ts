@@ -10,30 +10,17 @@ import {
   RangeRequestSchema,
   TxnRequestSchema,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import { startEtcdNode, type NodeConfig, type EtcdNode } from "./etcd-node.ts";
+import { startEtcdNode, type EtcdNode } from "./etcd-node.ts";
+import { quietNodeLogger, singleMemberConfig } from "./testing.ts";
 
 const dirs: string[] = [];
 const nodes: EtcdNode[] = [];
-const quiet = { info() {}, warn() {} };
 const enc = new TextEncoder();
-
-function config(dataDir: string): NodeConfig {
-  return {
-    name: "default",
-    dataDir,
-    initialCluster: "default=http://localhost:2380",
-    initialClusterToken: "etcd-cluster",
-    initialAdvertisePeerUrls: ["http://localhost:2380"],
-    advertiseClientUrls: ["http://localhost:2379"],
-    maxRequestBytes: 1024,
-    snapshotCount: 100000,
-  };
-}
 
 async function open(dir?: string): Promise<{ node: EtcdNode; dir: string }> {
   const d = dir ?? mkdtempSync(join(tmpdir(), "etcd-node-"));
   if (!dir) dirs.push(d);
-  const node = await startEtcdNode(config(d), quiet);
+  const node = await startEtcdNode(singleMemberConfig(d, { maxRequestBytes: 1024 }), quietNodeLogger);
   nodes.push(node);
   await settled(node);
   return { node, dir: d };

@@ -13,6 +13,27 @@ import { freePort } from "../http/test-util.ts";
 import type { EtcdNode, NodeConfig } from "./etcd-node.ts";
 import { startMember } from "./member.ts";
 
+/** A logger that drops everything (for tests of one member). */
+export const quietNodeLogger = { info() {}, warn() {} };
+
+/**
+ * Settings of a lone member named `default` in `dataDir` (peer URL http://localhost:2380,
+ * never bound: EtcdNode alone opens no ports), with `overrides` on top.
+ */
+export function singleMemberConfig(dataDir: string, overrides: Partial<NodeConfig> = {}): NodeConfig {
+  return {
+    name: "default",
+    dataDir,
+    initialCluster: "default=http://localhost:2380",
+    initialClusterToken: "etcd-cluster",
+    initialAdvertisePeerUrls: ["http://localhost:2380"],
+    advertiseClientUrls: ["http://localhost:2379"],
+    maxRequestBytes: 1 << 20,
+    snapshotCount: 100000,
+    ...overrides,
+  };
+}
+
 /** One member slot: fixed name, peer URL and data dir; `node` while running. */
 export interface Slot {
   name: string;
