@@ -19,6 +19,7 @@ import { runWorkload, type SliceSettings } from "./runner.ts";
 import type { ServerSpec } from "./server.ts";
 import type { WorkloadOptions } from "./workload.ts";
 import { workloadFor } from "./workloads/index.ts";
+import { alternateRounds } from "./slices.ts";
 
 /** Interval between put attempts of the failover probe, in ms (the resolution of a failover time). */
 const PROBE_INTERVAL_MS = 10;
@@ -120,15 +121,11 @@ export async function runClusterBenchmark(
       reports.push({ description, options, ...run });
     }
     const runs = clusters.map(() => [] as number[]);
-    for (let round = 0; round < failovers; round++) {
-      const order = clusters.map((_, i) => i);
-      if (round % 2 === 1) order.reverse();
-      for (const i of order) {
-        const ms = await failoverRound(clusters[i]!, round);
-        runs[i]!.push(ms);
-        log(`  failover ${clusters[i]!.spec.label.padEnd(6)} round ${round + 1}: ${ms.toFixed(0)} ms from kill -9 of the leader to the next acknowledged put`);
-      }
-    }
+    await alternateRounds(clusters.length, failovers, async (i, round) => {
+      const ms = await failoverRound(clusters[i]!, round);
+      runs[i]!.push(ms);
+      log(`  failover ${clusters[i]!.spec.label.padEnd(6)} round ${round + 1}: ${ms.toFixed(0)} ms from kill -9 of the leader to the next acknowledged put`);
+    });
     const failoverResults = clusters.map((c, i) => ({ label: c.spec.label, runsMs: runs[i]!, medianMs: median(runs[i]!) }));
     return { servers, workloads: reports, failovers: failoverResults };
   } finally {

@@ -14,10 +14,10 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Lease, LeaseKeepAliveRequestSchema, type LeaseKeepAliveRequest } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { RequestQueue } from "../../cli/request-queue.ts";
-import { trackPid, untrackPid } from "./cleanup.ts";
 import { Histogram } from "./histogram.ts";
 import { median } from "./report.ts";
 import type { RunningServer } from "./server.ts";
+import { alternateRounds, runLoadProcess } from "./slices.ts";
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -125,13 +125,8 @@ async function runSlice(c: LeaseSliceConfig): Promise<LeaseSliceResult> {
 }
 
 /** Runs one slice in a fresh load process; throws with its stderr when it fails. */
-async function loadSlice(config: LeaseSliceConfig): Promise<LeaseSliceResult> {
-  const proc = Bun.spawn([process.execPath, SELF, JSON.stringify(config)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  trackPid(proc.pid);
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  untrackPid(proc.pid);
-  if (code !== 0) throw new Error(`lease load process failed (exit ${code}): ${err.trim()}`);
-  return JSON.parse(out) as LeaseSliceResult;
+function loadSlice(config: LeaseSliceConfig): Promise<LeaseSliceResult> {
+  return runLoadProcess<LeaseSliceResult>(SELF, config, "lease");
 }
 
 /** Runs the lease-keepalive mode against `servers` (first = reference); `log` gets one line per slice. */
@@ -161,11 +156,7 @@ export async function runLeaseBenchmark(servers: RunningServer[], options: Lease
     a.rates.push(rate);
   };
   for (let i = 0; i < servers.length; i++) await slice(i, false);
-  for (let round = 0; round < options.slices; round++) {
-    const order = servers.map((_, i) => i);
-    if (round % 2 === 1) order.reverse();
-    for (const i of order) await slice(i, true);
-  }
+  await alternateRounds(servers.length, options.slices, (i) => slice(i, true));
   const results = servers.map((s, i): LeaseServerResult => {
     const a = acc[i]!;
     return {

@@ -6,6 +6,7 @@ import type { GeneratorHandle } from "./generator-handle.ts";
 import { Histogram } from "./histogram.ts";
 import type { RunningServer } from "./server.ts";
 import type { WorkloadOptions } from "./workload.ts";
+import { alternateRounds } from "./slices.ts";
 
 /** What the runner needs of a server under load: a label, the endpoint to load, and its CPU time so far (µs). */
 export type LoadTarget = Pick<RunningServer, "spec" | "endpoint" | "cpuMicros">;
@@ -142,10 +143,6 @@ export async function runWorkload(
   const warmupRequests = firstHalf + calibration;
   const requestsPerSlice = Math.max(1, Math.min(cap, Math.round((calibration * settings.sliceMs * 2) / settings.warmupMs)));
   for (let i = 1; i < servers.length; i++) await slice(i, warmupRequests, settings.warmupMs * SLICE_TIME_LIMIT_FACTOR, false);
-  for (let round = 0; round < settings.slices; round++) {
-    const order = servers.map((_, i) => i);
-    if (round % 2 === 1) order.reverse();
-    for (const i of order) await slice(i, requestsPerSlice, limitMs, true);
-  }
+  await alternateRounds(servers.length, settings.slices, async (i) => void (await slice(i, requestsPerSlice, limitMs, true)));
   return { requestsPerSlice, results: servers.map((s, i) => acc[i]!.result(s.spec.label)) };
 }

@@ -6,11 +6,11 @@
  * delivered event, plus the ours/etcd ratios.
  */
 import { fileURLToPath } from "node:url";
-import { trackPid, untrackPid } from "./cleanup.ts";
 import { Histogram } from "./histogram.ts";
 import { median } from "./report.ts";
 import type { RunningServer } from "./server.ts";
 import type { WatchSliceConfig, WatchSliceResult } from "./watch-load.ts";
+import { alternateRounds, runLoadProcess } from "./slices.ts";
 
 const LOAD_PATH = fileURLToPath(new URL("./watch-load.ts", import.meta.url));
 
@@ -58,13 +58,8 @@ export interface WatchReport {
 }
 
 /** Runs one slice in a fresh load process; throws with its stderr when it fails. */
-async function loadSlice(config: WatchSliceConfig): Promise<WatchSliceResult> {
-  const proc = Bun.spawn([process.execPath, LOAD_PATH, JSON.stringify(config)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  trackPid(proc.pid);
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  untrackPid(proc.pid);
-  if (code !== 0) throw new Error(`watch load process failed (exit ${code}): ${err.trim()}`);
-  return JSON.parse(out) as WatchSliceResult;
+function loadSlice(config: WatchSliceConfig): Promise<WatchSliceResult> {
+  return runLoadProcess<WatchSliceResult>(LOAD_PATH, config, "watch");
 }
 
 /** Runs the watch mode against `servers` (first = reference); `log` gets one line per slice. */
@@ -108,11 +103,7 @@ export async function runWatchBenchmark(servers: RunningServer[], options: Watch
     a.p99s.push(h.quantileMs(0.99));
   };
   for (let i = 0; i < servers.length; i++) await slice(i, false);
-  for (let round = 0; round < options.slices; round++) {
-    const order = servers.map((_, i) => i);
-    if (round % 2 === 1) order.reverse();
-    for (const i of order) await slice(i, true);
-  }
+  await alternateRounds(servers.length, options.slices, (i) => slice(i, true));
   const results = servers.map((s, i): WatchServerResult => {
     const a = acc[i]!;
     return {
