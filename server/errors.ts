@@ -93,4 +93,6 @@ export const Errors = {
   TimeoutLeaderTransfer: etcdError(Code.Unknown, "etcdserver: request timed out, leader transfer took too long"),
   /** A write that never entered Raft (no leader the whole time): etcd returns Go's context.DeadlineExceeded. */
   ContextDeadlineExceeded: etcdError(Code.Unknown, "context deadline exceeded"),
+  /** A write whose client went away before it was applied (etcdserver.ErrCanceled, v3_server.go). */
+  Canceled: etcdError(Code.Unknown, "etcdserver: request cancelled"),
 } as const;

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { idToHex } from "./membership/ids.ts";
 import { startClientListeners, type ClientListeners } from "./http/listener.ts";
 import type { EtcdServerApi } from "./node/types.ts";
+import { errorFields, fatal, isMemberFatal, MemberFatalError } from "./node/fatal.ts";
 
 /**
  * A started member as main needs it: the API plus close(), and `removed`, which resolves when
@@ -160,10 +161,25 @@ export async function main(argv: readonly string[], env: Record<string, string |
   return 0;
 }
 
+/**
+ * What escaped every handler: a member-fatal error (server/node/fatal.ts `isMemberFatal`: a
+ * MemberFatalError or a storage error) logs a fatal line and ends the process with exit code 1,
+ * as etcd's `lg.Fatal`; anything else is a per-request error that should have been answered to
+ * its client: a bug, logged at error level, and the server keeps serving the others.
+ * `exit` is replaceable for tests.
+ */
+export function onUncaught(log: Logger, error: unknown, kind: string, exit?: (code: number) => void): void {
+  if (isMemberFatal(error)) {
+    const fields = error instanceof MemberFatalError ? error.fields : errorFields(error);
+    fatal(log, error instanceof MemberFatalError ? error.message : `${kind}: member-fatal error`, fields, exit);
+    return;
+  }
+  log.error(`${kind} (a bug: a per-request error escaped its request)`, errorFields(error));
+}
+
 if (import.meta.main) {
   const log = createLogger();
-  // Bad input must never take the server down: log what escaped a handler and keep serving.
-  process.on("uncaughtException", (e) => log.error("uncaught exception", { error: e, stack: e.stack }));
-  process.on("unhandledRejection", (e) => log.error("unhandled rejection", { error: e instanceof Error ? e : String(e) }));
+  process.on("uncaughtException", (e) => onUncaught(log, e, "uncaught exception"));
+  process.on("unhandledRejection", (e) => onUncaught(log, e, "unhandled rejection"));
   process.exit(await main(process.argv.slice(2), process.env));
 }

@@ -17,25 +17,25 @@ export interface KvOptions {
 /** The KV service implementation over `api`. Errors: see kv-validate.ts and EtcdServerApi. */
 export function kvService(api: EtcdServerApi, opts: KvOptions): ServiceImpl<typeof KV> {
   return {
-    range(req) {
+    range(req, ctx) {
       checkRangeRequest(req);
-      return api.range(req);
+      return api.range(req, ctx.signal);
     },
-    put(req) {
+    put(req, ctx) {
       checkPutRequest(req);
-      return api.put(req);
+      return api.put(req, ctx.signal);
     },
-    deleteRange(req) {
+    deleteRange(req, ctx) {
       checkDeleteRequest(req);
-      return api.deleteRange(req);
+      return api.deleteRange(req, ctx.signal);
     },
-    txn(req) {
+    txn(req, ctx) {
       checkTxnRequest(req, opts.maxTxnOps);
       checkTxnIntervals(req);
-      return api.txn(req);
+      return api.txn(req, ctx.signal);
     },
-    compact(req) {
-      return api.compact(req);
+    compact(req, ctx) {
+      return api.compact(req, ctx.signal);
     },
   };
 }

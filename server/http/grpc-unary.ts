@@ -143,6 +143,12 @@ export function serveUnaryGrpc(
   limit: number,
   log: Logger,
 ): void {
+  // Aborts when the client resets the stream or goes away before the answer: the member then
+  // drops the request early (server/node/etcd-node.ts propose).
+  const gone = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) gone.abort();
+  });
   readMessage(req, limit)
     .then((bytes) => {
       let input: unknown;
@@ -158,6 +164,7 @@ export function serveUnaryGrpc(
         requestMethod: "POST",
         url: req.url ?? "",
         requestHeader: authHeaders(req),
+        requestSignal: gone.signal,
       });
       return route.impl(input, ctx);
     })

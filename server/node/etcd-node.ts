@@ -8,6 +8,12 @@
  * caller gets its response and watchers their events. A write is acknowledged only once
  * durable on a quorum; an entry at or below the stored applied index is never applied again.
  * Linearizable reads wait for a ReadIndex round (thesis §6.4); serializable reads are local.
+ *
+ * Back-pressure (server/node/limits.ts): a write is refused with `etcdserver: too many requests`
+ * while apply lags commit by more than 5000 entries (etcd's v3_server.go) or too many proposals
+ * wait; a write whose client went away (its AbortSignal) is not proposed and its waiter dropped.
+ * A failure of the Ready loop (storage write, apply) is member-fatal (server/node/fatal.ts): the
+ * member stops serving at once and `onFatal` ends the process.
  */
 import { ConnectError } from "@connectrpc/connect";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -73,6 +79,8 @@ import { ConfChangeType, StateType, type ConfChange, type Entry, type Message, t
 import { bootstrapMembership, type BootstrapConfig } from "./bootstrap.ts";
 import { ClusterAdmin, toMember, type ConfChangeOutcome } from "./cluster-admin.ts";
 import type { EtcdServerApi } from "./types.ts";
+import { exitOnFatal, type OnFatal } from "./fatal.ts";
+import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS } from "./limits.ts";
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
 export interface NodeConfig extends BootstrapConfig {
@@ -98,12 +106,19 @@ export interface NodeConfig extends BootstrapConfig {
   catchUpEntries?: number;
   /** How long a request may wait for Raft, ms (default etcd's: 5 s + 2 election timeouts; tests shorten it). */
   requestTimeoutMs?: number;
+  /**
+   * Called once on a member-fatal error (server/node/fatal.ts); default: log a fatal line and exit
+   * the process with code 1. Tests inject one that records the call; the member has then stopped.
+   */
+  onFatal?: OnFatal;
 }
 
 /** Minimal structured logger (server/log.ts provides one). */
 export interface NodeLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
+  /** A `"level":"fatal"` line (falls back to warn when absent). */
+  fatal?(msg: string, fields?: Record<string, unknown>): void;
 }
 
 /** Where the node sends Raft messages (the peer transport); absent for a lone member. */
@@ -163,6 +178,9 @@ export class EtcdNode implements EtcdServerApi {
   private readonly readyPromise: Promise<void>;
   private markReady!: () => void;
   private closed = false;
+  /** A member-fatal error happened: nothing is served any more. */
+  private failed = false;
+  private readonly onFatal: OnFatal;
 
   /** `join`: what {@link joinExistingCluster} learned, for a first start with `--initial-cluster-state existing`. */
   constructor(
@@ -177,6 +195,7 @@ export class EtcdNode implements EtcdServerApi {
     this.clusterId = ids.clusterId;
     this.memberId = ids.memberId;
     this.joinedMembers = join?.members;
+    this.onFatal = cfg.onFatal ?? exitOnFatal({ fatal: (msg, fields) => (logger.fatal ?? logger.warn).call(logger, msg, fields) });
     this.learner = this.membersTable.get(this.memberId)?.isLearner ?? false;
     const heartbeatMs = cfg.heartbeatIntervalMs ?? 100;
     const electionMs = cfg.electionTimeoutMs ?? 1000;
@@ -220,6 +239,7 @@ export class EtcdNode implements EtcdServerApi {
       onApplied: () => this.afterApply(),
       send: (messages) => this.sink?.send(messages),
       onLeaderChange: (lead) => this.leaderChanged(lead, electionMs),
+      onFatal: (msg, fields) => this.memberFatal(msg, fields),
     });
     this.leaseExpiry = startLeaseExpiry(this.lessor, (id) => this.propose({ leaseRevoke: create(LeaseRevokeRequestSchema, { ID: id }) }));
     this.cluster = new ClusterAdmin({
@@ -256,8 +276,9 @@ export class EtcdNode implements EtcdServerApi {
     });
   }
 
-  async range(req: RangeRequest): Promise<RangeResponse> {
+  async range(req: RangeRequest, signal?: AbortSignal): Promise<RangeResponse> {
     this.assertOpen();
+    if (signal?.aborted) throw Errors.Canceled();
     if (!req.serializable) {
       this.rejectIfLearner();
       await this.raft.readIndex();
@@ -267,15 +288,15 @@ export class EtcdNode implements EtcdServerApi {
     return response;
   }
 
-  put(req: PutRequest): Promise<PutResponse> {
-    return this.clientPropose({ put: req }) as Promise<PutResponse>;
+  put(req: PutRequest, signal?: AbortSignal): Promise<PutResponse> {
+    return this.clientPropose({ put: req }, signal) as Promise<PutResponse>;
   }
 
-  deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-    return this.clientPropose({ deleteRange: req }) as Promise<DeleteRangeResponse>;
+  deleteRange(req: DeleteRangeRequest, signal?: AbortSignal): Promise<DeleteRangeResponse> {
+    return this.clientPropose({ deleteRange: req }, signal) as Promise<DeleteRangeResponse>;
   }
 
-  async txn(req: TxnRequest): Promise<TxnResponse> {
+  async txn(req: TxnRequest, signal?: AbortSignal): Promise<TxnResponse> {
     this.rejectIfLearner();
     if (isTxnReadOnly(req)) {
       // etcd serves read-only txns without a proposal (v3_server.go Txn); they change nothing.
@@ -285,11 +306,11 @@ export class EtcdNode implements EtcdServerApi {
       response.header = this.header();
       return response;
     }
-    return this.propose({ txn: req }) as Promise<TxnResponse>;
+    return this.propose({ txn: req }, signal) as Promise<TxnResponse>;
   }
 
-  compact(req: CompactionRequest): Promise<CompactionResponse> {
-    return this.clientPropose({ compaction: req }) as Promise<CompactionResponse>;
+  compact(req: CompactionRequest, signal?: AbortSignal): Promise<CompactionResponse> {
+    return this.clientPropose({ compaction: req }, signal) as Promise<CompactionResponse>;
   }
 
   async leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse> {
@@ -444,21 +465,41 @@ export class EtcdNode implements EtcdServerApi {
 
   /**
    * Encodes a write and proposes it; resolves with its response once applied and durable.
-   * Errors: RequestTooLarge (InvalidArgument) over `--max-request-bytes`; Timeout
-   * (Unavailable, `etcdserver: request timed out`) when not applied within the request
-   * timeout (no leader, lost quorum); Stopped after close(); the request's own etcd error.
+   * Errors: TooManyRequests (ResourceExhausted, `etcdserver: too many requests`) while apply lags
+   * commit by more than MAX_APPLY_LAG_ENTRIES (etcd's processInternalRaftRequestOnce) or
+   * MAX_PENDING_PROPOSALS / MAX_PENDING_PROPOSAL_BYTES wait already; RequestTooLarge
+   * (InvalidArgument) over `--max-request-bytes`; Timeout (Unavailable, `etcdserver: request
+   * timed out`) when not applied within the request timeout (no leader, lost quorum); Canceled
+   * (Unknown, `etcdserver: request cancelled`) once `signal` aborted (the client went away: a
+   * proposal still queued for a leader is then never proposed); Stopped after close(); the
+   * request's own etcd error.
    */
-  private async propose(fields: Partial<InternalRaftRequest>): Promise<AppliedResponse> {
+  private async propose(fields: Partial<InternalRaftRequest>, signal?: AbortSignal): Promise<AppliedResponse> {
     this.assertOpen();
+    if (signal?.aborted) throw Errors.Canceled();
+    if (this.raft.lagEntries > MAX_APPLY_LAG_ENTRIES) throw Errors.TooManyRequests();
+    if (this.waiters.size >= MAX_PENDING_PROPOSALS) throw Errors.TooManyRequests();
     const id = this.requestIds.next();
     const req = create(InternalRaftRequestSchema, { ...fields, ID: id });
     const data = toBinary(InternalRaftRequestSchema, req);
     if (data.length > this.cfg.maxRequestBytes) throw Errors.RequestTooLarge();
+    if (this.waiters.size > 0 && this.waiters.bytes + data.length > MAX_PENDING_PROPOSAL_BYTES) throw Errors.TooManyRequests();
     const start = Date.now();
-    const state = { accepted: false };
-    const outcome = this.waiters.register(id, this.requestTimeoutMs, () => this.timeoutError(start, state.accepted));
-    this.proposeUntilAccepted(id, data, state);
-    const result = await outcome;
+    let accepted = false;
+    const outcome = this.waiters.register(id, this.requestTimeoutMs, () => this.timeoutError(start, accepted), data.length);
+    const onAbort = () => this.waiters.cancel(id, Errors.Canceled());
+    signal?.addEventListener("abort", onAbort, { once: true });
+    this.raft.propose({
+      data,
+      wanted: () => !this.closed && this.waiters.has(id),
+      accepted: () => (accepted = true),
+    });
+    let result: ApplyOutcome;
+    try {
+      result = await outcome;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
     if (result instanceof ConnectError) throw result;
     result.response.header = this.header();
     result.response.header.revision = BigInt(result.revision);
@@ -466,16 +507,26 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   /** A client's write: refused on a learner, else {@link propose}. */
-  private async clientPropose(fields: Partial<InternalRaftRequest>): Promise<AppliedResponse> {
+  private async clientPropose(fields: Partial<InternalRaftRequest>, signal?: AbortSignal): Promise<AppliedResponse> {
     this.rejectIfLearner();
-    return this.propose(fields);
+    return this.propose(fields, signal);
   }
 
-  /** Raft drops proposals while no leader is known: retry until accepted or the caller gave up. */
-  private proposeUntilAccepted(id: bigint, data: Uint8Array, state: { accepted: boolean }): void {
-    if (this.closed || !this.waiters.has(id)) return;
-    if (this.raft.propose(data)) state.accepted = true;
-    else setTimeout(() => this.proposeUntilAccepted(id, data, state), 50);
+  /**
+   * The Ready loop failed (server/node/raft-driver.ts has stopped): memory may hold state the
+   * disk does not, so nothing more is served or answered; `onFatal` ends the process (in tests
+   * it returns, and the member is closed).
+   */
+  private memberFatal(msg: string, fields: Record<string, unknown>): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.closed = true;
+    try {
+      this.onFatal(msg, { ...fields, "local-member-id": this.memberId.toString(16) });
+    } finally {
+      this.closed = false;
+      void this.close();
+    }
   }
 
   /**
@@ -621,6 +672,11 @@ export class EtcdNode implements EtcdServerApi {
 
   private assertOpen(): void {
     if (this.closed) throw Errors.Stopped();
+  }
+
+  /** True once a member-fatal error stopped this member (tests; production has exited). */
+  get hasFailed(): boolean {
+    return this.failed;
   }
 }
 

@@ -15,25 +15,44 @@ interface Waiter<T> {
   resolve: (outcome: T) => void;
   reject: (error: unknown) => void;
   timer: ReturnType<typeof setTimeout>;
+  /** Size of the proposal, bytes (counted in {@link ProposalWaiters.bytes}). */
+  bytes: number;
 }
 
 /** Pending proposals of this member, by proposal ID; `T` is what applying yields. */
 export class ProposalWaiters<T = ApplyOutcome> {
   private readonly waiting = new Map<bigint, Waiter<T>>();
   private ready: [Waiter<T>, T][] = [];
+  private waitingBytes = 0;
 
   /**
-   * Waits for the outcome of proposal `id`; after `timeoutMs` rejects with `onTimeout()`
-   * (default Errors.Timeout()).
+   * Waits for the outcome of proposal `id` (`bytes` long); after `timeoutMs` rejects with
+   * `onTimeout()` (default Errors.Timeout()).
    */
-  register(id: bigint, timeoutMs: number, onTimeout: () => unknown = Errors.Timeout): Promise<T> {
+  register(id: bigint, timeoutMs: number, onTimeout: () => unknown = Errors.Timeout, bytes = 0): Promise<T> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(onTimeout());
+        if (this.remove(id)) reject(onTimeout());
       }, timeoutMs);
-      this.waiting.set(id, { resolve, reject, timer });
+      this.waiting.set(id, { resolve, reject, timer, bytes });
+      this.waitingBytes += bytes;
     });
+  }
+
+  /** Stops waiting for proposal `id` (its client went away): rejects it with `error`. */
+  cancel(id: bigint, error: unknown): void {
+    const w = this.remove(id);
+    if (!w) return;
+    clearTimeout(w.timer);
+    w.reject(error);
+  }
+
+  private remove(id: bigint): Waiter<T> | undefined {
+    const w = this.waiting.get(id);
+    if (!w) return undefined;
+    this.waiting.delete(id);
+    this.waitingBytes -= w.bytes;
+    return w;
   }
 
   /** True while proposal `id` waits. */
@@ -43,9 +62,8 @@ export class ProposalWaiters<T = ApplyOutcome> {
 
   /** Records the outcome of an applied entry (no-op for entries other members proposed). */
   record(id: bigint, outcome: T): void {
-    const w = this.waiting.get(id);
+    const w = this.remove(id);
     if (!w) return;
-    this.waiting.delete(id);
     clearTimeout(w.timer);
     this.ready.push([w, outcome]);
   }
@@ -57,18 +75,29 @@ export class ProposalWaiters<T = ApplyOutcome> {
     for (const [w, outcome] of ready) w.resolve(outcome);
   }
 
-  /** Rejects every waiting proposal with `error` (shutdown). */
+  /**
+   * Rejects every waiting proposal with `error` (shutdown), including outcomes recorded but not
+   * yet flushed: their transaction never committed (a fatal error stopped the member before).
+   */
   failAll(error: unknown): void {
     for (const w of this.waiting.values()) {
       clearTimeout(w.timer);
       w.reject(error);
     }
     this.waiting.clear();
-    this.flush();
+    this.waitingBytes = 0;
+    const unflushed = this.ready;
+    this.ready = [];
+    for (const [w] of unflushed) w.reject(error);
   }
 
   /** Number of proposals waiting. */
   get size(): number {
     return this.waiting.size;
+  }
+
+  /** Total size of the proposals waiting, bytes (as given to register). */
+  get bytes(): number {
+    return this.waitingBytes;
   }
 }

@@ -20,6 +20,14 @@
  *   and the applied index (entries up to which are skipped): a restart never re-applies one.
  * - A snapshot from the leader (rd.snapshot) replaces the state machine in the same transaction
  *   (server/node/snapshot-restore.ts), then the member reloads its in-memory state.
+ * - Failure: anything thrown while handling a Ready (a storage write, an apply, the callbacks)
+ *   leaves memory ahead of or apart from the rolled-back disk, so it is member-fatal (etcd's
+ *   `lg.Fatal("failed to save Raft hard state and entries")`): the driver stops and calls
+ *   `onFatal`, which ends the process; a restart rebuilds the member from disk.
+ * - Bounds: one turn of the event loop applies at most one Ready's committed entries
+ *   (`MAX_APPLY_BATCH_BYTES`), so clients are served between batches and a proposal sees how far
+ *   apply lags commit (`lagEntries`, refused past etcd's 5000 by the member); proposals waiting
+ *   for a leader sit in one retry queue; linearizable reads are capped (`MAX_READ_INDEX_WAITERS`).
  */
 import type { Database } from "bun:sqlite";
 import type { Meta } from "../storage/meta.ts";
@@ -39,9 +47,21 @@ import {
 } from "../raft/types.ts";
 import { Errors } from "../errors.ts";
 import { attachSnapshotImage, copyStateFromImage } from "./snapshot-restore.ts";
+import { errorFields, MemberFatalError, type OnFatal } from "./fatal.ts";
+import { MAX_APPLY_BATCH_BYTES, MAX_READ_INDEX_WAITERS, PROPOSAL_RETRY_MS } from "./limits.ts";
 
 /** How long a ReadIndex request may stay unanswered before it is sent again, ms. */
 const READ_RETRY_MS = 300;
+
+/** A proposal waiting in the retry queue until Raft takes it. */
+export interface QueuedProposal {
+  /** The encoded entry. */
+  data: Uint8Array;
+  /** False once nobody waits for it any more (timed out, client gone): it is dropped unproposed. */
+  wanted(): boolean;
+  /** Raft took it (it may still be lost with its term; the caller's timeout covers that). */
+  accepted(): void;
+}
 
 /** What the driver needs from the member (EtcdNode) and the outside world. */
 export interface RaftDriverOptions {
@@ -82,6 +102,11 @@ export interface RaftDriverOptions {
   onLeaderChange?(lead: NodeId, term: number): void;
   /** Random source for election timeouts (default: seeded from the clock). */
   random?: (n: number) => number;
+  /**
+   * Called once when handling a Ready failed (the driver has stopped): must end the process
+   * (server/node/fatal.ts). Default: throw a MemberFatalError (uncaught, main exits on it).
+   */
+  onFatal?: OnFatal;
 }
 
 /** A linearizable read waiting for its ReadIndex answer. */
@@ -109,6 +134,11 @@ export class RaftDriver {
   /** ReadIndex requests in flight, by request context (hex). */
   private readonly readsInFlight = new Map<string, { waiters: ReadWaiter[]; timer: ReturnType<typeof setTimeout> }>();
   private applyWaiters: ApplyWaiter[] = [];
+  /** Linearizable reads not yet answered (bounded by MAX_READ_INDEX_WAITERS). */
+  private pendingReads = 0;
+  /** Proposals Raft dropped, in proposal order; retried together every PROPOSAL_RETRY_MS. */
+  private retryQueue: QueuedProposal[] = [];
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private lead: NodeId = None;
   private appliedSinceSnapshot = 0;
   /** Set at start: a lone voter campaigns at once (after its first Ready applied the bootstrap). */
@@ -128,6 +158,7 @@ export class RaftDriver {
       // applied are skipped in handleReady.
       applied: opts.storage.snapshotIndex(),
       maxSizePerMsg: 1024 * 1024,
+      maxCommittedSizePerReady: MAX_APPLY_BATCH_BYTES,
       maxInflightMsgs: 256,
       maxUncommittedEntriesSize: 1 << 30,
       checkQuorum: true,
@@ -148,6 +179,16 @@ export class RaftDriver {
     return this.applied;
   }
 
+  /** Highest log index known committed (may run ahead of {@link appliedIndex}). */
+  get committedIndex(): number {
+    return this.raw.raft.raftLog.committed;
+  }
+
+  /** Entries committed but not yet applied (etcd: committed index minus applied index). */
+  get lagEntries(): number {
+    return Math.max(0, this.committedIndex - this.applied);
+  }
+
   /** Known leader (None when there is none). */
   get leader(): NodeId {
     return this.lead;
@@ -164,20 +205,49 @@ export class RaftDriver {
   }
 
   /**
-   * Proposes `data` as a normal entry. Throws Errors.NoLeader-free Unavailable errors: when Raft
-   * drops the proposal (no leader, leadership transfer) the caller's wait times out instead, as
-   * in etcd (`etcdserver: request timed out`); here it is reported at once as Timeout only
-   * after `requestTimeoutMs` by the caller's own timer.
+   * Proposes `p.data` as a normal entry, now or, while Raft drops proposals (no leader known,
+   * leadership transfer), from the retry queue every PROPOSAL_RETRY_MS and at once when a leader
+   * appears; order is kept. A proposal no longer `wanted()` leaves the queue unproposed. Nothing
+   * here times out: the caller's wait does (etcd's blocked Propose under the request context).
+   * Throws Errors.Stopped() after stop().
    */
-  propose(data: Uint8Array): boolean {
+  propose(p: QueuedProposal): void {
     this.assertRunning();
-    try {
-      this.raw.propose(data);
-    } catch {
-      return false;
+    this.retryQueue.push(p);
+    this.flushProposals();
+  }
+
+  /** Offers the queued proposals to Raft in order until it drops one; arms the retry timer. */
+  private flushProposals(): void {
+    const queue = this.retryQueue;
+    let taken = 0;
+    while (taken < queue.length) {
+      const p = queue[taken]!;
+      if (p.wanted()) {
+        try {
+          this.raw.propose(p.data);
+        } catch {
+          break;
+        }
+        p.accepted();
+      }
+      taken++;
     }
-    this.schedule();
-    return true;
+    if (taken > 0) {
+      this.retryQueue = taken === queue.length ? [] : queue.slice(taken);
+      this.schedule();
+    }
+    if (this.retryQueue.length > 0 && this.retryTimer === undefined && !this.stopped) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        if (!this.stopped) this.flushProposals();
+      }, PROPOSAL_RETRY_MS);
+    }
+  }
+
+  /** Proposals waiting in the retry queue (none while a leader takes them). */
+  get queuedProposals(): number {
+    return this.retryQueue.length;
   }
 
   /** Proposes a configuration change; false when Raft refused it (no leader, one pending). */
@@ -222,14 +292,20 @@ export class RaftDriver {
   /**
    * Linearizable read point (ReadIndex, thesis §6.4): resolves once this member has applied
    * everything committed when the read was asked. Reads asked in the same turn share one
-   * ReadIndex round. Rejects with Errors.Timeout() after `requestTimeoutMs`.
+   * ReadIndex round. Rejects with Errors.Timeout() after `requestTimeoutMs`, with
+   * Errors.TooManyRequests() (ResourceExhausted `etcdserver: too many requests`) while
+   * MAX_READ_INDEX_WAITERS reads wait already, Errors.Stopped() after stop().
    */
   readIndex(): Promise<void> {
     this.assertRunning();
+    if (this.pendingReads >= MAX_READ_INDEX_WAITERS) return Promise.reject(Errors.TooManyRequests());
+    this.pendingReads++;
     return new Promise<number>((resolve, reject) => {
       this.readBatch.push({ resolve, reject });
       this.schedule();
-    }).then((index) => this.waitApplied(index));
+    })
+      .then((index) => this.waitApplied(index))
+      .finally(() => this.pendingReads--);
   }
 
   /** Resolves once the applied index is at least `index`. */
@@ -243,6 +319,8 @@ export class RaftDriver {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.ticker);
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryQueue = [];
     for (const [, r] of this.readsInFlight) {
       clearTimeout(r.timer);
       for (const w of r.waiters) w.reject(Errors.Stopped());
@@ -265,18 +343,47 @@ export class RaftDriver {
     });
   }
 
+  /**
+   * One turn of the loop: handles Readies until none is left or one applied entries (then the
+   * next turn continues, after clients were served). Any exception is member-fatal.
+   */
   private run(): void {
-    this.flushReads();
-    while (this.raw.hasReady()) this.handleReady(this.raw.ready());
-    if (this.campaignIfAlone) {
-      // A lone voter need not wait an election timeout, as etcd's single member does not.
-      this.campaignIfAlone = false;
-      const st = this.raw.status();
-      if (st.confState.voters.length === 1 && st.confState.voters[0] === this.opts.id) {
-        this.raw.campaign();
-        while (this.raw.hasReady()) this.handleReady(this.raw.ready());
+    try {
+      this.flushReads();
+      this.handleReadies();
+      if (this.campaignIfAlone) {
+        // A lone voter need not wait an election timeout, as etcd's single member does not.
+        this.campaignIfAlone = false;
+        const st = this.raw.status();
+        if (st.confState.voters.length === 1 && st.confState.voters[0] === this.opts.id) {
+          this.raw.campaign();
+          this.handleReadies();
+        }
+      }
+    } catch (error) {
+      this.die(error);
+    }
+  }
+
+  private handleReadies(): void {
+    while (!this.stopped && this.raw.hasReady()) {
+      if (this.handleReady(this.raw.ready()) && this.raw.hasReady()) {
+        this.schedule();
+        return;
       }
     }
+  }
+
+  /** What handleReady was doing, for the fatal log line (etcd's messages where it has them). */
+  private phase = "failed to handle Raft Ready";
+
+  /** Handling a Ready failed: stop everything, then hand over to onFatal (ends the process). */
+  private die(error: unknown): void {
+    const msg = this.phase;
+    this.stop();
+    const fields = { ...errorFields(error), "applied-index": this.applied, "committed-index": this.committedIndex };
+    if (this.opts.onFatal) this.opts.onFatal(msg, fields);
+    else throw new MemberFatalError(msg, fields);
   }
 
   /**
@@ -309,10 +416,13 @@ export class RaftDriver {
     send();
   }
 
-  private handleReady(rd: Ready): void {
+  /** Handles one Ready (see the module docstring); returns whether it applied entries. */
+  private handleReady(rd: Ready): boolean {
+    this.phase = "failed to handle Raft Ready";
     if (rd.softState && rd.softState.lead !== this.lead) {
       this.lead = rd.softState.lead;
       this.opts.onLeaderChange?.(this.lead, (rd.hardState ?? this.raw.status().hardState).term);
+      if (this.lead !== None && this.retryQueue.length > 0) queueMicrotask(() => !this.stopped && this.flushProposals());
     }
     const leader = (rd.softState?.raftState ?? this.raw.status().softState.raftState) === StateType.Leader;
     if (leader) this.opts.send(rd.messages);
@@ -325,6 +435,7 @@ export class RaftDriver {
         let snapshotNow = false;
         let base = this.applied;
         if (rd.snapshot) {
+          this.phase = "failed to save Raft snapshot";
           // The image may be ahead of its metadata (it is the leader's backend when sent): the
           // entries up to its own applied index then arrive again and are skipped below.
           applied = base = Math.max(copyStateFromImage(db), rd.snapshot.metadata.index);
@@ -333,8 +444,10 @@ export class RaftDriver {
           this.opts.restoreSnapshot(applied);
           this.appliedSinceSnapshot = 0;
         }
+        this.phase = "failed to save Raft hard state and entries";
         storage.append(rd.entries);
         if (rd.hardState) storage.setHardState(rd.hardState);
+        this.phase = "failed to apply committed entries";
         for (const e of rd.committedEntries) {
           if (e.index <= applied) continue;
           if (e.type === EntryType.EntryConfChange) {
@@ -352,14 +465,18 @@ export class RaftDriver {
         if (snapshotNow || this.appliedSinceSnapshot >= this.opts.snapshotCount) {
           this.appliedSinceSnapshot = 0;
           const st = this.raw.status();
+          this.phase = "failed to save Raft snapshot";
           storage.createSnapshot(applied, storage.term(applied), st.confState, this.opts.catchUpEntries ?? 5000);
         }
+        this.phase = "failed to commit the Raft Ready transaction";
       })();
     } finally {
       image?.detach();
     }
 
+    this.phase = "failed to deliver applied entries";
     if (!leader) this.opts.send(rd.messages);
+    const appliedNow = applied !== this.applied;
     if (applied !== this.applied) {
       this.applied = applied;
       this.opts.onApplied(applied);
@@ -374,6 +491,7 @@ export class RaftDriver {
       for (const w of r.waiters) w.resolve(rs.index);
     }
     this.raw.advance(rd);
+    return appliedNow;
   }
 
   private releaseApplyWaiters(): void {

@@ -5,6 +5,10 @@
  *
  * Every method resolves with a response whose `header` is filled in (cluster_id,
  * member_id, revision, raft_term) and rejects with a ConnectError from server/errors.ts.
+ * Writes may also reject with TooManyRequests (ResourceExhausted `etcdserver: too many
+ * requests`) when the member is overloaded (server/node/limits.ts). `signal` is the request's
+ * AbortSignal (Connect's HandlerContext.signal): once it aborts (the client went away) the
+ * member drops the request early, rejecting with Canceled.
  */
 import type {
   CompactionRequest,
@@ -40,15 +44,15 @@ export interface EtcdServerApi {
   header(): ResponseHeader;
 
   /** Range read. Linearizable unless `req.serializable`. Errors: Compacted, FutureRev (OutOfRange). */
-  range(req: RangeRequest): Promise<RangeResponse>;
+  range(req: RangeRequest, signal?: AbortSignal): Promise<RangeResponse>;
   /** Put through the log. Errors: LeaseNotFound (NotFound), NoSpace, Timeout. */
-  put(req: PutRequest): Promise<PutResponse>;
+  put(req: PutRequest, signal?: AbortSignal): Promise<PutResponse>;
   /** DeleteRange through the log. */
-  deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse>;
+  deleteRange(req: DeleteRangeRequest, signal?: AbortSignal): Promise<DeleteRangeResponse>;
   /** Txn through the log (read-only txns may be served like a range). */
-  txn(req: TxnRequest): Promise<TxnResponse>;
+  txn(req: TxnRequest, signal?: AbortSignal): Promise<TxnResponse>;
   /** Compact through the log. Errors: Compacted, FutureRev (OutOfRange). */
-  compact(req: CompactionRequest): Promise<CompactionResponse>;
+  compact(req: CompactionRequest, signal?: AbortSignal): Promise<CompactionResponse>;
 
   /**
    * LeaseGrant through the log (etcd's v3_server.go LeaseGrant): `req.ID` 0 = the member picks

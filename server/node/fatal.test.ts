@@ -1,0 +1,127 @@
+import { afterEach, expect, test } from "bun:test";
+import { create } from "@bufbuild/protobuf";
+import { Database } from "bun:sqlite";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PutRequestSchema, RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { createLogger } from "../log.ts";
+import { onUncaught } from "../main.ts";
+import { openBackend } from "../storage/sqlite.ts";
+import { EtcdNode, startEtcdNode } from "./etcd-node.ts";
+import { fatal, isMemberFatal, MemberFatalError } from "./fatal.ts";
+import { quietNodeLogger, singleMemberConfig, waitFor } from "./testing.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const dirs: string[] = [];
+const nodes: EtcdNode[] = [];
+
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function lines(out: string[]): Record<string, unknown>[] {
+  return out.map((l) => JSON.parse(l));
+}
+
+test("fatal writes one level-fatal JSON line and exits with code 1", () => {
+  const out: string[] = [];
+  const codes: number[] = [];
+  fatal(createLogger({ write: (l) => void out.push(l) }), "failed to save Raft hard state and entries", { error: "disk I/O error" }, (c) => void codes.push(c));
+  expect(codes).toEqual([1]);
+  expect(lines(out)).toMatchObject([{ level: "fatal", msg: "failed to save Raft hard state and entries", error: "disk I/O error" }]);
+});
+
+test("uncaught storage and member-fatal errors exit; an escaped per-request error is logged and survived", () => {
+  const out: string[] = [];
+  const codes: number[] = [];
+  const log = createLogger({ write: (l) => void out.push(l) });
+  const exit = (c: number) => void codes.push(c);
+  let sqliteError: unknown;
+  const db = new Database(":memory:");
+  db.exec("PRAGMA query_only = 1");
+  try {
+    db.exec("CREATE TABLE t (x)");
+  } catch (e) {
+    sqliteError = e;
+  }
+  db.close();
+  expect(isMemberFatal(sqliteError)).toBe(true);
+  onUncaught(log, sqliteError, "uncaught exception", exit);
+  onUncaught(log, new MemberFatalError("failed to apply committed entries", { "applied-index": 7 }), "uncaught exception", exit);
+  onUncaught(log, new ConnectError("etcdserver: request timed out", Code.Unavailable), "unhandled rejection", exit);
+  expect(codes).toEqual([1, 1]);
+  expect(lines(out).map((l) => [l.level, l.msg])).toEqual([
+    ["fatal", "uncaught exception: member-fatal error"],
+    ["fatal", "failed to apply committed entries"],
+    ["error", "unhandled rejection (a bug: a per-request error escaped its request)"],
+  ]);
+  expect(lines(out)[1]!["applied-index"]).toBe(7);
+});
+
+/** A member on a fresh data dir whose fatal calls are recorded; `put` writes a key. */
+async function failingMember() {
+  const dir = mkdtempSync(join(tmpdir(), "etcd-fatal-"));
+  dirs.push(dir);
+  const calls: [string, Record<string, unknown>][] = [];
+  const db = openBackend(dir);
+  const node = new EtcdNode(db, singleMemberConfig(dir, { onFatal: (msg, fields) => void calls.push([msg, fields]) }), quietNodeLogger);
+  nodes.push(node);
+  await node.ready();
+  const put = (k: string, v: string) => node.put(create(PutRequestSchema, { key: enc.encode(k), value: enc.encode(v) }));
+  return { dir, db, node, calls, put };
+}
+
+/** Restarts on `dir` and lists every key as [key, value, mod revision]. */
+async function restartAndList(dir: string): Promise<[string, string, bigint][]> {
+  nodes.splice(0);
+  const again = await startEtcdNode(singleMemberConfig(dir), quietNodeLogger);
+  nodes.push(again);
+  await again.ready();
+  const got = await again.range(create(RangeRequestSchema, { key: enc.encode("\0"), rangeEnd: new Uint8Array([0]) }));
+  return got.kvs.map((kv) => [dec.decode(kv.key), dec.decode(kv.value), kv.modRevision]);
+}
+
+test("a storage write that fails in the Ready loop is fatal: nothing more is acknowledged or served, and a restart has every acknowledged write", async () => {
+  const { dir, db, node, calls, put } = await failingMember();
+  const acked = await Promise.all([put("a", "1"), put("b", "2")]);
+
+  // The disk turns read-only under the member (SQLite refuses every write from now on).
+  db.exec("PRAGMA query_only = 1");
+  const lost = await Promise.allSettled([put("c", "3"), put("a", "4")]);
+  await waitFor(() => calls.length > 0, "the fatal call");
+  expect(calls).toHaveLength(1);
+  expect(calls[0]![0]).toBe("failed to save Raft hard state and entries");
+  expect(String(calls[0]![1].error)).toContain("readonly");
+  expect(node.hasFailed).toBe(true);
+  expect(lost.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+  await expect(node.range(create(RangeRequestSchema, { key: enc.encode("c"), serializable: true }))).rejects.toThrow(
+    "etcdserver: server stopped",
+  );
+  expect(await restartAndList(dir)).toEqual([
+    ["a", "1", acked[0]!.header!.revision],
+    ["b", "2", acked[1]!.header!.revision],
+  ]);
+});
+
+test("a write failing in the middle of an apply batch is fatal: entries applied before it in memory are neither acknowledged nor served", async () => {
+  const { dir, db, node, calls, put } = await failingMember();
+  const acked = await put("a", "1");
+  // The disk fails on the write of key "c" only (a temporary trigger of this connection).
+  db.exec("CREATE TEMP TRIGGER fail_c BEFORE INSERT ON kv WHEN NEW.key = CAST('c' AS BLOB) BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END");
+  // One Ready applies both: "a" = 4 reaches the in-memory index before "c" fails.
+  const lost = await Promise.allSettled([put("a", "4"), put("c", "3")]);
+  await waitFor(() => calls.length > 0, "the fatal call");
+  expect(calls.map(([msg, f]) => [msg, f.error])).toEqual([["failed to apply committed entries", "disk I/O error"]]);
+  expect(lost.map((r) => (r.status === "rejected" ? String(r.reason) : "acknowledged"))).toEqual([
+    "ConnectError: [unavailable] etcdserver: server stopped",
+    "ConnectError: [unavailable] etcdserver: server stopped",
+  ]);
+  await expect(node.range(create(RangeRequestSchema, { key: enc.encode("a"), serializable: true }))).rejects.toThrow(
+    "etcdserver: server stopped",
+  );
+  expect(await restartAndList(dir)).toEqual([["a", "1", acked.header!.revision]]);
+});

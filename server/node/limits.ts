@@ -1,0 +1,43 @@
+/**
+ * Back-pressure limits of a member: how much work it accepts before it answers
+ * `etcdserver: too many requests` (gRPC ResourceExhausted, Errors.TooManyRequests()) instead of
+ * queueing more. Units are in the names. Source: etcd 3.4 `etcdserver/v3_server.go`
+ * (`maxGapBetweenApplyAndCommitIndex`, checked in processInternalRaftRequestOnce); the other
+ * limits are ours: etcd's goroutine-per-request design bounds them by memory only.
+ *
+ * Other bounded queues: the watch stream buffer (server/mvcc/watch/stream.ts
+ * `DEFAULT_STREAM_BUFFER_BYTES`, slow readers catch up from the store), peer message queues
+ * (server/transport/transport.ts `DEFAULT_MAX_QUEUED_MESSAGES`); a lease keep-alive stream
+ * handles one request at a time (server/api/lease.ts), so HTTP/2 flow control bounds it.
+ */
+
+/**
+ * A proposal is refused while the applied index lags the committed index by more than this many
+ * entries (etcd's maxGapBetweenApplyAndCommitIndex = 5000).
+ */
+export const MAX_APPLY_LAG_ENTRIES = 5000;
+
+/** Most proposals of this member waiting for their entry to be applied, proposals. */
+export const MAX_PENDING_PROPOSALS = 10_000;
+
+/**
+ * Most encoded bytes of proposals waiting at once (10,000 × 1.5 MiB requests would otherwise be
+ * 15 GiB), bytes. A single request up to `--max-request-bytes` is always taken when none waits.
+ */
+export const MAX_PENDING_PROPOSAL_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Most linearizable reads waiting at once (batched for, or in, a ReadIndex round, or waiting for
+ * apply to reach their read index), reads.
+ */
+export const MAX_READ_INDEX_WAITERS = 10_000;
+
+/**
+ * Most bytes of committed entry data applied in one Ready, i.e. in one SQLite transaction and
+ * one turn of the event loop (Raft's MaxCommittedSizePerReady): clients are served between
+ * batches, and see the apply lag.
+ */
+export const MAX_APPLY_BATCH_BYTES = 64 * 1024;
+
+/** How often proposals Raft dropped (no leader known, leadership transfer) are offered again, ms. */
+export const PROPOSAL_RETRY_MS = 50;
