@@ -119,6 +119,7 @@ interface ReadWaiter {
 interface ApplyWaiter {
   index: number;
   resolve: () => void;
+  reject: (e: unknown) => void;
 }
 
 /** The running Raft loop of one member. */
@@ -184,9 +185,14 @@ export class RaftDriver {
     return this.raw.raft.raftLog.committed;
   }
 
-  /** Entries committed but not yet applied (etcd: committed index minus applied index). */
+  /**
+   * Entries in the log not yet applied: etcd's committed minus applied index, plus the entries
+   * appended but not yet committed. etcd's Raft goroutine commits proposals while requests keep
+   * arriving; ours runs between turns of the event loop, so a burst proposed within one turn
+   * would otherwise all pass the check before any of it is committed.
+   */
   get lagEntries(): number {
-    return Math.max(0, this.committedIndex - this.applied);
+    return Math.max(0, this.raw.raft.raftLog.lastIndex() - this.applied);
   }
 
   /** Known leader (None when there is none). */
@@ -308,10 +314,11 @@ export class RaftDriver {
       .finally(() => this.pendingReads--);
   }
 
-  /** Resolves once the applied index is at least `index`. */
+  /** Resolves once the applied index is at least `index`; rejects with Errors.Stopped() after stop(). */
   waitApplied(index: number): Promise<void> {
     if (this.applied >= index) return Promise.resolve();
-    return new Promise((resolve) => this.applyWaiters.push({ index, resolve }));
+    if (this.stopped) return Promise.reject(Errors.Stopped());
+    return new Promise((resolve, reject) => this.applyWaiters.push({ index, resolve, reject }));
   }
 
   /** Stops ticking and processing; pending reads fail with Errors.Stopped(). */
@@ -328,6 +335,8 @@ export class RaftDriver {
     this.readsInFlight.clear();
     for (const w of this.readBatch) w.reject(Errors.Stopped());
     this.readBatch = [];
+    for (const w of this.applyWaiters) w.reject(Errors.Stopped());
+    this.applyWaiters = [];
   }
 
   private assertRunning(): void {
