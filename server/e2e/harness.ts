@@ -197,6 +197,11 @@ export interface StartOptions {
   standardFlags?: boolean;
   /** Working dir of the process; default the data dir's parent. */
   cwd?: string;
+  /**
+   * Command (and arguments) the server is started through, which must `exec` it (so the PID stays
+   * the server's): e.g. a shell that sets `ulimit -f` first. Default none.
+   */
+  execPrefix?: string[];
   /** Wait for `/health` (default true). */
   waitReady?: boolean;
   /** How long to wait for readiness, ms (default 20 000). */
@@ -256,7 +261,7 @@ export async function startEtcd(opts: StartOptions = {}): Promise<EtcdProcess> {
   const cwd = opts.cwd ?? base;
   mkdirSync(cwd, { recursive: true });
   const proc = Bun.spawn({
-    cmd: [etcdBin(), ...args, ...(opts.extraArgs ?? [])],
+    cmd: [...(opts.execPrefix ?? []), etcdBin(), ...args, ...(opts.extraArgs ?? [])],
     cwd,
     env: { ...process.env, ...opts.env } as Record<string, string>,
     stdin: "ignore",

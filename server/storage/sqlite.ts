@@ -6,7 +6,7 @@
  * for its whole life, the way bbolt's flock keeps a second etcd off the same data dir.
  */
 import { Database } from "bun:sqlite";
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createSchema } from "./schema.ts";
 
@@ -30,6 +30,36 @@ export function backendPath(dataDir: string): string {
   return join(dataDir, "member", "db");
 }
 
+/** Go's text for the errno codes a data dir write can fail with (syscall.Errno.Error()). */
+const GO_ERRNO_TEXT: Record<string, string> = {
+  EROFS: "read-only file system",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EIO: "input/output error",
+  ENOTDIR: "not a directory",
+};
+
+/**
+ * etcd's `fileutil.TouchDirAll` check at start-up (etcdserver/server.go NewServer): creates
+ * `dataDir` (mode 0700) and proves it writable by writing and removing `<dataDir>/.touch`.
+ * Throws `cannot access data directory: open <dataDir>/.touch: read-only file system` (Go's
+ * PathError text) when it is not.
+ */
+export function touchDataDir(dataDir: string): void {
+  const touch = join(dataDir, ".touch");
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    writeFileSync(touch, "", { mode: 0o600 });
+    rmSync(touch);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? "";
+    const text = GO_ERRNO_TEXT[code] ?? (err instanceof Error ? err.message : String(err));
+    throw new Error(`cannot access data directory: open ${touch}: ${text}`);
+  }
+}
+
 /** True when a bun:sqlite error says the file is locked by someone else. */
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
@@ -45,9 +75,11 @@ function isBusy(err: unknown): boolean {
  *   takes the file's exclusive lock and keeps it until `db.close()` or process exit.
  *
  * Errors: {@link DataDirLockedError} when another process holds the data dir (fails at once,
- * never waits); other filesystem/SQLite errors are rethrown as they are.
+ * never waits); `cannot access data directory: ...` when it is not writable ({@link touchDataDir});
+ * other filesystem/SQLite errors are rethrown as they are.
  */
 export function openBackend(dataDir: string): Database {
+  touchDataDir(dataDir);
   mkdirSync(join(dataDir, "member"), { recursive: true, mode: 0o700 });
   const db = new Database(backendPath(dataDir), { create: true, readwrite: true });
   try {
