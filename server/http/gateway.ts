@@ -46,7 +46,8 @@ import { goJsonSyntaxError } from "./go-json-syntax.ts";
 interface UnaryRoute {
   input: DescMessage;
   output: DescMessage;
-  call(req: Message): Promise<Message>;
+  /** `signal`: the HTTP request's, aborted when the client goes away. */
+  call(req: Message, signal: AbortSignal): Promise<Message>;
 }
 
 /** grpc-gateway v1's HTTPStatusFromCode. */
@@ -178,10 +179,11 @@ export function splitJsonValues(text: string): unknown[] {
 
 /** The unary routes, by path after `/v3/`. */
 function unaryRoutes(api: EtcdServerApi, opts: KvOptions): Map<string, UnaryRoute> {
-  // The Connect handlers in server/api ignore their context argument.
-  const kv = kvService(api, opts) as unknown as Record<string, (req: Message) => Promise<Message>>;
+  // The Connect handlers in server/api read only `signal` of their context.
+  type Handler = (req: Message, ctx: { signal: AbortSignal }) => Promise<Message>;
+  const kv = kvService(api, opts) as unknown as Record<string, Handler>;
   const lease = leaseService(api) as unknown as Record<string, (req: Message) => Promise<Message>>;
-  const route = (input: DescMessage, output: DescMessage, call: (req: Message) => Promise<Message>): UnaryRoute => ({
+  const route = (input: DescMessage, output: DescMessage, call: (req: Message, signal: AbortSignal) => Promise<Message>): UnaryRoute => ({
     input,
     output,
     call,
@@ -190,11 +192,11 @@ function unaryRoutes(api: EtcdServerApi, opts: KvOptions): Map<string, UnaryRout
   const ttl = route(LeaseTimeToLiveRequestSchema, LeaseTimeToLiveResponseSchema, (r) => lease.leaseTimeToLive!(r));
   const leases = route(LeaseLeasesRequestSchema, LeaseLeasesResponseSchema, (r) => lease.leaseLeases!(r));
   return new Map([
-    ["kv/range", route(RangeRequestSchema, RangeResponseSchema, (r) => kv.range!(r))],
-    ["kv/put", route(PutRequestSchema, PutResponseSchema, (r) => kv.put!(r))],
-    ["kv/deleterange", route(DeleteRangeRequestSchema, DeleteRangeResponseSchema, (r) => kv.deleteRange!(r))],
-    ["kv/txn", route(TxnRequestSchema, TxnResponseSchema, (r) => kv.txn!(r))],
-    ["kv/compaction", route(CompactionRequestSchema, CompactionResponseSchema, (r) => kv.compact!(r))],
+    ["kv/range", route(RangeRequestSchema, RangeResponseSchema, (r, signal) => kv.range!(r, { signal }))],
+    ["kv/put", route(PutRequestSchema, PutResponseSchema, (r, signal) => kv.put!(r, { signal }))],
+    ["kv/deleterange", route(DeleteRangeRequestSchema, DeleteRangeResponseSchema, (r, signal) => kv.deleteRange!(r, { signal }))],
+    ["kv/txn", route(TxnRequestSchema, TxnResponseSchema, (r, signal) => kv.txn!(r, { signal }))],
+    ["kv/compaction", route(CompactionRequestSchema, CompactionResponseSchema, (r, signal) => kv.compact!(r, { signal }))],
     ["lease/grant", route(LeaseGrantRequestSchema, LeaseGrantResponseSchema, (r) => lease.leaseGrant!(r))],
     ["lease/revoke", revoke],
     ["kv/lease/revoke", revoke],
@@ -256,7 +258,7 @@ export function mountGateway(app: Hono, api: EtcdServerApi, opts: KvOptions): vo
         if (c.req.method !== "POST") return methodNotAllowed();
         try {
           const req = decodeRequest(r.input, parseBody(await c.req.text()));
-          const resp = await r.call(req);
+          const resp = await r.call(req, c.req.raw.signal);
           return new Response(gatewayJson(r.output, resp), { status: 200, headers: JSON_HEADERS });
         } catch (e) {
           return errorResponse(e);

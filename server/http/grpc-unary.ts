@@ -147,7 +147,7 @@ export function serveUnaryGrpc(
   // drops the request early (server/node/etcd-node.ts propose).
   const gone = new AbortController();
   res.on("close", () => {
-    if (!res.writableFinished) gone.abort();
+    if (!res.writableEnded) gone.abort();
   });
   readMessage(req, limit)
     .then((bytes) => {
