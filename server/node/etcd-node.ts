@@ -80,7 +80,7 @@ import { bootstrapMembership, type BootstrapConfig } from "./bootstrap.ts";
 import { ClusterAdmin, toMember, type ConfChangeOutcome } from "./cluster-admin.ts";
 import type { EtcdServerApi } from "./types.ts";
 import { exitOnFatal, type OnFatal } from "./fatal.ts";
-import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS } from "./limits.ts";
+import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS } from "./limits.ts";
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
 export interface NodeConfig extends BootstrapConfig {
@@ -178,6 +178,8 @@ export class EtcdNode implements EtcdServerApi {
   private readonly readyPromise: Promise<void>;
   private markReady!: () => void;
   private closed = false;
+  /** Watch streams open now (bounded by MAX_WATCH_STREAMS). */
+  private watchStreams = 0;
   /** A member-fatal error happened: nothing is served any more. */
   private failed = false;
   private readonly onFatal: OnFatal;
@@ -409,10 +411,18 @@ export class EtcdNode implements EtcdServerApi {
     });
   }
 
+  /**
+   * Opens a watch stream (see EtcdServerApi). Errors: Stopped, NotSupportedForLearner,
+   * TooManyRequests (ResourceExhausted `etcdserver: too many requests`) while MAX_WATCH_STREAMS
+   * streams are open.
+   */
   openWatchStream(): WatchStream {
     this.assertOpen();
     this.rejectIfLearner();
+    if (this.watchStreams >= MAX_WATCH_STREAMS) throw Errors.TooManyRequests();
+    this.watchStreams++;
     return new WatchStream({
+      onClose: () => this.watchStreams--,
       hub: this.watchHub,
       header: (revision) => this.watchHeader(revision),
       prevKv: (key, revision) => {

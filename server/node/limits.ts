@@ -40,5 +40,12 @@ export const MAX_READ_INDEX_WAITERS = 10_000;
  */
 export const MAX_APPLY_BATCH_BYTES = 64 * 1024;
 
+/**
+ * Most watch streams open on this member at once, streams (each buffers up to
+ * `DEFAULT_STREAM_BUFFER_BYTES`); one more is refused with `etcdserver: too many requests`.
+ * etcd bounds them only by `--max-concurrent-streams` per connection (default 2^32 - 1).
+ */
+export const MAX_WATCH_STREAMS = 10_000;
+
 /** How often proposals Raft dropped (no leader known, leadership transfer) are offered again, ms. */
 export const PROPOSAL_RETRY_MS = 50;

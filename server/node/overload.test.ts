@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { PutRequestSchema, RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { openBackend } from "../storage/sqlite.ts";
 import { EtcdNode } from "./etcd-node.ts";
-import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSALS, MAX_READ_INDEX_WAITERS } from "./limits.ts";
+import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSALS, MAX_READ_INDEX_WAITERS, MAX_WATCH_STREAMS } from "./limits.ts";
 import { quietNodeLogger, singleMemberConfig, waitFor } from "./testing.ts";
 
 const enc = new TextEncoder();
@@ -147,4 +147,17 @@ test("pending proposals and linearizable reads are capped: one more gets 'too ma
   await node.close();
   const errors = await Promise.all(settled);
   expect(new Set(errors.map((e) => (e as ConnectError).rawMessage))).toEqual(new Set(["etcdserver: server stopped"]));
+});
+
+test("watch streams are capped: one more gets 'too many requests' until one closes", async () => {
+  const dir = tempDir();
+  const node = new EtcdNode(openBackend(dir), singleMemberConfig(dir), quietNodeLogger);
+  nodes.push(node);
+  const streams = Array.from({ length: MAX_WATCH_STREAMS }, () => node.openWatchStream());
+  expect(() => node.openWatchStream()).toThrow("etcdserver: too many requests");
+  streams[0]!.close();
+  streams[0]!.close(); // closing twice frees one slot only
+  streams[0] = node.openWatchStream();
+  expect(() => node.openWatchStream()).toThrow("etcdserver: too many requests");
+  for (const s of streams) s.close();
 });

@@ -56,6 +56,8 @@ export interface WatchStreamOptions {
   bufferBytes?: number;
   /** Period of progress notifications for `progress_notify` watchers, ms (etcd: 10 min + up to 10% jitter). */
   progressIntervalMs?: number;
+  /** Called once when the stream closes (the member counts its open streams). */
+  onClose?: () => void;
 }
 
 /** A watcher as its stream sees it: the hub watcher plus the per-watch options of the create request. */
@@ -282,6 +284,7 @@ export class WatchStream implements WatchSink {
     this.outbox = [];
     this.queuedBytes = 0;
     this.wake?.();
+    this.opts.onClose?.();
   }
 
   private push(item: Item): void {
