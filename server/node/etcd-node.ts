@@ -487,13 +487,18 @@ export class EtcdNode implements EtcdServerApi {
   private async propose(fields: Partial<InternalRaftRequest>, signal?: AbortSignal): Promise<AppliedResponse> {
     this.assertOpen();
     if (signal?.aborted) throw Errors.Canceled();
-    if (this.raft.lagEntries > MAX_APPLY_LAG_ENTRIES) throw Errors.TooManyRequests();
-    if (this.waiters.size >= MAX_PENDING_PROPOSALS) throw Errors.TooManyRequests();
+    // Publishing this member's attributes is exempt, as etcd's publish (a v2 request) is: a member
+    // restarting behind a long unapplied tail must still become ready.
+    const limited = !fields.memberAttributes;
+    if (limited && this.raft.lagEntries > MAX_APPLY_LAG_ENTRIES) throw Errors.TooManyRequests();
+    if (limited && this.waiters.size >= MAX_PENDING_PROPOSALS) throw Errors.TooManyRequests();
     const id = this.requestIds.next();
     const req = create(InternalRaftRequestSchema, { ...fields, ID: id });
     const data = toBinary(InternalRaftRequestSchema, req);
     if (data.length > this.cfg.maxRequestBytes) throw Errors.RequestTooLarge();
-    if (this.waiters.size > 0 && this.waiters.bytes + data.length > MAX_PENDING_PROPOSAL_BYTES) throw Errors.TooManyRequests();
+    if (limited && this.waiters.size > 0 && this.waiters.bytes + data.length > MAX_PENDING_PROPOSAL_BYTES) {
+      throw Errors.TooManyRequests();
+    }
     const start = Date.now();
     let accepted = false;
     const outcome = this.waiters.register(id, this.requestTimeoutMs, () => this.timeoutError(start, accepted), data.length);

@@ -161,3 +161,33 @@ test("watch streams are capped: one more gets 'too many requests' until one clos
   expect(() => node.openWatchStream()).toThrow("etcdserver: too many requests");
   for (const s of streams) s.close();
 });
+
+test("a member stopped with thousands of entries logged but unapplied restarts, applies them and becomes ready", async () => {
+  const dir = tempDir();
+  const db = openBackend(dir);
+  const node = new EtcdNode(db, singleMemberConfig(dir, { requestTimeoutMs: 60_000 }), quietNodeLogger);
+  await node.ready();
+  db.exec("CREATE TEMP TABLE slow (x INTEGER)");
+  db.exec("WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 30000) INSERT INTO temp.slow SELECT i FROM r");
+  db.exec("CREATE TEMP TRIGGER slow_apply BEFORE INSERT ON kv BEGIN SELECT sum(x) FROM temp.slow; END");
+  const acked = new Set<string>();
+  const puts = Array.from({ length: MAX_APPLY_LAG_ENTRIES }, (_, i) =>
+    node.put(create(PutRequestSchema, { key: enc.encode(`r${i}`), value: enc.encode("v") })).then(
+      () => void acked.add(`r${i}`),
+      () => {},
+    ),
+  );
+  await waitFor(() => acked.size > 100, "some puts applied");
+  expect(node.raft.lagEntries).toBeGreaterThan(1000);
+  await node.close();
+  await Promise.all(puts);
+
+  const again = new EtcdNode(openBackend(dir), singleMemberConfig(dir), quietNodeLogger);
+  nodes.push(again);
+  await again.ready();
+  const got = await again.range(create(RangeRequestSchema, { key: enc.encode("r"), rangeEnd: enc.encode("s"), keysOnly: true }));
+  const stored = new Set(got.kvs.map((kv) => new TextDecoder().decode(kv.key)));
+  expect([...acked].filter((k) => !stored.has(k))).toEqual([]);
+  // Everything that was logged is applied once the member is ready: all of the burst.
+  expect(stored.size).toBe(MAX_APPLY_LAG_ENTRIES);
+}, 60_000);
