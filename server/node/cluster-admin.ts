@@ -28,6 +28,7 @@ import type { MemberRecord } from "../storage/members.ts";
 import type { ProposalWaiters } from "./proposals.ts";
 import type { RaftDriver } from "./raft-driver.ts";
 import type { ClusterAdminApi, MembershipResult } from "./types.ts";
+import type { MemberEnv } from "./env.ts";
 
 /** Outcome of an applied configuration change: the membership after it, or the refusal. */
 export type ConfChangeOutcome = MemberRecord[] | ConnectError;
@@ -56,6 +57,8 @@ export interface ClusterAdminContext {
   timeoutError(start: number, accepted: boolean): ConnectError;
   /** True once the member is closed. */
   isClosed(): boolean;
+  /** The member's clock and timers (server/node/env.ts). */
+  readonly env: MemberEnv;
 }
 
 /** A member record as the Cluster service returns it. */
@@ -68,7 +71,7 @@ export class ClusterAdmin implements ClusterAdminApi {
   constructor(private readonly ctx: ClusterAdminContext) {}
 
   private view(): ReconfigView {
-    return { self: this.ctx.memberId, members: this.ctx.members(), activeSince: (id) => this.ctx.activeSince(id), now: Date.now() };
+    return { self: this.ctx.memberId, members: this.ctx.members(), activeSince: (id) => this.ctx.activeSince(id), now: this.ctx.env.now() };
   }
 
   async add(peerURLs: string[], isLearner: boolean): Promise<MembershipResult & { member: Member }> {
@@ -78,7 +81,7 @@ export class ClusterAdmin implements ClusterAdminApi {
     }
     // Added members hash their peer URLs with no token and the time in seconds (v3rpc/member.go).
     const record: MemberRecord = {
-      id: computeMemberId(peerURLs, "", Math.floor(Date.now() / 1000)),
+      id: computeMemberId(peerURLs, "", Math.floor(this.ctx.env.now() / 1000)),
       name: "",
       peerURLs,
       clientURLs: [],
@@ -142,11 +145,12 @@ export class ClusterAdmin implements ClusterAdminApi {
     const transferee = this.ctx.members().find((m) => m.id === target);
     if (!transferee || transferee.isLearner) throw Errors.BadLeaderTransferee();
     this.ctx.raft.transferLeader(target);
-    const deadline = Date.now() + this.ctx.requestTimeoutMs;
+    const { env } = this.ctx;
+    const deadline = env.now() + this.ctx.requestTimeoutMs;
     while (this.ctx.raft.leader !== target) {
       if (this.ctx.isClosed()) throw Errors.Stopped();
-      if (Date.now() >= deadline) throw Errors.TimeoutLeaderTransfer();
-      await new Promise((r) => setTimeout(r, this.ctx.heartbeatMs));
+      if (env.now() >= deadline) throw Errors.TimeoutLeaderTransfer();
+      await new Promise<void>((r) => env.setTimeout(r, this.ctx.heartbeatMs));
     }
   }
 
@@ -159,15 +163,16 @@ export class ClusterAdmin implements ClusterAdminApi {
   private async configure(cc: Omit<ConfChange, "id">, resend: boolean): Promise<MemberRecord[]> {
     if (this.ctx.isClosed()) throw Errors.Stopped();
     const full: ConfChange = { ...cc, id: this.ctx.nextRequestId() };
-    const start = Date.now();
+    const { env } = this.ctx;
+    const start = env.now();
     let accepted = false;
     const outcome = this.ctx.confWaiters.register(full.id, this.ctx.requestTimeoutMs, () => this.ctx.timeoutError(start, accepted));
     const propose = () => {
       if (this.ctx.isClosed() || !this.ctx.confWaiters.has(full.id)) return;
       const ok = this.ctx.raft.proposeConfChange(full);
       accepted ||= ok;
-      if (!ok) setTimeout(propose, 50);
-      else if (resend) setTimeout(propose, this.ctx.electionMs);
+      if (!ok) env.setTimeout(propose, 50);
+      else if (resend) env.setTimeout(propose, this.ctx.electionMs);
     };
     propose();
     const result = await outcome;

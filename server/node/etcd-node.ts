@@ -80,6 +80,7 @@ import { bootstrapMembership, type BootstrapConfig } from "./bootstrap.ts";
 import { ClusterAdmin, toMember, type ConfChangeOutcome } from "./cluster-admin.ts";
 import type { EtcdServerApi } from "./types.ts";
 import { exitOnFatal, type OnFatal } from "./fatal.ts";
+import { realEnv, type MemberEnv } from "./env.ts";
 import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS } from "./limits.ts";
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
@@ -96,8 +97,13 @@ export interface NodeConfig extends BootstrapConfig {
   heartbeatIntervalMs?: number;
   /** `--election-timeout`, ms (default 1000); leases get this much extra life at start-up, as in etcd. */
   electionTimeoutMs?: number;
-  /** Time source of lease expiry; default the system clock (tests inject a fake one). */
+  /** Time source of lease expiry; default `env.monotonicMs` (tests inject a fake one). */
   clock?: Clock;
+  /**
+   * Clocks, timers and randomness of the member (RaftDriver, request timeouts, lease expiry
+   * loop, membership changes); default the real ones (server/node/env.ts `realEnv`).
+   */
+  env?: MemberEnv;
   /** Period of watch progress notifications, ms (etcd's `--experimental-watch-progress-notify-interval`, default 10 min). */
   watchProgressNotifyIntervalMs?: number;
   /** `--strict-reconfig-check` (default true): refuse membership changes that could cost the quorum. */
@@ -145,9 +151,10 @@ export class EtcdNode implements EtcdServerApi {
   private readonly raftStorage: SqliteRaftStorage;
   /** The Raft loop of this member. */
   readonly raft: RaftDriver;
-  private readonly waiters = new ProposalWaiters();
+  private readonly env: MemberEnv;
+  private readonly waiters: ProposalWaiters;
   /** Callers of membership changes, by ConfChange ID. */
-  private readonly confWaiters = new ProposalWaiters<ConfChangeOutcome>();
+  private readonly confWaiters: ProposalWaiters<ConfChangeOutcome>;
   private readonly requestIds: LeaseIdGenerator;
   /** MemberAdd/Remove/Update/Promote and MoveLeader (server/node/cluster-admin.ts). */
   readonly cluster: ClusterAdmin;
@@ -191,6 +198,9 @@ export class EtcdNode implements EtcdServerApi {
     private readonly logger: NodeLogger,
     join?: JoinInfo,
   ) {
+    const env = (this.env = cfg.env ?? realEnv);
+    this.waiters = new ProposalWaiters(env);
+    this.confWaiters = new ProposalWaiters<ConfChangeOutcome>(env);
     this.meta = new Meta(db);
     this.membersTable = new MembersTable(db);
     const ids = bootstrapMembership(db, this.meta, this.membersTable, cfg, join);
@@ -206,10 +216,10 @@ export class EtcdNode implements EtcdServerApi {
     this.lessor = new Lessor({
       minTtl: minLeaseTtl(heartbeatMs, electionMs),
       store: new LeasesTable(db),
-      clock: cfg.clock,
+      clock: cfg.clock ?? { now: () => env.monotonicMs() },
     });
-    this.leaseIds = new LeaseIdGenerator(this.memberId);
-    this.requestIds = new LeaseIdGenerator(this.memberId);
+    this.leaseIds = new LeaseIdGenerator(this.memberId, env.now());
+    this.requestIds = new LeaseIdGenerator(this.memberId, env.now());
     this.mvcc = new MvccStore(db, { leaseExists: (id) => this.lessor.has(id) });
     restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
     this.watchHub = new WatchHub(this.mvcc, new HistoryReader(db));
@@ -242,8 +252,9 @@ export class EtcdNode implements EtcdServerApi {
       send: (messages) => this.sink?.send(messages),
       onLeaderChange: (lead) => this.leaderChanged(lead, electionMs),
       onFatal: (msg, fields) => this.memberFatal(msg, fields),
+      env,
     });
-    this.leaseExpiry = startLeaseExpiry(this.lessor, (id) => this.propose({ leaseRevoke: create(LeaseRevokeRequestSchema, { ID: id }) }));
+    this.leaseExpiry = startLeaseExpiry(this.lessor, (id) => this.propose({ leaseRevoke: create(LeaseRevokeRequestSchema, { ID: id }) }), undefined, env);
     this.cluster = new ClusterAdmin({
       memberId: this.memberId,
       raft: this.raft,
@@ -257,6 +268,7 @@ export class EtcdNode implements EtcdServerApi {
       activeSince: (id) => this.sink?.activeSince?.(id),
       timeoutError: (start, accepted) => this.timeoutError(start, accepted),
       isClosed: () => this.closed,
+      env,
     });
   }
 
@@ -499,7 +511,7 @@ export class EtcdNode implements EtcdServerApi {
     if (limited && this.waiters.size > 0 && this.waiters.bytes + data.length > MAX_PENDING_PROPOSAL_BYTES) {
       throw Errors.TooManyRequests();
     }
-    const start = Date.now();
+    const start = this.env.now();
     let accepted = false;
     const outcome = this.waiters.register(id, this.requestTimeoutMs, () => this.timeoutError(start, accepted), data.length);
     const onAbort = () => this.waiters.cancel(id, Errors.Canceled());
@@ -651,12 +663,12 @@ export class EtcdNode implements EtcdServerApi {
     this.removalHandled = true;
     this.logger.warn("the member has been permanently removed from the cluster");
     this.logger.warn("the data-dir used by this member must be removed");
-    setTimeout(() => this.markRemoved(), 1000);
+    this.env.setTimeout(() => this.markRemoved(), 1000);
   }
 
   /** Leases are kept by the leader only (etcd's lessor Promote/Demote); publish attributes once. */
   private leaderChanged(lead: NodeId, electionMs: number): void {
-    if (lead !== 0n) this.leaderElectedAt = Date.now();
+    if (lead !== 0n) this.leaderElectedAt = this.env.now();
     if (this.raft.status().softState.raftState === StateType.Leader) this.lessor.promote(electionMs);
     else if (this.lessor.isPrimary) this.lessor.demote();
     if (lead !== 0n && !this.attributesPublished) {

@@ -10,11 +10,12 @@
  */
 import { Errors } from "../errors.ts";
 import type { ApplyOutcome } from "./applier.ts";
+import { realEnv, type EnvTimer, type MemberEnv } from "./env.ts";
 
 interface Waiter<T> {
   resolve: (outcome: T) => void;
   reject: (error: unknown) => void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: EnvTimer;
   /** Size of the proposal, bytes (counted in {@link ProposalWaiters.bytes}). */
   bytes: number;
 }
@@ -25,13 +26,16 @@ export class ProposalWaiters<T = ApplyOutcome> {
   private ready: [Waiter<T>, T][] = [];
   private waitingBytes = 0;
 
+  /** `env`: the timers of the request timeouts (default the real ones). */
+  constructor(private readonly env: MemberEnv = realEnv) {}
+
   /**
    * Waits for the outcome of proposal `id` (`bytes` long); after `timeoutMs` rejects with
    * `onTimeout()` (default Errors.Timeout()).
    */
   register(id: bigint, timeoutMs: number, onTimeout: () => unknown = Errors.Timeout, bytes = 0): Promise<T> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.env.setTimeout(() => {
         if (this.remove(id)) reject(onTimeout());
       }, timeoutMs);
       this.waiting.set(id, { resolve, reject, timer, bytes });
@@ -43,7 +47,7 @@ export class ProposalWaiters<T = ApplyOutcome> {
   cancel(id: bigint, error: unknown): void {
     const w = this.remove(id);
     if (!w) return;
-    clearTimeout(w.timer);
+    w.timer.cancel();
     w.reject(error);
   }
 
@@ -64,7 +68,7 @@ export class ProposalWaiters<T = ApplyOutcome> {
   record(id: bigint, outcome: T): void {
     const w = this.remove(id);
     if (!w) return;
-    clearTimeout(w.timer);
+    w.timer.cancel();
     this.ready.push([w, outcome]);
   }
 
@@ -81,7 +85,7 @@ export class ProposalWaiters<T = ApplyOutcome> {
    */
   failAll(error: unknown): void {
     for (const w of this.waiting.values()) {
-      clearTimeout(w.timer);
+      w.timer.cancel();
       w.reject(error);
     }
     this.waiting.clear();

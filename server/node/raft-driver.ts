@@ -3,8 +3,9 @@
  * the peer transport — etcd's `etcdserver/raft.go` raftNode loop, in one event loop.
  *
  * - Time: a timer calls `tick()` every heartbeat interval (ms); the election timeout is
- *   `electionMs / heartbeatMs` ticks.
- * - Ready loop (scheduled with setImmediate whenever something may have produced output, so
+ *   `electionMs / heartbeatMs` ticks. Clock, timers and randomness come from the injected
+ *   environment (`env`, server/node/env.ts), never from globals.
+ * - Ready loop (scheduled with env.setImmediate whenever something may have produced output, so
  *   everything proposed or received in one turn of the event loop is handled together):
  *   1. a leader sends its messages first, writing its log in parallel with replication
  *      (Raft thesis §10.2.1); 2. ONE SQLite transaction appends the new entries, saves the hard
@@ -34,7 +35,6 @@ import type { Meta } from "../storage/meta.ts";
 import { MetaKeys } from "../storage/meta.ts";
 import type { SqliteRaftStorage } from "../storage/raft-storage.ts";
 import { RawNode, SnapshotStatus, type Ready, type Status } from "../raft/node.ts";
-import { Prng } from "../raft/prng.ts";
 import { decodeConfChange } from "../raft/wire.ts";
 import {
   EntryType,
@@ -49,6 +49,7 @@ import { Errors } from "../errors.ts";
 import { attachSnapshotImage, copyStateFromImage } from "./snapshot-restore.ts";
 import { errorFields, MemberFatalError, type OnFatal } from "./fatal.ts";
 import { MAX_APPLY_BATCH_BYTES, MAX_READ_INDEX_WAITERS, PROPOSAL_RETRY_MS } from "./limits.ts";
+import { realEnv, type EnvTimer, type MemberEnv } from "./env.ts";
 
 /** How long a ReadIndex request may stay unanswered before it is sent again, ms. */
 const READ_RETRY_MS = 300;
@@ -100,8 +101,10 @@ export interface RaftDriverOptions {
   send(messages: Message[]): void;
   /** Leader changes (informational). */
   onLeaderChange?(lead: NodeId, term: number): void;
-  /** Random source for election timeouts (default: seeded from the clock). */
+  /** Random source for election timeouts (default: `env.random`). */
   random?: (n: number) => number;
+  /** Clock, timers and randomness (default: the real ones, server/node/env.ts `realEnv`). */
+  env?: MemberEnv;
   /**
    * Called once when handling a Ready failed (the driver has stopped): must end the process
    * (server/node/fatal.ts). Default: throw a MemberFatalError (uncaught, main exits on it).
@@ -128,18 +131,19 @@ export class RaftDriver {
   private applied: number;
   private scheduled = false;
   private stopped = false;
-  private readonly ticker: ReturnType<typeof setInterval>;
+  private readonly ticker: EnvTimer;
+  private readonly env: MemberEnv;
   private readCounter = 0n;
   /** Reads not yet sent as a ReadIndex request; sent together in the next loop turn. */
   private readBatch: ReadWaiter[] = [];
   /** ReadIndex requests in flight, by request context (hex). */
-  private readonly readsInFlight = new Map<string, { waiters: ReadWaiter[]; timer: ReturnType<typeof setTimeout> }>();
+  private readonly readsInFlight = new Map<string, { waiters: ReadWaiter[]; timer: EnvTimer }>();
   private applyWaiters: ApplyWaiter[] = [];
   /** Linearizable reads not yet answered (bounded by MAX_READ_INDEX_WAITERS). */
   private pendingReads = 0;
   /** Proposals Raft dropped, in proposal order; retried together every PROPOSAL_RETRY_MS. */
   private retryQueue: QueuedProposal[] = [];
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryTimer: EnvTimer | undefined;
   private lead: NodeId = None;
   private appliedSinceSnapshot = 0;
   /** Set at start: a lone voter campaigns at once (after its first Ready applied the bootstrap). */
@@ -148,7 +152,7 @@ export class RaftDriver {
   constructor(private readonly opts: RaftDriverOptions) {
     this.applied = opts.meta.getNumber(MetaKeys.appliedIndex, 0);
     const electionTick = Math.max(2, Math.round(opts.electionMs / opts.heartbeatMs));
-    const prng = new Prng(Number(opts.id & 0xffffffffn) ^ Date.now());
+    const env = (this.env = opts.env ?? realEnv);
     this.raw = new RawNode({
       id: opts.id,
       electionTick,
@@ -164,10 +168,10 @@ export class RaftDriver {
       maxUncommittedEntriesSize: 1 << 30,
       checkQuorum: true,
       preVote: true,
-      random: opts.random ?? ((n: number) => prng.int(n)),
+      random: opts.random ?? ((n: number) => env.random(n)),
     });
     if (opts.bootstrapPeers && opts.storage.lastIndex() === 0) this.raw.bootstrap(opts.bootstrapPeers);
-    this.ticker = setInterval(() => {
+    this.ticker = env.setInterval(() => {
       this.raw.tick();
       this.schedule();
     }, opts.heartbeatMs);
@@ -244,7 +248,7 @@ export class RaftDriver {
       this.schedule();
     }
     if (this.retryQueue.length > 0 && this.retryTimer === undefined && !this.stopped) {
-      this.retryTimer = setTimeout(() => {
+      this.retryTimer = this.env.setTimeout(() => {
         this.retryTimer = undefined;
         if (!this.stopped) this.flushProposals();
       }, PROPOSAL_RETRY_MS);
@@ -325,11 +329,11 @@ export class RaftDriver {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.ticker);
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.ticker.cancel();
+    this.retryTimer?.cancel();
     this.retryQueue = [];
     for (const [, r] of this.readsInFlight) {
-      clearTimeout(r.timer);
+      r.timer.cancel();
       for (const w of r.waiters) w.reject(Errors.Stopped());
     }
     this.readsInFlight.clear();
@@ -346,7 +350,7 @@ export class RaftDriver {
   private schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => {
+    this.env.setImmediate(() => {
       this.scheduled = false;
       if (!this.stopped) this.run();
     });
@@ -404,21 +408,22 @@ export class RaftDriver {
     if (this.readBatch.length === 0) return;
     const waiters = this.readBatch;
     this.readBatch = [];
-    const deadline = Date.now() + this.opts.requestTimeoutMs;
+    const env = this.env;
+    const deadline = env.now() + this.opts.requestTimeoutMs;
     const send = () => {
       const ctx = new Uint8Array(16);
       const view = new DataView(ctx.buffer);
       view.setBigUint64(0, BigInt.asUintN(64, this.opts.id));
       view.setBigUint64(8, ++this.readCounter);
       const key = Buffer.from(ctx).toString("hex");
-      const timer = setTimeout(() => {
+      const timer = env.setTimeout(() => {
         if (!this.readsInFlight.delete(key)) return;
-        if (Date.now() >= deadline) for (const w of waiters) w.reject(Errors.Timeout());
+        if (env.now() >= deadline) for (const w of waiters) w.reject(Errors.Timeout());
         else if (!this.stopped) {
           send();
           this.schedule();
         }
-      }, Math.min(READ_RETRY_MS, Math.max(1, deadline - Date.now())));
+      }, Math.min(READ_RETRY_MS, Math.max(1, deadline - env.now())));
       this.readsInFlight.set(key, { waiters, timer });
       this.raw.readIndex(ctx);
     };
@@ -496,7 +501,7 @@ export class RaftDriver {
       const r = this.readsInFlight.get(key);
       if (!r) continue;
       this.readsInFlight.delete(key);
-      clearTimeout(r.timer);
+      r.timer.cancel();
       for (const w of r.waiters) w.resolve(rs.index);
     }
     this.raw.advance(rd);

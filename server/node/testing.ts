@@ -12,6 +12,8 @@ import { createLogger, type Logger } from "../log.ts";
 import { freePort } from "../http/test-util.ts";
 import type { EtcdNode, NodeConfig } from "./etcd-node.ts";
 import { startMember } from "./member.ts";
+import type { EnvTimer, MemberEnv } from "./env.ts";
+import { Prng } from "../raft/prng.ts";
 
 /** A logger that drops everything (for tests of one member). */
 export const quietNodeLogger = { info() {}, warn() {} };
@@ -159,5 +161,98 @@ export class TestCluster {
   async stop(): Promise<void> {
     await Promise.all(this.slots.map((s) => this.kill(s)));
     rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+interface ManualTimer {
+  at: number;
+  seq: number;
+  fn: () => void;
+  everyMs?: number;
+  cancelled: boolean;
+}
+
+/**
+ * A {@link MemberEnv} whose time moves only when the test calls {@link ManualEnv.advance}: the
+ * production member runs under it unchanged. `setImmediate` is the real one (a turn of the
+ * event loop is not time); randomness is a PRNG seeded by `seed`.
+ */
+export class ManualEnv implements MemberEnv {
+  private wallMs: number;
+  private monoMs = 0;
+  private seq = 0;
+  private timers: ManualTimer[] = [];
+  private readonly prng: Prng;
+
+  /** `startMs`: the wall clock at the start, epoch ms. */
+  constructor(startMs = Date.UTC(2026, 0, 1), seed = 1) {
+    this.wallMs = startMs;
+    this.prng = new Prng(seed);
+  }
+
+  now(): number {
+    return this.wallMs;
+  }
+
+  monotonicMs(): number {
+    return this.monoMs;
+  }
+
+  setTimeout(fn: () => void, ms: number): EnvTimer {
+    return this.add(fn, ms);
+  }
+
+  setInterval(fn: () => void, ms: number): EnvTimer {
+    return this.add(fn, ms, Math.max(1, ms));
+  }
+
+  setImmediate(fn: () => void): void {
+    setImmediate(fn);
+  }
+
+  random(n: number): number {
+    return this.prng.int(n);
+  }
+
+  /** Timers not yet run or cancelled. */
+  get pendingTimers(): number {
+    return this.timers.filter((t) => !t.cancelled).length;
+  }
+
+  /**
+   * Moves both clocks forward by `ms`, running each timer due on the way at its own time, in
+   * time order; after each one, a turn of the real event loop lets the member react (its Ready
+   * loop, promise callbacks) before time moves on.
+   */
+  async advance(ms: number): Promise<void> {
+    const end = this.monoMs + ms;
+    for (;;) {
+      this.timers = this.timers.filter((t) => !t.cancelled);
+      let next: ManualTimer | undefined;
+      for (const t of this.timers) if (t.at <= end && (!next || t.at < next.at || (t.at === next.at && t.seq < next.seq))) next = t;
+      if (!next) break;
+      this.moveTo(next.at);
+      if (next.everyMs !== undefined) {
+        next.at += next.everyMs;
+        next.seq = this.seq++;
+      } else {
+        next.cancelled = true;
+      }
+      next.fn();
+      await new Promise((r) => setImmediate(r));
+    }
+    this.moveTo(end);
+    await new Promise((r) => setImmediate(r));
+  }
+
+  private moveTo(mono: number): void {
+    this.wallMs += mono - this.monoMs;
+    this.monoMs = mono;
+  }
+
+  private add(fn: () => void, ms: number, everyMs?: number): EnvTimer {
+    const t: ManualTimer = { at: this.monoMs + Math.max(0, ms), seq: this.seq++, fn, everyMs, cancelled: false };
+    this.timers.push(t);
+    return { cancel: () => void (t.cancelled = true) };
   }
 }
