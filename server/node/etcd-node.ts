@@ -296,6 +296,7 @@ export class EtcdNode implements EtcdServerApi {
     if (!req.serializable) {
       this.rejectIfLearner();
       await this.raft.readIndex();
+      if (signal?.aborted) throw Errors.Canceled();
     }
     const response = this.mvcc.range(req);
     response.header = this.header();

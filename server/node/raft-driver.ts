@@ -172,7 +172,15 @@ export class RaftDriver {
     });
     if (opts.bootstrapPeers && opts.storage.lastIndex() === 0) this.raw.bootstrap(opts.bootstrapPeers);
     this.ticker = env.setInterval(() => {
-      this.raw.tick();
+      if (this.stopped) return;
+      try {
+        this.raw.tick();
+      } catch (error) {
+        // Raft's state may be half-changed: as fatal as a failed Ready.
+        this.phase = "failed to tick Raft";
+        this.die(error);
+        return;
+      }
       this.schedule();
     }, opts.heartbeatMs);
     this.campaignIfAlone = true;
@@ -361,6 +369,7 @@ export class RaftDriver {
    * next turn continues, after clients were served). Any exception is member-fatal.
    */
   private run(): void {
+    this.phase = "failed to handle Raft Ready";
     try {
       this.flushReads();
       this.handleReadies();
