@@ -1,0 +1,68 @@
+/**
+ * A request whose client goes away is dropped early: the member's write gets an AbortSignal
+ * that aborts when the client cancels (gRPC RST_STREAM, a closed HTTP/1.1 connection), on every
+ * protocol of the client port and on the JSON gateway.
+ */
+import { createClient, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { KV, type PutRequest } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { parseConfig } from "../config.ts";
+import { createLogger } from "../log.ts";
+import { createFakeApi } from "./fake-api.ts";
+import { startClientListeners, type ClientListeners } from "./listener.ts";
+
+/** The signals the member got with each put, by key. */
+const signals = new Map<string, AbortSignal>();
+let listeners: ClientListeners;
+let base: string;
+
+beforeAll(async () => {
+  const api = createFakeApi();
+  // A member that never answers a put: only the client's going away ends it.
+  api.put = (req: PutRequest, signal?: AbortSignal) => {
+    signals.set(new TextDecoder().decode(req.key), signal!);
+    return new Promise((_, reject) => signal?.addEventListener("abort", () => reject(new Error("client gone"))));
+  };
+  const out = parseConfig(["--listen-client-urls", "http://127.0.0.1:0", "--advertise-client-urls", "http://127.0.0.1:0"], {});
+  if (out.kind !== "run") throw new Error(JSON.stringify(out));
+  listeners = await startClientListeners(out.config, api, createLogger({ write: () => {} }));
+  base = listeners.urls[0]!;
+});
+afterAll(async () => {
+  await listeners.close();
+});
+
+async function aborted(key: string): Promise<boolean> {
+  for (let i = 0; i < 100 && !signals.get(key)?.aborted; i++) await Bun.sleep(10);
+  return signals.get(key)?.aborted ?? false;
+}
+
+const transports: [string, () => Transport][] = [
+  ["gRPC over HTTP/2", () => createGrpcTransport({ baseUrl: base })],
+  ["Connect over HTTP/1.1", () => createConnectTransport({ baseUrl: base, httpVersion: "1.1" })],
+];
+
+describe.each(transports)("%s", (label, transport) => {
+  test("the member's signal aborts when the client cancels", async () => {
+    const kv = createClient(KV, transport());
+    const key = `gone-${label}`;
+    const client = new AbortController();
+    const call = kv.put({ key: new TextEncoder().encode(key), value: new Uint8Array() }, { signal: client.signal }).catch(() => "canceled");
+    for (let i = 0; i < 100 && !signals.has(key); i++) await Bun.sleep(10);
+    expect(signals.get(key)?.aborted).toBe(false);
+    client.abort();
+    expect(await call).toBe("canceled");
+    expect(await aborted(key)).toBe(true);
+  });
+});
+
+test("JSON gateway: the member's signal aborts when the HTTP client goes away", async () => {
+  const client = new AbortController();
+  const call = fetch(`${base}/v3/kv/put`, { method: "POST", body: JSON.stringify({ key: btoa("gone-gateway") }), signal: client.signal }).catch(() => "canceled");
+  for (let i = 0; i < 100 && !signals.has("gone-gateway"); i++) await Bun.sleep(10);
+  expect(signals.get("gone-gateway")?.aborted).toBe(false);
+  client.abort();
+  expect(await call).toBe("canceled");
+  expect(await aborted("gone-gateway")).toBe(true);
+});
