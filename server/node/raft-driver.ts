@@ -232,7 +232,8 @@ export class RaftDriver {
   propose(p: QueuedProposal): void {
     this.assertRunning();
     this.retryQueue.push(p);
-    this.flushProposals();
+    // While a retry is armed Raft is dropping proposals: this one waits its turn in the queue.
+    if (this.retryTimer === undefined) this.flushProposals();
   }
 
   /** Offers the queued proposals to Raft in order until it drops one; arms the retry timer. */
@@ -251,11 +252,14 @@ export class RaftDriver {
       }
       taken++;
     }
-    if (taken > 0) {
-      this.retryQueue = taken === queue.length ? [] : queue.slice(taken);
-      this.schedule();
-    }
-    if (this.retryQueue.length > 0 && this.retryTimer === undefined && !this.stopped) {
+    if (taken > 0) this.schedule();
+    // What stays queued is only what someone still waits for (at most MAX_PENDING_PROPOSALS).
+    if (taken < queue.length) this.retryQueue = queue.slice(taken).filter((p) => p.wanted());
+    else if (taken > 0) this.retryQueue = [];
+    if (this.retryQueue.length === 0) {
+      this.retryTimer?.cancel();
+      this.retryTimer = undefined;
+    } else if (this.retryTimer === undefined && !this.stopped) {
       this.retryTimer = this.env.setTimeout(() => {
         this.retryTimer = undefined;
         if (!this.stopped) this.flushProposals();
