@@ -5,7 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFakeApi } from "./http/fake-api.ts";
 import { etcdctl, freePort } from "./http/test-util.ts";
-import { main, type MainIo, type RunningNode, type StartNode } from "./main.ts";
+import { main, onUncaught, type MainIo, type RunningNode, type StartNode } from "./main.ts";
+import { Database } from "bun:sqlite";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createLogger } from "./log.ts";
+import { isMemberFatal, MemberFatalError } from "./node/fatal.ts";
 
 /** A fake member with close() counting, for main's start/stop logic. */
 function fakeNode(): RunningNode & { closed: number } {
@@ -144,3 +148,35 @@ describe("the etcd process (bun server/main.ts) with the real member", () => {
     expect(stderr).toContain('"msg":"closed etcd server"');
   });
 });
+
+test("uncaught storage and member-fatal errors exit; an escaped per-request error is logged and survived", () => {
+  const out: string[] = [];
+  const codes: number[] = [];
+  const log = createLogger({ write: (l) => void out.push(l) });
+  const exit = (c: number) => void codes.push(c);
+  let sqliteError: unknown;
+  const db = new Database(":memory:");
+  db.exec("PRAGMA query_only = 1");
+  try {
+    db.exec("CREATE TABLE t (x)");
+  } catch (e) {
+    sqliteError = e;
+  }
+  db.close();
+  expect(isMemberFatal(sqliteError)).toBe(true);
+  onUncaught(log, sqliteError, "uncaught exception", exit);
+  onUncaught(log, new MemberFatalError("failed to apply committed entries", { "applied-index": 7 }), "uncaught exception", exit);
+  onUncaught(log, new ConnectError("etcdserver: request timed out", Code.Unavailable), "unhandled rejection", exit);
+  expect(codes).toEqual([1, 1]);
+  expect(lines(out).map((l) => [l.level, l.msg])).toEqual([
+    ["fatal", "uncaught exception: member-fatal error"],
+    ["fatal", "failed to apply committed entries"],
+    ["error", "unhandled rejection (a bug: a per-request error escaped its request)"],
+  ]);
+  expect(lines(out)[1]!["applied-index"]).toBe(7);
+});
+
+
+function lines(out: string[]): Record<string, unknown>[] {
+  return out.map((l) => JSON.parse(l));
+}

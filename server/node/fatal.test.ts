@@ -1,16 +1,13 @@
 import { afterEach, expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
-import { Database } from "bun:sqlite";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PutRequestSchema, RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { createLogger } from "../log.ts";
-import { onUncaught } from "../main.ts";
 import { openBackend } from "../storage/sqlite.ts";
 import { EtcdNode, startEtcdNode } from "./etcd-node.ts";
-import { fatal, isMemberFatal, MemberFatalError } from "./fatal.ts";
+import { fatal } from "./fatal.ts";
 import { quietNodeLogger, singleMemberConfig, waitFor } from "./testing.ts";
 
 const enc = new TextEncoder();
@@ -33,33 +30,6 @@ test("fatal writes one level-fatal JSON line and exits with code 1", () => {
   fatal(createLogger({ write: (l) => void out.push(l) }), "failed to save Raft hard state and entries", { error: "disk I/O error" }, (c) => void codes.push(c));
   expect(codes).toEqual([1]);
   expect(lines(out)).toMatchObject([{ level: "fatal", msg: "failed to save Raft hard state and entries", error: "disk I/O error" }]);
-});
-
-test("uncaught storage and member-fatal errors exit; an escaped per-request error is logged and survived", () => {
-  const out: string[] = [];
-  const codes: number[] = [];
-  const log = createLogger({ write: (l) => void out.push(l) });
-  const exit = (c: number) => void codes.push(c);
-  let sqliteError: unknown;
-  const db = new Database(":memory:");
-  db.exec("PRAGMA query_only = 1");
-  try {
-    db.exec("CREATE TABLE t (x)");
-  } catch (e) {
-    sqliteError = e;
-  }
-  db.close();
-  expect(isMemberFatal(sqliteError)).toBe(true);
-  onUncaught(log, sqliteError, "uncaught exception", exit);
-  onUncaught(log, new MemberFatalError("failed to apply committed entries", { "applied-index": 7 }), "uncaught exception", exit);
-  onUncaught(log, new ConnectError("etcdserver: request timed out", Code.Unavailable), "unhandled rejection", exit);
-  expect(codes).toEqual([1, 1]);
-  expect(lines(out).map((l) => [l.level, l.msg])).toEqual([
-    ["fatal", "uncaught exception: member-fatal error"],
-    ["fatal", "failed to apply committed entries"],
-    ["error", "unhandled rejection (a bug: a per-request error escaped its request)"],
-  ]);
-  expect(lines(out)[1]!["applied-index"]).toBe(7);
 });
 
 /** A member on a fresh data dir whose fatal calls are recorded; `put` writes a key. */
