@@ -465,6 +465,11 @@ export class EtcdNode implements EtcdServerApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.shutdown();
+  }
+
+  /** Stops every loop, fails every waiting caller with Stopped and closes the backend. */
+  private shutdown(): void {
     this.leaseExpiry.stop();
     this.watchHub.close();
     this.raft.stop();
@@ -548,12 +553,12 @@ export class EtcdNode implements EtcdServerApi {
   private memberFatal(msg: string, fields: Record<string, unknown>): void {
     if (this.failed) return;
     this.failed = true;
+    const wasClosed = this.closed;
     this.closed = true;
     try {
       this.onFatal(msg, { ...fields, "local-member-id": this.memberId.toString(16) });
     } finally {
-      this.closed = false;
-      void this.close();
+      if (!wasClosed) this.shutdown();
     }
   }
 
