@@ -80,6 +80,7 @@ import { bootstrapMembership, type BootstrapConfig } from "./bootstrap.ts";
 import { ClusterAdmin, toMember, type ConfChangeOutcome } from "./cluster-admin.ts";
 import type { EtcdServerApi } from "./types.ts";
 import { exitOnFatal, type OnFatal } from "./fatal.ts";
+import { idToHex } from "../membership/ids.ts";
 import { realEnv, type MemberEnv } from "./env.ts";
 import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS } from "./limits.ts";
 
@@ -556,7 +557,7 @@ export class EtcdNode implements EtcdServerApi {
     const wasClosed = this.closed;
     this.closed = true;
     try {
-      this.onFatal(msg, { ...fields, "local-member-id": this.memberId.toString(16) });
+      this.onFatal(msg, { ...fields, "local-member-id": idToHex(this.memberId) });
     } finally {
       if (!wasClosed) this.shutdown();
     }
