@@ -15,6 +15,7 @@ import {
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Errors } from "../errors.ts";
 import type { EtcdServerApi } from "../node/types.ts";
+import { MAX_LEASE_KEEPALIVE_STREAMS } from "../node/limits.ts";
 
 const LEASE_NOT_FOUND = Errors.LeaseNotFound();
 
@@ -56,8 +57,13 @@ export async function keepAliveOnce(api: EtcdServerApi, id: bigint) {
   return create(LeaseKeepAliveResponseSchema, { header, ID: id, TTL: ttl });
 }
 
-/** The Lease service implementation over `api`. */
+/**
+ * The Lease service implementation over `api`. LeaseKeepAlive streams beyond
+ * MAX_LEASE_KEEPALIVE_STREAMS open at once end with TooManyRequests (ResourceExhausted
+ * `etcdserver: too many requests`).
+ */
 export function leaseService(api: EtcdServerApi): ServiceImpl<typeof Lease> {
+  let keepAliveStreams = 0;
   return {
     leaseGrant(req) {
       return api.leaseGrant(req);
@@ -66,7 +72,13 @@ export function leaseService(api: EtcdServerApi): ServiceImpl<typeof Lease> {
       return api.leaseRevoke(req);
     },
     async *leaseKeepAlive(requests) {
-      for await (const req of requests) yield await keepAliveOnce(api, req.ID);
+      if (keepAliveStreams >= MAX_LEASE_KEEPALIVE_STREAMS) throw Errors.TooManyRequests();
+      keepAliveStreams++;
+      try {
+        for await (const req of requests) yield await keepAliveOnce(api, req.ID);
+      } finally {
+        keepAliveStreams--;
+      }
     },
     leaseTimeToLive(req) {
       return leaseTimeToLive(api, req);

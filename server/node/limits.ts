@@ -8,7 +8,7 @@
  * Other bounded queues: the watch stream buffer (server/mvcc/watch/stream.ts
  * `DEFAULT_STREAM_BUFFER_BYTES`, slow readers catch up from the store), peer message queues
  * (server/transport/transport.ts `DEFAULT_MAX_QUEUED_MESSAGES`); a lease keep-alive stream
- * handles one request at a time (server/api/lease.ts), so HTTP/2 flow control bounds it.
+ * handles one request at a time (server/api/lease.ts), so HTTP/2 flow control bounds each one.
  */
 
 /**
@@ -46,6 +46,12 @@ export const MAX_APPLY_BATCH_BYTES = 64 * 1024;
  * etcd bounds them only by `--max-concurrent-streams` per connection (default 2^32 - 1).
  */
 export const MAX_WATCH_STREAMS = 10_000;
+
+/**
+ * Most LeaseKeepAlive streams open on this member's Lease service at once, streams; one more is
+ * refused with `etcdserver: too many requests` (etcd: bounded by `--max-concurrent-streams` only).
+ */
+export const MAX_LEASE_KEEPALIVE_STREAMS = 10_000;
 
 /** How often proposals Raft dropped (no leader known, leadership transfer) are offered again, ms. */
 export const PROPOSAL_RETRY_MS = 50;
