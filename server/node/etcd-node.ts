@@ -318,6 +318,7 @@ export class EtcdNode implements EtcdServerApi {
       // etcd serves read-only txns without a proposal (v3_server.go Txn); they change nothing.
       this.assertOpen();
       if (!isTxnSerializable(req)) await this.raft.readIndex();
+      if (signal?.aborted) throw Errors.Canceled();
       const { response } = this.mvcc.txn(req);
       response.header = this.header();
       return response;
