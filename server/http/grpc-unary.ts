@@ -16,6 +16,7 @@
  * `EOF`; a ConnectError thrown by the implementation keeps its code and message; any other
  * error is logged and answered as Unknown with its text.
  */
+import { clientIdentityContextValues } from "../tls/client-identity.ts";
 import { fromBinary, toBinary, create, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createHandlerContext, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
@@ -158,6 +159,7 @@ export function serveUnaryGrpc(
         requestMethod: "POST",
         url: req.url ?? "",
         requestHeader: authHeaders(req),
+        contextValues: clientIdentityContextValues(req),
       });
       return route.impl(input, ctx);
     })

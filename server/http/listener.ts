@@ -1,12 +1,14 @@
 /**
- * The client listeners: one cleartext TCP port per `--listen-client-urls` URL, serving gRPC
- * (HTTP/2 prior knowledge, what etcd clients speak), gRPC-Web and Connect (HTTP/1.1 or
- * HTTP/2) and plain HTTP (`/health`, `/version`) on the same port, like etcd's cmux.
+ * The client listeners: one TCP port per `--listen-client-urls` URL, serving gRPC (HTTP/2),
+ * gRPC-Web and Connect (HTTP/1.1 or HTTP/2) and plain HTTP (`/health`, `/version`, the JSON
+ * gateway) on the same port, like etcd's cmux. `http://` URLs are cleartext; `https://` URLs
+ * serve TLS with `cfg.clientTls` (server/tls/tls-port.ts: handshake, client certificate and CRL
+ * checks, refused connections logged as etcd's `rejected connection`).
  *
- * Each accepted socket is sniffed: if its first bytes are the HTTP/2 client preface
- * (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`) it goes to a `node:http2` server, otherwise to a
- * `node:http` server (`server.emit("connection", socket)`); both use one request handler
- * (server/http/rpc-handler.ts). HTTP/2 connections pass through AuthorityRepairStream so
+ * Each accepted (for TLS: handshaken) socket goes to a `node:http2` server when ALPN chose `h2`
+ * or its first bytes are the HTTP/2 client preface (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`),
+ * otherwise to a `node:http` server (`server.emit("connection", socket)`); both use one request
+ * handler (server/http/rpc-handler.ts). HTTP/2 connections pass through AuthorityRepairStream so
  * that grpc-go's `:authority: http://host:port` is accepted as Go's server accepts it. The
  * HTTP/2 server answers PING frames itself (Go clients send keepalive pings).
  */
@@ -14,6 +16,7 @@ import { getRequestListener } from "@hono/node-server";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import type * as tls from "node:tls";
 import type { EtcdConfig } from "../config.ts";
 import { registerEtcdServices } from "../api/routes.ts";
 import { rawGrpcWatch } from "../api/watch-grpc.ts";
@@ -23,6 +26,9 @@ import { createHttpApp } from "./app.ts";
 import { AuthorityRepairStream } from "./authority-repair.ts";
 import { createRpcHandler, type NodeHandler } from "./rpc-handler.ts";
 import { bindCleartextPort, startsWithHttp2Preface } from "./cleartext-port.ts";
+import { linkClientIdentity } from "../tls/client-identity.ts";
+import { bindTlsPort } from "../tls/tls-port.ts";
+import { isTlsInfoEmpty } from "../tls/tls-info.ts";
 
 /** grpc-go's allowance on top of `--max-request-bytes` for the receive limit (etcd's grpcOverheadBytes), bytes. */
 export const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -32,21 +38,23 @@ const CLOSE_GRACE_MS = 1000;
 
 /** Running client listeners. */
 export interface ClientListeners {
-  /** One `http://<bound ip>:<bound port>` per listen URL (the real port when the URL said 0). */
+  /** One `http(s)://<bound ip>:<bound port>` per listen URL, in order (the real port when the URL said 0). */
   urls: string[];
   /** Stops accepting, sends GOAWAY / closes idle connections, destroys the rest after 1 s. */
   close(): Promise<void>;
 }
 
 /** The settings the listeners use; EtcdConfig satisfies it. */
-export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBytes" | "maxTxnOps">;
+export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBytes" | "maxTxnOps" | "clientTls">;
 
 /**
  * Binds every `cfg.listenClientUrls` URL (host `localhost` binds 127.0.0.1, as Go's listener
  * does) and serves the etcd API over `api`. Requests larger than `cfg.maxRequestBytes` +
- * 512 KiB are refused with grpc-go's ResourceExhausted error. Rejects with
- * `listen tcp <host:port>: bind: address already in use` (and closes what it opened) when a
- * port cannot be bound.
+ * 512 KiB are refused with grpc-go's ResourceExhausted error. Rejects (after closing what it
+ * opened) with `listen tcp <host:port>: bind: address already in use` when a port cannot be
+ * bound, with `TLS key/cert (--cert-file, --key-file) must be provided for client url <url> with
+ * HTTPS scheme` for an `https://` URL without certificate, and with the TLS option errors of
+ * server/tls/server-options.ts (`open <file>: no such file or directory`, bad cipher suite).
  */
 export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerApi, log: Logger): Promise<ClientListeners> {
   const app = createHttpApp(api, { maxTxnOps: cfg.maxTxnOps });
@@ -82,18 +90,37 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
   };
 
   try {
+    const serve = (socket: net.Socket, alpn: string | false = false) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => {}); // resets are normal; the HTTP servers see the close
+      const toH2 = () => {
+        const stream = new AuthorityRepairStream(socket);
+        linkClientIdentity(stream, socket);
+        h2.emit("connection", stream);
+      };
+      if (alpn === "h2") return toH2();
+      void startsWithHttp2Preface(socket).then((isH2) => (isH2 ? toH2() : h1.emit("connection", socket)));
+    };
     for (const url of cfg.listenClientUrls) {
-      const { server, url: bound } = await bindCleartextPort(url, (socket) => {
-        sockets.add(socket);
-        socket.on("close", () => sockets.delete(socket));
-        socket.on("error", () => {}); // resets are normal; the HTTP servers see the close
-        void startsWithHttp2Preface(socket).then((isH2) =>
-          isH2 ? h2.emit("connection", new AuthorityRepairStream(socket)) : h1.emit("connection", socket),
-        );
-      });
+      let bound: { server: net.Server; url: string };
+      if (url.startsWith("https://")) {
+        if (!cfg.clientTls || isTlsInfoEmpty(cfg.clientTls)) {
+          throw new Error(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${url} with HTTPS scheme`);
+        }
+        bound = await bindTlsPort(url, {
+          info: cfg.clientTls,
+          checkSan: false,
+          onSocket: (socket: tls.TLSSocket) => serve(socket, socket.alpnProtocol ?? false),
+          onRejected: (fields) => log.warn("rejected connection", { ...fields }),
+        });
+      } else {
+        bound = await bindCleartextPort(url, (socket) => serve(socket));
+      }
+      const { server } = bound;
       server.on("error", (e) => log.error("client listener error", { address: url, error: e }));
       servers.push(server);
-      urls.push(bound);
+      urls.push(bound.url);
     }
   } catch (e) {
     await closeAll();

@@ -9,6 +9,7 @@
  * - gRPC calls to an unknown service or method get grpc-go's Unimplemented status
  *   (`unknown service X`, `unknown method M for service X`) instead of an HTTP 404;
  * - CORS ({@link handleCors});
+ * - the verified client certificate's CN in the context values (CLIENT_CERT_CN_KEY, server/tls/client-identity.ts);
  * - handler failures are written to our JSON log instead of console.error.
  */
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
@@ -17,6 +18,7 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Logger } from "../log.ts";
+import { clientIdentityContextValues } from "../tls/client-identity.ts";
 import { handleCors } from "./cors.ts";
 import { bodyFormat, guardRequestBody } from "./request-guard.ts";
 import { grpcPercentEncode } from "./grpc-status.ts";
@@ -108,7 +110,7 @@ export function createRpcHandler(opts: RpcHandlerOptions): NodeHandler {
       }
       return;
     }
-    const uReq = universalRequestFromNodeRequest(req, res as never, undefined, undefined);
+    const uReq = universalRequestFromNodeRequest(req, res as never, undefined, clientIdentityContextValues(req));
     const format = bodyFormat(contentType);
     if (format && uReq.body !== null && typeof uReq.body === "object" && Symbol.asyncIterator in uReq.body) {
       const length = req.headers["content-length"];
