@@ -89,7 +89,7 @@ class TestCa {
     this.home = join(dir, name);
     mkdirSync(join(this.home, "newcerts"), { recursive: true });
     writeFileSync(join(this.home, "index.txt"), "");
-    writeFileSync(join(this.home, "serial"), `${(0x1000 + Math.floor(Math.random() * 0xffff)).toString(16)}\n`);
+    writeFileSync(join(this.home, "serial"), `${(0x1000 + Math.floor(Math.random() * 0xe000)).toString(16)}\n`);
     writeFileSync(join(this.home, "crlnumber"), "01\n");
     this.config = join(this.home, "openssl.cnf");
     writeFileSync(
