@@ -21,7 +21,7 @@ import { fromBinary, toBinary, create, type DescMessage, type DescMethod, type D
 import { Code, ConnectError, createHandlerContext, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Logger } from "../log.ts";
-import { grpcPercentEncode } from "./grpc-status.ts";
+import { answerGrpcStatusOnly } from "./grpc-status.ts";
 import { tooLargeError, unmarshalError } from "./request-guard.ts";
 
 /** One unary method and the implementation that answers it. */
@@ -74,12 +74,7 @@ function authHeaders(req: Http2ServerRequest): Headers {
 
 /** Sends a trailers-only gRPC status (HTTP 200, status in the headers), as grpc-go does on errors. */
 function answerStatus(res: Http2ServerResponse, code: Code, message: string): void {
-  if (res.headersSent || res.stream.destroyed) return;
-  // One HEADERS frame with END_STREAM: what grpc-go reads as a trailers-only answer.
-  res.stream.respond(
-    { ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": grpcPercentEncode(message) },
-    { endStream: true },
-  );
+  answerGrpcStatusOnly(res, code, message);
 }
 
 /** Sends one response message and `grpc-status: 0`. */

@@ -21,7 +21,7 @@ import type { Logger } from "../log.ts";
 import { clientIdentityContextValues } from "../tls/client-identity.ts";
 import { handleCors } from "./cors.ts";
 import { bodyFormat, guardRequestBody } from "./request-guard.ts";
-import { grpcPercentEncode } from "./grpc-status.ts";
+import { answerGrpcStatusOnly } from "./grpc-status.ts";
 import { isPlainUnaryGrpc, recordUnaryRoutes, serveUnaryGrpc, type UnaryRoute } from "./grpc-unary.ts";
 
 /** A request as either server hands it over. */
@@ -61,16 +61,6 @@ function unexpectedErrors(log: Logger): Interceptor {
   };
 }
 
-/** Answers a gRPC / gRPC-Web call with a trailers-only status, as grpc-go does for unknown paths. */
-function answerGrpcStatus(res: NodeResponse, contentType: string, code: Code, message: string): void {
-  (res as ServerResponse).writeHead(200, {
-    "content-type": contentType.split(";")[0]!,
-    "grpc-status": String(code),
-    "grpc-message": grpcPercentEncode(message),
-  });
-  res.end();
-}
-
 /** grpc-go's message for a path no service handles. */
 function unknownPathMessage(path: string, services: ReadonlySet<string>): string {
   const m = /^\/([^/]*)\/([^/]*)$/.exec(path);
@@ -104,7 +94,7 @@ export function createRpcHandler(opts: RpcHandlerOptions): NodeHandler {
     const contentType = req.headers["content-type"] ?? "";
     if (!handler) {
       if (req.method === "POST" && /^application\/grpc/i.test(contentType)) {
-        answerGrpcStatus(res, contentType, Code.Unimplemented, unknownPathMessage(path, services));
+        answerGrpcStatusOnly(res, Code.Unimplemented, unknownPathMessage(path, services), contentType);
       } else {
         opts.fallback(req, res);
       }
