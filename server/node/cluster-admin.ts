@@ -9,6 +9,7 @@
  * forwards a follower's proposal to the leader) except promotions, which only the leader can
  * judge: a follower forwards them to the leader's peer port (server/membership/promote-http.ts).
  */
+import type { PeerClientTls } from "../transport/peer-tls.ts";
 import { ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { MemberSchema, type Member } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
@@ -56,6 +57,8 @@ export interface ClusterAdminContext {
   timeoutError(start: number, accepted: boolean): ConnectError;
   /** True once the member is closed. */
   isClosed(): boolean;
+  /** TLS for `https://` peer URLs when forwarding to the leader (server/transport/peer-tls.ts). */
+  readonly peerTls?: PeerClientTls;
 }
 
 /** A member record as the Cluster service returns it. */
@@ -116,7 +119,7 @@ export class ClusterAdmin implements ClusterAdminApi {
       const lead = this.ctx.raft.leader;
       return lead === 0n ? [] : (this.ctx.members().find((m) => m.id === lead)?.peerURLs ?? []);
     };
-    const members = await forwardPromote(leaderUrls, id, this.ctx.requestTimeoutMs);
+    const members = await forwardPromote(leaderUrls, id, this.ctx.requestTimeoutMs, this.ctx.peerTls);
     return { members: members.map(toMember) };
   }
 
