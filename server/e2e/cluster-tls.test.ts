@@ -121,3 +121,19 @@ for (const [label, cert, error] of [
     expect((await ctl(["put", "/peer-tls/still", "ok"])).stdout).toBe("OK\n");
   });
 }
+
+test("--peer-auto-tls: three members on self-signed peer certificates under <data-dir>/fixtures/peer", async () => {
+  const auto = await TestCluster.start({ peerScheme: "https", token: "auto-tls", extraArgs: ["--peer-auto-tls"] });
+  try {
+    const leader = await auto.waitLeader();
+    const follower = [0, 1, 2].find((i) => i !== leader.index)!;
+    const put = await goEtcdctl(auto.endpoints([follower]), ["put", "/auto-peer", "1"]);
+    expect(put.stdout).toBe("OK\n");
+    for (const m of auto.members) {
+      expect(await Bun.file(`${m.dataDir}/fixtures/peer/cert.pem`).exists()).toBe(true);
+      expect((await goEtcdctl(m.clientUrl, ["get", "/auto-peer", "--print-value-only"])).stdout).toBe("1\n");
+    }
+  } finally {
+    await auto.stop();
+  }
+});
