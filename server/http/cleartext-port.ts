@@ -31,6 +31,27 @@ export function startsWithHttp2Preface(socket: net.Socket): Promise<boolean> {
   });
 }
 
+/** First byte of a TLS connection: a handshake record (RFC 8446 §5.1, ContentType handshake). */
+const TLS_HANDSHAKE_RECORD = 0x16;
+
+/**
+ * Waits for the socket's first byte; resolves true when it starts a TLS handshake record (what a
+ * port serving both `http://` and `https://` needs to tell them apart, as etcd's cmux does). The
+ * byte is put back (unshift); a socket that ends first resolves false.
+ */
+export function startsWithTlsHandshake(socket: net.Socket): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onReadable = () => {
+      const head = socket.read() as Buffer | null;
+      if (head === null && !socket.readableEnded) return;
+      socket.off("readable", onReadable);
+      if (head !== null) socket.unshift(head);
+      resolve(head !== null && head[0] === TLS_HANDSHAKE_RECORD);
+    };
+    socket.on("readable", onReadable);
+  });
+}
+
 /** Go's text for a failed listen, e.g. `listen tcp 127.0.0.1:2379: bind: address already in use`. */
 function listenError(address: string, e: NodeJS.ErrnoException): Error {
   const reason: Record<string, string> = {

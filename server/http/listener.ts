@@ -3,7 +3,9 @@
  * gRPC-Web and Connect (HTTP/1.1 or HTTP/2) and plain HTTP (`/health`, `/version`, the JSON
  * gateway) on the same port, like etcd's cmux. `http://` URLs are cleartext; `https://` URLs
  * serve TLS with `cfg.clientTls` (server/tls/tls-port.ts: handshake, client certificate and CRL
- * checks, refused connections logged as etcd's `rejected connection`).
+ * checks, refused connections logged as etcd's `rejected connection`). An `http://` and an
+ * `https://` URL of the same address share one port, as in etcd: a connection whose first byte
+ * starts a TLS handshake record is TLS, any other cleartext.
  *
  * Each accepted (for TLS: handshaken) socket goes to a `node:http2` server when ALPN chose `h2`
  * or its first bytes are the HTTP/2 client preface (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`),
@@ -25,9 +27,9 @@ import type { EtcdServerApi } from "../node/types.ts";
 import { createHttpApp } from "./app.ts";
 import { AuthorityRepairStream } from "./authority-repair.ts";
 import { createRpcHandler, type NodeHandler } from "./rpc-handler.ts";
-import { bindCleartextPort, startsWithHttp2Preface } from "./cleartext-port.ts";
+import { listenOnUrl, startsWithHttp2Preface, startsWithTlsHandshake } from "./cleartext-port.ts";
 import { linkClientIdentity } from "../tls/client-identity.ts";
-import { bindTlsPort } from "../tls/tls-port.ts";
+import { createTlsAcceptor } from "../tls/tls-port.ts";
 import { isTlsInfoEmpty } from "../tls/tls-info.ts";
 
 /** grpc-go's allowance on top of `--max-request-bytes` for the receive limit (etcd's grpcOverheadBytes), bytes. */
@@ -90,10 +92,14 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
   };
 
   try {
-    const serve = (socket: net.Socket, alpn: string | false = false) => {
+    const track = (socket: net.Socket) => {
+      if (sockets.has(socket)) return;
       sockets.add(socket);
       socket.on("close", () => sockets.delete(socket));
       socket.on("error", () => {}); // resets are normal; the HTTP servers see the close
+    };
+    const serve = (socket: net.Socket, alpn: string | false = false) => {
+      track(socket);
       const toH2 = () => {
         const stream = new AuthorityRepairStream(socket);
         linkClientIdentity(stream, socket);
@@ -102,26 +108,42 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
       if (alpn === "h2") return toH2();
       void startsWithHttp2Preface(socket).then((isH2) => (isH2 ? toH2() : h1.emit("connection", socket)));
     };
-    for (const url of cfg.listenClientUrls) {
-      let bound: { server: net.Server; url: string };
-      if (url.startsWith("https://")) {
-        if (!cfg.clientTls || isTlsInfoEmpty(cfg.clientTls)) {
-          throw new Error(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${url} with HTTPS scheme`);
-        }
-        bound = await bindTlsPort(url, {
-          info: cfg.clientTls,
-          checkSan: false,
-          onSocket: (socket: tls.TLSSocket) => serve(socket, socket.alpnProtocol ?? false),
-          onRejected: (fields) => log.warn("rejected connection", { ...fields }),
-        });
-      } else {
-        bound = await bindCleartextPort(url, (socket) => serve(socket));
+    // etcd serves `http://` and `https://` URLs of one address on one port (cmux): group by host:port.
+    const groups = new Map<string, string[]>();
+    for (const url of cfg.listenClientUrls) groups.set(new URL(url).host, [...(groups.get(new URL(url).host) ?? []), url]);
+    const boundAddress = new Map<string, string>();
+    for (const [hostport, group] of groups) {
+      const secure = group.filter((u) => u.startsWith("https://"));
+      const plain = group.filter((u) => !u.startsWith("https://"));
+      if (secure.length > 0 && (!cfg.clientTls || isTlsInfoEmpty(cfg.clientTls))) {
+        throw new Error(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${secure[0]} with HTTPS scheme`);
       }
-      const { server } = bound;
-      server.on("error", (e) => log.error("client listener error", { address: url, error: e }));
+      const acceptor =
+        secure.length > 0
+          ? createTlsAcceptor({
+              info: cfg.clientTls!,
+              checkSan: false,
+              onSocket: (socket: tls.TLSSocket) => serve(socket, socket.alpnProtocol ?? false),
+              onRejected: (fields) => log.warn("rejected connection", { ...fields }),
+            })
+          : undefined;
+      let server: net.Server;
+      if (acceptor && plain.length === 0) {
+        server = acceptor;
+        server.on("connection", track);
+      } else {
+        server = net.createServer((socket) => {
+          track(socket);
+          if (!acceptor) return serve(socket);
+          void startsWithTlsHandshake(socket).then((isTls) => (isTls ? acceptor.emit("connection", socket) : serve(socket)));
+        });
+      }
+      server.on("error", (e) => log.error("client listener error", { address: hostport, error: e }));
+      const bound = await listenOnUrl(server, group[0]!);
       servers.push(server);
-      urls.push(bound.url);
+      boundAddress.set(hostport, bound.replace(/^[a-z]+:\/\//, ""));
     }
+    for (const url of cfg.listenClientUrls) urls.push(`${new URL(url).protocol}//${boundAddress.get(new URL(url).host)}`);
   } catch (e) {
     await closeAll();
     throw e;

@@ -36,12 +36,15 @@ export function requiresClientCert(info: TlsInfo): boolean {
 
 /**
  * The options for `tls.createServer`. Throws `KeyFile and CertFile must both be present[key: K, cert: C]`
- * when one is missing, `open <path>: no such file or directory` for a missing file, and
+ * when one is missing, etcd's `AllowedCN and AllowedHostname are mutually exclusive (...)`, `open <path>: no such file or directory` for a missing file, and
  * `unexpected TLS cipher suite "<name>"` for a bad `--cipher-suites` entry.
  */
 export function serverTlsOptions(info: TlsInfo): tls.TlsOptions {
   if (info.keyFile === "" || info.certFile === "") {
     throw new Error(`KeyFile and CertFile must both be present[key: ${info.keyFile}, cert: ${info.certFile}]`);
+  }
+  if (info.allowedCn !== "" && info.allowedHostname !== "") {
+    throw new Error(`AllowedCN and AllowedHostname are mutually exclusive (cn=${JSON.stringify(info.allowedCn)}, hostname=${JSON.stringify(info.allowedHostname)})`);
   }
   const verify = requiresClientCert(info);
   return {

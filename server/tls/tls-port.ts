@@ -82,11 +82,12 @@ function rejection(socket: tls.TLSSocket | undefined, error: string): RejectedCo
 }
 
 /**
- * Binds `url` (`https://host:port`; `localhost` binds 127.0.0.1, port 0 a free port) with the
- * TLS settings of `opts.info` and resolves with the server and `https://<ip>:<port>`. Rejects with
- * the option errors of serverTlsOptions (missing files, bad cipher suites) or Go's listen error.
+ * A tls.Server that does not listen by itself: it performs the handshake and the checks on
+ * sockets given to it with `server.emit("connection", socket)` (a port shared with cleartext
+ * HTTP, see server/http/listener.ts) or accepted by `listen`. Throws the option errors of
+ * serverTlsOptions (missing files, bad cipher suites, CN and hostname both set).
  */
-export async function bindTlsPort(url: string, opts: TlsPortOptions): Promise<{ server: tls.Server; url: string }> {
+export function createTlsAcceptor(opts: TlsPortOptions): tls.Server {
   const server = tls.createServer(serverTlsOptions(opts.info));
   server.on("tlsClientError", (e: Error & { code?: string }, socket: tls.TLSSocket) => {
     let cert: tls.PeerCertificate | undefined;
@@ -116,5 +117,15 @@ export async function bindTlsPort(url: string, opts: TlsPortOptions): Promise<{ 
       },
     );
   });
+  return server;
+}
+
+/**
+ * Binds `url` (`https://host:port`; `localhost` binds 127.0.0.1, port 0 a free port) with the
+ * TLS settings of `opts.info` and resolves with the server and `https://<ip>:<port>`. Rejects with
+ * the option errors of serverTlsOptions (missing files, bad cipher suites) or Go's listen error.
+ */
+export async function bindTlsPort(url: string, opts: TlsPortOptions): Promise<{ server: tls.Server; url: string }> {
+  const server = createTlsAcceptor(opts);
   return { server, url: await listenOnUrl(server, url) };
 }
