@@ -40,6 +40,8 @@ export interface TestPki {
   untrustedClient: CertPair;
   /** PEM CRL of `ca` revoking `revokedClient`. */
   crl: string;
+  /** PEM CRL of `ca` made before the revocation (revokes nothing). */
+  emptyCrl: string;
   /** Peer certificates signed by `ca`, by common name (from `peerCns`). */
   peers: Record<string, CertPair>;
   /** Peer certificate (CN `intruder`) signed by `otherCa`. */
@@ -135,12 +137,17 @@ class TestCa {
     return { cert, key };
   }
 
-  /** Revokes `cert` and writes the CA's CRL to `<file>` (PEM). */
-  revokeAndWriteCrl(cert: string, file: string): string {
-    openssl(["ca", "-batch", "-config", this.config, "-cert", this.cert, "-keyfile", this.key, "-revoke", cert], this.dir);
+  /** Writes the CA's current CRL to `<file>` (PEM). */
+  writeCrl(file: string): string {
     const crl = join(this.dir, file);
     openssl(["ca", "-batch", "-config", this.config, "-cert", this.cert, "-keyfile", this.key, "-gencrl", "-out", crl], this.dir);
     return crl;
+  }
+
+  /** Revokes `cert` and writes the CA's CRL to `<file>` (PEM). */
+  revokeAndWriteCrl(cert: string, file: string): string {
+    openssl(["ca", "-batch", "-config", this.config, "-cert", this.cert, "-keyfile", this.key, "-revoke", cert], this.dir);
+    return this.writeCrl(file);
   }
 }
 
@@ -153,6 +160,7 @@ export function makeTestPki(dir: string, opts: PkiOptions = {}): TestPki {
   const ca = new TestCa(dir, "ca");
   const other = new TestCa(dir, "other-ca");
   const revokedClient = ca.issue("client-revoked", "revoked");
+  const emptyCrl = ca.writeCrl("ca-empty.crl");
   const peers: Record<string, CertPair> = {};
   for (const cn of opts.peerCns ?? []) peers[cn] = ca.issue(`peer-${cn}`, cn);
   return {
@@ -165,6 +173,7 @@ export function makeTestPki(dir: string, opts: PkiOptions = {}): TestPki {
     revokedClient,
     untrustedClient: other.issue("client-untrusted", opts.clientCn ?? "root"),
     crl: ca.revokeAndWriteCrl(revokedClient.cert, "ca.crl"),
+    emptyCrl,
     peers,
     untrustedPeer: other.issue("peer-intruder", "intruder"),
   };

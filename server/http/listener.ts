@@ -125,19 +125,15 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
               checkSan: false,
               onSocket: (socket: tls.TLSSocket) => serve(socket, socket.alpnProtocol ?? false),
               onRejected: (fields) => log.warn("rejected connection", { ...fields }),
+              onReloadFailed: (error) => log.warn("failed to reload client TLS files; keeping the previous ones", { error }),
             })
           : undefined;
-      let server: net.Server;
-      if (acceptor && plain.length === 0) {
-        server = acceptor;
-        server.on("connection", track);
-      } else {
-        server = net.createServer((socket) => {
-          track(socket);
-          if (!acceptor) return serve(socket);
-          void startsWithTlsHandshake(socket).then((isTls) => (isTls ? acceptor.emit("connection", socket) : serve(socket)));
-        });
-      }
+      const server = net.createServer((socket) => {
+        track(socket);
+        if (!acceptor) return serve(socket);
+        if (plain.length === 0) return acceptor.accept(socket);
+        void startsWithTlsHandshake(socket).then((isTls) => (isTls ? acceptor.accept(socket) : serve(socket)));
+      });
       server.on("error", (e) => log.error("client listener error", { address: hostport, error: e }));
       const bound = await listenOnUrl(server, group[0]!);
       servers.push(server);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import { tmpdir } from "node:os";
@@ -104,6 +104,18 @@ describe("TLS port", () => {
     expect(s.rejected[0]!["remote-addr"]).toMatch(/^127\.0\.0\.1:\d+$/);
     // The port still serves good clients.
     expect(await get(s.url, "h1", pki.client)).toBe("1.1 alice");
+    await s.close();
+  });
+
+  test("an updated CRL file applies to the next connection without a restart, as etcd reads it per connection", async () => {
+    const live = join(dir, "live.crl");
+    copyFileSync(pki.emptyCrl, live);
+    const s = await startEcho({ trustedCaFile: pki.ca, clientCertAuth: true, crlFile: live });
+    // HTTP/2 here: each get is a new connection (fetch would reuse its kept-alive one).
+    expect(await get(s.url, "h2", pki.revokedClient)).toBe("2.0 revoked");
+    copyFileSync(pki.crl, live);
+    expect(await get(s.url, "h2", pki.revokedClient)).toStartWith("error:");
+    expect(await get(s.url, "h2", pki.client)).toBe("2.0 alice");
     await s.close();
   });
 

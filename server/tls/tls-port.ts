@@ -6,7 +6,8 @@
  * "rejected connection" fields (embed/config_logging.go logTLSHandshakeFailure); the port goes on
  * serving other connections.
  */
-import type * as net from "node:net";
+import { statSync } from "node:fs";
+import * as net from "node:net";
 import * as tls from "node:tls";
 import { listenOnUrl } from "../http/cleartext-port.ts";
 import { checkClientCertificate, subjectAltNames } from "./client-cert-checks.ts";
@@ -35,6 +36,10 @@ export interface TlsPortOptions {
   onSocket(socket: tls.TLSSocket): void;
   /** Gets every refused connection. */
   onRejected(fields: RejectedConnection): void;
+  /** Told when changed certificate/key/CA/CRL files could not be loaded (the previous ones stay in use). */
+  onReloadFailed?(error: string): void;
+  /** Gets every accepted TCP socket before its handshake (bindTlsPort only; e.g. to destroy it on close). */
+  onTcpSocket?(socket: net.Socket): void;
 }
 
 /** OpenSSL/BoringSSL handshake errors in Go's words (what etcd logs for the same failure). */
@@ -81,13 +86,41 @@ function rejection(socket: tls.TLSSocket | undefined, error: string): RejectedCo
   return fields;
 }
 
+/** The files a TlsInfo reads, with size and mtime: a changed stamp means the files were replaced. */
+function filesStamp(info: TlsInfo): string {
+  return [info.certFile, info.keyFile, info.trustedCaFile, info.crlFile]
+    .filter((f) => f !== "")
+    .map((f) => {
+      try {
+        const st = statSync(f);
+        return `${f}:${st.size}:${st.mtimeMs}`;
+      } catch {
+        return `${f}:missing`;
+      }
+    })
+    .join("|");
+}
+
+/** A TLS server that handshakes sockets handed to it (see {@link createTlsAcceptor}). */
+export interface TlsAcceptor {
+  /** The tls.Server (not listening); its handshakes and checks run on sockets given to `accept`. */
+  server: tls.Server;
+  /** Starts the TLS handshake on a freshly accepted TCP socket (nothing read from it yet, or put back). */
+  accept(socket: net.Socket): void;
+}
+
 /**
- * A tls.Server that does not listen by itself: it performs the handshake and the checks on
- * sockets given to it with `server.emit("connection", socket)` (a port shared with cleartext
- * HTTP, see server/http/listener.ts) or accepted by `listen`. Throws the option errors of
- * serverTlsOptions (missing files, bad cipher suites, CN and hostname both set).
+ * A TLS server for sockets accepted elsewhere (a TLS port, or a port shared with cleartext HTTP,
+ * see server/http/listener.ts): handshake, then etcd's checks, then `opts.onSocket`. Like etcd,
+ * which loads the certificate on every handshake and the CRL on every connection
+ * (pkg/transport/listener.go GetCertificate, listener_tls.go checkCRL), the certificate, key, CA
+ * and CRL files are read again before a connection's handshake when they changed on disk, so a
+ * rotated certificate or an updated CRL applies without a restart (if the new files cannot be
+ * loaded, `opts.onReloadFailed` is told and the previous ones stay in use). Throws the option
+ * errors of serverTlsOptions (missing files, bad cipher suites, CN and hostname both set).
  */
-export function createTlsAcceptor(opts: TlsPortOptions): tls.Server {
+export function createTlsAcceptor(opts: TlsPortOptions): TlsAcceptor {
+  let stamp = filesStamp(opts.info);
   const server = tls.createServer(serverTlsOptions(opts.info));
   server.on("tlsClientError", (e: Error & { code?: string }, socket: tls.TLSSocket) => {
     let cert: tls.PeerCertificate | undefined;
@@ -117,15 +150,32 @@ export function createTlsAcceptor(opts: TlsPortOptions): tls.Server {
       },
     );
   });
-  return server;
+  const accept = (socket: net.Socket) => {
+    const now = filesStamp(opts.info);
+    if (now !== stamp) {
+      try {
+        server.setSecureContext(serverTlsOptions(opts.info));
+        stamp = now;
+      } catch (e) {
+        opts.onReloadFailed?.((e as Error).message);
+      }
+    }
+    server.emit("connection", socket);
+  };
+  return { server, accept };
 }
 
 /**
  * Binds `url` (`https://host:port`; `localhost` binds 127.0.0.1, port 0 a free port) with the
- * TLS settings of `opts.info` and resolves with the server and `https://<ip>:<port>`. Rejects with
- * the option errors of serverTlsOptions (missing files, bad cipher suites) or Go's listen error.
+ * TLS settings of `opts.info` and resolves with the listening server and `https://<ip>:<port>`.
+ * Rejects with the option errors of serverTlsOptions (missing files, bad cipher suites) or Go's
+ * listen error.
  */
-export async function bindTlsPort(url: string, opts: TlsPortOptions): Promise<{ server: tls.Server; url: string }> {
-  const server = createTlsAcceptor(opts);
+export async function bindTlsPort(url: string, opts: TlsPortOptions): Promise<{ server: net.Server; url: string }> {
+  const acceptor = createTlsAcceptor(opts);
+  const server = net.createServer((socket) => {
+    opts.onTcpSocket?.(socket);
+    acceptor.accept(socket);
+  });
   return { server, url: await listenOnUrl(server, url) };
 }

@@ -71,10 +71,13 @@ export async function startPeerListeners(
   };
 
   try {
-    const serve = (socket: net.Socket, alpn: string | false = false) => {
+    const track = (socket: net.Socket) => {
       sockets.add(socket);
       socket.on("close", () => sockets.delete(socket));
       socket.on("error", () => {}); // resets are normal; the HTTP servers see the close
+    };
+    const serve = (socket: net.Socket, alpn: string | false = false) => {
+      track(socket);
       socket.setKeepAlive(true, TCP_KEEPALIVE_MS); // finds senders that vanished without closing
       if (alpn === "h2") return void h2.emit("connection", socket);
       void startsWithHttp2Preface(socket).then((isH2) => (isH2 ? h2 : h1).emit("connection", socket));
@@ -90,6 +93,8 @@ export async function startPeerListeners(
           checkSan: true,
           onSocket: (socket) => serve(socket, socket.alpnProtocol ?? false),
           onRejected: (fields) => log.warn("rejected connection", { ...fields }),
+          onReloadFailed: (error) => log.warn("failed to reload peer TLS files; keeping the previous ones", { error }),
+          onTcpSocket: track,
         });
       } else {
         bound = await bindCleartextPort(url, (socket) => serve(socket));
