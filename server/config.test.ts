@@ -34,6 +34,7 @@ describe("parseConfig", () => {
       peerTls: emptyTlsInfo(),
       peerAutoTls: false,
       cipherSuites: [],
+      selfSignedCertValidityYears: 1,
     });
   });
 

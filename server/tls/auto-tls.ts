@@ -23,13 +23,14 @@ async function resolveSide(
   dataDir: string,
   listenUrls: string[],
   cipherSuites: string[],
+  validityYears: number,
 ): Promise<TlsInfo> {
   if (!auto) return info;
   if (!isTlsInfoEmpty(info)) {
     log.warn(`ignoring ${side} auto TLS since certs given`);
     return info;
   }
-  const made = await selfCert(log, join(dataDir, "fixtures", side), hostsOf(listenUrls));
+  const made = await selfCert(log, join(dataDir, "fixtures", side), hostsOf(listenUrls), validityYears);
   return { ...made, cipherSuites };
 }
 
@@ -39,9 +40,10 @@ async function resolveSide(
  */
 export async function resolveAutoTls(cfg: EtcdConfig, log: Logger): Promise<EtcdConfig> {
   const suites = cfg.cipherSuites ?? [];
+  const years = cfg.selfSignedCertValidityYears ?? 1;
   return {
     ...cfg,
-    clientTls: await resolveSide(log, cfg.clientAutoTls ?? false, cfg.clientTls ?? emptyTlsInfo(), "client", cfg.dataDir, cfg.listenClientUrls, suites),
-    peerTls: await resolveSide(log, cfg.peerAutoTls ?? false, cfg.peerTls ?? emptyTlsInfo(), "peer", cfg.dataDir, cfg.listenPeerUrls, suites),
+    clientTls: await resolveSide(log, cfg.clientAutoTls ?? false, cfg.clientTls ?? emptyTlsInfo(), "client", cfg.dataDir, cfg.listenClientUrls, suites, years),
+    peerTls: await resolveSide(log, cfg.peerAutoTls ?? false, cfg.peerTls ?? emptyTlsInfo(), "peer", cfg.dataDir, cfg.listenPeerUrls, suites, years),
   };
 }

@@ -16,8 +16,8 @@ import { join } from "node:path";
 import type { Logger } from "../log.ts";
 import { emptyTlsInfo, type TlsInfo } from "./tls-info.ts";
 
-/** Validity of a self-signed certificate, ms (etcd 3.4: one year). */
-export const SELF_CERT_VALIDITY_MS = 365 * 24 * 3600 * 1000;
+/** One year of validity as etcd counts it (365 days), ms. */
+export const SELF_CERT_YEAR_MS = 365 * 24 * 3600 * 1000;
 
 /** `host:port` (or `[v6]:port`) → host. */
 function hostOf(hostport: string): string {
@@ -29,11 +29,13 @@ function hostOf(hostport: string): string {
 
 /**
  * Returns a TlsInfo (certFile, keyFile, selfCert true) for `<dir>/cert.pem` and `<dir>/key.pem`,
- * making them first unless both exist. `hosts` are `host:port` strings (the listen URLs' hosts).
- * Logs `created cert file` / `created key file` with the paths. Rejects when the directory or
- * files cannot be written.
+ * making them first unless both exist. `hosts` are `host:port` strings (the listen URLs' hosts);
+ * `validityYears` (`--self-signed-cert-validity`, etcd 3.5) of 365 days each. Logs `created cert
+ * file` / `created key file` with the paths. Rejects with etcd's `selfSignedCertValidity is
+ * invalid,it should be greater than 0` for 0, or when the directory or files cannot be written.
  */
-export async function selfCert(log: Logger, dir: string, hosts: string[]): Promise<TlsInfo> {
+export async function selfCert(log: Logger, dir: string, hosts: string[], validityYears = 1): Promise<TlsInfo> {
+  if (validityYears <= 0) throw new Error("selfSignedCertValidity is invalid,it should be greater than 0");
   const certFile = join(dir, "cert.pem");
   const keyFile = join(dir, "key.pem");
   const info: TlsInfo = { ...emptyTlsInfo(), certFile, keyFile, selfCert: true };
@@ -55,7 +57,7 @@ export async function selfCert(log: Logger, dir: string, hosts: string[]): Promi
       serialNumber: serial.toString("hex"),
       name: "O=etcd",
       notBefore: new Date(now),
-      notAfter: new Date(now + SELF_CERT_VALIDITY_MS),
+      notAfter: new Date(now + validityYears * SELF_CERT_YEAR_MS),
       signingAlgorithm: alg,
       keys,
       extensions: [
