@@ -2,7 +2,7 @@
  * Test certificates made with the `openssl` command (OpenSSL 3): a trusted CA and a second,
  * untrusted one; a server certificate for 127.0.0.1/localhost; client certificates that are
  * valid, expired, revoked (with the CA's CRL) or signed by the untrusted CA; peer certificates
- * with chosen common names. Every leaf has both serverAuth and clientAuth key usages (etcd's
+ * with chosen common names, one from the untrusted CA and a revoked one. Every leaf has both serverAuth and clientAuth key usages (etcd's
  * peers use one certificate both ways) and SAN IP:127.0.0.1 + DNS:localhost, so that etcd's
  * client-certificate SAN check (pkg/transport/listener_tls.go checkCertSAN) passes on loopback.
  *
@@ -46,6 +46,8 @@ export interface TestPki {
   peers: Record<string, CertPair>;
   /** Peer certificate (CN `intruder`) signed by `otherCa`. */
   untrustedPeer: CertPair;
+  /** Peer certificate with CN `revokedPeerCn` (default `revoked-peer`) signed by `ca` and listed in `crl`. */
+  revokedPeer: CertPair;
 }
 
 /** Options of {@link makeTestPki}. */
@@ -54,6 +56,8 @@ export interface PkiOptions {
   clientCn?: string;
   /** Common names of the peer certificates to make (default none). */
   peerCns?: string[];
+  /** CN of `revokedPeer` (default `revoked-peer`), e.g. the CN `--peer-cert-allowed-cn` requires. */
+  revokedPeerCn?: string;
 }
 
 /** Runs openssl; throws with its stderr when it fails. */
@@ -144,10 +148,9 @@ class TestCa {
     return crl;
   }
 
-  /** Revokes `cert` and writes the CA's CRL to `<file>` (PEM). */
-  revokeAndWriteCrl(cert: string, file: string): string {
+  /** Marks `cert` revoked in the CA's database (in CRLs written afterwards). */
+  revoke(cert: string): void {
     openssl(["ca", "-batch", "-config", this.config, "-cert", this.cert, "-keyfile", this.key, "-revoke", cert], this.dir);
-    return this.writeCrl(file);
   }
 }
 
@@ -160,7 +163,10 @@ export function makeTestPki(dir: string, opts: PkiOptions = {}): TestPki {
   const ca = new TestCa(dir, "ca");
   const other = new TestCa(dir, "other-ca");
   const revokedClient = ca.issue("client-revoked", "revoked");
+  const revokedPeer = ca.issue("peer-revoked", opts.revokedPeerCn ?? "revoked-peer");
   const emptyCrl = ca.writeCrl("ca-empty.crl");
+  ca.revoke(revokedClient.cert);
+  ca.revoke(revokedPeer.cert);
   const peers: Record<string, CertPair> = {};
   for (const cn of opts.peerCns ?? []) peers[cn] = ca.issue(`peer-${cn}`, cn);
   return {
@@ -172,9 +178,10 @@ export function makeTestPki(dir: string, opts: PkiOptions = {}): TestPki {
     expiredClient: ca.issue("client-expired", "expired", Date.now() - 10 * DAY_MS, Date.now() - DAY_MS),
     revokedClient,
     untrustedClient: other.issue("client-untrusted", opts.clientCn ?? "root"),
-    crl: ca.revokeAndWriteCrl(revokedClient.cert, "ca.crl"),
+    crl: ca.writeCrl("ca.crl"),
     emptyCrl,
     peers,
     untrustedPeer: other.issue("peer-intruder", "intruder"),
+    revokedPeer,
   };
 }

@@ -21,7 +21,7 @@ let cluster: TestCluster;
 const peerCertArgs = (c: CertPair) => ["--peer-cert-file", c.cert, "--peer-key-file", c.key];
 
 beforeAll(async () => {
-  pki = makeTestPki(makeTempDir("pki"), { peerCns: [PEER_CN, "other-cn"] });
+  pki = makeTestPki(makeTempDir("pki"), { peerCns: [PEER_CN, "other-cn"], revokedPeerCn: PEER_CN });
   cluster = await TestCluster.start({
     peerScheme: "https",
     extraArgs: [
@@ -92,6 +92,7 @@ test("a member that fell behind catches up over peer TLS (by snapshot on our ser
 for (const [label, cert, error] of [
   ["a certificate from another CA", () => pki.untrustedPeer, /unknown authority/],
   [`a CN other than ${PEER_CN}`, () => pki.peers["other-cn"]!, /client certificate authentication failed/],
+  ["a revoked certificate (--peer-crl-file)", () => pki.revokedPeer, /revoked/],
 ] as const) {
   test(`a member with ${label} cannot join; the members log the rejected connection`, async () => {
     const slot = await cluster.addSlot();
@@ -121,6 +122,34 @@ for (const [label, cert, error] of [
     expect((await ctl(["put", "/peer-tls/still", "ok"])).stdout).toBe("OK\n");
   });
 }
+
+test("a member with a trusted certificate joins as a learner over peer TLS and is promoted through a follower", async () => {
+  const slot = await cluster.addSlot();
+  const m = cluster.members[slot]!;
+  const added = await ctlRetry(["member", "add", m.name, "--learner", `--peer-urls=${m.peerUrl}`], /unhealthy cluster/);
+  expect(added.code).toBe(0);
+  const memberId = /^Member ([0-9a-f]+) added/m.exec(added.stdout)![1]!;
+  await cluster.startMember(slot, { state: "existing", initialCluster: cluster.initialCluster([0, 1, 2, slot]) });
+  const { kv } = grpcClients(m.clientUrl);
+  const deadline = Date.now() + 20_000;
+  let value = "";
+  while (Date.now() < deadline && value !== "1") {
+    const r = await kv.range({ key: bytes("/peer-tls/a"), serializable: true }).catch(() => undefined);
+    value = r?.kvs[0] ? text(r.kvs[0].value) : "";
+    if (value !== "1") await Bun.sleep(100);
+  }
+  expect(value).toBe("1");
+  const leader = await cluster.waitLeader([0, 1, 2]);
+  const follower = [0, 1, 2].find((i) => i !== leader.index)!;
+  let promoted: RunResult | undefined;
+  while (Date.now() < deadline + 10_000) {
+    promoted = await ctl(["member", "promote", memberId], [follower]);
+    if (promoted.code === 0 || !/in sync with leader|unhealthy cluster/.test(promoted.stderr)) break;
+    await Bun.sleep(200);
+  }
+  expect(promoted!.stdout).toMatch(new RegExp(`^Member ${memberId} promoted in cluster [0-9a-f]+\n$`));
+  expect((await ctl(["member", "remove", memberId], [leader.index])).code).toBe(0);
+});
 
 test("--peer-auto-tls: three members on self-signed peer certificates under <data-dir>/fixtures/peer", async () => {
   const auto = await TestCluster.start({ peerScheme: "https", token: "auto-tls", extraArgs: ["--peer-auto-tls"] });
