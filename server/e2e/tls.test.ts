@@ -243,3 +243,10 @@ test("http:// and https:// URLs of one address share its port, as etcd's cmux do
     await etcd.stop();
   }
 });
+
+test("an https:// client URL without --cert-file/--key-file fails to start with etcd's error", async () => {
+  const etcd = await startEtcd({ name: "nocert", clientTls: { ca: pki.ca }, waitReady: false });
+  const code = await Promise.race([etcd.exited, Bun.sleep(15_000).then(() => "still running")]);
+  expect(code).toBe(1);
+  expect(etcd.log()).toContain("TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:");
+});

@@ -137,6 +137,17 @@ describe("TLS port", () => {
     await s.close();
   });
 
+  test("allowed hostname: the client certificate must be valid for it", async () => {
+    const ok = await startEcho({ trustedCaFile: pki.ca, clientCertAuth: true, allowedHostname: "localhost" });
+    expect(await get(ok.url, "h2", pki.client)).toBe("2.0 alice");
+    await ok.close();
+    const other = await startEcho({ trustedCaFile: pki.ca, clientCertAuth: true, allowedHostname: "etcd.example.com" });
+    expect(await get(other.url, "h2", pki.client)).toStartWith("error:");
+    await Bun.sleep(50);
+    expect(other.rejected.map((r) => r.error)).toEqual(["client certificate authentication failed"]);
+    await other.close();
+  });
+
   test("plain HTTP to a TLS port is refused and reported, the port keeps serving", async () => {
     const s = await startEcho({});
     const plain = s.url.replace("https://", "http://");
