@@ -45,20 +45,31 @@ export interface TlsPortOptions {
 /** OpenSSL/BoringSSL handshake errors in Go's words (what etcd logs for the same failure). */
 const GO_HANDSHAKE_ERRORS: Record<string, string> = {
   ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE: "tls: client didn't provide a certificate",
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "tls: failed to verify client's certificate: x509: certificate signed by unknown authority",
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "tls: failed to verify client's certificate: x509: certificate signed by unknown authority",
-  SELF_SIGNED_CERT_IN_CHAIN: "tls: failed to verify client's certificate: x509: certificate signed by unknown authority",
-  DEPTH_ZERO_SELF_SIGNED_CERT: "tls: failed to verify client's certificate: x509: certificate signed by unknown authority",
-  CERT_HAS_EXPIRED: "tls: failed to verify client's certificate: x509: certificate has expired or is not yet valid",
-  CERT_NOT_YET_VALID: "tls: failed to verify client's certificate: x509: certificate has expired or is not yet valid",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "tls: failed to verify client certificate: x509: certificate signed by unknown authority",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "tls: failed to verify client certificate: x509: certificate signed by unknown authority",
+  SELF_SIGNED_CERT_IN_CHAIN: "tls: failed to verify client certificate: x509: certificate signed by unknown authority",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "tls: failed to verify client certificate: x509: certificate signed by unknown authority",
+  CERT_HAS_EXPIRED: "tls: failed to verify client certificate: x509: certificate has expired or is not yet valid",
+  CERT_NOT_YET_VALID: "tls: failed to verify client certificate: x509: certificate has expired or is not yet valid",
   ERR_SSL_HTTP_REQUEST: "tls: first record does not look like a TLS handshake",
   ERR_SSL_WRONG_VERSION_NUMBER: "tls: first record does not look like a TLS handshake",
   ERR_SSL_NO_SHARED_CIPHER: "tls: no cipher suite supported by both client and server",
 };
 
+/** Go's RFC 3339 UTC time without fractions, as x509 errors print it. */
+function goTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+}
+
 function handshakeError(e: Error & { code?: string }, cert: tls.PeerCertificate | undefined): string {
   if (e.code === "CERT_REVOKED" && cert?.serialNumber) return `transport: certificate serial ${cert.serialNumber.toLowerCase()} revoked`;
-  return GO_HANDSHAKE_ERRORS[e.code ?? ""] ?? e.message;
+  const text = GO_HANDSHAKE_ERRORS[e.code ?? ""] ?? e.message;
+  if ((e.code === "CERT_HAS_EXPIRED" || e.code === "CERT_NOT_YET_VALID") && cert?.valid_to) {
+    const expired = e.code === "CERT_HAS_EXPIRED";
+    const limit = Date.parse(expired ? cert.valid_to : cert.valid_from);
+    if (Number.isFinite(limit)) return `${text}: current time ${goTime(Date.now())} is ${expired ? "after" : "before"} ${goTime(limit)}`;
+  }
+  return text;
 }
 
 function remoteAddr(socket: net.Socket | undefined): string {
@@ -66,7 +77,11 @@ function remoteAddr(socket: net.Socket | undefined): string {
   return ip.includes(":") ? `[${ip}]:${socket?.remotePort ?? 0}` : `${ip}:${socket?.remotePort ?? 0}`;
 }
 
-function rejection(socket: tls.TLSSocket | undefined, error: string): RejectedConnection {
+/**
+ * etcd's fields for a refused connection; the certificate's SANs only for refusals after a
+ * completed handshake (`withSans`: CRL, CN, hostname and SAN checks), as etcd logs them.
+ */
+function rejection(socket: tls.TLSSocket | undefined, error: string, withSans = true): RejectedConnection {
   let cert: tls.PeerCertificate | undefined;
   try {
     cert = socket?.getPeerCertificate(false);
@@ -78,7 +93,7 @@ function rejection(socket: tls.TLSSocket | undefined, error: string): RejectedCo
     "server-name": ((socket as { servername?: string | false } | undefined)?.servername || "") as string,
     error,
   };
-  if (cert?.raw) {
+  if (withSans && cert?.raw) {
     const { ips, dnsNames } = subjectAltNames(cert);
     fields["ip-addresses"] = ips;
     fields["dns-names"] = dnsNames;
@@ -129,7 +144,7 @@ export function createTlsAcceptor(opts: TlsPortOptions): TlsAcceptor {
     } catch {
       cert = undefined;
     }
-    opts.onRejected(rejection(socket, handshakeError(e, cert)));
+    opts.onRejected(rejection(socket, handshakeError(e, cert), e.code === "CERT_REVOKED"));
     socket?.destroy();
   });
   server.on("secureConnection", (socket: tls.TLSSocket) => {
