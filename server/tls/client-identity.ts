@@ -1,8 +1,9 @@
 /**
  * Who is on the other end of a client connection: the common name of a client certificate that
  * the TLS handshake verified against `--trusted-ca-file`. etcd uses it as the user name of
- * requests without a token when `--client-cert-auth` is on (etcdserver/api/v3rpc/... AuthInfoFromTLS
- * in auth/store.go: the CN of the first verified chain's leaf).
+ * requests without a token when `--client-cert-auth` is on (etcdserver/v3_server.go
+ * AuthInfoFromCtx: a token wins; then auth/store.go AuthInfoFromTLS: the CN of the first verified
+ * chain's leaf; never for requests proxied by the JSON gateway).
  *
  * The TLS port records the identity on the accepted socket (recordClientIdentity); objects that
  * wrap the socket for an HTTP server (server/http/authority-repair.ts) are linked to it
