@@ -48,6 +48,11 @@ export interface TestPki {
   untrustedPeer: CertPair;
   /** Peer certificate with CN `revokedPeerCn` (default `revoked-peer`) signed by `ca` and listed in `crl`. */
   revokedPeer: CertPair;
+  /**
+   * Peer certificate with CN `revokedPeerCn` signed by `ca` whose only SAN is IP:10.0.0.1: from
+   * 127.0.0.1 it fails etcd's client-certificate SAN check on peer ports.
+   */
+  farPeer: CertPair;
 }
 
 /** Options of {@link makeTestPki}. */
@@ -72,12 +77,18 @@ function caTime(epochMs: number): string {
 }
 
 const DAY_MS = 86_400_000;
+/** `openssl ca -extensions` sections: `leaf` for loopback, `far` naming only 10.0.0.1. */
 const LEAF_EXTENSIONS = [
   "[leaf]",
   "basicConstraints = CA:FALSE",
   "keyUsage = digitalSignature, keyEncipherment",
   "extendedKeyUsage = serverAuth, clientAuth",
   "subjectAltName = IP:127.0.0.1, DNS:localhost",
+  "[far]",
+  "basicConstraints = CA:FALSE",
+  "keyUsage = digitalSignature, keyEncipherment",
+  "extendedKeyUsage = serverAuth, clientAuth",
+  "subjectAltName = IP:10.0.0.1",
   "",
 ].join("\n");
 
@@ -127,14 +138,17 @@ class TestCa {
     );
   }
 
-  /** Makes `<file>.crt`/`<file>.key` with CN `cn`, valid from `notBeforeMs` to `notAfterMs` (epoch ms). */
-  issue(file: string, cn: string, notBeforeMs = Date.now() - DAY_MS, notAfterMs = Date.now() + 30 * DAY_MS): CertPair {
+  /**
+   * Makes `<file>.crt`/`<file>.key` with CN `cn`, valid from `notBeforeMs` to `notAfterMs` (epoch
+   * ms), with the extensions of section `extensions` (see LEAF_EXTENSIONS).
+   */
+  issue(file: string, cn: string, notBeforeMs = Date.now() - DAY_MS, notAfterMs = Date.now() + 30 * DAY_MS, extensions = "leaf"): CertPair {
     const key = join(this.dir, `${file}.key`);
     const csr = join(this.dir, `${file}.csr`);
     const cert = join(this.dir, `${file}.crt`);
     openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", csr, "-subj", `/CN=${cn}`], this.dir);
     openssl(
-      ["ca", "-batch", "-notext", "-config", this.config, "-cert", this.cert, "-keyfile", this.key, "-extensions", "leaf",
+      ["ca", "-batch", "-notext", "-config", this.config, "-cert", this.cert, "-keyfile", this.key, "-extensions", extensions,
         "-startdate", caTime(notBeforeMs), "-enddate", caTime(notAfterMs), "-in", csr, "-out", cert],
       this.dir,
     );
@@ -183,5 +197,6 @@ export function makeTestPki(dir: string, opts: PkiOptions = {}): TestPki {
     peers,
     untrustedPeer: other.issue("peer-intruder", "intruder"),
     revokedPeer,
+    farPeer: ca.issue("peer-far", opts.revokedPeerCn ?? "far-peer", undefined, undefined, "far"),
   };
 }

@@ -93,6 +93,7 @@ for (const [label, cert, error] of [
   ["a certificate from another CA", () => pki.untrustedPeer, /unknown authority/],
   [`a CN other than ${PEER_CN}`, () => pki.peers["other-cn"]!, /client certificate authentication failed/],
   ["a revoked certificate (--peer-crl-file)", () => pki.revokedPeer, /revoked/],
+  ["a certificate whose SANs do not name its address", () => pki.farPeer, /x509: certificate is valid for 10\.0\.0\.1, not 127\.0\.0\.1/],
 ] as const) {
   test(`a member with ${label} cannot join; the members log the rejected connection`, async () => {
     const slot = await cluster.addSlot();

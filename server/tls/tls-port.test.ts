@@ -150,6 +150,18 @@ describe("TLS port", () => {
     await other.close();
   });
 
+  test("peer ports check that a client certificate's SANs name the remote address, unless told to skip", async () => {
+    const checked = await startEcho({ trustedCaFile: pki.ca, clientCertAuth: true }, true);
+    expect(await get(checked.url, "h2", pki.peers.n1)).toBe("2.0 n1");
+    expect(await get(checked.url, "h2", pki.farPeer)).toStartWith("error:");
+    await Bun.sleep(50);
+    expect(checked.rejected.map((r) => r.error)).toEqual(["x509: certificate is valid for 10.0.0.1, not 127.0.0.1"]);
+    await checked.close();
+    const skipped = await startEcho({ trustedCaFile: pki.ca, clientCertAuth: true, skipClientSanVerify: true }, true);
+    expect(await get(skipped.url, "h2", pki.farPeer)).toBe("2.0 far-peer");
+    await skipped.close();
+  });
+
   test("plain HTTP to a TLS port is refused and reported, the port keeps serving", async () => {
     const s = await startEcho({});
     const plain = s.url.replace("https://", "http://");
