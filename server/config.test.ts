@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { emptyTlsInfo } from "./tls/tls-info.ts";
 import { flagToEnv, parseConfig, parseInitialCluster, parseUrls, type EtcdConfig, type ParseOutcome } from "./config.ts";
 
 function run(outcome: ParseOutcome): EtcdConfig {
@@ -28,7 +29,32 @@ describe("parseConfig", () => {
       quotaBackendBytes: 0,
       logLevel: "info",
       logger: "zap",
+      clientTls: emptyTlsInfo(),
+      clientAutoTls: false,
+      peerTls: emptyTlsInfo(),
+      peerAutoTls: false,
+      cipherSuites: [],
+      selfSignedCertValidityYears: 1,
     });
+  });
+
+  test("TLS flags and ETCD_* variables fill the client and peer TlsInfo", () => {
+    const c = run(
+      parseConfig(
+        [
+          "--cert-file", "s.crt", "--key-file", "s.key", "--trusted-ca-file", "ca.crt", "--client-cert-auth",
+          "--client-crl-file", "c.crl", "--peer-cert-file=p.crt", "--peer-cert-allowed-cn", "etcd-peer",
+          "--cipher-suites", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+          "--listen-client-urls", "https://127.0.0.1:2379", "--advertise-client-urls", "https://127.0.0.1:2379",
+        ],
+        { ETCD_PEER_KEY_FILE: "p.key", ETCD_PEER_CLIENT_CERT_AUTH: "true", ETCD_AUTO_TLS: "1", ETCD_PEER_AUTO_TLS: "true" },
+      ),
+    );
+    const suites = ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"];
+    expect(c.clientTls).toEqual({ ...emptyTlsInfo(), certFile: "s.crt", keyFile: "s.key", trustedCaFile: "ca.crt", clientCertAuth: true, crlFile: "c.crl", cipherSuites: suites });
+    expect(c.peerTls).toEqual({ ...emptyTlsInfo(), certFile: "p.crt", keyFile: "p.key", clientCertAuth: true, allowedCn: "etcd-peer", cipherSuites: suites });
+    expect([c.clientAutoTls, c.peerAutoTls, c.cipherSuites]).toEqual([true, true, suites]);
+    expect(c.listenClientUrls).toEqual(["https://127.0.0.1:2379"]);
   });
 
   test("name drives data-dir and the default initial-cluster", () => {

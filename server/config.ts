@@ -11,6 +11,7 @@
  * with cac (the project's CLI library, used by etcdctl), whose parser would change them.
  */
 import pkg from "../package.json" with { type: "json" };
+import { emptyTlsInfo, type TlsInfo } from "./tls/tls-info.ts";
 
 /** Version this server reports as `etcdserver` (Maintenance.Status, `/version`): the etcd release whose API it mirrors. */
 export const ETCD_SERVER_VERSION = "3.4.23";
@@ -71,6 +72,31 @@ export interface EtcdConfig {
   logLevel: LogLevel;
   /** `--logger` (`zap` default here; `capnslog` accepted for compatibility, output is always zap-style JSON). */
   logger: "zap" | "capnslog";
+  /**
+   * Client TLS (`--cert-file --key-file --trusted-ca-file --client-cert-auth --client-crl-file
+   * --client-cert-allowed-hostname`, `cipherSuites` from `--cipher-suites`); used by `https://`
+   * listen client URLs. parseConfig always sets the TLS fields (empty by default); configs built
+   * by hand may leave them out (no TLS).
+   */
+  clientTls?: TlsInfo;
+  /** `--auto-tls`: make a self-signed client certificate under `<data-dir>/fixtures/client` when `--cert-file/--key-file` are not given. */
+  clientAutoTls?: boolean;
+  /**
+   * Peer TLS (`--peer-cert-file --peer-key-file --peer-trusted-ca-file --peer-client-cert-auth
+   * --peer-crl-file --peer-cert-allowed-cn --peer-cert-allowed-hostname
+   * --experimental-peer-skip-client-san-verification`); used by `https://` peer URLs, both to serve
+   * and to dial other members.
+   */
+  peerTls?: TlsInfo;
+  /** `--peer-auto-tls`: make a self-signed peer certificate under `<data-dir>/fixtures/peer` when `--peer-cert-file/--peer-key-file` are not given. */
+  peerAutoTls?: boolean;
+  /** `--cipher-suites`: Go cipher suite names for TLS 1.2, client and peer sides (empty: defaults). */
+  cipherSuites?: string[];
+  /**
+   * `--self-signed-cert-validity`: years the `--auto-tls`/`--peer-auto-tls` certificates are valid
+   * (default 1). etcd 3.5's flag; etcd 3.4 always makes them for one year.
+   */
+  selfSignedCertValidityYears?: number;
 }
 
 /**
@@ -87,7 +113,7 @@ export type ParseOutcome =
   | { kind: "exit"; code: number; stdout?: string; stderr?: string }
   | { kind: "invalid"; error: string };
 
-type FlagKind = "string" | "urls" | "uint" | "int" | "bool" | "choice";
+type FlagKind = "string" | "strings" | "urls" | "uint" | "int" | "bool" | "choice";
 
 interface FlagSpec {
   name: string;
@@ -95,7 +121,7 @@ interface FlagSpec {
   /** Default as etcd's help shows it; `undefined` when computed from other flags. */
   def?: string;
   help: string;
-  group: "Member" | "Clustering" | "Logging" | "Version";
+  group: "Member" | "Clustering" | "Security" | "Logging" | "Experimental" | "Version";
   choices?: readonly string[];
 }
 
@@ -116,8 +142,26 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "initial-cluster-token", kind: "string", def: "etcd-cluster", group: "Clustering", help: "Initial cluster token for the etcd cluster during bootstrap." },
   { name: "strict-reconfig-check", kind: "bool", def: "true", group: "Clustering", help: "Reject reconfiguration requests that would cause quorum loss." },
   { name: "advertise-client-urls", kind: "urls", def: "http://localhost:2379", group: "Clustering", help: "List of this member's client URLs to advertise to the public." },
+  { name: "cert-file", kind: "string", def: "", group: "Security", help: "Path to the client server TLS cert file." },
+  { name: "key-file", kind: "string", def: "", group: "Security", help: "Path to the client server TLS key file." },
+  { name: "client-cert-auth", kind: "bool", def: "false", group: "Security", help: "Enable client cert authentication." },
+  { name: "client-crl-file", kind: "string", def: "", group: "Security", help: "Path to the client certificate revocation list file." },
+  { name: "client-cert-allowed-hostname", kind: "string", def: "", group: "Security", help: "Allowed TLS hostname for client cert authentication." },
+  { name: "trusted-ca-file", kind: "string", def: "", group: "Security", help: "Path to the client server TLS trusted CA cert file." },
+  { name: "auto-tls", kind: "bool", def: "false", group: "Security", help: "Client TLS using generated certificates." },
+  { name: "peer-cert-file", kind: "string", def: "", group: "Security", help: "Path to the peer server TLS cert file." },
+  { name: "peer-key-file", kind: "string", def: "", group: "Security", help: "Path to the peer server TLS key file." },
+  { name: "peer-client-cert-auth", kind: "bool", def: "false", group: "Security", help: "Enable peer client cert authentication." },
+  { name: "peer-trusted-ca-file", kind: "string", def: "", group: "Security", help: "Path to the peer server TLS trusted CA file." },
+  { name: "peer-cert-allowed-cn", kind: "string", def: "", group: "Security", help: "Required CN for client certs connecting to the peer endpoint." },
+  { name: "peer-cert-allowed-hostname", kind: "string", def: "", group: "Security", help: "Allowed TLS hostname for inter peer authentication." },
+  { name: "peer-auto-tls", kind: "bool", def: "false", group: "Security", help: "Peer TLS using self-generated certificates if --peer-key-file and --peer-cert-file are not provided." },
+  { name: "peer-crl-file", kind: "string", def: "", group: "Security", help: "Path to the peer certificate revocation list file." },
+  { name: "self-signed-cert-validity", kind: "uint", def: "1", group: "Security", help: "The validity period of the client and peer certificates that are automatically generated by etcd when you specify ClientAutoTLS and PeerAutoTLS, the unit is year, and the default is 1." },
+  { name: "cipher-suites", kind: "strings", def: "", group: "Security", help: "Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be auto-populated by Go)." },
   { name: "logger", kind: "string", def: "zap", group: "Logging", help: "Accepted for compatibility: 'zap' or 'capnslog'. Logs are always zap-style JSON lines on stderr." },
   { name: "log-level", kind: "string", def: "info", group: "Logging", help: "Configures log level. Only supports debug, info, warn, error, panic, or fatal." },
+  { name: "experimental-peer-skip-client-san-verification", kind: "bool", def: "false", group: "Experimental", help: "Skip verification of SAN field in client certificate for peer connections." },
   { name: "version", kind: "bool", def: "false", group: "Version", help: "Print the version and exit." },
 ];
 
@@ -138,7 +182,7 @@ const USAGE_LINE = `Usage:
 /** `etcd --help` text: usage, then each flag with its default, grouped like etcd's help. */
 export function helpText(): string {
   const lines = [USAGE_LINE];
-  for (const group of ["Member", "Clustering", "Logging", "Version"] as const) {
+  for (const group of ["Member", "Clustering", "Security", "Logging", "Experimental", "Version"] as const) {
     lines.push(`${group}:`);
     for (const f of FLAGS.filter((x) => x.group === group)) {
       lines.push(`  --${f.name}${f.def === undefined || f.kind === "bool" ? "" : ` '${f.def}'`}`, `    ${f.help}`);
@@ -282,6 +326,9 @@ function convert(spec: FlagSpec, value: string): string | number | boolean | str
   switch (spec.kind) {
     case "string":
       return value;
+    case "strings":
+      // etcd's flags.StringsValue: comma-separated, empty entries dropped.
+      return value.split(",").filter((v) => v !== "");
     case "urls":
       return parseUrls(value);
     case "uint":
@@ -327,7 +374,7 @@ function validate(c: EtcdConfig): string | undefined {
     return "--advertise-client-urls is required when --listen-client-urls is set explicitly";
   }
   for (const u of [...c.listenClientUrls, ...c.listenPeerUrls]) {
-    if (!u.startsWith("http://")) return `only http:// listen URLs are supported by this server (${u})`;
+    if (!u.startsWith("http://") && !u.startsWith("https://")) return `only http:// and https:// listen URLs are supported by this server (${u})`;
   }
   return undefined;
 }
@@ -420,6 +467,32 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     quotaBackendBytes: get<number>("quota-backend-bytes"),
     logLevel: get<LogLevel>("log-level"),
     logger: get<"zap" | "capnslog">("logger"),
+    clientTls: {
+      ...emptyTlsInfo(),
+      certFile: get<string>("cert-file"),
+      keyFile: get<string>("key-file"),
+      trustedCaFile: get<string>("trusted-ca-file"),
+      clientCertAuth: get<boolean>("client-cert-auth"),
+      crlFile: get<string>("client-crl-file"),
+      allowedHostname: get<string>("client-cert-allowed-hostname"),
+      cipherSuites: get<string[]>("cipher-suites"),
+    },
+    clientAutoTls: get<boolean>("auto-tls"),
+    peerTls: {
+      ...emptyTlsInfo(),
+      certFile: get<string>("peer-cert-file"),
+      keyFile: get<string>("peer-key-file"),
+      trustedCaFile: get<string>("peer-trusted-ca-file"),
+      clientCertAuth: get<boolean>("peer-client-cert-auth"),
+      crlFile: get<string>("peer-crl-file"),
+      allowedCn: get<string>("peer-cert-allowed-cn"),
+      allowedHostname: get<string>("peer-cert-allowed-hostname"),
+      skipClientSanVerify: get<boolean>("experimental-peer-skip-client-san-verification"),
+      cipherSuites: get<string[]>("cipher-suites"),
+    },
+    peerAutoTls: get<boolean>("peer-auto-tls"),
+    cipherSuites: get<string[]>("cipher-suites"),
+    selfSignedCertValidityYears: get<number>("self-signed-cert-validity"),
   };
   const error = validate(config);
   if (error) return { kind: "invalid", error };

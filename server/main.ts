@@ -12,6 +12,8 @@ import { idToHex } from "./membership/ids.ts";
 import { startClientListeners, type ClientListeners } from "./http/listener.ts";
 import type { EtcdServerApi } from "./node/types.ts";
 import { errorFields, fatal, isMemberFatal, MemberFatalError } from "./node/fatal.ts";
+import { resolveAutoTls } from "./tls/auto-tls.ts";
+import { describeTlsInfo, isTlsInfoEmpty } from "./tls/tls-info.ts";
 
 /**
  * A started member as main needs it: the API plus close(), and `removed`, which resolves when
@@ -39,10 +41,12 @@ function ms(n: number): string {
 /**
  * Starts the member and its client listeners and logs etcd's start-up lines (`starting an etcd
  * server`, `starting local member` with member and cluster ID, `ready to serve client
- * requests`, the insecure-serving warning per address). Rejects with the start-up error; if
- * the listeners fail, the member is closed first.
+ * requests`, per address the insecure-serving warning or `serving client traffic securely`).
+ * `--auto-tls`/`--peer-auto-tls` certificates are made first (server/tls/auto-tls.ts). Rejects
+ * with the start-up error; if the listeners fail, the member is closed first.
  */
-export async function startEtcd(cfg: EtcdConfig, log: Logger, startNode: StartNode = startRealNode): Promise<RunningEtcd> {
+export async function startEtcd(givenCfg: EtcdConfig, log: Logger, startNode: StartNode = startRealNode): Promise<RunningEtcd> {
+  const cfg = await resolveAutoTls(givenCfg, log);
   log.info("configuring client listeners", { "listen-client-urls": cfg.listenClientUrls });
   log.info("starting an etcd server", {
     "etcd-version": ETCD_SERVER_VERSION,
@@ -66,6 +70,17 @@ export async function startEtcd(cfg: EtcdConfig, log: Logger, startNode: StartNo
     "max-request-bytes": cfg.maxRequestBytes,
     "max-txn-ops": cfg.maxTxnOps,
   });
+  for (const [side, info, urls] of [["client", cfg.clientTls, cfg.listenClientUrls], ["peer", cfg.peerTls, cfg.listenPeerUrls]] as const) {
+    if (!info || isTlsInfoEmpty(info)) continue;
+    log.info(`starting with ${side} TLS`, { "tls-info": describeTlsInfo(info), "cipher-suites": cfg.cipherSuites ?? [] });
+    for (const u of urls.filter((x) => x.startsWith("http://"))) {
+      log.warn("scheme is HTTP while key and cert files are present; ignoring key and cert files", { [`${side}-url`]: u });
+      if (info.clientCertAuth) {
+        const flag = side === "client" ? "--client-cert-auth" : "--peer-client-cert-auth";
+        log.warn(`scheme is HTTP while ${flag} is enabled; ignoring client cert auth for this URL`, { [`${side}-url`]: u });
+      }
+    }
+  }
   const node = await startNode(cfg, log);
   const ids = { "local-member-id": idToHex(node.memberId), "cluster-id": idToHex(node.clusterId) };
   log.info("starting local member", ids);
@@ -83,8 +98,9 @@ export async function startEtcd(cfg: EtcdConfig, log: Logger, startNode: StartNo
   });
   log.info("ready to serve client requests");
   for (const url of listeners.urls) {
-    const address = url.replace(/^http:\/\//, "");
-    log.warn(`serving insecure client requests on ${address}, this is strongly discouraged!`, { address });
+    const address = url.replace(/^https?:\/\//, "");
+    if (url.startsWith("https://")) log.info("serving client traffic securely", { address });
+    else log.warn(`serving insecure client requests on ${address}, this is strongly discouraged!`, { address });
   }
   let stopping: Promise<void> | undefined;
   return {

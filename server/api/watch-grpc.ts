@@ -14,7 +14,7 @@ import { ConnectError } from "@connectrpc/connect";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { WatchRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { guardRequestBody } from "../http/request-guard.ts";
-import { grpcPercentEncode as percentEncode } from "../http/grpc-status.ts";
+import { answerGrpcStatusOnly, grpcPercentEncode as percentEncode } from "../http/grpc-status.ts";
 import type { NodeRequest, NodeResponse } from "../http/rpc-handler.ts";
 import type { WatchStream } from "../mvcc/watch/stream.ts";
 import type { EtcdServerApi } from "../node/types.ts";
@@ -124,12 +124,7 @@ export function rawGrpcWatch(api: EtcdServerApi, readMaxBytes: number): (req: No
       stream = api.openWatchStream();
     } catch (e) {
       const err = ConnectError.from(e);
-      (res as { writeHead(status: number, headers: Record<string, string>): void }).writeHead(200, {
-        "content-type": "application/grpc",
-        "grpc-status": String(err.code),
-        "grpc-message": percentEncode(err.rawMessage),
-      });
-      res.end();
+      answerGrpcStatusOnly(res, err.code, err.rawMessage);
       return true;
     }
     (res as { writeHead(status: number, headers: Record<string, string>): void }).writeHead(200, { "content-type": "application/grpc" });

@@ -6,6 +6,7 @@
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
+import * as grpcJs from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { PutRequestSchema, RangeRequestSchema, type RequestOp } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { bytes, type EtcdGrpc, grpcClients, grpcFrame, rawGrpc, rpcError, text } from "./clients.ts";
@@ -110,6 +111,20 @@ describe("gRPC", () => {
     ]);
     const s = await rawGrpc(etcd.endpoint, "/foo.Bar/Baz", grpcFrame(new Uint8Array()));
     expect([s.httpStatus, s.grpcStatus, s.grpcMessage]).toEqual([200, Code.Unimplemented, "unknown service foo.Bar"]);
+  });
+
+  test("unknown service and method reach a strict gRPC client (grpc-js) as UNIMPLEMENTED, not a broken stream", async () => {
+    const client = new grpcJs.Client(etcd.endpoint.replace(/^http:\/\//, ""), grpcJs.credentials.createInsecure());
+    const call = (path: string) =>
+      new Promise<[number | undefined, string | undefined]>((resolve) =>
+        client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (err) => resolve([err?.code, err?.details])),
+      );
+    try {
+      expect(await call("/foo.Bar/Baz")).toEqual([Code.Unimplemented, "unknown service foo.Bar"]);
+      expect(await call("/etcdserverpb.KV/Nope")).toEqual([Code.Unimplemented, "unknown method Nope for service etcdserverpb.KV"]);
+    } finally {
+      client.close();
+    }
   });
 
   test("a well-formed raw request still works (the raw client itself is sound)", async () => {

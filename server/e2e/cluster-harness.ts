@@ -22,7 +22,7 @@ export interface ClusterMember {
   peerPort: number;
   /** `http://127.0.0.1:<clientPort>` */
   clientUrl: string;
-  /** `http://127.0.0.1:<peerPort>` */
+  /** `http://127.0.0.1:<peerPort>` (`https://` with ClusterOptions.peerScheme "https") */
   peerUrl: string;
   dataDir: string;
   /** The current (or last) process; undefined before the first start. */
@@ -39,6 +39,10 @@ export interface ClusterOptions {
   extraArgs?: string[];
   /** How long to wait for all members to be healthy, ms (default 30 000). */
   readyTimeoutMs?: number;
+  /** Scheme of the peer URLs (default "http"; "https" needs peer certificates in `memberArgs`). */
+  peerScheme?: "http" | "https";
+  /** Flags for one member by name, after `extraArgs` (e.g. its own `--peer-cert-file`). */
+  memberArgs?: (name: string) => string[];
 }
 
 /** Options of `TestCluster.startMember`. */
@@ -72,6 +76,8 @@ export class TestCluster {
     /** Flags added to every member. */
     readonly extraArgs: string[],
     private readonly baseDir: string,
+    private readonly peerScheme: "http" | "https" = "http",
+    private readonly memberArgs: (name: string) => string[] = () => [],
   ) {}
 
   /**
@@ -80,7 +86,7 @@ export class TestCluster {
    * one exits or stays unhealthy.
    */
   static async start(opts: ClusterOptions = {}): Promise<TestCluster> {
-    const cluster = new TestCluster(opts.token ?? "etcd-e2e-cluster", opts.extraArgs ?? [], makeTempDir("cluster"));
+    const cluster = new TestCluster(opts.token ?? "etcd-e2e-cluster", opts.extraArgs ?? [], makeTempDir("cluster"), opts.peerScheme, opts.memberArgs);
     for (let i = 0; i < (opts.size ?? 3); i++) await cluster.addSlot();
     const initialCluster = cluster.initialCluster();
     await Promise.all(cluster.members.map((_, i) => cluster.startMember(i, { initialCluster, waitReady: false })));
@@ -99,7 +105,7 @@ export class TestCluster {
       clientPort,
       peerPort,
       clientUrl: `http://127.0.0.1:${clientPort}`,
-      peerUrl: `http://127.0.0.1:${peerPort}`,
+      peerUrl: `${this.peerScheme}://127.0.0.1:${peerPort}`,
       dataDir: join(this.baseDir, `${name}.etcd`),
     });
     return this.members.length - 1;
@@ -117,7 +123,8 @@ export class TestCluster {
 
   /** The full etcd command line flags of slot `i` (the same on every start). */
   flags(i: number, state: "new" | "existing", initialCluster: string): string[] {
-    return memberFlags({ ...this.members[i]!, initialCluster, token: this.token, state }, this.extraArgs);
+    const m = this.members[i]!;
+    return memberFlags({ ...m, initialCluster, token: this.token, state }, [...this.extraArgs, ...this.memberArgs(m.name)]);
   }
 
   /**

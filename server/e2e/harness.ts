@@ -206,6 +206,21 @@ export interface StartOptions {
   waitReady?: boolean;
   /** How long to wait for readiness, ms (default 20 000). */
   readyTimeoutMs?: number;
+  /**
+   * Serve clients over TLS: the standard client URLs become `https://` and the readiness check
+   * trusts `ca` and presents `cert`/`key` (PEM paths). The server's own TLS flags (`--cert-file`
+   * ...) go in `extraArgs`.
+   */
+  clientTls?: ClientTlsFiles;
+}
+
+/** PEM files a client uses to reach a TLS client port: the CA to trust and, for mTLS, its certificate and key. */
+export interface ClientTlsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Skip verifying the server's certificate (e.g. `--auto-tls`). */
+  insecureSkipVerify?: boolean;
 }
 
 /** A running (or exited) etcd server process started by `startEtcd`. */
@@ -215,8 +230,10 @@ export interface EtcdProcess {
   dataDir: string;
   clientPort: number;
   peerPort: number;
-  /** `http://127.0.0.1:<clientPort>` */
+  /** `http://127.0.0.1:<clientPort>` (`https://` with StartOptions.clientTls) */
   endpoint: string;
+  /** StartOptions.clientTls, used for readiness checks. */
+  clientTls?: ClientTlsFiles;
   /** File that receives the process's stdout and stderr. */
   logFile: string;
   proc: Subprocess;
@@ -231,8 +248,8 @@ export interface EtcdProcess {
 }
 
 /** The standard flags for a single-member cluster on loopback ports. */
-export function standardFlags(name: string, dataDir: string, clientPort: number, peerPort: number): string[] {
-  const client = `http://127.0.0.1:${clientPort}`;
+export function standardFlags(name: string, dataDir: string, clientPort: number, peerPort: number, clientScheme: "http" | "https" = "http"): string[] {
+  const client = `${clientScheme}://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   return [
     "--name", name,
@@ -255,7 +272,8 @@ export async function startEtcd(opts: StartOptions = {}): Promise<EtcdProcess> {
   const dataDir = opts.dataDir ?? join(base, `${name}.etcd`);
   const clientPort = opts.clientPort ?? (await freePort());
   const peerPort = opts.peerPort ?? (await freePort());
-  const args = opts.standardFlags === false ? [] : standardFlags(name, dataDir, clientPort, peerPort);
+  const scheme = opts.clientTls ? "https" : "http";
+  const args = opts.standardFlags === false ? [] : standardFlags(name, dataDir, clientPort, peerPort, scheme);
   const logDir = makeTempDir("log");
   const logFile = join(logDir, "etcd.log");
   const cwd = opts.cwd ?? base;
@@ -278,7 +296,8 @@ export async function startEtcd(opts: StartOptions = {}): Promise<EtcdProcess> {
     dataDir,
     clientPort,
     peerPort,
-    endpoint: `http://127.0.0.1:${clientPort}`,
+    endpoint: `${scheme}://127.0.0.1:${clientPort}`,
+    clientTls: opts.clientTls,
     logFile,
     proc,
     exited,
@@ -306,9 +325,20 @@ async function stopProcess(proc: Subprocess, exited: Promise<number>, graceMs: n
   return code;
 }
 
-/** GET `<endpoint><path>` with a per-try timeout; returns status and body text. */
-export async function httpGet(endpoint: string, path: string, timeoutMs = 2_000): Promise<{ status: number; body: string }> {
-  const res = await fetch(endpoint + path, { signal: AbortSignal.timeout(timeoutMs) });
+/** Bun fetch's `tls` option for `files` (undefined without files). */
+export function fetchTls(files: ClientTlsFiles | undefined): Record<string, unknown> | undefined {
+  if (!files) return undefined;
+  return {
+    ca: files.ca ? readFileSync(files.ca, "utf8") : undefined,
+    cert: files.cert ? readFileSync(files.cert, "utf8") : undefined,
+    key: files.key ? readFileSync(files.key, "utf8") : undefined,
+    rejectUnauthorized: !files.insecureSkipVerify,
+  };
+}
+
+/** GET `<endpoint><path>` with a per-try timeout (over TLS with `tls`); returns status and body text. */
+export async function httpGet(endpoint: string, path: string, timeoutMs = 2_000, tls?: ClientTlsFiles): Promise<{ status: number; body: string }> {
+  const res = await fetch(endpoint + path, { signal: AbortSignal.timeout(timeoutMs), tls: fetchTls(tls) } as RequestInit);
   return { status: res.status, body: await res.text() };
 }
 
@@ -324,7 +354,7 @@ export async function waitHealthy(p: EtcdProcess, timeoutMs = 20_000): Promise<v
       throw new Error(`etcd exited (${p.proc.exitCode ?? p.proc.signalCode}) before healthy:\n${p.log()}`);
     }
     try {
-      const r = await httpGet(p.endpoint, "/health", 1_000);
+      const r = await httpGet(p.endpoint, "/health", 1_000, p.clientTls);
       if (r.status === 200 && JSON.parse(r.body).health === "true") return;
       last = `${r.status} ${r.body}`;
     } catch (e) {

@@ -31,6 +31,27 @@ export function startsWithHttp2Preface(socket: net.Socket): Promise<boolean> {
   });
 }
 
+/** First byte of a TLS connection: a handshake record (RFC 8446 §5.1, ContentType handshake). */
+const TLS_HANDSHAKE_RECORD = 0x16;
+
+/**
+ * Waits for the socket's first byte; resolves true when it starts a TLS handshake record (what a
+ * port serving both `http://` and `https://` needs to tell them apart, as etcd's cmux does). The
+ * byte is put back (unshift); a socket that ends first resolves false.
+ */
+export function startsWithTlsHandshake(socket: net.Socket): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onReadable = () => {
+      const head = socket.read() as Buffer | null;
+      if (head === null && !socket.readableEnded) return;
+      socket.off("readable", onReadable);
+      if (head !== null) socket.unshift(head);
+      resolve(head !== null && head[0] === TLS_HANDSHAKE_RECORD);
+    };
+    socket.on("readable", onReadable);
+  });
+}
+
 /** Go's text for a failed listen, e.g. `listen tcp 127.0.0.1:2379: bind: address already in use`. */
 function listenError(address: string, e: NodeJS.ErrnoException): Error {
   const reason: Record<string, string> = {
@@ -52,16 +73,25 @@ export interface BoundPort {
  * accepted socket to `onSocket`. Rejects with Go's listen error text; rejects other schemes.
  */
 export async function bindCleartextPort(url: string, onSocket: (socket: net.Socket) => void): Promise<BoundPort> {
+  if (new URL(url).protocol !== "http:") throw new Error(`unsupported scheme in ${url} (only http)`);
+  const server = net.createServer(onSocket);
+  return { server, url: await listenOnUrl(server, url) };
+}
+
+/**
+ * Makes `server` (a net.Server or tls.Server) listen on the host and port of `url` (host
+ * `localhost` → 127.0.0.1, port 0 → any free port) and resolves with `<scheme>://<ip>:<port>`
+ * (the real port). Rejects with Go's listen error text.
+ */
+export async function listenOnUrl(server: net.Server, url: string): Promise<string> {
   const u = new URL(url);
-  if (u.protocol !== "http:") throw new Error(`unsupported scheme in ${url} (only http)`);
   const hostname = u.hostname.replace(/^\[(.*)\]$/, "$1");
   const host = hostname === "localhost" ? "127.0.0.1" : hostname;
-  const port = Number(u.port || 80);
-  const server = net.createServer(onSocket);
+  const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e) => reject(listenError(`${host.includes(":") ? `[${host}]` : host}:${port}`, e)));
     server.listen(port, host, () => resolve());
   });
   const addr = server.address() as net.AddressInfo;
-  return { server, url: `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}` };
+  return `${u.protocol}//${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
 }

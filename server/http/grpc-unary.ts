@@ -16,11 +16,12 @@
  * `EOF`; a ConnectError thrown by the implementation keeps its code and message; any other
  * error is logged and answered as Unknown with its text.
  */
+import { clientIdentityContextValues } from "../tls/client-identity.ts";
 import { fromBinary, toBinary, create, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createHandlerContext, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Logger } from "../log.ts";
-import { grpcPercentEncode } from "./grpc-status.ts";
+import { answerGrpcStatusOnly } from "./grpc-status.ts";
 import { tooLargeError, unmarshalError } from "./request-guard.ts";
 
 /** One unary method and the implementation that answers it. */
@@ -73,12 +74,7 @@ function authHeaders(req: Http2ServerRequest): Headers {
 
 /** Sends a trailers-only gRPC status (HTTP 200, status in the headers), as grpc-go does on errors. */
 function answerStatus(res: Http2ServerResponse, code: Code, message: string): void {
-  if (res.headersSent || res.stream.destroyed) return;
-  // One HEADERS frame with END_STREAM: what grpc-go reads as a trailers-only answer.
-  res.stream.respond(
-    { ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": grpcPercentEncode(message) },
-    { endStream: true },
-  );
+  answerGrpcStatusOnly(res, code, message);
 }
 
 /** Sends one response message and `grpc-status: 0`. */
@@ -165,6 +161,7 @@ export function serveUnaryGrpc(
         url: req.url ?? "",
         requestHeader: authHeaders(req),
         requestSignal: gone.signal,
+        contextValues: clientIdentityContextValues(req),
       });
       return route.impl(input, ctx);
     })

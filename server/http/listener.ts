@@ -1,12 +1,16 @@
 /**
- * The client listeners: one cleartext TCP port per `--listen-client-urls` URL, serving gRPC
- * (HTTP/2 prior knowledge, what etcd clients speak), gRPC-Web and Connect (HTTP/1.1 or
- * HTTP/2) and plain HTTP (`/health`, `/version`) on the same port, like etcd's cmux.
+ * The client listeners: one TCP port per `--listen-client-urls` URL, serving gRPC (HTTP/2),
+ * gRPC-Web and Connect (HTTP/1.1 or HTTP/2) and plain HTTP (`/health`, `/version`, the JSON
+ * gateway) on the same port, like etcd's cmux. `http://` URLs are cleartext; `https://` URLs
+ * serve TLS with `cfg.clientTls` (server/tls/tls-port.ts: handshake, client certificate and CRL
+ * checks, refused connections logged as etcd's `rejected connection`). An `http://` and an
+ * `https://` URL of the same address share one port, as in etcd: a connection whose first byte
+ * starts a TLS handshake record is TLS, any other cleartext.
  *
- * Each accepted socket is sniffed: if its first bytes are the HTTP/2 client preface
- * (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`) it goes to a `node:http2` server, otherwise to a
- * `node:http` server (`server.emit("connection", socket)`); both use one request handler
- * (server/http/rpc-handler.ts). HTTP/2 connections pass through AuthorityRepairStream so
+ * Each accepted (for TLS: handshaken) socket goes to a `node:http2` server when ALPN chose `h2`
+ * or its first bytes are the HTTP/2 client preface (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`),
+ * otherwise to a `node:http` server (`server.emit("connection", socket)`); both use one request
+ * handler (server/http/rpc-handler.ts). HTTP/2 connections pass through AuthorityRepairStream so
  * that grpc-go's `:authority: http://host:port` is accepted as Go's server accepts it. The
  * HTTP/2 server answers PING frames itself (Go clients send keepalive pings).
  */
@@ -14,6 +18,7 @@ import { getRequestListener } from "@hono/node-server";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import type * as tls from "node:tls";
 import type { EtcdConfig } from "../config.ts";
 import { registerEtcdServices } from "../api/routes.ts";
 import { rawGrpcWatch } from "../api/watch-grpc.ts";
@@ -22,7 +27,10 @@ import type { EtcdServerApi } from "../node/types.ts";
 import { createHttpApp } from "./app.ts";
 import { AuthorityRepairStream } from "./authority-repair.ts";
 import { createRpcHandler, type NodeHandler } from "./rpc-handler.ts";
-import { bindCleartextPort, startsWithHttp2Preface } from "./cleartext-port.ts";
+import { listenOnUrl, startsWithHttp2Preface, startsWithTlsHandshake } from "./cleartext-port.ts";
+import { linkClientIdentity } from "../tls/client-identity.ts";
+import { createTlsAcceptor } from "../tls/tls-port.ts";
+import { isTlsInfoEmpty } from "../tls/tls-info.ts";
 
 /** grpc-go's allowance on top of `--max-request-bytes` for the receive limit (etcd's grpcOverheadBytes), bytes. */
 export const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -32,21 +40,23 @@ const CLOSE_GRACE_MS = 1000;
 
 /** Running client listeners. */
 export interface ClientListeners {
-  /** One `http://<bound ip>:<bound port>` per listen URL (the real port when the URL said 0). */
+  /** One `http(s)://<bound ip>:<bound port>` per listen URL, in order (the real port when the URL said 0). */
   urls: string[];
   /** Stops accepting, sends GOAWAY / closes idle connections, destroys the rest after 1 s. */
   close(): Promise<void>;
 }
 
 /** The settings the listeners use; EtcdConfig satisfies it. */
-export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBytes" | "maxTxnOps">;
+export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBytes" | "maxTxnOps" | "clientTls">;
 
 /**
  * Binds every `cfg.listenClientUrls` URL (host `localhost` binds 127.0.0.1, as Go's listener
  * does) and serves the etcd API over `api`. Requests larger than `cfg.maxRequestBytes` +
- * 512 KiB are refused with grpc-go's ResourceExhausted error. Rejects with
- * `listen tcp <host:port>: bind: address already in use` (and closes what it opened) when a
- * port cannot be bound.
+ * 512 KiB are refused with grpc-go's ResourceExhausted error. Rejects (after closing what it
+ * opened) with `listen tcp <host:port>: bind: address already in use` when a port cannot be
+ * bound, with `TLS key/cert (--cert-file, --key-file) must be provided for client url <url> with
+ * HTTPS scheme` for an `https://` URL without certificate, and with the TLS option errors of
+ * server/tls/server-options.ts (`open <file>: no such file or directory`, bad cipher suite).
  */
 export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerApi, log: Logger): Promise<ClientListeners> {
   const app = createHttpApp(api, { maxTxnOps: cfg.maxTxnOps });
@@ -82,19 +92,54 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
   };
 
   try {
-    for (const url of cfg.listenClientUrls) {
-      const { server, url: bound } = await bindCleartextPort(url, (socket) => {
-        sockets.add(socket);
-        socket.on("close", () => sockets.delete(socket));
-        socket.on("error", () => {}); // resets are normal; the HTTP servers see the close
-        void startsWithHttp2Preface(socket).then((isH2) =>
-          isH2 ? h2.emit("connection", new AuthorityRepairStream(socket)) : h1.emit("connection", socket),
-        );
+    const track = (socket: net.Socket) => {
+      if (sockets.has(socket)) return;
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => {}); // resets are normal; the HTTP servers see the close
+    };
+    const serve = (socket: net.Socket, alpn: string | false = false) => {
+      track(socket);
+      const toH2 = () => {
+        const stream = new AuthorityRepairStream(socket);
+        linkClientIdentity(stream, socket);
+        h2.emit("connection", stream);
+      };
+      if (alpn === "h2") return toH2();
+      void startsWithHttp2Preface(socket).then((isH2) => (isH2 ? toH2() : h1.emit("connection", socket)));
+    };
+    // etcd serves `http://` and `https://` URLs of one address on one port (cmux): group by host:port.
+    const groups = new Map<string, string[]>();
+    for (const url of cfg.listenClientUrls) groups.set(new URL(url).host, [...(groups.get(new URL(url).host) ?? []), url]);
+    const boundAddress = new Map<string, string>();
+    for (const [hostport, group] of groups) {
+      const secure = group.filter((u) => u.startsWith("https://"));
+      const plain = group.filter((u) => !u.startsWith("https://"));
+      if (secure.length > 0 && (!cfg.clientTls || isTlsInfoEmpty(cfg.clientTls))) {
+        throw new Error(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${secure[0]} with HTTPS scheme`);
+      }
+      const acceptor =
+        secure.length > 0
+          ? createTlsAcceptor({
+              info: cfg.clientTls!,
+              checkSan: false,
+              onSocket: (socket: tls.TLSSocket) => serve(socket, socket.alpnProtocol ?? false),
+              onRejected: (fields) => log.warn("rejected connection", { ...fields }),
+              onReloadFailed: (error) => log.warn("failed to reload client TLS files; keeping the previous ones", { error }),
+            })
+          : undefined;
+      const server = net.createServer((socket) => {
+        track(socket);
+        if (!acceptor) return serve(socket);
+        if (plain.length === 0) return acceptor.accept(socket);
+        void startsWithTlsHandshake(socket).then((isTls) => (isTls ? acceptor.accept(socket) : serve(socket)));
       });
-      server.on("error", (e) => log.error("client listener error", { address: url, error: e }));
+      server.on("error", (e) => log.error("client listener error", { address: hostport, error: e }));
+      const bound = await listenOnUrl(server, group[0]!);
       servers.push(server);
-      urls.push(bound);
+      boundAddress.set(hostport, bound.replace(/^[a-z]+:\/\//, ""));
     }
+    for (const url of cfg.listenClientUrls) urls.push(`${new URL(url).protocol}//${boundAddress.get(new URL(url).host)}`);
   } catch (e) {
     await closeAll();
     throw e;

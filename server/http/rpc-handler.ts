@@ -9,6 +9,7 @@
  * - gRPC calls to an unknown service or method get grpc-go's Unimplemented status
  *   (`unknown service X`, `unknown method M for service X`) instead of an HTTP 404;
  * - CORS ({@link handleCors});
+ * - the verified client certificate's CN in the context values (CLIENT_CERT_CN_KEY, server/tls/client-identity.ts);
  * - handler failures are written to our JSON log instead of console.error.
  */
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
@@ -17,9 +18,10 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Logger } from "../log.ts";
+import { clientIdentityContextValues } from "../tls/client-identity.ts";
 import { handleCors } from "./cors.ts";
 import { bodyFormat, guardRequestBody } from "./request-guard.ts";
-import { grpcPercentEncode } from "./grpc-status.ts";
+import { answerGrpcStatusOnly } from "./grpc-status.ts";
 import { isPlainUnaryGrpc, recordUnaryRoutes, serveUnaryGrpc, type UnaryRoute } from "./grpc-unary.ts";
 
 /** A request as either server hands it over. */
@@ -59,16 +61,6 @@ function unexpectedErrors(log: Logger): Interceptor {
   };
 }
 
-/** Answers a gRPC / gRPC-Web call with a trailers-only status, as grpc-go does for unknown paths. */
-function answerGrpcStatus(res: NodeResponse, contentType: string, code: Code, message: string): void {
-  (res as ServerResponse).writeHead(200, {
-    "content-type": contentType.split(";")[0]!,
-    "grpc-status": String(code),
-    "grpc-message": grpcPercentEncode(message),
-  });
-  res.end();
-}
-
 /** grpc-go's message for a path no service handles. */
 function unknownPathMessage(path: string, services: ReadonlySet<string>): string {
   const m = /^\/([^/]*)\/([^/]*)$/.exec(path);
@@ -102,13 +94,13 @@ export function createRpcHandler(opts: RpcHandlerOptions): NodeHandler {
     const contentType = req.headers["content-type"] ?? "";
     if (!handler) {
       if (req.method === "POST" && /^application\/grpc/i.test(contentType)) {
-        answerGrpcStatus(res, contentType, Code.Unimplemented, unknownPathMessage(path, services));
+        answerGrpcStatusOnly(res, Code.Unimplemented, unknownPathMessage(path, services), contentType);
       } else {
         opts.fallback(req, res);
       }
       return;
     }
-    const uReq = universalRequestFromNodeRequest(req, res as never, undefined, undefined);
+    const uReq = universalRequestFromNodeRequest(req, res as never, undefined, clientIdentityContextValues(req));
     const format = bodyFormat(contentType);
     if (format && uReq.body !== null && typeof uReq.body === "object" && Symbol.asyncIterator in uReq.body) {
       const length = req.headers["content-length"];

@@ -5,6 +5,7 @@
  * protobuf bodies; here the request is a LeaseKeepAliveRequest / LeaseTimeToLiveRequest and
  * the answer the matching response message.
  */
+import { peerFetch, type PeerClientTls } from "../transport/peer-tls.ts";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import {
@@ -57,16 +58,15 @@ export async function serveForwardedLease(path: string, body: Uint8Array, handle
  * does not know the lease; NotLeader when it is no longer leader; Timeout when no peer URL
  * answers within `timeoutMs`.
  */
-async function forward(peerUrls: string[], path: string, body: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+async function forward(peerUrls: string[], path: string, body: Uint8Array, timeoutMs: number, tls?: PeerClientTls): Promise<Uint8Array> {
   for (const url of peerUrls) {
     let res: Response;
     try {
-      res = await fetch(new URL(path, url), {
-        method: "POST",
-        headers: { "content-type": "application/protobuf" },
-        body,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      res = await peerFetch(
+        new URL(path, url),
+        { method: "POST", headers: { "content-type": "application/protobuf" }, body, signal: AbortSignal.timeout(timeoutMs) },
+        tls,
+      );
     } catch {
       continue;
     }
@@ -78,19 +78,20 @@ async function forward(peerUrls: string[], path: string, body: Uint8Array, timeo
   throw Errors.Timeout();
 }
 
-/** Renews lease `id` at the leader; resolves with the TTL in seconds. */
-export async function forwardLeaseRenew(peerUrls: string[], id: bigint, timeoutMs: number): Promise<bigint> {
+/** Renews lease `id` at the leader (over TLS with `tls` for `https://` peer URLs); resolves with the TTL in seconds. */
+export async function forwardLeaseRenew(peerUrls: string[], id: bigint, timeoutMs: number, tls?: PeerClientTls): Promise<bigint> {
   const body = toBinary(LeaseKeepAliveRequestSchema, { $typeName: "etcdserverpb.LeaseKeepAliveRequest", ID: id });
-  const res = fromBinary(LeaseKeepAliveResponseSchema, await forward(peerUrls, LEASE_RENEW_PATH, body, timeoutMs));
+  const res = fromBinary(LeaseKeepAliveResponseSchema, await forward(peerUrls, LEASE_RENEW_PATH, body, timeoutMs, tls));
   return res.TTL;
 }
 
-/** Asks the leader for a lease's time-to-live. */
+/** Asks the leader for a lease's time-to-live (over TLS with `tls` for `https://` peer URLs). */
 export async function forwardLeaseTimeToLive(
   peerUrls: string[],
   req: LeaseTimeToLiveRequest,
   timeoutMs: number,
+  tls?: PeerClientTls,
 ): Promise<LeaseTimeToLiveResponse> {
   const body = toBinary(LeaseTimeToLiveRequestSchema, req);
-  return fromBinary(LeaseTimeToLiveResponseSchema, await forward(peerUrls, LEASE_TTL_PATH, body, timeoutMs));
+  return fromBinary(LeaseTimeToLiveResponseSchema, await forward(peerUrls, LEASE_TTL_PATH, body, timeoutMs, tls));
 }

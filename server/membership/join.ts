@@ -7,6 +7,7 @@
  * (`!haveWAL && !cfg.NewCluster`), `etcdserver/cluster_util.go` getClusterFromRemotePeers,
  * `membership/cluster.go` ValidateClusterAndAssignIDs.
  */
+import { peerFetch, type PeerClientTls } from "../transport/peer-tls.ts";
 import { parseInitialCluster } from "../config.ts";
 import type { MemberRecord } from "../storage/members.ts";
 
@@ -43,10 +44,14 @@ export function parseMembersJson(body: string): MemberRecord[] {
  * Fetches the membership from the first of `peerUrls` that answers. Rejects with etcd's
  * `could not retrieve cluster information from the given URLs` when none does.
  */
-export async function fetchRemoteCluster(peerUrls: string[], timeoutMs = FETCH_TIMEOUT_MS): Promise<{ clusterId: bigint; members: MemberRecord[] }> {
+export async function fetchRemoteCluster(
+  peerUrls: string[],
+  timeoutMs = FETCH_TIMEOUT_MS,
+  tls?: PeerClientTls,
+): Promise<{ clusterId: bigint; members: MemberRecord[] }> {
   for (const url of peerUrls) {
     try {
-      const res = await fetch(`${url}/members`, { signal: AbortSignal.timeout(timeoutMs) });
+      const res = await peerFetch(`${url}/members`, { signal: AbortSignal.timeout(timeoutMs) }, tls);
       const body = await res.text();
       const cid = res.headers.get("x-etcd-cluster-id");
       if (!res.ok || !cid || !/^[0-9a-fA-F]{1,16}$/.test(cid)) continue;
@@ -94,12 +99,12 @@ export function assignJoinId(initialCluster: string, name: string, existing: Mem
  * asks the other members of `--initial-cluster` for the membership and finds its own ID.
  * Rejects with `cannot fetch cluster info from peer urls: ...` or a validation error.
  */
-export async function joinExistingCluster(initialCluster: string, name: string, timeoutMs?: number): Promise<JoinInfo> {
+export async function joinExistingCluster(initialCluster: string, name: string, timeoutMs?: number, tls?: PeerClientTls): Promise<JoinInfo> {
   const local = parseInitialCluster(initialCluster);
   const remoteUrls = [...local].filter(([n]) => n !== name).flatMap(([, urls]) => urls).sort();
   let remote;
   try {
-    remote = await fetchRemoteCluster(remoteUrls, timeoutMs);
+    remote = await fetchRemoteCluster(remoteUrls, timeoutMs, tls);
   } catch (e) {
     throw new Error(`cannot fetch cluster info from peer urls: ${(e as Error).message}`);
   }

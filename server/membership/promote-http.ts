@@ -4,6 +4,7 @@
  * the membership as JSON or an error status, as etcd 3.4 does (etcdserver/api/etcdhttp/peer.go
  * peerMemberPromoteHandler, etcdserver/cluster_util.go promoteMemberHTTP, server.go PromoteMember).
  */
+import { peerFetch, type PeerClientTls } from "../transport/peer-tls.ts";
 import { ConnectError } from "@connectrpc/connect";
 import { Errors } from "../errors.ts";
 import type { MemberRecord } from "../storage/members.ts";
@@ -43,10 +44,10 @@ export async function servePromote(idText: string, promote: (id: bigint) => Prom
 }
 
 /** Outcome of one forwarding attempt: the members, a final error, or undefined to try again. */
-async function promoteOnce(url: string, id: bigint, signal: AbortSignal): Promise<MemberRecord[] | ConnectError | undefined> {
+async function promoteOnce(url: string, id: bigint, signal: AbortSignal, tls?: PeerClientTls): Promise<MemberRecord[] | ConnectError | undefined> {
   let res: Response;
   try {
-    res = await fetch(`${url}${PROMOTE_PATH_PREFIX}${id}`, { method: "POST", signal });
+    res = await peerFetch(`${url}${PROMOTE_PATH_PREFIX}${id}`, { method: "POST", signal }, tls);
   } catch {
     return undefined;
   }
@@ -71,13 +72,13 @@ async function promoteOnce(url: string, id: bigint, signal: AbortSignal): Promis
  * (NotFound), MemberNotLearner / LearnerNotReady (FailedPrecondition) from the leader; Timeout
  * (Unavailable "etcdserver: request timed out") when no leader answered within `timeoutMs`.
  */
-export async function forwardPromote(leaderPeerUrls: () => string[], id: bigint, timeoutMs: number): Promise<MemberRecord[]> {
+export async function forwardPromote(leaderPeerUrls: () => string[], id: bigint, timeoutMs: number, tls?: PeerClientTls): Promise<MemberRecord[]> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const url of leaderPeerUrls()) {
       const left = deadline - Date.now();
       if (left <= 0) break;
-      const out = await promoteOnce(url, id, AbortSignal.timeout(left));
+      const out = await promoteOnce(url, id, AbortSignal.timeout(left), tls);
       if (out instanceof ConnectError) throw out;
       if (out) return out;
     }

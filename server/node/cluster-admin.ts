@@ -9,6 +9,7 @@
  * forwards a follower's proposal to the leader) except promotions, which only the leader can
  * judge: a follower forwards them to the leader's peer port (server/membership/promote-http.ts).
  */
+import type { PeerClientTls } from "../transport/peer-tls.ts";
 import { ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { MemberSchema, type Member } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
@@ -59,6 +60,8 @@ export interface ClusterAdminContext {
   isClosed(): boolean;
   /** The member's clock and timers (server/node/env.ts). */
   readonly env: MemberEnv;
+  /** TLS for `https://` peer URLs when forwarding to the leader (server/transport/peer-tls.ts). */
+  readonly peerTls?: PeerClientTls;
 }
 
 /** A member record as the Cluster service returns it. */
@@ -119,7 +122,7 @@ export class ClusterAdmin implements ClusterAdminApi {
       const lead = this.ctx.raft.leader;
       return lead === 0n ? [] : (this.ctx.members().find((m) => m.id === lead)?.peerURLs ?? []);
     };
-    const members = await forwardPromote(leaderUrls, id, this.ctx.requestTimeoutMs);
+    const members = await forwardPromote(leaderUrls, id, this.ctx.requestTimeoutMs, this.ctx.peerTls);
     return { members: members.map(toMember) };
   }
 

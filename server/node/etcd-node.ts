@@ -15,6 +15,8 @@
  * A failure of the Ready loop (storage write, apply) is member-fatal (server/node/fatal.ts): the
  * member stops serving at once and `onFatal` ends the process.
  */
+import { peerClientTls, type PeerClientTls } from "../transport/peer-tls.ts";
+import type { TlsInfo } from "../tls/tls-info.ts";
 import { ConnectError } from "@connectrpc/connect";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { statSync } from "node:fs";
@@ -118,6 +120,8 @@ export interface NodeConfig extends BootstrapConfig {
    * the process with code 1. Tests inject one that records the call; the member has then stopped.
    */
   onFatal?: OnFatal;
+  /** Peer TLS (`--peer-cert-file` ...): used to reach other members' `https://` peer URLs when joining and forwarding. */
+  peerTls?: TlsInfo;
 }
 
 /** Minimal structured logger (server/log.ts provides one). */
@@ -178,6 +182,8 @@ export class EtcdNode implements EtcdServerApi {
   /** Watch events of entries applied in the current transaction, delivered once it committed. */
   private appliedEvents: [number, Event[]][] = [];
   private readonly requestTimeoutMs: number;
+  /** How to dial `https://` peer URLs for forwarded calls. */
+  private readonly peerTls: PeerClientTls | undefined;
   /** Peer transport; set by main once peers are reachable (none for a lone member). */
   sink: RaftMessageSink | undefined;
   /** Called after a committed membership change (the transport adds or removes the peer). */
@@ -214,6 +220,7 @@ export class EtcdNode implements EtcdServerApi {
     const electionMs = cfg.electionTimeoutMs ?? 1000;
     // etcd's ReqTimeout: 5 s plus two election timeouts (etcdserver/config.go).
     this.requestTimeoutMs = cfg.requestTimeoutMs ?? 5000 + 2 * electionMs;
+    this.peerTls = peerClientTls(cfg.peerTls);
     this.lessor = new Lessor({
       minTtl: minLeaseTtl(heartbeatMs, electionMs),
       store: new LeasesTable(db),
@@ -270,6 +277,7 @@ export class EtcdNode implements EtcdServerApi {
       timeoutError: (start, accepted) => this.timeoutError(start, accepted),
       isClosed: () => this.closed,
       env,
+      peerTls: this.peerTls,
     });
   }
 
@@ -351,7 +359,7 @@ export class EtcdNode implements EtcdServerApi {
     this.assertOpen();
     if (!localOnly) this.rejectIfLearner();
     if (this.lessor.isPrimary || localOnly) return BigInt(await this.lessor.renew(id));
-    return forwardLeaseRenew(this.leaderPeerUrls(), id, this.requestTimeoutMs);
+    return forwardLeaseRenew(this.leaderPeerUrls(), id, this.requestTimeoutMs, this.peerTls);
   }
 
   /** Peer URLs of the current leader (empty when none is known). */
@@ -365,7 +373,7 @@ export class EtcdNode implements EtcdServerApi {
     this.assertOpen();
     if (!localOnly) this.rejectIfLearner();
     if (!this.lessor.isPrimary && !localOnly) {
-      const res = await forwardLeaseTimeToLive(this.leaderPeerUrls(), req, this.requestTimeoutMs);
+      const res = await forwardLeaseTimeToLive(this.leaderPeerUrls(), req, this.requestTimeoutMs, this.peerTls);
       res.header = this.header();
       return res;
     }
@@ -752,7 +760,7 @@ export async function startEtcdNode(cfg: NodeConfig, logger: NodeLogger): Promis
   try {
     let join: JoinInfo | undefined;
     if (cfg.initialClusterState === "existing" && new Meta(db).getBigint(MetaKeys.memberId) === undefined) {
-      join = await joinExistingCluster(cfg.initialCluster, cfg.name);
+      join = await joinExistingCluster(cfg.initialCluster, cfg.name, undefined, peerClientTls(cfg.peerTls));
     }
     return new EtcdNode(db, cfg, logger, join);
   } catch (error) {

@@ -29,6 +29,7 @@ export async function startMember(cfg: EtcdConfig & Partial<NodeConfig>, log: Lo
       memberId: node.memberId,
       clusterId: node.clusterId,
       listenPeerUrls: cfg.listenPeerUrls,
+      tls: cfg.peerTls,
       log,
       onMessage: (m) => node.step(m),
       reportUnreachable: (id) => node.raft.reportUnreachable(id),

@@ -1,8 +1,11 @@
 /**
- * The peer listeners: one cleartext TCP port per `--listen-peer-urls` URL serving the peer service
- * (proto/etcdts/peer.proto, Connect over HTTP/2 prior knowledge) and the plain HTTP endpoints
- * (server/transport/http-app.ts, HTTP/1.1 or HTTP/2) on the same port. A connection whose first bytes
- * are the HTTP/2 client preface goes to a `node:http2` server, any other to a `node:http` server.
+ * The peer listeners: one TCP port per `--listen-peer-urls` URL serving the peer service
+ * (proto/etcdts/peer.proto, Connect over HTTP/2) and the plain HTTP endpoints
+ * (server/transport/http-app.ts, HTTP/1.1 or HTTP/2) on the same port. `https://` URLs serve TLS
+ * with the peer TlsInfo, checking client certificates as etcd's peer listener does
+ * (server/tls/tls-port.ts with the SAN check; refusals logged as `rejected connection`). A
+ * connection that negotiated ALPN `h2` or whose first bytes are the HTTP/2 client preface goes to
+ * a `node:http2` server, any other to a `node:http` server.
  */
 import { getRequestListener } from "@hono/node-server";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -13,6 +16,8 @@ import * as net from "node:net";
 import type { Hono } from "hono";
 import type { Logger } from "../log.ts";
 import { bindCleartextPort, startsWithHttp2Preface } from "../http/cleartext-port.ts";
+import { bindTlsPort } from "../tls/tls-port.ts";
+import { isTlsInfoEmpty, type TlsInfo } from "../tls/tls-info.ts";
 
 /** Largest request message the peer service reads, bytes (rafthttp's stream decoder limit, 512 MiB). */
 export const PEER_READ_MAX_BYTES = 512 * 1024 * 1024;
@@ -22,21 +27,24 @@ const TCP_KEEPALIVE_MS = 15_000;
 
 /** Bound peer listeners. */
 export interface PeerListeners {
-  /** `http://<ip>:<port>` per listen URL, in order. */
+  /** `http(s)://<ip>:<port>` per listen URL, in order. */
   urls: string[];
   /** Stops accepting, sends GOAWAY and destroys every connection. */
   close(): Promise<void>;
 }
 
 /**
- * Binds every URL of `listenUrls` and serves `routes` (Connect) with `app` (hono) for other paths.
- * Rejects with `listen tcp <host:port>: <reason>` (after closing what it opened) when a port cannot be bound.
+ * Binds every URL of `listenUrls` and serves `routes` (Connect) with `app` (hono) for other paths;
+ * `https://` URLs with `tls`. Rejects (after closing what it opened) with `listen tcp <host:port>:
+ * <reason>` when a port cannot be bound, with `cannot listen on TLS for <host:port>: KeyFile and
+ * CertFile are not presented` for an `https://` URL without certificate, or with a TLS file error.
  */
 export async function startPeerListeners(
   listenUrls: string[],
   routes: (router: ConnectRouter) => void,
   app: Hono,
   log: Logger,
+  tls?: TlsInfo,
 ): Promise<PeerListeners> {
   const handler = connectNodeAdapter({
     routes,
@@ -63,17 +71,37 @@ export async function startPeerListeners(
   };
 
   try {
+    const track = (socket: net.Socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => {}); // resets are normal; the HTTP servers see the close
+    };
+    const serve = (socket: net.Socket, alpn: string | false = false) => {
+      track(socket);
+      socket.setKeepAlive(true, TCP_KEEPALIVE_MS); // finds senders that vanished without closing
+      if (alpn === "h2") return void h2.emit("connection", socket);
+      void startsWithHttp2Preface(socket).then((isH2) => (isH2 ? h2 : h1).emit("connection", socket));
+    };
     for (const url of listenUrls) {
-      const { server, url: bound } = await bindCleartextPort(url, (socket) => {
-        sockets.add(socket);
-        socket.on("close", () => sockets.delete(socket));
-        socket.on("error", () => {}); // resets are normal; the HTTP servers see the close
-        socket.setKeepAlive(true, TCP_KEEPALIVE_MS); // finds senders that vanished without closing
-        void startsWithHttp2Preface(socket).then((isH2) => (isH2 ? h2 : h1).emit("connection", socket));
-      });
-      server.on("error", (e) => log.error("peer listener error", { address: url, error: e }));
-      servers.push(server);
-      urls.push(bound);
+      let bound: { server: net.Server; url: string };
+      if (url.startsWith("https://")) {
+        if (!tls || isTlsInfoEmpty(tls)) {
+          throw new Error(`cannot listen on TLS for ${new URL(url).host}: KeyFile and CertFile are not presented`);
+        }
+        bound = await bindTlsPort(url, {
+          info: tls,
+          checkSan: true,
+          onSocket: (socket) => serve(socket, socket.alpnProtocol ?? false),
+          onRejected: (fields) => log.warn("rejected connection", { ...fields }),
+          onReloadFailed: (error) => log.warn("failed to reload peer TLS files; keeping the previous ones", { error }),
+          onTcpSocket: track,
+        });
+      } else {
+        bound = await bindCleartextPort(url, (socket) => serve(socket));
+      }
+      bound.server.on("error", (e) => log.error("peer listener error", { address: url, error: e }));
+      servers.push(bound.server);
+      urls.push(bound.url);
     }
   } catch (e) {
     await close();

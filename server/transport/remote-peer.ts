@@ -13,6 +13,7 @@ import { messageToProto } from "../raft/wire.ts";
 import { MessageBatchSchema, Peer, SnapshotChunkSchema, type MessageBatch, type SnapshotChunk } from "../../proto/gen/etcdts/peer_pb.ts";
 import { CLUSTER_ID_HEADER, REFUSALS, hexId, requestHeaders } from "./headers.ts";
 import { PEER_READ_MAX_BYTES } from "./listen.ts";
+import { peerConnectOptions, type PeerClientTls } from "./peer-tls.ts";
 import type { PeerStats } from "./types.ts";
 
 /** Largest batch the writer takes from the queue, bytes of entry and snapshot data (at least one message). */
@@ -42,13 +43,19 @@ export interface SenderContext {
   /** Back-off bounds, ms. */
   minBackoffMs: number;
   maxBackoffMs: number;
+  /** TLS for `https://` peer URLs (server/transport/peer-tls.ts); undefined: runtime defaults. */
+  tls?: PeerClientTls;
 }
 
 type PeerClient = Client<typeof Peer>;
 
-/** A client on its own HTTP/2 connection to `url`; abort the manager to close it. */
-function connectTo(url: string): { manager: Http2SessionManager; client: PeerClient } {
-  const manager = new Http2SessionManager(url, { pingIntervalMs: PING_INTERVAL_MS, pingTimeoutMs: PING_TIMEOUT_MS });
+/** A client on its own HTTP/2 connection to `url` (TLS with `tls` for `https://`); abort the manager to close it. */
+function connectTo(url: string, tls: PeerClientTls | undefined): { manager: Http2SessionManager; client: PeerClient } {
+  const manager = new Http2SessionManager(
+    url,
+    { pingIntervalMs: PING_INTERVAL_MS, pingTimeoutMs: PING_TIMEOUT_MS },
+    url.startsWith("https://") ? peerConnectOptions(tls) : undefined,
+  );
   const transport = createConnectTransport({
     baseUrl: url,
     httpVersion: "2",
@@ -165,7 +172,7 @@ export class RemotePeer {
   sendSnapshot(m: Message): void {
     if (this.stopped || this.urls.length === 0) return;
     const url = this.urls[this.urlIndex % this.urls.length]!;
-    const { manager, client } = connectTo(url);
+    const { manager, client } = connectTo(url, this.ctx.tls);
     this.snapshots.add(manager);
     const started = Date.now();
     const fields = () => ({
@@ -246,7 +253,7 @@ export class RemotePeer {
         continue;
       }
       const url = this.urls[this.urlIndex % this.urls.length]!;
-      const { manager, client } = connectTo(url);
+      const { manager, client } = connectTo(url, this.ctx.tls);
       const abort = new AbortController();
       this.current = { url, manager };
       this.state = "connecting";

@@ -3,7 +3,8 @@
  * transport.go, in behaviour): peer listeners serving etcdts.v1.Peer plus `GET /members` and
  * `GET /version`, and one RemotePeer (stream + snapshot sender) per remote member.
  *
- * Wire: proto/etcdts/peer.proto (Connect protocol, binary protobuf, HTTP/2 cleartext). Each request
+ * Wire: proto/etcdts/peer.proto (Connect protocol, binary protobuf, HTTP/2; cleartext on `http://`
+ * peer URLs, TLS with the peer certificates on `https://` ones). Each request
  * carries the sender's cluster and member IDs; see server/transport/headers.ts for the refusals.
  */
 import { MessageType, type Message } from "../raft/types.ts";
@@ -11,6 +12,7 @@ import { Peer } from "../../proto/gen/etcdts/peer_pb.ts";
 import { hexId } from "./headers.ts";
 import { createPeerHttpApp } from "./http-app.ts";
 import { startPeerListeners } from "./listen.ts";
+import { peerClientTls } from "./peer-tls.ts";
 import { peerService } from "./receive.ts";
 import { RemotePeer, type SenderContext } from "./remote-peer.ts";
 import type { PeerTransport, PeerTransportOptions } from "./types.ts";
@@ -30,8 +32,9 @@ export const DEFAULT_MAX_BACKOFF_MS = 5_000;
 
 /**
  * Binds the peer listeners and returns the transport (no peers yet: addPeer each remote member).
- * Rejects with `listen tcp <host:port>: <code>` when a listen URL cannot be bound, or with
- * `peer listener: unsupported scheme ...` for a non-http URL.
+ * Rejects with `listen tcp <host:port>: <code>` when a listen URL cannot be bound, with
+ * `cannot listen on TLS for <host:port>: KeyFile and CertFile are not presented` for an `https://`
+ * URL without peer certificate, or with the TLS file errors of server/tls/server-options.ts.
  */
 export async function startPeerTransport(opts: PeerTransportOptions): Promise<PeerTransport> {
   const log = opts.log;
@@ -52,6 +55,7 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
     dialTimeoutMs: opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
     minBackoffMs: opts.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS,
     maxBackoffMs: opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
+    tls: peerClientTls(opts.tls),
   };
 
   const service = peerService({
@@ -74,6 +78,7 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
     (router) => router.service(Peer, service),
     createPeerHttpApp(opts.clusterId, () => opts.members(), opts.leases, opts.promote),
     log,
+    opts.tls,
   );
 
   return {

@@ -10,6 +10,7 @@ import type { Logger } from "../log.ts";
 import type { Message } from "../raft/types.ts";
 import type { MemberRecord } from "../storage/members.ts";
 import type { LeaseHandler } from "../lease/forward.ts";
+import type { TlsInfo } from "../tls/tls-info.ts";
 
 /** Options of startPeerTransport (server/transport/transport.ts). */
 export interface PeerTransportOptions {
@@ -18,10 +19,16 @@ export interface PeerTransportOptions {
   /** This member's cluster ID (uint64). Sent as `x-etcd-cluster-id`; requests with another one are refused. */
   clusterId: bigint;
   /**
-   * `--listen-peer-urls`: `http://host:port` each (port 0 picks a free port, `localhost` binds
-   * 127.0.0.1). `https` is not supported (rejects).
+   * `--listen-peer-urls`: `http://host:port` or `https://host:port` each (port 0 picks a free
+   * port, `localhost` binds 127.0.0.1). `https` needs `tls` with a certificate.
    */
   listenPeerUrls: string[];
+  /**
+   * Peer TLS (`--peer-cert-file` ...): serves `https://` listen URLs (client certificates checked
+   * as etcd's peer listener does: trusted CA, CRL, allowed CN/hostname, SAN against the remote
+   * address) and is used to dial `https://` peer URLs (certificate presented, server verified).
+   */
+  tls?: TlsInfo;
   log: Logger;
   /**
    * Receives every Raft message from a peer, in the order the peer sent it (per peer), including the
@@ -84,7 +91,7 @@ export interface PeerStats {
 
 /** A running transport. Methods never throw and never block the caller. */
 export interface PeerTransport {
-  /** The bound listen URLs, `http://ip:port` (the real port when a listen URL said 0). */
+  /** The bound listen URLs, `http(s)://ip:port` (the real port when a listen URL said 0). */
   readonly urls: string[];
   /**
    * Starts streaming to member `id` at `peerUrls` (tried in turn when one fails). No-op for a known
