@@ -28,6 +28,9 @@ describe("parseConfig", () => {
       quotaBackendBytes: 0,
       logLevel: "info",
       logger: "zap",
+      authToken: "simple",
+      authTokenTtl: 300,
+      bcryptCost: 10,
     });
   });
 

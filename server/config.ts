@@ -71,6 +71,15 @@ export interface EtcdConfig {
   logLevel: LogLevel;
   /** `--logger` (`zap` default here; `capnslog` accepted for compatibility, output is always zap-style JSON). */
   logger: "zap" | "capnslog";
+  /**
+   * `--auth-token`: `simple` (default) or `jwt,pub-key=<file>,priv-key=<file>,sign-method=<alg>[,ttl=<duration>]`
+   * (server/auth/tokens.ts; checked when the member starts).
+   */
+  authToken: string;
+  /** `--auth-token-ttl`: seconds a simple token lives after its last use (default 300). */
+  authTokenTtl: number;
+  /** `--bcrypt-cost`: bcrypt cost of password hashes, 4..31 (default 10; others fall back to 10 with a warning). */
+  bcryptCost: number;
 }
 
 /**
@@ -95,7 +104,7 @@ interface FlagSpec {
   /** Default as etcd's help shows it; `undefined` when computed from other flags. */
   def?: string;
   help: string;
-  group: "Member" | "Clustering" | "Logging" | "Version";
+  group: "Member" | "Clustering" | "Auth" | "Logging" | "Version";
   choices?: readonly string[];
 }
 
@@ -116,6 +125,9 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "initial-cluster-token", kind: "string", def: "etcd-cluster", group: "Clustering", help: "Initial cluster token for the etcd cluster during bootstrap." },
   { name: "strict-reconfig-check", kind: "bool", def: "true", group: "Clustering", help: "Reject reconfiguration requests that would cause quorum loss." },
   { name: "advertise-client-urls", kind: "urls", def: "http://localhost:2379", group: "Clustering", help: "List of this member's client URLs to advertise to the public." },
+  { name: "auth-token", kind: "string", def: "simple", group: "Auth", help: "Specify a v3 authentication token type and its options ('simple' or 'jwt')." },
+  { name: "bcrypt-cost", kind: "uint", def: "10", group: "Auth", help: "Specify the cost / strength of the bcrypt algorithm for hashing auth passwords. Valid values are between 4 and 31." },
+  { name: "auth-token-ttl", kind: "uint", def: "300", group: "Auth", help: "Time (in seconds) of the auth-token-ttl." },
   { name: "logger", kind: "string", def: "zap", group: "Logging", help: "Accepted for compatibility: 'zap' or 'capnslog'. Logs are always zap-style JSON lines on stderr." },
   { name: "log-level", kind: "string", def: "info", group: "Logging", help: "Configures log level. Only supports debug, info, warn, error, panic, or fatal." },
   { name: "version", kind: "bool", def: "false", group: "Version", help: "Print the version and exit." },
@@ -138,7 +150,7 @@ const USAGE_LINE = `Usage:
 /** `etcd --help` text: usage, then each flag with its default, grouped like etcd's help. */
 export function helpText(): string {
   const lines = [USAGE_LINE];
-  for (const group of ["Member", "Clustering", "Logging", "Version"] as const) {
+  for (const group of ["Member", "Clustering", "Auth", "Logging", "Version"] as const) {
     lines.push(`${group}:`);
     for (const f of FLAGS.filter((x) => x.group === group)) {
       lines.push(`  --${f.name}${f.def === undefined || f.kind === "bool" ? "" : ` '${f.def}'`}`, `    ${f.help}`);
@@ -420,6 +432,9 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     quotaBackendBytes: get<number>("quota-backend-bytes"),
     logLevel: get<LogLevel>("log-level"),
     logger: get<"zap" | "capnslog">("logger"),
+    authToken: get<string>("auth-token"),
+    authTokenTtl: get<number>("auth-token-ttl"),
+    bcryptCost: get<number>("bcrypt-cost"),
   };
   const error = validate(config);
   if (error) return { kind: "invalid", error };

@@ -6,6 +6,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { KV } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { EtcdServerApi } from "../node/types.ts";
+import { requestAuth } from "./auth-context.ts";
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnIntervals, checkTxnRequest } from "./kv-validate.ts";
 
 /** Settings of the KV service. */
@@ -14,28 +15,32 @@ export interface KvOptions {
   maxTxnOps: number;
 }
 
-/** The KV service implementation over `api`. Errors: see kv-validate.ts and EtcdServerApi. */
+/**
+ * The KV service implementation over `api`: requests are validated, then the caller's
+ * credentials (server/api/auth-context.ts) go with them. Errors: see kv-validate.ts,
+ * EtcdServerApi and InvalidAuthToken.
+ */
 export function kvService(api: EtcdServerApi, opts: KvOptions): ServiceImpl<typeof KV> {
   return {
-    range(req) {
+    async range(req, ctx) {
       checkRangeRequest(req);
-      return api.range(req);
+      return api.range(req, await requestAuth(api, ctx));
     },
-    put(req) {
+    async put(req, ctx) {
       checkPutRequest(req);
-      return api.put(req);
+      return api.put(req, await requestAuth(api, ctx));
     },
-    deleteRange(req) {
+    async deleteRange(req, ctx) {
       checkDeleteRequest(req);
-      return api.deleteRange(req);
+      return api.deleteRange(req, await requestAuth(api, ctx));
     },
-    txn(req) {
+    async txn(req, ctx) {
       checkTxnRequest(req, opts.maxTxnOps);
       checkTxnIntervals(req);
-      return api.txn(req);
+      return api.txn(req, await requestAuth(api, ctx));
     },
-    compact(req) {
-      return api.compact(req);
+    async compact(req, ctx) {
+      return api.compact(req, await requestAuth(api, ctx));
     },
   };
 }

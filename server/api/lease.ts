@@ -15,6 +15,7 @@ import {
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Errors } from "../errors.ts";
 import type { EtcdServerApi } from "../node/types.ts";
+import { requestAuth } from "./auth-context.ts";
 
 const LEASE_NOT_FOUND = Errors.LeaseNotFound();
 
@@ -59,11 +60,12 @@ export async function keepAliveOnce(api: EtcdServerApi, id: bigint) {
 /** The Lease service implementation over `api`. */
 export function leaseService(api: EtcdServerApi): ServiceImpl<typeof Lease> {
   return {
-    leaseGrant(req) {
-      return api.leaseGrant(req);
+    async leaseGrant(req, ctx) {
+      return api.leaseGrant(req, await requestAuth(api, ctx));
     },
-    leaseRevoke(req) {
-      return api.leaseRevoke(req);
+    // Refused (PermissionDenied) unless the caller may write every key attached to the lease.
+    async leaseRevoke(req, ctx) {
+      return api.leaseRevoke(req, await requestAuth(api, ctx));
     },
     async *leaseKeepAlive(requests) {
       for await (const req of requests) yield await keepAliveOnce(api, req.ID);

@@ -17,7 +17,8 @@
  * error is logged and answered as Unknown with its text.
  */
 import { fromBinary, toBinary, create, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, createHandlerContext, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { tlsContextValues } from "../api/auth-context.ts";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Logger } from "../log.ts";
 import { grpcPercentEncode } from "./grpc-status.ts";
@@ -158,6 +159,7 @@ export function serveUnaryGrpc(
         requestMethod: "POST",
         url: req.url ?? "",
         requestHeader: authHeaders(req),
+        contextValues: tlsContextValues(req.socket, createContextValues()),
       });
       return route.impl(input, ctx);
     })

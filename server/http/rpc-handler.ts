@@ -11,7 +11,8 @@
  * - CORS ({@link handleCors});
  * - handler failures are written to our JSON log instead of console.error.
  */
-import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createConnectRouter, createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { tlsContextValues } from "../api/auth-context.ts";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -108,7 +109,8 @@ export function createRpcHandler(opts: RpcHandlerOptions): NodeHandler {
       }
       return;
     }
-    const uReq = universalRequestFromNodeRequest(req, res as never, undefined, undefined);
+    // The verified client certificate's common name, for auth without a token (server/api/auth-context.ts).
+    const uReq = universalRequestFromNodeRequest(req, res as never, undefined, tlsContextValues(req.socket, createContextValues()));
     const format = bodyFormat(contentType);
     if (format && uReq.body !== null && typeof uReq.body === "object" && Symbol.asyncIterator in uReq.body) {
       const length = req.headers["content-length"];
