@@ -22,16 +22,20 @@ import { peerCommonName, requestToken } from "./auth-context.ts";
  */
 export type WatchAuthorizer = (req: WatchCreateRequest) => Promise<string | undefined>;
 
-const CANCEL_REASONS = [Errors.InvalidAuthToken(), Errors.AuthOldRevision(), Errors.UserEmpty()];
+const CANCEL_REASONS = [Errors.InvalidAuthToken(), Errors.AuthOldRevision(), Errors.UserEmpty(), Errors.PermissionDenied()];
+
+/** grpc-go's Code names (codes.Code.String()) for the cancel reasons above. */
+const GO_CODE_NAMES: Record<number, string> = { 3: "InvalidArgument", 7: "PermissionDenied", 16: "Unauthenticated" };
 
 /**
  * etcd's isWatchPermitted (v3rpc/watch.go): READ on the watched key or range, with the
  * credentials of the stream (`token` or `authorization` in `headers`, else the client
  * certificate's common name `commonName`), read anew for each create request. As etcd, a
- * range end of "\0" (from the key on) is checked as the single key. The cancel reason is the
- * error's message: `etcdserver: invalid auth token`, `... revision of auth store is old`,
- * `... user name is empty`, else `etcdserver: permission denied`. Undefined when the member
- * has no auth.
+ * range end of "\0" (from the key on) is checked as the single key. The cancel reason is what
+ * etcd 3.4 puts there, the Go text of its gRPC status error (`rpctypes.ErrGRPC*.Error()`):
+ * `rpc error: code = PermissionDenied desc = etcdserver: permission denied`, or the same for
+ * Unauthenticated `etcdserver: invalid auth token`, InvalidArgument `etcdserver: revision of
+ * auth store is old` or `etcdserver: user name is empty`. Undefined when the member has no auth.
  */
 export function watchAuthorizer(api: EtcdServerApi, headers: Headers, commonName?: string): WatchAuthorizer | undefined {
   const auth = api.auth;
@@ -45,8 +49,8 @@ export function watchAuthorizer(api: EtcdServerApi, headers: Headers, commonName
       return undefined;
     } catch (e) {
       const err = ConnectError.from(e);
-      const known = CANCEL_REASONS.find((r) => r.rawMessage === err.rawMessage);
-      return known ? known.rawMessage : Errors.PermissionDenied().rawMessage;
+      const reason = CANCEL_REASONS.find((r) => r.rawMessage === err.rawMessage) ?? CANCEL_REASONS.at(-1)!;
+      return `rpc error: code = ${GO_CODE_NAMES[reason.code]} desc = ${reason.rawMessage}`;
     }
   };
 }

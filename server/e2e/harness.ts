@@ -199,6 +199,8 @@ export interface StartOptions {
   cwd?: string;
   /** Wait for `/health` (default true). */
   waitReady?: boolean;
+  /** Server binary to run instead of the one under test (e.g. `/usr/bin/etcd` as a reference). */
+  bin?: string;
   /** How long to wait for readiness, ms (default 20 000). */
   readyTimeoutMs?: number;
 }
@@ -256,7 +258,7 @@ export async function startEtcd(opts: StartOptions = {}): Promise<EtcdProcess> {
   const cwd = opts.cwd ?? base;
   mkdirSync(cwd, { recursive: true });
   const proc = Bun.spawn({
-    cmd: [etcdBin(), ...args, ...(opts.extraArgs ?? [])],
+    cmd: [opts.bin ?? etcdBin(), ...args, ...(opts.extraArgs ?? [])],
     cwd,
     env: { ...process.env, ...opts.env } as Record<string, string>,
     stdin: "ignore",
