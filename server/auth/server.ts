@@ -45,6 +45,7 @@ import {
   type ResponseHeader,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Errors } from "../errors.ts";
+import { hashPassword, verifyPassword } from "./password.ts";
 import { SimpleTokens } from "./simple-token.ts";
 import type { AuthInfo, AuthStore } from "./store.ts";
 import type { TokenProvider } from "./tokens.ts";
@@ -144,8 +145,8 @@ export class AuthServer {
     return (await this.deps.propose(fields, ai)) as T;
   }
 
-  private async hash(password: string): Promise<string> {
-    return Bun.password.hash(password, { algorithm: "bcrypt", cost: this.bcryptCost });
+  private hash(password: string): Promise<string> {
+    return hashPassword(password, this.bcryptCost);
   }
 
   authEnable(ai: AuthInfo | undefined): Promise<AuthEnableResponse> {
@@ -175,14 +176,7 @@ export class AuthServer {
     if (!user) throw Errors.AuthFailed();
     if (user.options?.noPassword) throw Errors.NoPasswordUser();
     const revision = this.store.revision;
-    const hash = new TextDecoder().decode(user.password);
-    let ok = false;
-    try {
-      ok = hash !== "" && (await Bun.password.verify(password, hash, "bcrypt"));
-    } catch {
-      ok = false;
-    }
-    if (!ok) throw Errors.AuthFailed();
+    if (!(await verifyPassword(password, new TextDecoder().decode(user.password)))) throw Errors.AuthFailed();
     return revision;
   }
 

@@ -61,6 +61,12 @@ async function both(args: string[], opts: RunOptions = {}): Promise<Printed> {
 const ok = (stdout: string): Printed => ({ code: 0, stdout, errors: [] });
 const fails = (error: string): Printed => ({ code: 1, stdout: "", errors: [`Error: ${error}`] });
 
+/** Connect gRPC clients of one server (no retries, exact codes and messages). */
+function clients(p: EtcdProcess) {
+  const transport = createGrpcTransport({ baseUrl: p.endpoint });
+  return { auth: createClient(Auth, transport), kv: createClient(KV, transport) };
+}
+
 const ROOT = ["--user", "root:rootpw"];
 const ALICE = ["--user", "alice:alicepw"];
 
@@ -114,6 +120,14 @@ describe("users, roles and permissions (Go etcdctl, ours vs etcd 3.4)", () => {
       code: 2,
     });
     await both(["--user", "mallory:x", "get", "k1"]);
+    // An empty password is a password like any other (Go's bcrypt hashes it).
+    expect(await both([...ROOT, "user", "add", "emma:"])).toEqual(ok("User emma created\n"));
+    // clientv3 does not authenticate with an empty password: the request has no credentials.
+    expect(await both(["--user", "emma:", "get", "k1"])).toEqual(fails("etcdserver: user name is empty"));
+    await both(["--user", "emma:x", "get", "k1"]);
+    const [a, b] = await Promise.all([ours, ref].map((p) => clients(p).auth.authenticate({ name: "emma", password: "" }).then((r) => r.token.length > 0)));
+    expect([a, b]).toEqual([true, true]);
+    await both([...ROOT, "user", "delete", "emma"]);
   });
 
   test("single key, prefix, range and from-key permissions", async () => {
@@ -187,6 +201,26 @@ describe("users, roles and permissions (Go etcdctl, ours vs etcd 3.4)", () => {
     expect(await both([...ALICE, "get", "r4"])).toEqual(ok(""));
   });
 
+  test("an expired lease deletes its keys while auth is enabled (the leader revokes as root)", async () => {
+    const grant = async (p: EtcdProcess) => /lease ([0-9a-f]+) granted/.exec((await goEtcdctl(p.endpoint, [...ROOT, "lease", "grant", "2"])).stdout)![1]!;
+    const [lo, lr] = await Promise.all([grant(ours), grant(ref)]);
+    await Promise.all([
+      goEtcdctl(ours.endpoint, [...ROOT, "put", "secret3", "s", "--lease", lo]),
+      goEtcdctl(ref.endpoint, [...ROOT, "put", "secret3", "s", "--lease", lr]),
+    ]);
+    expect(await both([...ROOT, "get", "secret3", "--print-value-only"])).toEqual(ok("s\n"));
+    // Expiry timing differs between the servers: wait on each by itself.
+    const waitGone = async (p: EtcdProcess) => {
+      for (let i = 0; i < 40; i++) {
+        await Bun.sleep(250);
+        const r = await goEtcdctl(p.endpoint, [...ROOT, "get", "secret3"]);
+        if (r.code === 0 && r.stdout === "") return "gone";
+      }
+      return "still there";
+    };
+    expect(await Promise.all([waitGone(ours), waitGone(ref)])).toEqual(["gone", "gone"]);
+  });
+
   test("member and maintenance calls are for root", async () => {
     await both([...ALICE, "member", "list"]);
     expect(await both([...ALICE, "member", "add", "m2", "--peer-urls=http://127.0.0.1:1"])).toEqual(
@@ -241,10 +275,6 @@ describe("tokens over gRPC (ours vs etcd 3.4)", () => {
       const err = ConnectError.from(e);
       return `${err.code}: ${err.rawMessage}`;
     }
-  };
-  const clients = (p: EtcdProcess) => {
-    const transport = createGrpcTransport({ baseUrl: p.endpoint });
-    return { auth: createClient(Auth, transport), kv: createClient(KV, transport) };
   };
 
   test("a token stops working after its user's password changes; garbage tokens are refused", async () => {
