@@ -39,9 +39,16 @@ export function requestToken(headers: Headers): string | undefined {
  * Who sends the request of `ctx` (undefined: no credentials, or a member without auth).
  * Errors: InvalidAuthToken (Unauthenticated `etcdserver: invalid auth token`).
  */
-export function requestAuth(api: EtcdServerApi, ctx: Pick<HandlerContext, "requestHeader" | "values"> | undefined): Promise<AuthInfo | undefined> {
-  if (!api.auth || !ctx) return Promise.resolve(undefined);
-  return api.auth.authInfo(requestToken(ctx.requestHeader), ctx.values.get(peerCommonName));
+export function requestAuth(
+  api: EtcdServerApi,
+  ctx: Pick<HandlerContext, "requestHeader" | "values"> | undefined,
+): AuthInfo | undefined | Promise<AuthInfo | undefined> {
+  if (!api.auth || !ctx) return undefined;
+  const token = requestToken(ctx.requestHeader);
+  const commonName = ctx.values.get(peerCommonName);
+  // The common case, no credentials at all, needs no promise.
+  if (token === undefined && commonName === undefined) return undefined;
+  return api.auth.authInfo(token, commonName);
 }
 
 /** Context values carrying the common name of `socket`'s verified client certificate, if any. */

@@ -55,6 +55,11 @@ export const BCRYPT_MIN_COST = 4;
 export const BCRYPT_MAX_COST = 31;
 export const BCRYPT_DEFAULT_COST = 10;
 
+/** Whether `cost` is a bcrypt cost etcd accepts (else it uses 10 and warns). */
+export function isValidBcryptCost(cost: number): boolean {
+  return Number.isInteger(cost) && cost >= BCRYPT_MIN_COST && cost <= BCRYPT_MAX_COST;
+}
+
 /** Most Authenticate rounds when the auth store keeps changing under the password check. */
 const MAX_AUTHENTICATE_ROUNDS = 16;
 
@@ -86,8 +91,7 @@ export class AuthServer {
   constructor(private readonly deps: AuthServerDeps) {
     this.store = deps.store;
     this.tokens = deps.tokens;
-    const cost = deps.bcryptCost;
-    this.bcryptCost = Number.isInteger(cost) && cost >= BCRYPT_MIN_COST && cost <= BCRYPT_MAX_COST ? cost : BCRYPT_DEFAULT_COST;
+    this.bcryptCost = isValidBcryptCost(deps.bcryptCost) ? deps.bcryptCost : BCRYPT_DEFAULT_COST;
     this.store.tokens = deps.tokens;
     if (this.store.enabled) deps.tokens.enable();
   }

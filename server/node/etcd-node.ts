@@ -61,7 +61,7 @@ import { MembersTable, type MemberRecord } from "../storage/members.ts";
 import { LeasesTable } from "../storage/leases.ts";
 import { Lessor, minLeaseTtl, systemClock, type Clock } from "../lease/lessor.ts";
 import { AuthStore, ROOT_USER, type AuthInfo } from "../auth/store.ts";
-import { AuthServer } from "../auth/server.ts";
+import { AuthServer, BCRYPT_DEFAULT_COST, BCRYPT_MAX_COST, BCRYPT_MIN_COST, isValidBcryptCost } from "../auth/server.ts";
 import { checkTxnAuth } from "../auth/apply.ts";
 import { createTokenProvider, type TokenProvider } from "../auth/tokens.ts";
 import { systemWallClock, type WallClock } from "../auth/jwt-token.ts";
@@ -250,6 +250,16 @@ export class EtcdNode implements EtcdServerApi {
     this.leaseExpiry = startLeaseExpiry(this.lessor, (id) =>
       this.propose({ leaseRevoke: create(LeaseRevokeRequestSchema, { ID: id }) }, { username: ROOT_USER, revision: this.authStore.revision }),
     );
+    // etcd's start-up warnings (auth/store.go NewAuthStore, NewTokenProvider).
+    if (cfg.bcryptCost !== undefined && !isValidBcryptCost(cfg.bcryptCost)) {
+      logger.warn("use default bcrypt cost instead of the invalid given cost", {
+        "min-cost": BCRYPT_MIN_COST,
+        "max-cost": BCRYPT_MAX_COST,
+        "default-cost": BCRYPT_DEFAULT_COST,
+        "given-cost": cfg.bcryptCost,
+      });
+    }
+    if (this.tokens.kind === "simple") logger.warn("simple token is not cryptographically signed");
     this.auth = new AuthServer({
       store: this.authStore,
       tokens: this.tokens,
