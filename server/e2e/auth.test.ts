@@ -15,7 +15,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Etcd3 } from "etcd3";
 import { Auth, KV } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { bytes } from "./clients.ts";
-import { cleanup, type EtcdProcess, goEtcdctl, type RunOptions, type RunResult, startEtcd } from "./harness.ts";
+import { cleanup, type EtcdProcess, goEtcdctl, IS_REAL_ETCD, type RunOptions, type RunResult, startEtcd } from "./harness.ts";
 
 setDefaultTimeout(120_000);
 
@@ -420,8 +420,84 @@ describe("JSON gateway /v3/auth/* and the Authorization header (ours vs etcd 3.4
     await bothGw("/v3/auth/user/changepw", { name: "gwuser", password: "pw2" }, root);
     await bothGw("/v3/auth/user/delete", { name: "gwuser" }, root);
     await bothGw("/v3/auth/role/delete", { role: "gw" }, root);
+    // A watch through the gateway without permission: the first line is the canceled create.
+    const firstWatchLine = async (p: EtcdProcess) => {
+      const ac = new AbortController();
+      const res = await fetch(`${p.endpoint}/v3/watch`, {
+        method: "POST",
+        headers: { Authorization: tokens.get(p)! },
+        body: JSON.stringify({ create_request: { key: btoa("secret") } }),
+        signal: ac.signal,
+      });
+      const reader = res.body!.getReader();
+      let buf = "";
+      while (!buf.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += new TextDecoder().decode(value);
+      }
+      ac.abort();
+      const line = JSON.parse(buf.split("\n")[0]!) as { result: Record<string, unknown> };
+      line.result.header = "<header>";
+      return line;
+    };
+    // Root may watch anything; alice may not watch `secret`.
+    const aliceTokens = new Map<EtcdProcess, string>();
+    for (const p of [ours, ref]) {
+      const res = await fetch(`${p.endpoint}/v3/auth/authenticate`, { method: "POST", body: JSON.stringify({ name: "alice", password: "alicepw" }) });
+      aliceTokens.set(p, ((await res.json()) as { token: string }).token);
+    }
+    for (const p of [ours, ref]) tokens.set(p, aliceTokens.get(p)!);
+    const [wo, wr] = await Promise.all([firstWatchLine(ours), firstWatchLine(ref)]);
+    expect(wo).toEqual(wr);
+    expect(wo.result).toMatchObject({ watch_id: "-1", created: true, canceled: true });
+    for (const p of [ours, ref]) tokens.set(p, (await clients(p).auth.authenticate({ name: "root", password: "rootpw" })).token);
     await bothGw("/v3/auth/user/list", {});
     await bothGw("/v3/auth/disable", {}, root);
     await bothGw("/v3/auth/enable", {});
+  });
+});
+
+describe.skipIf(IS_REAL_ETCD)("the Connect protocol carries the token in the `token` header (ours only: etcd has no Connect)", () => {
+  test("Connect JSON Range with and without a token", async () => {
+    const token = (await clients(ours).auth.authenticate({ name: "alice", password: "alicepw" })).token;
+    const range = (headers: Record<string, string>) =>
+      fetch(`${ours.endpoint}/etcdserverpb.KV/Range`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ key: btoa("k1") }),
+      }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    expect(await range({ token })).toMatchObject({ status: 200, body: { kvs: [{ value: btoa("v1") }] } });
+    expect(await range({})).toEqual({ status: 400, body: { code: "invalid_argument", message: "etcdserver: user name is empty" } });
+    expect(await range({ token: "bogus" })).toEqual({ status: 401, body: { code: "unauthenticated", message: "etcdserver: invalid auth token" } });
+  });
+});
+
+describe("--auth-token-ttl (ours vs etcd 3.4)", () => {
+  test("a simple token unused for longer than its TTL is refused; using it keeps it alive", async () => {
+    const [o, r] = await Promise.all([
+      startEtcd({ name: "ttl", extraArgs: ["--auth-token-ttl", "2"] }),
+      startEtcd({ name: "ttl", bin: REFERENCE_BIN, extraArgs: ["--auth-token-ttl", "2"] }),
+    ]);
+    const results = await Promise.all(
+      [o, r].map(async (p) => {
+        for (const args of [["user", "add", "root:rootpw"], ["auth", "enable"]]) expect((await goEtcdctl(p.endpoint, args)).code).toBe(0);
+        const c = clients(p);
+        const fresh = async () => ({ headers: { token: (await c.auth.authenticate({ name: "root", password: "rootpw" })).token } });
+        const kept = await fresh();
+        const idle = await fresh();
+        const seen: string[] = [];
+        // `kept` is used every 0.5 s for 4 s; `idle` only at the end.
+        for (let i = 0; i < 8; i++) {
+          await Bun.sleep(500);
+          seen.push(await c.kv.range({ key: bytes("x") }, kept).then(() => "ok", (e) => ConnectError.from(e).rawMessage));
+        }
+        const idleNow = await c.kv.range({ key: bytes("x") }, idle).then(() => "ok", (e) => ConnectError.from(e).rawMessage);
+        return { kept: [...new Set(seen)], idle: idleNow };
+      }),
+    );
+    expect(results[0]).toEqual(results[1]!);
+    expect(results[0]).toEqual({ kept: ["ok"], idle: "etcdserver: invalid auth token" });
+    await Promise.all([o.stop(), r.stop()]);
   });
 });

@@ -206,6 +206,8 @@ function unaryRoutes(api: EtcdServerApi, opts: KvOptions): Map<string, UnaryRout
     ["auth/role/delete", route(Auth.method.roleDelete, auth)],
     ["auth/role/grant", route(Auth.method.roleGrantPermission, auth)],
     ["auth/role/revoke", route(Auth.method.roleRevokePermission, auth)],
+    // etcd 3.5's route for AuthStatus (etcd 3.4 has neither the RPC nor the route).
+    ["auth/status", route(Auth.method.authStatus, auth)],
   ]);
 }
 
