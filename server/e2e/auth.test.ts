@@ -128,6 +128,11 @@ describe("users, roles and permissions (Go etcdctl, ours vs etcd 3.4)", () => {
     const [a, b] = await Promise.all([ours, ref].map((p) => clients(p).auth.authenticate({ name: "emma", password: "" }).then((r) => r.token.length > 0)));
     expect([a, b]).toEqual([true, true]);
     await both([...ROOT, "user", "delete", "emma"]);
+    // A user without password (for client-certificate auth) cannot authenticate with one.
+    expect(await both([...ROOT, "user", "add", "certonly", "--no-password"])).toEqual(ok("User certonly created\n"));
+    await both(["--user", "certonly:x", "get", "k1"]);
+    await both([...ROOT, "user", "get", "certonly"]);
+    await both([...ROOT, "user", "delete", "certonly"]);
   });
 
   test("single key, prefix, range and from-key permissions", async () => {
