@@ -72,7 +72,6 @@ describe("AuthServer", () => {
     );
     const { token } = await server.authenticate({ name: "root", password: "rootpw" } as never);
     expect(await server.authInfo(token)).toEqual({ username: "root", revision: server.store.revision });
-    expect(server.authInfoNow(token)).toEqual({ username: "root", revision: server.store.revision });
     expect(await failure(server.authInfo("garbage"))).toBe("etcdserver: invalid auth token");
     expect(await failure(server.authInfo(`${token}0`))).toBe("etcdserver: invalid auth token");
     expect(await server.authInfo(undefined)).toBeUndefined();

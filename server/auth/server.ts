@@ -122,24 +122,6 @@ export class AuthServer {
     return { username: claims.username, revision: claims.revision };
   }
 
-  /**
-   * Like {@link authInfo} without waiting: for a token already known (a simple token, or a
-   * JWT verified before). Returns "unknown" when the answer needs {@link authInfo}.
-   */
-  authInfoNow(token: string | undefined, commonName?: string): AuthInfo | undefined | "unknown" {
-    if (token === undefined) return commonName ? { username: commonName, revision: this.store.revision } : undefined;
-    if (this.tokens.kind === "simple") {
-      const index = SimpleTokens.indexOf(token);
-      if (index === undefined) throw Errors.InvalidAuthToken();
-      if (index > this.deps.appliedIndex()) return "unknown";
-      const username = this.tokens.username(token);
-      if (username === undefined) throw Errors.InvalidAuthToken();
-      return { username, revision: this.store.revision };
-    }
-    const claims = this.tokens.cached(token);
-    return claims ? { username: claims.username, revision: claims.revision } : "unknown";
-  }
-
   /** Root only (etcd's IsAdminPermitted): member changes, Defragment, Hash, HashKV, Snapshot. */
   checkAdmin(ai: AuthInfo | undefined): void {
     this.store.isAdminPermitted(ai);
