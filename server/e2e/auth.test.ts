@@ -175,6 +175,16 @@ describe("users, roles and permissions (Go etcdctl, ours vs etcd 3.4)", () => {
     await both([...ALICE, "watch", "--prefix", "q"], { timeoutMs: 10_000 });
   });
 
+  test("watch with permission sees the events", async () => {
+    // etcdctl watch runs until killed: stop it after root's put reached it.
+    const watching = Promise.all([ours, ref].map((p) => goEtcdctl(p.endpoint, [...ALICE, "watch", "k1"], { timeoutMs: 4_000 })));
+    await Bun.sleep(1_500);
+    await both([...ROOT, "put", "k1", "v1"]);
+    const [a, b] = await watching;
+    expect(a!.stdout).toBe("PUT\nk1\nv1\n");
+    expect(b!.stdout).toBe(a!.stdout);
+  });
+
   test("lease revoke needs WRITE on every attached key", async () => {
     const grant = async (p: EtcdProcess, user: string[]) => {
       const r = await goEtcdctl(p.endpoint, [...user, "lease", "grant", "600"]);
