@@ -22,6 +22,8 @@ describe("request credentials", () => {
     expect(verifiedCommonName(tlsSocket(true))).toBeUndefined();
     expect(verifiedCommonName({ remoteAddress: "127.0.0.1" })).toBeUndefined();
     expect(verifiedCommonName(undefined)).toBeUndefined();
+    // Through the HTTP/2 listener's stream wrapper.
+    expect(verifiedCommonName({ underlyingSocket: tlsSocket(true, "carol") })).toBe("carol");
     expect(tlsContextValues(tlsSocket(true, "bob"), createContextValues()).get(peerCommonName)).toBe("bob");
     expect(tlsContextValues({}, createContextValues()).get(peerCommonName)).toBeUndefined();
   });

@@ -20,10 +20,12 @@ export const peerCommonName = createContextKey<string | undefined>(undefined, { 
 /**
  * The common name of the peer certificate of `socket` when it is a TLS socket whose client
  * certificate was verified against the configured CA (`socket.authorized`); else undefined.
- * The TLS listener (`--client-cert-auth`) passes it on in the request's context values.
+ * A stream wrapping the socket (server/http/authority-repair.ts) is looked through via its
+ * `underlyingSocket`. The request handlers call it with the request's socket.
  */
 export function verifiedCommonName(socket: unknown): string | undefined {
-  const tls = socket as Partial<TLSSocket> | null;
+  const wrapped = (socket as { underlyingSocket?: unknown } | null)?.underlyingSocket;
+  const tls = (wrapped ?? socket) as Partial<TLSSocket> | null;
   if (!tls || typeof tls.getPeerCertificate !== "function" || tls.authorized !== true) return undefined;
   const cn = tls.getPeerCertificate().subject?.CN;
   const name = Array.isArray(cn) ? cn[0] : cn;
