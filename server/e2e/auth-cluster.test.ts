@@ -7,7 +7,8 @@
  *   `etcdserver: revision of auth store is old`, as a real etcd 3.4 with the same flags answers;
  * - a member that was down while users and permissions changed catches up by snapshot and
  *   enforces them (the auth tables travel in the snapshot).
- * Runs against real etcd too (E2E_ETCD_BIN=/usr/bin/etcd).
+ * Runs against real etcd too (E2E_ETCD_BIN=/usr/bin/etcd; there the lagging member catches up
+ * from the log).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ConnectError, createClient } from "@connectrpc/connect";
@@ -17,7 +18,7 @@ import { join } from "node:path";
 import { Auth, KV } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { bytes, text } from "./clients.ts";
 import { TestCluster } from "./cluster-harness.ts";
-import { cleanup, goEtcdctl, makeTempDir, startEtcd, type EtcdProcess } from "./harness.ts";
+import { cleanup, goEtcdctl, IS_REAL_ETCD, makeTempDir, startEtcd, type EtcdProcess } from "./harness.ts";
 
 setDefaultTimeout(180_000);
 
@@ -120,33 +121,32 @@ describe("JWT tokens and auth in a 3-member cluster", () => {
     }
   });
 
-  test.skipIf(!!process.env.E2E_ETCD_BIN && process.env.E2E_ETCD_BIN !== "")(
-    "a member down during auth changes catches up by snapshot and enforces them",
-    async () => {
-      await cluster.members[2]!.proc!.stop();
-      const n1 = clients(cluster.members[0]!.clientUrl);
-      // A JWT carries the auth revision: after each change root needs a new one.
-      const asRoot = async () => ({ headers: { token: (await n1.auth.authenticate({ name: "root", password: "rootpw" })).token } });
-      await n1.auth.userAdd({ name: "bob", password: "bobpw" }, await asRoot());
-      await n1.auth.roleAdd({ name: "rb" }, await asRoot());
-      await n1.auth.roleGrantPermission({ name: "rb", perm: { permType: 0, key: bytes("b/"), rangeEnd: bytes("b0") } }, await asRoot());
-      await n1.auth.userGrantRole({ user: "bob", role: "rb" }, await asRoot());
-      await n1.auth.userRevokeRole({ name: "alice", role: "ra" }, await asRoot());
-      // Enough writes that the leader compacts its log past n3 (snapshot every 100 entries).
-      const root = await asRoot();
-      for (let i = 0; i < 12; i++) {
-        await Promise.all(Array.from({ length: 30 }, (_, j) => n1.kv.put({ key: bytes(`b/${i}-${j}`), value: bytes("v") }, root)));
-      }
-      await cluster.startMember(2);
-      const n3 = cluster.members[2]!.clientUrl;
-      const bob = await goEtcdctl(n3, ["--user", "bob:bobpw", "get", "b/0-0", "--consistency=s"]);
-      expect({ code: bob.code, stdout: bob.stdout }).toEqual({ code: 0, stdout: "b/0-0\nv\n" });
-      const alice = await goEtcdctl(n3, ["--user", "alice:alicepw", "get", "a/x", "--consistency=s"]);
-      expect({ code: alice.code, stderr: alice.stderr.split("\n").filter((l) => l.startsWith("Error")) }).toEqual({
-        code: 1,
-        stderr: ["Error: etcdserver: permission denied"],
-      });
-      expect(cluster.members[2]!.proc!.log()).toContain("applied snapshot");
-    },
-  );
+  test("a member down during auth changes catches up (by snapshot on ours) and enforces them", async () => {
+    await cluster.members[2]!.proc!.stop();
+    const n1 = clients(cluster.members[0]!.clientUrl);
+    // A JWT carries the auth revision: after each change root needs a new one.
+    const asRoot = async () => ({ headers: { token: (await n1.auth.authenticate({ name: "root", password: "rootpw" })).token } });
+    await n1.auth.userAdd({ name: "bob", password: "bobpw" }, await asRoot());
+    await n1.auth.roleAdd({ name: "rb" }, await asRoot());
+    await n1.auth.roleGrantPermission({ name: "rb", perm: { permType: 0, key: bytes("b/"), rangeEnd: bytes("b0") } }, await asRoot());
+    await n1.auth.userGrantRole({ user: "bob", role: "rb" }, await asRoot());
+    await n1.auth.userRevokeRole({ name: "alice", role: "ra" }, await asRoot());
+    // Enough writes that the leader compacts its log past n3 (snapshot every 100 entries).
+    const root = await asRoot();
+    for (let i = 0; i < 12; i++) {
+      await Promise.all(Array.from({ length: 30 }, (_, j) => n1.kv.put({ key: bytes(`b/${i}-${j}`), value: bytes("v") }, root)));
+    }
+    await cluster.startMember(2);
+    const n3 = cluster.members[2]!.clientUrl;
+    const bob = await goEtcdctl(n3, ["--user", "bob:bobpw", "get", "b/0-0", "--consistency=s"]);
+    expect({ code: bob.code, stdout: bob.stdout }).toEqual({ code: 0, stdout: "b/0-0\nv\n" });
+    const alice = await goEtcdctl(n3, ["--user", "alice:alicepw", "get", "a/x", "--consistency=s"]);
+    expect({ code: alice.code, stderr: alice.stderr.split("\n").filter((l) => l.startsWith("Error")) }).toEqual({
+      code: 1,
+      stderr: ["Error: etcdserver: permission denied"],
+    });
+    // Ours keeps min(5000, --snapshot-count) entries behind a snapshot, so n3 got one; etcd
+    // keeps 5000 and lets it catch up from the log.
+    if (!IS_REAL_ETCD) expect(cluster.members[2]!.proc!.log()).toContain("applied snapshot");
+  });
 });
