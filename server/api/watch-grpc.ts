@@ -18,7 +18,8 @@ import { answerGrpcStatusOnly, grpcPercentEncode as percentEncode } from "../htt
 import type { NodeRequest, NodeResponse } from "../http/rpc-handler.ts";
 import type { WatchStream } from "../mvcc/watch/stream.ts";
 import type { EtcdServerApi } from "../node/types.ts";
-import { handleWatchRequest } from "./watch.ts";
+import { clientCertCommonName } from "../tls/client-identity.ts";
+import { handleCheckedWatchRequest, watchAuthorizer, type WatchAuthorizer } from "./watch.ts";
 import { WatchResponseEncoder } from "./watch-wire.ts";
 
 /** The gRPC path of etcd's Watch method. */
@@ -53,7 +54,7 @@ function frames(messages: Uint8Array[]): Buffer {
 }
 
 /** Runs one Watch call on `res` until the client goes away or the request side fails. */
-function serve(stream: WatchStream, req: Http2ServerRequest, res: Http2ServerResponse, readMaxBytes: number): void {
+function serve(stream: WatchStream, req: Http2ServerRequest, res: Http2ServerResponse, readMaxBytes: number, authorize?: WatchAuthorizer): void {
   let finished = false;
   const finish = (error?: ConnectError) => {
     stream.close();
@@ -75,7 +76,7 @@ function serve(stream: WatchStream, req: Http2ServerRequest, res: Http2ServerRes
         input: WatchRequestSchema,
         singleRequest: false,
       });
-      for await (const frame of body) handleWatchRequest(stream, fromBinary(WatchRequestSchema, frame.subarray(5)));
+      for await (const frame of body) await handleCheckedWatchRequest(stream, fromBinary(WatchRequestSchema, frame.subarray(5)), authorize);
       // End of requests: responses keep flowing until the client leaves, as in etcd.
     } catch (e) {
       finish(ConnectError.from(e));
@@ -128,7 +129,13 @@ export function rawGrpcWatch(api: EtcdServerApi, readMaxBytes: number): (req: No
       return true;
     }
     (res as { writeHead(status: number, headers: Record<string, string>): void }).writeHead(200, { "content-type": "application/grpc" });
-    serve(stream, req as Http2ServerRequest, res as Http2ServerResponse, readMaxBytes);
+    const headers = new Headers();
+    for (const name of ["token", "authorization"]) {
+      const v = req.headers[name];
+      if (typeof v === "string") headers.set(name, v);
+    }
+    const authorize = watchAuthorizer(api, headers, clientCertCommonName(req));
+    serve(stream, req as Http2ServerRequest, res as Http2ServerResponse, readMaxBytes, authorize);
     return true;
   };
 }

@@ -1,8 +1,12 @@
 /**
  * etcd 3.4's JSON gateway (grpc-gateway v1 over the v3 API, etcdserverpb/gw/rpc.pb.gw.go) for
- * the KV and Lease services: `POST /v3/kv/range|put|deleterange|txn|compaction`,
- * `POST /v3/lease/grant|revoke|timetolive|leases` (also under `/v3/kv/lease/...`) and the
- * streaming `POST /v3/lease/keepalive`; `/v3beta/...` is the same (etcd rewrites it).
+ * the KV, Lease and Auth services: `POST /v3/kv/range|put|deleterange|txn|compaction`,
+ * `POST /v3/lease/grant|revoke|timetolive|leases` (also under `/v3/kv/lease/...`), the
+ * streaming `POST /v3/lease/keepalive`, and `POST /v3/auth/enable|disable|authenticate`,
+ * `/v3/auth/user/add|get|list|delete|changepw|grant|revoke`,
+ * `/v3/auth/role/add|get|list|delete|grant|revoke`; `/v3beta/...` is the same (etcd rewrites
+ * it). The `Authorization` header carries the token from `/v3/auth/authenticate`, as
+ * grpc-gateway forwards it to etcd's `authorization` metadata.
  *
  * Bodies are protobuf JSON with etcd's marshaling (jsonpb, OrigName, EmitDefaults false):
  * original proto field names (`create_revision`, `ID`, `grantedTTL`), int64/uint64 as decimal
@@ -12,31 +16,11 @@
  * grpc-gateway's HTTP status for the code (e.g. NotFound → 404, FailedPrecondition → 412).
  * Requests pass through the same validation as the gRPC services (server/api).
  */
-import { fromJson, toJsonString, type DescMessage, type JsonValue, type Message } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { fromJson, toJsonString, type DescMessage, type DescMethod, type JsonValue, type Message } from "@bufbuild/protobuf";
+import { Code, ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import type { Hono } from "hono";
-import {
-  CompactionRequestSchema,
-  CompactionResponseSchema,
-  DeleteRangeRequestSchema,
-  DeleteRangeResponseSchema,
-  LeaseGrantRequestSchema,
-  LeaseGrantResponseSchema,
-  LeaseKeepAliveRequestSchema,
-  LeaseKeepAliveResponseSchema,
-  LeaseLeasesRequestSchema,
-  LeaseLeasesResponseSchema,
-  LeaseRevokeRequestSchema,
-  LeaseRevokeResponseSchema,
-  LeaseTimeToLiveRequestSchema,
-  LeaseTimeToLiveResponseSchema,
-  PutRequestSchema,
-  PutResponseSchema,
-  RangeRequestSchema,
-  RangeResponseSchema,
-  TxnRequestSchema,
-  TxnResponseSchema,
-} from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { Auth, KV, Lease, LeaseKeepAliveRequestSchema, LeaseKeepAliveResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { authService } from "../api/auth.ts";
 import { kvService, type KvOptions } from "../api/kv.ts";
 import { keepAliveOnce, leaseService } from "../api/lease.ts";
 import type { EtcdServerApi } from "../node/types.ts";
@@ -44,10 +28,10 @@ import { goJsonSyntaxError } from "./go-json-syntax.ts";
 
 /** One unary gateway method: request and response messages and the handler. */
 interface UnaryRoute {
+  method: DescMethod;
   input: DescMessage;
   output: DescMessage;
-  /** `signal`: the HTTP request's, aborted when the client goes away. */
-  call(req: Message, signal: AbortSignal): Promise<Message>;
+  call(req: Message, ctx: HandlerContext): Promise<Message>;
 }
 
 /** grpc-gateway v1's HTTPStatusFromCode. */
@@ -177,34 +161,71 @@ export function splitJsonValues(text: string): unknown[] {
   return out;
 }
 
+type Handler = (req: Message, ctx: HandlerContext) => Promise<Message>;
+
 /** The unary routes, by path after `/v3/`. */
 function unaryRoutes(api: EtcdServerApi, opts: KvOptions): Map<string, UnaryRoute> {
-  // The Connect handlers in server/api read only `signal` of their context.
-  type Handler = (req: Message, ctx: { signal: AbortSignal }) => Promise<Message>;
   const kv = kvService(api, opts) as unknown as Record<string, Handler>;
-  const lease = leaseService(api) as unknown as Record<string, (req: Message) => Promise<Message>>;
-  const route = (input: DescMessage, output: DescMessage, call: (req: Message, signal: AbortSignal) => Promise<Message>): UnaryRoute => ({
-    input,
-    output,
-    call,
+  const lease = leaseService(api) as unknown as Record<string, Handler>;
+  const auth = authService(api) as unknown as Record<string, Handler>;
+  const route = (method: DescMethod, impl: Record<string, Handler>): UnaryRoute => ({
+    method,
+    input: method.input,
+    output: method.output,
+    call: async (req, ctx) => impl[method.localName]!(req, ctx),
   });
-  const revoke = route(LeaseRevokeRequestSchema, LeaseRevokeResponseSchema, (r) => lease.leaseRevoke!(r));
-  const ttl = route(LeaseTimeToLiveRequestSchema, LeaseTimeToLiveResponseSchema, (r) => lease.leaseTimeToLive!(r));
-  const leases = route(LeaseLeasesRequestSchema, LeaseLeasesResponseSchema, (r) => lease.leaseLeases!(r));
+  const revoke = route(Lease.method.leaseRevoke, lease);
+  const ttl = route(Lease.method.leaseTimeToLive, lease);
+  const leases = route(Lease.method.leaseLeases, lease);
   return new Map([
-    ["kv/range", route(RangeRequestSchema, RangeResponseSchema, (r, signal) => kv.range!(r, { signal }))],
-    ["kv/put", route(PutRequestSchema, PutResponseSchema, (r, signal) => kv.put!(r, { signal }))],
-    ["kv/deleterange", route(DeleteRangeRequestSchema, DeleteRangeResponseSchema, (r, signal) => kv.deleteRange!(r, { signal }))],
-    ["kv/txn", route(TxnRequestSchema, TxnResponseSchema, (r, signal) => kv.txn!(r, { signal }))],
-    ["kv/compaction", route(CompactionRequestSchema, CompactionResponseSchema, (r, signal) => kv.compact!(r, { signal }))],
-    ["lease/grant", route(LeaseGrantRequestSchema, LeaseGrantResponseSchema, (r) => lease.leaseGrant!(r))],
+    ["kv/range", route(KV.method.range, kv)],
+    ["kv/put", route(KV.method.put, kv)],
+    ["kv/deleterange", route(KV.method.deleteRange, kv)],
+    ["kv/txn", route(KV.method.txn, kv)],
+    ["kv/compaction", route(KV.method.compact, kv)],
+    ["lease/grant", route(Lease.method.leaseGrant, lease)],
     ["lease/revoke", revoke],
     ["kv/lease/revoke", revoke],
     ["lease/timetolive", ttl],
     ["kv/lease/timetolive", ttl],
     ["lease/leases", leases],
     ["kv/lease/leases", leases],
+    ["auth/enable", route(Auth.method.authEnable, auth)],
+    ["auth/disable", route(Auth.method.authDisable, auth)],
+    ["auth/authenticate", route(Auth.method.authenticate, auth)],
+    ["auth/user/add", route(Auth.method.userAdd, auth)],
+    ["auth/user/get", route(Auth.method.userGet, auth)],
+    ["auth/user/list", route(Auth.method.userList, auth)],
+    ["auth/user/delete", route(Auth.method.userDelete, auth)],
+    ["auth/user/changepw", route(Auth.method.userChangePassword, auth)],
+    ["auth/user/grant", route(Auth.method.userGrantRole, auth)],
+    ["auth/user/revoke", route(Auth.method.userRevokeRole, auth)],
+    ["auth/role/add", route(Auth.method.roleAdd, auth)],
+    ["auth/role/get", route(Auth.method.roleGet, auth)],
+    ["auth/role/list", route(Auth.method.roleList, auth)],
+    ["auth/role/delete", route(Auth.method.roleDelete, auth)],
+    ["auth/role/grant", route(Auth.method.roleGrantPermission, auth)],
+    ["auth/role/revoke", route(Auth.method.roleRevokePermission, auth)],
+    // etcd 3.5's route for AuthStatus (etcd 3.4 has neither the RPC nor the route).
+    ["auth/status", route(Auth.method.authStatus, auth)],
   ]);
+}
+
+/**
+ * The handler context of a gateway call: the request's headers as metadata (so `Authorization`
+ * reaches the handlers as etcd's `authorization` token field); no TLS identity, as etcd ignores
+ * client certificates on requests through its gateway.
+ */
+function gatewayContext(route: UnaryRoute, request: Request): HandlerContext {
+  return createHandlerContext({
+    service: route.method.parent,
+    method: route.method,
+    protocolName: "grpc-gateway",
+    requestMethod: "POST",
+    url: request.url,
+    requestHeader: request.headers,
+    requestSignal: request.signal,
+  });
 }
 
 /**
@@ -258,7 +279,7 @@ export function mountGateway(app: Hono, api: EtcdServerApi, opts: KvOptions): vo
         if (c.req.method !== "POST") return methodNotAllowed();
         try {
           const req = decodeRequest(r.input, parseBody(await c.req.text()));
-          const resp = await r.call(req, c.req.raw.signal);
+          const resp = await r.call(req, gatewayContext(r, c.req.raw));
           return new Response(gatewayJson(r.output, resp), { status: 200, headers: JSON_HEADERS });
         } catch (e) {
           return errorResponse(e);
