@@ -9,19 +9,10 @@
  * refusals before and after `auth enable`, password prompts (stdin not a terminal: stty's
  * complaints on stderr are part of the expected output) and authentication failures.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { GO_ETCDCTL, OUR_ETCDCTL, OUR_ETCDCTL_DENO } from "./testing/etcd-cluster.ts";
-import { cleanEnv, placeEtcd, runProcess, startEtcd, freePort, type RunResult } from "./testing/etcd-process.ts";
-
-interface Case {
-  /** Arguments; `--endpoints {EP}` is prepended unless `noEndpoints`; `{EP}` and `{DEAD}` are filled in. */
-  args: string[];
-  stdin?: string;
-  env?: Record<string, string>;
-  noEndpoints?: boolean;
-  /** Run ours under Deno instead of Bun. */
-  deno?: boolean;
-}
+import { freePort, placeEtcd, startEtcd, type RunResult } from "./testing/etcd-process.ts";
+import { caseName, comparable, runScript, type ScriptCase as Case } from "./testing/script.ts";
 
 const ROOT = ["--user", "root:rootpw"];
 const FORMATS = ["simple", "json", "fields", "protobuf", "table"];
@@ -192,65 +183,25 @@ const CASES: Case[] = [
   { args: ["auth", "enable"] },
 ];
 
-function caseName(c: Case): string {
-  const extra = [
-    c.env ? `env ${Object.entries(c.env).map(([k, v]) => `${k}=${v}`).join(",")}` : "",
-    c.stdin !== undefined ? `stdin ${JSON.stringify(c.stdin)}` : "",
-    c.deno ? "(deno)" : "",
-  ];
-  return [c.args.join(" "), ...extra].filter(Boolean).join(" ");
-}
-
-interface Endpoints {
-  EP: string;
-  DEAD: string;
-}
-
-async function runScript(cmdFor: (c: Case) => string[], eps: Endpoints): Promise<RunResult[]> {
-  const fill = (s: string) => s.replaceAll("{EP}", eps.EP).replaceAll("{DEAD}", eps.DEAD);
-  const results: RunResult[] = [];
-  for (const c of CASES) {
-    const env = { ...cleanEnv(), ETCDCTL_API: "3", ...c.env };
-    const args = [...(c.noEndpoints ? [] : ["--endpoints", eps.EP]), ...c.args.map(fill)];
-    results.push(await runProcess(cmdFor(c), args, c.stdin ?? "", env));
-  }
-  return results;
-}
-
-const CAPNSLOG_TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}/gm;
-const TOOK = /"took":"[^"]*"/g;
-
-/** What must match: stdout bytes, stderr without clientv3's warnings or log times, exit code. */
-function comparable(r: RunResult) {
-  const stderr = r.stderr
-    .split("\n")
-    .filter((l) => !l.startsWith('{"level":"warn"'))
-    .join("\n")
-    .replace(CAPNSLOG_TIME, "<time>");
-  return { stdout: Buffer.from(r.stdout).toString("latin1").replace(TOOK, '"took":"<took>"'), stderr, code: r.code };
-}
-
 let real: RunResult[] = [];
 let ours: RunResult[] = [];
 
 beforeAll(async () => {
   const placement = await placeEtcd("auth-test");
-  const eps = { EP: `127.0.0.1:${placement.clientPort}`, DEAD: `127.0.0.1:${await freePort()}` };
+  const values = { EP: `127.0.0.1:${placement.clientPort}`, DEAD: `127.0.0.1:${await freePort()}`, CERTS: "" };
   const realEtcd = await startEtcd(placement);
   try {
-    real = await runScript(() => GO_ETCDCTL, eps);
+    real = await runScript(CASES, () => GO_ETCDCTL, values);
   } finally {
     await realEtcd.stop();
   }
   const oursEtcd = await startEtcd(placement);
   try {
-    ours = await runScript((c) => (c.deno ? OUR_ETCDCTL_DENO : OUR_ETCDCTL), eps);
+    ours = await runScript(CASES, (c) => (c.deno ? OUR_ETCDCTL_DENO : OUR_ETCDCTL), values);
   } finally {
     await oursEtcd.stop();
   }
 }, 240_000);
-
-afterAll(() => {});
 
 describe("user, role, auth and --user as etcdctl 3.4 (real etcd 3.4)", () => {
   CASES.forEach((c, i) => {

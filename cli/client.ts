@@ -86,16 +86,24 @@ export interface CallSettings {
 const DIAL_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN"]);
 
 /**
- * TLS handshake failures (node:tls error codes): the request was not sent either. Like grpc-go,
- * the client keeps trying until the deadline (`context deadline exceeded`).
+ * TLS handshake failures (node:tls error codes such as `UNABLE_TO_VERIFY_LEAF_SIGNATURE`,
+ * `ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE`, `ERR_TLS_CERT_ALTNAME_INVALID`, or a reset before the
+ * handshake ended; under Deno, EPIPE on the first write of a TLS session whose client certificate the
+ * server refused): the request was not sent either. connect-node reports them with various codes
+ * (Internal, Aborted); like grpc-go, the client keeps trying until the deadline
+ * (`context deadline exceeded`).
  */
-function isTlsFailure(code: string): boolean {
+function isTlsFailure(e: ConnectError, code: string, secure: boolean): boolean {
+  if (code === "ECONNRESET") return e.rawMessage.includes("secure TLS connection");
+  // Deno: a server refusing the client certificate after a TLS 1.3 handshake breaks the first write.
+  if (code === "EPIPE") return secure;
   return (
     code.startsWith("ERR_SSL_") ||
     code.startsWith("ERR_TLS_") ||
     code.includes("CERT") ||
     code === "UNABLE_TO_VERIFY_LEAF_SIGNATURE" ||
-    code === "ECONNRESET"
+    code === "UNABLE_TO_GET_ISSUER_CERT" ||
+    code === "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"
   );
 }
 
@@ -111,10 +119,19 @@ const KNOWN_ETCD_ERRORS = new Set(Object.values(Errors).map((make) => make().raw
 /** The message clientv3 gives the user for the deadline of the command context expiring. */
 export const DEADLINE_EXCEEDED = "context deadline exceeded";
 
-function isDialFailure(e: unknown): boolean {
-  if (!(e instanceof ConnectError) || e.code !== Code.Unavailable) return false;
+/**
+ * Whether a failed call never reached a server, so that trying again (until the deadline) is
+ * safe: refused connections, failed TLS handshakes, and on a session that has not answered yet
+ * (`answered` false) a stream cancelled or a write broken without any response (a plaintext
+ * client talking to a TLS port, or a TLS client the server refused).
+ */
+function isDialFailure(e: unknown, secure: boolean, answered: boolean): boolean {
+  if (!(e instanceof ConnectError) || e.metadata.has("grpc-status")) return false;
   const cause = e.cause as { code?: unknown } | undefined;
-  return typeof cause?.code === "string" && (DIAL_ERRORS.has(cause.code) || isTlsFailure(cause.code));
+  const code = typeof cause?.code === "string" ? cause.code : undefined;
+  if (!answered && (e.code === Code.Canceled || code === "EPIPE" || code === "ECONNRESET")) return true;
+  if (code === undefined) return false;
+  return (e.code === Code.Unavailable && DIAL_ERRORS.has(code)) || isTlsFailure(e, code, secure);
 }
 
 /** Server answers after which clientv3 fetches a new token and repeats the call (`shouldRefreshToken`). */
@@ -143,6 +160,8 @@ function sleep(ms: number): Promise<void> {
 /** An etcd client bound to a list of endpoints. */
 export class EtcdClient {
   private readonly services = new Map<string, Services>();
+  /** Endpoints whose current session has answered a call (see isDialFailure). */
+  private readonly answered = new Set<string>();
   /** The auth token sent with every call; undefined: none. */
   private token: string | undefined;
   /** Adds the `token` metadata to every call, unary or streaming. */
@@ -238,13 +257,21 @@ export class EtcdClient {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new CtlError(ExitCode.Error, DEADLINE_EXCEEDED);
       const options: CallOptions = Number.isFinite(remaining) ? { timeoutMs: Math.ceil(remaining) } : {};
+      const endpoint = endpoints[attempt % endpoints.length]!;
       try {
-        return await rpc(this.servicesFor(endpoints[attempt % endpoints.length]!), options);
+        const result = await rpc(this.servicesFor(endpoint), options);
+        this.answered.add(endpoint);
+        return result;
       } catch (e) {
-        if (isDialFailure(e)) {
+        const secure = endpointTarget(endpoint, this.config.tls).nodeOptions !== undefined;
+        if (isDialFailure(e, secure, this.answered.has(endpoint))) {
+          // The next attempt opens a fresh session rather than reusing one whose setup failed.
+          this.services.delete(endpoint);
+          this.answered.delete(endpoint);
           if ((attempt + 1) % endpoints.length === 0) await sleep(Math.min(RETRY_PAUSE_MS, Math.max(0, deadline - Date.now())));
           continue;
         }
+        if (e instanceof ConnectError && e.metadata.has("grpc-status")) this.answered.add(endpoint);
         if (!settings.authCall && this.shouldRefreshToken(e) && ++serverAttempts < MAX_ATTEMPTS) {
           if (this.authenticates) await this.fetchToken(Math.max(0, deadline - Date.now()));
           continue;
