@@ -9,10 +9,11 @@
  * refusals before and after `auth enable`, password prompts (stdin not a terminal: stty's
  * complaints on stderr are part of the expected output) and authentication failures.
  */
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { GO_ETCDCTL, OUR_ETCDCTL, OUR_ETCDCTL_DENO } from "./testing/etcd-cluster.ts";
-import { freePort, placeEtcd, startEtcd, type RunResult } from "./testing/etcd-process.ts";
+import { cleanEnv, freePort, placeEtcd, runProcess, startEtcd, type EtcdProcess, type RunResult } from "./testing/etcd-process.ts";
 import { caseName, comparable, runScript, type ScriptCase as Case } from "./testing/script.ts";
+import { watchUntil } from "./testing/watch-event.ts";
 
 const ROOT = ["--user", "root:rootpw"];
 const FORMATS = ["simple", "json", "fields", "protobuf", "table"];
@@ -185,6 +186,8 @@ const CASES: Case[] = [
 
 let real: RunResult[] = [];
 let ours: RunResult[] = [];
+/** The etcd our etcdctl ran on, kept for the tests after the script. */
+let oursEtcd: EtcdProcess | undefined;
 
 beforeAll(async () => {
   const placement = await placeEtcd("auth-test");
@@ -195,13 +198,13 @@ beforeAll(async () => {
   } finally {
     await realEtcd.stop();
   }
-  const oursEtcd = await startEtcd(placement);
-  try {
-    ours = await runScript(CASES, (c) => (c.deno ? OUR_ETCDCTL_DENO : OUR_ETCDCTL), values);
-  } finally {
-    await oursEtcd.stop();
-  }
+  oursEtcd = await startEtcd(placement);
+  ours = await runScript(CASES, (c) => (c.deno ? OUR_ETCDCTL_DENO : OUR_ETCDCTL), values);
 }, 240_000);
+
+afterAll(async () => {
+  await oursEtcd?.stop();
+});
 
 describe("user, role, auth and --user as etcdctl 3.4 (real etcd 3.4)", () => {
   CASES.forEach((c, i) => {
@@ -209,4 +212,34 @@ describe("user, role, auth and --user as etcdctl 3.4 (real etcd 3.4)", () => {
       expect(comparable(ours[i]!)).toEqual(comparable(real[i]!));
     });
   });
+});
+
+describe("streams with --user on etcd with auth enabled", () => {
+  const go = (args: string[]) => runProcess(GO_ETCDCTL, ["--endpoints", oursEtcd!.endpoint, ...args], "", cleanEnv());
+
+  test("watch: Go etcdctl, ours (Bun) and ours (Deno) see a put; without a user the watch is refused", async () => {
+    // The script left role root behind and user root deleted.
+    for (const step of [["user", "add", "root:rootpw"], ["user", "grant-role", "root", "root"], ["auth", "enable"]]) {
+      expect((await go(step)).code).toBe(0);
+    }
+    const args = ["--endpoints", oursEtcd!.endpoint, "--user", "root:rootpw", "watch", "w", "--prefix"];
+    const put = () => go([...ROOT, "put", "w/1", "v"]);
+    const expected = "PUT\nw/1\nv\n";
+    expect(await watchUntil(GO_ETCDCTL, args, put, expected)).toBe(expected);
+    expect(await watchUntil(OUR_ETCDCTL, args, put, expected)).toBe(expected);
+    expect(await watchUntil(OUR_ETCDCTL_DENO, args, put, expected)).toBe(expected);
+    // Without credentials etcd cancels the watch: Go's and our etcdctl print the same and exit the same.
+    const anonymous = ["--endpoints", oursEtcd!.endpoint, "watch", "w", "--prefix"];
+    const [theirs, mine] = await Promise.all([runProcess(GO_ETCDCTL, anonymous, "", cleanEnv()), runProcess(OUR_ETCDCTL, anonymous, "", cleanEnv())]);
+    expect(comparable(mine)).toEqual(comparable(theirs));
+  }, 60_000);
+
+  test("lease keep-alive --once with --user", async () => {
+    const grant = await go([...ROOT, "lease", "grant", "60"]);
+    const id = /lease ([0-9a-f]+) granted/.exec(Buffer.from(grant.stdout).toString())![1]!;
+    const args = ["--endpoints", oursEtcd!.endpoint, ...ROOT, "lease", "keep-alive", "--once", id];
+    const [theirs, mine] = await Promise.all([runProcess(GO_ETCDCTL, args, "", cleanEnv()), runProcess(OUR_ETCDCTL, args, "", cleanEnv())]);
+    expect(comparable(mine)).toEqual(comparable(theirs));
+    expect(Buffer.from(mine.stdout).toString()).toBe(`lease ${id} keepalived with TTL(60)\n`);
+  }, 30_000);
 });

@@ -12,11 +12,11 @@
  * mTLS must report a put like Go's (Bun and Deno).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn } from "node:child_process";
 import { makeTestCerts, type TestCerts } from "./testing/certs.ts";
 import { GO_ETCDCTL, OUR_ETCDCTL, OUR_ETCDCTL_DENO } from "./testing/etcd-cluster.ts";
 import { cleanEnv, freePort, placeEtcd, runProcess, startEtcd, type EtcdProcess, type RunResult } from "./testing/etcd-process.ts";
 import { caseName, comparable, runScript, type ScriptCase as Case } from "./testing/script.ts";
+import { watchUntil } from "./testing/watch-event.ts";
 
 const CA = "{CERTS}/ca.pem";
 const MTLS = ["--cacert", CA, "--cert", "{CERTS}/client.pem", "--key", "{CERTS}/client-key.pem"];
@@ -101,29 +101,12 @@ describe("TLS flags as etcdctl 3.4 (real etcd 3.4 with --client-cert-auth)", () 
   });
 });
 
-/**
- * Starts `watch <key> --prefix` over mTLS with `cmd`, puts `<key>/1` with Go's etcdctl once the
- * watch is set up, and returns what the watch printed when the event arrived (or after 15 s).
- * The watch process is killed by its PID.
- */
-async function watchOnce(cmd: string[], key: string): Promise<string> {
+/** `watch <key> --prefix` over mTLS with `cmd` until a put of `<key>/1` (by Go's etcdctl) shows. */
+function watchOnce(cmd: string[], key: string): Promise<string> {
   const mtls = ["--cacert", certs.ca, "--cert", certs.client.cert, "--key", certs.client.key];
   const ep = ["--endpoints", `https://${etcd!.endpoint}`];
-  const child = spawn(cmd[0]!, [...cmd.slice(1), ...ep, ...mtls, "watch", key, "--prefix"], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-  const expected = `PUT\n${key}/1\nv\n`;
-  try {
-    const deadline = Date.now() + 15_000;
-    // The watch is created asynchronously: keep putting until it reports an event.
-    while (!out.includes(expected) && Date.now() < deadline) {
-      await runProcess(GO_ETCDCTL, [...ep, ...mtls, "put", `${key}/1`, "v"], "", cleanEnv());
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  } finally {
-    if (child.exitCode === null) process.kill(child.pid!, "SIGKILL");
-  }
-  return out.slice(0, out.indexOf(expected) + expected.length);
+  const put = () => runProcess(GO_ETCDCTL, [...ep, ...mtls, "put", `${key}/1`, "v"], "", cleanEnv());
+  return watchUntil(cmd, [...ep, ...mtls, "watch", key, "--prefix"], put, `PUT\n${key}/1\nv\n`);
 }
 
 describe("watch over mutual TLS", () => {
