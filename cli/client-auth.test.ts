@@ -109,6 +109,16 @@ describe("EtcdClient authentication", () => {
     expect(state.authenticates).toBe(2);
   });
 
+  test("refreshToken() (before reopening a stream) replaces the token", async () => {
+    const { state, client } = authServer();
+    const c = client();
+    await c.authenticate();
+    state.valid = "forgotten by a restart";
+    await c.refreshToken();
+    await range(c);
+    expect(state.seen).toEqual(["t2"]);
+  });
+
   test("a wrong password fails authenticate() with exit 2 and etcd's message", async () => {
     const { client } = authServer();
     expect(await failure(client("bad").authenticate())).toEqual({

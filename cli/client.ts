@@ -195,6 +195,16 @@ export class EtcdClient {
     }
   }
 
+  /**
+   * A new token, as clientv3 3.4.23's stream interceptor fetches one before it opens a stream: for
+   * streams opened again after a break (a restarted etcd has forgotten its simple tokens).
+   * No-op without credentials.
+   * @throws CtlError exit 1 when no token can be had within `dialTimeoutMs`
+   */
+  async refreshToken(): Promise<void> {
+    if (this.authenticates) await this.fetchToken(this.config.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS);
+  }
+
   /** Clears the token and fetches a new one; none when the server has auth disabled. */
   private async fetchToken(timeoutMs: number): Promise<void> {
     const { user: name, password } = this.config.credentials!;

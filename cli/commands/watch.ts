@@ -89,7 +89,11 @@ async function newSession(ctx: CommandContext, onClosed: () => void = () => {}):
   const { client, printer, global } = await ctx.connect();
   const endpoints = global.endpoints;
   const session = new WatchSession(
-    (attempt) => client.call(async (s) => s, { endpoint: endpoints[attempt % endpoints.length], timeoutMs: null }),
+    async (attempt) => {
+      // A reopened stream authenticates again, as clientv3's stream interceptor does.
+      if (attempt > 0) await client.refreshToken();
+      return client.call(async (s) => s, { endpoint: endpoints[attempt % endpoints.length], timeoutMs: null });
+    },
     { response: (_h, r) => printResponse(ctx, printer, r), closed: onClosed },
   );
   return { session, printer };
