@@ -5,13 +5,23 @@
  * The same script runs twice: with Go's etcdctl on a fresh etcd, then with ours on a fresh etcd
  * restarted on the same ports (so cluster and member IDs, revisions and raft terms repeat). Every
  * invocation must give the same stdout bytes, stderr and exit code (clientv3's zap warning lines
- * dropped). The script covers every command in every `-w` format, the argument errors, server
+ * dropped). `CLI_TEST_ETCD_BIN=<etcd executable>` runs our etcdctl's half on another server (e.g.
+ * our own, to check its side with the same script). The script covers every command in every `-w` format, the argument errors, server
  * refusals before and after `auth enable`, password prompts (stdin not a terminal: stty's
  * complaints on stderr are part of the expected output) and authentication failures.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { GO_ETCDCTL, OUR_ETCDCTL, OUR_ETCDCTL_DENO } from "./testing/etcd-cluster.ts";
-import { cleanEnv, freePort, placeEtcd, runProcess, startEtcd, type EtcdProcess, type RunResult } from "./testing/etcd-process.ts";
+import {
+  cleanEnv,
+  ETCD_UNDER_TEST,
+  freePort,
+  placeEtcd,
+  runProcess,
+  startEtcd,
+  type EtcdProcess,
+  type RunResult,
+} from "./testing/etcd-process.ts";
 import { caseName, comparable, runScript, type ScriptCase as Case } from "./testing/script.ts";
 import { watchUntil } from "./testing/watch-event.ts";
 
@@ -198,7 +208,7 @@ beforeAll(async () => {
   } finally {
     await realEtcd.stop();
   }
-  oursEtcd = await startEtcd(placement);
+  oursEtcd = await startEtcd(placement, 15000, undefined, ETCD_UNDER_TEST);
   ours = await runScript(CASES, (c) => (c.deno ? OUR_ETCDCTL_DENO : OUR_ETCDCTL), values);
 }, 240_000);
 

@@ -129,7 +129,9 @@ function isDialFailure(e: unknown, secure: boolean, answered: boolean): boolean 
   if (!(e instanceof ConnectError) || e.metadata.has("grpc-status")) return false;
   const cause = e.cause as { code?: unknown } | undefined;
   const code = typeof cause?.code === "string" ? cause.code : undefined;
-  if (!answered && (e.code === Code.Canceled || code === "EPIPE" || code === "ECONNRESET")) return true;
+  // The peer reset the stream (RST_STREAM CANCEL), as opposed to our own aborted signal.
+  const resetByPeer = e.code === Code.Canceled && e.rawMessage.includes("stream closed with error code CANCEL");
+  if (!answered && (resetByPeer || code === "EPIPE" || code === "ECONNRESET")) return true;
   if (code === undefined) return false;
   return (e.code === Code.Unavailable && DIAL_ERRORS.has(code)) || isTlsFailure(e, code, secure);
 }

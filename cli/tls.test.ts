@@ -9,12 +9,22 @@
  * code: put/get in several formats, scheme-less endpoints, `localhost`, verification skipped,
  * refused handshakes (no client certificate, unknown CA: `context deadline exceeded`), flag and
  * file errors (exit 128), TLS with `--user`, and etcd's common-name authentication. A watch over
- * mTLS must report a put like Go's (Bun and Deno).
+ * mTLS must report a put like Go's (Bun and Deno). `CLI_TEST_ETCD_BIN=<etcd executable>` runs our
+ * etcdctl's half on another server (e.g. our own).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { makeTestCerts, type TestCerts } from "./testing/certs.ts";
 import { GO_ETCDCTL, OUR_ETCDCTL, OUR_ETCDCTL_DENO } from "./testing/etcd-cluster.ts";
-import { cleanEnv, freePort, placeEtcd, runProcess, startEtcd, type EtcdProcess, type RunResult } from "./testing/etcd-process.ts";
+import {
+  cleanEnv,
+  ETCD_UNDER_TEST,
+  freePort,
+  placeEtcd,
+  runProcess,
+  startEtcd,
+  type EtcdProcess,
+  type RunResult,
+} from "./testing/etcd-process.ts";
 import { caseName, comparable, runScript, type ScriptCase as Case } from "./testing/script.ts";
 import { watchUntil } from "./testing/watch-event.ts";
 
@@ -84,7 +94,7 @@ beforeAll(async () => {
   } finally {
     await realEtcd.stop();
   }
-  etcd = await startEtcd(placement, 15000, tls);
+  etcd = await startEtcd(placement, 15000, tls, ETCD_UNDER_TEST);
   ours = await runScript(cases, (c) => (c.deno ? OUR_ETCDCTL_DENO : OUR_ETCDCTL), values);
 }, 180_000);
 

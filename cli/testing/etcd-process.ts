@@ -9,6 +9,16 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/** The real etcd 3.4.23, the reference server. */
+export const REAL_ETCD = "/usr/bin/etcd";
+
+/**
+ * The server our etcdctl runs against in the two-run comparison tests (`auth.test.ts`,
+ * `tls.test.ts`): `CLI_TEST_ETCD_BIN` when set (e.g. our built `etcd`, to check the server side
+ * with the same script), else the real etcd.
+ */
+export const ETCD_UNDER_TEST = process.env.CLI_TEST_ETCD_BIN || REAL_ETCD;
+
 /** A port on 127.0.0.1 that was free a moment ago (the OS picked it for a listener we closed). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -96,7 +106,7 @@ export async function placeEtcd(name = "default"): Promise<EtcdPlacement> {
  * listening and advertising on its loopback URLs, with `flags` added (e.g. `--initial-cluster`).
  * With `tls`, the client URLs are `https://` and etcd gets the TLS flags. Logs go nowhere.
  */
-export function spawnEtcd(p: EtcdPlacement, flags: string[], tls?: EtcdClientTls): SpawnedEtcd {
+export function spawnEtcd(p: EtcdPlacement, flags: string[], tls?: EtcdClientTls, bin = REAL_ETCD): SpawnedEtcd {
   const dir = mkdtempSync(join(tmpdir(), "etcdctl-test-"));
   const client = `${tls ? "https" : "http"}://127.0.0.1:${p.clientPort}`;
   const tlsFlags = tls
@@ -109,7 +119,7 @@ export function spawnEtcd(p: EtcdPlacement, flags: string[], tls?: EtcdClientTls
     : [];
   const peer = `http://127.0.0.1:${p.peerPort}`;
   const child = spawn(
-    "/usr/bin/etcd",
+    bin,
     [
       `--name=${p.name}`,
       `--data-dir=${join(dir, "data")}`,
@@ -153,9 +163,10 @@ export function spawnEtcd(p: EtcdPlacement, flags: string[], tls?: EtcdClientTls
  * (removed on stop) and waits until it answers `/health`. Member and cluster IDs depend only on
  * the placement, so two runs with the same placement are indistinguishable to clients.
  * @param tls serve clients over TLS (see {@link EtcdClientTls})
+ * @param bin the etcd executable (default {@link REAL_ETCD})
  */
-export async function startEtcd(p: EtcdPlacement, timeoutMs = 15000, tls?: EtcdClientTls): Promise<EtcdProcess> {
-  const etcd = spawnEtcd(p, [`--initial-cluster=${p.name}=http://127.0.0.1:${p.peerPort}`], tls);
+export async function startEtcd(p: EtcdPlacement, timeoutMs = 15000, tls?: EtcdClientTls, bin = REAL_ETCD): Promise<EtcdProcess> {
+  const etcd = spawnEtcd(p, [`--initial-cluster=${p.name}=http://127.0.0.1:${p.peerPort}`], tls, bin);
   await etcd.waitHealthy(timeoutMs);
   return etcd;
 }
