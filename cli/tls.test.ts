@@ -46,6 +46,8 @@ const CASES: Case[] = [
   { args: ["get", "foo"], env: { ETCDCTL_CACERT: CA, ETCDCTL_CERT: "{CERTS}/client.pem", ETCDCTL_KEY: "{CERTS}/client-key.pem" } },
   { args: [...MTLS, "member", "list", "-w", "table"] },
   { args: [...MTLS, "endpoint", "status", "-w", "protobuf"] },
+  { args: [...MTLS, "endpoint", "health", "-w", "json"] },
+  { args: [...MTLS, "endpoint", "health", "--cluster", "-w", "json"] },
   { args: [...HTTPS, ...FAST, "--cacert", CA, "get", "foo"], noEndpoints: true },
   { args: [...HTTPS, ...FAST, "--cacert", "{CERTS}/other-ca.pem", "--cert", "{CERTS}/client.pem", "--key", "{CERTS}/client-key.pem", "get", "foo"], noEndpoints: true },
   { args: [...HTTPS, ...FAST, "--cert", "{CERTS}/client.pem", "--key", "{CERTS}/client-key.pem", "get", "foo"], noEndpoints: true },

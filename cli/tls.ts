@@ -9,6 +9,11 @@
  *   one (system roots, verified; `--insecure-skip-tls-verify` alone does not apply here);
  * - `host:port`: TLS when `--cacert`, `--cert` or `--key` is given or `--insecure-transport=false`.
  * The server name checked is the endpoint's host (IP SANs for IP addresses).
+ *
+ * Known issue under Deno only: when the server refuses our client certificate (mTLS without
+ * `--cert`), Deno's node:http2 reports the session connected and then destroyed, and
+ * connect-node's session manager (`gotoReady`) spins on the closed state; the command hangs
+ * instead of failing with `context deadline exceeded` as it does under Bun.
  */
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
