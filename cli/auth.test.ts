@@ -6,7 +6,7 @@
  * restarted on the same ports (so cluster and member IDs, revisions and raft terms repeat). Every
  * invocation must give the same stdout bytes, stderr and exit code (clientv3's zap warning lines
  * dropped). `CLI_TEST_ETCD_BIN=<etcd executable>` runs our etcdctl's half on another server (e.g.
- * our own, to check its side with the same script). The script covers every command in every `-w` format, the argument errors, server
+ * our own, to check its side with the same script); `CLI_TEST_CTL=go` uses Go's etcdctl there too. The script covers every command in every `-w` format, the argument errors, server
  * refusals before and after `auth enable`, password prompts (stdin not a terminal: stty's
  * complaints on stderr are part of the expected output) and authentication failures.
  */
@@ -22,7 +22,7 @@ import {
   type EtcdProcess,
   type RunResult,
 } from "./testing/etcd-process.ts";
-import { caseName, comparable, runScript, type ScriptCase as Case } from "./testing/script.ts";
+import { caseName, comparable, runScript, secondRunCtl, type ScriptCase as Case } from "./testing/script.ts";
 import { watchUntil } from "./testing/watch-event.ts";
 
 const ROOT = ["--user", "root:rootpw"];
@@ -209,7 +209,7 @@ beforeAll(async () => {
     await realEtcd.stop();
   }
   oursEtcd = await startEtcd(placement, 15000, undefined, ETCD_UNDER_TEST);
-  ours = await runScript(CASES, (c) => (c.deno ? OUR_ETCDCTL_DENO : OUR_ETCDCTL), values);
+  ours = await runScript(CASES, secondRunCtl, values);
 }, 240_000);
 
 afterAll(async () => {

@@ -10,7 +10,7 @@
  * refused handshakes (no client certificate, unknown CA: `context deadline exceeded`), flag and
  * file errors (exit 128), TLS with `--user`, and etcd's common-name authentication. A watch over
  * mTLS must report a put like Go's (Bun and Deno). `CLI_TEST_ETCD_BIN=<etcd executable>` runs our
- * etcdctl's half on another server (e.g. our own).
+ * etcdctl's half on another server (e.g. our own); `CLI_TEST_CTL=go` uses Go's etcdctl there too.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { makeTestCerts, type TestCerts } from "./testing/certs.ts";
@@ -25,7 +25,7 @@ import {
   type EtcdProcess,
   type RunResult,
 } from "./testing/etcd-process.ts";
-import { caseName, comparable, runScript, type ScriptCase as Case } from "./testing/script.ts";
+import { caseName, comparable, runScript, secondRunCtl, type ScriptCase as Case } from "./testing/script.ts";
 import { watchUntil } from "./testing/watch-event.ts";
 
 const CA = "{CERTS}/ca.pem";
@@ -97,7 +97,7 @@ beforeAll(async () => {
     await realEtcd.stop();
   }
   etcd = await startEtcd(placement, 15000, tls, ETCD_UNDER_TEST);
-  ours = await runScript(cases, (c) => (c.deno ? OUR_ETCDCTL_DENO : OUR_ETCDCTL), values);
+  ours = await runScript(cases, secondRunCtl, values);
 }, 180_000);
 
 afterAll(async () => {

@@ -4,6 +4,7 @@
  * IDs, revisions and raft terms repeat), and each invocation's stdout bytes, stderr and exit code
  * are compared (see {@link comparable}).
  */
+import { GO_ETCDCTL, OUR_ETCDCTL, OUR_ETCDCTL_DENO } from "./etcd-cluster.ts";
 import { cleanEnv, runProcess, type RunResult } from "./etcd-process.ts";
 
 /** One invocation of a script. */
@@ -20,6 +21,15 @@ export interface ScriptCase {
 
 /** Placeholder values: the live endpoint, a closed port, the test certificates' directory. */
 export type Placeholders = Record<"EP" | "DEAD" | "CERTS", string>;
+
+/**
+ * The etcdctl of the second run: ours (under Deno for `deno` cases, else Bun), or Go's when
+ * `CLI_TEST_CTL=go` (with `CLI_TEST_ETCD_BIN`, this checks a server alone against the real one).
+ */
+export function secondRunCtl(c: ScriptCase): string[] {
+  if (process.env.CLI_TEST_CTL === "go") return GO_ETCDCTL;
+  return c.deno ? OUR_ETCDCTL_DENO : OUR_ETCDCTL;
+}
 
 /** A test name for a case: its arguments, environment, stdin and runtime. */
 export function caseName(c: ScriptCase): string {
