@@ -11,6 +11,10 @@
  * complaints on stderr are part of the expected output) and authentication failures.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { GO_ETCDCTL, OUR_ETCDCTL, OUR_ETCDCTL_DENO } from "./testing/etcd-cluster.ts";
 import {
   cleanEnv,
@@ -18,6 +22,7 @@ import {
   freePort,
   placeEtcd,
   runProcess,
+  spawnEtcd,
   startEtcd,
   type EtcdProcess,
   type RunResult,
@@ -252,4 +257,50 @@ describe("streams with --user on etcd with auth enabled", () => {
     expect(comparable(mine)).toEqual(comparable(theirs));
     expect(Buffer.from(mine.stdout).toString()).toBe(`lease ${id} keepalived with TTL(60)\n`);
   }, 30_000);
+});
+
+describe("a watch with --user across an etcd restart", () => {
+  test("Go etcdctl and ours (Bun, Deno) fetch a new token for the reopened stream and go on", async () => {
+    const placement = await placeEtcd("restart-test");
+    const dir = mkdtempSync(join(tmpdir(), "etcdctl-restart-"));
+    const flags = [`--initial-cluster=${placement.name}=http://127.0.0.1:${placement.peerPort}`];
+    const start = async () => {
+      const e = spawnEtcd(placement, flags, undefined, ETCD_UNDER_TEST, dir);
+      await e.waitHealthy();
+      return e;
+    };
+    let server = await start();
+    const watchers: { child: ChildProcess; out: string }[] = [];
+    try {
+      const ep = ["--endpoints", server.endpoint];
+      const go = (args: string[]) => runProcess(GO_ETCDCTL, [...ep, ...args], "", cleanEnv());
+      for (const step of [["user", "add", "root:rootpw"], ["user", "grant-role", "root", "root"], ["auth", "enable"]]) {
+        expect((await go(step)).code).toBe(0);
+      }
+      for (const cmd of [GO_ETCDCTL, OUR_ETCDCTL, OUR_ETCDCTL_DENO]) {
+        const child = spawn(cmd[0]!, [...cmd.slice(1), ...ep, ...ROOT, "watch", "rw", "--prefix"], { env: cleanEnv() });
+        const w = { child, out: "" };
+        child.stdout!.on("data", (b: Buffer) => (w.out += b.toString()));
+        watchers.push(w);
+      }
+      /** Puts `key` until every watcher printed its event (the watches are created asynchronously). */
+      const putUntilSeen = async (key: string) => {
+        const deadline = Date.now() + 20_000;
+        while (watchers.some((w) => !w.out.includes(`PUT\n${key}\n`)) && Date.now() < deadline) {
+          await go([...ROOT, "put", key, "v"]);
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      };
+      await putUntilSeen("rw/1");
+      await server.stop(true);
+      server = await start();
+      await putUntilSeen("rw/2");
+      const upTo = (out: string) => out.slice(0, out.indexOf("PUT\nrw/2\nv\n") + "PUT\nrw/2\nv\n".length).replace(/(PUT\nrw\/1\nv\n)+/, "PUT\nrw/1\nv\n");
+      expect(watchers.map((w) => upTo(w.out))).toEqual(Array(3).fill("PUT\nrw/1\nv\nPUT\nrw/2\nv\n"));
+    } finally {
+      for (const w of watchers) if (w.child.exitCode === null) process.kill(w.child.pid!, "SIGKILL");
+      await server.stop(true);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

@@ -75,7 +75,7 @@ export interface EtcdProcess {
   pid: number;
   /**
    * Stops this process (SIGTERM to its PID, SIGKILL after 5 s; SIGKILL at once with `kill`),
-   * waits for it to exit and removes its data directory.
+   * waits for it to exit and removes its data directory (unless the caller gave it).
    */
   stop(kill?: boolean): Promise<void>;
 }
@@ -105,9 +105,11 @@ export async function placeEtcd(name = "default"): Promise<EtcdPlacement> {
  * Spawns `/usr/bin/etcd` for placement `p` in a new temporary data directory (removed on stop),
  * listening and advertising on its loopback URLs, with `flags` added (e.g. `--initial-cluster`).
  * With `tls`, the client URLs are `https://` and etcd gets the TLS flags. Logs go nowhere.
+ * @param bin the etcd executable
+ * @param dataDir use this directory instead (kept on stop, so a new process can restart on it)
  */
-export function spawnEtcd(p: EtcdPlacement, flags: string[], tls?: EtcdClientTls, bin = REAL_ETCD): SpawnedEtcd {
-  const dir = mkdtempSync(join(tmpdir(), "etcdctl-test-"));
+export function spawnEtcd(p: EtcdPlacement, flags: string[], tls?: EtcdClientTls, bin = REAL_ETCD, dataDir?: string): SpawnedEtcd {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), "etcdctl-test-"));
   const client = `${tls ? "https" : "http"}://127.0.0.1:${p.clientPort}`;
   const tlsFlags = tls
     ? [
@@ -142,7 +144,7 @@ export function spawnEtcd(p: EtcdPlacement, flags: string[], tls?: EtcdClientTls
       await exited;
       clearTimeout(timer);
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (dataDir === undefined) rmSync(dir, { recursive: true, force: true });
   };
   const waitHealthy = async (timeoutMs = 15000) => {
     const deadline = Date.now() + timeoutMs;
