@@ -6,13 +6,13 @@ import { commandFlags, parseCommandLine } from "./argv.ts";
 import { EtcdClient, type ClientConfig } from "./client.ts";
 import { COMMANDS } from "./commands/registry.ts";
 import type { CommandContext } from "./commands/types.ts";
+import { credentialsFromFlags } from "./credentials.ts";
 import { CtlError, ExitCode } from "./errors.ts";
 import { applyEnv, globalConfig, GLOBAL_FLAGS, type GlobalConfig } from "./global.ts";
 import type { Output } from "./output.ts";
 import { newPrinter } from "./print/index.ts";
 import type { Printer } from "./print/printer.ts";
 import type { Stdin } from "./stdin.ts";
-import { credentialsFromFlags } from "./credentials.ts";
 import { checkTlsFlagsNotEmpty, clientTlsFromFlags } from "./tls.ts";
 
 /**
@@ -54,12 +54,12 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
         printer ??= newPrinter(g.writeOut, g.hex, out);
         return { printer, global: g };
       },
-      async clientConfig() {
+      async clientConfig(): Promise<ClientConfig> {
         const { global: g, credentials } = await security();
-        const config: ClientConfig = { ...g, credentials, tls: clientTlsFromFlags(g.tlsFlags) };
-        return config;
+        return { ...g, credentials, tls: clientTlsFromFlags(g.tlsFlags) };
       },
       async connect() {
+        // etcdctl's order: TLS flag checks and password prompt, then -w, then TLS files, then dial.
         const { global: g, credentials } = await security();
         const { printer: p } = ctx.display();
         const client = new EtcdClient({ ...g, credentials, tls: clientTlsFromFlags(g.tlsFlags) });
