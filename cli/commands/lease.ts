@@ -81,7 +81,7 @@ export const leaseGrantCommand: CommandSpec = {
       if (!(e instanceof GoSyntaxError)) throw e;
       throw badArgs(`bad TTL (${e.message})`);
     }
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const resp = await wrapped("failed to grant lease", client.call((s, o) => s.lease.leaseGrant({ TTL: ttl }, o)));
     printer.leaseGrant(resp);
   },
@@ -97,7 +97,7 @@ export const leaseRevokeCommand: CommandSpec = {
   async run(ctx) {
     if (ctx.args.length !== 1) throw badArgs("lease revoke command needs 1 argument");
     const id = leaseFromArg(ctx.args[0]!);
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const resp = await wrapped("failed to revoke lease", client.call((s, o) => s.lease.leaseRevoke({ ID: id }, o)));
     printer.leaseRevoke(id, resp);
   },
@@ -114,7 +114,7 @@ export const leaseTimeToLiveCommand: CommandSpec = {
     if (ctx.args.length !== 1) throw badArgs("lease timetolive command needs lease ID as argument");
     const id = leaseFromArg(ctx.args[0]!);
     const keys = ctx.flags.bool("keys");
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const resp = await badConnection(
       client.call((s, o) => s.lease.leaseTimeToLive({ ID: id, keys }, o), { timeoutMs: null }),
     );
@@ -130,7 +130,7 @@ export const leaseListCommand: CommandSpec = {
   groupDescription: GROUP,
   flags: [],
   async run(ctx) {
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const resp = await badConnection(client.call((s, o) => s.lease.leaseLeases({}, o), { timeoutMs: null }));
     printer.leaseList(resp);
   },
@@ -246,7 +246,7 @@ export const leaseKeepAliveCommand: CommandSpec = {
   async run(ctx) {
     if (ctx.args.length !== 1) throw badArgs("lease keep-alive command needs lease ID as argument");
     const id = leaseFromArg(ctx.args[0]!);
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     if (ctx.flags.bool("once")) {
       printer.leaseKeepAlive(await keepAliveOnce(client, id));
       return;
