@@ -114,7 +114,16 @@ const RETRY_PAUSE_MS = 200;
 const MAX_ATTEMPTS = 100;
 const BACKOFF_MS = 25;
 
-const KNOWN_ETCD_ERRORS = new Set(Object.values(Errors).map((make) => make().rawMessage));
+/**
+ * The messages etcdctl prints bare: those clientv3 turns back into etcd errors (rpctypes'
+ * errStringToError) and Go's context errors. Errors the server passes through as Unknown from
+ * etcd's auth package (`auth: ...`) are not among them and print as `rpc error: ...`.
+ */
+const KNOWN_ETCD_ERRORS = new Set(
+  Object.values(Errors)
+    .map((make) => make().rawMessage)
+    .filter((message) => !message.startsWith("auth: ")),
+);
 
 /** The message clientv3 gives the user for the deadline of the command context expiring. */
 export const DEADLINE_EXCEEDED = "context deadline exceeded";
