@@ -3,7 +3,8 @@
  * (this server raises none yet); Defragment succeeds without doing anything (SQLite needs no
  * bbolt-style defragmentation; etcd 3.4 answers an empty DefragmentResponse, no header).
  * MoveLeader hands leadership to another voter (only on the leader). A learner answers only
- * Status. Hash, HashKV, Snapshot and Alarm ACTIVATE answer Unimplemented for now. With auth
+ * Status. Snapshot streams the backend in etcd's snapshot format (server/snapshot/stream.ts).
+ * Hash, HashKV and Alarm ACTIVATE answer Unimplemented for now. With auth
  * enabled, Defragment, Hash, HashKV and Snapshot are for root only (etcd's authMaintenanceServer,
  * which returns the auth store's own errors, so clients get Unknown `auth: permission denied`,
  * `auth: user name is empty`, `auth: user not found` or `auth: invalid auth token`); Status,
@@ -43,7 +44,7 @@ export function maintenanceService(api: EtcdServerApi): ServiceImpl<typeof Maint
       throw rawAuthError(e);
     }
   };
-  const adminOnly = (method: "Hash" | "HashKV" | "Snapshot") => {
+  const adminOnly = (method: "Hash" | "HashKV") => {
     const answer = unimplemented(Maintenance, method);
     return async (_req: unknown, ctx: Parameters<typeof requestAuth>[1]): Promise<never> => {
       await checkAdmin(ctx);
@@ -64,9 +65,16 @@ export function maintenanceService(api: EtcdServerApi): ServiceImpl<typeof Maint
     },
     hash: adminOnly("Hash"),
     hashKV: adminOnly("HashKV"),
-    // eslint-disable-next-line require-yield
-    snapshot: async function* (req, ctx) {
-      await adminOnly("Snapshot")(req, ctx);
+    // etcd 3.4: a learner refuses every stream (interceptor.go), then root only; the data is
+    // the backend in etcd's bbolt format followed by its SHA-256 (server/snapshot/stream.ts).
+    snapshot: async function* (_req, ctx) {
+      api.rejectIfLearner?.();
+      await checkAdmin(ctx);
+      if (!api.snapshot) unimplemented(Maintenance, "Snapshot")();
+      for await (const chunk of api.snapshot!()) {
+        if (ctx.signal.aborted) return;
+        yield chunk; // no header, as etcd 3.4
+      }
     },
     // etcd answers an empty MoveLeaderResponse (no header). Errors: NotLeader, BadLeaderTransferee,
     // TimeoutLeaderTransfer (server/node/cluster-admin.ts).

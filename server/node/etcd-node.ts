@@ -77,7 +77,9 @@ import { LeaseIdGenerator } from "../lease/ids.ts";
 import { restoreLeaseAttachments } from "../lease/apply.ts";
 import { forwardLeaseRenew, forwardLeaseTimeToLive } from "../lease/forward.ts";
 import { startLeaseExpiry, type LeaseExpiryLoop } from "../lease/expiry.ts";
-import { ETCD_SERVER_VERSION } from "../config.ts";
+import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../config.ts";
+import { humanizeBytes as humanBytes } from "../../cli/go/humanize.ts";
+import { snapshotChunks, type SnapshotChunk } from "../snapshot/stream.ts";
 import { applyEntry, type ApplyOutcome, type AppliedResponse } from "./applier.ts";
 import { ProposalWaiters } from "./proposals.ts";
 import { RaftDriver } from "./raft-driver.ts";
@@ -491,6 +493,19 @@ export class EtcdNode implements EtcdServerApi {
       isLearner: this.learner,
       // etcd lists "etcdserver: no leader" (and raised alarms) in errors (v3rpc/maintenance.go).
       errors: st.softState.lead === 0n ? [Errors.NoLeader().rawMessage] : [],
+    });
+  }
+
+  /** See EtcdServerApi.snapshot; logs etcd's lines around the transfer (maintenance.go). */
+  snapshot(): AsyncIterable<SnapshotChunk> {
+    this.assertOpen();
+    const logger = this.logger;
+    return snapshotChunks(this.db, ETCD_CLUSTER_VERSION, {
+      sending: (total) => logger.info("sending database snapshot to client", { "total-bytes": total, size: humanBytes(total) }),
+      sent: (total) => {
+        logger.info("sending database sha256 checksum to client", { "total-bytes": total, "checksum-size": 32 });
+        logger.info("successfully sent database snapshot to client", { "total-bytes": total, size: humanBytes(total) });
+      },
     });
   }
 

@@ -33,6 +33,7 @@ import type {
   TxnResponse,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { WatchStream } from "../mvcc/watch/stream.ts";
+import type { SnapshotChunk } from "../snapshot/stream.ts";
 import type { AuthServer } from "../auth/server.ts";
 import type { AuthInfo } from "../auth/store.ts";
 
@@ -89,6 +90,14 @@ export interface EtcdServerApi {
   members(): Member[];
   /** Maintenance.Status for this member (header, version, dbSize, leader, raft index/term...). */
   status(): StatusResponse;
+
+  /**
+   * Maintenance.Snapshot's data: this member's backend at one point in time in etcd 3.4's bbolt
+   * format, in 32 KiB chunks, then the SHA-256 of the whole (server/snapshot/stream.ts).
+   * Optional: test fakes leave it out and the handler answers Unimplemented. Errors: Stopped;
+   * file system errors (e.g. no space for the temporary copy) as they are.
+   */
+  snapshot?(): AsyncIterable<SnapshotChunk>;
 
   /**
    * The membership administration of a Raft member (etcd's v3rpc/member.go and MoveLeader).

@@ -1,0 +1,83 @@
+/**
+ * An {@link EtcdState} read from our SQLite backend (server/storage/schema.ts): the `kv` rows
+ * become etcd's revision records, `leases`, `auth_*`, `members`, `removed_members` and `meta`
+ * the other buckets. Reads go through cursors (Statement.iterate), one row at a time.
+ * The caller provides consistency: a private copy of the backend (see ./stream.ts) or one
+ * read transaction.
+ */
+import type { Database } from "bun:sqlite";
+import { create } from "@bufbuild/protobuf";
+import { KeyValueSchema } from "../../proto/gen/mvccpb/kv_pb.ts";
+import { MembersTable } from "../storage/members.ts";
+import { Meta, MetaKeys } from "../storage/meta.ts";
+import type { AuthRecord, EtcdState, LeaseRecord, RevisionRecord } from "./etcd-state.ts";
+
+type KvRow = {
+  main: bigint;
+  sub: bigint;
+  key: Uint8Array;
+  value: Uint8Array;
+  create_revision: bigint;
+  version: bigint;
+  lease: bigint;
+  tombstone: bigint;
+};
+
+const enc = new TextEncoder();
+
+/** The state of backend `db` (which must have our schema) in etcd's terms. `clusterVersion` e.g. `3.4.0`. */
+export function sqliteEtcdState(db: Database, clusterVersion: string): EtcdState {
+  const meta = new Meta(db);
+  const applied = meta.getNumber(MetaKeys.appliedIndex, 0);
+  return {
+    *revisions(): IterableIterator<RevisionRecord> {
+      const stmt = db.query("SELECT main, sub, key, value, create_revision, version, lease, tombstone FROM kv ORDER BY id");
+      stmt.safeIntegers(true);
+      for (const r of stmt.iterate() as unknown as IterableIterator<KvRow>) {
+        const main = Number(r.main);
+        const tombstone = r.tombstone !== 0n;
+        yield {
+          main,
+          sub: Number(r.sub),
+          tombstone,
+          kv: tombstone
+            ? create(KeyValueSchema, { key: r.key })
+            : create(KeyValueSchema, {
+                key: r.key,
+                value: r.value,
+                createRevision: r.create_revision,
+                modRevision: r.main,
+                version: r.version,
+                lease: r.lease,
+              }),
+        };
+      }
+    },
+    *leases(): IterableIterator<LeaseRecord> {
+      const stmt = db.query("SELECT id, ttl, remaining_ttl FROM leases ORDER BY id");
+      stmt.safeIntegers(true);
+      for (const r of stmt.iterate() as unknown as IterableIterator<{ id: bigint; ttl: bigint; remaining_ttl: bigint }>) {
+        yield { id: r.id, ttl: r.ttl, remainingTtl: r.remaining_ttl };
+      }
+    },
+    users: () => authRows(db, "auth_users"),
+    roles: () => authRows(db, "auth_roles"),
+    members: () => new MembersTable(db).all(),
+    removedMembers: () =>
+      (db.query("SELECT id FROM removed_members").all() as { id: string }[]).map((r) => BigInt(`0x${r.id}`)),
+    alarms: () => [],
+    consistentIndex: BigInt(applied),
+    compactRevision: meta.getNumber(MetaKeys.compactRevision, 0),
+    authEnabled: meta.getNumber(MetaKeys.authEnabled, 0) === 1,
+    authRevision: BigInt(meta.getNumber(MetaKeys.authRevision, 0)),
+    clusterVersion,
+  };
+}
+
+function* authRows(db: Database, table: "auth_users" | "auth_roles"): IterableIterator<AuthRecord> {
+  const stmt = db.query(`SELECT name, data FROM ${table} ORDER BY name`);
+  // Names are stored as TEXT (compared as UTF-8 bytes, so in bbolt's order) or BLOB.
+  for (const r of stmt.iterate() as unknown as IterableIterator<{ name: Uint8Array | string; data: Uint8Array }>) {
+    yield { name: typeof r.name === "string" ? enc.encode(r.name) : r.name, data: r.data };
+  }
+}

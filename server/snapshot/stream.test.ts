@@ -1,0 +1,98 @@
+/**
+ * Maintenance.Snapshot's data from a running member (EtcdNode, no ports): 32 KiB chunks with
+ * etcd's remaining_bytes, the SHA-256 last, a point-in-time image in etcd 3.4's bucket layout,
+ * accepted by Go's `etcdctl snapshot status`; temporary files removed.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CompactionRequestSchema,
+  DeleteRangeRequestSchema,
+  LeaseGrantRequestSchema,
+  PutRequestSchema,
+} from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { KeyValueSchema } from "../../proto/gen/mvccpb/kv_pb.ts";
+import { LeaseSchema } from "../../proto/gen/leasepb/lease_pb.ts";
+import { runProcess } from "../../cli/testing/etcd-process.ts";
+import { startEtcdNode } from "../node/etcd-node.ts";
+import { quietNodeLogger, singleMemberConfig } from "../node/testing.ts";
+import { BboltReader } from "./bbolt/reader.ts";
+import { ETCD_BUCKETS, parseRevisionKey, readU64be } from "./etcd-schema.ts";
+import { SNAPSHOT_CHUNK_BYTES } from "./stream.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "snapshot-stream-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+test("a member's snapshot: chunks, hash, etcd's buckets, point in time, Go etcdctl status", async () => {
+  const dataDir = join(dir, "member");
+  const node = await startEtcdNode(singleMemberConfig(dataDir), quietNodeLogger);
+  try {
+    await node.ready();
+    for (let i = 0; i < 200 && node.status().leader !== node.memberId; i++) await Bun.sleep(10);
+    await node.leaseGrant(create(LeaseGrantRequestSchema, { ID: 0x1234n, TTL: 600n }));
+    for (let i = 0; i < 300; i++) {
+      await node.put(create(PutRequestSchema, { key: enc.encode(`k${i % 50}`), value: enc.encode(`value-${i}-${"x".repeat(200)}`), lease: i === 299 ? 0x1234n : 0n }));
+    }
+    await node.deleteRange(create(DeleteRangeRequestSchema, { key: enc.encode("k0") }));
+    await node.compact(create(CompactionRequestSchema, { revision: 100n }));
+    const rev = Number(node.header().revision);
+
+    const it = node.snapshot()[Symbol.asyncIterator]();
+    const first = await it.next();
+    // Written after the snapshot's point in time: must not be in it.
+    await node.put(create(PutRequestSchema, { key: enc.encode("late"), value: enc.encode("v") }));
+    const chunks = [first.value!];
+    for (let r = await it.next(); !r.done; r = await it.next()) chunks.push(r.value);
+
+    const data = chunks.slice(0, -1);
+    const total = data.reduce((n, c) => n + c.blob.length, 0);
+    expect(total % 4096).toBe(0);
+    expect(data.slice(0, -1).every((c) => c.blob.length === SNAPSHOT_CHUNK_BYTES)).toBe(true);
+    let left = total;
+    for (const c of data) {
+      left -= c.blob.length;
+      expect(c.remainingBytes).toBe(BigInt(left));
+    }
+    const body = Buffer.concat(data.map((c) => c.blob));
+    const sha = chunks[chunks.length - 1]!;
+    expect(sha.remainingBytes).toBe(0n);
+    expect(Buffer.from(sha.blob).toString("hex")).toBe(createHash("sha256").update(body).digest("hex"));
+    expect(readdirSync(join(dataDir, "member")).filter((f) => f.includes("snapshot"))).toEqual([]);
+
+    const file = join(dir, "snap.db");
+    writeFileSync(file, Buffer.concat([body, sha.blob]));
+    const r = BboltReader.open(file);
+    try {
+      expect(r.bucketNames()).toEqual([...ETCD_BUCKETS]);
+      const keys = [...r.entries("key")].map((e) => ({ rev: parseRevisionKey(e.key), kv: fromBinary(KeyValueSchema, e.value) }));
+      expect(keys.at(-1)!.rev).toEqual({ main: rev - 0, sub: 0, tombstone: true });
+      expect(keys.some((k) => dec.decode(k.kv.key) === "late")).toBe(false);
+      // Compaction at 100 kept only the latest revision <= 100 of each key.
+      expect(keys.filter((k) => k.rev.main <= 100).length).toBeLessThanOrEqual(50);
+      const leased = keys.find((k) => k.kv.lease === 0x1234n)!;
+      expect(dec.decode(leased.kv.key)).toBe("k49");
+      expect(leased.kv.modRevision).toBe(BigInt(leased.rev.main));
+      const leases = [...r.entries("lease")].map((e) => fromBinary(LeaseSchema, e.value));
+      expect(leases.map((l) => [l.ID, l.TTL])).toEqual([[0x1234n, 600n]]);
+      const meta = new Map([...r.entries("meta")].map((e) => [dec.decode(e.key), e.value]));
+      expect(readU64be(meta.get("consistent_index")!)).toBeGreaterThan(300n);
+      expect(parseRevisionKey(meta.get("finishedCompactRev")!).main).toBe(100);
+      const members = [...r.entries("members")].map((e) => JSON.parse(dec.decode(e.value)) as { name: string; peerURLs: string[] });
+      expect(members.map((m) => [m.name, m.peerURLs])).toEqual([["default", ["http://localhost:2380"]]]);
+      expect(dec.decode([...r.entries("cluster")][0]!.value)).toBe("3.4.0");
+    } finally {
+      r.close();
+    }
+    const status = await runProcess(["/usr/bin/etcdctl"], ["snapshot", "status", file, "-w", "json"], "", { ETCDCTL_API: "3" });
+    expect(status.stderr).toBe("");
+    expect(JSON.parse(dec.decode(status.stdout))).toMatchObject({ revision: rev, totalSize: total });
+  } finally {
+    await node.close();
+  }
+}, 60_000);

@@ -1,0 +1,90 @@
+/**
+ * Maintenance.Snapshot's data: a point-in-time image of the backend in etcd 3.4's bbolt format
+ * (./write-etcd-db.ts), sent in 32 KiB chunks with the bytes still to come, then one last
+ * message carrying the SHA-256 of everything sent (etcdserver/api/v3rpc/maintenance.go
+ * Snapshot: snapshotSendBufferSize, the `RemainingBytes: 0, Blob: sha` message).
+ *
+ * Consistency and memory: the backend is first copied with SQLite's `VACUUM INTO` (one
+ * synchronous step, so no apply interleaves: the point in time of the snapshot) into a private
+ * file beside it; the bbolt file is then built from that copy page by page into a second
+ * temporary file, yielding to the event loop between steps, and streamed from disk. Memory
+ * stays bounded (a few pages plus one chunk) whatever the database size; disk needs about
+ * twice the backend size for the duration. Both files are removed when the stream ends, fails
+ * or the client goes away.
+ */
+import { Database } from "bun:sqlite";
+import { createHash, randomBytes } from "node:crypto";
+import { closeSync, openSync, readSync, rmSync } from "node:fs";
+import { FileSink } from "./bbolt/file-sink.ts";
+import { DEFAULT_PAGE_SIZE } from "./bbolt/format.ts";
+import { sqliteEtcdState } from "./sqlite-state.ts";
+import { writeEtcdDb } from "./write-etcd-db.ts";
+
+/** etcd's snapshotSendBufferSize: bytes per SnapshotResponse blob. */
+export const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
+
+/** One SnapshotResponse's fields. */
+export type SnapshotChunk = { remainingBytes: bigint; blob: Uint8Array };
+
+/** Progress reports, for etcd's log lines. `totalBytes`: the database size without the hash. */
+export interface SnapshotEvents {
+  sending?(totalBytes: number): void;
+  sent?(totalBytes: number): void;
+}
+
+/** Lets other work run (the event loop's I/O and timers) between snapshot-building steps. */
+const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Streams a snapshot of backend `db` (the member's open connection; only read). Temporary
+ * files go to `<db file>.snapshot-<random>.{sqlite,bolt}`. Errors: SQLite and file system
+ * errors are thrown as they are (e.g. no space left for the copy).
+ */
+export async function* snapshotChunks(db: Database, clusterVersion: string, events: SnapshotEvents = {}): AsyncGenerator<SnapshotChunk> {
+  const base = `${db.filename}.snapshot-${randomBytes(6).toString("hex")}`;
+  const copyPath = `${base}.sqlite`;
+  const boltPath = `${base}.bolt`;
+  let fd: number | undefined;
+  try {
+    db.run("VACUUM INTO ?", [copyPath]);
+    fd = openSync(boltPath, "w+", 0o600);
+    let pages: number;
+    const copy = new Database(copyPath, { readonly: true });
+    try {
+      const steps = writeEtcdDb(sqliteEtcdState(copy, clusterVersion), new FileSink(fd, DEFAULT_PAGE_SIZE));
+      for (;;) {
+        const r = steps.next();
+        if (r.done) {
+          pages = r.value;
+          break;
+        }
+        await breathe();
+      }
+    } finally {
+      copy.close();
+      rmSync(copyPath, { force: true });
+    }
+    const total = pages * DEFAULT_PAGE_SIZE;
+    events.sending?.(total);
+    const hash = createHash("sha256");
+    let sent = 0;
+    while (sent < total) {
+      const blob = new Uint8Array(Math.min(SNAPSHOT_CHUNK_BYTES, total - sent));
+      let got = 0;
+      while (got < blob.length) {
+        const n = readSync(fd, blob, got, blob.length - got, sent + got);
+        if (n === 0) throw new Error("snapshot file shorter than its pages");
+        got += n;
+      }
+      sent += blob.length;
+      hash.update(blob);
+      yield { remainingBytes: BigInt(total - sent), blob };
+    }
+    yield { remainingBytes: 0n, blob: new Uint8Array(hash.digest()) };
+    events.sent?.(total);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(copyPath, { force: true });
+    rmSync(boltPath, { force: true });
+  }
+}

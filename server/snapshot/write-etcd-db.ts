@@ -1,0 +1,109 @@
+/**
+ * Writes an {@link EtcdState} as etcd 3.4's bbolt backend file (./etcd-schema.ts): the file
+ * `etcdctl snapshot save` stores before it appends the SHA-256. Pages go to the sink as they
+ * fill (./bbolt/writer.ts), so memory stays bounded; only the small buckets (members,
+ * alarms) are sorted in memory. Runs under Bun and Deno.
+ */
+import { toBinary } from "@bufbuild/protobuf";
+import { KeyValueSchema } from "../../proto/gen/mvccpb/kv_pb.ts";
+import { LeaseSchema } from "../../proto/gen/leasepb/lease_pb.ts";
+import { create } from "@bufbuild/protobuf";
+import { BboltWriter, type BucketWriter, type PageSink } from "./bbolt/writer.ts";
+import {
+  AUTH_ENABLED,
+  AUTH_REVISION,
+  CLUSTER_VERSION,
+  encodeMemberJson,
+  META_CONSISTENT_INDEX,
+  META_FINISHED_COMPACT,
+  META_SCHEDULED_COMPACT,
+  memberKey,
+  revisionKey,
+  u64be,
+} from "./etcd-schema.ts";
+import type { EtcdState } from "./etcd-state.ts";
+
+const enc = new TextEncoder();
+
+/** Entries written between two yields of {@link writeEtcdDb}. */
+export const ENTRIES_PER_STEP = 2000;
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/** Puts sorted-by-key pairs (small buckets). */
+function putSorted(b: BucketWriter, pairs: [Uint8Array, Uint8Array][]): void {
+  pairs.sort((x, y) => compareBytes(x[0], y[0]));
+  for (const [k, v] of pairs) b.put(k, v);
+}
+
+/**
+ * Writes `state` to `sink` as a bbolt file of 4096-byte pages. A generator: it yields after
+ * every {@link ENTRIES_PER_STEP} entries so a caller can let other work run, and returns the
+ * page count (the file is `pages * 4096` bytes). Throws Error if the state's iterables break
+ * their order (bbolt: keys must be added in ascending order).
+ */
+export function* writeEtcdDb(state: EtcdState, sink: PageSink): Generator<void, number> {
+  const w = new BboltWriter(sink);
+  let n = 0;
+  const step = () => ++n % ENTRIES_PER_STEP === 0;
+
+  putSorted(w.bucket("alarm"), state.alarms().map((a) => [a, new Uint8Array(0)]));
+  w.endBucket();
+
+  const auth = w.bucket("auth");
+  auth.put(enc.encode(AUTH_ENABLED), Uint8Array.of(state.authEnabled ? 1 : 0));
+  auth.put(enc.encode(AUTH_REVISION), u64be(state.authRevision));
+  w.endBucket();
+
+  for (const [bucket, rows] of [["authRoles", state.roles()], ["authUsers", state.users()]] as const) {
+    const b = w.bucket(bucket);
+    for (const r of rows) {
+      b.put(r.name, r.data);
+      if (step()) yield;
+    }
+    w.endBucket();
+  }
+
+  const cluster = w.bucket("cluster");
+  if (state.clusterVersion !== "") cluster.put(enc.encode(CLUSTER_VERSION), enc.encode(state.clusterVersion));
+  w.endBucket();
+
+  const key = w.bucket("key");
+  for (const r of state.revisions()) {
+    key.put(revisionKey(r.main, r.sub, r.tombstone), toBinary(KeyValueSchema, r.kv));
+    if (step()) yield;
+  }
+  w.endBucket();
+
+  const lease = w.bucket("lease");
+  for (const l of state.leases()) {
+    lease.put(u64be(l.id), toBinary(LeaseSchema, create(LeaseSchema, { ID: l.id, TTL: l.ttl, RemainingTTL: l.remainingTtl })));
+    if (step()) yield;
+  }
+  w.endBucket();
+
+  putSorted(
+    w.bucket("members"),
+    state.members().map((m) => [enc.encode(memberKey(m.id)), enc.encode(encodeMemberJson(m))]),
+  );
+  w.endBucket();
+  putSorted(
+    w.bucket("members_removed"),
+    state.removedMembers().map((id) => [enc.encode(memberKey(id)), enc.encode("removed")]),
+  );
+  w.endBucket();
+
+  const meta = w.bucket("meta");
+  meta.put(enc.encode(META_CONSISTENT_INDEX), u64be(state.consistentIndex));
+  if (state.compactRevision > 0) {
+    meta.put(enc.encode(META_FINISHED_COMPACT), revisionKey(state.compactRevision, 0));
+    meta.put(enc.encode(META_SCHEDULED_COMPACT), revisionKey(state.compactRevision, 0));
+  }
+  w.endBucket();
+
+  return w.finish();
+}
