@@ -88,6 +88,27 @@ describe("bbolt writer and reader", () => {
     }
   });
 
+  test("check() finds what bbolt's tx.Check finds", () => {
+    const path = writeFile("check.db", [["a", [[enc.encode("k"), enc.encode("v".repeat(2000))]]], ["b", [[enc.encode("k"), enc.encode("w".repeat(2000))]]]]);
+    const ok = BboltReader.open(path);
+    expect(ok.check()).toEqual([]);
+    ok.close();
+    const bytes = readFileSync(path);
+    // Point bucket b's root at bucket a's page: a page referenced twice, one never referenced.
+    const root = BboltReader.open(path);
+    const [a, b] = [...root.rootEntries()];
+    const aRoot = new DataView(a!.value.buffer, a!.value.byteOffset).getBigUint64(0, true);
+    const bRoot = new DataView(b!.value.buffer, b!.value.byteOffset).getBigUint64(0, true);
+    root.close();
+    const rootPage = Number(root.meta.root) * 4096;
+    const at = bytes.indexOf(Buffer.from(new BigUint64Array([bRoot]).buffer), rootPage);
+    bytes.set(new Uint8Array(new BigUint64Array([aRoot]).buffer), at);
+    writeFileSync(path, bytes);
+    const bad = BboltReader.open(path);
+    expect(bad.check()).toEqual([`page ${aRoot}: multiple references`, `page ${bRoot}: unreachable unfreed`]);
+    bad.close();
+  });
+
   test("keys out of order are refused", () => {
     const fd = openSync(join(dir, "order.db"), "w");
     const w = new BboltWriter(new FileSink(fd, 4096));
@@ -115,7 +136,17 @@ describe("bbolt writer and reader", () => {
   test("a truncated file is refused", () => {
     const path = writeFile("trunc.db", [["k", [[enc.encode("a"), enc.encode("b".repeat(5000))]]]]);
     writeFileSync(path, readFileSync(path).subarray(0, 3 * 4096));
-    expect(() => BboltReader.open(path)).toThrow("smaller than");
+    const r = BboltReader.open(path);
+    expect(() => [...r.entries("k")]).toThrow("past the end of the file");
+    // Bucket k's overflow leaf is pages 3-4, the root tree page 5: all missing.
+    expect(r.check()).toEqual([
+      "page 5: out of bounds: 6",
+      "bbolt: read of 4096 bytes at 20480 past the end of the file (12288 bytes)",
+      "page 3: unreachable unfreed",
+      "page 4: unreachable unfreed",
+      "page 5: unreachable unfreed",
+    ]);
+    r.close();
   });
 
   test("Go's bbolt (etcdctl snapshot status) checks and reads a file we wrote", async () => {
