@@ -12,6 +12,7 @@ import { MEMBER_COMMANDS } from "./member.ts";
 import { moveLeaderCommand } from "./move-leader.ts";
 import { putCommand } from "./put.ts";
 import { ROLE_COMMANDS } from "./role.ts";
+import { SNAPSHOT_COMMANDS } from "./snapshot.ts";
 import { txnCommand } from "./txn.ts";
 import type { CommandSpec } from "./types.ts";
 import { USER_COMMANDS } from "./user.ts";
@@ -31,6 +32,7 @@ export const COMMANDS: CommandSpec[] = [
   endpointStatusCommand,
   versionCommand,
   ...MEMBER_COMMANDS,
+  ...SNAPSHOT_COMMANDS,
   moveLeaderCommand,
   ...AUTH_COMMANDS,
   ...USER_COMMANDS,

@@ -2,6 +2,7 @@
  * `-w fields`, mirroring etcdctl's `printer_fields.go`: one `"Name" : value` line per field, strings
  * and bytes in Go `%q` form, numbers in decimal, nested txn responses flattened in order.
  */
+import type { SnapshotStatus } from "../../server/snapshot/status.ts";
 import type {
   AuthRoleAddResponse,
   AuthRoleDeleteResponse,
@@ -145,6 +146,13 @@ export class FieldsPrinter extends UnsupportedPrinter {
       if (ev.prevKv) this.kv("Prev", ev.prevKv);
       if (ev.kv) this.kv("", ev.kv);
     }
+  }
+
+  override dbStatus(s: SnapshotStatus): void {
+    this.out.println(`"Hash" : ${s.hash}`);
+    this.out.println(`"Revision" : ${s.revision}`);
+    this.out.println(`"Keys" : ${s.totalKey}`);
+    this.out.println(`"Size" : ${s.totalSize}`);
   }
 
   override endpointStatus(list: EpStatus[]): void {

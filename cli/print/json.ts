@@ -14,6 +14,7 @@ import { goJsonMessage, goJsonString } from "../go/json.ts";
 import { leaseGrantJson, leaseKeepAliveJson, leaseLeasesJson, leaseTimeToLiveJson } from "./lease.ts";
 import type { EpHealth, EpStatus } from "./printer.ts";
 import { RpcPrinter } from "./printer.ts";
+import type { SnapshotStatus } from "../../server/snapshot/status.ts";
 import { watchJson } from "./watch.ts";
 import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 
@@ -57,6 +58,11 @@ export class JsonPrinter extends RpcPrinter {
       return `{"endpoint":${goJsonString(h.ep)},"health":${h.health},"took":${goJsonString(h.took)}${error}}`;
     });
     this.out.println(`[${items.join(",")}]`);
+  }
+
+  /** snapshot.Status as Go's json.Marshal writes it. */
+  override dbStatus(s: SnapshotStatus): void {
+    this.out.println(`{"hash":${s.hash},"revision":${s.revision},"totalKey":${s.totalKey},"totalSize":${s.totalSize}}`);
   }
 
   /** `[{"Endpoint":...,"Status":{...StatusResponse...}}]`. */

@@ -6,6 +6,7 @@
  * To add a command (watch, lease, member add...), add a method here, implement it in the formats
  * that support it, and let {@link UnsupportedPrinter} cover the rest.
  */
+import type { SnapshotStatus } from "../../server/snapshot/status.ts";
 import type { DescMessage, Message } from "@bufbuild/protobuf";
 import {
   AuthRoleAddResponseSchema,
@@ -119,6 +120,8 @@ export interface Printer {
   leaseList(r: LeaseLeasesResponse): void;
   endpointHealth(list: EpHealth[]): void;
   endpointStatus(list: EpStatus[]): void;
+  /** `snapshot status <file>` (etcdctl's DBStatus). */
+  dbStatus(s: SnapshotStatus): void;
   /** One response of `watch` (clientv3 drops the watch ID, fragment flag and cancel reason). */
   watch(r: WatchResponse): void;
   /** `role add <role>`. */
@@ -215,6 +218,9 @@ export abstract class UnsupportedPrinter implements Printer {
     this.unsupported();
   }
   endpointStatus(_list: EpStatus[]): void {
+    this.unsupported();
+  }
+  dbStatus(_s: SnapshotStatus): void {
     this.unsupported();
   }
   watch(_r: WatchResponse): void {

@@ -2,6 +2,7 @@
  * Header and cell text of the tabular responses, shared by the simple format (cells joined with
  * `, `) and the table format. Mirrors the `make*Table` helpers of etcdctl's `printer.go`.
  */
+import type { SnapshotStatus } from "../../server/snapshot/status.ts";
 import type { MemberListResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { humanizeBytes } from "../go/humanize.ts";
 import type { EpHealth, EpStatus } from "./printer.ts";
@@ -24,6 +25,14 @@ export function memberListRows(r: MemberListResponse): Rows {
       m.clientURLs.join(","),
       String(m.isLearner),
     ]),
+  };
+}
+
+/** `snapshot status`: hash (hex), revision, total keys, total size (SI), as etcdctl's makeDBStatusTable. */
+export function dbStatusRows(s: SnapshotStatus): Rows {
+  return {
+    header: ["hash", "revision", "total keys", "total size"],
+    rows: [[s.hash.toString(16), String(s.revision), String(s.totalKey), humanizeBytes(s.totalSize)]],
   };
 }
 

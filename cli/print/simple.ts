@@ -31,7 +31,8 @@ import { revokedPermissionLine, roleGetLines } from "./auth.ts";
 import { leaseHex } from "./lease.ts";
 import { memberAddEnvLines, memberMessage } from "./member.ts";
 import type { EpHealth, EpStatus, Printer } from "./printer.ts";
-import { endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
+import { dbStatusRows, endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
+import type { SnapshotStatus } from "../../server/snapshot/status.ts";
 
 /** `\x6b\x65\x79`: every byte as a `\x` escape (etcdctl's `--hex`). */
 export function hexEscaped(bytes: Uint8Array): string {
@@ -157,6 +158,10 @@ export class SimplePrinter implements Printer {
       if (h.error === "") this.out.eprintln(`${h.ep} is healthy: successfully committed proposal: took = ${h.took}`);
       else this.out.eprintln(`${h.ep} is unhealthy: failed to commit proposal: ${h.error}`);
     }
+  }
+
+  dbStatus(s: SnapshotStatus): void {
+    this.joinedRows(dbStatusRows(s));
   }
 
   endpointStatus(list: EpStatus[]): void {

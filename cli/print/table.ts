@@ -5,7 +5,8 @@
 import type { MemberListResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { EpHealth, EpStatus } from "./printer.ts";
 import { UnsupportedPrinter } from "./printer.ts";
-import { endpointHealthRows, endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
+import { dbStatusRows, endpointHealthRows, endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
+import type { SnapshotStatus } from "../../server/snapshot/status.ts";
 import { renderTable } from "./tablewriter.ts";
 
 /** The table format. */
@@ -26,5 +27,9 @@ export class TablePrinter extends UnsupportedPrinter {
 
   override endpointStatus(list: EpStatus[]): void {
     this.table(endpointStatusRows(list));
+  }
+
+  override dbStatus(s: SnapshotStatus): void {
+    this.table(dbStatusRows(s));
   }
 }

@@ -86,12 +86,26 @@ export class TestCluster {
    * one exits or stays unhealthy.
    */
   static async start(opts: ClusterOptions = {}): Promise<TestCluster> {
+    const cluster = await TestCluster.slots(opts);
+    await cluster.startAll(opts.readyTimeoutMs);
+    return cluster;
+  }
+
+  /**
+   * The slots of a `size`-member cluster (names, free ports, data dir paths) without starting
+   * anything: e.g. to restore each data dir from a snapshot before {@link startAll}.
+   */
+  static async slots(opts: ClusterOptions = {}): Promise<TestCluster> {
     const cluster = new TestCluster(opts.token ?? "etcd-e2e-cluster", opts.extraArgs ?? [], makeTempDir("cluster"), opts.peerScheme, opts.memberArgs);
     for (let i = 0; i < (opts.size ?? 3); i++) await cluster.addSlot();
-    const initialCluster = cluster.initialCluster();
-    await Promise.all(cluster.members.map((_, i) => cluster.startMember(i, { initialCluster, waitReady: false })));
-    await Promise.all(cluster.members.map((m) => waitHealthy(m.proc!, opts.readyTimeoutMs ?? 30_000)));
     return cluster;
+  }
+
+  /** Starts every slot as one new cluster and waits until each is healthy (what {@link start} does after {@link slots}). */
+  async startAll(readyTimeoutMs = 30_000): Promise<void> {
+    const initialCluster = this.initialCluster();
+    await Promise.all(this.members.map((_, i) => this.startMember(i, { initialCluster, waitReady: false })));
+    await Promise.all(this.members.map((m) => waitHealthy(m.proc!, readyTimeoutMs)));
   }
 
   /** Appends a slot named `n<k>` (k = slot count + 1) with fresh free ports; returns its index. */
