@@ -10,9 +10,20 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TestCluster } from "./cluster-harness.ts";
-import { cleanup, freePort, goEtcdctl, makeTempDir, ourEtcdctlBin, run, startEtcd, type EtcdProcess, GO_ETCDCTL } from "./harness.ts";
+import {
+  cleanup,
+  freePort,
+  goEtcdctl,
+  GO_ETCDCTL,
+  makeTempDir,
+  OUR_ETCDCTL_IS_GO_34,
+  ourEtcdctlBin,
+  run,
+  startEtcd,
+  type EtcdProcess,
+} from "./harness.ts";
 
-afterAll(cleanup);
+afterAll(cleanup, 30_000);
 
 const REAL_ETCD = "/usr/bin/etcd";
 
@@ -162,6 +173,8 @@ describe("snapshot restore by our etcdctl", () => {
     expect(await seen(srv.endpoint)).toEqual(before);
     await srv.stop();
 
+    // etcd 3.5.10+'s flags: Go etcdctl 3.4 (validating this test) has none.
+    if (OUR_ETCDCTL_IS_GO_34) return;
     const peer2 = await freePort();
     const bumped = await restoreOne([ourEtcdctlBin()], file, "bumped", peer2, ["--bump-revision", "1000", "--mark-compacted"]);
     expect(bumped.code).toBe(0);
@@ -199,9 +212,11 @@ describe("snapshot restore by our etcdctl", () => {
       expect(go.stderr.split("\n").filter((l) => !l.startsWith("{")).join("\n")).toMatch(error);
       expect(our.stderr.split("\n").filter((l) => !l.startsWith("{")).join("\n")).toMatch(error);
       expect([our.code, go.code]).toEqual([1, 1]);
-      expect(existsSync(our.dataDir)).toBe(false);
+      // Go etcdctl leaves the half-written data dir behind; ours writes nothing.
+      if (!OUR_ETCDCTL_IS_GO_34) expect(existsSync(our.dataDir)).toBe(false);
     }
-    // Go's etcdctl crashes (SIGBUS) on the truncated file; ours reports bbolt's check.
+    // Go's etcdctl crashes (SIGBUS) or reads past the end on a truncated file; ours reports bbolt's check.
+    if (OUR_ETCDCTL_IS_GO_34) return;
     const st = await ours(["snapshot", "status", truncated]);
     expect(st.stderr).toStartWith("Error: snapshot file integrity check failed. ");
     expect(st.code).toBe(1);
@@ -237,5 +252,6 @@ describe("snapshot restore by our etcdctl", () => {
       const get = await goEtcdctl(m.clientUrl, ["get", "after", "--print-value-only"]);
       expect(get.stdout).toBe("restore\n");
     }
+    await cluster.stop();
   }, 120_000);
 });
