@@ -255,3 +255,53 @@ describe("snapshot restore by our etcdctl", () => {
     await cluster.stop();
   }, 120_000);
 });
+
+describe("snapshots with authentication", () => {
+  test("root only; users, roles and permissions survive both restores", async () => {
+    const src = await startEtcd({ name: "auth" });
+    const ctl = (args: string[]) => goEtcdctl(src.endpoint, args);
+    for (const args of [
+      ["user", "add", "root:rootpw"],
+      ["user", "add", "alice:alicepw"],
+      ["role", "add", "reader"],
+      ["role", "grant-permission", "reader", "read", "app/", "--prefix"],
+      ["user", "grant-role", "alice", "reader"],
+      ["put", "app/x", "1"],
+      ["put", "secret", "2"],
+      ["auth", "enable"],
+    ]) {
+      expect((await ctl(args)).code).toBe(0);
+    }
+    const dir = makeTempDir("snap");
+    const file = join(dir, "auth.db");
+    const denied = await ctl(["--user", "alice:alicepw", "snapshot", "save", join(dir, "no.db")]);
+    expect(denied.stderr).toContain("Error: rpc error: code = Unknown desc = auth: permission denied");
+    expect(denied.code).toBe(5);
+    expect(existsSync(join(dir, "no.db"))).toBe(false);
+    expect((await ctl(["--user", "root:rootpw", "snapshot", "save", file])).code).toBe(0);
+    await src.stop();
+
+    const check = async (endpoint: string) => {
+      const c = (args: string[]) => goEtcdctl(endpoint, args);
+      expect((await c(["get", "app/x"])).stderr).toContain("etcdserver: user name is empty");
+      expect((await c(["--user", "alice:alicepw", "get", "app/x", "--print-value-only"])).stdout).toBe("1\n");
+      expect((await c(["--user", "alice:alicepw", "get", "secret"])).stderr).toContain("etcdserver: permission denied");
+      expect((await c(["--user", "alice:wrong", "get", "app/x"])).stderr).toContain("authentication failed");
+      expect((await c(["--user", "root:rootpw", "role", "get", "reader"])).stdout).toBe(
+        "Role reader\nKV Read:\n\t[app/, app0) (prefix app/)\nKV Write:\n",
+      );
+    };
+    const p1 = await freePort();
+    const go = await restoreOne([GO_ETCDCTL], file, "a1", p1);
+    expect(go.code).toBe(0);
+    const real = await startEtcd({ name: "a1", dataDir: go.dataDir, peerPort: p1, bin: REAL_ETCD });
+    await check(real.endpoint);
+    await real.stop();
+    const p2 = await freePort();
+    const our = await restoreOne([ourEtcdctlBin()], file, "a2", p2);
+    expect(our.code).toBe(0);
+    const mine = await startEtcd({ name: "a2", dataDir: our.dataDir, peerPort: p2 });
+    await check(mine.endpoint);
+    await mine.stop();
+  }, 90_000);
+});
