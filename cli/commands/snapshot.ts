@@ -18,6 +18,7 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "n
 import { restoreSnapshot } from "../../server/snapshot/restore.ts";
 import { snapshotStatus } from "../../server/snapshot/status.ts";
 import { badArgs, CtlError, ExitCode } from "../errors.ts";
+import { goPathError } from "../go/errno.ts";
 import { humanizeBytes } from "../go/humanize.ts";
 import { zapLine } from "../zap-line.ts";
 import type { CommandContext, CommandSpec } from "./types.ts";
@@ -53,7 +54,7 @@ async function save(ctx: CommandContext): Promise<void> {
     try {
       fd = openSync(part, "w", 0o600);
     } catch (e) {
-      throw new Error(`could not open ${part} (open ${part}: ${message(e)})`);
+      throw new Error(`could not open ${part} (${goPathError("open", part, e)})`);
     }
     try {
       log("epoch", "snapshot/v3_snapshot.go:119", "created temporary db file", { path: part });

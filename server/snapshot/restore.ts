@@ -20,6 +20,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { goPathError } from "../../cli/go/errno.ts";
 import { KeyValueSchema } from "../../proto/gen/mvccpb/kv_pb.ts";
 import { LeaseSchema } from "../../proto/gen/leasepb/lease_pb.ts";
 import { parseInitialCluster, parseUrls } from "../config.ts";
@@ -103,8 +104,7 @@ function checkHash(path: string, skip: boolean): void {
   try {
     fd = openSync(path, "r");
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw new Error(code === "ENOENT" ? `open ${path}: no such file or directory` : `open ${path}: ${(e as Error).message}`);
+    throw new Error(goPathError("open", path, e));
   }
   try {
     const size = statSync(path).size;

@@ -8,6 +8,7 @@
  */
 import { Crc32c } from "@aws-crypto/crc32c";
 import { statSync } from "node:fs";
+import { goPathError } from "../../cli/go/errno.ts";
 import { BboltReader } from "./bbolt/reader.ts";
 import { parseRevisionKey } from "./etcd-schema.ts";
 
@@ -27,8 +28,7 @@ export function snapshotStatus(path: string): SnapshotStatus {
   try {
     statSync(path);
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw new Error(code === "ENOENT" ? `stat ${path}: no such file or directory` : `stat ${path}: ${(e as Error).message}`);
+    throw new Error(goPathError("stat", path, e));
   }
   const r = BboltReader.open(path);
   try {
