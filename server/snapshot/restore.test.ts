@@ -12,7 +12,10 @@ import { join } from "node:path";
 import { UserSchema } from "../../proto/gen/authpb/auth_pb.ts";
 import { LeaseTimeToLiveRequestSchema, RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { KeyValueSchema } from "../../proto/gen/mvccpb/kv_pb.ts";
+import { Database } from "bun:sqlite";
 import { startEtcdNode } from "../node/etcd-node.ts";
+import { AuthTables } from "../storage/auth.ts";
+import { backendPath } from "../storage/sqlite.ts";
 import { quietNodeLogger, singleMemberConfig } from "../node/testing.ts";
 import { FileSink } from "./bbolt/file-sink.ts";
 import type { EtcdState, RevisionRecord } from "./etcd-state.ts";
@@ -106,6 +109,15 @@ test("a restored data dir opens with the snapshot's state and the new cluster's 
   } finally {
     await node.close();
   }
+  // Restored users are rows the auth tables find and replace (names are BLOBs, as they write them).
+  const db = new Database(backendPath(dataDir));
+  const tables = new AuthTables(db);
+  expect(tables.users().map((u) => dec.decode(u.name))).toEqual(["root"]);
+  tables.putUser(create(UserSchema, { name: enc.encode("root"), roles: ["root", "x"] }));
+  expect(tables.users().map((u) => u.roles)).toEqual([["root", "x"]]);
+  tables.deleteUser("root");
+  expect(tables.users()).toEqual([]);
+  db.close();
 });
 
 test("errors are etcdctl's and nothing is written", () => {

@@ -222,10 +222,10 @@ function copyState(db: DatabaseSync, opts: RestoreOptions): { revision: number; 
       const l = fromBinary(LeaseSchema, e.value);
       putLease.run(l.ID, l.TTL, l.RemainingTTL);
     }
-    // Names as TEXT, as server/storage/auth.ts writes them.
+    // Names as BLOBs, as server/storage/auth.ts writes them (authpb's name is bytes).
     for (const [bucket, table] of [["authUsers", "auth_users"], ["authRoles", "auth_roles"]] as const) {
       const put = db.prepare(`INSERT INTO ${table} (name, data) VALUES (?, ?)`);
-      for (const e of r.entries(bucket)) put.run(dec.decode(e.key), e.value);
+      for (const e of r.entries(bucket)) put.run(e.key, e.value);
     }
     const putMeta = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
     for (const e of r.entries("auth")) {

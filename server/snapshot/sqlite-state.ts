@@ -76,7 +76,7 @@ export function sqliteEtcdState(db: Database, clusterVersion: string): EtcdState
 
 function* authRows(db: Database, table: "auth_users" | "auth_roles"): IterableIterator<AuthRecord> {
   const stmt = db.query(`SELECT name, data FROM ${table} ORDER BY name`);
-  // Names are stored as TEXT (compared as UTF-8 bytes, so in bbolt's order) or BLOB.
+  // Names are BLOBs (authpb names are bytes): ORDER BY compares them as bytes, bbolt's order.
   for (const r of stmt.iterate() as unknown as IterableIterator<{ name: Uint8Array | string; data: Uint8Array }>) {
     yield { name: typeof r.name === "string" ? enc.encode(r.name) : r.name, data: r.data };
   }
