@@ -71,10 +71,7 @@ export function maintenanceService(api: EtcdServerApi): ServiceImpl<typeof Maint
       api.rejectIfLearner?.();
       await checkAdmin(ctx);
       if (!api.snapshot) unimplemented(Maintenance, "Snapshot")();
-      for await (const chunk of api.snapshot!()) {
-        if (ctx.signal.aborted) return;
-        yield chunk; // no header, as etcd 3.4
-      }
+      for await (const chunk of api.snapshot!(ctx.signal)) yield chunk; // no header, as etcd 3.4
     },
     // etcd answers an empty MoveLeaderResponse (no header). Errors: NotLeader, BadLeaderTransferee,
     // TimeoutLeaderTransfer (server/node/cluster-admin.ts).

@@ -7,7 +7,7 @@
  * - a corrupt or truncated snapshot is refused with etcd's errors and nothing written.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TestCluster } from "./cluster-harness.ts";
 import {
@@ -15,6 +15,7 @@ import {
   freePort,
   goEtcdctl,
   GO_ETCDCTL,
+  IS_REAL_ETCD,
   makeTempDir,
   OUR_ETCDCTL_IS_GO_34,
   ourEtcdctlBin,
@@ -303,5 +304,28 @@ describe("snapshots with authentication", () => {
     const mine = await startEtcd({ name: "a2", dataDir: our.dataDir, peerPort: p2 });
     await check(mine.endpoint);
     await mine.stop();
+  }, 90_000);
+});
+
+describe("snapshot transfer", () => {
+  // Our temporary files live in the data dir; the real etcd has none to look for.
+  test.skipIf(IS_REAL_ETCD)("a client gone mid-snapshot leaves no temporary files; the member serves on", async () => {
+    const srv = await startEtcd({ name: "abort" });
+    const big = "x".repeat(1_000_000);
+    for (let i = 0; i < 30; i++) expect((await goEtcdctl(srv.endpoint, ["put", `k${i}`], { stdin: big })).code).toBe(0);
+    const temporary = () => readdirSync(join(srv.dataDir, "member")).filter((f) => f.includes("snapshot"));
+    const save = Bun.spawn([GO_ETCDCTL, `--endpoints=${srv.endpoint}`, "snapshot", "save", join(makeTempDir("snap"), "gone.db")], {
+      env: { ...process.env, ETCDCTL_API: "3" },
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    for (let i = 0; i < 400 && temporary().length === 0; i++) await Bun.sleep(5);
+    expect(temporary().length).toBeGreaterThan(0);
+    save.kill("SIGKILL");
+    await save.exited;
+    for (let i = 0; i < 200 && temporary().length > 0; i++) await Bun.sleep(10);
+    expect(temporary()).toEqual([]);
+    expect((await goEtcdctl(srv.endpoint, ["put", "after", "ok"])).stdout).toBe("OK\n");
+    await srv.stop();
   }, 90_000);
 });

@@ -497,7 +497,7 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   /** See EtcdServerApi.snapshot; logs etcd's lines around the transfer (maintenance.go). */
-  snapshot(): AsyncIterable<SnapshotChunk> {
+  snapshot(signal?: AbortSignal): AsyncIterable<SnapshotChunk> {
     this.assertOpen();
     const logger = this.logger;
     return snapshotChunks(this.db, ETCD_CLUSTER_VERSION, {
@@ -506,7 +506,7 @@ export class EtcdNode implements EtcdServerApi {
         logger.info("sending database sha256 checksum to client", { "total-bytes": total, "checksum-size": 32 });
         logger.info("successfully sent database snapshot to client", { "total-bytes": total, size: humanBytes(total) });
       },
-    });
+    }, signal);
   }
 
   /**

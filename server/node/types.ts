@@ -94,10 +94,11 @@ export interface EtcdServerApi {
   /**
    * Maintenance.Snapshot's data: this member's backend at one point in time in etcd 3.4's bbolt
    * format, in 32 KiB chunks, then the SHA-256 of the whole (server/snapshot/stream.ts).
+   * `signal` aborts it when the client goes away (temporary files are removed at once).
    * Optional: test fakes leave it out and the handler answers Unimplemented. Errors: Stopped;
    * file system errors (e.g. no space for the temporary copy) as they are.
    */
-  snapshot?(): AsyncIterable<SnapshotChunk>;
+  snapshot?(signal?: AbortSignal): AsyncIterable<SnapshotChunk>;
 
   /**
    * The membership administration of a Raft member (etcd's v3rpc/member.go and MoveLeader).

@@ -96,3 +96,21 @@ test("a member's snapshot: chunks, hash, etcd's buckets, point in time, Go etcdc
     await node.close();
   }
 }, 60_000);
+
+test("a snapshot abandoned after its first chunk leaves no temporary files", async () => {
+  const dataDir = join(dir, "abandon");
+  const node = await startEtcdNode(singleMemberConfig(dataDir), quietNodeLogger);
+  try {
+    await node.ready();
+    for (let i = 0; i < 200 && node.status().leader !== node.memberId; i++) await Bun.sleep(10);
+    for (let i = 0; i < 50; i++) await node.put(create(PutRequestSchema, { key: enc.encode(`k${i}`), value: new Uint8Array(4000) }));
+    const it = node.snapshot()[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.value!.blob.length).toBe(SNAPSHOT_CHUNK_BYTES);
+    expect(readdirSync(join(dataDir, "member")).filter((f) => f.includes("snapshot")).length).toBe(1);
+    await it.return!(undefined);
+    expect(readdirSync(join(dataDir, "member")).filter((f) => f.includes("snapshot"))).toEqual([]);
+  } finally {
+    await node.close();
+  }
+}, 60_000);

@@ -37,14 +37,30 @@ const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Streams a snapshot of backend `db` (the member's open connection; only read). Temporary
- * files go to `<db file>.snapshot-<random>.{sqlite,bolt}`. Errors: SQLite and file system
- * errors are thrown as they are (e.g. no space left for the copy).
+ * files go to `<db file>.snapshot-<random>.{sqlite,bolt}`. `signal` (the client went away)
+ * removes them at once, even while the stream waits for its reader, and ends the stream with
+ * the signal's reason. Errors: SQLite and file system errors are thrown as they are (e.g. no
+ * space left for the copy).
  */
-export async function* snapshotChunks(db: Database, clusterVersion: string, events: SnapshotEvents = {}): AsyncGenerator<SnapshotChunk> {
+export async function* snapshotChunks(
+  db: Database,
+  clusterVersion: string,
+  events: SnapshotEvents = {},
+  signal?: AbortSignal,
+): AsyncGenerator<SnapshotChunk> {
+  signal?.throwIfAborted();
   const base = `${db.filename}.snapshot-${randomBytes(6).toString("hex")}`;
   const copyPath = `${base}.sqlite`;
   const boltPath = `${base}.bolt`;
   let fd: number | undefined;
+  const removeFiles = () => {
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+    rmSync(copyPath, { force: true });
+    rmSync(`${copyPath}-journal`, { force: true });
+    rmSync(boltPath, { force: true });
+  };
+  signal?.addEventListener("abort", removeFiles, { once: true });
   try {
     db.run("VACUUM INTO ?", [copyPath]);
     fd = openSync(boltPath, "w+", 0o600);
@@ -59,6 +75,7 @@ export async function* snapshotChunks(db: Database, clusterVersion: string, even
           break;
         }
         await breathe();
+        signal?.throwIfAborted();
       }
     } finally {
       copy.close();
@@ -69,10 +86,11 @@ export async function* snapshotChunks(db: Database, clusterVersion: string, even
     const hash = createHash("sha256");
     let sent = 0;
     while (sent < total) {
+      signal?.throwIfAborted();
       const blob = new Uint8Array(Math.min(SNAPSHOT_CHUNK_BYTES, total - sent));
       let got = 0;
       while (got < blob.length) {
-        const n = readSync(fd, blob, got, blob.length - got, sent + got);
+        const n = readSync(fd!, blob, got, blob.length - got, sent + got);
         if (n === 0) throw new Error("snapshot file shorter than its pages");
         got += n;
       }
@@ -83,8 +101,7 @@ export async function* snapshotChunks(db: Database, clusterVersion: string, even
     yield { remainingBytes: 0n, blob: new Uint8Array(hash.digest()) };
     events.sent?.(total);
   } finally {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(copyPath, { force: true });
-    rmSync(boltPath, { force: true });
+    signal?.removeEventListener("abort", removeFiles);
+    removeFiles();
   }
 }
