@@ -11,13 +11,14 @@
  *   (server/snapshot/status.ts); errors exit 1.
  * - `restore <file>`: a new data dir in our format (server/snapshot/restore.ts, which uses
  *   node:sqlite, so this works under Bun and Deno alike); errors exit 1. etcd 3.5.10+'s
- *   `--bump-revision` and `--mark-compacted` are accepted too.
+ *   `--bump-revision` and `--mark-compacted` (etcdutl/etcdutl/snapshot_command.go) are accepted
+ *   too, both or neither.
  * All three: a wrong argument count exits 128.
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { restoreSnapshot } from "../../server/snapshot/restore.ts";
 import { snapshotStatus } from "../../server/snapshot/status.ts";
-import { badArgs, CtlError, ExitCode } from "../errors.ts";
+import { badArgs, CtlError, ExitCode, flagError } from "../errors.ts";
 import { goPathError } from "../go/errno.ts";
 import { humanizeBytes } from "../go/humanize.ts";
 import { zapLine } from "../zap-line.ts";
@@ -149,9 +150,12 @@ export const snapshotRestoreCommand: CommandSpec = {
   async run(ctx) {
     if (ctx.args.length !== 1) throw badArgs("snapshot restore requires exactly one argument");
     const f = ctx.flags;
+    // etcd 3.5's etcdutl: a uint64 flag, and both flags or neither (its message names the flag --revision-bump).
     const bump = f.int64("bump-revision");
-    if (bump < 0n) throw badArgs("--bump-revision must not be negative");
-    if (bump > 0n && !f.bool("mark-compacted")) throw badArgs("--mark-compacted required if --bump-revision > 0");
+    if (bump < 0n) {
+      throw flagError(`invalid argument "${bump}" for "--bump-revision" flag: strconv.ParseUint: parsing "${bump}": invalid syntax`);
+    }
+    if ((bump === 0n) === f.bool("mark-compacted")) throw badArgs("--mark-compacted required if --revision-bump > 0");
     // Our data dir has no separate WAL: the log lives in the backend.
     if (f.string("wal-dir") !== "") throw badArgs("--wal-dir is not supported: this etcd keeps its log in <data-dir>/member/db");
     try {

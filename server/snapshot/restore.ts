@@ -28,7 +28,15 @@ import { bootstrapCluster } from "../membership/ids.ts";
 import { createSchema } from "../storage/schema.ts";
 import { MetaKeys } from "../storage/meta.ts";
 import { BboltReader } from "./bbolt/reader.ts";
-import { AUTH_ENABLED, AUTH_REVISION, META_FINISHED_COMPACT, memberKey, parseRevisionKey, readU64be } from "./etcd-schema.ts";
+import {
+  AUTH_ENABLED,
+  AUTH_REVISION,
+  META_FINISHED_COMPACT,
+  META_SCHEDULED_COMPACT,
+  memberKey,
+  parseRevisionKey,
+  readU64be,
+} from "./etcd-schema.ts";
 
 /** Options, as etcdctl's flags give them (see `etcdctl snapshot restore --help`). */
 export interface RestoreOptions {
@@ -56,6 +64,7 @@ export interface RestoreOptions {
 export type RestoreLog = (caller: string, msg: string, fields: Record<string, unknown>) => void;
 
 /** What was restored. IDs are uint64. */
+/** What was restored: the data dir, the new IDs (uint64), the store's revision and the number of revision rows copied. */
 export type RestoreResult = { dataDir: string; memberId: bigint; clusterId: bigint; revision: number; keys: number };
 
 /** bbolt's size of the SHA-256 etcd appends to a snapshot. */
@@ -191,6 +200,15 @@ export function restoreSnapshot(opts: RestoreOptions, log: RestoreLog = () => {}
   }
 }
 
+/**
+ * etcd's compaction at revision `rev` on the `kv` rows: of each key's writes up to `rev` only the
+ * last stays, and not even that one when it is a delete (mvcc/kvstore_compaction.go, key_index.go).
+ */
+function compactRows(db: DatabaseSync, rev: number): void {
+  db.prepare("DELETE FROM kv WHERE main <= ? AND id NOT IN (SELECT max(id) FROM kv WHERE main <= ? GROUP BY key)").run(rev, rev);
+  db.prepare("DELETE FROM kv WHERE main <= ? AND tombstone = 1").run(rev);
+}
+
 /** Copies keys, leases, users, roles and the auth/compaction state from the snapshot into `db`. */
 function copyState(db: DatabaseSync, opts: RestoreOptions): { revision: number; keys: number } {
   const r = BboltReader.open(opts.snapshotPath);
@@ -233,20 +251,23 @@ function copyState(db: DatabaseSync, opts: RestoreOptions): { revision: number; 
       if (k === AUTH_ENABLED) putMeta.run(MetaKeys.authEnabled, e.value[0] === 1 ? 1 : 0);
       if (k === AUTH_REVISION && e.value.length === 8) putMeta.run(MetaKeys.authRevision, Number(readU64be(e.value)));
     }
-    let compacted = 0;
+    let finished = 0;
+    let scheduled = 0;
     for (const e of r.entries("meta")) {
-      if (dec.decode(e.key) === META_FINISHED_COMPACT) compacted = parseRevisionKey(e.value).main;
+      const k = dec.decode(e.key);
+      if (k === META_FINISHED_COMPACT) finished = parseRevisionKey(e.value).main;
+      if (k === META_SCHEDULED_COMPACT) scheduled = parseRevisionKey(e.value).main;
     }
-    const bump = opts.bumpRevision ?? 0;
+    // A compaction scheduled but not finished (or marked by etcd 3.5's bump) is finished here,
+    // as etcd finishes it when it starts.
+    let compacted = Math.max(finished, scheduled);
     if (opts.markCompacted) {
-      latest += bump;
+      latest += opts.bumpRevision ?? 0;
       compacted = latest;
-      // etcd compacts at the marked revision when it starts: keep each key's last write, drop deleted keys.
-      db.exec("DELETE FROM kv WHERE id NOT IN (SELECT max(id) FROM kv GROUP BY key)");
-      db.exec("DELETE FROM kv WHERE tombstone = 1");
     }
+    if (compacted > finished) compactRows(db, compacted);
     if (compacted > 0) putMeta.run(MetaKeys.compactRevision, compacted);
-    return { revision: latest, keys: id };
+    return { revision: Math.max(latest, compacted), keys: id };
   } finally {
     r.close();
   }
