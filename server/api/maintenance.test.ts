@@ -46,7 +46,7 @@ test("chunks pass through without a header, with the request's signal", async ()
     yield { remainingBytes: 0n, blob: new Uint8Array([2]) };
   };
   const got = await collect(api);
-  expect(got.map((r) => [r.remainingBytes, [...r.blob], "header" in r ? r.header : undefined])).toEqual([
+  expect(got.map((r) => [r.remainingBytes, [...(r.blob ?? [])], "header" in r ? r.header : undefined])).toEqual([
     [1n, [1], undefined],
     [0n, [2], undefined],
   ]);
