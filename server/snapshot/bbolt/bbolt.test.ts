@@ -109,6 +109,24 @@ describe("bbolt writer and reader", () => {
     bad.close();
   });
 
+  test("pages leave as they fill: in increasing order, meta pages last", () => {
+    const writes: number[] = [];
+    const w = new BboltWriter({ writePages: (pgid) => void writes.push(pgid) });
+    const b = w.bucket("k");
+    for (let i = 0; i < 20000; i++) {
+      b.put(enc.encode(`key-${String(i).padStart(6, "0")}`), enc.encode("v".repeat(40)));
+      // 61 elements of 66 bytes fill a leaf: never more than the leaf being filled is held back.
+      if (i > 0 && i % 1000 === 0) expect(writes.length).toBeGreaterThanOrEqual(Math.floor((i + 1) / 61));
+    }
+    w.endBucket();
+    const pages = w.finish();
+    expect(writes.slice(-3)).toEqual([2, 0, 1]);
+    const data = writes.slice(0, -3);
+    expect(data).toEqual([...data].sort((x, y) => x - y));
+    expect(data[0]).toBe(3);
+    expect(pages).toBe(data[data.length - 1]! + 1);
+  });
+
   test("keys out of order are refused", () => {
     const fd = openSync(join(dir, "order.db"), "w");
     const w = new BboltWriter(new FileSink(fd, 4096));
