@@ -19,6 +19,7 @@ export const BUCKET_HEADER_SIZE = 16;
 /** Bytes of a meta record (after the page header); the checksum covers the first 56. */
 export const META_SIZE = 64;
 
+/** page.flags: the page's type. */
 export const BRANCH_PAGE_FLAG = 0x01;
 export const LEAF_PAGE_FLAG = 0x02;
 export const META_PAGE_FLAG = 0x04;

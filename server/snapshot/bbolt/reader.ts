@@ -72,6 +72,7 @@ export class BboltReader {
     return Number(this.meta.pgid) * this.pageSize;
   }
 
+  /** Closes the file; the reader (and iterators still open on it) must not be used afterwards. */
   close(): void {
     closeSync(this.fd);
   }

@@ -99,6 +99,7 @@ class TreeBuilder {
 
   constructor(private readonly w: BboltWriter) {}
 
+  /** Adds one element; keys strictly ascending. Throws Error for empty, too long or out-of-order keys. */
   add(e: LeafEntry): void {
     if (e.key.length === 0) throw new Error("bbolt: key required");
     if (e.key.length > MAX_KEY_SIZE) throw new Error("bbolt: key too large");
