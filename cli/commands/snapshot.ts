@@ -4,9 +4,11 @@
  *
  * - `save <file>`: streams Maintenance.Snapshot from the one endpoint into `<file>.part`
  *   (mode 0600), checks that a SHA-256 trails it (`sha256 checksum not found [bytes: n]`),
- *   syncs and renames it, prints `Snapshot saved at <file>`. No deadline unless
- *   `--command-timeout` is given. Errors exit 5 (etcdctl's ExitInterrupted), e.g. `snapshot
- *   must be requested to one selected node, not multiple [a b]`.
+ *   syncs and renames it, prints `Snapshot saved at <file>`. No deadline for the transfer
+ *   unless `--command-timeout` is given. Errors exit 5 (etcdctl's ExitInterrupted), e.g.
+ *   `snapshot must be requested to one selected node, not multiple [a b]`. One deliberate
+ *   difference: an endpoint that cannot be reached within `--dial-timeout` fails with
+ *   `context deadline exceeded` (Go's etcdctl 3.4 waits for it forever).
  * - `status <file>`: hash, revision, total keys, total size in every `-w` format
  *   (server/snapshot/status.ts); errors exit 1.
  * - `restore <file>`: a new data dir in our format (server/snapshot/restore.ts, which uses
