@@ -79,7 +79,7 @@ import { forwardLeaseRenew, forwardLeaseTimeToLive } from "../lease/forward.ts";
 import { startLeaseExpiry, type LeaseExpiryLoop } from "../lease/expiry.ts";
 import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../config.ts";
 import { humanizeBytes as humanBytes } from "../../cli/go/humanize.ts";
-import { snapshotChunks, type SnapshotChunk } from "../snapshot/stream.ts";
+import { removeSnapshotLeftovers, snapshotChunks, type SnapshotChunk } from "../snapshot/stream.ts";
 import { applyEntry, type ApplyOutcome, type AppliedResponse } from "./applier.ts";
 import { ProposalWaiters } from "./proposals.ts";
 import { RaftDriver } from "./raft-driver.ts";
@@ -836,6 +836,8 @@ function fileSize(path: string): number {
 export async function startEtcdNode(cfg: NodeConfig, logger: NodeLogger): Promise<EtcdNode> {
   const db = openBackend(cfg.dataDir);
   try {
+    // Files of a snapshot transfer cut short by a crash (we hold the data dir, so none is in use).
+    removeSnapshotLeftovers(db.filename);
     let join: JoinInfo | undefined;
     if (cfg.initialClusterState === "existing" && new Meta(db).getBigint(MetaKeys.memberId) === undefined) {
       join = await joinExistingCluster(cfg.initialCluster, cfg.name, undefined, peerClientTls(cfg.peerTls));

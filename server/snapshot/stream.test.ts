@@ -114,3 +114,18 @@ test("a snapshot abandoned after its first chunk leaves no temporary files", asy
     await node.close();
   }
 }, 60_000);
+
+test("leftovers of a transfer cut short by a crash are removed when the member starts", async () => {
+  const dataDir = join(dir, "leftovers");
+  const first = await startEtcdNode(singleMemberConfig(dataDir), quietNodeLogger);
+  await first.close();
+  const member = join(dataDir, "member");
+  writeFileSync(join(member, "db.snapshot-0123456789ab.bolt"), "x");
+  writeFileSync(join(member, "db.snapshot-0123456789ab.sqlite"), "x");
+  const node = await startEtcdNode(singleMemberConfig(dataDir), quietNodeLogger);
+  try {
+    expect(readdirSync(member).filter((f) => f.includes("snapshot"))).toEqual([]);
+  } finally {
+    await node.close();
+  }
+});

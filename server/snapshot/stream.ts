@@ -14,7 +14,8 @@
  */
 import { Database } from "bun:sqlite";
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, openSync, readSync, rmSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { FileSink } from "./bbolt/file-sink.ts";
 import { DEFAULT_PAGE_SIZE } from "./bbolt/format.ts";
 import { sqliteEtcdState } from "./sqlite-state.ts";
@@ -30,6 +31,16 @@ export type SnapshotChunk = { remainingBytes: bigint; blob: Uint8Array };
 export interface SnapshotEvents {
   sending?(totalBytes: number): void;
   sent?(totalBytes: number): void;
+}
+
+/**
+ * Removes temporary files of snapshot transfers next to backend file `dbPath` (left by a crash
+ * during a transfer). Call only while holding the data dir, before serving.
+ */
+export function removeSnapshotLeftovers(dbPath: string): void {
+  const dir = dirname(dbPath);
+  const prefix = `${basename(dbPath)}.snapshot-`;
+  for (const f of readdirSync(dir)) if (f.startsWith(prefix)) rmSync(join(dir, f), { force: true });
 }
 
 /** Lets other work run (the event loop's I/O and timers) between snapshot-building steps. */
