@@ -167,9 +167,10 @@ describe("bbolt writer and reader", () => {
     r.close();
   });
 
-  test("Go's bbolt (etcdctl snapshot status) checks and reads a file we wrote", async () => {
+  test("Go's bbolt (etcdctl snapshot status) checks and reads a file we wrote (three tree levels)", async () => {
     const keys: [Uint8Array, Uint8Array][] = [];
-    for (let i = 1; i <= 5000; i++) keys.push([revKey(i), enc.encode(`v${i}`.repeat(10))]);
+    // ~100 elements a leaf, ~120 a branch page: 2,000 leaves under 17 branch pages under the root.
+    for (let i = 1; i <= 200_000; i++) keys.push([revKey(i), enc.encode(`v${i % 10}`)]);
     const path = writeFile("status.db", [
       ["alarm", []],
       ["key", keys],
@@ -180,7 +181,15 @@ describe("bbolt writer and reader", () => {
     expect(res.code).toBe(0);
     const status = JSON.parse(dec.decode(res.stdout)) as { revision: number; totalKey: number; totalSize: number };
     const r = BboltReader.open(path);
-    expect(status).toMatchObject({ revision: 5000, totalKey: 5001, totalSize: r.size });
+    expect(status).toMatchObject({ revision: 200_000, totalKey: 200_001, totalSize: r.size });
+    expect([...r.entries("key")].length).toBe(200_000);
+    const keyBucket = [...r.rootEntries()].find((e) => dec.decode(e.key) === "key")!;
+    const root = new DataView(keyBucket.value.buffer, keyBucket.value.byteOffset).getBigUint64(0, true);
+    const bytes = readFileSync(path);
+    const rootPage = bytes.subarray(Number(root) * 4096);
+    expect(readPageHeader(rootPage).flags).toBe(BRANCH_PAGE_FLAG);
+    const child = new DataView(rootPage.buffer, rootPage.byteOffset).getBigUint64(16 + 8, true);
+    expect(readPageHeader(bytes.subarray(Number(child) * 4096)).flags).toBe(BRANCH_PAGE_FLAG);
     r.close();
   });
 });
