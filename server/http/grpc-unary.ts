@@ -143,6 +143,10 @@ export function serveUnaryGrpc(
   limit: number,
   log: Logger,
 ): void {
+  // The handler's signal aborts when the client goes away first (a canceled Lock or Campaign
+  // must withdraw its key, as etcd's handlers see their context canceled).
+  const gone = new AbortController();
+  res.once("close", () => gone.abort());
   readMessage(req, limit)
     .then((bytes) => {
       let input: unknown;
@@ -158,6 +162,7 @@ export function serveUnaryGrpc(
         requestMethod: "POST",
         url: req.url ?? "",
         requestHeader: authHeaders(req),
+        requestSignal: gone.signal,
       });
       return route.impl(input, ctx);
     })
