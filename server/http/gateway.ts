@@ -2,7 +2,9 @@
  * etcd 3.4's JSON gateway (grpc-gateway v1 over the v3 API, etcdserverpb/gw/rpc.pb.gw.go) for
  * the KV and Lease services: `POST /v3/kv/range|put|deleterange|txn|compaction`,
  * `POST /v3/lease/grant|revoke|timetolive|leases` (also under `/v3/kv/lease/...`) and the
- * streaming `POST /v3/lease/keepalive`; `/v3beta/...` is the same (etcd rewrites it).
+ * streaming `POST /v3/lease/keepalive`; Cluster and Maintenance (server/http/gateway-admin.ts);
+ * Lock and Election (server/http/gateway-concurrency.ts); `/v3beta/...` is the same (etcd
+ * rewrites it).
  *
  * Bodies are protobuf JSON with etcd's marshaling (jsonpb, OrigName, EmitDefaults false):
  * original proto field names (`create_revision`, `ID`, `grantedTTL`), int64/uint64 as decimal
@@ -40,13 +42,18 @@ import {
 import { kvService, type KvOptions } from "../api/kv.ts";
 import { keepAliveOnce, leaseService } from "../api/lease.ts";
 import type { EtcdServerApi } from "../node/types.ts";
+import { adminGatewayRoutes } from "./gateway-admin.ts";
+import { concurrencyGatewayRoutes } from "./gateway-concurrency.ts";
 import { goJsonSyntaxError } from "./go-json-syntax.ts";
 
-/** One unary gateway method: request and response messages and the handler. */
-interface UnaryRoute {
+/**
+ * One unary gateway method: request and response messages and the handler; `signal` aborts when
+ * the HTTP client goes away (a waiting Lock or Campaign withdraws then).
+ */
+export interface UnaryRoute {
   input: DescMessage;
   output: DescMessage;
-  call(req: Message): Promise<Message>;
+  call(req: Message, signal: AbortSignal): Promise<Message>;
 }
 
 /** grpc-gateway v1's HTTPStatusFromCode. */
@@ -83,7 +90,7 @@ export function gatewayError(e: unknown): { status: number; body: string } {
   return { status: HTTP_STATUS[err.code] ?? 500, body: JSON.stringify({ error: message, message, code: err.code }) };
 }
 
-function errorResponse(e: unknown): Response {
+export function errorResponse(e: unknown): Response {
   const { status, body } = gatewayError(e);
   return new Response(body, { status, headers: { "content-type": "application/json" } });
 }
@@ -130,7 +137,7 @@ function jsonpbMessage(message: string): string {
  * value counts; malformed JSON fails with InvalidArgument and Go's message (`unexpected EOF`,
  * `invalid character 'b' looking for beginning of object key string`...).
  */
-function parseBody(text: string): unknown {
+export function parseBody(text: string): unknown {
   if (text.trim() === "") return {};
   try {
     return JSON.parse(text);
@@ -202,6 +209,8 @@ function unaryRoutes(api: EtcdServerApi, opts: KvOptions): Map<string, UnaryRout
     ["kv/lease/timetolive", ttl],
     ["lease/leases", leases],
     ["kv/lease/leases", leases],
+    ...adminGatewayRoutes(api),
+    ...concurrencyGatewayRoutes(api),
   ]);
 }
 
@@ -217,7 +226,7 @@ export function gatewayNotFound(path: string): Response | undefined {
   });
 }
 
-function methodNotAllowed(): Response {
+export function methodNotAllowed(): Response {
   return new Response("Method Not Allowed\n", {
     status: 405,
     headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" },
@@ -256,7 +265,7 @@ export function mountGateway(app: Hono, api: EtcdServerApi, opts: KvOptions): vo
         if (c.req.method !== "POST") return methodNotAllowed();
         try {
           const req = decodeRequest(r.input, parseBody(await c.req.text()));
-          const resp = await r.call(req);
+          const resp = await r.call(req, c.req.raw.signal);
           return new Response(gatewayJson(r.output, resp), { status: 200, headers: JSON_HEADERS });
         } catch (e) {
           return errorResponse(e);

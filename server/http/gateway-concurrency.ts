@@ -1,0 +1,40 @@
+/**
+ * The JSON gateway's Lock and Election routes, as etcd 3.4's grpc-gateway maps them
+ * (v3lock.proto, v3election.proto `google.api.http` options): `POST /v3/lock/lock|unlock` and
+ * `POST /v3/election/campaign|proclaim|leader|resign`, each answering what the gRPC service
+ * answers (server/api/lock.ts, election.ts), errors included (e.g. 500
+ * `{"error":"election: no leader",...,"code":2}`). A Lock or Campaign waits as long as the HTTP
+ * request stays open and withdraws when the client goes away. The streaming
+ * `/v3/election/observe` is in server/http/gateway-stream.ts.
+ */
+import {
+  CampaignRequestSchema,
+  CampaignResponseSchema,
+  LeaderRequestSchema,
+  LeaderResponseSchema,
+  ProclaimRequestSchema,
+  ProclaimResponseSchema,
+  ResignRequestSchema,
+  ResignResponseSchema,
+} from "../../proto/gen/v3electionpb/v3election_pb.ts";
+import { LockRequestSchema, LockResponseSchema, UnlockRequestSchema, UnlockResponseSchema } from "../../proto/gen/v3lockpb/v3lock_pb.ts";
+import { electionService } from "../api/election.ts";
+import { lockService } from "../api/lock.ts";
+import { waitersOf } from "../concurrency/waiters.ts";
+import type { EtcdServerApi } from "../node/types.ts";
+import { serviceRoute, type Handler } from "./gateway-admin.ts";
+import type { UnaryRoute } from "./gateway.ts";
+
+/** The Lock and Election unary routes, by path after `/v3/`. */
+export function concurrencyGatewayRoutes(api: EtcdServerApi): [string, UnaryRoute][] {
+  const lock = lockService(api, waitersOf(api)) as unknown as Record<string, Handler>;
+  const election = electionService(api, waitersOf(api)) as unknown as Record<string, Handler>;
+  return [
+    ["lock/lock", serviceRoute(LockRequestSchema, LockResponseSchema, lock.lock!)],
+    ["lock/unlock", serviceRoute(UnlockRequestSchema, UnlockResponseSchema, lock.unlock!)],
+    ["election/campaign", serviceRoute(CampaignRequestSchema, CampaignResponseSchema, election.campaign!)],
+    ["election/proclaim", serviceRoute(ProclaimRequestSchema, ProclaimResponseSchema, election.proclaim!)],
+    ["election/leader", serviceRoute(LeaderRequestSchema, LeaderResponseSchema, election.leader!)],
+    ["election/resign", serviceRoute(ResignRequestSchema, ResignResponseSchema, election.resign!)],
+  ];
+}
