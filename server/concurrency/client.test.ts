@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { clientError, concatKey, prefixEnd } from "./client.ts";
+import { clientError } from "./client.ts";
+import { concatKey, prefixEnd } from "./kv-client.ts";
 import { sessionKeySuffix } from "./session.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");

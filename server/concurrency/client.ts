@@ -14,9 +14,6 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import {
   DeleteRangeRequestSchema,
   LeaseGrantRequestSchema,
-  RangeRequest_SortOrder,
-  RangeRequest_SortTarget,
-  RangeRequestSchema,
   TxnRequestSchema,
   WatchCreateRequestSchema,
   type DeleteRangeResponse,
@@ -28,6 +25,7 @@ import {
 import { checkDeleteRequest, checkRangeRequest, checkTxnRequest } from "../api/kv-validate.ts";
 import type { WatchStream } from "../mvcc/watch/stream.ts";
 import type { EtcdServerApi } from "../node/types.ts";
+import { byCreateRequest, type KvClient } from "./kv-client.ts";
 
 /** Most operations of a txn this module sends (a compare and two ops per branch). */
 const CLIENT_TXN_OPS = 2;
@@ -39,11 +37,6 @@ export function clientError(e: unknown): ConnectError {
   return new ConnectError(err.rawMessage, Code.Unknown);
 }
 
-/** What a server-side caller answers when its client went away (Go's context.Canceled). */
-export function contextCanceled(): ConnectError {
-  return new ConnectError("context canceled", Code.Canceled);
-}
-
 /** Runs `f`, turning its failure into {@link clientError}. */
 async function asClient<T>(f: () => Promise<T>): Promise<T> {
   try {
@@ -53,29 +46,8 @@ async function asClient<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-/** `key` followed by `suffix` (keys are bytes). */
-export function concatKey(key: Uint8Array, suffix: string): Uint8Array {
-  const tail = new TextEncoder().encode(suffix);
-  const out = new Uint8Array(key.length + tail.length);
-  out.set(key);
-  out.set(tail, key.length);
-  return out;
-}
-
-/** clientv3.GetPrefixRangeEnd: the end of the range of keys starting with `prefix` ("\0" for an empty or all-0xff prefix). */
-export function prefixEnd(prefix: Uint8Array): Uint8Array {
-  const end = Uint8Array.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i]! += 1;
-      return end.slice(0, i + 1);
-    }
-  }
-  return new Uint8Array([0]);
-}
-
 /** The in-process client; see the module doc. */
-export class MemberClient {
+export class MemberClient implements KvClient {
   constructor(private readonly api: EtcdServerApi) {}
 
   /**
@@ -84,14 +56,7 @@ export class MemberClient {
    * WithMaxCreateRev ask for it; linearizable.
    */
   byCreate(prefix: Uint8Array, order: "first" | "last", maxCreateRevision = 0n): Promise<RangeResponse> {
-    const req = create(RangeRequestSchema, {
-      key: prefix,
-      rangeEnd: prefixEnd(prefix),
-      limit: 1n,
-      sortTarget: RangeRequest_SortTarget.CREATE,
-      sortOrder: order === "first" ? RangeRequest_SortOrder.ASCEND : RangeRequest_SortOrder.DESCEND,
-      maxCreateRevision,
-    });
+    const req = byCreateRequest(prefix, order, maxCreateRevision);
     return asClient(async () => {
       checkRangeRequest(req);
       return this.api.range(req);

@@ -11,7 +11,7 @@ import type { ResponseHeader } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { ResponseHeaderSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Event_EventType, type KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
 import type { LeaderKey } from "../../proto/gen/v3electionpb/v3election_pb.ts";
-import { concatKey, contextCanceled, prefixEnd, type MemberClient } from "./client.ts";
+import { concatKey, contextCanceled, prefixEnd, type KvClient } from "./kv-client.ts";
 import { createRevisionIs, rangeKvs } from "./mutex.ts";
 import { sessionKeySuffix, sessionLease } from "./session.ts";
 import { waitDeletes } from "./wait-deletes.ts";
@@ -47,7 +47,7 @@ export interface Proclamation {
  * Canceled when `signal` aborts.
  */
 export async function campaign(
-  client: MemberClient,
+  client: KvClient,
   name: Uint8Array,
   lease: bigint,
   value: Uint8Array,
@@ -88,7 +88,7 @@ export async function campaign(
  * `leader.rev`. Resolves with the put's header. Errors: Unknown `election: not leader` when the
  * leadership is gone; Unknown `etcdserver: key is not provided` for an empty key.
  */
-export async function proclaim(client: MemberClient, leader: Pick<LeaderKey, "key" | "rev" | "lease">, value: Uint8Array): Promise<ResponseHeader> {
+export async function proclaim(client: KvClient, leader: Pick<LeaderKey, "key" | "rev" | "lease">, value: Uint8Array): Promise<ResponseHeader> {
   const resp = await client.txn({
     compare: [createRevisionIs(leader.key, leader.rev)],
     success: [{ request: { case: "requestPut", value: { key: leader.key, value, lease: leader.lease } } }],
@@ -102,7 +102,7 @@ export async function proclaim(client: MemberClient, leader: Pick<LeaderKey, "ke
  * (otherwise nothing happens and the answer is the same). Resolves with the txn's header.
  * Errors: Unknown `etcdserver: key is not provided` for an empty key.
  */
-export async function resign(client: MemberClient, leader: Pick<LeaderKey, "key" | "rev">): Promise<ResponseHeader> {
+export async function resign(client: KvClient, leader: Pick<LeaderKey, "key" | "rev">): Promise<ResponseHeader> {
   const resp = await client.txn({
     compare: [createRevisionIs(leader.key, leader.rev)],
     success: [{ request: { case: "requestDeleteRange", value: { key: leader.key } } }],
@@ -111,7 +111,7 @@ export async function resign(client: MemberClient, leader: Pick<LeaderKey, "key"
 }
 
 /** The current leader's key-value of `name`. Errors: Unknown `election: no leader`. */
-export async function leader(client: MemberClient, name: Uint8Array): Promise<Proclamation> {
+export async function leader(client: KvClient, name: Uint8Array): Promise<Proclamation> {
   const resp = await client.byCreate(concatKey(name, "/"), "first");
   const kv = resp.kvs[0];
   if (!kv) throw noLeader();
@@ -124,7 +124,7 @@ export async function leader(client: MemberClient, name: Uint8Array): Promise<Pr
  * is deleted, then the next leader's, and so on. Ends quietly when a lookup fails or a watch
  * ends (compaction, member stopping); throws Canceled when `signal` aborts.
  */
-export async function* observe(client: MemberClient, name: Uint8Array, signal: AbortSignal): AsyncGenerator<Proclamation> {
+export async function* observe(client: KvClient, name: Uint8Array, signal: AbortSignal): AsyncGenerator<Proclamation> {
   const prefix = concatKey(name, "/");
   for (;;) {
     let current: Proclamation;
@@ -158,7 +158,7 @@ export async function* observe(client: MemberClient, name: Uint8Array, signal: A
 }
 
 /** The first put under `prefix` from `revision` on, its header's revision set to the put's; undefined if the watch ends first. */
-async function firstPut(client: MemberClient, prefix: Uint8Array, revision: bigint, signal: AbortSignal): Promise<Proclamation | undefined> {
+async function firstPut(client: KvClient, prefix: Uint8Array, revision: bigint, signal: AbortSignal): Promise<Proclamation | undefined> {
   for await (const wr of client.watch(prefix, prefixEnd(prefix), revision, signal)) {
     if (wr.compactRevision !== 0n) return undefined;
     const put = wr.events.find((ev) => ev.type === Event_EventType.PUT);

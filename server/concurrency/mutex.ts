@@ -10,14 +10,11 @@ import {
   Compare_CompareResult,
   Compare_CompareTarget,
   CompareSchema,
-  RangeRequestSchema,
-  RangeRequest_SortOrder,
-  RangeRequest_SortTarget,
   type ResponseHeader,
   type ResponseOp,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
-import { concatKey, prefixEnd, type MemberClient } from "./client.ts";
+import { byCreateRequest, concatKey, type KvClient } from "./kv-client.ts";
 import { sessionKeySuffix, sessionLease } from "./session.ts";
 import { waitDeletes } from "./wait-deletes.ts";
 
@@ -37,17 +34,6 @@ export function createRevisionIs(key: Uint8Array, revision: bigint) {
   });
 }
 
-/** The range request for the oldest key under `prefix` (clientv3's WithFirstCreate). */
-function firstCreated(prefix: Uint8Array) {
-  return create(RangeRequestSchema, {
-    key: prefix,
-    rangeEnd: prefixEnd(prefix),
-    limit: 1n,
-    sortTarget: RangeRequest_SortTarget.CREATE,
-    sortOrder: RangeRequest_SortOrder.ASCEND,
-  });
-}
-
 /**
  * Acquires the lock `name` (bytes) for `lease` (0: a fresh 60 s lease, see session.ts), waiting
  * as long as needed. On a failed or aborted wait the waiter's key is deleted again.
@@ -55,7 +41,7 @@ function firstCreated(prefix: Uint8Array) {
  * found`, request timeouts; Canceled when `signal` aborts.
  * Header: of the lock txn when uncontended, else of the last lookup that found no key ahead.
  */
-export async function lock(client: MemberClient, name: Uint8Array, lease: bigint, signal: AbortSignal): Promise<LockResult> {
+export async function lock(client: KvClient, name: Uint8Array, lease: bigint, signal: AbortSignal): Promise<LockResult> {
   const id = await sessionLease(client, lease);
   const prefix = concatKey(name, "/");
   const key = concatKey(prefix, sessionKeySuffix(id));
@@ -63,11 +49,11 @@ export async function lock(client: MemberClient, name: Uint8Array, lease: bigint
     compare: [createRevisionIs(key, 0n)],
     success: [
       { request: { case: "requestPut", value: { key, lease: id } } },
-      { request: { case: "requestRange", value: firstCreated(prefix) } },
+      { request: { case: "requestRange", value: byCreateRequest(prefix, "first") } },
     ],
     failure: [
       { request: { case: "requestRange", value: { key } } },
-      { request: { case: "requestRange", value: firstCreated(prefix) } },
+      { request: { case: "requestRange", value: byCreateRequest(prefix, "first") } },
     ],
   });
   let myRev = resp.header!.revision;
@@ -90,6 +76,6 @@ export function rangeKvs(r: ResponseOp | undefined): KeyValue[] {
 }
 
 /** Releases a lock by deleting its ownership `key` (absent keys are fine). Resolves with the delete's header. Errors: Unknown `etcdserver: key is not provided` for an empty key. */
-export async function unlock(client: MemberClient, key: Uint8Array): Promise<ResponseHeader> {
+export async function unlock(client: KvClient, key: Uint8Array): Promise<ResponseHeader> {
   return (await client.delete(key)).header!;
 }

@@ -5,13 +5,13 @@
  * a minute. A given lease is used as is (an unknown one fails on the first put with Unknown
  * `etcdserver: requested lease not found`).
  */
-import type { MemberClient } from "./client.ts";
+import type { KvClient } from "./kv-client.ts";
 
 /** clientv3/concurrency's defaultSessionTTL, seconds. */
 export const DEFAULT_SESSION_TTL_S = 60n;
 
 /** The lease to hold a key with: `lease`, or a new {@link DEFAULT_SESSION_TTL_S} lease when `lease` is 0. */
-export async function sessionLease(client: MemberClient, lease: bigint): Promise<bigint> {
+export async function sessionLease(client: KvClient, lease: bigint): Promise<bigint> {
   return lease !== 0n ? lease : client.grant(DEFAULT_SESSION_TTL_S);
 }
 

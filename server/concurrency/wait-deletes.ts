@@ -7,7 +7,7 @@
 import { Event_EventType } from "../../proto/gen/mvccpb/kv_pb.ts";
 import type { ResponseHeader } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { contextCanceled, type MemberClient } from "./client.ts";
+import { contextCanceled, type KvClient } from "./kv-client.ts";
 
 /** clientv3's error when a watch ends before the awaited deletion (Unknown). */
 const LOST_WATCHER = "lost watcher waiting for delete";
@@ -20,7 +20,7 @@ const COMPACTED = "etcdserver: mvcc: required revision has been compacted";
  * compacted` when `revision` was compacted away; Unknown `lost watcher waiting for delete` when
  * the member stops watching.
  */
-export async function waitDelete(client: MemberClient, key: Uint8Array, revision: bigint, signal: AbortSignal): Promise<void> {
+export async function waitDelete(client: KvClient, key: Uint8Array, revision: bigint, signal: AbortSignal): Promise<void> {
   for await (const r of client.watch(key, new Uint8Array(0), revision, signal)) {
     if (r.events.some((ev) => ev.type === Event_EventType.DELETE)) return;
     if (r.compactRevision !== 0n) throw new ConnectError(COMPACTED, Code.Unknown);
@@ -35,7 +35,7 @@ export async function waitDelete(client: MemberClient, key: Uint8Array, revision
  * last (empty) lookup. Errors: those of {@link waitDelete} and of the lookups (Unknown).
  */
 export async function waitDeletes(
-  client: MemberClient,
+  client: KvClient,
   prefix: Uint8Array,
   maxCreateRevision: bigint,
   signal: AbortSignal,
