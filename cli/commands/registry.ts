@@ -4,9 +4,11 @@
  */
 import { compactionCommand } from "./compaction.ts";
 import { delCommand } from "./del.ts";
+import { electCommand } from "./elect.ts";
 import { endpointHealthCommand, endpointStatusCommand } from "./endpoint.ts";
 import { getCommand } from "./get.ts";
 import { LEASE_COMMANDS } from "./lease.ts";
+import { lockCommand } from "./lock.ts";
 import { MEMBER_COMMANDS } from "./member.ts";
 import { moveLeaderCommand } from "./move-leader.ts";
 import { putCommand } from "./put.ts";
@@ -29,4 +31,6 @@ export const COMMANDS: CommandSpec[] = [
   versionCommand,
   ...MEMBER_COMMANDS,
   moveLeaderCommand,
+  lockCommand,
+  electCommand,
 ];
