@@ -14,7 +14,7 @@ import { KV, Lease } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Election, type LeaderResponse } from "../../proto/gen/v3electionpb/v3election_pb.ts";
 import { Lock } from "../../proto/gen/v3lockpb/v3lock_pb.ts";
 import { bytes, rpcError, text } from "./clients.ts";
-import { cleanup, type EtcdProcess, GO_ETCDCTL, startEtcd } from "./harness.ts";
+import { cleanup, type EtcdProcess, ETCDCTLS, GO_ETCDCTL, ourEtcdctlBin, startEtcd } from "./harness.ts";
 
 setDefaultTimeout(60_000);
 
@@ -190,23 +190,29 @@ describe("Election service", () => {
   });
 });
 
-/** A long-running Go etcdctl whose stdout is collected as it arrives. */
-function spawnGoEtcdctl(args: string[]) {
+/** A long-running etcdctl (`bin`, default Go's) whose stdout and stderr are collected as they arrive. */
+function spawnGoEtcdctl(args: string[], bin = GO_ETCDCTL) {
   const proc = Bun.spawn({
-    cmd: [GO_ETCDCTL, `--endpoints=${etcd.endpoint}`, ...args],
+    cmd: [bin, `--endpoints=${etcd.endpoint}`, ...args],
     env: { ...process.env, ETCDCTL_API: "3" } as Record<string, string>,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
   });
   let out = "";
+  let err = "";
   void (async () => {
     const dec = new TextDecoder();
     for await (const chunk of proc.stdout) out += dec.decode(chunk, { stream: true });
   })();
+  void (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of proc.stderr) err += dec.decode(chunk, { stream: true });
+  })();
   return {
     proc,
     output: () => out,
+    errors: () => err,
     /** SIGINT (etcdctl unlocks/resigns and exits) and wait for the exit. */
     async interrupt(): Promise<number> {
       if (proc.exitCode === null) process.kill(proc.pid, "SIGINT");
@@ -279,6 +285,87 @@ describe("with Go etcdctl and the etcd3 client", () => {
     } finally {
       c1.close();
       c2.close();
+    }
+  });
+});
+
+describe.each(ETCDCTLS)("$name lock and elect", ({ name, run }) => {
+  const bin = name === "go etcdctl" ? GO_ETCDCTL : ourEtcdctlBin();
+  const tag = name === "go etcdctl" ? "go" : "ours";
+
+  test("lock: holder prints its key, a second waits and takes over on SIGINT; an interrupted waiter withdraws", async () => {
+    const lockName = `ctl-${tag}`;
+    const holder = spawnGoEtcdctl(["lock", lockName], bin);
+    await until(() => new RegExp(`^${lockName}/[0-9a-f]+\\n\\n$`).test(holder.output()));
+    const next = spawnGoEtcdctl(["lock", "--ttl=5", lockName], bin);
+    await until(async () => (await keysUnder(`${lockName}/`)).length === 2);
+    const quitter = spawnGoEtcdctl(["lock", lockName], bin);
+    try {
+      const holderKey = holder.output().split("\n")[0]!;
+      // The session lease has the --ttl (default 10 s) and is kept alive.
+      const holderLease = BigInt(`0x${holderKey.split("/")[1]}`);
+      expect((await lease.leaseTimeToLive({ ID: holderLease })).grantedTTL).toBe(10n);
+      await until(async () => (await keysUnder(`${lockName}/`)).length === 3);
+      expect(quitter.proc.exitCode).toBeNull();
+      expect(await quitter.interrupt()).toBe(1);
+      expect(quitter.errors()).toBe("Error: context canceled\n");
+      expect(await holder.interrupt()).toBe(0);
+      await until(() => next.output() !== "");
+      expect(next.output()).toMatch(new RegExp(`^${lockName}/[0-9a-f]+\\n\\n$`));
+      const nextKey = next.output().split("\n")[0]!;
+      expect((await lease.leaseTimeToLive({ ID: BigInt(`0x${nextKey.split("/")[1]}`) })).grantedTTL).toBe(5n);
+      expect(await keysUnder(`${lockName}/`)).toEqual([nextKey]);
+      expect(await next.interrupt()).toBe(0);
+      expect(await keysUnder(`${lockName}/`)).toEqual([]);
+    } finally {
+      await Promise.all([holder.interrupt(), next.interrupt(), quitter.interrupt()]);
+    }
+  });
+
+  test("lock with a command: ETCD_LOCK_KEY and ETCD_LOCK_REV, the command's failure, unlocked afterwards", async () => {
+    const lockName = `exec-${tag}`;
+    const r = await run(etcd.endpoint, ["lock", lockName, "--", "sh", "-c", 'echo "$ETCD_LOCK_KEY $ETCD_LOCK_REV"; exit 3']);
+    expect([r.code, r.stderr]).toEqual([1, "Error: exit status 3\n"]);
+    const [key, rev] = r.stdout.trim().split(" ");
+    expect(key).toMatch(new RegExp(`^${lockName}/[0-9a-f]+$`));
+    expect(BigInt(rev!)).toBeGreaterThan(1n);
+    expect(await keysUnder(`${lockName}/`)).toEqual([]);
+    const missing = await run(etcd.endpoint, ["lock", lockName, "no-such-command-xyz"]);
+    expect([missing.code, missing.stderr]).toEqual([1, 'Error: exec: "no-such-command-xyz": executable file not found in $PATH\n']);
+    for (const [args, message] of [
+      [["lock"], "lock takes a lock name argument and an optional command to execute"],
+      [["elect"], "elect takes one election name argument and an optional proposal argument"],
+      [["elect", "a"], "no proposal argument but -l not set"],
+      [["elect", "-l", "a", "b"], "proposal given but -l is set"],
+    ] as const) {
+      const bad = await run(etcd.endpoint, [...args]);
+      expect([bad.code, bad.stdout, bad.stderr]).toEqual([128, "", `Error: ${message}\n`]);
+    }
+  });
+
+  test("elect: a listener sees each leader's proposal; the next candidate wins when the leader resigns on SIGINT", async () => {
+    const election = `ctl-vote-${tag}`;
+    const listener = spawnGoEtcdctl(["elect", "-l", election], bin);
+    const first = spawnGoEtcdctl(["elect", election, "first"], bin);
+    try {
+      await until(() => /\nfirst\n$/.test(first.output()));
+      const second = spawnGoEtcdctl(["elect", election, "second"], bin);
+      try {
+        await until(async () => (await keysUnder(`${election}/`)).length === 2);
+        expect(second.output()).toBe("");
+        expect(await first.interrupt()).toBe(0);
+        await until(() => /\nsecond\n$/.test(second.output()));
+        await until(() => /\nsecond\n$/.test(listener.output()));
+        const [k1, k2] = [first.output().split("\n")[0], second.output().split("\n")[0]];
+        expect(listener.output()).toBe(`${k1}\nfirst\n${k2}\nsecond\n`);
+        expect(await second.interrupt()).toBe(0);
+      } finally {
+        await second.interrupt();
+      }
+      expect(await listener.interrupt()).toBe(0);
+      expect(await keysUnder(`${election}/`)).toEqual([]);
+    } finally {
+      await Promise.all([first.interrupt(), listener.interrupt()]);
     }
   });
 });
