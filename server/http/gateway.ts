@@ -44,6 +44,7 @@ import { keepAliveOnce, leaseService } from "../api/lease.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { adminGatewayRoutes } from "./gateway-admin.ts";
 import { concurrencyGatewayRoutes } from "./gateway-concurrency.ts";
+import { goCheckMessage, GoJsonFieldError } from "./go-json-fields.ts";
 import { goJsonSyntaxError } from "./go-json-syntax.ts";
 
 /**
@@ -108,6 +109,12 @@ function notAnObject(v: unknown): ConnectError {
 export function decodeRequest<T extends Message>(schema: DescMessage, value: unknown): T {
   if (value === null) value = {};
   if (typeof value !== "object" || Array.isArray(value)) throw notAnObject(value);
+  try {
+    value = goCheckMessage(schema, value);
+  } catch (e) {
+    if (e instanceof GoJsonFieldError) throw new ConnectError(e.message, Code.InvalidArgument);
+    throw e;
+  }
   try {
     // Strict first, so a bad enum name fails as in jsonpb; unknown fields alone are ignored.
     return fromJson(schema, value as JsonValue) as T;
