@@ -43,6 +43,8 @@ export class GrpcKvClient implements KvClient {
   }
 
   async *watch(key: Uint8Array, rangeEnd: Uint8Array, startRevision: bigint, signal: AbortSignal): AsyncGenerator<WatchResponse> {
+    // An abort that came before this call (during the caller's previous request) ends it at once.
+    if (signal.aborted) return;
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     signal.addEventListener("abort", onAbort, { once: true });

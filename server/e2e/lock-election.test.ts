@@ -213,10 +213,15 @@ function spawnGoEtcdctl(args: string[], bin = GO_ETCDCTL) {
     proc,
     output: () => out,
     errors: () => err,
-    /** SIGINT (etcdctl unlocks/resigns and exits) and wait for the exit. */
+    /** SIGINT (etcdctl unlocks/resigns and exits) and wait for the exit; SIGKILL and fail after 5 s. */
     async interrupt(): Promise<number> {
-      if (proc.exitCode === null) process.kill(proc.pid, "SIGINT");
-      return proc.exited;
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exited;
+      process.kill(proc.pid, "SIGINT");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
+      const code = await proc.exited;
+      clearTimeout(timer);
+      if (proc.signalCode === "SIGKILL") throw new Error(`etcdctl ${args.join(" ")} ignored SIGINT; stdout: ${out} stderr: ${err}`);
+      return code;
     },
   };
 }
@@ -319,6 +324,19 @@ describe.each(ETCDCTLS)("$name lock and elect", ({ name, run }) => {
       expect(await keysUnder(`${lockName}/`)).toEqual([]);
     } finally {
       await Promise.all([holder.interrupt(), next.interrupt(), quitter.interrupt()]);
+    }
+  });
+
+  test("lock: a revoked session lease ends the command with 'session expired'", async () => {
+    const holder = spawnGoEtcdctl(["lock", "--ttl=3", `revoked-${tag}`], bin);
+    try {
+      await until(() => holder.output().endsWith("\n\n"));
+      const id = BigInt(`0x${holder.output().split("\n")[0]!.split("/")[1]}`);
+      await lease.leaseRevoke({ ID: id });
+      expect(await holder.proc.exited).toBe(1);
+      expect(holder.errors()).toBe("Error: session expired\n");
+    } finally {
+      await holder.interrupt();
     }
   });
 
