@@ -313,7 +313,8 @@ describe.each(ETCDCTLS)("$name lock and elect", ({ name, run }) => {
       await until(async () => (await keysUnder(`${lockName}/`)).length === 3);
       expect(quitter.proc.exitCode).toBeNull();
       expect(await quitter.interrupt()).toBe(1);
-      expect(quitter.errors()).toBe("Error: context canceled\n");
+      // Go etcdctl may log clientv3's retry warning first when the interrupt cuts a request short.
+      expect(quitter.errors()).toEndWith("Error: context canceled\n");
       expect(await holder.interrupt()).toBe(0);
       await until(() => next.output() !== "");
       expect(next.output()).toMatch(new RegExp(`^${lockName}/[0-9a-f]+\\n\\n$`));
