@@ -27,7 +27,10 @@ import type { WatchStream } from "../mvcc/watch/stream.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { byCreateRequest, type KvClient } from "./kv-client.ts";
 
-/** Most operations of a txn this module sends (a compare and two ops per branch). */
+/**
+ * The `--max-txn-ops` the recipes' txns are checked against: they carry one compare and at most
+ * two operations per branch, so any server limit from 2 up (etcd's default 128) lets them pass.
+ */
 const CLIENT_TXN_OPS = 2;
 
 /** `e` as clientv3 hands it on: Canceled stays, any other error becomes Unknown with its message. */
