@@ -25,10 +25,10 @@ import { decodeRequest, errorResponse, gatewayError, gatewayJson, methodNotAllow
 const STREAM_HEADERS = { "content-type": "application/json", "grpc-metadata-content-type": "application/grpc" };
 
 /** A server-streaming handler of a Connect service implementation, given only the signal of its context. */
-type StreamHandler = (req: Message, ctx: { signal: AbortSignal }) => AsyncIterable<Message>;
+export type StreamHandler = (req: Message, ctx: { signal: AbortSignal }) => AsyncIterable<Message>;
 
 /** One streaming route: request and response messages and the handler. */
-interface StreamRoute {
+export interface StreamRoute {
   input: DescMessage;
   output: DescMessage;
   open: StreamHandler;
@@ -59,7 +59,7 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 /** Serves one streaming call; see the module doc. */
-async function serveStream(route: StreamRoute, request: Request): Promise<Response> {
+export async function serveStream(route: StreamRoute, request: Request): Promise<Response> {
   let req: Message;
   try {
     req = decodeRequest(route.input, parseBody(await request.text()));
