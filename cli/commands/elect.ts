@@ -23,8 +23,14 @@ import type { Printer } from "../print/printer.ts";
 import type { CommandSpec } from "./types.ts";
 
 /** `elect -l`: prints proclamations until interrupted. */
-async function listen(client: EtcdClient, name: Uint8Array, printer: Printer, out: Output, interrupt: AbortSignal): Promise<void> {
-  const session = await CliSession.open(client, Number(DEFAULT_SESSION_TTL_S));
+async function listen(
+  client: EtcdClient,
+  session: CliSession,
+  name: Uint8Array,
+  printer: Printer,
+  out: Output,
+  interrupt: AbortSignal,
+): Promise<void> {
   try {
     for await (const p of observe(new GrpcKvClient(client), name, interrupt)) {
       printer.get(create(RangeResponseSchema, { header: p.header, kvs: [p.kv] }));
@@ -41,6 +47,7 @@ async function listen(client: EtcdClient, name: Uint8Array, printer: Printer, ou
 /** `elect <name> <proposal>`: campaigns, prints the leadership, holds it until interrupted. */
 async function runCampaign(
   client: EtcdClient,
+  session: CliSession,
   name: Uint8Array,
   proposal: string,
   printer: Printer,
@@ -48,7 +55,6 @@ async function runCampaign(
   interrupt: AbortSignal,
 ): Promise<void> {
   const kv = new GrpcKvClient(client);
-  const session = await CliSession.open(client, Number(DEFAULT_SESSION_TTL_S));
   let won;
   try {
     won = await campaign(kv, name, session.lease, new TextEncoder().encode(proposal), interrupt);
@@ -79,10 +85,12 @@ export const electCommand: CommandSpec = {
     if (ctx.args.length === 1 && !listening) throw badArgs("no proposal argument but -l not set");
     if (ctx.args.length === 2 && listening) throw badArgs("proposal given but -l is set");
     const name = new TextEncoder().encode(ctx.args[0]!);
+    // As etcdctl, signals are caught only once the session exists: until then SIGINT just ends it.
+    const session = await CliSession.open(client, Number(DEFAULT_SESSION_TTL_S));
     const interrupt = interruptSignal();
     try {
-      if (listening) await listen(client, name, printer, ctx.out, interrupt.signal);
-      else await runCampaign(client, name, ctx.args[1]!, printer, ctx.out, interrupt.signal);
+      if (listening) await listen(client, session, name, printer, ctx.out, interrupt.signal);
+      else await runCampaign(client, session, name, ctx.args[1]!, printer, ctx.out, interrupt.signal);
     } finally {
       interrupt.release();
     }

@@ -53,9 +53,10 @@ export const lockCommand: CommandSpec = {
     if (ctx.args.length === 0) throw badArgs("lock takes a lock name argument and an optional command to execute");
     const { client, printer } = ctx.connect();
     const kv = new GrpcKvClient(client);
+    // As etcdctl, signals are caught only once the session exists: until then SIGINT just ends it.
+    const session = await CliSession.open(client, Number(ctx.flags.int64("ttl")));
     const interrupt = interruptSignal();
     try {
-      const session = await CliSession.open(client, Number(ctx.flags.int64("ttl")));
       const name = new TextEncoder().encode(ctx.args[0]!);
       let held;
       try {

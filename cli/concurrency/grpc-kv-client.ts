@@ -39,7 +39,7 @@ export class GrpcKvClient implements KvClient {
   }
 
   async grant(ttlSeconds: bigint): Promise<bigint> {
-    return (await this.client.call((s, o) => s.lease.leaseGrant({ TTL: ttlSeconds }, o))).ID;
+    return (await this.client.call((s, o) => s.lease.leaseGrant({ TTL: ttlSeconds }, o), NO_DEADLINE)).ID;
   }
 
   async *watch(key: Uint8Array, rangeEnd: Uint8Array, startRevision: bigint, signal: AbortSignal): AsyncGenerator<WatchResponse> {

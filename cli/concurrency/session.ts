@@ -24,11 +24,13 @@ export class CliSession {
   /**
    * Grants a lease of `ttlSeconds` (values below 1 mean {@link DEFAULT_SESSION_TTL_S}, as
    * WithTTL ignores them) and starts keeping it alive.
-   * @throws CtlError the grant's failure (exit 1)
+   * @throws CtlError the grant's failure (exit 1); while no endpoint answers it keeps trying
    */
   static async open(client: EtcdClient, ttlSeconds: number): Promise<CliSession> {
     const ttl = ttlSeconds > 0 ? BigInt(ttlSeconds) : DEFAULT_SESSION_TTL_S;
-    const resp = await client.call((s, o) => s.lease.leaseGrant({ TTL: ttl }, o));
+    // NewSession grants with the client's own context: no deadline, so etcdctl 3.4 keeps trying
+    // an unreachable endpoint until interrupted.
+    const resp = await client.call((s, o) => s.lease.leaseGrant({ TTL: ttl }, o), { timeoutMs: null });
     return new CliSession(client, resp.ID);
   }
 
