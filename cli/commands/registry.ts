@@ -5,9 +5,11 @@
 import { AUTH_COMMANDS } from "./auth.ts";
 import { compactionCommand } from "./compaction.ts";
 import { delCommand } from "./del.ts";
+import { electCommand } from "./elect.ts";
 import { endpointHealthCommand, endpointStatusCommand } from "./endpoint.ts";
 import { getCommand } from "./get.ts";
 import { LEASE_COMMANDS } from "./lease.ts";
+import { lockCommand } from "./lock.ts";
 import { MEMBER_COMMANDS } from "./member.ts";
 import { moveLeaderCommand } from "./move-leader.ts";
 import { putCommand } from "./put.ts";
@@ -35,4 +37,6 @@ export const COMMANDS: CommandSpec[] = [
   ...AUTH_COMMANDS,
   ...USER_COMMANDS,
   ...ROLE_COMMANDS,
+  lockCommand,
+  electCommand,
 ];

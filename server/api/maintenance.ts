@@ -55,7 +55,8 @@ export function maintenanceService(api: EtcdServerApi): ServiceImpl<typeof Maint
     alarm: (req) => {
       api.rejectIfLearner?.();
       if (req.action === AlarmRequest_AlarmAction.ACTIVATE) activate();
-      return { header: api.header(), alarms: [] };
+      // etcd's applier answers alarms without a header (apply.go Alarm): `{}` when none are raised.
+      return { alarms: [] };
     },
     defragment: async (_req, ctx) => {
       api.rejectIfLearner?.();

@@ -11,6 +11,7 @@ import type { EtcdServerApi } from "../node/types.ts";
 import type { KvOptions } from "../api/kv.ts";
 import { gatewayNotFound, mountGateway } from "./gateway.ts";
 import { mountWatchGateway } from "./gateway-watch.ts";
+import { mountStreamGateway } from "./gateway-stream.ts";
 
 /** What `/health` reports, as etcd 3.4's `Health` JSON (etcdserver/api/etcdhttp/metrics.go). */
 export interface Health {
@@ -61,6 +62,7 @@ export function createHttpApp(api: EtcdServerApi, opts: KvOptions = { maxTxnOps:
   const app = new Hono();
   mountGateway(app, api, opts);
   mountWatchGateway(app, api);
+  mountStreamGateway(app, api);
   app.all("/health", async (c) => {
     if (c.req.method !== "GET") return methodNotAllowed();
     const h = await checkHealth(api);
