@@ -7,9 +7,10 @@
  * on a learner, etcd's interceptor answers first with Unavailable `etcdserver: rpc not supported
  * for learner`.
  */
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { Election, type LeaderKey } from "../../proto/gen/v3electionpb/v3election_pb.ts";
 import { MemberClient } from "../concurrency/client.ts";
+import { requestAuth } from "./auth-context.ts";
 import { campaign, leader, observe, proclaim, resign } from "../concurrency/election.ts";
 import type { Waiters } from "../concurrency/waiters.ts";
 import type { EtcdServerApi } from "../node/types.ts";
@@ -29,27 +30,30 @@ function required(l: LeaderKey | undefined): LeaderKey {
  * calls waiting at once.
  */
 export function electionService(api: EtcdServerApi, waiters: Waiters): ServiceImpl<typeof Election> {
-  const client = new MemberClient(api);
+  // Each call acts with its caller's credentials (the token or TLS name of its request).
+  const clientOf = async (ctx: HandlerContext) => new MemberClient(api, await requestAuth(api, ctx));
   return {
-    campaign(req, ctx) {
+    async campaign(req, ctx) {
       api.rejectIfLearner?.();
+      const client = await clientOf(ctx);
       return waiters.run(() => campaign(client, req.name, req.lease, req.value, ctx.signal));
     },
-    async proclaim(req) {
+    async proclaim(req, ctx) {
       api.rejectIfLearner?.();
-      return { header: await proclaim(client, required(req.leader), req.value) };
+      return { header: await proclaim(await clientOf(ctx), required(req.leader), req.value) };
     },
-    leader(req) {
+    async leader(req, ctx) {
       api.rejectIfLearner?.();
-      return leader(client, req.name);
+      return leader(await clientOf(ctx), req.name);
     },
     async *observe(req, ctx) {
       api.rejectIfLearner?.();
+      const client = await clientOf(ctx);
       yield* waiters.stream(() => observe(client, req.name, ctx.signal));
     },
-    async resign(req) {
+    async resign(req, ctx) {
       api.rejectIfLearner?.();
-      return { header: await resign(client, required(req.leader)) };
+      return { header: await resign(await clientOf(ctx), required(req.leader)) };
     },
   };
 }

@@ -3,6 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createHandlerContext } from "@connectrpc/connect";
 import { CampaignRequestSchema, Election, LeaderRequestSchema, ResignRequestSchema } from "../../proto/gen/v3electionpb/v3election_pb.ts";
 import { Lock, LockRequestSchema, UnlockRequestSchema } from "../../proto/gen/v3lockpb/v3lock_pb.ts";
+import { RangeResponseSchema, ResponseHeaderSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Waiters } from "../concurrency/waiters.ts";
 import { Errors } from "../errors.ts";
 import { createFakeApi } from "../http/fake-api.ts";
@@ -48,4 +49,29 @@ test("Resign without a leader key: Unknown '\"leader\" field must be provided' (
     Code.Unknown,
     '"leader" field must be provided',
   ]);
+});
+
+test("Lock and Election calls act with their caller's credentials (etcd hands the caller's context to its in-process client)", async () => {
+  const api = createFakeApi();
+  const alice = { username: "alice", revision: 3 };
+  api.auth = { authInfo: async (token?: string) => (token === "tok" ? alice : undefined) } as never;
+  const seen: unknown[] = [];
+  api.range = async (req, ai) => {
+    seen.push(ai);
+    return create(RangeResponseSchema, { header: create(ResponseHeaderSchema, { revision: 1n }) });
+  };
+  const election = electionService(api, new Waiters());
+  const withToken = createHandlerContext({
+    service: Election,
+    method: Election.method.leader,
+    protocolName: "grpc",
+    requestMethod: "POST",
+    url: "/",
+    requestHeader: { token: "tok" },
+  });
+  expect(await failure(() => election.leader(create(LeaderRequestSchema, { name: new Uint8Array([1]) }), withToken))).toEqual([
+    Code.Unknown,
+    "election: no leader",
+  ]);
+  expect(seen).toEqual([alice]);
 });

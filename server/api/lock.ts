@@ -6,24 +6,27 @@
  * with the member's message (server/concurrency/client.ts); on a learner, etcd's interceptor
  * answers first with Unavailable `etcdserver: rpc not supported for learner`.
  */
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { Lock } from "../../proto/gen/v3lockpb/v3lock_pb.ts";
 import { MemberClient } from "../concurrency/client.ts";
+import { requestAuth } from "./auth-context.ts";
 import { lock, unlock } from "../concurrency/mutex.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import type { Waiters } from "../concurrency/waiters.ts";
 
 /** The Lock service implementation over `api`; `waiters` bounds the Lock calls waiting at once. */
 export function lockService(api: EtcdServerApi, waiters: Waiters): ServiceImpl<typeof Lock> {
-  const client = new MemberClient(api);
+  // Each call acts with its caller's credentials (the token or TLS name of its request).
+  const clientOf = async (ctx: HandlerContext) => new MemberClient(api, await requestAuth(api, ctx));
   return {
     async lock(req, ctx) {
       api.rejectIfLearner?.();
+      const client = await clientOf(ctx);
       return waiters.run(() => lock(client, req.name, req.lease, ctx.signal));
     },
-    async unlock(req) {
+    async unlock(req, ctx) {
       api.rejectIfLearner?.();
-      return { header: await unlock(client, req.key) };
+      return { header: await unlock(await clientOf(ctx), req.key) };
     },
   };
 }

@@ -4,6 +4,9 @@
  * (etcdserver/api/v3client/v3client.go). KV requests are checked as the KV service checks them
  * (server/api/kv-validate.ts) before they reach the member.
  *
+ * Requests carry the caller's credentials (`ai`), so permissions apply per caller, as etcd's
+ * lock and election servers hand the caller's context to the in-process client.
+ *
  * Errors are what clientv3 makes of them: a member error keeps its message but loses its gRPC
  * code (clientv3 turns it into an rpctypes.EtcdError, which grpc-go sends as Unknown), e.g.
  * Unknown `etcdserver: requested lease not found` for a Lock with an unknown lease. Checked
@@ -24,6 +27,7 @@ import {
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { checkDeleteRequest, checkRangeRequest, checkTxnRequest } from "../api/kv-validate.ts";
 import type { WatchStream } from "../mvcc/watch/stream.ts";
+import type { AuthInfo } from "../auth/store.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { byCreateRequest, type KvClient } from "./kv-client.ts";
 
@@ -51,7 +55,11 @@ async function asClient<T>(f: () => Promise<T>): Promise<T> {
 
 /** The in-process client; see the module doc. */
 export class MemberClient implements KvClient {
-  constructor(private readonly api: EtcdServerApi) {}
+  /** `ai`: who calls (server/api/auth-context.ts requestAuth); undefined without credentials. */
+  constructor(
+    private readonly api: EtcdServerApi,
+    private readonly ai?: AuthInfo,
+  ) {}
 
   /**
    * The key of `prefix` with the lowest (`first`) or highest create revision at most
@@ -62,7 +70,7 @@ export class MemberClient implements KvClient {
     const req = byCreateRequest(prefix, order, maxCreateRevision);
     return asClient(async () => {
       checkRangeRequest(req);
-      return this.api.range(req);
+      return this.api.range(req, this.ai);
     });
   }
 
@@ -71,7 +79,7 @@ export class MemberClient implements KvClient {
     const req: TxnRequest = create(TxnRequestSchema, init);
     return asClient(async () => {
       checkTxnRequest(req, CLIENT_TXN_OPS);
-      return this.api.txn(req);
+      return this.api.txn(req, this.ai);
     });
   }
 
@@ -80,13 +88,13 @@ export class MemberClient implements KvClient {
     const req = create(DeleteRangeRequestSchema, { key });
     return asClient(async () => {
       checkDeleteRequest(req);
-      return this.api.deleteRange(req);
+      return this.api.deleteRange(req, this.ai);
     });
   }
 
   /** Grants a lease of `ttlSeconds` with an ID the member picks; resolves with the ID. */
   grant(ttlSeconds: bigint): Promise<bigint> {
-    return asClient(async () => (await this.api.leaseGrant(create(LeaseGrantRequestSchema, { TTL: ttlSeconds }))).ID);
+    return asClient(async () => (await this.api.leaseGrant(create(LeaseGrantRequestSchema, { TTL: ttlSeconds }), this.ai)).ID);
   }
 
   /**
@@ -97,6 +105,8 @@ export class MemberClient implements KvClient {
   async *watch(key: Uint8Array, rangeEnd: Uint8Array, startRevision: bigint, signal: AbortSignal): AsyncGenerator<WatchResponse> {
     let stream: WatchStream;
     try {
+      // READ on the watched range, as the Watch service checks a create (server/api/watch.ts).
+      this.api.auth?.store.isRangePermitted(this.ai, key, rangeEnd);
       stream = this.api.openWatchStream();
     } catch (e) {
       throw clientError(e);
