@@ -14,7 +14,7 @@ import { createClient, ConnectError } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Etcd3 } from "etcd3";
 import { Auth, KV } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import { bytes } from "./clients.ts";
+import { bytes, callOutcome } from "./clients.ts";
 import { cleanup, type EtcdProcess, goEtcdctl, IS_REAL_ETCD, type RunOptions, type RunResult, startEtcd } from "./harness.ts";
 
 setDefaultTimeout(120_000);
@@ -294,16 +294,6 @@ describe("users, roles and permissions (Go etcdctl, ours vs etcd 3.4)", () => {
 });
 
 describe("tokens over gRPC (ours vs etcd 3.4)", () => {
-  /** The answer of `f` against a server as `code: message` or "ok". */
-  const outcome = async (f: () => Promise<unknown>): Promise<string> => {
-    try {
-      await f();
-      return "ok";
-    } catch (e) {
-      const err = ConnectError.from(e);
-      return `${err.code}: ${err.rawMessage}`;
-    }
-  };
 
   test("a token stops working after its user's password changes; garbage tokens are refused", async () => {
     const results = await Promise.all(
@@ -312,12 +302,12 @@ describe("tokens over gRPC (ours vs etcd 3.4)", () => {
         const { token } = await c.auth.authenticate({ name: "alice", password: "newpw" });
         const rootToken = (await c.auth.authenticate({ name: "root", password: "rootpw" })).token;
         const asAlice = { headers: { token } };
-        const before = await outcome(() => c.kv.range({ key: bytes("k1") }, asAlice));
-        const garbage = await outcome(() => c.kv.range({ key: bytes("k1") }, { headers: { token: "nonsense" } }));
+        const before = await callOutcome(() => c.kv.range({ key: bytes("k1") }, asAlice));
+        const garbage = await callOutcome(() => c.kv.range({ key: bytes("k1") }, { headers: { token: "nonsense" } }));
         await c.auth.userChangePassword({ name: "alice", password: "alicepw" }, { headers: { token: rootToken } });
-        const after = await outcome(() => c.kv.range({ key: bytes("k1") }, asAlice));
-        const status = await outcome(() => c.auth.userList({}, { headers: { token: rootToken } }));
-        const wrong = await outcome(() => c.auth.authenticate({ name: "alice", password: "newpw" }));
+        const after = await callOutcome(() => c.kv.range({ key: bytes("k1") }, asAlice));
+        const status = await callOutcome(() => c.auth.userList({}, { headers: { token: rootToken } }));
+        const wrong = await callOutcome(() => c.auth.authenticate({ name: "alice", password: "newpw" }));
         return { tokenShape: /^[a-zA-Z]{16}\.\d+$/.test(token), before, garbage, after, status, wrong };
       }),
     );

@@ -68,6 +68,28 @@ export async function rpcError(p: Promise<unknown>): Promise<ConnectError> {
   throw new Error("expected the call to fail, but it succeeded");
 }
 
+/** The outcome of the call `f` makes: "ok", or `<code>: <raw message>` of the error it fails with. */
+export async function callOutcome(f: () => Promise<unknown>): Promise<string> {
+  try {
+    await f();
+    return "ok";
+  } catch (e) {
+    const err = ConnectError.from(e);
+    return `${err.code}: ${err.rawMessage}`;
+  }
+}
+
+/** Whether `p` settles (resolves or rejects) within `ms` milliseconds. */
+export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let done = false;
+  void p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await Bun.sleep(ms);
+  return done;
+}
+
 /** What a raw gRPC call answered: HTTP status, grpc-status/grpc-message (from headers or trailers), body size. */
 export interface RawGrpcAnswer {
   httpStatus: number;

@@ -22,7 +22,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Auth, KV } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import { bytes, grpcTlsOptions, text } from "./clients.ts";
+import { bytes, callOutcome, grpcTlsOptions, text } from "./clients.ts";
 import { makeTestPki, type CertPair, type TestPki } from "./certs.ts";
 import { TestCluster } from "./cluster-harness.ts";
 import { cleanup, type ClientTlsFiles, goEtcdctl, makeTempDir, type RunResult, startEtcd } from "./harness.ts";
@@ -89,17 +89,6 @@ function clients(endpoint: string) {
   return { auth: createClient(Auth, transport), kv: createClient(KV, transport) };
 }
 
-/** `code: message` of a failed call, or "ok". */
-async function outcome(f: () => Promise<unknown>): Promise<string> {
-  try {
-    await f();
-    return "ok";
-  } catch (e) {
-    const err = ConnectError.from(e);
-    return `${err.code}: ${err.rawMessage}`;
-  }
-}
-
 /**
  * What every member must show of the auth state set up below (through Go etcdctl as root on
  * member `i`, serializable reads so each member answers from its own copy): users, roles,
@@ -147,7 +136,7 @@ describe("peer mTLS + client mTLS + auth with JWT in a 3-member cluster", () => 
         const kv = clients(cluster.members[to]!.clientUrl).kv;
         const r = await kv.range({ key: bytes("a/x"), serializable: true }, { headers: { token } });
         expect(text(r.kvs[0]!.value)).toBe("1");
-        expect(await outcome(() => kv.range({ key: bytes("b/x") }, { headers: { token } }))).toBe("7: etcdserver: permission denied");
+        expect(await callOutcome(() => kv.range({ key: bytes("b/x") }, { headers: { token } }))).toBe("7: etcdserver: permission denied");
       }
     }
   });
