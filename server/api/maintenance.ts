@@ -1,9 +1,9 @@
 /**
- * etcdserverpb.Maintenance: Status from the member; Alarm GET/DEACTIVATE answer "no alarms"
- * (this server raises none yet); Defragment succeeds without doing anything (SQLite needs no
+ * etcdserverpb.Maintenance: Status from the member; Alarm GET/ACTIVATE/DEACTIVATE through the
+ * log (server/alarm/, an AlarmResponse without header as etcd's); Defragment succeeds without doing anything (SQLite needs no
  * bbolt-style defragmentation; etcd 3.4 answers an empty DefragmentResponse, no header).
  * MoveLeader hands leadership to another voter (only on the leader). A learner answers only
- * Status. Hash, HashKV, Snapshot and Alarm ACTIVATE answer Unimplemented for now. With auth
+ * Status. Hash, HashKV and Snapshot answer Unimplemented for now. With auth
  * enabled, Defragment, Hash, HashKV and Snapshot are for root only (etcd's authMaintenanceServer,
  * which returns the auth store's own errors, so clients get Unknown `auth: permission denied`,
  * `auth: user name is empty`, `auth: user not found` or `auth: invalid auth token`); Status,
@@ -12,7 +12,7 @@
  */
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { Errors } from "../errors.ts";
-import { AlarmRequest_AlarmAction, Maintenance } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { Maintenance } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { requestAuth } from "./auth-context.ts";
 import { unimplemented } from "./unimplemented.ts";
@@ -34,7 +34,6 @@ function rawAuthError(e: unknown): unknown {
 
 /** The Maintenance service implementation over `api`. */
 export function maintenanceService(api: EtcdServerApi): ServiceImpl<typeof Maintenance> {
-  const activate = unimplemented(Maintenance, "Alarm");
   /** etcd's isAuthenticated: the caller must have the root role (when auth is enabled). */
   const checkAdmin = async (ctx: Parameters<typeof requestAuth>[1]) => {
     try {
@@ -52,10 +51,10 @@ export function maintenanceService(api: EtcdServerApi): ServiceImpl<typeof Maint
   };
   return {
     status: () => api.status(),
-    alarm: (req) => {
+    alarm: async (req) => {
       api.rejectIfLearner?.();
-      if (req.action === AlarmRequest_AlarmAction.ACTIVATE) activate();
-      return { header: api.header(), alarms: [] };
+      if (!api.alarm) return { alarms: [] };
+      return api.alarm(req);
     },
     defragment: async (_req, ctx) => {
       api.rejectIfLearner?.();

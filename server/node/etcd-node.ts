@@ -26,7 +26,17 @@ import {
   RequestHeaderSchema,
   type InternalRaftRequest,
 } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
-import { LeaseRevokeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import {
+  AlarmRequestSchema,
+  AlarmRequest_AlarmAction,
+  AlarmType,
+  LeaseRevokeRequestSchema,
+  type AlarmMember,
+  type AlarmRequest,
+  type AlarmResponse,
+} from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { AlarmStore, alarmString } from "../alarm/store.ts";
+import { effectiveQuotaBytes, MAX_QUOTA_BYTES, quotaAvailable, type QuotaRequest } from "../alarm/quota.ts";
 import {
   RangeRequestSchema,
   ResponseHeaderSchema,
@@ -136,6 +146,8 @@ export interface NodeConfig extends BootstrapConfig {
   bcryptCost?: number;
   /** Wall-clock time of JWT expiry, epoch ms (default the system clock; tests inject one). */
   wallClock?: WallClock;
+  /** `--quota-backend-bytes`: backend size that raises NOSPACE, bytes (0 or absent: 2 GiB; negative: none). */
+  quotaBackendBytes?: number;
 }
 
 /** Minimal structured logger (server/log.ts provides one). */
@@ -171,6 +183,14 @@ export class EtcdNode implements EtcdServerApi {
   readonly tokens: TokenProvider;
   /** The Auth API (server/auth/server.ts). */
   readonly auth: AuthServer;
+  /** Raised alarms (server/alarm/store.ts), changed by applied Alarm entries. */
+  readonly alarms: AlarmStore;
+  /** How the applier logs raised and cleared alarms. */
+  readonly alarmLog: (msg: string, fields: Record<string, unknown>) => void;
+  /** The space quota, bytes (Infinity: none). */
+  private readonly quotaBytes: number;
+  /** Backend size as of the last apply batch, bytes (etcd's backend.Size(), updated at commit). */
+  private backendBytes = 0;
   private readonly meta: Meta;
   private readonly membersTable: MembersTable;
   private readonly raftStorage: SqliteRaftStorage;
@@ -250,6 +270,11 @@ export class EtcdNode implements EtcdServerApi {
     this.requestIds = new LeaseIdGenerator(this.memberId, env.now());
     this.mvcc = new MvccStore(db, { leaseExists: (id) => this.lessor.has(id) });
     this.authStore = new AuthStore(db);
+    this.alarms = new AlarmStore(db);
+    this.alarmLog = (msg, fields) => logger.warn(msg, fields);
+    this.quotaBytes = effectiveQuotaBytes(cfg.quotaBackendBytes ?? 0);
+    this.logQuota(cfg.quotaBackendBytes ?? 0);
+    this.backendBytes = backendSizeBytes(db);
     this.tokens = createTokenProvider(cfg.authToken ?? "simple", (cfg.authTokenTtl ?? 300) * 1000, {
       monotonic: cfg.clock ?? systemClock,
       wall: cfg.wallClock ?? systemWallClock,
@@ -335,6 +360,55 @@ export class EtcdNode implements EtcdServerApi {
     if (this.learner) throw Errors.NotSupportedForLearner();
   }
 
+  /** etcd's NewBackendQuota start-up line. */
+  private logQuota(flag: number): void {
+    if (flag < 0) {
+      this.logger.info("disabled backend quota", { "quota-name": "v3-applier", "quota-size-bytes": flag });
+      return;
+    }
+    if (flag > MAX_QUOTA_BYTES) {
+      this.logger.warn("quota exceeds the maximum value", { "quota-name": "v3-applier", "quota-size-bytes": flag, "quota-maximum-size-bytes": MAX_QUOTA_BYTES });
+    }
+    this.logger.info(flag === 0 ? "enabled backend quota with default value" : "enabled backend quota", {
+      "quota-name": "v3-applier",
+      "quota-size-bytes": this.quotaBytes,
+    });
+  }
+
+  /**
+   * etcd's quotaAlarmer.check (v3rpc/quota.go): when `r` does not fit in the quota, proposes a
+   * NOSPACE alarm for this member (waiting for it; its failure is ignored) and throws NoSpace
+   * (ResourceExhausted `etcdserver: mvcc: database space exceeded`).
+   */
+  private async checkQuota(r: QuotaRequest): Promise<void> {
+    if (quotaAvailable(r, this.backendBytes, this.quotaBytes)) return;
+    const activate = create(AlarmRequestSchema, { memberID: this.memberId, action: AlarmRequest_AlarmAction.ACTIVATE, alarm: AlarmType.NOSPACE });
+    await this.alarm(activate).catch(() => undefined);
+    throw Errors.NoSpace();
+  }
+
+  /**
+   * Maintenance.Alarm through the log (etcd's EtcdServer.Alarm): GET, ACTIVATE or DEACTIVATE
+   * as applied by server/alarm/apply.ts on every member. The response has no header, as etcd's.
+   * Errors: NotSupportedForLearner on a learner; Timeout and the other proposal errors.
+   */
+  async alarm(req: AlarmRequest): Promise<AlarmResponse> {
+    this.rejectIfLearner();
+    const resp = (await this.propose({ alarm: req })) as AlarmResponse;
+    resp.header = undefined;
+    return resp;
+  }
+
+  /** Every alarm raised (as applied on this member), by type then member ID. */
+  alarmList(): AlarmMember[] {
+    return this.alarms.get(AlarmType.NONE);
+  }
+
+  /** Backend size used by the quota and Status, bytes (as of the last applied batch). */
+  get backendSize(): number {
+    return this.backendBytes;
+  }
+
   async linearizableReadNotify(): Promise<void> {
     this.assertOpen();
     await this.raft.readIndex();
@@ -370,7 +444,9 @@ export class EtcdNode implements EtcdServerApi {
     if (ai && ai.revision !== 0 && ai.revision !== this.authStore.revision) throw Errors.AuthOldRevision();
   }
 
-  put(req: PutRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<PutResponse> {
+  async put(req: PutRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<PutResponse> {
+    this.rejectIfLearner();
+    await this.checkQuota({ put: req });
     return this.clientPropose({ put: req }, ai, signal) as Promise<PutResponse>;
   }
 
@@ -391,6 +467,7 @@ export class EtcdNode implements EtcdServerApi {
       response.header = this.header();
       return response;
     }
+    await this.checkQuota({ txn: req });
     return this.propose({ txn: req }, ai, signal) as Promise<TxnResponse>;
   }
 
@@ -403,6 +480,7 @@ export class EtcdNode implements EtcdServerApi {
     let ID = req.ID;
     // etcd picks a positive ID from the member's request-ID generator when none is given.
     while (ID === 0n || (req.ID === 0n && this.lessor.has(ID))) ID = this.leaseIds.next();
+    await this.checkQuota({ leaseGrant: req });
     return this.propose({ leaseGrant: { ...req, ID } }, ai) as Promise<LeaseGrantResponse>;
   }
 
@@ -490,7 +568,7 @@ export class EtcdNode implements EtcdServerApi {
       raftAppliedIndex: BigInt(this.raft.appliedIndex),
       isLearner: this.learner,
       // etcd lists "etcdserver: no leader" (and raised alarms) in errors (v3rpc/maintenance.go).
-      errors: st.softState.lead === 0n ? [Errors.NoLeader().rawMessage] : [],
+      errors: [...(st.softState.lead === 0n ? [Errors.NoLeader().rawMessage] : []), ...this.alarmList().map(alarmString)],
     });
   }
 
@@ -709,6 +787,7 @@ export class EtcdNode implements EtcdServerApi {
     this.mvcc.reload();
     this.lessor.reload();
     this.authStore.reload();
+    this.alarms.reload();
     restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
     this.lastWatchHeader = undefined;
     this.learner = this.membersTable.get(this.memberId)?.isLearner ?? false;
@@ -718,6 +797,7 @@ export class EtcdNode implements EtcdServerApi {
 
   /** After an apply transaction committed: watchers get their events, callers their answers. */
   private afterApply(): void {
+    this.backendBytes = backendSizeBytes(this.db);
     if (this.snapshotRestored) {
       this.snapshotRestored = false;
       this.appliedEvents = [];
@@ -801,6 +881,13 @@ function isTxnSerializable(req: TxnRequest): boolean {
     if (op.request.case === "requestTxn") return isTxnSerializable(op.request.value);
     return true;
   });
+}
+
+/** Size of the database SQLite holds, free pages included, bytes (page_count * page_size). */
+function backendSizeBytes(db: Database): number {
+  const pages = db.query<{ page_count: number }, []>("PRAGMA page_count").get()?.page_count ?? 0;
+  const size = db.query<{ page_size: number }, []>("PRAGMA page_size").get()?.page_size ?? 4096;
+  return pages * size;
 }
 
 function fileSize(path: string): number {

@@ -11,6 +11,9 @@
  * member drops the request early, rejecting with Canceled.
  */
 import type {
+  AlarmMember,
+  AlarmRequest,
+  AlarmResponse,
   CompactionRequest,
   CompactionResponse,
   DeleteRangeRequest,
@@ -89,6 +92,15 @@ export interface EtcdServerApi {
   members(): Member[];
   /** Maintenance.Status for this member (header, version, dbSize, leader, raft index/term...). */
   status(): StatusResponse;
+
+  /**
+   * Maintenance.Alarm through the log (server/alarm/apply.ts): GET / ACTIVATE / DEACTIVATE; the
+   * response has no header, as etcd's. Optional: test fakes leave it out (answered: no alarms).
+   * Errors: NotSupportedForLearner, Timeout.
+   */
+  alarm?(req: AlarmRequest): Promise<AlarmResponse>;
+  /** The alarms raised as applied on this member (for `/health` and Status), without the log. */
+  alarmList?(): AlarmMember[];
 
   /**
    * The membership administration of a Raft member (etcd's v3rpc/member.go and MoveLeader).
