@@ -2,6 +2,7 @@
  * Every etcdctl command this CLI implements, in help order. New commands are added here; main.ts
  * needs no change.
  */
+import { ALARM_COMMANDS } from "./alarm.ts";
 import { AUTH_COMMANDS } from "./auth.ts";
 import { compactionCommand } from "./compaction.ts";
 import { delCommand } from "./del.ts";
@@ -32,6 +33,7 @@ export const COMMANDS: CommandSpec[] = [
   versionCommand,
   ...MEMBER_COMMANDS,
   moveLeaderCommand,
+  ...ALARM_COMMANDS,
   ...AUTH_COMMANDS,
   ...USER_COMMANDS,
   ...ROLE_COMMANDS,

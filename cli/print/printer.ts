@@ -8,6 +8,8 @@
  */
 import type { DescMessage, Message } from "@bufbuild/protobuf";
 import {
+  AlarmResponseSchema,
+  type AlarmResponse,
   AuthRoleAddResponseSchema,
   AuthRoleGetResponseSchema,
   AuthRoleDeleteResponseSchema,
@@ -119,6 +121,8 @@ export interface Printer {
   leaseList(r: LeaseLeasesResponse): void;
   endpointHealth(list: EpHealth[]): void;
   endpointStatus(list: EpStatus[]): void;
+  /** `alarm list` and `alarm disarm` (etcd answers without a header). */
+  alarm(r: AlarmResponse): void;
   /** One response of `watch` (clientv3 drops the watch ID, fragment flag and cancel reason). */
   watch(r: WatchResponse): void;
   /** `role add <role>`. */
@@ -220,6 +224,9 @@ export abstract class UnsupportedPrinter implements Printer {
   watch(_r: WatchResponse): void {
     this.unsupported();
   }
+  alarm(_r: AlarmResponse): void {
+    this.unsupported();
+  }
   roleAdd(_role: string, _r: AuthRoleAddResponse): void {
     this.unsupported();
   }
@@ -299,6 +306,9 @@ export abstract class RpcPrinter extends UnsupportedPrinter {
   }
   override leaseRevoke(_id: bigint, r: LeaseRevokeResponse): void {
     this.message(LeaseRevokeResponseSchema, r);
+  }
+  override alarm(r: AlarmResponse): void {
+    this.message(AlarmResponseSchema, r);
   }
   override roleAdd(_role: string, r: AuthRoleAddResponse): void {
     this.message(AuthRoleAddResponseSchema, r);

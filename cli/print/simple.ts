@@ -27,6 +27,8 @@ import type {
 import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Event_EventType, type KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
 import type { Output } from "../output.ts";
+import type { AlarmResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { alarmMemberText } from "../go/proto-text.ts";
 import { revokedPermissionLine, roleGetLines } from "./auth.ts";
 import { leaseHex } from "./lease.ts";
 import { memberAddEnvLines, memberMessage } from "./member.ts";
@@ -121,6 +123,11 @@ export class SimplePrinter implements Printer {
 
   leaseGrant(r: LeaseGrantResponse): void {
     this.out.println(`lease ${leaseHex(r.ID)} granted with TTL(${r.TTL}s)`);
+  }
+
+  /** One `%+v` line per alarm: `memberID:<decimal> alarm:NOSPACE `. */
+  alarm(r: AlarmResponse): void {
+    for (const a of r.alarms) this.out.println(alarmMemberText(a));
   }
 
   leaseRevoke(id: bigint, _r: LeaseRevokeResponse): void {

@@ -80,14 +80,5 @@ export class AlarmStore {
   }
 }
 
-/**
- * An alarm as Go's gogoproto `String()` prints it (etcd's Status errors, `/health` logs, etcdctl's
- * simple `alarm list`): `memberID:<decimal> alarm:<NAME> ` with a trailing space; a zero field is
- * left out as the text format does (`alarm:NOSPACE `, `memberID:1 `).
- */
-export function alarmString(m: AlarmMember): string {
-  let s = "";
-  if (m.memberID !== 0n) s += `memberID:${m.memberID} `;
-  if (m.alarm !== AlarmType.NONE) s += `alarm:${AlarmType[m.alarm] ?? m.alarm} `;
-  return s;
-}
+/** An alarm as Go prints it: `memberID:<decimal> alarm:<NAME> ` (cli/go/proto-text.ts). */
+export { alarmMemberText as alarmString } from "../../cli/go/proto-text.ts";

@@ -74,6 +74,7 @@ import { WatchHub } from "../mvcc/watch/hub.ts";
 import { WatchStream } from "../mvcc/watch/stream.ts";
 import { backendPath, openBackend } from "../storage/sqlite.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
+import { backendSize } from "../storage/size.ts";
 import { SqliteRaftStorage } from "../storage/raft-storage.ts";
 import { MembersTable, type MemberRecord } from "../storage/members.ts";
 import { LeasesTable } from "../storage/leases.ts";
@@ -274,7 +275,7 @@ export class EtcdNode implements EtcdServerApi {
     this.alarmLog = (msg, fields) => logger.warn(msg, fields);
     this.quotaBytes = effectiveQuotaBytes(cfg.quotaBackendBytes ?? 0);
     this.logQuota(cfg.quotaBackendBytes ?? 0);
-    this.backendBytes = backendSizeBytes(db);
+    this.backendBytes = backendSize(db).totalBytes;
     this.tokens = createTokenProvider(cfg.authToken ?? "simple", (cfg.authTokenTtl ?? 300) * 1000, {
       monotonic: cfg.clock ?? systemClock,
       wall: cfg.wallClock ?? systemWallClock,
@@ -555,13 +556,15 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   status(): StatusResponse {
-    const dbSize = fileSize(backendPath(this.cfg.dataDir));
+    // The file lags behind the pages still in the WAL: report the larger (etcd: the bbolt file size).
+    const size = backendSize(this.db);
+    const dbSize = Math.max(fileSize(backendPath(this.cfg.dataDir)), size.totalBytes);
     const st = this.raft.status();
     return create(StatusResponseSchema, {
       header: this.header(),
       version: ETCD_SERVER_VERSION,
       dbSize: BigInt(dbSize),
-      dbSizeInUse: BigInt(dbSize),
+      dbSizeInUse: BigInt(size.inUseBytes),
       leader: st.softState.lead,
       raftIndex: BigInt(st.hardState.commit),
       raftTerm: BigInt(st.hardState.term),
@@ -797,7 +800,7 @@ export class EtcdNode implements EtcdServerApi {
 
   /** After an apply transaction committed: watchers get their events, callers their answers. */
   private afterApply(): void {
-    this.backendBytes = backendSizeBytes(this.db);
+    this.backendBytes = backendSize(this.db).totalBytes;
     if (this.snapshotRestored) {
       this.snapshotRestored = false;
       this.appliedEvents = [];
@@ -881,13 +884,6 @@ function isTxnSerializable(req: TxnRequest): boolean {
     if (op.request.case === "requestTxn") return isTxnSerializable(op.request.value);
     return true;
   });
-}
-
-/** Size of the database SQLite holds, free pages included, bytes (page_count * page_size). */
-function backendSizeBytes(db: Database): number {
-  const pages = db.query<{ page_count: number }, []>("PRAGMA page_count").get()?.page_count ?? 0;
-  const size = db.query<{ page_size: number }, []>("PRAGMA page_size").get()?.page_size ?? 4096;
-  return pages * size;
 }
 
 function fileSize(path: string): number {
