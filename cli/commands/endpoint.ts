@@ -12,7 +12,7 @@ import type { EpHealth, EpStatus } from "../print/printer.ts";
 import type { CommandContext, CommandSpec } from "./types.ts";
 
 /** `--cluster`, a persistent flag of the `endpoint` group (so `ETCDCTL_CLUSTER` applies too). */
-const CLUSTER_FLAG: FlagSpec = {
+export const CLUSTER_FLAG: FlagSpec = {
   name: "cluster",
   type: "bool",
   default: false,
@@ -23,7 +23,7 @@ const CLUSTER_FLAG: FlagSpec = {
  * The endpoints to act on: `--endpoints` as given, or with `--cluster` all members' client URLs.
  * @throws CtlError exit 1 `failed to fetch endpoints from etcd cluster member list: ...`
  */
-async function targetEndpoints(ctx: CommandContext, config: ClientConfig): Promise<string[]> {
+export async function targetEndpoints(ctx: CommandContext, config: ClientConfig): Promise<string[]> {
   if (!ctx.flags.bool("cluster")) return ctx.flags.strings("endpoints");
   try {
     // Without credentials, as etcdctl ("MemberList() doesn't need authentication").

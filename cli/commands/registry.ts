@@ -5,6 +5,7 @@
 import { ALARM_COMMANDS } from "./alarm.ts";
 import { AUTH_COMMANDS } from "./auth.ts";
 import { compactionCommand } from "./compaction.ts";
+import { defragCommand } from "./defrag.ts";
 import { delCommand } from "./del.ts";
 import { endpointHealthCommand, endpointStatusCommand } from "./endpoint.ts";
 import { getCommand } from "./get.ts";
@@ -34,6 +35,7 @@ export const COMMANDS: CommandSpec[] = [
   ...MEMBER_COMMANDS,
   moveLeaderCommand,
   ...ALARM_COMMANDS,
+  defragCommand,
   ...AUTH_COMMANDS,
   ...USER_COMMANDS,
   ...ROLE_COMMANDS,

@@ -1,7 +1,8 @@
 /**
  * etcdserverpb.Maintenance: Status from the member; Alarm GET/ACTIVATE/DEACTIVATE through the
- * log (server/alarm/, an AlarmResponse without header as etcd's); Defragment succeeds without doing anything (SQLite needs no
- * bbolt-style defragmentation; etcd 3.4 answers an empty DefragmentResponse, no header).
+ * log (server/alarm/, an AlarmResponse without header as etcd's); Defragment gives free pages
+ * back in steps while the member serves (server/storage/defrag.ts; etcd 3.4 answers an empty
+ * DefragmentResponse, no header).
  * MoveLeader hands leadership to another voter (only on the leader). A learner answers only
  * Status. Hash, HashKV and Snapshot answer Unimplemented for now. With auth
  * enabled, Defragment, Hash, HashKV and Snapshot are for root only (etcd's authMaintenanceServer,
@@ -59,6 +60,7 @@ export function maintenanceService(api: EtcdServerApi): ServiceImpl<typeof Maint
     defragment: async (_req, ctx) => {
       api.rejectIfLearner?.();
       await checkAdmin(ctx);
+      await api.defragment?.();
       return {};
     },
     hash: adminOnly("Hash"),

@@ -75,6 +75,7 @@ import { WatchStream } from "../mvcc/watch/stream.ts";
 import { backendPath, openBackend } from "../storage/sqlite.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
 import { backendSize } from "../storage/size.ts";
+import { defragment } from "../storage/defrag.ts";
 import { SqliteRaftStorage } from "../storage/raft-storage.ts";
 import { MembersTable, type MemberRecord } from "../storage/members.ts";
 import { LeasesTable } from "../storage/leases.ts";
@@ -403,6 +404,41 @@ export class EtcdNode implements EtcdServerApi {
   /** Every alarm raised (as applied on this member), by type then member ID. */
   alarmList(): AlarmMember[] {
     return this.alarms.get(AlarmType.NONE);
+  }
+
+  /** The Defragment running now, shared by concurrent callers. */
+  private defragRunning: Promise<void> | undefined;
+
+  /**
+   * Maintenance.Defragment (etcd's EtcdServer.Defragment): gives free pages back to the file
+   * system in bounded steps while the member keeps serving (server/storage/defrag.ts). A call
+   * while one runs waits for that one. Errors: Stopped after close(); SQLite errors as Unknown.
+   */
+  defragment(): Promise<void> {
+    this.assertOpen();
+    this.defragRunning ??= (async () => {
+      const path = backendPath(this.cfg.dataDir);
+      const before = fileSize(path);
+      this.logger.info("defragmenting", { path, "current-db-size-bytes": before });
+      const start = this.env.monotonicMs();
+      try {
+        const r = await defragment(this.db, {
+          nextTurn: (fn) => this.env.setImmediate(fn),
+          onFullVacuum: () => this.logger.warn("converting the backend to incremental vacuum with one full VACUUM", { path }),
+        });
+        this.backendBytes = backendSize(this.db).totalBytes;
+        this.logger.info("defragmented", {
+          path,
+          "current-db-size-bytes-diff": fileSize(path) - before,
+          "current-db-size-bytes": fileSize(path),
+          "freed-pages": r.freedPages,
+          took: `${Math.round(this.env.monotonicMs() - start)}ms`,
+        });
+      } finally {
+        this.defragRunning = undefined;
+      }
+    })();
+    return this.defragRunning;
   }
 
   /** Backend size used by the quota and Status, bytes (as of the last applied batch). */

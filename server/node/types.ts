@@ -99,6 +99,11 @@ export interface EtcdServerApi {
    * Errors: NotSupportedForLearner, Timeout.
    */
   alarm?(req: AlarmRequest): Promise<AlarmResponse>;
+  /**
+   * Maintenance.Defragment: frees the backend's unused pages while serving. Optional: test fakes
+   * leave it out (answered with success, nothing done).
+   */
+  defragment?(): Promise<void>;
   /** The alarms raised as applied on this member (for `/health` and Status), without the log. */
   alarmList?(): AlarmMember[];
 
