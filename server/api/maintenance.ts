@@ -4,7 +4,8 @@
  * back in steps while the member serves (server/storage/defrag.ts; etcd 3.4 answers an empty
  * DefragmentResponse, no header).
  * MoveLeader hands leadership to another voter (only on the leader). A learner answers only
- * Status. Hash, HashKV and Snapshot answer Unimplemented for now. With auth
+ * Status. Hash and HashKV hash this member's backend and history (server/mvcc/hash.ts);
+ * Snapshot answers Unimplemented for now. With auth
  * enabled, Defragment, Hash, HashKV and Snapshot are for root only (etcd's authMaintenanceServer,
  * which returns the auth store's own errors, so clients get Unknown `auth: permission denied`,
  * `auth: user name is empty`, `auth: user not found` or `auth: invalid auth token`); Status,
@@ -63,8 +64,23 @@ export function maintenanceService(api: EtcdServerApi): ServiceImpl<typeof Maint
       await api.defragment?.();
       return {};
     },
-    hash: adminOnly("Hash"),
-    hashKV: adminOnly("HashKV"),
+    // etcd fills the header after hashing: revision = the store revision when it started.
+    hash: async (req, ctx) => {
+      api.rejectIfLearner?.();
+      if (!api.hash) return adminOnly("Hash")(req, ctx);
+      await checkAdmin(ctx);
+      const hash = api.hash();
+      return { header: api.header(), hash };
+    },
+    hashKV: async (req, ctx) => {
+      api.rejectIfLearner?.();
+      if (!api.hashKV) return adminOnly("HashKV")(req, ctx);
+      await checkAdmin(ctx);
+      const r = await api.hashKV(Number(req.revision));
+      const header = api.header();
+      header.revision = BigInt(r.revision);
+      return { header, hash: r.hash, compactRevision: BigInt(r.compactRevision) };
+    },
     // eslint-disable-next-line require-yield
     snapshot: async function* (req, ctx) {
       await adminOnly("Snapshot")(req, ctx);

@@ -152,6 +152,26 @@ export class MvccStore {
     return Math.max(this.compactMainRev, 0);
   }
 
+  /** etcd's compactMainRev: -1 until the first compaction (HashKV compares against it). */
+  get compactMainRevision(): number {
+    return this.compactMainRev;
+  }
+
+  /** The `kv` table (HashKV pages through it). */
+  get revisions(): RevisionsTable {
+    return this.rows;
+  }
+
+  /**
+   * Whether row `id` of `key` is the revision a compaction at `rev` would keep (etcd's
+   * kvindex.Keep): the key's latest write at or below `rev`, when that is not a tombstone.
+   */
+  keptAt(key: Uint8Array, id: number, rev: number): boolean {
+    const ki = this.index.get(bytesToKey(key));
+    const f = ki?.find(rev);
+    return !!f && f.gen.ids[f.i] === id;
+  }
+
   /** Number of keys in the index (live, or deleted with uncompacted history). */
   get indexedKeys(): number {
     return this.index.size;

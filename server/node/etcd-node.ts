@@ -76,6 +76,7 @@ import { backendPath, openBackend } from "../storage/sqlite.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
 import { backendSize } from "../storage/size.ts";
 import { defragment } from "../storage/defrag.ts";
+import { hashBackend, hashKV, type KvHash } from "../mvcc/hash.ts";
 import { SqliteRaftStorage } from "../storage/raft-storage.ts";
 import { MembersTable, type MemberRecord } from "../storage/members.ts";
 import { LeasesTable } from "../storage/leases.ts";
@@ -404,6 +405,24 @@ export class EtcdNode implements EtcdServerApi {
   /** Every alarm raised (as applied on this member), by type then member ID. */
   alarmList(): AlarmMember[] {
     return this.alarms.get(AlarmType.NONE);
+  }
+
+  /**
+   * Maintenance.HashKV on this member (server/mvcc/hash.ts): the history up to `revision`
+   * (0: current), read in pages over event-loop turns. Errors: Compacted, FutureRev (OutOfRange),
+   * NotSupportedForLearner, Stopped.
+   */
+  async hashKV(revision: number): Promise<KvHash> {
+    this.assertOpen();
+    this.rejectIfLearner();
+    return hashKV(this.mvcc, revision, (fn) => this.env.setImmediate(fn));
+  }
+
+  /** Maintenance.Hash: a hash of the state-machine tables (server/mvcc/hash.ts hashBackend). */
+  hash(): number {
+    this.assertOpen();
+    this.rejectIfLearner();
+    return hashBackend(this.db);
   }
 
   /** The Defragment running now, shared by concurrent callers. */

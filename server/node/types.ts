@@ -100,6 +100,14 @@ export interface EtcdServerApi {
    */
   alarm?(req: AlarmRequest): Promise<AlarmResponse>;
   /**
+   * Maintenance.HashKV (server/mvcc/hash.ts): hash of the MVCC history up to `revision` (0:
+   * current), the store revision and the compact revision. Optional (test fakes: Unimplemented).
+   * Errors: Compacted, FutureRev (OutOfRange).
+   */
+  hashKV?(revision: number): Promise<{ hash: number; revision: number; compactRevision: number }>;
+  /** Maintenance.Hash: hash of the backend's state-machine tables. Optional (test fakes: Unimplemented). */
+  hash?(): number;
+  /**
    * Maintenance.Defragment: frees the backend's unused pages while serving. Optional: test fakes
    * leave it out (answered with success, nothing done).
    */
