@@ -7,7 +7,7 @@ import { AUTH_COMMANDS } from "./auth.ts";
 import { compactionCommand } from "./compaction.ts";
 import { defragCommand } from "./defrag.ts";
 import { delCommand } from "./del.ts";
-import { endpointHealthCommand, endpointStatusCommand } from "./endpoint.ts";
+import { endpointHashKVCommand, endpointHealthCommand, endpointStatusCommand } from "./endpoint.ts";
 import { getCommand } from "./get.ts";
 import { LEASE_COMMANDS } from "./lease.ts";
 import { MEMBER_COMMANDS } from "./member.ts";
@@ -31,6 +31,7 @@ export const COMMANDS: CommandSpec[] = [
   ...LEASE_COMMANDS,
   endpointHealthCommand,
   endpointStatusCommand,
+  endpointHashKVCommand,
   versionCommand,
   ...MEMBER_COMMANDS,
   moveLeaderCommand,

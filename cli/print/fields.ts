@@ -32,7 +32,7 @@ import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Event_EventType, type KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
 import { Permission_Type } from "../../proto/gen/authpb/auth_pb.ts";
 import { goQuote } from "../go/strconv.ts";
-import type { EpHealth, EpStatus } from "./printer.ts";
+import type { EpHashKV, EpHealth, EpStatus } from "./printer.ts";
 import { UnsupportedPrinter } from "./printer.ts";
 
 /** The fields format. */
@@ -160,6 +160,15 @@ export class FieldsPrinter extends UnsupportedPrinter {
       this.line("Type", Event_EventType[ev.type] ?? String(ev.type));
       if (ev.prevKv) this.kv("Prev", ev.prevKv);
       if (ev.kv) this.kv("", ev.kv);
+    }
+  }
+
+  override endpointHashKV(list: EpHashKV[]): void {
+    for (const { ep, resp } of list) {
+      this.hdr(resp.header);
+      this.line("Endpoint", goQuote(ep));
+      this.line("Hash", resp.hash);
+      this.out.println("");
     }
   }
 

@@ -10,6 +10,7 @@ import type { DescMessage, Message } from "@bufbuild/protobuf";
 import {
   AlarmResponseSchema,
   type AlarmResponse,
+  type HashKVResponse,
   AuthRoleAddResponseSchema,
   AuthRoleGetResponseSchema,
   AuthRoleDeleteResponseSchema,
@@ -87,6 +88,12 @@ export interface EpStatus {
   resp: StatusResponse;
 }
 
+/** One endpoint's `Maintenance.HashKV` answer in `endpoint hashkv` (etcdctl's `epHashKV`). */
+export interface EpHashKV {
+  ep: string;
+  resp: HashKVResponse;
+}
+
 /** What every output format must be able to print (subset of etcdctl's `printer` interface). */
 export interface Printer {
   /** The `-w` value that selected this printer. */
@@ -121,6 +128,8 @@ export interface Printer {
   leaseList(r: LeaseLeasesResponse): void;
   endpointHealth(list: EpHealth[]): void;
   endpointStatus(list: EpStatus[]): void;
+  /** `endpoint hashkv`. */
+  endpointHashKV(list: EpHashKV[]): void;
   /** `alarm list` and `alarm disarm` (etcd answers without a header). */
   alarm(r: AlarmResponse): void;
   /** One response of `watch` (clientv3 drops the watch ID, fragment flag and cancel reason). */
@@ -225,6 +234,9 @@ export abstract class UnsupportedPrinter implements Printer {
     this.unsupported();
   }
   alarm(_r: AlarmResponse): void {
+    this.unsupported();
+  }
+  endpointHashKV(_list: EpHashKV[]): void {
     this.unsupported();
   }
   roleAdd(_role: string, _r: AuthRoleAddResponse): void {

@@ -32,8 +32,8 @@ import { alarmMemberText } from "../go/proto-text.ts";
 import { revokedPermissionLine, roleGetLines } from "./auth.ts";
 import { leaseHex } from "./lease.ts";
 import { memberAddEnvLines, memberMessage } from "./member.ts";
-import type { EpHealth, EpStatus, Printer } from "./printer.ts";
-import { endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
+import type { EpHashKV, EpHealth, EpStatus, Printer } from "./printer.ts";
+import { endpointHashKVRows, endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
 
 /** `\x6b\x65\x79`: every byte as a `\x` escape (etcdctl's `--hex`). */
 export function hexEscaped(bytes: Uint8Array): string {
@@ -164,6 +164,10 @@ export class SimplePrinter implements Printer {
       if (h.error === "") this.out.eprintln(`${h.ep} is healthy: successfully committed proposal: took = ${h.took}`);
       else this.out.eprintln(`${h.ep} is unhealthy: failed to commit proposal: ${h.error}`);
     }
+  }
+
+  endpointHashKV(list: EpHashKV[]): void {
+    this.joinedRows(endpointHashKVRows(list));
   }
 
   endpointStatus(list: EpStatus[]): void {
