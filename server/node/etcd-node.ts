@@ -409,12 +409,13 @@ export class EtcdNode implements EtcdServerApi {
 
   /**
    * Maintenance.HashKV on this member (server/mvcc/hash.ts): the history up to `revision`
-   * (0: current), read in pages over event-loop turns. Errors: Compacted, FutureRev (OutOfRange),
+   * (0: current), read in pages over event-loop turns; `forPeer`: asked over the peer port by
+   * the leader's corruption check (a learner answers too). Errors: Compacted, FutureRev (OutOfRange),
    * NotSupportedForLearner, Stopped.
    */
-  async hashKV(revision: number): Promise<KvHash> {
+  async hashKV(revision: number, forPeer = false): Promise<KvHash> {
     this.assertOpen();
-    this.rejectIfLearner();
+    if (!forPeer) this.rejectIfLearner();
     return hashKV(this.mvcc, revision, (fn) => this.env.setImmediate(fn));
   }
 
