@@ -103,7 +103,7 @@ import type { EtcdServerApi } from "./types.ts";
 import { exitOnFatal, type OnFatal } from "./fatal.ts";
 import { idToHex } from "../membership/ids.ts";
 import { realEnv, type MemberEnv } from "./env.ts";
-import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS } from "./limits.ts";
+import { COMPACTION_BATCH_ROWS, MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS } from "./limits.ts";
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
 export interface NodeConfig extends BootstrapConfig {
@@ -271,7 +271,7 @@ export class EtcdNode implements EtcdServerApi {
     });
     this.leaseIds = new LeaseIdGenerator(this.memberId, env.now());
     this.requestIds = new LeaseIdGenerator(this.memberId, env.now());
-    this.mvcc = new MvccStore(db, { leaseExists: (id) => this.lessor.has(id) });
+    this.mvcc = new MvccStore(db, { leaseExists: (id) => this.lessor.has(id), deferCompaction: true });
     this.authStore = new AuthStore(db);
     this.alarms = new AlarmStore(db);
     this.alarmLog = (msg, fields) => logger.warn(msg, fields);
@@ -357,6 +357,8 @@ export class EtcdNode implements EtcdServerApi {
       env,
       peerTls: this.peerTls,
     });
+    // Rows of a compaction a restart interrupted.
+    this.scheduleCompaction();
   }
 
   rejectIfLearner(): void {
@@ -379,15 +381,19 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   /**
-   * etcd's quotaAlarmer.check (v3rpc/quota.go): when `r` does not fit in the quota, proposes a
-   * NOSPACE alarm for this member (waiting for it; its failure is ignored) and throws NoSpace
+   * etcd's quotaAlarmer.check (v3rpc/quota.go): undefined when `r` fits in the quota; else a
+   * promise that proposes a NOSPACE alarm for this member (its failure is ignored) and rejects
+   * with NoSpace
    * (ResourceExhausted `etcdserver: mvcc: database space exceeded`).
    */
-  private async checkQuota(r: QuotaRequest): Promise<void> {
-    if (quotaAvailable(r, this.backendBytes, this.quotaBytes)) return;
+  private quotaRefusal(r: QuotaRequest): Promise<never> | undefined {
+    // A learner's writes are refused as such by propose (etcd's interceptor runs first).
+    if (this.learner || quotaAvailable(r, this.backendBytes, this.quotaBytes)) return undefined;
     const activate = create(AlarmRequestSchema, { memberID: this.memberId, action: AlarmRequest_AlarmAction.ACTIVATE, alarm: AlarmType.NOSPACE });
-    await this.alarm(activate).catch(() => undefined);
-    throw Errors.NoSpace();
+    return this.alarm(activate).then(
+      () => Promise.reject(Errors.NoSpace()),
+      () => Promise.reject(Errors.NoSpace()),
+    );
   }
 
   /**
@@ -424,6 +430,47 @@ export class EtcdNode implements EtcdServerApi {
     this.assertOpen();
     this.rejectIfLearner();
     return hashBackend(this.db);
+  }
+
+  /** A compaction batch is scheduled. */
+  private compactionScheduled = false;
+  /** Callers waiting until a compaction's rows are all deleted (physical compactions). */
+  private compactionWaiters: (() => void)[] = [];
+
+  /**
+   * Deletes the rows compactions freed, COMPACTION_BATCH_ROWS per event-loop turn in their own
+   * transaction, so compacting millions of revisions never holds the loop long enough to delay
+   * heartbeats (etcd's scheduleCompaction: batches with pauses).
+   */
+  private scheduleCompaction(): void {
+    if (this.compactionScheduled || this.closed) return;
+    if (this.mvcc.pendingCompactionRows === 0) {
+      for (const done of this.compactionWaiters.splice(0)) done();
+      return;
+    }
+    this.compactionScheduled = true;
+    this.env.setImmediate(() => {
+      this.compactionScheduled = false;
+      if (this.closed) return;
+      if (!this.db.inTransaction) {
+        try {
+          this.db.transaction(() => this.mvcc.compactStep(COMPACTION_BATCH_ROWS))();
+        } catch (e) {
+          this.memberFatal("failed to delete compacted revisions", { error: e instanceof Error ? e.message : String(e) });
+          return;
+        }
+      }
+      this.scheduleCompaction();
+    });
+  }
+
+  /** Resolves once no compacted rows wait for deletion. */
+  private compactionDone(): Promise<void> {
+    if (this.mvcc.pendingCompactionRows === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.compactionWaiters.push(resolve);
+      this.scheduleCompaction();
+    });
   }
 
   /** The Defragment running now, shared by concurrent callers. */
@@ -501,10 +548,8 @@ export class EtcdNode implements EtcdServerApi {
     if (ai && ai.revision !== 0 && ai.revision !== this.authStore.revision) throw Errors.AuthOldRevision();
   }
 
-  async put(req: PutRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<PutResponse> {
-    this.rejectIfLearner();
-    await this.checkQuota({ put: req });
-    return this.clientPropose({ put: req }, ai, signal) as Promise<PutResponse>;
+  put(req: PutRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<PutResponse> {
+    return this.quotaRefusal({ put: req }) ?? (this.clientPropose({ put: req }, ai, signal) as Promise<PutResponse>);
   }
 
   deleteRange(req: DeleteRangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<DeleteRangeResponse> {
@@ -524,12 +569,14 @@ export class EtcdNode implements EtcdServerApi {
       response.header = this.header();
       return response;
     }
-    await this.checkQuota({ txn: req });
-    return this.propose({ txn: req }, ai, signal) as Promise<TxnResponse>;
+    return this.quotaRefusal({ txn: req }) ?? (this.propose({ txn: req }, ai, signal) as Promise<TxnResponse>);
   }
 
-  compact(req: CompactionRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<CompactionResponse> {
-    return this.clientPropose({ compaction: req }, ai, signal) as Promise<CompactionResponse>;
+  /** Compaction through the log; with `physical`, answered once the freed rows are deleted (as etcd's). */
+  async compact(req: CompactionRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<CompactionResponse> {
+    const resp = (await this.clientPropose({ compaction: req }, ai, signal)) as CompactionResponse;
+    if (req.physical) await this.compactionDone();
+    return resp;
   }
 
   async leaseGrant(req: LeaseGrantRequest, ai?: AuthInfo): Promise<LeaseGrantResponse> {
@@ -537,7 +584,8 @@ export class EtcdNode implements EtcdServerApi {
     let ID = req.ID;
     // etcd picks a positive ID from the member's request-ID generator when none is given.
     while (ID === 0n || (req.ID === 0n && this.lessor.has(ID))) ID = this.leaseIds.next();
-    await this.checkQuota({ leaseGrant: req });
+    const refused = this.quotaRefusal({ leaseGrant: req });
+    if (refused) return refused;
     return this.propose({ leaseGrant: { ...req, ID } }, ai) as Promise<LeaseGrantResponse>;
   }
 
@@ -857,6 +905,7 @@ export class EtcdNode implements EtcdServerApi {
   /** After an apply transaction committed: watchers get their events, callers their answers. */
   private afterApply(): void {
     this.backendBytes = backendSize(this.db).totalBytes;
+    this.scheduleCompaction();
     if (this.snapshotRestored) {
       this.snapshotRestored = false;
       this.appliedEvents = [];
