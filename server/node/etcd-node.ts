@@ -74,7 +74,7 @@ import { WatchHub } from "../mvcc/watch/hub.ts";
 import { WatchStream } from "../mvcc/watch/stream.ts";
 import { backendPath, openBackend } from "../storage/sqlite.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
-import { backendSize } from "../storage/size.ts";
+import { backendSize, tableBytes } from "../storage/size.ts";
 import { defragment } from "../storage/defrag.ts";
 import { hashBackend, hashKV, type KvHash } from "../mvcc/hash.ts";
 import { SqliteRaftStorage } from "../storage/raft-storage.ts";
@@ -389,6 +389,8 @@ export class EtcdNode implements EtcdServerApi {
   private quotaRefusal(r: QuotaRequest): Promise<never> | undefined {
     // A learner's writes are refused as such by propose (etcd's interceptor runs first).
     if (this.learner || quotaAvailable(r, this.backendBytes, this.quotaBytes)) return undefined;
+    // etcd's quota counts its bbolt file, not its WAL: leave out the pages of our Raft log.
+    if (quotaAvailable(r, this.backendBytes - this.raftLogBytes(), this.quotaBytes)) return undefined;
     const activate = create(AlarmRequestSchema, { memberID: this.memberId, action: AlarmRequest_AlarmAction.ACTIVATE, alarm: AlarmType.NOSPACE });
     return this.alarm(activate).then(
       () => Promise.reject(Errors.NoSpace()),
@@ -407,6 +409,14 @@ export class EtcdNode implements EtcdServerApi {
     resp.header = undefined;
     return resp;
   }
+
+  /** Bytes of the Raft log's pages, measured at most once per applied index. */
+  private raftLogBytes(): number {
+    const applied = this.raft.appliedIndex;
+    if (this.raftLogBytesAt?.applied !== applied) this.raftLogBytesAt = { applied, bytes: tableBytes(this.db, "raft_log") };
+    return this.raftLogBytesAt.bytes;
+  }
+  private raftLogBytesAt: { applied: number; bytes: number } | undefined;
 
   /** Every alarm raised (as applied on this member), by type then member ID. */
   alarmList(): AlarmMember[] {

@@ -17,3 +17,11 @@ export function backendSize(db: Database): BackendSize {
   const pageBytes = db.query<{ page_size: number }, []>("PRAGMA page_size").get()?.page_size ?? 4096;
   return { totalBytes: pages * pageBytes, inUseBytes: (pages - free) * pageBytes };
 }
+
+/**
+ * Bytes of the pages holding table `name` (SQLite's dbstat). Cost: one walk of that table's
+ * pages; the quota check asks for the Raft log's only when a request would not fit otherwise.
+ */
+export function tableBytes(db: Database, name: string): number {
+  return db.query<{ s: number | null }, [string]>("SELECT SUM(pgsize) AS s FROM dbstat WHERE name = ?").get(name)?.s ?? 0;
+}
