@@ -40,6 +40,7 @@ describe("parseConfig", () => {
       bcryptCost: 10,
       initialCorruptCheck: false,
       corruptCheckTimeMs: 0,
+      compactionBatchLimit: 0,
     });
   });
 

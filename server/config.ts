@@ -73,6 +73,8 @@ export interface EtcdConfig {
   initialCorruptCheck?: boolean;
   /** `--experimental-corrupt-check-time`: period of the leader's corruption check, ms (0: off, the default). */
   corruptCheckTimeMs?: number;
+  /** `--experimental-compaction-batch-limit`: compacted rows deleted per batch (0 or less: 10 000). */
+  compactionBatchLimit?: number;
   /** `--log-level` (default `info`). */
   logLevel: LogLevel;
   /** `--logger` (`zap` default here; `capnslog` accepted for compatibility, output is always zap-style JSON). */
@@ -179,6 +181,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "logger", kind: "string", def: "zap", group: "Logging", help: "Accepted for compatibility: 'zap' or 'capnslog'. Logs are always zap-style JSON lines on stderr." },
   { name: "log-level", kind: "string", def: "info", group: "Logging", help: "Configures log level. Only supports debug, info, warn, error, panic, or fatal." },
   { name: "experimental-initial-corrupt-check", kind: "bool", def: "false", group: "Experimental", help: "Enable to check data corruption before serving any client/peer traffic." },
+  { name: "experimental-compaction-batch-limit", kind: "int", def: "0", group: "Experimental", help: "Sets the maximum revisions deleted in each compaction batch." },
   { name: "experimental-corrupt-check-time", kind: "duration", def: "0s", group: "Experimental", help: "Duration of time between cluster corruption check passes." },
   { name: "experimental-peer-skip-client-san-verification", kind: "bool", def: "false", group: "Experimental", help: "Skip verification of SAN field in client certificate for peer connections." },
   { name: "version", kind: "bool", def: "false", group: "Version", help: "Print the version and exit." },
@@ -520,6 +523,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     bcryptCost: get<number>("bcrypt-cost"),
     initialCorruptCheck: get<boolean>("experimental-initial-corrupt-check"),
     corruptCheckTimeMs: get<number>("experimental-corrupt-check-time"),
+    compactionBatchLimit: get<number>("experimental-compaction-batch-limit"),
   };
   const error = validate(config);
   if (error) return { kind: "invalid", error };

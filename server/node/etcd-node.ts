@@ -151,6 +151,8 @@ export interface NodeConfig extends BootstrapConfig {
   wallClock?: WallClock;
   /** `--quota-backend-bytes`: backend size that raises NOSPACE, bytes (0 or absent: 2 GiB; negative: none). */
   quotaBackendBytes?: number;
+  /** `--experimental-compaction-batch-limit`: compacted rows deleted per event-loop turn (0 or absent: COMPACTION_BATCH_ROWS). */
+  compactionBatchLimit?: number;
 }
 
 /** Minimal structured logger (server/log.ts provides one). */
@@ -448,7 +450,7 @@ export class EtcdNode implements EtcdServerApi {
   private compactionWaiters: (() => void)[] = [];
 
   /**
-   * Deletes the rows compactions freed, COMPACTION_BATCH_ROWS per event-loop turn in their own
+   * Deletes the rows compactions freed, COMPACTION_BATCH_ROWS (or `--experimental-compaction-batch-limit`) per event-loop turn in their own
    * transaction, so compacting millions of revisions never holds the loop long enough to delay
    * heartbeats (etcd's scheduleCompaction: batches with pauses).
    */
@@ -464,7 +466,8 @@ export class EtcdNode implements EtcdServerApi {
       if (this.closed) return;
       if (!this.db.inTransaction) {
         try {
-          this.db.transaction(() => this.mvcc.compactStep(COMPACTION_BATCH_ROWS))();
+          const batch = (this.cfg.compactionBatchLimit ?? 0) > 0 ? this.cfg.compactionBatchLimit! : COMPACTION_BATCH_ROWS;
+          this.db.transaction(() => this.mvcc.compactStep(batch))();
         } catch (e) {
           this.memberFatal("failed to delete compacted revisions", { error: e instanceof Error ? e.message : String(e) });
           return;
