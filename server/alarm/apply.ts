@@ -4,6 +4,7 @@
  * Runs inside the apply transaction.
  */
 import { create } from "@bufbuild/protobuf";
+import type { ConnectError } from "@connectrpc/connect";
 import {
   AlarmRequest_AlarmAction,
   AlarmResponseSchema,
@@ -60,7 +61,7 @@ export function applyAlarm(store: AlarmStore, req: AlarmRequest, log?: AlarmLog)
  * be freed. (etcd resets both appliers when either alarm is disarmed; here each alarm counts
  * while it is raised.)
  */
-export function alarmRefusal(store: AlarmStore, req: InternalRaftRequest) {
+export function alarmRefusal(store: AlarmStore, req: InternalRaftRequest): ConnectError | undefined {
   if (store.has(AlarmType.CORRUPT)) {
     if (req.put || req.deleteRange || req.txn || req.compaction || req.leaseGrant || req.leaseRevoke) return Errors.Corrupt();
   }
