@@ -252,6 +252,11 @@ describe("users, roles and permissions (Go etcdctl, ours vs etcd 3.4)", () => {
     });
     await both(["defrag"]);
     await both([...ROOT, "defrag"]);
+    // HashKV is for root too; alarms are not checked.
+    const hashkv = await both([...ALICE, "endpoint", "hashkv"]);
+    expect(hashkv.code).toBe(1);
+    expect(hashkv.errors[0]).toBe("Failed to get the hash of endpoint http://<client> (rpc error: code = Unknown desc = auth: permission denied)");
+    expect(await both([...ALICE, "alarm", "list"])).toEqual(ok(""));
     // endpoint health reads key "health": permission denied still counts as healthy (etcdctl 3.4).
     const took = (p: Printed) => ({ ...p, stdout: p.stdout.replace(/took = \S+/, "took = <t>"), errors: p.errors.map((e) => e.replace(/took = \S+/, "took = <t>")) });
     const health = async (args: string[]) => {
