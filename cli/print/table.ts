@@ -3,9 +3,9 @@
  * tables; KV responses are not supported (exit 4, after the request was made, like etcdctl).
  */
 import type { MemberListResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import type { EpHealth, EpStatus } from "./printer.ts";
+import type { EpHashKV, EpHealth, EpStatus } from "./printer.ts";
 import { UnsupportedPrinter } from "./printer.ts";
-import { dbStatusRows, endpointHealthRows, endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
+import { dbStatusRows, endpointHashKVRows, endpointHealthRows, endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
 import type { SnapshotStatus } from "../../server/snapshot/status.ts";
 import { renderTable } from "./tablewriter.ts";
 
@@ -23,6 +23,10 @@ export class TablePrinter extends UnsupportedPrinter {
 
   override endpointHealth(list: EpHealth[]): void {
     this.table(endpointHealthRows(list));
+  }
+
+  override endpointHashKV(list: EpHashKV[]): void {
+    this.table(endpointHashKVRows(list));
   }
 
   override endpointStatus(list: EpStatus[]): void {

@@ -27,7 +27,8 @@ function clusterHeader(api: EtcdServerApi): ResponseHeader {
  * `host:port`, no path; sorted). Errors: MemberBadURLs (InvalidArgument).
  */
 function peerUrls(urls: string[]): string[] {
-  if (urls.length === 0) return [];
+  // types.NewURLs refuses an empty list ("no valid URLs given").
+  if (urls.length === 0) throw Errors.MemberBadURLs();
   try {
     return parseUrls(urls.join(","));
   } catch {

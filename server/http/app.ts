@@ -5,12 +5,13 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { Hono } from "hono";
-import { RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { AlarmType, RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../config.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import type { KvOptions } from "../api/kv.ts";
 import { gatewayNotFound, mountGateway } from "./gateway.ts";
 import { mountWatchGateway } from "./gateway-watch.ts";
+import { mountStreamGateway } from "./gateway-stream.ts";
 
 /** What `/health` reports, as etcd 3.4's `Health` JSON (etcdserver/api/etcdhttp/metrics.go). */
 export interface Health {
@@ -23,11 +24,15 @@ const HEALTH_READ_TIMEOUT_MS = 1000;
 const HEALTH_READ = () => create(RangeRequestSchema, { key: new TextEncoder().encode("health"), keysOnly: true, limit: 1n });
 
 /**
- * etcd 3.4's health check: unhealthy without a leader or when a linearizable read through the
+ * etcd 3.4's health check: unhealthy while an alarm is raised (alarm types named in `exclude`,
+ * e.g. `NOSPACE` from `/health?exclude=NOSPACE`, do not count), without a leader or when a linearizable read through the
  * member (its QGET) fails or takes over 1 s. A learner is healthy alike (its read goes through
  * `linearizableReadNotify`, which learners may use).
  */
-export async function checkHealth(api: EtcdServerApi): Promise<Health> {
+export async function checkHealth(api: EtcdServerApi, exclude: string[] = []): Promise<Health> {
+  for (const a of api.alarmList?.() ?? []) {
+    if (!exclude.includes(AlarmType[a.alarm] ?? "")) return { health: "false" };
+  }
   if (api.status().leader === 0n) return { health: "false" };
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -61,9 +66,10 @@ export function createHttpApp(api: EtcdServerApi, opts: KvOptions = { maxTxnOps:
   const app = new Hono();
   mountGateway(app, api, opts);
   mountWatchGateway(app, api);
+  mountStreamGateway(app, api);
   app.all("/health", async (c) => {
     if (c.req.method !== "GET") return methodNotAllowed();
-    const h = await checkHealth(api);
+    const h = await checkHealth(api, c.req.queries("exclude") ?? []);
     // Healthy: w.Write (type sniffed as text); unhealthy: http.Error (newline, nosniff).
     if (h.health === "true") return c.body(JSON.stringify(h), 200, { "content-type": "text/plain; charset=utf-8" });
     return c.body(`${JSON.stringify(h)}\n`, 503, { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" });

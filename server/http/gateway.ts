@@ -4,9 +4,10 @@
  * `POST /v3/lease/grant|revoke|timetolive|leases` (also under `/v3/kv/lease/...`), the
  * streaming `POST /v3/lease/keepalive`, and `POST /v3/auth/enable|disable|authenticate`,
  * `/v3/auth/user/add|get|list|delete|changepw|grant|revoke`,
- * `/v3/auth/role/add|get|list|delete|grant|revoke`; `/v3beta/...` is the same (etcd rewrites
- * it). The `Authorization` header carries the token from `/v3/auth/authenticate`, as
- * grpc-gateway forwards it to etcd's `authorization` metadata.
+ * `/v3/auth/role/add|get|list|delete|grant|revoke`; Cluster and Maintenance
+ * (server/http/gateway-admin.ts); Lock and Election (server/http/gateway-concurrency.ts);
+ * `/v3beta/...` is the same (etcd rewrites it). The `Authorization` header carries the token
+ * from `/v3/auth/authenticate`, as grpc-gateway forwards it to etcd's `authorization` metadata.
  *
  * Bodies are protobuf JSON with etcd's marshaling (jsonpb, OrigName, EmitDefaults false):
  * original proto field names (`create_revision`, `ID`, `grantedTTL`), int64/uint64 as decimal
@@ -16,7 +17,7 @@
  * grpc-gateway's HTTP status for the code (e.g. NotFound → 404, FailedPrecondition → 412).
  * Requests pass through the same validation as the gRPC services (server/api).
  */
-import { fromJson, toJsonString, type DescMessage, type DescMethod, type JsonValue, type Message } from "@bufbuild/protobuf";
+import { create, fromJson, toJsonString, type DescMessage, type DescMethod, type JsonValue, type Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import type { Hono } from "hono";
 import { Auth, KV, Lease, LeaseKeepAliveRequestSchema, LeaseKeepAliveResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
@@ -24,10 +25,17 @@ import { authService } from "../api/auth.ts";
 import { kvService, type KvOptions } from "../api/kv.ts";
 import { keepAliveOnce, leaseService } from "../api/lease.ts";
 import type { EtcdServerApi } from "../node/types.ts";
+import { adminGatewayRoutes } from "./gateway-admin.ts";
+import { concurrencyGatewayRoutes } from "./gateway-concurrency.ts";
+import { goCheckMessage, GoJsonFieldError } from "./go-json-fields.ts";
 import { goJsonSyntaxError } from "./go-json-syntax.ts";
 
-/** One unary gateway method: request and response messages and the handler. */
-interface UnaryRoute {
+/**
+ * One unary gateway method: request and response messages and the handler. The handler gets a
+ * context whose signal aborts when the HTTP client goes away (a waiting Lock or Campaign
+ * withdraws then) and whose headers carry the `Authorization` token.
+ */
+export interface UnaryRoute {
   method: DescMethod;
   input: DescMessage;
   output: DescMessage;
@@ -68,7 +76,7 @@ export function gatewayError(e: unknown): { status: number; body: string } {
   return { status: HTTP_STATUS[err.code] ?? 500, body: JSON.stringify({ error: message, message, code: err.code }) };
 }
 
-function errorResponse(e: unknown): Response {
+export function errorResponse(e: unknown): Response {
   const { status, body } = gatewayError(e);
   return new Response(body, { status, headers: { "content-type": "application/json" } });
 }
@@ -86,6 +94,12 @@ function notAnObject(v: unknown): ConnectError {
 export function decodeRequest<T extends Message>(schema: DescMessage, value: unknown): T {
   if (value === null) value = {};
   if (typeof value !== "object" || Array.isArray(value)) throw notAnObject(value);
+  try {
+    value = goCheckMessage(schema, value);
+  } catch (e) {
+    if (e instanceof GoJsonFieldError) throw new ConnectError(e.message, Code.InvalidArgument);
+    throw e;
+  }
   try {
     // Strict first, so a bad enum name fails as in jsonpb; unknown fields alone are ignored.
     return fromJson(schema, value as JsonValue) as T;
@@ -115,7 +129,7 @@ function jsonpbMessage(message: string): string {
  * value counts; malformed JSON fails with InvalidArgument and Go's message (`unexpected EOF`,
  * `invalid character 'b' looking for beginning of object key string`...).
  */
-function parseBody(text: string): unknown {
+export function parseBody(text: string): unknown {
   if (text.trim() === "") return {};
   try {
     return JSON.parse(text);
@@ -161,53 +175,63 @@ export function splitJsonValues(text: string): unknown[] {
   return out;
 }
 
-type Handler = (req: Message, ctx: HandlerContext) => Promise<Message>;
+/** A handler of a Connect service implementation (server/api) as the gateway calls it. */
+export type Handler = (req: Message, ctx: HandlerContext) => unknown;
+
+/**
+ * The route of `method` over `impl` (a Connect service implementation); the handler's answer (a
+ * message or its init shape) is completed into the method's output message.
+ */
+export function serviceRoute(method: DescMethod, impl: Record<string, Handler>): UnaryRoute {
+  return {
+    method,
+    input: method.input,
+    output: method.output,
+    call: async (req, ctx) => create(method.output, (await impl[method.localName]!(req, ctx)) as never) as Message,
+  };
+}
 
 /** The unary routes, by path after `/v3/`. */
 function unaryRoutes(api: EtcdServerApi, opts: KvOptions): Map<string, UnaryRoute> {
   const kv = kvService(api, opts) as unknown as Record<string, Handler>;
   const lease = leaseService(api) as unknown as Record<string, Handler>;
   const auth = authService(api) as unknown as Record<string, Handler>;
-  const route = (method: DescMethod, impl: Record<string, Handler>): UnaryRoute => ({
-    method,
-    input: method.input,
-    output: method.output,
-    call: async (req, ctx) => impl[method.localName]!(req, ctx),
-  });
-  const revoke = route(Lease.method.leaseRevoke, lease);
-  const ttl = route(Lease.method.leaseTimeToLive, lease);
-  const leases = route(Lease.method.leaseLeases, lease);
+  const revoke = serviceRoute(Lease.method.leaseRevoke, lease);
+  const ttl = serviceRoute(Lease.method.leaseTimeToLive, lease);
+  const leases = serviceRoute(Lease.method.leaseLeases, lease);
   return new Map([
-    ["kv/range", route(KV.method.range, kv)],
-    ["kv/put", route(KV.method.put, kv)],
-    ["kv/deleterange", route(KV.method.deleteRange, kv)],
-    ["kv/txn", route(KV.method.txn, kv)],
-    ["kv/compaction", route(KV.method.compact, kv)],
-    ["lease/grant", route(Lease.method.leaseGrant, lease)],
+    ["kv/range", serviceRoute(KV.method.range, kv)],
+    ["kv/put", serviceRoute(KV.method.put, kv)],
+    ["kv/deleterange", serviceRoute(KV.method.deleteRange, kv)],
+    ["kv/txn", serviceRoute(KV.method.txn, kv)],
+    ["kv/compaction", serviceRoute(KV.method.compact, kv)],
+    ["lease/grant", serviceRoute(Lease.method.leaseGrant, lease)],
     ["lease/revoke", revoke],
     ["kv/lease/revoke", revoke],
     ["lease/timetolive", ttl],
     ["kv/lease/timetolive", ttl],
     ["lease/leases", leases],
     ["kv/lease/leases", leases],
-    ["auth/enable", route(Auth.method.authEnable, auth)],
-    ["auth/disable", route(Auth.method.authDisable, auth)],
-    ["auth/authenticate", route(Auth.method.authenticate, auth)],
-    ["auth/user/add", route(Auth.method.userAdd, auth)],
-    ["auth/user/get", route(Auth.method.userGet, auth)],
-    ["auth/user/list", route(Auth.method.userList, auth)],
-    ["auth/user/delete", route(Auth.method.userDelete, auth)],
-    ["auth/user/changepw", route(Auth.method.userChangePassword, auth)],
-    ["auth/user/grant", route(Auth.method.userGrantRole, auth)],
-    ["auth/user/revoke", route(Auth.method.userRevokeRole, auth)],
-    ["auth/role/add", route(Auth.method.roleAdd, auth)],
-    ["auth/role/get", route(Auth.method.roleGet, auth)],
-    ["auth/role/list", route(Auth.method.roleList, auth)],
-    ["auth/role/delete", route(Auth.method.roleDelete, auth)],
-    ["auth/role/grant", route(Auth.method.roleGrantPermission, auth)],
-    ["auth/role/revoke", route(Auth.method.roleRevokePermission, auth)],
+    ["auth/enable", serviceRoute(Auth.method.authEnable, auth)],
+    ["auth/disable", serviceRoute(Auth.method.authDisable, auth)],
+    ["auth/authenticate", serviceRoute(Auth.method.authenticate, auth)],
+    ["auth/user/add", serviceRoute(Auth.method.userAdd, auth)],
+    ["auth/user/get", serviceRoute(Auth.method.userGet, auth)],
+    ["auth/user/list", serviceRoute(Auth.method.userList, auth)],
+    ["auth/user/delete", serviceRoute(Auth.method.userDelete, auth)],
+    ["auth/user/changepw", serviceRoute(Auth.method.userChangePassword, auth)],
+    ["auth/user/grant", serviceRoute(Auth.method.userGrantRole, auth)],
+    ["auth/user/revoke", serviceRoute(Auth.method.userRevokeRole, auth)],
+    ["auth/role/add", serviceRoute(Auth.method.roleAdd, auth)],
+    ["auth/role/get", serviceRoute(Auth.method.roleGet, auth)],
+    ["auth/role/list", serviceRoute(Auth.method.roleList, auth)],
+    ["auth/role/delete", serviceRoute(Auth.method.roleDelete, auth)],
+    ["auth/role/grant", serviceRoute(Auth.method.roleGrantPermission, auth)],
+    ["auth/role/revoke", serviceRoute(Auth.method.roleRevokePermission, auth)],
     // etcd 3.5's route for AuthStatus (etcd 3.4 has neither the RPC nor the route).
-    ["auth/status", route(Auth.method.authStatus, auth)],
+    ["auth/status", serviceRoute(Auth.method.authStatus, auth)],
+    ...adminGatewayRoutes(api),
+    ...concurrencyGatewayRoutes(api),
   ]);
 }
 
@@ -216,10 +240,10 @@ function unaryRoutes(api: EtcdServerApi, opts: KvOptions): Map<string, UnaryRout
  * reaches the handlers as etcd's `authorization` token field); no TLS identity, as etcd ignores
  * client certificates on requests through its gateway.
  */
-function gatewayContext(route: UnaryRoute, request: Request): HandlerContext {
+export function gatewayContext(method: DescMethod, request: Request): HandlerContext {
   return createHandlerContext({
-    service: route.method.parent,
-    method: route.method,
+    service: method.parent,
+    method,
     protocolName: "grpc-gateway",
     requestMethod: "POST",
     url: request.url,
@@ -240,7 +264,7 @@ export function gatewayNotFound(path: string): Response | undefined {
   });
 }
 
-function methodNotAllowed(): Response {
+export function methodNotAllowed(): Response {
   return new Response("Method Not Allowed\n", {
     status: 405,
     headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" },
@@ -279,7 +303,7 @@ export function mountGateway(app: Hono, api: EtcdServerApi, opts: KvOptions): vo
         if (c.req.method !== "POST") return methodNotAllowed();
         try {
           const req = decodeRequest(r.input, parseBody(await c.req.text()));
-          const resp = await r.call(req, gatewayContext(r, c.req.raw));
+          const resp = await r.call(req, gatewayContext(r.method, c.req.raw));
           return new Response(gatewayJson(r.output, resp), { status: 200, headers: JSON_HEADERS });
         } catch (e) {
           return errorResponse(e);

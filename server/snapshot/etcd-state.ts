@@ -36,8 +36,13 @@ export interface EtcdState {
   alarms(): Uint8Array[];
   /** Index of the last Raft entry applied (etcd's consistent index). */
   consistentIndex: bigint;
-  /** Compacted revision; 0 or less when never compacted. */
+  /** Compacted revision (etcd's scheduledCompactRev); 0 or less when never compacted. */
   compactRevision: number;
+  /**
+   * Compaction whose old revisions are all deleted (etcd's finishedCompactRev): below
+   * compactRevision while a compaction's deletes are pending; 0 or less for none.
+   */
+  finishedCompactRevision: number;
   authEnabled: boolean;
   authRevision: bigint;
   /** The cluster version, e.g. `3.4.0` (empty: not stored). */

@@ -10,7 +10,12 @@ import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readdirSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserSchema } from "../../proto/gen/authpb/auth_pb.ts";
-import { LeaseTimeToLiveRequestSchema, RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import {
+  AlarmMemberSchema,
+  AlarmType,
+  LeaseTimeToLiveRequestSchema,
+  RangeRequestSchema,
+} from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { KeyValueSchema } from "../../proto/gen/mvccpb/kv_pb.ts";
 import { Database } from "bun:sqlite";
 import { startEtcdNode } from "../node/etcd-node.ts";
@@ -51,9 +56,10 @@ const state: EtcdState = {
   roles: () => [],
   members: () => [{ id: 0x1234n, name: "old", peerURLs: ["http://10.0.0.1:2380"], clientURLs: [], isLearner: false }],
   removedMembers: () => [0x99n],
-  alarms: () => [],
+  alarms: () => [toBinary(AlarmMemberSchema, create(AlarmMemberSchema, { memberID: 0x1234n, alarm: AlarmType.NOSPACE }))],
   consistentIndex: 42n,
   compactRevision: 4,
+  finishedCompactRevision: 4,
   authEnabled: false,
   authRevision: 3n,
   clusterVersion: "3.4.0",
@@ -106,6 +112,8 @@ test("a restored data dir opens with the snapshot's state and the new cluster's 
     const ttl = await node.leaseTimeToLive(create(LeaseTimeToLiveRequestSchema, { ID: 77n, keys: true }));
     expect(ttl.grantedTTL).toBe(600n);
     expect(ttl.keys.map((k) => dec.decode(k))).toEqual(["b"]);
+    // Raised alarms stay raised, as in etcd (the old member's ID).
+    expect(node.alarmList().map((a) => [a.memberID, a.alarm])).toEqual([[0x1234n, AlarmType.NOSPACE]]);
     // The snapshot's own membership is gone: only the new member.
     expect(node.members().map((m) => m.name)).toEqual(["default"]);
   } finally {
@@ -113,6 +121,8 @@ test("a restored data dir opens with the snapshot's state and the new cluster's 
   }
   // Restored users are rows the auth tables find and replace (names are BLOBs, as they write them).
   const db = new Database(backendPath(dataDir));
+  // Created as openBackend creates backends: incremental defragmentation works on it.
+  expect(db.query("PRAGMA auto_vacuum").get()).toEqual({ auto_vacuum: 2 });
   const tables = new AuthTables(db);
   expect(tables.users().map((u) => dec.decode(u.name))).toEqual(["root"]);
   tables.putUser(create(UserSchema, { name: enc.encode("root"), roles: ["root", "x"] }));

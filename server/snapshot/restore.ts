@@ -4,8 +4,8 @@
  * the real etcd 3.4 or from us. Follows etcdctl 3.4 (clientv3/snapshot/v3_snapshot.go
  * Restore): the same checks and error texts in the same order, the members of the new cluster
  * from `--initial-cluster` and `--initial-cluster-token` (IDs computed as etcd does), the
- * snapshot's own membership dropped; keys with their revisions, leases, users, roles and the
- * auth state kept. The restored member starts with an empty Raft log and bootstraps it from
+ * snapshot's own membership dropped; keys with their revisions, leases, users, roles, the
+ * auth state and raised alarms kept. The restored member starts with an empty Raft log and bootstraps it from
  * the stored members, as a new cluster does (server/node/bootstrap.ts).
  *
  * Unlike etcdctl, a failed restore writes nothing: the directory is built under a temporary
@@ -21,6 +21,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, rename
 import { basename, dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { goPathError } from "../../cli/go/errno.ts";
+import { AlarmMemberSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { KeyValueSchema } from "../../proto/gen/mvccpb/kv_pb.ts";
 import { LeaseSchema } from "../../proto/gen/leasepb/lease_pb.ts";
 import { parseInitialCluster, parseUrls } from "../config.ts";
@@ -170,6 +171,8 @@ export function restoreSnapshot(opts: RestoreOptions, log: RestoreLog = () => {}
     const db = new DatabaseSync(join(tmp, "member", "db"));
     let result: { revision: number; keys: number };
     try {
+      // As openBackend creates a backend: incremental vacuum (defragment) needs it before any table.
+      db.exec("PRAGMA auto_vacuum = INCREMENTAL");
       db.exec("BEGIN");
       createSchema({ run: (sql: string) => db.exec(sql) } as unknown as Parameters<typeof createSchema>[0]);
       result = copyState(db, opts);
@@ -251,6 +254,12 @@ function copyState(db: DatabaseSync, opts: RestoreOptions): { revision: number; 
       if (k === AUTH_ENABLED) putMeta.run(MetaKeys.authEnabled, e.value[0] === 1 ? 1 : 0);
       if (k === AUTH_REVISION && e.value.length === 8) putMeta.run(MetaKeys.authRevision, Number(readU64be(e.value)));
     }
+    // Raised alarms stay raised, as etcd keeps its `alarm` bucket (their member IDs are the old cluster's).
+    const putAlarm = db.prepare("INSERT OR REPLACE INTO alarms (member_id, alarm) VALUES (?, ?)");
+    for (const e of r.entries("alarm")) {
+      const a = fromBinary(AlarmMemberSchema, e.key);
+      putAlarm.run(a.memberID.toString(), a.alarm);
+    }
     let finished = 0;
     let scheduled = 0;
     for (const e of r.entries("meta")) {
@@ -266,7 +275,10 @@ function copyState(db: DatabaseSync, opts: RestoreOptions): { revision: number; 
       compacted = latest;
     }
     if (compacted > finished) compactRows(db, compacted);
-    if (compacted > 0) putMeta.run(MetaKeys.compactRevision, compacted);
+    if (compacted > 0) {
+      putMeta.run(MetaKeys.compactRevision, compacted);
+      putMeta.run(MetaKeys.compactFinishedRevision, compacted);
+    }
     return { revision: Math.max(latest, compacted), keys: id };
   } finally {
     r.close();

@@ -1,12 +1,13 @@
 /**
  * An {@link EtcdState} read from our SQLite backend (server/storage/schema.ts): the `kv` rows
- * become etcd's revision records, `leases`, `auth_*`, `members`, `removed_members` and `meta`
- * the other buckets. Reads go through cursors (Statement.iterate), one row at a time.
+ * become etcd's revision records, `leases`, `auth_*`, `members`, `removed_members`, `alarms`
+ * and `meta` the other buckets. Reads go through cursors (Statement.iterate), one row at a time.
  * The caller provides consistency: a private copy of the backend (see ./stream.ts) or one
  * read transaction.
  */
 import type { Database } from "bun:sqlite";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { AlarmMemberSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { KeyValueSchema } from "../../proto/gen/mvccpb/kv_pb.ts";
 import { MembersTable } from "../storage/members.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
@@ -65,9 +66,14 @@ export function sqliteEtcdState(db: Database, clusterVersion: string): EtcdState
     members: () => new MembersTable(db).all(),
     removedMembers: () =>
       (db.query("SELECT id FROM removed_members").all() as { id: string }[]).map((r) => BigInt(`0x${r.id}`)),
-    alarms: () => [],
+    alarms: () =>
+      (db.query("SELECT member_id, alarm FROM alarms").all() as { member_id: string; alarm: number }[]).map((r) =>
+        toBinary(AlarmMemberSchema, create(AlarmMemberSchema, { memberID: BigInt(r.member_id), alarm: r.alarm })),
+      ),
     consistentIndex: BigInt(applied),
     compactRevision: meta.getNumber(MetaKeys.compactRevision, 0),
+    // Absent: every compaction finished at once (server/storage/meta.ts).
+    finishedCompactRevision: meta.getNumber(MetaKeys.compactFinishedRevision, meta.getNumber(MetaKeys.compactRevision, 0)),
     authEnabled: meta.getNumber(MetaKeys.authEnabled, 0) === 1,
     authRevision: BigInt(meta.getNumber(MetaKeys.authRevision, 0)),
     clusterVersion,

@@ -23,6 +23,7 @@ import {
   ETCD_BUCKETS,
   META_CONSISTENT_INDEX,
   META_FINISHED_COMPACT,
+  META_SCHEDULED_COMPACT,
   parseRevisionKey,
   readU64be,
   revisionKey,
@@ -40,6 +41,7 @@ function stateOf(r: BboltReader): EtcdState {
   const meta = new Map([...r.entries("meta")].map((e) => [dec.decode(e.key), e.value]));
   const auth = new Map([...r.entries("auth")].map((e) => [dec.decode(e.key), e.value]));
   const finished = meta.get(META_FINISHED_COMPACT);
+  const scheduled = meta.get(META_SCHEDULED_COMPACT);
   return {
     revisions: () =>
       [...r.entries("key")].map((e) => ({ ...parseRevisionKey(e.key), kv: fromBinary(KeyValueSchema, e.value) })),
@@ -54,7 +56,8 @@ function stateOf(r: BboltReader): EtcdState {
     removedMembers: () => [...r.entries("members_removed")].map((e) => BigInt(`0x${dec.decode(e.key)}`)),
     alarms: () => [...r.entries("alarm")].map((e) => e.key),
     consistentIndex: readU64be(meta.get(META_CONSISTENT_INDEX)!),
-    compactRevision: finished ? parseRevisionKey(finished).main : 0,
+    compactRevision: scheduled ? parseRevisionKey(scheduled).main : 0,
+    finishedCompactRevision: finished ? parseRevisionKey(finished).main : 0,
     authEnabled: auth.get(AUTH_ENABLED)?.[0] === 1,
     authRevision: readU64be(auth.get(AUTH_REVISION)!),
     clusterVersion: dec.decode([...r.entries("cluster")].find((e) => dec.decode(e.key) === CLUSTER_VERSION)!.value),

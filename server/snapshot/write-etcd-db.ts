@@ -99,10 +99,8 @@ export function* writeEtcdDb(state: EtcdState, sink: PageSink): Generator<void, 
 
   const meta = w.bucket("meta");
   meta.put(enc.encode(META_CONSISTENT_INDEX), u64be(state.consistentIndex));
-  if (state.compactRevision > 0) {
-    meta.put(enc.encode(META_FINISHED_COMPACT), revisionKey(state.compactRevision, 0));
-    meta.put(enc.encode(META_SCHEDULED_COMPACT), revisionKey(state.compactRevision, 0));
-  }
+  if (state.finishedCompactRevision > 0) meta.put(enc.encode(META_FINISHED_COMPACT), revisionKey(state.finishedCompactRevision, 0));
+  if (state.compactRevision > 0) meta.put(enc.encode(META_SCHEDULED_COMPACT), revisionKey(state.compactRevision, 0));
   w.endBucket();
 
   return w.finish();
