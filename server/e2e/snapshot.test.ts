@@ -9,7 +9,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { AlarmRequest_AlarmAction, AlarmType } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { TestCluster } from "./cluster-harness.ts";
+import { grpcClients } from "./clients.ts";
 import {
   cleanup,
   freePort,
@@ -304,6 +306,31 @@ describe("snapshots with authentication", () => {
     const mine = await startEtcd({ name: "a2", dataDir: our.dataDir, peerPort: p2 });
     await check(mine.endpoint);
     await mine.stop();
+  }, 90_000);
+});
+
+describe("snapshots with alarms", () => {
+  test("a raised NOSPACE alarm is in the snapshot; Go's restore into etcd 3.4 and ours keep it", async () => {
+    const src = await startEtcd({ name: "alarmed" });
+    expect((await goEtcdctl(src.endpoint, ["put", "k", "v"])).code).toBe(0);
+    const status = await grpcClients(src.endpoint).maintenance.status({});
+    const memberID = status.header!.memberId;
+    await grpcClients(src.endpoint).maintenance.alarm({ action: AlarmRequest_AlarmAction.ACTIVATE, memberID, alarm: AlarmType.NOSPACE });
+    const listed = (await goEtcdctl(src.endpoint, ["alarm", "list"])).stdout;
+    expect(listed).toBe(`memberID:${memberID} alarm:NOSPACE \n`);
+    const file = join(makeTempDir("snap"), "alarmed.db");
+    expect((await goEtcdctl(src.endpoint, ["snapshot", "save", file])).code).toBe(0);
+    await src.stop();
+    for (const [ctl, bin] of [[GO_ETCDCTL, REAL_ETCD], [ourEtcdctlBin(), undefined]] as const) {
+      const peerPort = await freePort();
+      const r = await restoreOne([ctl], file, "kept", peerPort);
+      expect(r.code).toBe(0);
+      const srv = await startEtcd({ name: "kept", dataDir: r.dataDir, peerPort, bin, waitReady: false });
+      for (let i = 0; i < 100 && (await goEtcdctl(srv.endpoint, ["get", "k"], { timeoutMs: 3_000 })).code !== 0; i++) await Bun.sleep(100);
+      expect((await goEtcdctl(srv.endpoint, ["alarm", "list"])).stdout).toBe(listed);
+      expect((await goEtcdctl(srv.endpoint, ["put", "k", "w"])).stderr).toContain("etcdserver: mvcc: database space exceeded");
+      await srv.stop();
+    }
   }, 90_000);
 });
 
