@@ -18,7 +18,6 @@
  * All three: a wrong argument count exits 128.
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import { restoreSnapshot } from "../../server/snapshot/restore.ts";
 import { snapshotStatus } from "../../server/snapshot/status.ts";
 import { badArgs, CtlError, ExitCode, flagError } from "../errors.ts";
 import { goPathError } from "../go/errno.ts";
@@ -160,6 +159,8 @@ export const snapshotRestoreCommand: CommandSpec = {
     if ((bump === 0n) === f.bool("mark-compacted")) throw badArgs("--mark-compacted required if --revision-bump > 0");
     // Our data dir has no separate WAL: the log lives in the backend.
     if (f.string("wal-dir") !== "") throw badArgs("--wal-dir is not supported: this etcd keeps its log in <data-dir>/member/db");
+    // Loaded here so that other commands do not load node:sqlite.
+    const { restoreSnapshot } = await import("../../server/snapshot/restore.ts");
     try {
       restoreSnapshot(
         {
