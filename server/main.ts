@@ -14,12 +14,20 @@ import type { EtcdServerApi } from "./node/types.ts";
 import { errorFields, fatal, isMemberFatal, MemberFatalError } from "./node/fatal.ts";
 import { resolveAutoTls } from "./tls/auto-tls.ts";
 import { describeTlsInfo, isTlsInfoEmpty } from "./tls/tls-info.ts";
+import { GrpcStats } from "./metrics/grpc-stats.ts";
+import { startMetricsListeners, type MetricsListeners } from "./metrics/listener.ts";
+import { createMetricsRegistry, type MemberMetricsSource } from "./metrics/registry.ts";
 
 /**
  * A started member as main needs it: the API plus close(), and `removed`, which resolves when
  * the member was removed from its cluster (the process then stops, exit code 0, as etcd's).
  */
-export type RunningNode = EtcdServerApi & { close(): Promise<void>; removed?: Promise<void> };
+export type RunningNode = EtcdServerApi & {
+  close(): Promise<void>;
+  removed?: Promise<void>;
+  /** What `/metrics` reads at scrape time (server/metrics/registry.ts); test fakes may leave it out. */
+  metricsSource?(): MemberMetricsSource;
+};
 /** Starts the member (server/node/etcd-node.ts `startEtcdNode`). */
 export type StartNode = (cfg: EtcdConfig, log: Logger) => Promise<RunningNode>;
 
@@ -30,6 +38,8 @@ const startRealNode: StartNode = async (cfg, log) => (await import("./node/membe
 export interface RunningEtcd {
   node: RunningNode;
   listeners: ClientListeners;
+  /** `--listen-metrics-urls` listeners (none when the flag is empty). */
+  metricsListeners?: MetricsListeners;
   /** Closes the listeners, then the member. */
   stop(): Promise<void>;
 }
@@ -84,9 +94,22 @@ export async function startEtcd(givenCfg: EtcdConfig, log: Logger, startNode: St
   const node = await startNode(cfg, log);
   const ids = { "local-member-id": idToHex(node.memberId), "cluster-id": idToHex(node.clusterId) };
   log.info("starting local member", ids);
+  const grpcStats = new GrpcStats(cfg.metrics === "extensive");
+  const registry = node.metricsSource
+    ? createMetricsRegistry({ member: node.metricsSource(), grpc: grpcStats, quotaBackendBytes: cfg.quotaBackendBytes })
+    : undefined;
   let listeners: ClientListeners;
+  let metricsListeners: MetricsListeners | undefined;
   try {
-    listeners = await startClientListeners(cfg, node, log);
+    listeners = await startClientListeners(cfg, node, log, { registry, grpcStats });
+    if (registry && (cfg.listenMetricsUrls ?? []).length > 0) {
+      try {
+        metricsListeners = await startMetricsListeners(cfg.listenMetricsUrls!, node, registry, log);
+      } catch (e) {
+        await listeners.close();
+        throw e;
+      }
+    }
   } catch (e) {
     await node.close();
     throw e;
@@ -106,8 +129,10 @@ export async function startEtcd(givenCfg: EtcdConfig, log: Logger, startNode: St
   return {
     node,
     listeners,
+    metricsListeners,
     stop() {
       stopping ??= (async () => {
+        await metricsListeners?.close();
         await listeners.close();
         await node.close();
         log.info("closed etcd server", { name: cfg.name, "data-dir": cfg.dataDir, "advertise-client-urls": cfg.advertiseClientUrls });

@@ -152,6 +152,11 @@ export class MvccStore {
     return Math.max(this.compactMainRev, 0);
   }
 
+  /** Number of live (not deleted) keys; walks the index, for `/metrics` at scrape time. */
+  get liveKeys(): number {
+    return this.index.countLive();
+  }
+
   /** Number of keys in the index (live, or deleted with uncompacted history). */
   get indexedKeys(): number {
     return this.index.size;

@@ -84,6 +84,8 @@ import type { EtcdServerApi } from "./types.ts";
 import { exitOnFatal, type OnFatal } from "./fatal.ts";
 import { idToHex } from "../membership/ids.ts";
 import { realEnv, type MemberEnv } from "./env.ts";
+import { countTxn, MemberCounters } from "../metrics/member-counters.ts";
+import type { MemberMetricsSource } from "../metrics/registry.ts";
 import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS } from "./limits.ts";
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
@@ -197,6 +199,10 @@ export class EtcdNode implements EtcdServerApi {
   /** A member-fatal error happened: nothing is served any more. */
   private failed = false;
   private readonly onFatal: OnFatal;
+  /** Plain-number counters read by `/metrics` at scrape time (server/metrics/member-counters.ts). */
+  readonly counters = new MemberCounters();
+  /** Leader last seen (for `etcd_server_leader_changes_seen_total`). */
+  private lastLeader: NodeId = 0n;
 
   /** `join`: what {@link joinExistingCluster} learned, for a first start with `--initial-cluster-state existing`. */
   constructor(
@@ -260,9 +266,18 @@ export class EtcdNode implements EtcdServerApi {
       send: (messages) => this.sink?.send(messages),
       onLeaderChange: (lead) => this.leaderChanged(lead, electionMs),
       onFatal: (msg, fields) => this.memberFatal(msg, fields),
+      onCommitMs: (ms) => this.counters.observeCommit(ms),
       env,
     });
-    this.leaseExpiry = startLeaseExpiry(this.lessor, (id) => this.propose({ leaseRevoke: create(LeaseRevokeRequestSchema, { ID: id }) }), undefined, env);
+    this.leaseExpiry = startLeaseExpiry(
+      this.lessor,
+      (id) => {
+        this.counters.leaseExpired++;
+        return this.propose({ leaseRevoke: create(LeaseRevokeRequestSchema, { ID: id }) });
+      },
+      undefined,
+      env,
+    );
     this.cluster = new ClusterAdmin({
       memberId: this.memberId,
       raft: this.raft,
@@ -308,6 +323,7 @@ export class EtcdNode implements EtcdServerApi {
       if (signal?.aborted) throw Errors.Canceled();
     }
     const response = this.mvcc.range(req);
+    this.counters.range++;
     response.header = this.header();
     return response;
   }
@@ -328,6 +344,7 @@ export class EtcdNode implements EtcdServerApi {
       if (!isTxnSerializable(req)) await this.raft.readIndex();
       if (signal?.aborted) throw Errors.Canceled();
       const { response } = this.mvcc.txn(req);
+      countTxn(this.counters, response);
       response.header = this.header();
       return response;
     }
@@ -529,8 +546,19 @@ export class EtcdNode implements EtcdServerApi {
     }
     const start = this.env.now();
     let accepted = false;
-    const outcome = this.waiters.register(id, this.requestTimeoutMs, () => this.timeoutError(start, accepted), data.length);
-    const onAbort = () => this.waiters.cancel(id, Errors.Canceled());
+    const outcome = this.waiters.register(
+      id,
+      this.requestTimeoutMs,
+      () => {
+        this.counters.proposalsFailed++;
+        return this.timeoutError(start, accepted);
+      },
+      data.length,
+    );
+    const onAbort = () => {
+      this.counters.proposalsFailed++;
+      this.waiters.cancel(id, Errors.Canceled());
+    };
     signal?.addEventListener("abort", onAbort, { once: true });
     this.raft.propose({
       data,
@@ -609,6 +637,7 @@ export class EtcdNode implements EtcdServerApi {
       return;
     }
     const outcome = this.applyOne(req);
+    if (!(outcome instanceof ConnectError)) this.countApplied(req, outcome.response);
     if (!(outcome instanceof ConnectError) && outcome.events.length > 0) {
       this.appliedEvents.push([outcome.revision, outcome.events]);
     }
@@ -684,6 +713,8 @@ export class EtcdNode implements EtcdServerApi {
 
   /** Leases are kept by the leader only (etcd's lessor Promote/Demote); publish attributes once. */
   private leaderChanged(lead: NodeId, electionMs: number): void {
+    if (lead !== 0n && lead !== this.lastLeader) this.counters.leaderChanges++;
+    if (lead !== 0n) this.lastLeader = lead;
     if (lead !== 0n) this.leaderElectedAt = this.env.now();
     if (this.raft.status().softState.raftState === StateType.Leader) this.lessor.promote(electionMs);
     else if (this.lessor.isPrimary) this.lessor.demote();
@@ -713,6 +744,33 @@ export class EtcdNode implements EtcdServerApi {
     }
   }
 
+  /** Bumps the MVCC counters for an applied write (etcd counts them in mvcc/metrics_txn.go). */
+  private countApplied(req: InternalRaftRequest, response: AppliedResponse): void {
+    if (req.put) this.counters.put++;
+    else if (req.deleteRange) this.counters.deleteRange++;
+    else if (req.txn) countTxn(this.counters, response as TxnResponse);
+  }
+
+  /** What `/metrics` reads from this member at scrape time (server/metrics/registry.ts). */
+  metricsSource(): MemberMetricsSource {
+    return {
+      memberId: this.memberId,
+      counters: this.counters,
+      hasLeader: () => this.raft.leader !== 0n,
+      isLeader: () => this.raft.leader === this.memberId,
+      isLearner: () => this.learner,
+      committedIndex: () => this.raft.committedIndex,
+      appliedIndex: () => this.raft.appliedIndex,
+      pendingProposals: () => this.waiters.size,
+      backendBytes: () => (this.closed ? { total: 0, inUse: 0 } : backendBytes(this.db, this.cfg.dataDir)),
+      liveKeys: () => this.mvcc.liveKeys,
+      watchers: () => this.watchHub.watcherCount,
+      watchStreams: () => this.watchStreams,
+      currentRevision: () => this.mvcc.currentRevision,
+      compactRevision: () => this.mvcc.compactRevision,
+    };
+  }
+
   private assertOpen(): void {
     if (this.closed) throw Errors.Stopped();
   }
@@ -738,6 +796,17 @@ function isTxnSerializable(req: TxnRequest): boolean {
     if (op.request.case === "requestTxn") return isTxnSerializable(op.request.value);
     return true;
   });
+}
+
+/**
+ * The backend file's size and the part of it SQLite uses (pages minus free pages), bytes: etcd's
+ * `db_total_size_in_bytes` and `db_total_size_in_use_in_bytes`.
+ */
+function backendBytes(db: Database, dataDir: string): { total: number; inUse: number } {
+  const total = fileSize(backendPath(dataDir));
+  const pragma = (name: string) => Number((db.query(`PRAGMA ${name}`).get() as Record<string, number>)[name] ?? 0);
+  const inUse = (pragma("page_count") - pragma("freelist_count")) * pragma("page_size");
+  return { total, inUse: Math.min(total || inUse, inUse) };
 }
 
 function fileSize(path: string): number {
