@@ -5,6 +5,7 @@
  * (etcdserver/metrics.go, mvcc/metrics.go, wal/metrics.go, mvcc/backend/metrics.go).
  */
 import { Histogram } from "prom-client";
+import { PeerCounters } from "./peer-counters.ts";
 
 /**
  * Bucket upper bounds of etcd's disk latency histograms, seconds: 1 ms doubling 14 times up to
@@ -37,6 +38,8 @@ export class MemberCounters {
   readIndexFailed = 0;
   /** `etcd_debugging_server_lease_expired_total`: leases revoked because they expired. */
   leaseExpired = 0;
+  /** Peer traffic of this member's transport (`etcd_network_peer_*`). */
+  readonly peers = new PeerCounters();
   /**
    * `etcd_disk_wal_fsync_duration_seconds`: the Raft log and the backend are one SQLite database
    * here, so a WAL fsync is the commit of the Ready transaction (synchronous=FULL); observed

@@ -3,6 +3,11 @@
  * plain numbers per peer ID (hex) and reported at scrape time by server/metrics/registry.ts:
  * `etcd_network_peer_sent_bytes_total{To}`, `etcd_network_peer_received_bytes_total{From}`,
  * `etcd_network_peer_round_trip_time_seconds{To}`.
+ *
+ * Unlike etcd, which counts the marshalled bytes it writes, the byte counters count the Raft entry
+ * and snapshot data carried (what dominates the traffic), so that nothing is encoded twice on the
+ * replication path. Round trips are not measured yet (etcd probes peers every 30 s): the histogram
+ * has no series until {@link PeerCounters.roundTrip} is called.
  */
 
 /** Bucket upper bounds of the peer round-trip histogram, seconds: 0.1 ms doubling 16 times (`ExponentialBuckets(0.0001, 2, 16)`). */

@@ -50,7 +50,7 @@ export interface MetricsOptions {
   member: MemberMetricsSource;
   /** gRPC counters of the client listeners (server/http/rpc-handler.ts); none: the grpc_* metrics stay empty. */
   grpc?: GrpcStats;
-  /** Peer traffic counters of the transport. */
+  /** Peer traffic counters of the transport (default: the member's `counters.peers`). */
   peers?: PeerCounters;
   /** `--quota-backend-bytes` (0: etcd's 2 GiB). */
   quotaBackendBytes: number;
@@ -142,7 +142,7 @@ export function createMetricsRegistry(opts: MetricsOptions): Registry {
   r.registerMetric(c.walFsyncSeconds);
   r.registerMetric(c.backendCommitSeconds);
 
-  registerPeerMetrics(r, opts.peers);
+  registerPeerMetrics(r, opts.peers ?? c.peers);
   registerGrpcMetrics(r, opts.grpc);
   return r;
 }

@@ -15,6 +15,7 @@ import { CLUSTER_ID_HEADER, REFUSALS, hexId, requestHeaders } from "./headers.ts
 import { PEER_READ_MAX_BYTES } from "./listen.ts";
 import { peerConnectOptions, type PeerClientTls } from "./peer-tls.ts";
 import type { PeerStats } from "./types.ts";
+import type { PeerCounters } from "../metrics/peer-counters.ts";
 
 /** Largest batch the writer takes from the queue, bytes of entry and snapshot data (at least one message). */
 export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
@@ -38,6 +39,8 @@ export interface SenderContext {
   maxQueuedMessages: number;
   /** Snapshot chunk size, bytes. */
   snapshotChunkBytes: number;
+  /** `/metrics` counters: entry and snapshot data bytes sent per peer. */
+  counters?: PeerCounters;
   /** Time a stream may take to be accepted (TCP connect + the peer's StreamAccepted), ms. */
   dialTimeoutMs: number;
   /** Back-off bounds, ms. */
@@ -196,6 +199,7 @@ export class RemotePeer {
       }
       if (this.stopped) return;
       this.stats[ok ? "snapshotsSent" : "snapshotsFailed"]++;
+      if (ok) this.ctx.counters?.sent(hexId(this.id), m.snapshot?.data.length ?? 0);
       if (!ok) this.ctx.reportUnreachable(this.id);
       this.ctx.reportSnapshot(this.id, ok);
     })();
@@ -242,6 +246,7 @@ export class RemotePeer {
       this.inflight = 0;
       this.stats.batchesSent++;
       this.stats.messagesSent += msgs.length;
+      if (this.ctx.counters && bytes > 0) this.ctx.counters.sent(hexId(this.id), bytes);
     }
   }
 

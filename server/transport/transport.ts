@@ -56,6 +56,7 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
     minBackoffMs: opts.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS,
     maxBackoffMs: opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
     tls: peerClientTls(opts.tls),
+    counters: opts.counters,
   };
 
   const service = peerService({
@@ -72,6 +73,7 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
       }
     },
     peerConnected: (id) => peers.get(id)?.peerConnected(),
+    counters: opts.counters,
   });
   const listeners = await startPeerListeners(
     opts.listenPeerUrls,
