@@ -12,6 +12,7 @@
  */
 import pkg from "../package.json" with { type: "json" };
 import { emptyTlsInfo, type TlsInfo } from "./tls/tls-info.ts";
+import { parseConfigFile } from "./config-file.ts";
 
 /** Version this server reports as `etcdserver` (Maintenance.Status, `/version`): the etcd release whose API it mirrors. */
 export const ETCD_SERVER_VERSION = "3.4.23";
@@ -112,18 +113,26 @@ export interface EtcdConfig {
 /**
  * What {@link parseConfig} decided:
  * - `run`: start the member with `config`; `warnings` are for the log (unknown `ETCD_*`
- *   variables, environment variables shadowed by flags).
+ *   variables, environment variables shadowed by flags, ignored config file keys); `notices`
+ *   are info lines (the config file that was loaded).
  * - `exit`: print `stdout`/`stderr` as given and exit with `code` (0 for `--help`/`--version`,
  *   2 for flag syntax errors, like Go's flag package in etcd).
  * - `invalid`: flags parsed but failed etcd's validation; etcd logs `failed to verify flags`
  *   with this `error` and exits with code 1.
  */
 export type ParseOutcome =
-  | { kind: "run"; config: EtcdConfig; warnings: string[] }
+  | { kind: "run"; config: EtcdConfig; warnings: string[]; notices?: Notice[] }
   | { kind: "exit"; code: number; stdout?: string; stderr?: string }
   | { kind: "invalid"; error: string };
 
-type FlagKind = "string" | "strings" | "urls" | "uint" | "int" | "bool" | "choice";
+/** An info log line of the parse (message and zap fields). */
+export interface Notice {
+  msg: string;
+  fields?: Record<string, unknown>;
+}
+
+/** How a flag's value is parsed (Go type of etcd's flag). */
+export type FlagKind = "string" | "strings" | "urls" | "uint" | "int" | "bool" | "choice";
 
 interface FlagSpec {
   name: string;
@@ -182,6 +191,11 @@ const FLAGS: readonly FlagSpec[] = [
 ];
 
 const FLAG_BY_NAME = new Map(FLAGS.map((f) => [f.name, f]));
+
+/** The kind of flag `name`, undefined for names that are not flags (server/config-file.ts maps YAML keys with it). */
+export function flagKind(name: string): FlagKind | undefined {
+  return FLAG_BY_NAME.get(name)?.kind;
+}
 
 const USAGE_LINE = `Usage:
 
@@ -436,6 +450,9 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     }
   }
   if (values.get("version") === true) return { kind: "exit", code: 0, stdout: versionText() };
+  // A configuration file replaces every other flag and variable (etcdmain/config.go parse).
+  const configFile = (values.get("config-file") as string | undefined) || env[flagToEnv("config-file")];
+  if (configFile) return parseConfigFile(configFile);
   if (tokens.rest.length > 0) return { kind: "invalid", error: `'${tokens.rest[0]}' is not a valid flag` };
 
   const warnings: string[] = [];

@@ -185,6 +185,7 @@ export async function main(argv: readonly string[], env: Record<string, string |
   }
   const cfg = outcome.config;
   const log = createLogger({ level: cfg.logLevel, write: io.stderr });
+  for (const n of outcome.notices ?? []) log.info(n.msg, n.fields);
   for (const w of outcome.warnings) log.warn(w);
   const signal = io.waitForSignal();
   let etcd: RunningEtcd;
