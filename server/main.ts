@@ -15,6 +15,8 @@ import { errorFields, fatal, isMemberFatal, MemberFatalError } from "./node/fata
 import { resolveAutoTls } from "./tls/auto-tls.ts";
 import { describeTlsInfo, isTlsInfoEmpty } from "./tls/tls-info.ts";
 import { GrpcStats } from "./metrics/grpc-stats.ts";
+import { parseCompactionRetention } from "./compactor/compactor.ts";
+import { formatGoDuration } from "./compactor/go-duration.ts";
 import { startMetricsListeners, type MetricsListeners } from "./metrics/listener.ts";
 import { createMetricsRegistry, type MemberMetricsSource } from "./metrics/registry.ts";
 
@@ -57,6 +59,9 @@ function ms(n: number): string {
  */
 export async function startEtcd(givenCfg: EtcdConfig, log: Logger, startNode: StartNode = startRealNode): Promise<RunningEtcd> {
   const cfg = await resolveAutoTls(givenCfg, log);
+  const compactionMode = cfg.autoCompactionMode ?? "periodic";
+  // A bad retention fails here, as etcd's StartEtcd does (error parsing CompactionRetention: ...).
+  const compactionRetention = formatGoDuration(parseCompactionRetention(compactionMode, cfg.autoCompactionRetention ?? "0"));
   log.info("configuring client listeners", { "listen-client-urls": cfg.listenClientUrls });
   log.info("starting an etcd server", {
     "etcd-version": ETCD_SERVER_VERSION,
@@ -79,6 +84,9 @@ export async function startEtcd(givenCfg: EtcdConfig, log: Logger, startNode: St
     "quota-backend-bytes": cfg.quotaBackendBytes,
     "max-request-bytes": cfg.maxRequestBytes,
     "max-txn-ops": cfg.maxTxnOps,
+    "auto-compaction-mode": compactionMode,
+    "auto-compaction-retention": compactionRetention,
+    "auto-compaction-interval": compactionRetention,
   });
   for (const [side, info, urls] of [["client", cfg.clientTls, cfg.listenClientUrls], ["peer", cfg.peerTls, cfg.listenPeerUrls]] as const) {
     if (!info || isTlsInfoEmpty(info)) continue;

@@ -25,7 +25,8 @@ import {
   InternalRaftRequestSchema,
   type InternalRaftRequest,
 } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
-import { LeaseRevokeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { CompactionRequestSchema, LeaseRevokeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { parseCompactionRetention, startCompactor, type CompactionMode, type Compactor } from "../compactor/compactor.ts";
 import {
   RangeRequestSchema,
   ResponseHeaderSchema,
@@ -124,6 +125,10 @@ export interface NodeConfig extends BootstrapConfig {
   onFatal?: OnFatal;
   /** Peer TLS (`--peer-cert-file` ...): used to reach other members' `https://` peer URLs when joining and forwarding. */
   peerTls?: TlsInfo;
+  /** `--auto-compaction-mode` (default periodic; server/compactor/). */
+  autoCompactionMode?: CompactionMode;
+  /** `--auto-compaction-retention` (default "0": no auto-compaction). */
+  autoCompactionRetention?: string;
 }
 
 /** Minimal structured logger (server/log.ts provides one). */
@@ -201,6 +206,8 @@ export class EtcdNode implements EtcdServerApi {
   private readonly onFatal: OnFatal;
   /** Plain-number counters read by `/metrics` at scrape time (server/metrics/member-counters.ts). */
   readonly counters = new MemberCounters();
+  /** Auto-compaction (`--auto-compaction-*`), paused while this member does not lead. */
+  private readonly compactor: Compactor | undefined;
   /** Leader last seen (for `etcd_server_leader_changes_seen_total`). */
   private lastLeader: NodeId = 0n;
 
@@ -212,6 +219,9 @@ export class EtcdNode implements EtcdServerApi {
     join?: JoinInfo,
   ) {
     const env = (this.env = cfg.env ?? realEnv);
+    // Checked first: a bad retention fails the start before any loop runs (etcd: StartEtcd fails).
+    const compactionMode = cfg.autoCompactionMode ?? "periodic";
+    const compactionRetention = parseCompactionRetention(compactionMode, cfg.autoCompactionRetention ?? "0");
     this.waiters = new ProposalWaiters(env);
     this.confWaiters = new ProposalWaiters<ConfChangeOutcome>(env);
     this.meta = new Meta(db);
@@ -293,6 +303,12 @@ export class EtcdNode implements EtcdServerApi {
       isClosed: () => this.closed,
       env,
       peerTls: this.peerTls,
+    });
+    this.compactor = startCompactor(compactionMode, compactionRetention, {
+      env,
+      log: logger,
+      rev: () => this.mvcc.currentRevision,
+      compact: (revision) => this.propose({ compaction: create(CompactionRequestSchema, { revision: BigInt(revision) }) }),
     });
   }
 
@@ -497,6 +513,7 @@ export class EtcdNode implements EtcdServerApi {
 
   /** Stops every loop, fails every waiting caller with Stopped and closes the backend. */
   private shutdown(): void {
+    this.compactor?.stop();
     this.leaseExpiry.stop();
     this.watchHub.close();
     this.raft.stop();
@@ -716,8 +733,12 @@ export class EtcdNode implements EtcdServerApi {
     if (lead !== 0n && lead !== this.lastLeader) this.counters.leaderChanges++;
     if (lead !== 0n) this.lastLeader = lead;
     if (lead !== 0n) this.leaderElectedAt = this.env.now();
-    if (this.raft.status().softState.raftState === StateType.Leader) this.lessor.promote(electionMs);
+    const leading = this.raft.status().softState.raftState === StateType.Leader;
+    if (leading) this.lessor.promote(electionMs);
     else if (this.lessor.isPrimary) this.lessor.demote();
+    // Only the leader compacts (etcd's updateLeadership pauses and resumes the compactor).
+    if (leading) this.compactor?.resume();
+    else this.compactor?.pause();
     if (lead !== 0n && !this.attributesPublished) {
       this.attributesPublished = true;
       const self = this.membersTable.get(this.memberId);
