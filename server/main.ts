@@ -8,6 +8,7 @@
  */
 import { parseConfig, ETCD_SERVER_VERSION, GIT_SHA, type EtcdConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { openLogOutputs, type LogOutputs } from "./log-outputs.ts";
 import { idToHex } from "./membership/ids.ts";
 import { startClientListeners, type ClientListeners } from "./http/listener.ts";
 import type { EtcdServerApi } from "./node/types.ts";
@@ -192,7 +193,14 @@ export async function main(argv: readonly string[], env: Record<string, string |
     return 1;
   }
   const cfg = outcome.config;
-  const log = createLogger({ level: cfg.logLevel, write: io.stderr });
+  let outputs: LogOutputs;
+  try {
+    outputs = openLogOutputs(cfg.logOutputs, io);
+  } catch (e) {
+    createLogger({ write: io.stderr }).warn("failed to verify flags", { error: (e as Error).message });
+    return 1;
+  }
+  const log = createLogger({ level: cfg.logLevel, write: outputs.write });
   for (const n of outcome.notices ?? []) log.info(n.msg, n.fields);
   for (const w of outcome.warnings) log.warn(w);
   const signal = io.waitForSignal();
@@ -201,6 +209,7 @@ export async function main(argv: readonly string[], env: Record<string, string |
     etcd = await startEtcd(cfg, log, io.startNode);
   } catch (e) {
     log.fatal("failed to start etcd", { error: e instanceof Error ? e.message : String(e), "data-dir": cfg.dataDir });
+    outputs.close();
     return 1;
   }
   const removed = etcd.node.removed?.then(() => "removed") ?? new Promise<string>(() => {});
@@ -208,6 +217,7 @@ export async function main(argv: readonly string[], env: Record<string, string |
   if (sig === "removed") log.warn("server has stopped: removed from the cluster");
   else log.info("received signal; shutting down", { signal: sig });
   await etcd.stop();
+  outputs.close();
   return 0;
 }
 
