@@ -9,6 +9,7 @@
 import { parseConfig, ETCD_SERVER_VERSION, GIT_SHA, type EtcdConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { openLogOutputs, type LogOutputs } from "./log-outputs.ts";
+import { sdNotify } from "./systemd/notify.ts";
 import { idToHex } from "./membership/ids.ts";
 import { startClientListeners, type ClientListeners } from "./http/listener.ts";
 import type { EtcdServerApi } from "./node/types.ts";
@@ -211,6 +212,12 @@ export async function main(argv: readonly string[], env: Record<string, string |
     log.fatal("failed to start etcd", { error: e instanceof Error ? e.message : String(e), "data-dir": cfg.dataDir });
     outputs.close();
     return 1;
+  }
+  // The member serves clients: tell systemd (Type=notify), as etcd's notifySystemd does.
+  try {
+    sdNotify("READY=1", env.NOTIFY_SOCKET);
+  } catch (e) {
+    log.error("failed to notify systemd for readiness", { error: (e as Error).message });
   }
   const removed = etcd.node.removed?.then(() => "removed") ?? new Promise<string>(() => {});
   const sig = await Promise.race([signal, removed]);
