@@ -19,6 +19,7 @@ import type { NodeRequest, NodeResponse } from "../http/rpc-handler.ts";
 import type { WatchStream } from "../mvcc/watch/stream.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { handleWatchRequest } from "./watch.ts";
+import type { GrpcMethodStats, GrpcStats } from "../metrics/grpc-stats.ts";
 import { WatchResponseEncoder } from "./watch-wire.ts";
 
 /** The gRPC path of etcd's Watch method. */
@@ -52,13 +53,31 @@ function frames(messages: Uint8Array[]): Buffer {
   return out;
 }
 
-/** Runs one Watch call on `res` until the client goes away or the request side fails. */
-function serve(stream: WatchStream, req: Http2ServerRequest, res: Http2ServerResponse, readMaxBytes: number): void {
+/** `/metrics` counters of the Watch method and of the client API's bytes (server/metrics/grpc-stats.ts). */
+export interface WatchCallStats {
+  method?: GrpcMethodStats;
+  totals?: GrpcStats;
+}
+
+/**
+ * Runs one Watch call on `res` until the client goes away or the request side fails. `stats`
+ * counts the call as handled with its status code when it ends (Canceled when the client left).
+ */
+function serve(stream: WatchStream, req: Http2ServerRequest, res: Http2ServerResponse, readMaxBytes: number, stats: WatchCallStats): void {
   let finished = false;
+  const startMs = stats.method ? performance.now() : 0;
+  let counted = false;
+  const count = (code: number) => {
+    if (counted || !stats.method) return;
+    counted = true;
+    stats.method.finish(code, performance.now() - startMs);
+  };
+  res.on("close", () => count(1)); // Canceled: the client went away first
   const finish = (error?: ConnectError) => {
     stream.close();
     if (finished || res.writableEnded || res.destroyed) return;
     finished = true;
+    count(error ? error.code : 0);
     const trailers: Record<string, string> = { "grpc-status": error ? String(error.code) : "0" };
     if (error) trailers["grpc-message"] = percentEncode(error.rawMessage);
     res.addTrailers(trailers);
@@ -75,7 +94,11 @@ function serve(stream: WatchStream, req: Http2ServerRequest, res: Http2ServerRes
         input: WatchRequestSchema,
         singleRequest: false,
       });
-      for await (const frame of body) handleWatchRequest(stream, fromBinary(WatchRequestSchema, frame.subarray(5)));
+      for await (const frame of body) {
+        if (stats.totals) stats.totals.receivedBytes += frame.length - 5;
+        if (stats.method) stats.method.msgReceived++;
+        handleWatchRequest(stream, fromBinary(WatchRequestSchema, frame.subarray(5)));
+      }
       // End of requests: responses keep flowing until the client leaves, as in etcd.
     } catch (e) {
       finish(ConnectError.from(e));
@@ -95,6 +118,8 @@ function serve(stream: WatchStream, req: Http2ServerRequest, res: Http2ServerRes
         size += m.length;
       }
       if (res.destroyed || res.writableEnded) break;
+      if (stats.totals) stats.totals.sentBytes += size;
+      if (stats.method) stats.method.msgSent += messages.length;
       if (!res.write(frames(messages))) {
         await new Promise<void>((resolve) => {
           const done = () => {
@@ -115,20 +140,26 @@ function serve(stream: WatchStream, req: Http2ServerRequest, res: Http2ServerRes
  * Returns a request interceptor for the client listener: serves plain gRPC calls of
  * `etcdserverpb.Watch/Watch` and returns true, or returns false to let the router have the
  * request. `readMaxBytes`: largest request message (etcd: `--max-request-bytes` + 512 KiB).
+ * `grpcStats`: `/metrics` counters; each call is counted as started and, when it ends, handled.
  */
-export function rawGrpcWatch(api: EtcdServerApi, readMaxBytes: number): (req: NodeRequest, res: NodeResponse) => boolean {
+export function rawGrpcWatch(api: EtcdServerApi, readMaxBytes: number, grpcStats?: GrpcStats): (req: NodeRequest, res: NodeResponse) => boolean {
+  const stats: WatchCallStats = { totals: grpcStats };
   return (req, res) => {
     if (!servesHere(req)) return false;
+    // Looked up on use: the RPC handler creates the method records after this interceptor.
+    stats.method ??= grpcStats?.forPath(WATCH_PATH);
+    if (stats.method) stats.method.started++;
     let stream: WatchStream;
     try {
       stream = api.openWatchStream();
     } catch (e) {
       const err = ConnectError.from(e);
+      stats.method?.finish(err.code, 0);
       answerGrpcStatusOnly(res, err.code, err.rawMessage);
       return true;
     }
     (res as { writeHead(status: number, headers: Record<string, string>): void }).writeHead(200, { "content-type": "application/grpc" });
-    serve(stream, req as Http2ServerRequest, res as Http2ServerResponse, readMaxBytes);
+    serve(stream, req as Http2ServerRequest, res as Http2ServerResponse, readMaxBytes, stats);
     return true;
   };
 }

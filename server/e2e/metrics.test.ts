@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { RequestOpSchema, TxnRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { bytes, grpcClients } from "./clients.ts";
-import { cleanup, type EtcdProcess, freePort, httpGet, startEtcd } from "./harness.ts";
+import { cleanup, type EtcdProcess, freePort, goEtcdctl, httpGet, startEtcd } from "./harness.ts";
 
 setDefaultTimeout(60_000);
 afterAll(cleanup);
@@ -51,6 +51,8 @@ const LISTED = [
   "grpc_server_started_total",
   "grpc_server_handled_total",
   "grpc_server_handling_seconds",
+  "grpc_server_msg_received_total",
+  "grpc_server_msg_sent_total",
   "process_cpu_seconds_total",
   "process_resident_memory_bytes",
   "process_open_fds",
@@ -164,6 +166,8 @@ describe("/metrics as etcd 3.4", () => {
     const put = { grpc_type: "unary", grpc_service: "etcdserverpb.KV", grpc_method: "Put" };
     expect(moved("grpc_server_started_total", put)).toBe(80);
     expect(moved("grpc_server_handled_total", { ...put, grpc_code: "OK" })).toBe(80);
+    expect(moved("grpc_server_msg_received_total", put)).toBe(80);
+    expect(moved("grpc_server_msg_sent_total", put)).toBe(80);
     expect(moved("etcd_disk_wal_fsync_duration_seconds")).toBeGreaterThan(0);
     expect(sample(after.families, "etcd_server_has_leader")).toBe(1);
     expect(sample(after.families, "etcd_server_is_leader")).toBe(1);
@@ -188,6 +192,19 @@ describe("/metrics as etcd 3.4", () => {
     const ourMethods = methods(after.text);
     const missing = [...methods(reference.text)].filter((m) => !ourMethods.has(m) && !/^(etcdserverpb\.Auth|grpc\.health\.v1\.Health)\//.test(m));
     expect(missing).toEqual([]);
+
+    // A watch whose client goes away is handled with code Canceled, on both servers.
+    const watchCanceled = { grpc_type: "bidi_stream", grpc_service: "etcdserverpb.Watch", grpc_method: "Watch", grpc_code: "Canceled" };
+    for (const s of [ours, ref]) {
+      const before = sample((await scrape(s.metricsUrl)).families, "grpc_server_handled_total", watchCanceled);
+      await goEtcdctl(s.p.endpoint, ["watch", "w"], { timeoutMs: 1_500 });
+      let now = before;
+      for (let i = 0; i < 50 && now === before; i++) {
+        await Bun.sleep(100);
+        now = sample((await scrape(s.metricsUrl)).families, "grpc_server_handled_total", watchCanceled);
+      }
+      expect({ server: s.p.name, moved: now - before }).toEqual({ server: s.p.name, moved: 1 });
+    }
 
     // The client port serves /metrics too.
     const onClientPort = await scrape(ours.p.endpoint);

@@ -155,6 +155,7 @@ export function serveUnaryGrpc(
   readMessage(req, limit)
     .then((bytes) => {
       if (totals) totals.receivedBytes += bytes.length;
+      if (stats) stats.msgReceived++;
       let input: unknown;
       try {
         input = fromBinary(route.method.input, bytes);
@@ -177,6 +178,7 @@ export function serveUnaryGrpc(
       (output) => {
         const sent = answerMessage(res, route.method.output, output);
         if (totals) totals.sentBytes += sent;
+        if (stats) stats.msgSent++;
         stats?.finish(0, performance.now() - startMs);
       },
       (e: unknown) => {

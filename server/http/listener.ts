@@ -73,7 +73,7 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
     fallback: getRequestListener(app.fetch, { overrideGlobalObjects: false }) as NodeHandler,
     readMaxBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     log,
-    intercept: rawGrpcWatch(api, cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES),
+    intercept: rawGrpcWatch(api, cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES, metrics.grpcStats),
     grpcStats: metrics.grpcStats,
   });
   const h1 = http.createServer(handler);

@@ -88,12 +88,7 @@ export function createRpcHandler(opts: RpcHandlerOptions): NodeHandler {
 
   return (req, res) => {
     const path = (req.url ?? "").split("?", 1)[0]!;
-    if (opts.intercept?.(req, res)) {
-      // The raw gRPC Watch stream (server/api/watch-grpc.ts): counted as started; its end is not seen here.
-      const s = stats?.forPath(path);
-      if (s) s.started++;
-      return;
-    }
+    if (opts.intercept?.(req, res)) return;
     if (req.httpVersionMajor === 2) {
       const route = unary.get(path);
       if (route && isPlainUnaryGrpc(req as Http2ServerRequest)) {

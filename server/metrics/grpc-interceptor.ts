@@ -14,6 +14,20 @@ export function countGrpcCalls(stats: GrpcStats): Interceptor {
     if (!s) return next(req);
     s.started++;
     const start = performance.now();
+    if (req.stream) {
+      const messages = req.message;
+      req = {
+        ...req,
+        message: (async function* () {
+          for await (const m of messages) {
+            s.msgReceived++;
+            yield m;
+          }
+        })(),
+      };
+    } else {
+      s.msgReceived++;
+    }
     let res;
     try {
       res = await next(req);
@@ -22,6 +36,7 @@ export function countGrpcCalls(stats: GrpcStats): Interceptor {
       throw e;
     }
     if (!res.stream) {
+      s.msgSent++;
       s.finish(0, performance.now() - start);
       return res;
     }
@@ -29,7 +44,10 @@ export function countGrpcCalls(stats: GrpcStats): Interceptor {
     async function* counted() {
       let code: Code | 0 = Code.Canceled;
       try {
-        yield* inner;
+        for await (const m of inner) {
+          s!.msgSent++;
+          yield m;
+        }
         code = 0;
       } catch (e) {
         code = ConnectError.from(e).code;

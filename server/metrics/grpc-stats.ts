@@ -1,6 +1,7 @@
 /**
  * Per-method gRPC call counts as go-grpc-prometheus keeps them for etcd 3.4
- * (`grpc_server_started_total`, `grpc_server_handled_total{grpc_code}`, with `--metrics
+ * (`grpc_server_started_total`, `grpc_server_handled_total{grpc_code}`,
+ * `grpc_server_msg_{received,sent}_total`, with `--metrics
  * extensive` also `grpc_server_handling_seconds`), plus etcd's codec byte counters
  * (`etcd_network_client_grpc_{sent,received}_bytes_total`, v3rpc/codec.go: marshalled message
  * bytes, without the 5-byte gRPC frame header).
@@ -38,6 +39,10 @@ function grpcType(kind: DescMethod["methodKind"]): string {
 export class GrpcMethodStats {
   /** Calls started. */
   started = 0;
+  /** Request messages received (`grpc_server_msg_received_total`). */
+  msgReceived = 0;
+  /** Response messages sent (`grpc_server_msg_sent_total`). */
+  msgSent = 0;
   /** Calls finished, by gRPC code (index = code number). */
   readonly handled = new Float64Array(17);
   /** Handling times not yet reported to the latency histogram, seconds (only with `--metrics extensive`). */

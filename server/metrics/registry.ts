@@ -12,7 +12,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { ETCD_SERVER_VERSION } from "../config.ts";
 import { idToHex } from "../membership/ids.ts";
-import type { GrpcStats } from "./grpc-stats.ts";
+import type { GrpcMethodStats, GrpcStats } from "./grpc-stats.ts";
 import { GRPC_CODE_NAMES } from "./grpc-stats.ts";
 import type { MemberCounters } from "./member-counters.ts";
 import { PEER_RTT_BUCKETS_SECONDS, type PeerCounters } from "./peer-counters.ts";
@@ -188,20 +188,26 @@ function registerPeerMetrics(r: Registry, peers: PeerCounters | undefined): void
 function registerGrpcMetrics(r: Registry, grpc: GrpcStats | undefined): void {
   countFrom(r, "etcd_network_client_grpc_sent_bytes_total", "The total number of bytes sent to grpc clients.", () => grpc?.sentBytes ?? 0);
   countFrom(r, "etcd_network_client_grpc_received_bytes_total", "The total number of bytes received from grpc clients.", () => grpc?.receivedBytes ?? 0);
-  const lastStarted = new Map<string, number>();
-  new Counter({
-    name: "grpc_server_started_total",
-    help: "Total number of RPCs started on the server.",
-    labelNames: ["grpc_type", "grpc_service", "grpc_method"],
-    registers: [r],
-    collect() {
-      for (const [path, s] of grpc?.methods ?? []) {
-        const before = lastStarted.get(path) ?? 0;
-        this.inc({ grpc_type: s.type, grpc_service: s.service, grpc_method: s.method }, Math.max(0, s.started - before));
-        lastStarted.set(path, Math.max(before, s.started));
-      }
-    },
-  });
+  const perMethod = (name: string, help: string, read: (s: GrpcMethodStats) => number) => {
+    const last = new Map<string, number>();
+    new Counter({
+      name,
+      help,
+      labelNames: ["grpc_type", "grpc_service", "grpc_method"],
+      registers: [r],
+      collect() {
+        for (const [path, s] of grpc?.methods ?? []) {
+          const before = last.get(path) ?? 0;
+          const now = read(s);
+          this.inc({ grpc_type: s.type, grpc_service: s.service, grpc_method: s.method }, Math.max(0, now - before));
+          last.set(path, Math.max(before, now));
+        }
+      },
+    });
+  };
+  perMethod("grpc_server_started_total", "Total number of RPCs started on the server.", (s) => s.started);
+  perMethod("grpc_server_msg_received_total", "Total number of RPC stream messages received on the server.", (s) => s.msgReceived);
+  perMethod("grpc_server_msg_sent_total", "Total number of gRPC stream messages sent by the server.", (s) => s.msgSent);
   const lastHandled = new Map<string, Float64Array>();
   new Counter({
     name: "grpc_server_handled_total",
