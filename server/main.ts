@@ -105,16 +105,16 @@ export async function startEtcd(givenCfg: EtcdConfig, log: Logger, startNode: St
   const ids = { "local-member-id": idToHex(node.memberId), "cluster-id": idToHex(node.clusterId) };
   log.info("starting local member", ids);
   const grpcStats = new GrpcStats(cfg.metrics === "extensive");
-  const registry = node.metricsSource
-    ? createMetricsRegistry({ member: node.metricsSource(), grpc: grpcStats, quotaBackendBytes: cfg.quotaBackendBytes })
-    : undefined;
+  const source = node.metricsSource?.();
+  const registry = source ? createMetricsRegistry({ member: source, grpc: grpcStats, quotaBackendBytes: cfg.quotaBackendBytes }) : undefined;
+  const health = source?.counters;
   let listeners: ClientListeners;
   let metricsListeners: MetricsListeners | undefined;
   try {
-    listeners = await startClientListeners(cfg, node, log, { registry, grpcStats });
+    listeners = await startClientListeners(cfg, node, log, { registry, grpcStats, health });
     if (registry && (cfg.listenMetricsUrls ?? []).length > 0) {
       try {
-        metricsListeners = await startMetricsListeners(cfg.listenMetricsUrls!, node, registry, log);
+        metricsListeners = await startMetricsListeners(cfg.listenMetricsUrls!, node, registry, log, health);
       } catch (e) {
         await listeners.close();
         throw e;

@@ -35,6 +35,8 @@ const LISTED = [
   "etcd_server_heartbeat_send_failures_total",
   "etcd_server_quota_backend_bytes",
   "etcd_server_is_learner",
+  "etcd_server_health_success",
+  "etcd_server_health_failures",
   "etcd_cluster_version",
   "etcd_mvcc_db_total_size_in_bytes",
   "etcd_mvcc_db_total_size_in_use_in_bytes",

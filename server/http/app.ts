@@ -11,7 +11,7 @@ import type { EtcdServerApi } from "../node/types.ts";
 import type { KvOptions } from "../api/kv.ts";
 import { gatewayNotFound, mountGateway } from "./gateway.ts";
 import { mountWatchGateway } from "./gateway-watch.ts";
-import { mountProbes } from "./probes.ts";
+import { mountProbes, type HealthCounters } from "./probes.ts";
 import { mountMetrics } from "../metrics/http.ts";
 
 export { checkHealth, type Health } from "./probes.ts";
@@ -29,11 +29,11 @@ function methodNotAllowed(): Response {
  * other methods on those paths → 405; the JSON gateway under `/v3/` (`opts.maxTxnOps` as the
  * gRPC KV service; default 128); unknown paths → 404 `404 page not found`.
  */
-export function createHttpApp(api: EtcdServerApi, opts: KvOptions & { metrics?: Registry } = { maxTxnOps: 128 }): Hono {
+export function createHttpApp(api: EtcdServerApi, opts: KvOptions & { metrics?: Registry; health?: HealthCounters } = { maxTxnOps: 128 }): Hono {
   const app = new Hono();
   mountGateway(app, api, opts);
   mountWatchGateway(app, api);
-  mountProbes(app, api);
+  mountProbes(app, api, opts.health);
   if (opts.metrics) mountMetrics(app, opts.metrics);
   app.all("/version", (c) => {
     if (c.req.method !== "GET") return methodNotAllowed();

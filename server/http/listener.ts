@@ -27,6 +27,7 @@ import { rawGrpcWatch } from "../api/watch-grpc.ts";
 import type { Logger } from "../log.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { createHttpApp } from "./app.ts";
+import type { HealthCounters } from "./probes.ts";
 import { AuthorityRepairStream } from "./authority-repair.ts";
 import { createRpcHandler, type NodeHandler } from "./rpc-handler.ts";
 import { listenOnUrl, startsWithHttp2Preface, startsWithTlsHandshake } from "./cleartext-port.ts";
@@ -52,6 +53,8 @@ export interface ClientListeners {
 export interface ClientMetrics {
   registry?: Registry;
   grpcStats?: GrpcStats;
+  /** Where `/health` results are counted. */
+  health?: HealthCounters;
 }
 
 /** The settings the listeners use; EtcdConfig satisfies it. */
@@ -67,7 +70,7 @@ export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBy
  * server/tls/server-options.ts (`open <file>: no such file or directory`, bad cipher suite).
  */
 export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerApi, log: Logger, metrics: ClientMetrics = {}): Promise<ClientListeners> {
-  const app = createHttpApp(api, { maxTxnOps: cfg.maxTxnOps, metrics: metrics.registry });
+  const app = createHttpApp(api, { maxTxnOps: cfg.maxTxnOps, metrics: metrics.registry, health: metrics.health });
   const handler = createRpcHandler({
     routes: (router) => registerEtcdServices(router, api, { maxTxnOps: cfg.maxTxnOps }),
     fallback: getRequestListener(app.fetch, { overrideGlobalObjects: false }) as NodeHandler,

@@ -11,7 +11,8 @@ async function get(app: ReturnType<typeof createHttpApp>, path: string, method =
 describe("health probes (etcdhttp/health.go)", () => {
   test("/health: healthy, no leader, ?serializable=true skips the leader check, ?exclude= accepted", async () => {
     const api = createFakeApi();
-    const app = createHttpApp(api);
+    const health = { healthSuccess: 0, healthFailures: 0 };
+    const app = createHttpApp(api, { maxTxnOps: 128, health });
     expect(await get(app, "/health")).toMatchObject({ status: 200, body: '{"health":"true"}' });
     expect(await get(app, "/health?exclude=NOSPACE")).toMatchObject({ status: 200, body: '{"health":"true"}' });
     api.leader = 0n;
@@ -20,6 +21,7 @@ describe("health probes (etcdhttp/health.go)", () => {
     api.rangeThrows = Errors.Stopped();
     expect(await get(app, "/health?serializable=true")).toMatchObject({ status: 503 });
     expect((await get(app, "/health", "POST")).status).toBe(405);
+    expect(health).toEqual({ healthSuccess: 3, healthFailures: 2 });
   });
 
   test("/livez and /readyz: ok, ?verbose lists the checks, no leader is not ready but live", async () => {

@@ -118,14 +118,27 @@ function methodNotAllowed(): Response {
   return new Response("Method Not Allowed\n", { status: 405, headers: { allow: "GET", ...TEXT } });
 }
 
-/** Mounts `/health`, `/livez`, `/readyz` and their per-check paths on `app` (see the module doc). */
-export function mountProbes(app: Hono, api: EtcdServerApi): void {
+/** Where `/health` results are counted (`etcd_server_health_success`/`_failures`; server/metrics/member-counters.ts). */
+export interface HealthCounters {
+  healthSuccess: number;
+  healthFailures: number;
+}
+
+/**
+ * Mounts `/health`, `/livez`, `/readyz` and their per-check paths on `app` (see the module doc);
+ * `/health` results are counted in `counters` when given.
+ */
+export function mountProbes(app: Hono, api: EtcdServerApi, counters?: HealthCounters): void {
   app.all("/health", async (c) => {
     if (c.req.method !== "GET") return methodNotAllowed();
     const h = await checkHealth(api, {
       serializable: c.req.query("serializable") === "true",
       excludedAlarms: new Set(c.req.queries("exclude") ?? []),
     });
+    if (counters) {
+      if (h.health === "true") counters.healthSuccess++;
+      else counters.healthFailures++;
+    }
     // Healthy: w.Write (type sniffed as text); unhealthy: http.Error (newline, nosniff).
     if (h.health === "true") return c.body(JSON.stringify(h), 200, { "content-type": "text/plain; charset=utf-8" });
     return c.body(`${JSON.stringify(h)}\n`, 503, TEXT);

@@ -11,7 +11,7 @@ import type { Registry } from "prom-client";
 import type { Logger } from "../log.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { listenOnUrl } from "../http/cleartext-port.ts";
-import { mountProbes } from "../http/probes.ts";
+import { mountProbes, type HealthCounters } from "../http/probes.ts";
 import { mountMetrics } from "./http.ts";
 
 /** Running metrics listeners. */
@@ -22,14 +22,21 @@ export interface MetricsListeners {
 }
 
 /**
- * Binds every URL of `urls` and serves `registry` and the probes of `api` there; logs etcd's
+ * Binds every URL of `urls` and serves `registry` and the probes of `api` there (`/health`
+ * results counted in `health`); logs etcd's
  * `serving metrics` line per URL. Rejects with `listen tcp <host:port>: bind: address already in
  * use` (after closing what it opened) or, for a non-`http://` URL, `unsupported metrics URL scheme`.
  */
-export async function startMetricsListeners(urls: readonly string[], api: EtcdServerApi, registry: Registry, log: Logger): Promise<MetricsListeners> {
+export async function startMetricsListeners(
+  urls: readonly string[],
+  api: EtcdServerApi,
+  registry: Registry,
+  log: Logger,
+  health?: HealthCounters,
+): Promise<MetricsListeners> {
   const app = new Hono();
   mountMetrics(app, registry);
-  mountProbes(app, api);
+  mountProbes(app, api, health);
   app.notFound(() => new Response("404 page not found\n", { status: 404, headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" } }));
   const handler = getRequestListener(app.fetch, { overrideGlobalObjects: false });
   const servers: http.Server[] = [];

@@ -38,6 +38,10 @@ export class MemberCounters {
   readIndexFailed = 0;
   /** `etcd_debugging_server_lease_expired_total`: leases revoked because they expired. */
   leaseExpired = 0;
+  /** `etcd_server_health_success`: `/health` checks that passed. */
+  healthSuccess = 0;
+  /** `etcd_server_health_failures`: `/health` checks that failed. */
+  healthFailures = 0;
   /** Peer traffic of this member's transport (`etcd_network_peer_*`). */
   readonly peers = new PeerCounters();
   /**

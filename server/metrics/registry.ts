@@ -112,6 +112,8 @@ export function createMetricsRegistry(opts: MetricsOptions): Registry {
   gaugeFrom(r, "etcd_server_proposals_pending", "The current number of pending proposals to commit.", () => m.pendingProposals());
   countFrom(r, "etcd_server_proposals_failed_total", "The total number of failed proposals seen.", () => c.proposalsFailed);
   countFrom(r, "etcd_server_read_indexes_failed_total", "The total number of failed read indexes seen.", () => c.readIndexFailed);
+  countFrom(r, "etcd_server_health_success", "The total number of successful health checks", () => c.healthSuccess);
+  countFrom(r, "etcd_server_health_failures", "The total number of failed health checks", () => c.healthFailures);
   countFrom(r, "etcd_debugging_server_lease_expired_total", "The total number of expired leases.", () => c.leaseExpired);
   const quota = opts.quotaBackendBytes > 0 ? opts.quotaBackendBytes : DEFAULT_QUOTA_BYTES;
   new Gauge({ name: "etcd_server_quota_backend_bytes", help: "Current backend storage quota size in bytes.", registers: [r] }).set(quota);
