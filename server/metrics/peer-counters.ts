@@ -6,8 +6,10 @@
  *
  * Unlike etcd, which counts the marshalled bytes it writes, the byte counters count the Raft entry
  * and snapshot data carried (what dominates the traffic), so that nothing is encoded twice on the
- * replication path. Round trips are not measured yet (etcd probes peers every 30 s): the histogram
- * has no series until {@link PeerCounters.roundTrip} is called.
+ * replication path. Round trips are measured by the leader, from a heartbeat to a peer until
+ * that peer's answer (through both transports and the peer's Raft loop), one sample per answered
+ * heartbeat; etcd instead probes every peer from every member and records the smoothed RTT every
+ * 30 s, so followers have no series here.
  */
 
 /** Bucket upper bounds of the peer round-trip histogram, seconds: 0.1 ms doubling 16 times (`ExponentialBuckets(0.0001, 2, 16)`). */
