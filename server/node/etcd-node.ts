@@ -78,7 +78,7 @@ import { ProposalWaiters } from "./proposals.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { decodeMemberContext, applyMemberAttributes, applyMemberConfChange, encodeMemberContext, validateConfChange } from "../membership/apply.ts";
 import { joinExistingCluster, type JoinInfo } from "../membership/join.ts";
-import { ConfChangeType, StateType, type ConfChange, type Entry, type Message, type NodeId } from "../raft/types.ts";
+import { ConfChangeType, MessageType, StateType, type ConfChange, type Entry, type Message, type NodeId } from "../raft/types.ts";
 import { bootstrapMembership, type BootstrapConfig } from "./bootstrap.ts";
 import { ClusterAdmin, toMember, type ConfChangeOutcome } from "./cluster-admin.ts";
 import type { EtcdServerApi } from "./types.ts";
@@ -86,6 +86,7 @@ import { exitOnFatal, type OnFatal } from "./fatal.ts";
 import { idToHex } from "../membership/ids.ts";
 import { realEnv, type MemberEnv } from "./env.ts";
 import { countTxn, MemberCounters } from "../metrics/member-counters.ts";
+import { HeartbeatTimeoutDetector, LATE_HEARTBEAT_WARNING } from "../metrics/heartbeat-detector.ts";
 import type { MemberMetricsSource } from "../metrics/registry.ts";
 import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS } from "./limits.ts";
 
@@ -208,6 +209,8 @@ export class EtcdNode implements EtcdServerApi {
   readonly counters = new MemberCounters();
   /** Auto-compaction (`--auto-compaction-*`), paused while this member does not lead. */
   private readonly compactor: Compactor | undefined;
+  /** Late heartbeats (`etcd_server_heartbeat_send_failures_total`). */
+  private readonly heartbeats: HeartbeatTimeoutDetector;
   /** Leader last seen (for `etcd_server_leader_changes_seen_total`). */
   private lastLeader: NodeId = 0n;
 
@@ -236,6 +239,7 @@ export class EtcdNode implements EtcdServerApi {
     const electionMs = cfg.electionTimeoutMs ?? 1000;
     // etcd's ReqTimeout: 5 s plus two election timeouts (etcdserver/config.go).
     this.requestTimeoutMs = cfg.requestTimeoutMs ?? 5000 + 2 * electionMs;
+    this.heartbeats = new HeartbeatTimeoutDetector(heartbeatMs, () => env.monotonicMs());
     this.peerTls = peerClientTls(cfg.peerTls);
     this.lessor = new Lessor({
       minTtl: minLeaseTtl(heartbeatMs, electionMs),
@@ -273,7 +277,10 @@ export class EtcdNode implements EtcdServerApi {
       applyConfChange: (cc) => this.applyConfChange(cc),
       restoreSnapshot: () => this.restoreSnapshot(),
       onApplied: () => this.afterApply(),
-      send: (messages) => this.sink?.send(messages),
+      send: (messages) => {
+        this.checkHeartbeats(messages);
+        this.sink?.send(messages);
+      },
       onLeaderChange: (lead) => this.leaderChanged(lead, electionMs),
       onFatal: (msg, fields) => this.memberFatal(msg, fields),
       onCommitMs: (ms) => this.counters.observeCommit(ms),
@@ -730,6 +737,7 @@ export class EtcdNode implements EtcdServerApi {
 
   /** Leases are kept by the leader only (etcd's lessor Promote/Demote); publish attributes once. */
   private leaderChanged(lead: NodeId, electionMs: number): void {
+    this.heartbeats.reset();
     if (lead !== 0n && lead !== this.lastLeader) this.counters.leaderChanges++;
     if (lead !== 0n) this.lastLeader = lead;
     if (lead !== 0n) this.leaderElectedAt = this.env.now();
@@ -762,6 +770,18 @@ export class EtcdNode implements EtcdServerApi {
     } catch (error) {
       if (error instanceof ConnectError) return error;
       throw error;
+    }
+  }
+
+  /** Counts and logs heartbeats sent later than two heartbeat intervals after the previous one (etcd's raft.go). */
+  private checkHeartbeats(messages: Message[]): void {
+    for (const m of messages) {
+      if (m.type !== MessageType.MsgHeartbeat) continue;
+      const exceedMs = this.heartbeats.observe(m.to);
+      if (exceedMs > 0) {
+        this.counters.heartbeatSendFailures++;
+        this.logger.warn(LATE_HEARTBEAT_WARNING, this.heartbeats.warningFields(m.to, exceedMs));
+      }
     }
   }
 
