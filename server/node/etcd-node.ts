@@ -325,7 +325,7 @@ export class EtcdNode implements EtcdServerApi {
 
   async linearizableReadNotify(): Promise<void> {
     this.assertOpen();
-    await this.raft.readIndex();
+    await this.readIndex();
   }
 
   header(): ResponseHeader {
@@ -342,7 +342,7 @@ export class EtcdNode implements EtcdServerApi {
     if (signal?.aborted) throw Errors.Canceled();
     if (!req.serializable) {
       this.rejectIfLearner();
-      await this.raft.readIndex();
+      await this.readIndex();
       if (signal?.aborted) throw Errors.Canceled();
     }
     const response = this.mvcc.range(req);
@@ -364,7 +364,7 @@ export class EtcdNode implements EtcdServerApi {
     if (isTxnReadOnly(req)) {
       // etcd serves read-only txns without a proposal (v3_server.go Txn); they change nothing.
       this.assertOpen();
-      if (!isTxnSerializable(req)) await this.raft.readIndex();
+      if (!isTxnSerializable(req)) await this.readIndex();
       if (signal?.aborted) throw Errors.Canceled();
       const { response } = this.mvcc.txn(req);
       countTxn(this.counters, response);
@@ -770,6 +770,16 @@ export class EtcdNode implements EtcdServerApi {
     } catch (error) {
       if (error instanceof ConnectError) return error;
       throw error;
+    }
+  }
+
+  /** A ReadIndex round; a failure is counted in `etcd_server_read_indexes_failed_total` (etcd's linearizableReadLoop). */
+  private async readIndex(): Promise<void> {
+    try {
+      await this.raft.readIndex();
+    } catch (e) {
+      this.counters.readIndexFailed++;
+      throw e;
     }
   }
 
