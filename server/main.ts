@@ -128,6 +128,7 @@ export async function startEtcd(givenCfg: EtcdConfig, log: Logger, startNode: St
     "local-member-id": ids["local-member-id"],
     "advertise-client-urls": cfg.advertiseClientUrls,
     "listen-client-urls": cfg.listenClientUrls,
+    "listen-metrics-urls": cfg.listenMetricsUrls ?? [],
   });
   log.info("ready to serve client requests");
   for (const url of listeners.urls) {
