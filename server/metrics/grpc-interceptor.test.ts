@@ -27,10 +27,10 @@ test("unary calls through the router: started, one message each way, handled wit
 test("streams: messages counted as they pass; handled once the response stream ends (OK) or fails", async () => {
   const stats = new GrpcStats();
   stats.addService(Lease);
-  const echo = countGrpcCalls(stats)(async (req: { message: AsyncIterable<unknown> }) => ({
+  const echo = countGrpcCalls(stats)(async (req) => ({
     stream: true,
     message: (async function* () {
-      for await (const m of req.message) yield m;
+      for await (const m of (req as unknown as { message: AsyncIterable<unknown> }).message) yield m;
     })(),
   }) as never);
   const res = (await echo(streamReq(3))) as unknown as { message: AsyncIterable<unknown> };
