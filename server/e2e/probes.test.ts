@@ -81,6 +81,11 @@ test("probes pass with a quorum, /health and /readyz fail without one while /liv
   }
 
   await b!.kill9();
+  // The mixin's etcdMembersDown alert watches the send failures to a peer that is gone.
+  await until("send failures to b", async () => {
+    const now = new Map(parse(await (await fetch(`${a!.endpoint}/metrics`)).text()).map((f) => [f.name, f]));
+    return Number(now.get("etcd_network_peer_sent_failures_total")?.metrics.find((m) => m.labels?.To === bId)?.value ?? 0) > 0;
+  });
   await until("a to become unhealthy", async () => (await httpGet(a!.endpoint, "/health", 5_000)).status === 503);
   expect(await httpGet(a!.endpoint, "/health", 5_000)).toEqual({ status: 503, body: '{"health":"false"}\n' });
   if (!IS_REAL_ETCD) {

@@ -2,6 +2,7 @@
  * Peer traffic counters of etcd 3.4's rafthttp (etcdserver/api/rafthttp/metrics.go), kept as
  * plain numbers per peer ID (hex) and reported at scrape time by server/metrics/registry.ts:
  * `etcd_network_peer_sent_bytes_total{To}`, `etcd_network_peer_received_bytes_total{From}`,
+ * `etcd_network_peer_sent_failures_total{To}` (the etcd-mixin's etcdMembersDown alert),
  * `etcd_network_peer_round_trip_time_seconds{To}`.
  *
  * Unlike etcd, which counts the marshalled bytes it writes, the byte counters count the Raft entry
@@ -24,6 +25,8 @@ export class PeerCounters {
   readonly sentBytes = new Map<string, number>();
   /** Bytes received from each peer (hex ID). */
   readonly receivedBytes = new Map<string, number>();
+  /** Messages that could not be sent to each peer (queue full, stream down, snapshot failed). */
+  readonly sentFailures = new Map<string, number>();
   /** Round-trip times not yet reported, seconds, per peer. */
   readonly pendingRttSeconds = new Map<string, number[]>();
 
@@ -35,6 +38,11 @@ export class PeerCounters {
   /** `n` bytes were read from peer `from` (hex ID). */
   received(from: string, n: number): void {
     this.receivedBytes.set(from, (this.receivedBytes.get(from) ?? 0) + n);
+  }
+
+  /** `n` messages to peer `to` (hex ID) were dropped. */
+  sentFailed(to: string, n: number): void {
+    this.sentFailures.set(to, (this.sentFailures.get(to) ?? 0) + n);
   }
 
   /** A round trip to peer `to` took `ms` milliseconds. */

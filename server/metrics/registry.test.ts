@@ -118,9 +118,11 @@ describe("metrics registry", () => {
     member.counters.peers.sent("8e9e05c52164694d", 100);
     member.counters.peers.received("8e9e05c52164694d", 40);
     member.counters.peers.roundTrip("8e9e05c52164694d", 0.5);
+    member.counters.peers.sentFailed("8e9e05c52164694d", 3);
     const m = await scrape(createMetricsRegistry({ member, quotaBackendBytes: 0 }));
     expect(value(m.get("etcd_network_peer_sent_bytes_total"), { To: "8e9e05c52164694d" })).toBe(100);
     expect(value(m.get("etcd_network_peer_received_bytes_total"), { From: "8e9e05c52164694d" })).toBe(40);
+    expect(value(m.get("etcd_network_peer_sent_failures_total"), { To: "8e9e05c52164694d" })).toBe(3);
     expect(m.get("etcd_network_peer_round_trip_time_seconds")!.metrics[0]!.buckets!["0.0008"]).toBe("1");
   });
 });

@@ -170,6 +170,7 @@ function registerPeerMetrics(r: Registry, peers: PeerCounters | undefined): void
   };
   byPeer("etcd_network_peer_sent_bytes_total", "The total number of bytes sent to peers.", "To", (p) => p.sentBytes);
   byPeer("etcd_network_peer_received_bytes_total", "The total number of bytes received from peers.", "From", (p) => p.receivedBytes);
+  byPeer("etcd_network_peer_sent_failures_total", "The total number of send failures from peers.", "To", (p) => p.sentFailures);
   new Histogram({
     name: "etcd_network_peer_round_trip_time_seconds",
     help: "Round-Trip-Time histogram between peers",
