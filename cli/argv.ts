@@ -144,9 +144,17 @@ function matchName(typed: string, names: string[]): string | undefined {
   return candidates.length === 1 ? candidates[0] : undefined;
 }
 
-function cacOptionName(spec: FlagSpec): string {
-  const long = `--${spec.name}` + (spec.type === "bool" ? "" : ` <${spec.name}>`);
+function cacOptionName(spec: FlagSpec, name = spec.name): string {
+  const long = `--${name}` + (spec.type === "bool" ? "" : ` <${name}>`);
   return spec.short ? `-${spec.short}, ${long}` : long;
+}
+
+/**
+ * The name a flag has in the argument list handed to cac for parsing. cac (mri) reads `--no-x`
+ * as "x is false", so a flag really called `no-password` travels under another name.
+ */
+function parseName(spec: FlagSpec): string {
+  return spec.name.startsWith("no-") ? `x-${spec.name}` : spec.name;
 }
 
 /** Help text of a flag: description and pflag-style default. */
@@ -216,19 +224,23 @@ function parseForCommand(cli: ReturnType<typeof cac>, spec: CommandSpec, argv: s
     else {
       // Bools are validated now (pflag rejects `--prefix=maybe` while parsing); other values later.
       const value = t.spec.type === "bool" ? String(parseFlagValue(t.spec, t.text, t.shown)) : MARK + t.text;
-      rewritten.push(`--${t.spec.name}=${value}`);
+      rewritten.push(`--${parseName(t.spec)}=${value}`);
     }
   }
 
   const command = cli.command(`${spec.path[0]} [...args]`, spec.description).usage(`${spec.path.join(" ")} ${spec.usage}`);
-  for (const f of [...spec.flags, ...(spec.inheritedFlags ?? [])]) command.option(cacOptionName(f), describe(f));
-  if (help) return { kind: "help", text: captureHelp(() => cli.parse(["", "", spec.path[0]!, "--help"], { run: false })) };
+  const own = [...spec.flags, ...(spec.inheritedFlags ?? [])];
+  if (help) {
+    for (const f of own) command.option(cacOptionName(f), describe(f));
+    return { kind: "help", text: captureHelp(() => cli.parse(["", "", spec.path[0]!, "--help"], { run: false })) };
+  }
+  for (const f of own) command.option(cacOptionName(f, parseName(f)), describe(f));
 
   const parsed = cli.parse(["", "", ...rewritten], { run: false });
   const unmark = (v: unknown) => (typeof v === "string" && v.startsWith(MARK) ? v.slice(1) : String(v));
   const flags = new FlagSet(specs);
   for (const f of specs) {
-    const raw = parsed.options[camelCase(f.name)];
+    const raw = parsed.options[camelCase(parseName(f))];
     if (raw === undefined) continue;
     for (const v of [raw].flat()) flags.setFromText(f.name, unmark(v), `--${f.name}`);
   }

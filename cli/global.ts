@@ -8,7 +8,7 @@ import { CtlError, ExitCode } from "./errors.ts";
 import { parseFlagValue, type FlagSet, type FlagSpec } from "./flags.ts";
 import type { Output } from "./output.ts";
 
-/** Global flags of etcdctl 3.4 that this CLI implements (TLS, auth and discovery are not yet). */
+/** Global flags of etcdctl 3.4 that this CLI implements (all but DNS discovery: `--discovery-srv*`, `--insecure-discovery`). */
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: "endpoints", type: "stringSlice", default: ["127.0.0.1:2379"], description: "gRPC endpoints" },
   { name: "debug", type: "bool", default: false, description: "enable client-side debug logging" },
@@ -34,7 +34,53 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
     default: 6000,
     description: "keepalive timeout for client connections",
   },
+  {
+    name: "insecure-transport",
+    type: "bool",
+    default: true,
+    description: "disable transport security for client connections",
+  },
+  {
+    name: "insecure-skip-tls-verify",
+    type: "bool",
+    default: false,
+    description: "skip server certificate verification (CAUTION: this option should be enabled only for testing purposes)",
+  },
+  { name: "cert", type: "string", default: "", description: "identify secure client using this TLS certificate file" },
+  { name: "key", type: "string", default: "", description: "identify secure client using this TLS key file" },
+  {
+    name: "cacert",
+    type: "string",
+    default: "",
+    description: "verify certificates of TLS-enabled secure servers using this CA bundle",
+  },
+  {
+    name: "user",
+    type: "string",
+    default: "",
+    description: "username[:password] for authentication (prompt if password is not supplied)",
+  },
+  {
+    name: "password",
+    type: "string",
+    default: "",
+    description: "password for authentication (if this option is used, --user option shouldn't include password)",
+  },
 ];
+
+/** The TLS flags as given (file paths, empty when not set). */
+export interface TlsFlags {
+  /** `--cert`: client certificate file (PEM). */
+  cert: string;
+  /** `--key`: client key file (PEM). */
+  key: string;
+  /** `--cacert`: CA bundle that verifies servers (PEM). */
+  cacert: string;
+  /** `--insecure-transport` (default true): without TLS files, scheme-less endpoints stay plaintext. */
+  insecureTransport: boolean;
+  /** `--insecure-skip-tls-verify`: do not verify the server certificate (only when TLS is configured). */
+  insecureSkipVerify: boolean;
+}
 
 /** Effective global settings after command line and environment. Durations in milliseconds. */
 export interface GlobalConfig {
@@ -45,6 +91,11 @@ export interface GlobalConfig {
   commandTimeoutMs: number;
   keepAliveTimeMs: number;
   keepAliveTimeoutMs: number;
+  tlsFlags: TlsFlags;
+  /** `--user`: `name` or `name:password`; empty for no authentication. */
+  user: string;
+  /** `--password`: when set, `--user` is the whole user name. */
+  password: string;
 }
 
 /** `ETCDCTL_DIAL_TIMEOUT` for `dial-timeout` (pkg/flags `FlagToEnv`). */
@@ -106,5 +157,14 @@ export function globalConfig(flags: FlagSet): GlobalConfig {
     commandTimeoutMs: flags.durationMs("command-timeout"),
     keepAliveTimeMs: flags.durationMs("keepalive-time"),
     keepAliveTimeoutMs: flags.durationMs("keepalive-timeout"),
+    tlsFlags: {
+      cert: flags.string("cert"),
+      key: flags.string("key"),
+      cacert: flags.string("cacert"),
+      insecureTransport: flags.bool("insecure-transport"),
+      insecureSkipVerify: flags.bool("insecure-skip-tls-verify"),
+    },
+    user: flags.string("user"),
+    password: flags.string("password"),
   };
 }

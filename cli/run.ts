@@ -3,15 +3,17 @@
  * way etcdctl does (`Error: <message>` on stderr) and return the exit code.
  */
 import { commandFlags, parseCommandLine } from "./argv.ts";
-import { EtcdClient } from "./client.ts";
+import { EtcdClient, type ClientConfig } from "./client.ts";
 import { COMMANDS } from "./commands/registry.ts";
 import type { CommandContext } from "./commands/types.ts";
+import { credentialsFromFlags } from "./credentials.ts";
 import { CtlError, ExitCode } from "./errors.ts";
 import { applyEnv, globalConfig, GLOBAL_FLAGS, type GlobalConfig } from "./global.ts";
 import type { Output } from "./output.ts";
 import { newPrinter } from "./print/index.ts";
 import type { Printer } from "./print/printer.ts";
 import type { Stdin } from "./stdin.ts";
+import { checkTlsFlagsNotEmpty, clientTlsFromFlags } from "./tls.ts";
 
 /**
  * Runs etcdctl with `argv` (arguments only, no runtime/script path).
@@ -26,24 +28,43 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       return ExitCode.Success;
     }
     const { spec, args, flags } = parsed;
-    let display: { printer: Printer; global: GlobalConfig } | undefined;
+    let global: GlobalConfig | undefined;
+    let printer: Printer | undefined;
+    /** Global settings after the `ETCDCTL_*` variables (applied once). */
+    const settings = (): GlobalConfig => {
+      if (!global) {
+        applyEnv(flags, commandFlags({ ...spec, flags: [] }, GLOBAL_FLAGS), env, out);
+        global = globalConfig(flags);
+      }
+      return global;
+    };
+    /** etcdctl's secureCfgFromCmd and authCfgFromCmd: empty TLS flags, the password prompt. */
+    const security = async () => {
+      const g = settings();
+      checkTlsFlagsNotEmpty(flags);
+      return { global: g, credentials: await credentialsFromFlags(g, out, stdin) };
+    };
     const ctx: CommandContext = {
       args,
       flags,
       out,
       stdin,
       display() {
-        if (!display) {
-          const inherited = commandFlags({ ...spec, flags: [] }, GLOBAL_FLAGS);
-          applyEnv(flags, inherited, env, out);
-          const global = globalConfig(flags);
-          display = { printer: newPrinter(global.writeOut, global.hex, out), global };
-        }
-        return display;
+        const g = settings();
+        printer ??= newPrinter(g.writeOut, g.hex, out);
+        return { printer, global: g };
       },
-      connect() {
-        const { printer, global } = ctx.display();
-        return { client: new EtcdClient(global), printer, global };
+      async clientConfig(): Promise<ClientConfig> {
+        const { global: g, credentials } = await security();
+        return { ...g, credentials, tls: clientTlsFromFlags(g.tlsFlags) };
+      },
+      async connect() {
+        // etcdctl's order: TLS flag checks and password prompt, then -w, then TLS files, then dial.
+        const { global: g, credentials } = await security();
+        const { printer: p } = ctx.display();
+        const client = new EtcdClient({ ...g, credentials, tls: clientTlsFromFlags(g.tlsFlags) });
+        await client.authenticate();
+        return { client, printer: p, global: g };
       },
     };
     return (await spec.run(ctx)) ?? ExitCode.Success;

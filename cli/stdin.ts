@@ -39,6 +39,26 @@ export class Stdin {
   }
 
   /**
+   * The bytes up to the next `\n` (not included) or, when input ends first, up to the end
+   * (`newline` false); read one line at a time, so a terminal is not read past the line.
+   */
+  async readLineBytes(): Promise<{ line: Uint8Array; newline: boolean }> {
+    for (;;) {
+      const nl = this.buffered.indexOf(0x0a);
+      if (nl >= 0) {
+        const line = this.buffered.slice(0, nl);
+        this.buffered = this.buffered.slice(nl + 1);
+        return { line, newline: true };
+      }
+      if (!(await this.fill())) {
+        const line = this.buffered;
+        this.buffered = new Uint8Array(0);
+        return { line, newline: false };
+      }
+    }
+  }
+
+  /**
    * The next line including its `\n`, or `null` when input ends before a `\n`
    * (where Go's `ReadString('\n')` returns `io.EOF`, even after a partial line).
    */

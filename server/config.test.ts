@@ -40,6 +40,9 @@ describe("parseConfig", () => {
       peerAutoTls: false,
       cipherSuites: [],
       selfSignedCertValidityYears: 1,
+      authToken: "simple",
+      authTokenTtl: 300,
+      bcryptCost: 10,
     });
   });
 
@@ -162,5 +165,16 @@ describe("parseInitialCluster", () => {
       ]),
     );
     expect(() => parseInitialCluster("a=localhost:2")).toThrow("URL scheme must be");
+  });
+});
+
+describe("auth flags", () => {
+  test("--auth-token, --auth-token-ttl, --bcrypt-cost and their ETCD_* variables", () => {
+    const c = run(parseConfig(["--auth-token", "jwt,sign-method=RS256,priv-key=/k", "--bcrypt-cost=12"], { ETCD_AUTH_TOKEN_TTL: "60" }));
+    expect([c.authToken, c.authTokenTtl, c.bcryptCost]).toEqual(["jwt,sign-method=RS256,priv-key=/k", 60, 12]);
+    const d = run(parseConfig([], {}));
+    expect([d.authToken, d.authTokenTtl, d.bcryptCost]).toEqual(["simple", 300, 10]);
+    const bad = parseConfig(["--bcrypt-cost", "ten"], {});
+    expect(bad.kind === "exit" && bad.code).toBe(2);
   });
 });

@@ -108,6 +108,15 @@ export interface EtcdConfig {
    * (default 1). etcd 3.5's flag; etcd 3.4 always makes them for one year.
    */
   selfSignedCertValidityYears?: number;
+  /**
+   * `--auth-token`: `simple` (default) or `jwt,pub-key=<file>,priv-key=<file>,sign-method=<alg>[,ttl=<duration>]`
+   * (server/auth/tokens.ts; checked when the member starts).
+   */
+  authToken: string;
+  /** `--auth-token-ttl`: seconds a simple token lives after its last use (default 300). */
+  authTokenTtl: number;
+  /** `--bcrypt-cost`: bcrypt cost of password hashes, 4..31 (default 10; others fall back to 10 with a warning). */
+  bcryptCost: number;
 }
 
 /**
@@ -140,7 +149,7 @@ interface FlagSpec {
   /** Default as etcd's help shows it; `undefined` when computed from other flags. */
   def?: string;
   help: string;
-  group: "Member" | "Clustering" | "Security" | "Logging" | "Experimental" | "Version";
+  group: "Member" | "Clustering" | "Security" | "Auth" | "Logging" | "Experimental" | "Version";
   choices?: readonly string[];
 }
 
@@ -184,6 +193,9 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "log-outputs", kind: "strings", def: "default", group: "Logging", help: "Specify 'stdout' or 'stderr' to skip journald logging even when running under systemd, or list of comma separated output targets." },
   { name: "metrics", kind: "string", def: "basic", group: "Member", help: "Set level of detail for exported metrics, specify 'extensive' to include histogram metrics." },
   { name: "listen-metrics-urls", kind: "urls", def: "", group: "Member", help: "List of URLs to listen on for the metrics and health endpoints." },
+  { name: "auth-token", kind: "string", def: "simple", group: "Auth", help: "Specify a v3 authentication token type and its options ('simple' or 'jwt')." },
+  { name: "bcrypt-cost", kind: "uint", def: "10", group: "Auth", help: "Specify the cost / strength of the bcrypt algorithm for hashing auth passwords. Valid values are between 4 and 31." },
+  { name: "auth-token-ttl", kind: "uint", def: "300", group: "Auth", help: "Time (in seconds) of the auth-token-ttl." },
   { name: "logger", kind: "string", def: "zap", group: "Logging", help: "Accepted for compatibility: 'zap' or 'capnslog'. Logs are always zap-style JSON lines on stderr." },
   { name: "log-level", kind: "string", def: "info", group: "Logging", help: "Configures log level. Only supports debug, info, warn, error, panic, or fatal." },
   { name: "experimental-peer-skip-client-san-verification", kind: "bool", def: "false", group: "Experimental", help: "Skip verification of SAN field in client certificate for peer connections." },
@@ -212,7 +224,7 @@ const USAGE_LINE = `Usage:
 /** `etcd --help` text: usage, then each flag with its default, grouped like etcd's help. */
 export function helpText(): string {
   const lines = [USAGE_LINE];
-  for (const group of ["Member", "Clustering", "Security", "Logging", "Experimental", "Version"] as const) {
+  for (const group of ["Member", "Clustering", "Security", "Auth", "Logging", "Experimental", "Version"] as const) {
     lines.push(`${group}:`);
     for (const f of FLAGS.filter((x) => x.group === group)) {
       lines.push(`  --${f.name}${f.def === undefined || f.kind === "bool" ? "" : ` '${f.def}'`}`, `    ${f.help}`);
@@ -535,6 +547,9 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     logOutputs: get<string[]>("log-outputs"),
     autoCompactionMode: get<"periodic" | "revision">("auto-compaction-mode"),
     autoCompactionRetention: get<string>("auto-compaction-retention"),
+    authToken: get<string>("auth-token"),
+    authTokenTtl: get<number>("auth-token-ttl"),
+    bcryptCost: get<number>("bcrypt-cost"),
   };
   const error = validate(config);
   if (error) return { kind: "invalid", error };

@@ -91,6 +91,8 @@ export const Errors = {
   // Not in etcd's gRPC table: grpc-go answers them as Unknown with the Go error's text.
   /** MoveLeader did not finish within the request timeout (etcdserver.ErrTimeoutLeaderTransfer). */
   TimeoutLeaderTransfer: etcdError(Code.Unknown, "etcdserver: request timed out, leader transfer took too long"),
+  /** Authenticate of a user added with no_password (auth.ErrNoPasswordUser, missing from etcd 3.4's table). */
+  NoPasswordUser: etcdError(Code.Unknown, "auth: authentication failed, password was given for no password user"),
   /** A write that never entered Raft (no leader the whole time): etcd returns Go's context.DeadlineExceeded. */
   ContextDeadlineExceeded: etcdError(Code.Unknown, "context deadline exceeded"),
   /** A write whose client went away before it was applied (etcdserver.ErrCanceled, v3_server.go). */

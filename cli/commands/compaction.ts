@@ -28,7 +28,7 @@ export const compactionCommand: CommandSpec = {
       if (!(e instanceof GoSyntaxError)) throw e;
       throw new CtlError(ExitCode.Error, e.message);
     }
-    const { client } = ctx.connect();
+    const { client } = await ctx.connect();
     await client.call((s, o) => s.kv.compact({ revision, physical: ctx.flags.bool("physical") }, o));
     ctx.out.println(`compacted revision ${revision}`);
   },

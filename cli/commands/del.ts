@@ -13,7 +13,7 @@ export const delCommand: CommandSpec = {
   flags: DEL_FLAGS,
   async run(ctx) {
     const request = deleteRequest(ctx.args, ctx.flags);
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const resp = await client.call((s, o) => s.kv.deleteRange(request, o));
     printer.del(resp);
   },

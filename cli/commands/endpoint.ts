@@ -3,12 +3,11 @@
  * `--endpoints`, or with `--cluster` on every client URL of the member list.
  */
 import process from "node:process";
-import { EtcdClient } from "../client.ts";
+import { EtcdClient, type ClientConfig } from "../client.ts";
 import { CtlError, ExitCode } from "../errors.ts";
 import type { FlagSpec } from "../flags.ts";
 import { goDurationString } from "../go/duration.ts";
 import { utf8 } from "../go/utf8.ts";
-import type { GlobalConfig } from "../global.ts";
 import type { EpHealth, EpStatus } from "../print/printer.ts";
 import type { CommandContext, CommandSpec } from "./types.ts";
 
@@ -24,10 +23,11 @@ const CLUSTER_FLAG: FlagSpec = {
  * The endpoints to act on: `--endpoints` as given, or with `--cluster` all members' client URLs.
  * @throws CtlError exit 1 `failed to fetch endpoints from etcd cluster member list: ...`
  */
-async function targetEndpoints(ctx: CommandContext, global: GlobalConfig): Promise<string[]> {
+async function targetEndpoints(ctx: CommandContext, config: ClientConfig): Promise<string[]> {
   if (!ctx.flags.bool("cluster")) return ctx.flags.strings("endpoints");
   try {
-    const resp = await new EtcdClient(global).call((s, o) => s.cluster.memberList({}, o), { repeatable: true });
+    // Without credentials, as etcdctl ("MemberList() doesn't need authentication").
+    const resp = await new EtcdClient({ ...config, credentials: undefined }).call((s, o) => s.cluster.memberList({}, o), { repeatable: true });
     return resp.members.flatMap((m) => m.clientURLs);
   } catch (e) {
     const reason = e instanceof CtlError ? e.message : String(e);
@@ -50,11 +50,18 @@ export const endpointHealthCommand: CommandSpec = {
   flags: [],
   inheritedFlags: [CLUSTER_FLAG],
   async run(ctx) {
-    const { printer, global } = ctx.display();
+    const { printer } = ctx.display();
+    const config = await ctx.clientConfig();
     const results: EpHealth[] = [];
     await Promise.all(
-      (await targetEndpoints(ctx, global)).map(async (ep) => {
-        const client = new EtcdClient({ ...global, endpoints: [ep] });
+      (await targetEndpoints(ctx, config)).map(async (ep) => {
+        const client = new EtcdClient({ ...config, endpoints: [ep] });
+        try {
+          await client.authenticate();
+        } catch (e) {
+          results.push({ ep, health: false, took: "", error: e instanceof CtlError ? e.message : String(e) });
+          return;
+        }
         const start = process.hrtime.bigint();
         let error = "";
         try {
@@ -83,10 +90,10 @@ export const endpointStatusCommand: CommandSpec = {
   flags: [],
   inheritedFlags: [CLUSTER_FLAG],
   async run(ctx) {
-    const { client, printer, global } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const list: EpStatus[] = [];
     let failed = false;
-    for (const ep of await targetEndpoints(ctx, global)) {
+    for (const ep of await targetEndpoints(ctx, client.config)) {
       try {
         const resp = await client.call((s, o) => s.maintenance.status({}, o), { endpoint: ep, repeatable: true });
         list.push({ ep, resp });

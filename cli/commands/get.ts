@@ -15,7 +15,7 @@ export const getCommand: CommandSpec = {
   flags: GET_FLAGS,
   async run(ctx) {
     const request = rangeRequest(ctx.args, ctx.flags);
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const resp = await client.call((s, o) => s.kv.range(request, o), { repeatable: true });
     if (ctx.flags.bool("count-only") && printer.format !== "fields") {
       throw badArgs("--count-only is only for `--write-out=fields`");

@@ -21,8 +21,6 @@ import { Errors } from "../../server/errors.ts";
 import { type EtcdClient } from "../client.ts";
 import { badArgs, CtlError, ExitCode } from "../errors.ts";
 import { GoSyntaxError, goParseInt } from "../go/strconv.ts";
-import type { Output } from "../output.ts";
-import type { Printer } from "../print/printer.ts";
 import { RequestQueue } from "../request-queue.ts";
 import { SimplePrinter } from "../print/simple.ts";
 import { leaseHex } from "../print/lease.ts";
@@ -81,7 +79,7 @@ export const leaseGrantCommand: CommandSpec = {
       if (!(e instanceof GoSyntaxError)) throw e;
       throw badArgs(`bad TTL (${e.message})`);
     }
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const resp = await wrapped("failed to grant lease", client.call((s, o) => s.lease.leaseGrant({ TTL: ttl }, o)));
     printer.leaseGrant(resp);
   },
@@ -97,7 +95,7 @@ export const leaseRevokeCommand: CommandSpec = {
   async run(ctx) {
     if (ctx.args.length !== 1) throw badArgs("lease revoke command needs 1 argument");
     const id = leaseFromArg(ctx.args[0]!);
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const resp = await wrapped("failed to revoke lease", client.call((s, o) => s.lease.leaseRevoke({ ID: id }, o)));
     printer.leaseRevoke(id, resp);
   },
@@ -114,7 +112,7 @@ export const leaseTimeToLiveCommand: CommandSpec = {
     if (ctx.args.length !== 1) throw badArgs("lease timetolive command needs lease ID as argument");
     const id = leaseFromArg(ctx.args[0]!);
     const keys = ctx.flags.bool("keys");
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const resp = await badConnection(
       client.call((s, o) => s.lease.leaseTimeToLive({ ID: id, keys }, o), { timeoutMs: null }),
     );
@@ -130,7 +128,7 @@ export const leaseListCommand: CommandSpec = {
   groupDescription: GROUP,
   flags: [],
   async run(ctx) {
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const resp = await badConnection(client.call((s, o) => s.lease.leaseLeases({}, o), { timeoutMs: null }));
     printer.leaseList(resp);
   },
@@ -175,10 +173,12 @@ async function keepAliveStream(
   client: EtcdClient,
   id: bigint,
   state: KeepAliveState,
-  printer: Printer,
-  out: Output,
+  onAnswer: KeepAliveListener,
+  stop: AbortSignal | undefined,
 ): Promise<"gone" | "lost" | "broken"> {
   const abort = new AbortController();
+  const onStop = () => abort.abort();
+  stop?.addEventListener("abort", onStop, { once: true });
   const queue = new RequestQueue<LeaseKeepAliveRequest>();
   const request = create(LeaseKeepAliveRequestSchema, { ID: id });
   let next: ReturnType<typeof setTimeout> | undefined;
@@ -190,8 +190,7 @@ async function keepAliveStream(
       async (s) => {
         for await (const resp of s.lease.leaseKeepAlive(queue, { signal: abort.signal })) {
           if (resp.TTL <= 0n) return "gone";
-          printer.leaseKeepAlive(resp);
-          await out.flush();
+          await onAnswer(resp);
           const ttlMs = Number(resp.TTL) * 1000;
           state.deadline = Date.now() + ttlMs;
           clearTimeout(next);
@@ -206,25 +205,30 @@ async function keepAliveStream(
   } finally {
     clearTimeout(next);
     clearInterval(watchdog);
+    stop?.removeEventListener("abort", onStop);
     queue.close();
   }
 }
 
+/** Called with every keep-alive answer of a live lease (TTL > 0). */
+export type KeepAliveListener = (resp: LeaseKeepAliveResponse) => void | Promise<void>;
+
 /**
- * clientv3's KeepAlive for one lease: streams until the lease is gone or no answer came in time,
- * reopening a broken stream after 500 ms. `firstDeadlineMs`: how long to wait for the first answer.
+ * clientv3's KeepAlive for one lease: streams until the lease is gone, no answer came in time or
+ * `stop` aborts, reopening a broken stream after 500 ms. `firstDeadlineMs`: how long to wait for
+ * the first answer.
  */
-async function keepAliveLoop(
+export async function keepAliveLoop(
   client: EtcdClient,
   id: bigint,
   firstDeadlineMs: number,
-  printer: Printer,
-  out: Output,
+  onAnswer: KeepAliveListener,
+  stop?: AbortSignal,
 ): Promise<void> {
   const state: KeepAliveState = { deadline: Date.now() + firstDeadlineMs };
   for (;;) {
-    const outcome = await keepAliveStream(client, id, state, printer, out);
-    if (outcome !== "broken" || Date.now() >= state.deadline) return;
+    const outcome = await keepAliveStream(client, id, state, onAnswer, stop);
+    if (stop?.aborted || outcome !== "broken" || Date.now() >= state.deadline) return;
     await sleep(RETRY_MS);
   }
 }
@@ -246,12 +250,15 @@ export const leaseKeepAliveCommand: CommandSpec = {
   async run(ctx) {
     if (ctx.args.length !== 1) throw badArgs("lease keep-alive command needs lease ID as argument");
     const id = leaseFromArg(ctx.args[0]!);
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     if (ctx.flags.bool("once")) {
       printer.leaseKeepAlive(await keepAliveOnce(client, id));
       return;
     }
-    await keepAliveLoop(client, id, client.config.keepAliveTimeoutMs, printer, ctx.out);
+    await keepAliveLoop(client, id, client.config.keepAliveTimeoutMs, async (resp) => {
+      printer.leaseKeepAlive(resp);
+      await ctx.out.flush();
+    });
     if (printer instanceof SimplePrinter) ctx.out.println(`lease ${leaseHex(id)} expired or revoked.`);
   },
 };

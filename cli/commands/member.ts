@@ -100,7 +100,7 @@ export const memberAddCommand: CommandSpec = {
     }
     const name = ctx.args[0]!;
     const text = peerUrlsText(ctx);
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const peerURLs = checkedPeerUrls(text);
     const isLearner = ctx.flags.bool("learner");
     const resp = await client.call((s, o) => s.cluster.memberAdd({ peerURLs, isLearner }, o));
@@ -117,7 +117,7 @@ export const memberRemoveCommand: CommandSpec = {
   flags: [],
   async run(ctx) {
     const ID = memberIdFromArgs(ctx.args);
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const resp = await client.call((s, o) => s.cluster.memberRemove({ ID }, o));
     printer.memberRemove(ID, resp);
   },
@@ -133,7 +133,7 @@ export const memberUpdateCommand: CommandSpec = {
   async run(ctx) {
     const ID = memberIdFromArgs(ctx.args);
     const text = peerUrlsText(ctx);
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const peerURLs = checkedPeerUrls(text);
     const resp = await client.call((s, o) => s.cluster.memberUpdate({ ID, peerURLs }, o));
     printer.memberUpdate(ID, resp);
@@ -148,7 +148,7 @@ export const memberListCommand: CommandSpec = {
   groupDescription: GROUP,
   flags: [],
   async run(ctx) {
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const resp = await client.call((s, o) => s.cluster.memberList({}, o), { repeatable: true });
     printer.memberList(resp);
   },
@@ -163,7 +163,7 @@ export const memberPromoteCommand: CommandSpec = {
   flags: [],
   async run(ctx) {
     const ID = memberIdFromArgs(ctx.args);
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const resp = await client.call((s, o) => s.cluster.memberPromote({ ID }, o));
     printer.memberPromote(ID, resp);
   },

@@ -25,7 +25,7 @@ export const moveLeaderCommand: CommandSpec = {
   async run(ctx) {
     if (ctx.args.length !== 1) throw badArgs("move-leader command needs 1 argument");
     const target = hexUintArg(ctx.args[0]!, (e) => e);
-    const { client, printer, global } = ctx.connect();
+    const { client, printer, global } = await ctx.connect();
     const deadline = Date.now() + global.commandTimeoutMs;
     const remaining = () => {
       const ms = deadline - Date.now();

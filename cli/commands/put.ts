@@ -13,7 +13,7 @@ export const putCommand: CommandSpec = {
   flags: PUT_FLAGS,
   async run(ctx) {
     const request = await putRequest(ctx.args, ctx.flags, () => ctx.stdin.readAll());
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const resp = await client.call((s, o) => s.kv.put(request, o));
     printer.put(resp);
   },

@@ -1,17 +1,22 @@
 /**
- * Every etcdctl command this CLI implements, in help order. New commands (watch, lease, member
- * add/remove, auth...) are added here; main.ts needs no change.
+ * Every etcdctl command this CLI implements, in help order. New commands are added here; main.ts
+ * needs no change.
  */
+import { AUTH_COMMANDS } from "./auth.ts";
 import { compactionCommand } from "./compaction.ts";
 import { delCommand } from "./del.ts";
+import { electCommand } from "./elect.ts";
 import { endpointHealthCommand, endpointStatusCommand } from "./endpoint.ts";
 import { getCommand } from "./get.ts";
 import { LEASE_COMMANDS } from "./lease.ts";
+import { lockCommand } from "./lock.ts";
 import { MEMBER_COMMANDS } from "./member.ts";
 import { moveLeaderCommand } from "./move-leader.ts";
 import { putCommand } from "./put.ts";
+import { ROLE_COMMANDS } from "./role.ts";
 import { txnCommand } from "./txn.ts";
 import type { CommandSpec } from "./types.ts";
+import { USER_COMMANDS } from "./user.ts";
 import { versionCommand } from "./version.ts";
 import { watchCommand } from "./watch.ts";
 
@@ -29,4 +34,9 @@ export const COMMANDS: CommandSpec[] = [
   versionCommand,
   ...MEMBER_COMMANDS,
   moveLeaderCommand,
+  ...AUTH_COMMANDS,
+  ...USER_COMMANDS,
+  ...ROLE_COMMANDS,
+  lockCommand,
+  electCommand,
 ];

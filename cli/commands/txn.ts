@@ -15,7 +15,7 @@ export const txnCommand: CommandSpec = {
   flags: [{ name: "interactive", short: "i", type: "bool", default: false, description: "Input transaction in interactive mode" }],
   async run(ctx) {
     if (ctx.args.length !== 0) throw badArgs("txn command does not accept argument");
-    const { client, printer } = ctx.connect();
+    const { client, printer } = await ctx.connect();
     const request = await readTxn(ctx.stdin, ctx.out, ctx.flags.bool("interactive"));
     const resp = await client.call((s, o) => s.kv.txn(request, o), { timeoutMs: null });
     printer.txn(resp);

@@ -2,7 +2,7 @@
  * The contract between main.ts (argument parsing, error printing, exit) and one etcdctl command.
  * A command is a {@link CommandSpec}; add it to `registry.ts` and main.ts wires it into cac.
  */
-import type { EtcdClient } from "../client.ts";
+import type { ClientConfig, EtcdClient } from "../client.ts";
 import type { FlagSet, FlagSpec } from "../flags.ts";
 import type { GlobalConfig } from "../global.ts";
 import type { Output } from "../output.ts";
@@ -18,11 +18,19 @@ export interface CommandContext {
   out: Output;
   stdin: Stdin;
   /**
-   * etcdctl's `mustClientFromCmd`: applies `ETCDCTL_*` environment variables, checks `-w`, and
-   * returns the client, the printer and the effective global settings.
-   * @throws CtlError exit 4 `unsupported output format`; exit 1 on a flag/env conflict
+   * etcdctl's `mustClientFromCmd`: applies `ETCDCTL_*` environment variables, checks the TLS
+   * flags, asks for the `--user` password when not given, checks `-w`, reads the TLS files and
+   * authenticates; returns the client, the printer and the effective global settings.
+   * @throws CtlError exit 4 `unsupported output format`; exit 1 on a flag/env conflict; exit 128
+   *   for TLS flag and file errors; exit 2 when authentication fails (see EtcdClient.authenticate)
    */
-  connect(): { client: EtcdClient; printer: Printer; global: GlobalConfig };
+  connect(): Promise<{ client: EtcdClient; printer: Printer; global: GlobalConfig }>;
+  /**
+   * The client settings without connecting (for commands that make one client per endpoint):
+   * environment, TLS flag checks, `--user` password prompt, TLS files.
+   * @throws CtlError as {@link connect}, except exit 2 and 4
+   */
+  clientConfig(): Promise<ClientConfig>;
   /** Like {@link connect} without building a client (etcdctl's `initDisplayFromCmd` after env). */
   display(): { printer: Printer; global: GlobalConfig };
 }

@@ -85,11 +85,15 @@ function envArgs(): string[] {
 }
 
 /** A session whose reconnects go round the endpoints. */
-function newSession(ctx: CommandContext, onClosed: () => void = () => {}): { session: WatchSession; printer: Printer } {
-  const { client, printer, global } = ctx.connect();
+async function newSession(ctx: CommandContext, onClosed: () => void = () => {}): Promise<{ session: WatchSession; printer: Printer }> {
+  const { client, printer, global } = await ctx.connect();
   const endpoints = global.endpoints;
   const session = new WatchSession(
-    (attempt) => client.call(async (s) => s, { endpoint: endpoints[attempt % endpoints.length], timeoutMs: null }),
+    async (attempt) => {
+      // A reopened stream authenticates again, as clientv3's stream interceptor does.
+      if (attempt > 0) await client.refreshToken();
+      return client.call(async (s) => s, { endpoint: endpoints[attempt % endpoints.length], timeoutMs: null });
+    },
     { response: (_h, r) => printResponse(ctx, printer, r), closed: onClosed },
   );
   return { session, printer };
@@ -120,7 +124,7 @@ function parseLine(words: string[]): { args: string[]; flags: FlagSet } {
 /** `watch -i`: commands from stdin until end of input. */
 async function interactive(ctx: CommandContext): Promise<never> {
   const env = envArgs();
-  const { session } = newSession(ctx);
+  const { session } = await newSession(ctx);
   let running: Promise<void> | undefined;
   for (;;) {
     const raw = await ctx.stdin.readLine();
@@ -173,7 +177,7 @@ export const watchCommand: CommandSpec = {
     const env = envArgs();
     if (env.length > 0 && ctx.args.length > 0) throw badArgs("bad number of arguments (found conflicting environment key)");
     const target = watchTarget([...env, ...ctx.args], ctx.flags);
-    const { session } = newSession(ctx);
+    const { session } = await newSession(ctx);
     session.watch(target);
     await session.run(true);
     await ctx.out.flush();

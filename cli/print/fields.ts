@@ -3,6 +3,17 @@
  * and bytes in Go `%q` form, numbers in decimal, nested txn responses flattened in order.
  */
 import type {
+  AuthRoleAddResponse,
+  AuthRoleDeleteResponse,
+  AuthRoleGetResponse,
+  AuthRoleGrantPermissionResponse,
+  AuthRoleListResponse,
+  AuthRoleRevokePermissionResponse,
+  AuthUserAddResponse,
+  AuthUserChangePasswordResponse,
+  AuthUserDeleteResponse,
+  AuthUserGrantRoleResponse,
+  AuthUserRevokeRoleResponse,
   DeleteRangeResponse,
   LeaseGrantResponse,
   LeaseKeepAliveResponse,
@@ -17,6 +28,7 @@ import type {
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Event_EventType, type KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
+import { Permission_Type } from "../../proto/gen/authpb/auth_pb.ts";
 import { goQuote } from "../go/strconv.ts";
 import type { EpHealth, EpStatus } from "./printer.ts";
 import { UnsupportedPrinter } from "./printer.ts";
@@ -150,5 +162,58 @@ export class FieldsPrinter extends UnsupportedPrinter {
       this.line("Endpoint", goQuote(ep));
       this.out.println("");
     }
+  }
+
+  // Auth: the header only, except role get/list. `user get` and `user list` stay unsupported (as in etcdctl 3.4).
+  override roleAdd(_role: string, r: AuthRoleAddResponse): void {
+    this.hdr(r.header);
+  }
+
+  /** Per permission: `"PermType" :  READ` (two spaces: Go's Println of two operands), `"Key"`, `"RangeEnd"` quoted. */
+  override roleGet(_role: string, r: AuthRoleGetResponse): void {
+    this.hdr(r.header);
+    for (const p of r.perm) {
+      this.out.println(`"PermType" :  ${Permission_Type[p.permType] ?? String(p.permType)}`);
+      this.line("Key", goQuote(p.key));
+      this.line("RangeEnd", goQuote(p.rangeEnd));
+    }
+  }
+
+  override roleDelete(_role: string, r: AuthRoleDeleteResponse): void {
+    this.hdr(r.header);
+  }
+
+  /** `"Roles" :` followed by ` "<role>"` for each role. */
+  override roleList(r: AuthRoleListResponse): void {
+    this.hdr(r.header);
+    this.out.println(`"Roles" :` + r.roles.map((role) => ` ${goQuote(role)}`).join(""));
+  }
+
+  override roleGrantPermission(_role: string, r: AuthRoleGrantPermissionResponse): void {
+    this.hdr(r.header);
+  }
+
+  override roleRevokePermission(_role: string, _key: string, _end: Uint8Array, r: AuthRoleRevokePermissionResponse): void {
+    this.hdr(r.header);
+  }
+
+  override userAdd(_user: string, r: AuthUserAddResponse): void {
+    this.hdr(r.header);
+  }
+
+  override userChangePassword(r: AuthUserChangePasswordResponse): void {
+    this.hdr(r.header);
+  }
+
+  override userGrantRole(_user: string, _role: string, r: AuthUserGrantRoleResponse): void {
+    this.hdr(r.header);
+  }
+
+  override userRevokeRole(_user: string, _role: string, r: AuthUserRevokeRoleResponse): void {
+    this.hdr(r.header);
+  }
+
+  override userDelete(_user: string, r: AuthUserDeleteResponse): void {
+    this.hdr(r.header);
   }
 }

@@ -8,6 +8,19 @@
  */
 import type { DescMessage, Message } from "@bufbuild/protobuf";
 import {
+  AuthRoleAddResponseSchema,
+  AuthRoleGetResponseSchema,
+  AuthRoleDeleteResponseSchema,
+  AuthRoleListResponseSchema,
+  AuthRoleGrantPermissionResponseSchema,
+  AuthRoleRevokePermissionResponseSchema,
+  AuthUserAddResponseSchema,
+  AuthUserGetResponseSchema,
+  AuthUserListResponseSchema,
+  AuthUserChangePasswordResponseSchema,
+  AuthUserGrantRoleResponseSchema,
+  AuthUserRevokeRoleResponseSchema,
+  AuthUserDeleteResponseSchema,
   DeleteRangeResponseSchema,
   LeaseRevokeResponseSchema,
   MemberAddResponseSchema,
@@ -18,6 +31,19 @@ import {
   PutResponseSchema,
   RangeResponseSchema,
   TxnResponseSchema,
+  type AuthRoleAddResponse,
+  type AuthRoleGetResponse,
+  type AuthRoleDeleteResponse,
+  type AuthRoleListResponse,
+  type AuthRoleGrantPermissionResponse,
+  type AuthRoleRevokePermissionResponse,
+  type AuthUserAddResponse,
+  type AuthUserGetResponse,
+  type AuthUserListResponse,
+  type AuthUserChangePasswordResponse,
+  type AuthUserGrantRoleResponse,
+  type AuthUserRevokeRoleResponse,
+  type AuthUserDeleteResponse,
   type DeleteRangeResponse,
   type LeaseGrantResponse,
   type LeaseKeepAliveResponse,
@@ -95,6 +121,32 @@ export interface Printer {
   endpointStatus(list: EpStatus[]): void;
   /** One response of `watch` (clientv3 drops the watch ID, fragment flag and cancel reason). */
   watch(r: WatchResponse): void;
+  /** `role add <role>`. */
+  roleAdd(role: string, r: AuthRoleAddResponse): void;
+  /** `role get <role>` (and each role of `user get --detail`). */
+  roleGet(role: string, r: AuthRoleGetResponse): void;
+  /** `role delete <role>`. */
+  roleDelete(role: string, r: AuthRoleDeleteResponse): void;
+  /** `role list`. */
+  roleList(r: AuthRoleListResponse): void;
+  /** `role grant-permission <role> ...`. */
+  roleGrantPermission(role: string, r: AuthRoleGrantPermissionResponse): void;
+  /** `role revoke-permission <role> <key> [end]`: `key` as typed, `end` as sent (empty for one key, `\x00` open ended). */
+  roleRevokePermission(role: string, key: string, end: Uint8Array, r: AuthRoleRevokePermissionResponse): void;
+  /** `user add <user>`. */
+  userAdd(user: string, r: AuthUserAddResponse): void;
+  /** `user get <user>` (without `--detail`). */
+  userGet(user: string, r: AuthUserGetResponse): void;
+  /** `user list`. */
+  userList(r: AuthUserListResponse): void;
+  /** `user passwd <user>`. */
+  userChangePassword(r: AuthUserChangePasswordResponse): void;
+  /** `user grant-role <user> <role>`. */
+  userGrantRole(user: string, role: string, r: AuthUserGrantRoleResponse): void;
+  /** `user revoke-role <user> <role>`. */
+  userRevokeRole(user: string, role: string, r: AuthUserRevokeRoleResponse): void;
+  /** `user delete <user>`. */
+  userDelete(user: string, r: AuthUserDeleteResponse): void;
 }
 
 /** Base for formats that support only some responses: everything else exits 4. */
@@ -168,11 +220,50 @@ export abstract class UnsupportedPrinter implements Printer {
   watch(_r: WatchResponse): void {
     this.unsupported();
   }
+  roleAdd(_role: string, _r: AuthRoleAddResponse): void {
+    this.unsupported();
+  }
+  roleGet(_role: string, _r: AuthRoleGetResponse): void {
+    this.unsupported();
+  }
+  roleDelete(_role: string, _r: AuthRoleDeleteResponse): void {
+    this.unsupported();
+  }
+  roleList(_r: AuthRoleListResponse): void {
+    this.unsupported();
+  }
+  roleGrantPermission(_role: string, _r: AuthRoleGrantPermissionResponse): void {
+    this.unsupported();
+  }
+  roleRevokePermission(_role: string, _key: string, _end: Uint8Array, _r: AuthRoleRevokePermissionResponse): void {
+    this.unsupported();
+  }
+  userAdd(_user: string, _r: AuthUserAddResponse): void {
+    this.unsupported();
+  }
+  userGet(_user: string, _r: AuthUserGetResponse): void {
+    this.unsupported();
+  }
+  userList(_r: AuthUserListResponse): void {
+    this.unsupported();
+  }
+  userChangePassword(_r: AuthUserChangePasswordResponse): void {
+    this.unsupported();
+  }
+  userGrantRole(_user: string, _role: string, _r: AuthUserGrantRoleResponse): void {
+    this.unsupported();
+  }
+  userRevokeRole(_user: string, _role: string, _r: AuthUserRevokeRoleResponse): void {
+    this.unsupported();
+  }
+  userDelete(_user: string, _r: AuthUserDeleteResponse): void {
+    this.unsupported();
+  }
 }
 
 /**
  * Base for formats that dump whole RPC responses (json, protobuf; etcdctl's `printerRPC`):
- * KV and member responses go to {@link message}, endpoint lists stay unsupported unless overridden.
+ * KV, member and auth responses go to {@link message}, endpoint lists stay unsupported unless overridden.
  */
 export abstract class RpcPrinter extends UnsupportedPrinter {
   /** Prints one response message in this format. */
@@ -208,5 +299,44 @@ export abstract class RpcPrinter extends UnsupportedPrinter {
   }
   override leaseRevoke(_id: bigint, r: LeaseRevokeResponse): void {
     this.message(LeaseRevokeResponseSchema, r);
+  }
+  override roleAdd(_role: string, r: AuthRoleAddResponse): void {
+    this.message(AuthRoleAddResponseSchema, r);
+  }
+  override roleGet(_role: string, r: AuthRoleGetResponse): void {
+    this.message(AuthRoleGetResponseSchema, r);
+  }
+  override roleDelete(_role: string, r: AuthRoleDeleteResponse): void {
+    this.message(AuthRoleDeleteResponseSchema, r);
+  }
+  override roleList(r: AuthRoleListResponse): void {
+    this.message(AuthRoleListResponseSchema, r);
+  }
+  override roleGrantPermission(_role: string, r: AuthRoleGrantPermissionResponse): void {
+    this.message(AuthRoleGrantPermissionResponseSchema, r);
+  }
+  override roleRevokePermission(_role: string, _key: string, _end: Uint8Array, r: AuthRoleRevokePermissionResponse): void {
+    this.message(AuthRoleRevokePermissionResponseSchema, r);
+  }
+  override userAdd(_user: string, r: AuthUserAddResponse): void {
+    this.message(AuthUserAddResponseSchema, r);
+  }
+  override userGet(_user: string, r: AuthUserGetResponse): void {
+    this.message(AuthUserGetResponseSchema, r);
+  }
+  override userList(r: AuthUserListResponse): void {
+    this.message(AuthUserListResponseSchema, r);
+  }
+  override userChangePassword(r: AuthUserChangePasswordResponse): void {
+    this.message(AuthUserChangePasswordResponseSchema, r);
+  }
+  override userGrantRole(_user: string, _role: string, r: AuthUserGrantRoleResponse): void {
+    this.message(AuthUserGrantRoleResponseSchema, r);
+  }
+  override userRevokeRole(_user: string, _role: string, r: AuthUserRevokeRoleResponse): void {
+    this.message(AuthUserRevokeRoleResponseSchema, r);
+  }
+  override userDelete(_user: string, r: AuthUserDeleteResponse): void {
+    this.message(AuthUserDeleteResponseSchema, r);
   }
 }

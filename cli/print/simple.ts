@@ -4,6 +4,10 @@
  * for txn, comma-joined rows for member/endpoint listings, health lines on stderr.
  */
 import type {
+  AuthRoleGetResponse,
+  AuthRoleListResponse,
+  AuthUserGetResponse,
+  AuthUserListResponse,
   DeleteRangeResponse,
   LeaseGrantResponse,
   LeaseKeepAliveResponse,
@@ -23,6 +27,7 @@ import type {
 import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Event_EventType, type KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
 import type { Output } from "../output.ts";
+import { revokedPermissionLine, roleGetLines } from "./auth.ts";
 import { leaseHex } from "./lease.ts";
 import { memberAddEnvLines, memberMessage } from "./member.ts";
 import type { EpHealth, EpStatus, Printer } from "./printer.ts";
@@ -165,5 +170,60 @@ export class SimplePrinter implements Printer {
       if (ev.prevKv) this.kv(ev.prevKv);
       if (ev.kv) this.kv(ev.kv);
     }
+  }
+
+  roleAdd(role: string): void {
+    this.out.println(`Role ${role} created`);
+  }
+
+  /** `Role <name>`, then `KV Read:` and `KV Write:` with one tab-indented line per permission (see auth.ts). */
+  roleGet(role: string, r: AuthRoleGetResponse): void {
+    for (const line of roleGetLines(role, r)) this.out.println(...line);
+  }
+
+  roleDelete(role: string): void {
+    this.out.println(`Role ${role} deleted`);
+  }
+
+  roleList(r: AuthRoleListResponse): void {
+    for (const role of r.roles) this.out.println(role);
+  }
+
+  roleGrantPermission(role: string): void {
+    this.out.println(`Role ${role} updated`);
+  }
+
+  roleRevokePermission(role: string, key: string, end: Uint8Array): void {
+    this.out.println(...revokedPermissionLine(role, key, end));
+  }
+
+  userAdd(user: string): void {
+    this.out.println(`User ${user} created`);
+  }
+
+  /** `User: <name>` and `Roles:` followed by ` <role>` for each role. */
+  userGet(user: string, r: AuthUserGetResponse): void {
+    this.out.println(`User: ${user}`);
+    this.out.println("Roles:" + r.roles.map((role) => ` ${role}`).join(""));
+  }
+
+  userList(r: AuthUserListResponse): void {
+    for (const user of r.users) this.out.println(user);
+  }
+
+  userChangePassword(): void {
+    this.out.println("Password updated");
+  }
+
+  userGrantRole(user: string, role: string): void {
+    this.out.println(`Role ${role} is granted to user ${user}`);
+  }
+
+  userRevokeRole(user: string, role: string): void {
+    this.out.println(`Role ${role} is revoked from user ${user}`);
+  }
+
+  userDelete(user: string): void {
+    this.out.println(`User ${user} deleted`);
   }
 }

@@ -3,10 +3,21 @@
  * directory, stop it by PID, and run a CLI process capturing stdout (bytes), stderr and exit code.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { get as httpsGet } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+
+/** The real etcd 3.4.23, the reference server. */
+export const REAL_ETCD = "/usr/bin/etcd";
+
+/**
+ * The server our etcdctl runs against in the two-run comparison tests (`auth.test.ts`,
+ * `tls.test.ts`): `CLI_TEST_ETCD_BIN` when set (e.g. our built `etcd`, to check the server side
+ * with the same script), else the real etcd.
+ */
+export const ETCD_UNDER_TEST = process.env.CLI_TEST_ETCD_BIN || REAL_ETCD;
 
 /** A port on 127.0.0.1 that was free a moment ago (the OS picked it for a listener we closed). */
 export function freePort(): Promise<number> {
@@ -20,6 +31,43 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * TLS for etcd's client port (`--cert-file --key-file --trusted-ca-file [--client-cert-auth]`):
+ * PEM file paths, e.g. from `testing/certs.ts`. The server certificate must also allow client
+ * authentication: the health check presents it as its client certificate.
+ */
+export interface EtcdClientTls {
+  ca: string;
+  cert: string;
+  key: string;
+  /** Require client certificates signed by `ca`. */
+  clientCertAuth: boolean;
+}
+
+/** GET `<url>/health` (with TLS settings for https) resolving to etcd's `health` field, or undefined on any failure. */
+function healthOf(url: string, tls: EtcdClientTls | undefined): Promise<string | undefined> {
+  if (!tls) {
+    return fetch(`${url}/health`)
+      .then(async (res) => (res.ok ? ((await res.json()) as { health?: string }).health : undefined))
+      .catch(() => undefined);
+  }
+  return new Promise((resolve) => {
+    const pem = (f: string) => readFileSync(f, "utf8");
+    const req = httpsGet(`${url}/health`, { ca: pem(tls.ca), cert: pem(tls.cert), key: pem(tls.key) }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => {
+        try {
+          resolve((JSON.parse(body) as { health?: string }).health);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on("error", () => resolve(undefined));
+  });
+}
+
 /** A running etcd started by {@link startEtcd} or {@link spawnEtcd}. */
 export interface EtcdProcess {
   /** `127.0.0.1:<client port>` */
@@ -27,7 +75,7 @@ export interface EtcdProcess {
   pid: number;
   /**
    * Stops this process (SIGTERM to its PID, SIGKILL after 5 s; SIGKILL at once with `kill`),
-   * waits for it to exit and removes its data directory.
+   * waits for it to exit and removes its data directory (unless the caller gave it).
    */
   stop(kill?: boolean): Promise<void>;
 }
@@ -56,14 +104,24 @@ export async function placeEtcd(name = "default"): Promise<EtcdPlacement> {
 /**
  * Spawns `/usr/bin/etcd` for placement `p` in a new temporary data directory (removed on stop),
  * listening and advertising on its loopback URLs, with `flags` added (e.g. `--initial-cluster`).
- * Logs go nowhere.
+ * With `tls`, the client URLs are `https://` and etcd gets the TLS flags. Logs go nowhere.
+ * @param bin the etcd executable
+ * @param dataDir use this directory instead (kept on stop, so a new process can restart on it)
  */
-export function spawnEtcd(p: EtcdPlacement, flags: string[]): SpawnedEtcd {
-  const dir = mkdtempSync(join(tmpdir(), "etcdctl-test-"));
-  const client = `http://127.0.0.1:${p.clientPort}`;
+export function spawnEtcd(p: EtcdPlacement, flags: string[], tls?: EtcdClientTls, bin = REAL_ETCD, dataDir?: string): SpawnedEtcd {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), "etcdctl-test-"));
+  const client = `${tls ? "https" : "http"}://127.0.0.1:${p.clientPort}`;
+  const tlsFlags = tls
+    ? [
+        `--cert-file=${tls.cert}`,
+        `--key-file=${tls.key}`,
+        `--trusted-ca-file=${tls.ca}`,
+        ...(tls.clientCertAuth ? ["--client-cert-auth"] : []),
+      ]
+    : [];
   const peer = `http://127.0.0.1:${p.peerPort}`;
   const child = spawn(
-    "/usr/bin/etcd",
+    bin,
     [
       `--name=${p.name}`,
       `--data-dir=${join(dir, "data")}`,
@@ -73,6 +131,7 @@ export function spawnEtcd(p: EtcdPlacement, flags: string[]): SpawnedEtcd {
       `--initial-advertise-peer-urls=${peer}`,
       "--logger=zap",
       "--log-level=error",
+      ...tlsFlags,
       ...flags,
     ],
     { stdio: ["ignore", "ignore", "ignore"] },
@@ -85,17 +144,12 @@ export function spawnEtcd(p: EtcdPlacement, flags: string[]): SpawnedEtcd {
       await exited;
       clearTimeout(timer);
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (dataDir === undefined) rmSync(dir, { recursive: true, force: true });
   };
   const waitHealthy = async (timeoutMs = 15000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      try {
-        const res = await fetch(`${client}/health`);
-        if (res.ok && ((await res.json()) as { health?: string }).health === "true") return;
-      } catch {
-        // not listening yet
-      }
+      if ((await healthOf(client, tls)) === "true") return;
       if (child.exitCode !== null || Date.now() > deadline) {
         await stop();
         throw new Error(`etcd did not become healthy on ${client}`);
@@ -110,9 +164,11 @@ export function spawnEtcd(p: EtcdPlacement, flags: string[]): SpawnedEtcd {
  * Starts `/usr/bin/etcd` as a fresh single-member cluster in a new temporary data directory
  * (removed on stop) and waits until it answers `/health`. Member and cluster IDs depend only on
  * the placement, so two runs with the same placement are indistinguishable to clients.
+ * @param tls serve clients over TLS (see {@link EtcdClientTls})
+ * @param bin the etcd executable (default {@link REAL_ETCD})
  */
-export async function startEtcd(p: EtcdPlacement, timeoutMs = 15000): Promise<EtcdProcess> {
-  const etcd = spawnEtcd(p, [`--initial-cluster=${p.name}=http://127.0.0.1:${p.peerPort}`]);
+export async function startEtcd(p: EtcdPlacement, timeoutMs = 15000, tls?: EtcdClientTls, bin = REAL_ETCD): Promise<EtcdProcess> {
+  const etcd = spawnEtcd(p, [`--initial-cluster=${p.name}=http://127.0.0.1:${p.peerPort}`], tls, bin);
   await etcd.waitHealthy(timeoutMs);
   return etcd;
 }

@@ -6,6 +6,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { KV } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { EtcdServerApi } from "../node/types.ts";
+import { requestAuth } from "./auth-context.ts";
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnIntervals, checkTxnRequest } from "./kv-validate.ts";
 
 /** Settings of the KV service. */
@@ -14,28 +15,32 @@ export interface KvOptions {
   maxTxnOps: number;
 }
 
-/** The KV service implementation over `api`. Errors: see kv-validate.ts and EtcdServerApi. */
+/**
+ * The KV service implementation over `api`: requests are validated, then the caller's
+ * credentials (server/api/auth-context.ts) go with them. Errors: see kv-validate.ts,
+ * EtcdServerApi and InvalidAuthToken.
+ */
 export function kvService(api: EtcdServerApi, opts: KvOptions): ServiceImpl<typeof KV> {
   return {
-    range(req, ctx) {
+    async range(req, ctx) {
       checkRangeRequest(req);
-      return api.range(req, ctx.signal);
+      return api.range(req, await requestAuth(api, ctx), ctx.signal);
     },
-    put(req, ctx) {
+    async put(req, ctx) {
       checkPutRequest(req);
-      return api.put(req, ctx.signal);
+      return api.put(req, await requestAuth(api, ctx), ctx.signal);
     },
-    deleteRange(req, ctx) {
+    async deleteRange(req, ctx) {
       checkDeleteRequest(req);
-      return api.deleteRange(req, ctx.signal);
+      return api.deleteRange(req, await requestAuth(api, ctx), ctx.signal);
     },
-    txn(req, ctx) {
+    async txn(req, ctx) {
       checkTxnRequest(req, opts.maxTxnOps);
       checkTxnIntervals(req);
-      return api.txn(req, ctx.signal);
+      return api.txn(req, await requestAuth(api, ctx), ctx.signal);
     },
-    compact(req, ctx) {
-      return api.compact(req, ctx.signal);
+    async compact(req, ctx) {
+      return api.compact(req, await requestAuth(api, ctx), ctx.signal);
     },
   };
 }

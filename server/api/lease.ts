@@ -16,6 +16,7 @@ import {
 import { Errors } from "../errors.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { MAX_LEASE_KEEPALIVE_STREAMS } from "../node/limits.ts";
+import { requestAuth } from "./auth-context.ts";
 
 const LEASE_NOT_FOUND = Errors.LeaseNotFound();
 
@@ -65,11 +66,12 @@ export async function keepAliveOnce(api: EtcdServerApi, id: bigint) {
 export function leaseService(api: EtcdServerApi): ServiceImpl<typeof Lease> {
   let keepAliveStreams = 0;
   return {
-    leaseGrant(req) {
-      return api.leaseGrant(req);
+    async leaseGrant(req, ctx) {
+      return api.leaseGrant(req, await requestAuth(api, ctx));
     },
-    leaseRevoke(req) {
-      return api.leaseRevoke(req);
+    // Refused (PermissionDenied) unless the caller may write every key attached to the lease.
+    async leaseRevoke(req, ctx) {
+      return api.leaseRevoke(req, await requestAuth(api, ctx));
     },
     async *leaseKeepAlive(requests) {
       if (keepAliveStreams >= MAX_LEASE_KEEPALIVE_STREAMS) throw Errors.TooManyRequests();

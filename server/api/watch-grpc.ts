@@ -18,7 +18,8 @@ import { answerGrpcStatusOnly, grpcPercentEncode as percentEncode } from "../htt
 import type { NodeRequest, NodeResponse } from "../http/rpc-handler.ts";
 import type { WatchStream } from "../mvcc/watch/stream.ts";
 import type { EtcdServerApi } from "../node/types.ts";
-import { handleWatchRequest } from "./watch.ts";
+import { clientCertCommonName } from "../tls/client-identity.ts";
+import { handleCheckedWatchRequest, watchAuthorizer, type WatchAuthorizer } from "./watch.ts";
 import type { GrpcMethodStats, GrpcStats } from "../metrics/grpc-stats.ts";
 import { WatchResponseEncoder } from "./watch-wire.ts";
 
@@ -63,7 +64,14 @@ export interface WatchCallStats {
  * Runs one Watch call on `res` until the client goes away or the request side fails. `stats`
  * counts the call as handled with its status code when it ends (Canceled when the client left).
  */
-function serve(stream: WatchStream, req: Http2ServerRequest, res: Http2ServerResponse, readMaxBytes: number, stats: WatchCallStats): void {
+function serve(
+  stream: WatchStream,
+  req: Http2ServerRequest,
+  res: Http2ServerResponse,
+  readMaxBytes: number,
+  stats: WatchCallStats,
+  authorize?: WatchAuthorizer,
+): void {
   let finished = false;
   const startMs = stats.method ? performance.now() : 0;
   let counted = false;
@@ -97,7 +105,7 @@ function serve(stream: WatchStream, req: Http2ServerRequest, res: Http2ServerRes
       for await (const frame of body) {
         if (stats.totals) stats.totals.receivedBytes += frame.length - 5;
         if (stats.method) stats.method.msgReceived++;
-        handleWatchRequest(stream, fromBinary(WatchRequestSchema, frame.subarray(5)));
+        await handleCheckedWatchRequest(stream, fromBinary(WatchRequestSchema, frame.subarray(5)), authorize);
       }
       // End of requests: responses keep flowing until the client leaves, as in etcd.
     } catch (e) {
@@ -159,7 +167,13 @@ export function rawGrpcWatch(api: EtcdServerApi, readMaxBytes: number, grpcStats
       return true;
     }
     (res as { writeHead(status: number, headers: Record<string, string>): void }).writeHead(200, { "content-type": "application/grpc" });
-    serve(stream, req as Http2ServerRequest, res as Http2ServerResponse, readMaxBytes, stats);
+    const headers = new Headers();
+    for (const name of ["token", "authorization"]) {
+      const v = req.headers[name];
+      if (typeof v === "string") headers.set(name, v);
+    }
+    const authorize = watchAuthorizer(api, headers, clientCertCommonName(req));
+    serve(stream, req as Http2ServerRequest, res as Http2ServerResponse, readMaxBytes, stats, authorize);
     return true;
   };
 }

@@ -100,7 +100,7 @@ for (const [label, cert, error] of [
     const m = cluster.members[slot]!;
     const added = await ctlRetry(["member", "add", m.name, "--learner", `--peer-urls=${m.peerUrl}`], /unhealthy cluster/);
     expect(added.code).toBe(0);
-    const memberId = /^Member ([0-9a-f]+) added/m.exec(added.stdout)![1]!;
+    const memberId = /^Member +([0-9a-f]+) added/m.exec(added.stdout)![1]!;
     const before = cluster.members.slice(0, 3).map((x) => x.proc!.log().length);
     const intruder = await startEtcd({
       name: m.name,
@@ -129,7 +129,7 @@ test("a member with a trusted certificate joins as a learner over peer TLS and i
   const m = cluster.members[slot]!;
   const added = await ctlRetry(["member", "add", m.name, "--learner", `--peer-urls=${m.peerUrl}`], /unhealthy cluster/);
   expect(added.code).toBe(0);
-  const memberId = /^Member ([0-9a-f]+) added/m.exec(added.stdout)![1]!;
+  const memberId = /^Member +([0-9a-f]+) added/m.exec(added.stdout)![1]!;
   await cluster.startMember(slot, { state: "existing", initialCluster: cluster.initialCluster([0, 1, 2, slot]) });
   const { kv } = grpcClients(m.clientUrl);
   const deadline = Date.now() + 20_000;
@@ -148,7 +148,7 @@ test("a member with a trusted certificate joins as a learner over peer TLS and i
     if (promoted.code === 0 || !/in sync with leader|unhealthy cluster/.test(promoted.stderr)) break;
     await Bun.sleep(200);
   }
-  expect(promoted!.stdout).toMatch(new RegExp(`^Member ${memberId} promoted in cluster [0-9a-f]+\n$`));
+  expect(promoted!.stdout).toMatch(new RegExp(`^Member +${memberId} promoted in cluster +[0-9a-f]+\n$`));
   expect((await ctl(["member", "remove", memberId], [leader.index])).code).toBe(0);
 });
 

@@ -161,7 +161,7 @@ describe("3-member cluster", () => {
       learner = await cluster.addSlot();
       const m = cluster.members[learner]!;
       const out = ok(await ctlRetry(["member", "add", m.name, "--learner", `--peer-urls=${m.peerUrl}`], /unhealthy cluster/));
-      const added = /^Member ([0-9a-f]+) added to cluster ([0-9a-f]+)$/m.exec(out);
+      const added = /^Member +([0-9a-f]+) added to cluster +([0-9a-f]+)$/m.exec(out);
       expect(added).not.toBeNull();
       learnerId = added![1]!;
       // etcdctl prints the environment for the new member (runtime-configuration.md).
@@ -191,7 +191,7 @@ describe("3-member cluster", () => {
       // Promotion needs the learner's log close to the leader's; retry while it is not.
       // (Through the voters: a learner answers etcdctl's requests with "rpc not supported for learner".)
       const promoted = await ctlRetry(["member", "promote", learnerId], /in sync with leader|unhealthy cluster/, [0, 1, 2]);
-      expect(ok(promoted)).toMatch(new RegExp(`^Member ${learnerId} promoted in cluster [0-9a-f]+\\n$`));
+      expect(ok(promoted)).toMatch(new RegExp(`^Member +${learnerId} promoted in cluster +[0-9a-f]+\\n$`));
       const list = await memberList();
       expect(list.map((m) => [m.name, m.isLearner])).toEqual([["n1", false], ["n2", false], ["n3", false], ["n4", false]]);
       const rows = tableRows(ok(await ctl(["endpoint", "status", "--cluster", "-w", "table"], [0])));
@@ -203,7 +203,7 @@ describe("3-member cluster", () => {
     test("member remove: the cluster is back to 3 members and the removed member stops", async () => {
       expect(learnerId).not.toBe("");
       const out = ok(await ctlRetry(["member", "remove", learnerId], /unhealthy cluster/, [0, 1, 2]));
-      expect(out).toMatch(new RegExp(`^Member ${learnerId} removed from cluster [0-9a-f]+\\n$`));
+      expect(out).toMatch(new RegExp(`^Member +${learnerId} removed from cluster +[0-9a-f]+\\n$`));
       expect((await memberList([0, 1, 2])).map((m) => m.name)).toEqual(["n1", "n2", "n3"]);
       const proc = cluster.members[learner]!.proc!;
       const outcome = await Promise.race([proc.exited.then(() => "exited"), Bun.sleep(15_000).then(() => "still running")]);

@@ -204,6 +204,8 @@ export interface StartOptions {
   execPrefix?: string[];
   /** Wait for `/health` (default true). */
   waitReady?: boolean;
+  /** Server binary to run instead of the one under test (e.g. `/usr/bin/etcd` as a reference). */
+  bin?: string;
   /** How long to wait for readiness, ms (default 20 000). */
   readyTimeoutMs?: number;
   /**
@@ -279,7 +281,7 @@ export async function startEtcd(opts: StartOptions = {}): Promise<EtcdProcess> {
   const cwd = opts.cwd ?? base;
   mkdirSync(cwd, { recursive: true });
   const proc = Bun.spawn({
-    cmd: [...(opts.execPrefix ?? []), etcdBin(), ...args, ...(opts.extraArgs ?? [])],
+    cmd: [...(opts.execPrefix ?? []), opts.bin ?? etcdBin(), ...args, ...(opts.extraArgs ?? [])],
     cwd,
     env: { ...process.env, ...opts.env } as Record<string, string>,
     stdin: "ignore",

@@ -11,6 +11,7 @@ import type { EtcdServerApi } from "../node/types.ts";
 import type { KvOptions } from "../api/kv.ts";
 import { gatewayNotFound, mountGateway } from "./gateway.ts";
 import { mountWatchGateway } from "./gateway-watch.ts";
+import { mountStreamGateway } from "./gateway-stream.ts";
 import { mountProbes, type HealthCounters } from "./probes.ts";
 import { mountMetrics } from "../metrics/http.ts";
 
@@ -33,6 +34,7 @@ export function createHttpApp(api: EtcdServerApi, opts: KvOptions & { metrics?: 
   const app = new Hono();
   mountGateway(app, api, opts);
   mountWatchGateway(app, api);
+  mountStreamGateway(app, api);
   mountProbes(app, api, opts.health);
   if (opts.metrics) mountMetrics(app, opts.metrics);
   app.all("/version", (c) => {

@@ -80,6 +80,14 @@ export class AuthorityRepairStream extends Duplex {
     socket.on("error", (e) => this.destroy(e));
   }
 
+  /**
+   * The socket this stream reads and writes (a tls.TLSSocket on a TLS listener): where the
+   * client certificate's common name is read for auth (server/api/auth-context.ts).
+   */
+  get underlyingSocket(): net.Socket {
+    return this.socket;
+  }
+
   /** True once this connection's header blocks are being rewritten. */
   get repairing(): boolean {
     return this.mode === "repair";

@@ -20,7 +20,7 @@ let base: string;
 beforeAll(async () => {
   const api = createFakeApi();
   // A member that never answers a put: only the client's going away ends it.
-  api.put = (req: PutRequest, signal?: AbortSignal) => {
+  api.put = (req: PutRequest, _ai?: unknown, signal?: AbortSignal) => {
     signals.set(new TextDecoder().decode(req.key), signal!);
     return new Promise((_, reject) => signal?.addEventListener("abort", () => reject(new Error("client gone"))));
   };

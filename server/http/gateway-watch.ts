@@ -16,7 +16,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Hono } from "hono";
 import { WatchRequestSchema, WatchResponseSchema, type WatchRequest } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import { handleWatchRequest } from "../api/watch.ts";
+import { handleCheckedWatchRequest, watchAuthorizer, type WatchAuthorizer } from "../api/watch.ts";
 import type { WatchStream } from "../mvcc/watch/stream.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { decodeRequest, gatewayError, gatewayJson } from "./gateway.ts";
@@ -70,9 +70,9 @@ class WatchRequestReader {
 }
 
 /** Feeds the rest of the body's requests into `stream`; a bad one stops the reading. */
-async function pumpRest(reader: WatchRequestReader, stream: WatchStream): Promise<void> {
+async function pumpRest(reader: WatchRequestReader, stream: WatchStream, authorize?: WatchAuthorizer): Promise<void> {
   try {
-    for (let req = await reader.next(); req; req = await reader.next()) handleWatchRequest(stream, req);
+    for (let req = await reader.next(); req; req = await reader.next()) await handleCheckedWatchRequest(stream, req, authorize);
   } catch {
     // grpc-gateway logs the decode failure and stops sending; the stream goes on.
   }
@@ -95,8 +95,12 @@ async function serveWatch(api: EtcdServerApi, request: Request): Promise<Respons
   };
   request.signal.addEventListener("abort", stop, { once: true });
   if (first) {
-    handleWatchRequest(stream, first);
-    void pumpRest(reader, stream);
+    // The gateway forwards `Authorization` as the token (etcd's grpc-gateway metadata).
+    const authorize = watchAuthorizer(api, request.headers);
+    void (async () => {
+      await handleCheckedWatchRequest(stream, first, authorize);
+      await pumpRest(reader, stream, authorize);
+    })();
   }
   const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({

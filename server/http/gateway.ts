@@ -1,8 +1,13 @@
 /**
  * etcd 3.4's JSON gateway (grpc-gateway v1 over the v3 API, etcdserverpb/gw/rpc.pb.gw.go) for
- * the KV and Lease services: `POST /v3/kv/range|put|deleterange|txn|compaction`,
- * `POST /v3/lease/grant|revoke|timetolive|leases` (also under `/v3/kv/lease/...`) and the
- * streaming `POST /v3/lease/keepalive`; `/v3beta/...` is the same (etcd rewrites it).
+ * the KV, Lease and Auth services: `POST /v3/kv/range|put|deleterange|txn|compaction`,
+ * `POST /v3/lease/grant|revoke|timetolive|leases` (also under `/v3/kv/lease/...`), the
+ * streaming `POST /v3/lease/keepalive`, and `POST /v3/auth/enable|disable|authenticate`,
+ * `/v3/auth/user/add|get|list|delete|changepw|grant|revoke`,
+ * `/v3/auth/role/add|get|list|delete|grant|revoke`; Cluster and Maintenance
+ * (server/http/gateway-admin.ts); Lock and Election (server/http/gateway-concurrency.ts);
+ * `/v3beta/...` is the same (etcd rewrites it). The `Authorization` header carries the token
+ * from `/v3/auth/authenticate`, as grpc-gateway forwards it to etcd's `authorization` metadata.
  *
  * Bodies are protobuf JSON with etcd's marshaling (jsonpb, OrigName, EmitDefaults false):
  * original proto field names (`create_revision`, `ID`, `grantedTTL`), int64/uint64 as decimal
@@ -12,42 +17,29 @@
  * grpc-gateway's HTTP status for the code (e.g. NotFound → 404, FailedPrecondition → 412).
  * Requests pass through the same validation as the gRPC services (server/api).
  */
-import { fromJson, toJsonString, type DescMessage, type JsonValue, type Message } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { create, fromJson, toJsonString, type DescMessage, type DescMethod, type JsonValue, type Message } from "@bufbuild/protobuf";
+import { Code, ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import type { Hono } from "hono";
-import {
-  CompactionRequestSchema,
-  CompactionResponseSchema,
-  DeleteRangeRequestSchema,
-  DeleteRangeResponseSchema,
-  LeaseGrantRequestSchema,
-  LeaseGrantResponseSchema,
-  LeaseKeepAliveRequestSchema,
-  LeaseKeepAliveResponseSchema,
-  LeaseLeasesRequestSchema,
-  LeaseLeasesResponseSchema,
-  LeaseRevokeRequestSchema,
-  LeaseRevokeResponseSchema,
-  LeaseTimeToLiveRequestSchema,
-  LeaseTimeToLiveResponseSchema,
-  PutRequestSchema,
-  PutResponseSchema,
-  RangeRequestSchema,
-  RangeResponseSchema,
-  TxnRequestSchema,
-  TxnResponseSchema,
-} from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { Auth, KV, Lease, LeaseKeepAliveRequestSchema, LeaseKeepAliveResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { authService } from "../api/auth.ts";
 import { kvService, type KvOptions } from "../api/kv.ts";
 import { keepAliveOnce, leaseService } from "../api/lease.ts";
 import type { EtcdServerApi } from "../node/types.ts";
+import { adminGatewayRoutes } from "./gateway-admin.ts";
+import { concurrencyGatewayRoutes } from "./gateway-concurrency.ts";
+import { goCheckMessage, GoJsonFieldError } from "./go-json-fields.ts";
 import { goJsonSyntaxError } from "./go-json-syntax.ts";
 
-/** One unary gateway method: request and response messages and the handler. */
-interface UnaryRoute {
+/**
+ * One unary gateway method: request and response messages and the handler. The handler gets a
+ * context whose signal aborts when the HTTP client goes away (a waiting Lock or Campaign
+ * withdraws then) and whose headers carry the `Authorization` token.
+ */
+export interface UnaryRoute {
+  method: DescMethod;
   input: DescMessage;
   output: DescMessage;
-  /** `signal`: the HTTP request's, aborted when the client goes away. */
-  call(req: Message, signal: AbortSignal): Promise<Message>;
+  call(req: Message, ctx: HandlerContext): Promise<Message>;
 }
 
 /** grpc-gateway v1's HTTPStatusFromCode. */
@@ -84,7 +76,7 @@ export function gatewayError(e: unknown): { status: number; body: string } {
   return { status: HTTP_STATUS[err.code] ?? 500, body: JSON.stringify({ error: message, message, code: err.code }) };
 }
 
-function errorResponse(e: unknown): Response {
+export function errorResponse(e: unknown): Response {
   const { status, body } = gatewayError(e);
   return new Response(body, { status, headers: { "content-type": "application/json" } });
 }
@@ -102,6 +94,12 @@ function notAnObject(v: unknown): ConnectError {
 export function decodeRequest<T extends Message>(schema: DescMessage, value: unknown): T {
   if (value === null) value = {};
   if (typeof value !== "object" || Array.isArray(value)) throw notAnObject(value);
+  try {
+    value = goCheckMessage(schema, value);
+  } catch (e) {
+    if (e instanceof GoJsonFieldError) throw new ConnectError(e.message, Code.InvalidArgument);
+    throw e;
+  }
   try {
     // Strict first, so a bad enum name fails as in jsonpb; unknown fields alone are ignored.
     return fromJson(schema, value as JsonValue) as T;
@@ -131,7 +129,7 @@ function jsonpbMessage(message: string): string {
  * value counts; malformed JSON fails with InvalidArgument and Go's message (`unexpected EOF`,
  * `invalid character 'b' looking for beginning of object key string`...).
  */
-function parseBody(text: string): unknown {
+export function parseBody(text: string): unknown {
   if (text.trim() === "") return {};
   try {
     return JSON.parse(text);
@@ -177,34 +175,81 @@ export function splitJsonValues(text: string): unknown[] {
   return out;
 }
 
+/** A handler of a Connect service implementation (server/api) as the gateway calls it. */
+export type Handler = (req: Message, ctx: HandlerContext) => unknown;
+
+/**
+ * The route of `method` over `impl` (a Connect service implementation); the handler's answer (a
+ * message or its init shape) is completed into the method's output message.
+ */
+export function serviceRoute(method: DescMethod, impl: Record<string, Handler>): UnaryRoute {
+  return {
+    method,
+    input: method.input,
+    output: method.output,
+    call: async (req, ctx) => create(method.output, (await impl[method.localName]!(req, ctx)) as never) as Message,
+  };
+}
+
 /** The unary routes, by path after `/v3/`. */
 function unaryRoutes(api: EtcdServerApi, opts: KvOptions): Map<string, UnaryRoute> {
-  // The Connect handlers in server/api read only `signal` of their context.
-  type Handler = (req: Message, ctx: { signal: AbortSignal }) => Promise<Message>;
   const kv = kvService(api, opts) as unknown as Record<string, Handler>;
-  const lease = leaseService(api) as unknown as Record<string, (req: Message) => Promise<Message>>;
-  const route = (input: DescMessage, output: DescMessage, call: (req: Message, signal: AbortSignal) => Promise<Message>): UnaryRoute => ({
-    input,
-    output,
-    call,
-  });
-  const revoke = route(LeaseRevokeRequestSchema, LeaseRevokeResponseSchema, (r) => lease.leaseRevoke!(r));
-  const ttl = route(LeaseTimeToLiveRequestSchema, LeaseTimeToLiveResponseSchema, (r) => lease.leaseTimeToLive!(r));
-  const leases = route(LeaseLeasesRequestSchema, LeaseLeasesResponseSchema, (r) => lease.leaseLeases!(r));
+  const lease = leaseService(api) as unknown as Record<string, Handler>;
+  const auth = authService(api) as unknown as Record<string, Handler>;
+  const revoke = serviceRoute(Lease.method.leaseRevoke, lease);
+  const ttl = serviceRoute(Lease.method.leaseTimeToLive, lease);
+  const leases = serviceRoute(Lease.method.leaseLeases, lease);
   return new Map([
-    ["kv/range", route(RangeRequestSchema, RangeResponseSchema, (r, signal) => kv.range!(r, { signal }))],
-    ["kv/put", route(PutRequestSchema, PutResponseSchema, (r, signal) => kv.put!(r, { signal }))],
-    ["kv/deleterange", route(DeleteRangeRequestSchema, DeleteRangeResponseSchema, (r, signal) => kv.deleteRange!(r, { signal }))],
-    ["kv/txn", route(TxnRequestSchema, TxnResponseSchema, (r, signal) => kv.txn!(r, { signal }))],
-    ["kv/compaction", route(CompactionRequestSchema, CompactionResponseSchema, (r, signal) => kv.compact!(r, { signal }))],
-    ["lease/grant", route(LeaseGrantRequestSchema, LeaseGrantResponseSchema, (r) => lease.leaseGrant!(r))],
+    ["kv/range", serviceRoute(KV.method.range, kv)],
+    ["kv/put", serviceRoute(KV.method.put, kv)],
+    ["kv/deleterange", serviceRoute(KV.method.deleteRange, kv)],
+    ["kv/txn", serviceRoute(KV.method.txn, kv)],
+    ["kv/compaction", serviceRoute(KV.method.compact, kv)],
+    ["lease/grant", serviceRoute(Lease.method.leaseGrant, lease)],
     ["lease/revoke", revoke],
     ["kv/lease/revoke", revoke],
     ["lease/timetolive", ttl],
     ["kv/lease/timetolive", ttl],
     ["lease/leases", leases],
     ["kv/lease/leases", leases],
+    ["auth/enable", serviceRoute(Auth.method.authEnable, auth)],
+    ["auth/disable", serviceRoute(Auth.method.authDisable, auth)],
+    ["auth/authenticate", serviceRoute(Auth.method.authenticate, auth)],
+    ["auth/user/add", serviceRoute(Auth.method.userAdd, auth)],
+    ["auth/user/get", serviceRoute(Auth.method.userGet, auth)],
+    ["auth/user/list", serviceRoute(Auth.method.userList, auth)],
+    ["auth/user/delete", serviceRoute(Auth.method.userDelete, auth)],
+    ["auth/user/changepw", serviceRoute(Auth.method.userChangePassword, auth)],
+    ["auth/user/grant", serviceRoute(Auth.method.userGrantRole, auth)],
+    ["auth/user/revoke", serviceRoute(Auth.method.userRevokeRole, auth)],
+    ["auth/role/add", serviceRoute(Auth.method.roleAdd, auth)],
+    ["auth/role/get", serviceRoute(Auth.method.roleGet, auth)],
+    ["auth/role/list", serviceRoute(Auth.method.roleList, auth)],
+    ["auth/role/delete", serviceRoute(Auth.method.roleDelete, auth)],
+    ["auth/role/grant", serviceRoute(Auth.method.roleGrantPermission, auth)],
+    ["auth/role/revoke", serviceRoute(Auth.method.roleRevokePermission, auth)],
+    // etcd 3.5's route for AuthStatus (etcd 3.4 has neither the RPC nor the route).
+    ["auth/status", serviceRoute(Auth.method.authStatus, auth)],
+    ...adminGatewayRoutes(api),
+    ...concurrencyGatewayRoutes(api),
   ]);
+}
+
+/**
+ * The handler context of a gateway call: the request's headers as metadata (so `Authorization`
+ * reaches the handlers as etcd's `authorization` token field); no TLS identity, as etcd ignores
+ * client certificates on requests through its gateway.
+ */
+export function gatewayContext(method: DescMethod, request: Request): HandlerContext {
+  return createHandlerContext({
+    service: method.parent,
+    method,
+    protocolName: "grpc-gateway",
+    requestMethod: "POST",
+    url: request.url,
+    requestHeader: request.headers,
+    requestSignal: request.signal,
+  });
 }
 
 /**
@@ -219,7 +264,7 @@ export function gatewayNotFound(path: string): Response | undefined {
   });
 }
 
-function methodNotAllowed(): Response {
+export function methodNotAllowed(): Response {
   return new Response("Method Not Allowed\n", {
     status: 405,
     headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" },
@@ -258,7 +303,7 @@ export function mountGateway(app: Hono, api: EtcdServerApi, opts: KvOptions): vo
         if (c.req.method !== "POST") return methodNotAllowed();
         try {
           const req = decodeRequest(r.input, parseBody(await c.req.text()));
-          const resp = await r.call(req, c.req.raw.signal);
+          const resp = await r.call(req, gatewayContext(r.method, c.req.raw));
           return new Response(gatewayJson(r.output, resp), { status: 200, headers: JSON_HEADERS });
         } catch (e) {
           return errorResponse(e);

@@ -193,9 +193,9 @@ describe("bad input never stops the server", () => {
       grpcStatus: Code.Unimplemented,
       grpcMessage: "unknown method Nope for service etcdserverpb.KV",
     });
-    expect(await rawGrpc("/etcdserverpb.Auth/Authenticate", frame(new Uint8Array()))).toMatchObject({
+    expect(await rawGrpc("/etcdserverpb.Nope/Call", frame(new Uint8Array()))).toMatchObject({
       grpcStatus: Code.Unimplemented,
-      grpcMessage: "unknown service etcdserverpb.Auth",
+      grpcMessage: "unknown service etcdserverpb.Nope",
     });
     expect(await failure(createClient(Maintenance, createGrpcTransport({ baseUrl: base })).hash({}))).toEqual({
       code: Code.Unimplemented,

@@ -19,6 +19,7 @@ import type { Hono } from "hono";
 import { RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Errors } from "../errors.ts";
 import type { EtcdServerApi } from "../node/types.ts";
+import { ROOT_USER, type AuthInfo } from "../auth/store.ts";
 
 /** What `/health` reports, as etcd 3.4's `Health` JSON (etcdserver/api/etcdhttp/metrics.go). */
 export interface Health {
@@ -56,10 +57,17 @@ async function withTimeout(read: Promise<unknown>): Promise<void> {
 
 const probeRead = (serializable: boolean) => create(RangeRequestSchema, { key: new TextEncoder().encode("health"), keysOnly: true, limit: 1n, serializable });
 
+/** Probes read as root, so that they pass with auth enabled (etcd: `srv.AuthStore().WithRoot(ctx)`). */
+const AS_ROOT: AuthInfo = { username: ROOT_USER, revision: 0 };
+
 /** A read through the member: local (serializable) or a ReadIndex round (linearizable; a learner may do that too). */
 function readCheck(api: EtcdServerApi, serializable: boolean): Promise<void> {
   if (!serializable && api.status().leader === 0n) return Promise.reject(Errors.NoLeader());
-  const read = serializable ? api.range(probeRead(true)) : api.linearizableReadNotify ? api.linearizableReadNotify() : api.range(probeRead(false));
+  const read = serializable
+    ? api.range(probeRead(true), AS_ROOT)
+    : api.linearizableReadNotify
+      ? api.linearizableReadNotify()
+      : api.range(probeRead(false), AS_ROOT);
   return withTimeout(read);
 }
 

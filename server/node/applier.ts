@@ -24,6 +24,9 @@ import { CompactionResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts
 import type { MvccStore } from "../mvcc/store.ts";
 import { applyLeaseCheckpoint, applyLeaseGrant, applyLeaseRevoke, trackLeaseAttachments } from "../lease/apply.ts";
 import type { Lessor } from "../lease/lessor.ts";
+import { applyAuthEntry, checkEntryPermission, type AuthResponse } from "../auth/apply.ts";
+import type { AuthStore } from "../auth/store.ts";
+import type { TokenProvider } from "../auth/tokens.ts";
 
 /** Response message of an applied write, header still unset (the node fills it). */
 export type AppliedResponse =
@@ -33,25 +36,36 @@ export type AppliedResponse =
   | CompactionResponse
   | LeaseGrantResponse
   | LeaseRevokeResponse
-  | LeaseCheckpointResponse;
+  | LeaseCheckpointResponse
+  | AuthResponse;
 
 /** Outcome of applying one entry: the response and the MVCC events it produced, or an etcd error. */
 export type ApplyOutcome = { response: AppliedResponse; events: Event[]; revision: number } | ConnectError;
 
-/** What the applier needs from the member: the MVCC store and the lessor; auth joins later. */
+/** What the applier needs from the member: the MVCC store, the lessor and the auth store. */
 export interface ApplyTarget {
   mvcc: MvccStore;
   /** Lease table; keys written with a lease are attached to it (server/lease/apply.ts). */
   lessor: Lessor;
+  /** Users, roles and permissions; absent: no permission checks (tests of MVCC alone). */
+  authStore?: AuthStore;
+  /** Token provider: simple tokens are registered when Authenticate is applied. */
+  tokens?: TokenProvider;
 }
 
 /**
- * Applies `req` to `target`. Throws only for non-etcd failures (SQLite I/O): those abort the
- * whole batch. etcd errors (ConnectError) are returned as the entry's outcome.
+ * Applies `req` (the entry at log `index`) to `target`. The sender named in its header is
+ * checked first (server/auth/apply.ts). Throws only for non-etcd failures (SQLite I/O): those
+ * abort the whole batch. etcd errors (ConnectError) are returned as the entry's outcome.
  */
-export function applyEntry(target: ApplyTarget, req: InternalRaftRequest): ApplyOutcome {
+export function applyEntry(target: ApplyTarget, req: InternalRaftRequest, index = 0): ApplyOutcome {
   const { mvcc, lessor } = target;
   try {
+    if (target.authStore && target.tokens) {
+      checkEntryPermission(target.authStore, lessor, req);
+      const response = applyAuthEntry({ authStore: target.authStore, tokens: target.tokens }, req, index);
+      if (response) return { response, events: [], revision: mvcc.currentRevision };
+    }
     if (req.put) return withRevision(target, mvcc.put(req.put));
     if (req.deleteRange) return withRevision(target, mvcc.deleteRange(req.deleteRange));
     if (req.txn) return withRevision(target, mvcc.txn(req.txn));

@@ -23,6 +23,7 @@ import { statSync } from "node:fs";
 import type { Database } from "bun:sqlite";
 import {
   InternalRaftRequestSchema,
+  RequestHeaderSchema,
   type InternalRaftRequest,
 } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
 import { CompactionRequestSchema, LeaseRevokeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
@@ -67,7 +68,12 @@ import { Meta, MetaKeys } from "../storage/meta.ts";
 import { SqliteRaftStorage } from "../storage/raft-storage.ts";
 import { MembersTable, type MemberRecord } from "../storage/members.ts";
 import { LeasesTable } from "../storage/leases.ts";
-import { Lessor, minLeaseTtl, type Clock } from "../lease/lessor.ts";
+import { Lessor, minLeaseTtl, systemClock, type Clock } from "../lease/lessor.ts";
+import { AuthStore, ROOT_USER, type AuthInfo } from "../auth/store.ts";
+import { AuthServer, BCRYPT_DEFAULT_COST, BCRYPT_MAX_COST, BCRYPT_MIN_COST, isValidBcryptCost } from "../auth/server.ts";
+import { checkTxnAuth } from "../auth/apply.ts";
+import { createTokenProvider, type TokenProvider } from "../auth/tokens.ts";
+import { systemWallClock, type WallClock } from "../auth/jwt-token.ts";
 import { LeaseIdGenerator } from "../lease/ids.ts";
 import { restoreLeaseAttachments } from "../lease/apply.ts";
 import { forwardLeaseRenew, forwardLeaseTimeToLive } from "../lease/forward.ts";
@@ -130,6 +136,14 @@ export interface NodeConfig extends BootstrapConfig {
   autoCompactionMode?: CompactionMode;
   /** `--auto-compaction-retention` (default "0": no auto-compaction). */
   autoCompactionRetention?: string;
+  /** `--auth-token`: `simple` (default) or `jwt,priv-key=...,pub-key=...,sign-method=...,ttl=...`. */
+  authToken?: string;
+  /** `--auth-token-ttl`: life of a simple token after its last use, seconds (default 300). */
+  authTokenTtl?: number;
+  /** `--bcrypt-cost` for password hashes (default 10; out of [4, 31] means 10). */
+  bcryptCost?: number;
+  /** Wall-clock time of JWT expiry, epoch ms (default the system clock; tests inject one). */
+  wallClock?: WallClock;
 }
 
 /** Minimal structured logger (server/log.ts provides one). */
@@ -159,6 +173,12 @@ export class EtcdNode implements EtcdServerApi {
   readonly lessor: Lessor;
   private readonly leaseIds: LeaseIdGenerator;
   private readonly leaseExpiry: LeaseExpiryLoop;
+  /** Users, roles and permissions (server/auth/store.ts); checked when entries are applied. */
+  readonly authStore: AuthStore;
+  /** This member's token provider (`--auth-token`). */
+  readonly tokens: TokenProvider;
+  /** The Auth API (server/auth/server.ts). */
+  readonly auth: AuthServer;
   private readonly meta: Meta;
   private readonly membersTable: MembersTable;
   private readonly raftStorage: SqliteRaftStorage;
@@ -249,6 +269,11 @@ export class EtcdNode implements EtcdServerApi {
     this.leaseIds = new LeaseIdGenerator(this.memberId, env.now());
     this.requestIds = new LeaseIdGenerator(this.memberId, env.now());
     this.mvcc = new MvccStore(db, { leaseExists: (id) => this.lessor.has(id) });
+    this.authStore = new AuthStore(db);
+    this.tokens = createTokenProvider(cfg.authToken ?? "simple", (cfg.authTokenTtl ?? 300) * 1000, {
+      monotonic: cfg.clock ?? systemClock,
+      wall: cfg.wallClock ?? systemWallClock,
+    });
     restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
     this.watchHub = new WatchHub(this.mvcc, new HistoryReader(db));
 
@@ -286,15 +311,35 @@ export class EtcdNode implements EtcdServerApi {
       onCommitMs: (ms) => this.counters.observeCommit(ms),
       env,
     });
+    // Expiry revokes as root, as etcd's lessor does (authStore.WithRoot), so keys are checked alike.
     this.leaseExpiry = startLeaseExpiry(
       this.lessor,
       (id) => {
         this.counters.leaseExpired++;
-        return this.propose({ leaseRevoke: create(LeaseRevokeRequestSchema, { ID: id }) });
+        return this.propose({ leaseRevoke: create(LeaseRevokeRequestSchema, { ID: id }) }, { username: ROOT_USER, revision: this.authStore.revision });
       },
       undefined,
       env,
     );
+    // etcd's start-up warnings (auth/store.go NewAuthStore, NewTokenProvider).
+    if (cfg.bcryptCost !== undefined && !isValidBcryptCost(cfg.bcryptCost)) {
+      logger.warn("use default bcrypt cost instead of the invalid given cost", {
+        "min-cost": BCRYPT_MIN_COST,
+        "max-cost": BCRYPT_MAX_COST,
+        "default-cost": BCRYPT_DEFAULT_COST,
+        "given-cost": cfg.bcryptCost,
+      });
+    }
+    if (this.tokens.kind === "simple") logger.warn("simple token is not cryptographically signed");
+    this.auth = new AuthServer({
+      store: this.authStore,
+      tokens: this.tokens,
+      bcryptCost: cfg.bcryptCost ?? 10,
+      propose: (fields, ai) => this.clientPropose(fields, ai),
+      linearizableReadNotify: () => this.linearizableReadNotify(),
+      appliedIndex: () => this.raft.appliedIndex,
+      header: () => this.header(),
+    });
     this.cluster = new ClusterAdmin({
       memberId: this.memberId,
       raft: this.raft,
@@ -337,7 +382,7 @@ export class EtcdNode implements EtcdServerApi {
     });
   }
 
-  async range(req: RangeRequest, signal?: AbortSignal): Promise<RangeResponse> {
+  async range(req: RangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<RangeResponse> {
     this.assertOpen();
     if (signal?.aborted) throw Errors.Canceled();
     if (!req.serializable) {
@@ -345,49 +390,59 @@ export class EtcdNode implements EtcdServerApi {
       await this.readIndex();
       if (signal?.aborted) throw Errors.Canceled();
     }
+    // etcd's doSerialize: READ checked before the read, the auth revision after it.
+    this.authStore.isRangePermitted(ai, req.key, req.rangeEnd);
     const response = this.mvcc.range(req);
+    this.checkAuthRevision(ai);
     this.counters.range++;
     response.header = this.header();
     return response;
   }
 
-  put(req: PutRequest, signal?: AbortSignal): Promise<PutResponse> {
-    return this.clientPropose({ put: req }, signal) as Promise<PutResponse>;
+  /** etcd's doSerialize tail: credentials checked at a revision the store has since left are stale. */
+  private checkAuthRevision(ai: AuthInfo | undefined): void {
+    if (ai && ai.revision !== 0 && ai.revision !== this.authStore.revision) throw Errors.AuthOldRevision();
   }
 
-  deleteRange(req: DeleteRangeRequest, signal?: AbortSignal): Promise<DeleteRangeResponse> {
-    return this.clientPropose({ deleteRange: req }, signal) as Promise<DeleteRangeResponse>;
+  put(req: PutRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<PutResponse> {
+    return this.clientPropose({ put: req }, ai, signal) as Promise<PutResponse>;
   }
 
-  async txn(req: TxnRequest, signal?: AbortSignal): Promise<TxnResponse> {
+  deleteRange(req: DeleteRangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<DeleteRangeResponse> {
+    return this.clientPropose({ deleteRange: req }, ai, signal) as Promise<DeleteRangeResponse>;
+  }
+
+  async txn(req: TxnRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<TxnResponse> {
     this.rejectIfLearner();
     if (isTxnReadOnly(req)) {
       // etcd serves read-only txns without a proposal (v3_server.go Txn); they change nothing.
       this.assertOpen();
       if (!isTxnSerializable(req)) await this.readIndex();
       if (signal?.aborted) throw Errors.Canceled();
+      if (this.authStore.enabled) checkTxnAuth(this.authStore, ai, req);
       const { response } = this.mvcc.txn(req);
+      this.checkAuthRevision(ai);
       countTxn(this.counters, response);
       response.header = this.header();
       return response;
     }
-    return this.propose({ txn: req }, signal) as Promise<TxnResponse>;
+    return this.propose({ txn: req }, ai, signal) as Promise<TxnResponse>;
   }
 
-  compact(req: CompactionRequest, signal?: AbortSignal): Promise<CompactionResponse> {
-    return this.clientPropose({ compaction: req }, signal) as Promise<CompactionResponse>;
+  compact(req: CompactionRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<CompactionResponse> {
+    return this.clientPropose({ compaction: req }, ai, signal) as Promise<CompactionResponse>;
   }
 
-  async leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse> {
+  async leaseGrant(req: LeaseGrantRequest, ai?: AuthInfo): Promise<LeaseGrantResponse> {
     this.rejectIfLearner();
     let ID = req.ID;
     // etcd picks a positive ID from the member's request-ID generator when none is given.
     while (ID === 0n || (req.ID === 0n && this.lessor.has(ID))) ID = this.leaseIds.next();
-    return this.propose({ leaseGrant: { ...req, ID } }) as Promise<LeaseGrantResponse>;
+    return this.propose({ leaseGrant: { ...req, ID } }, ai) as Promise<LeaseGrantResponse>;
   }
 
-  leaseRevoke(req: LeaseRevokeRequest): Promise<LeaseRevokeResponse> {
-    return this.clientPropose({ leaseRevoke: req }) as Promise<LeaseRevokeResponse>;
+  leaseRevoke(req: LeaseRevokeRequest, ai?: AuthInfo): Promise<LeaseRevokeResponse> {
+    return this.clientPropose({ leaseRevoke: req }, ai) as Promise<LeaseRevokeResponse>;
   }
 
   /**
@@ -553,7 +608,7 @@ export class EtcdNode implements EtcdServerApi {
    * proposal still queued for a leader is then never proposed); Stopped after close(); the
    * request's own etcd error.
    */
-  private async propose(fields: Partial<InternalRaftRequest>, signal?: AbortSignal): Promise<AppliedResponse> {
+  private async propose(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: AbortSignal): Promise<AppliedResponse> {
     this.assertOpen();
     if (signal?.aborted) throw Errors.Canceled();
     // Publishing this member's attributes is exempt, as etcd's publish (a v2 request) is: a member
@@ -563,6 +618,8 @@ export class EtcdNode implements EtcdServerApi {
     if (limited && this.waiters.size >= MAX_PENDING_PROPOSALS) throw Errors.TooManyRequests();
     const id = this.requestIds.next();
     const req = create(InternalRaftRequestSchema, { ...fields, ID: id });
+    // The sender, checked when the entry is applied (etcd's RequestHeader username/auth_revision).
+    if (ai) req.header = create(RequestHeaderSchema, { ID: id, username: ai.username, authRevision: BigInt(ai.revision) });
     const data = toBinary(InternalRaftRequestSchema, req);
     if (data.length > this.cfg.maxRequestBytes) throw Errors.RequestTooLarge();
     if (limited && this.waiters.size > 0 && this.waiters.bytes + data.length > MAX_PENDING_PROPOSAL_BYTES) {
@@ -602,9 +659,9 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   /** A client's write: refused on a learner, else {@link propose}. */
-  private async clientPropose(fields: Partial<InternalRaftRequest>, signal?: AbortSignal): Promise<AppliedResponse> {
+  private async clientPropose(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: AbortSignal): Promise<AppliedResponse> {
     this.rejectIfLearner();
-    return this.propose(fields, signal);
+    return this.propose(fields, ai, signal);
   }
 
   /**
@@ -660,7 +717,7 @@ export class EtcdNode implements EtcdServerApi {
       this.waiters.record(req.ID, applyEntry(this, req));
       return;
     }
-    const outcome = this.applyOne(req);
+    const outcome = this.applyOne(req, e.index);
     if (!(outcome instanceof ConnectError)) this.countApplied(req, outcome.response);
     if (!(outcome instanceof ConnectError) && outcome.events.length > 0) {
       this.appliedEvents.push([outcome.revision, outcome.events]);
@@ -699,6 +756,7 @@ export class EtcdNode implements EtcdServerApi {
   private restoreSnapshot(): void {
     this.mvcc.reload();
     this.lessor.reload();
+    this.authStore.reload();
     restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
     this.lastWatchHeader = undefined;
     this.learner = this.membersTable.get(this.memberId)?.isLearner ?? false;
@@ -760,10 +818,10 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   /** Applies one entry inside a savepoint, so a failed request leaves no partial writes. */
-  private applyOne(req: InternalRaftRequest): ApplyOutcome {
+  private applyOne(req: InternalRaftRequest, index: number): ApplyOutcome {
     try {
       return this.db.transaction(() => {
-        const outcome = applyEntry(this, req);
+        const outcome = applyEntry(this, req, index);
         if (outcome instanceof ConnectError) throw outcome;
         return outcome;
       })();

@@ -103,7 +103,7 @@ test("proposals waiting for a leader share one retry queue; a client that goes a
   nodes.push(node);
   const clients = Array.from({ length: 100 }, () => new AbortController());
   const puts = clients.map((c, i) =>
-    node.put(create(PutRequestSchema, { key: enc.encode(`q${i}`), value: enc.encode("v") }), c.signal).catch((e: unknown) => e),
+    node.put(create(PutRequestSchema, { key: enc.encode(`q${i}`), value: enc.encode("v") }), undefined, c.signal).catch((e: unknown) => e),
   );
   expect(node.raft.queuedProposals).toBe(100);
   for (const c of clients.slice(0, 60)) c.abort();
@@ -116,7 +116,7 @@ test("proposals waiting for a leader share one retry queue; a client that goes a
   // A request whose client is gone already is refused without being queued.
   const done = new AbortController();
   done.abort();
-  await expect(node.put(create(PutRequestSchema, { key: enc.encode("x"), value: enc.encode("v") }), done.signal)).rejects.toThrow(
+  await expect(node.put(create(PutRequestSchema, { key: enc.encode("x"), value: enc.encode("v") }), undefined, done.signal)).rejects.toThrow(
     "etcdserver: request cancelled",
   );
   expect(node.raft.queuedProposals).toBe(40);

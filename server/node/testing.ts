@@ -106,6 +106,9 @@ export class TestCluster {
       quotaBackendBytes: 0,
       logLevel: "info",
       logger: "zap",
+      authToken: "simple",
+      authTokenTtl: 300,
+      bcryptCost: 10,
       ...this.opts,
     };
   }

@@ -33,6 +33,8 @@ import type {
   TxnResponse,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { WatchStream } from "../mvcc/watch/stream.ts";
+import type { AuthServer } from "../auth/server.ts";
+import type { AuthInfo } from "../auth/store.ts";
 
 /** What a member offers to the client API. Implemented by `EtcdNode` (server/node/etcd-node.ts). */
 export interface EtcdServerApi {
@@ -43,24 +45,35 @@ export interface EtcdServerApi {
   /** Header for a response produced now: current revision and Raft term. */
   header(): ResponseHeader;
 
-  /** Range read. Linearizable unless `req.serializable`. Errors: Compacted, FutureRev (OutOfRange). */
-  range(req: RangeRequest, signal?: AbortSignal): Promise<RangeResponse>;
-  /** Put through the log. Errors: LeaseNotFound (NotFound), NoSpace, Timeout. */
-  put(req: PutRequest, signal?: AbortSignal): Promise<PutResponse>;
+  /*
+   * `ai` on the KV and lease methods: the sender (server/auth/store.ts AuthInfo, from the
+   * request's token; undefined without credentials). With auth enabled, refusals are etcd's:
+   * UserEmpty, AuthOldRevision (InvalidArgument), PermissionDenied (server/auth/apply.ts).
+   * `signal` on the KV methods: aborts when the client went away; a request not yet proposed is
+   * then dropped with Canceled (Unknown, `etcdserver: request cancelled`).
+   */
+
+  /** Range read. Linearizable unless `req.serializable`. Errors: Compacted, FutureRev (OutOfRange), auth refusals. */
+  range(req: RangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<RangeResponse>;
+  /** Put through the log. Errors: LeaseNotFound (NotFound), NoSpace, Timeout, TooManyRequests, auth refusals. */
+  put(req: PutRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<PutResponse>;
   /** DeleteRange through the log. */
-  deleteRange(req: DeleteRangeRequest, signal?: AbortSignal): Promise<DeleteRangeResponse>;
+  deleteRange(req: DeleteRangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<DeleteRangeResponse>;
   /** Txn through the log (read-only txns may be served like a range). */
-  txn(req: TxnRequest, signal?: AbortSignal): Promise<TxnResponse>;
-  /** Compact through the log. Errors: Compacted, FutureRev (OutOfRange). */
-  compact(req: CompactionRequest, signal?: AbortSignal): Promise<CompactionResponse>;
+  txn(req: TxnRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<TxnResponse>;
+  /** Compact through the log (no permission needed, as in etcd 3.4). Errors: Compacted, FutureRev (OutOfRange). */
+  compact(req: CompactionRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<CompactionResponse>;
 
   /**
    * LeaseGrant through the log (etcd's v3_server.go LeaseGrant): `req.ID` 0 = the member picks
    * an ID. Errors: LeaseExist (FailedPrecondition), LeaseTTLTooLarge (OutOfRange).
    */
-  leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse>;
-  /** LeaseRevoke through the log: deletes the lease's keys in one revision. Errors: LeaseNotFound (NotFound). */
-  leaseRevoke(req: LeaseRevokeRequest): Promise<LeaseRevokeResponse>;
+  leaseGrant(req: LeaseGrantRequest, ai?: AuthInfo): Promise<LeaseGrantResponse>;
+  /**
+   * LeaseRevoke through the log: deletes the lease's keys in one revision. Errors: LeaseNotFound
+   * (NotFound); with auth, PermissionDenied unless `ai` may write every attached key.
+   */
+  leaseRevoke(req: LeaseRevokeRequest, ai?: AuthInfo): Promise<LeaseRevokeResponse>;
   /**
    * One keep-alive (etcd's LeaseRenew), answered by the lease holder without the log: resolves
    * with the granted TTL in seconds. Errors: LeaseNotFound (NotFound) for an unknown lease or one
@@ -82,6 +95,13 @@ export interface EtcdServerApi {
    * Optional: test fakes leave it out and the Cluster/Maintenance handlers answer Unimplemented.
    */
   cluster?: ClusterAdminApi;
+
+  /**
+   * Authentication and RBAC (server/auth/server.ts): the Auth API and the credentials of a
+   * request. Optional: test fakes leave it out; then requests carry no credentials and the
+   * Auth service answers Unimplemented.
+   */
+  auth?: AuthServer;
 
   /**
    * Throws NotSupportedForLearner (Unavailable "etcdserver: rpc not supported for learner") when

@@ -23,6 +23,10 @@ export const MetaKeys = {
   term: "term",
   /** MVCC compact revision; absent or 0 = never compacted (number). Written by server/mvcc. */
   compactRevision: "compact_revision",
+  /** 1 while authentication is enabled, else 0 or absent (number; etcd's `auth/authEnabled`). Written by server/auth. */
+  authEnabled: "auth_enabled",
+  /** Revision of the auth store (number; etcd's `auth/authRevision`). Written by server/auth. */
+  authRevision: "auth_revision",
 } as const;
 
 /** Reads and writes named values of the `meta` table with cached prepared statements. */

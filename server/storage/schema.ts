@@ -11,6 +11,8 @@
  * - `members`: the cluster membership (etcd's `members` bucket); see server/storage/members.ts.
  * - `removed_members`: IDs of removed members, never reusable (etcd's `members_removed` bucket).
  * - `leases`: granted leases (etcd's `lease` bucket); see server/storage/leases.ts.
+ * - `auth_users`, `auth_roles`: users and roles (etcd's `authUsers` and `authRoles` buckets);
+ *   see server/storage/auth.ts. The auth store's enabled flag and revision live in `meta`.
  */
 import type { Database } from "bun:sqlite";
 
@@ -60,6 +62,15 @@ const SCHEMA = [
      id INTEGER PRIMARY KEY,
      ttl INTEGER NOT NULL,
      remaining_ttl INTEGER NOT NULL
+   )`,
+  // name: the user/role name (UTF-8 bytes); data: its authpb.User / authpb.Role message.
+  `CREATE TABLE IF NOT EXISTS auth_users (
+     name BLOB PRIMARY KEY,
+     data BLOB NOT NULL
+   )`,
+  `CREATE TABLE IF NOT EXISTS auth_roles (
+     name BLOB PRIMARY KEY,
+     data BLOB NOT NULL
    )`,
 ];
 

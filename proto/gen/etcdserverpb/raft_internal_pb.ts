@@ -7,7 +7,7 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { AlarmRequest, AuthDisableRequest, AuthEnableRequest, CompactionRequest, DeleteRangeRequest, LeaseCheckpointRequest, LeaseGrantRequest, LeaseRevokeRequest, PutRequest, TxnRequest } from "./rpc_pb.ts";
+import type { AlarmRequest, AuthDisableRequest, AuthEnableRequest, AuthRoleAddRequest, AuthRoleDeleteRequest, AuthRoleGetRequest, AuthRoleGrantPermissionRequest, AuthRoleListRequest, AuthRoleRevokePermissionRequest, AuthUserAddRequest, AuthUserChangePasswordRequest, AuthUserDeleteRequest, AuthUserGetRequest, AuthUserGrantRoleRequest, AuthUserListRequest, AuthUserRevokeRoleRequest, CompactionRequest, DeleteRangeRequest, LeaseCheckpointRequest, LeaseGrantRequest, LeaseRevokeRequest, PutRequest, TxnRequest } from "./rpc_pb.ts";
 import { file_etcdserverpb_rpc } from "./rpc_pb.ts";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file etcdserverpb/raft_internal.proto.
  */
 export const file_etcdserverpb_raft_internal: GenFile = /*@__PURE__*/
-  fileDesc("CiBldGNkc2VydmVycGIvcmFmdF9pbnRlcm5hbC5wcm90bxIMZXRjZHNlcnZlcnBiIkQKDVJlcXVlc3RIZWFkZXISCgoCSUQYASABKAQSEAoIdXNlcm5hbWUYAiABKAkSFQoNYXV0aF9yZXZpc2lvbhgDIAEoBCKVBQoTSW50ZXJuYWxSYWZ0UmVxdWVzdBIrCgZoZWFkZXIYZCABKAsyGy5ldGNkc2VydmVycGIuUmVxdWVzdEhlYWRlchIKCgJJRBgBIAEoBBIlCgNwdXQYBCABKAsyGC5ldGNkc2VydmVycGIuUHV0UmVxdWVzdBI2CgxkZWxldGVfcmFuZ2UYBSABKAsyIC5ldGNkc2VydmVycGIuRGVsZXRlUmFuZ2VSZXF1ZXN0EiUKA3R4bhgGIAEoCzIYLmV0Y2RzZXJ2ZXJwYi5UeG5SZXF1ZXN0EjMKCmNvbXBhY3Rpb24YByABKAsyHy5ldGNkc2VydmVycGIuQ29tcGFjdGlvblJlcXVlc3QSNAoLbGVhc2VfZ3JhbnQYCCABKAsyHy5ldGNkc2VydmVycGIuTGVhc2VHcmFudFJlcXVlc3QSNgoMbGVhc2VfcmV2b2tlGAkgASgLMiAuZXRjZHNlcnZlcnBiLkxlYXNlUmV2b2tlUmVxdWVzdBIpCgVhbGFybRgKIAEoCzIaLmV0Y2RzZXJ2ZXJwYi5BbGFybVJlcXVlc3QSPgoQbGVhc2VfY2hlY2twb2ludBgLIAEoCzIkLmV0Y2RzZXJ2ZXJwYi5MZWFzZUNoZWNrcG9pbnRSZXF1ZXN0EkEKEW1lbWJlcl9hdHRyaWJ1dGVzGNAPIAEoCzIlLmV0Y2RzZXJ2ZXJwYi5NZW1iZXJBdHRyaWJ1dGVzUmVxdWVzdBI1CgthdXRoX2VuYWJsZRjoByABKAsyHy5ldGNkc2VydmVycGIuQXV0aEVuYWJsZVJlcXVlc3QSNwoMYXV0aF9kaXNhYmxlGPMHIAEoCzIgLmV0Y2RzZXJ2ZXJwYi5BdXRoRGlzYWJsZVJlcXVlc3QiRwoXTWVtYmVyQXR0cmlidXRlc1JlcXVlc3QSCgoCSUQYASABKAQSDAoEbmFtZRgCIAEoCRISCgpjbGllbnRVUkxzGAMgAygJYgZwcm90bzM", [file_etcdserverpb_rpc]);
+  fileDesc("CiBldGNkc2VydmVycGIvcmFmdF9pbnRlcm5hbC5wcm90bxIMZXRjZHNlcnZlcnBiIkQKDVJlcXVlc3RIZWFkZXISCgoCSUQYASABKAQSEAoIdXNlcm5hbWUYAiABKAkSFQoNYXV0aF9yZXZpc2lvbhgDIAEoBCLADAoTSW50ZXJuYWxSYWZ0UmVxdWVzdBIrCgZoZWFkZXIYZCABKAsyGy5ldGNkc2VydmVycGIuUmVxdWVzdEhlYWRlchIKCgJJRBgBIAEoBBIlCgNwdXQYBCABKAsyGC5ldGNkc2VydmVycGIuUHV0UmVxdWVzdBI2CgxkZWxldGVfcmFuZ2UYBSABKAsyIC5ldGNkc2VydmVycGIuRGVsZXRlUmFuZ2VSZXF1ZXN0EiUKA3R4bhgGIAEoCzIYLmV0Y2RzZXJ2ZXJwYi5UeG5SZXF1ZXN0EjMKCmNvbXBhY3Rpb24YByABKAsyHy5ldGNkc2VydmVycGIuQ29tcGFjdGlvblJlcXVlc3QSNAoLbGVhc2VfZ3JhbnQYCCABKAsyHy5ldGNkc2VydmVycGIuTGVhc2VHcmFudFJlcXVlc3QSNgoMbGVhc2VfcmV2b2tlGAkgASgLMiAuZXRjZHNlcnZlcnBiLkxlYXNlUmV2b2tlUmVxdWVzdBIpCgVhbGFybRgKIAEoCzIaLmV0Y2RzZXJ2ZXJwYi5BbGFybVJlcXVlc3QSPgoQbGVhc2VfY2hlY2twb2ludBgLIAEoCzIkLmV0Y2RzZXJ2ZXJwYi5MZWFzZUNoZWNrcG9pbnRSZXF1ZXN0EkEKEW1lbWJlcl9hdHRyaWJ1dGVzGNAPIAEoCzIlLmV0Y2RzZXJ2ZXJwYi5NZW1iZXJBdHRyaWJ1dGVzUmVxdWVzdBI1CgthdXRoX2VuYWJsZRjoByABKAsyHy5ldGNkc2VydmVycGIuQXV0aEVuYWJsZVJlcXVlc3QSNwoMYXV0aF9kaXNhYmxlGPMHIAEoCzIgLmV0Y2RzZXJ2ZXJwYi5BdXRoRGlzYWJsZVJlcXVlc3QSQAoMYXV0aGVudGljYXRlGPQHIAEoCzIpLmV0Y2RzZXJ2ZXJwYi5JbnRlcm5hbEF1dGhlbnRpY2F0ZVJlcXVlc3QSOAoNYXV0aF91c2VyX2FkZBjMCCABKAsyIC5ldGNkc2VydmVycGIuQXV0aFVzZXJBZGRSZXF1ZXN0Ej4KEGF1dGhfdXNlcl9kZWxldGUYzQggASgLMiMuZXRjZHNlcnZlcnBiLkF1dGhVc2VyRGVsZXRlUmVxdWVzdBI4Cg1hdXRoX3VzZXJfZ2V0GM4IIAEoCzIgLmV0Y2RzZXJ2ZXJwYi5BdXRoVXNlckdldFJlcXVlc3QSTwoZYXV0aF91c2VyX2NoYW5nZV9wYXNzd29yZBjPCCABKAsyKy5ldGNkc2VydmVycGIuQXV0aFVzZXJDaGFuZ2VQYXNzd29yZFJlcXVlc3QSRQoUYXV0aF91c2VyX2dyYW50X3JvbGUY0AggASgLMiYuZXRjZHNlcnZlcnBiLkF1dGhVc2VyR3JhbnRSb2xlUmVxdWVzdBJHChVhdXRoX3VzZXJfcmV2b2tlX3JvbGUY0QggASgLMicuZXRjZHNlcnZlcnBiLkF1dGhVc2VyUmV2b2tlUm9sZVJlcXVlc3QSOgoOYXV0aF91c2VyX2xpc3QY0gggASgLMiEuZXRjZHNlcnZlcnBiLkF1dGhVc2VyTGlzdFJlcXVlc3QSOgoOYXV0aF9yb2xlX2xpc3QY0wggASgLMiEuZXRjZHNlcnZlcnBiLkF1dGhSb2xlTGlzdFJlcXVlc3QSOAoNYXV0aF9yb2xlX2FkZBiwCSABKAsyIC5ldGNkc2VydmVycGIuQXV0aFJvbGVBZGRSZXF1ZXN0Ej4KEGF1dGhfcm9sZV9kZWxldGUYsQkgASgLMiMuZXRjZHNlcnZlcnBiLkF1dGhSb2xlRGVsZXRlUmVxdWVzdBI4Cg1hdXRoX3JvbGVfZ2V0GLIJIAEoCzIgLmV0Y2RzZXJ2ZXJwYi5BdXRoUm9sZUdldFJlcXVlc3QSUQoaYXV0aF9yb2xlX2dyYW50X3Blcm1pc3Npb24YswkgASgLMiwuZXRjZHNlcnZlcnBiLkF1dGhSb2xlR3JhbnRQZXJtaXNzaW9uUmVxdWVzdBJTChthdXRoX3JvbGVfcmV2b2tlX3Blcm1pc3Npb24YtAkgASgLMi0uZXRjZHNlcnZlcnBiLkF1dGhSb2xlUmV2b2tlUGVybWlzc2lvblJlcXVlc3QiUwobSW50ZXJuYWxBdXRoZW50aWNhdGVSZXF1ZXN0EgwKBG5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFAoMc2ltcGxlX3Rva2VuGAMgASgJIkcKF01lbWJlckF0dHJpYnV0ZXNSZXF1ZXN0EgoKAklEGAEgASgEEgwKBG5hbWUYAiABKAkSEgoKY2xpZW50VVJMcxgDIAMoCWIGcHJvdG8z", [file_etcdserverpb_rpc]);
 
 /**
  * @generated from message etcdserverpb.RequestHeader
@@ -116,6 +116,76 @@ export type InternalRaftRequest = Message<"etcdserverpb.InternalRaftRequest"> & 
    * @generated from field: etcdserverpb.AuthDisableRequest auth_disable = 1011;
    */
   authDisable?: AuthDisableRequest | undefined;
+
+  /**
+   * @generated from field: etcdserverpb.InternalAuthenticateRequest authenticate = 1012;
+   */
+  authenticate?: InternalAuthenticateRequest | undefined;
+
+  /**
+   * @generated from field: etcdserverpb.AuthUserAddRequest auth_user_add = 1100;
+   */
+  authUserAdd?: AuthUserAddRequest | undefined;
+
+  /**
+   * @generated from field: etcdserverpb.AuthUserDeleteRequest auth_user_delete = 1101;
+   */
+  authUserDelete?: AuthUserDeleteRequest | undefined;
+
+  /**
+   * @generated from field: etcdserverpb.AuthUserGetRequest auth_user_get = 1102;
+   */
+  authUserGet?: AuthUserGetRequest | undefined;
+
+  /**
+   * @generated from field: etcdserverpb.AuthUserChangePasswordRequest auth_user_change_password = 1103;
+   */
+  authUserChangePassword?: AuthUserChangePasswordRequest | undefined;
+
+  /**
+   * @generated from field: etcdserverpb.AuthUserGrantRoleRequest auth_user_grant_role = 1104;
+   */
+  authUserGrantRole?: AuthUserGrantRoleRequest | undefined;
+
+  /**
+   * @generated from field: etcdserverpb.AuthUserRevokeRoleRequest auth_user_revoke_role = 1105;
+   */
+  authUserRevokeRole?: AuthUserRevokeRoleRequest | undefined;
+
+  /**
+   * @generated from field: etcdserverpb.AuthUserListRequest auth_user_list = 1106;
+   */
+  authUserList?: AuthUserListRequest | undefined;
+
+  /**
+   * @generated from field: etcdserverpb.AuthRoleListRequest auth_role_list = 1107;
+   */
+  authRoleList?: AuthRoleListRequest | undefined;
+
+  /**
+   * @generated from field: etcdserverpb.AuthRoleAddRequest auth_role_add = 1200;
+   */
+  authRoleAdd?: AuthRoleAddRequest | undefined;
+
+  /**
+   * @generated from field: etcdserverpb.AuthRoleDeleteRequest auth_role_delete = 1201;
+   */
+  authRoleDelete?: AuthRoleDeleteRequest | undefined;
+
+  /**
+   * @generated from field: etcdserverpb.AuthRoleGetRequest auth_role_get = 1202;
+   */
+  authRoleGet?: AuthRoleGetRequest | undefined;
+
+  /**
+   * @generated from field: etcdserverpb.AuthRoleGrantPermissionRequest auth_role_grant_permission = 1203;
+   */
+  authRoleGrantPermission?: AuthRoleGrantPermissionRequest | undefined;
+
+  /**
+   * @generated from field: etcdserverpb.AuthRoleRevokePermissionRequest auth_role_revoke_permission = 1204;
+   */
+  authRoleRevokePermission?: AuthRoleRevokePermissionRequest | undefined;
 };
 
 /**
@@ -124,6 +194,37 @@ export type InternalRaftRequest = Message<"etcdserverpb.InternalRaftRequest"> & 
  */
 export const InternalRaftRequestSchema: GenMessage<InternalRaftRequest> = /*@__PURE__*/
   messageDesc(file_etcdserverpb_raft_internal, 1);
+
+/**
+ * Authenticate as replicated (etcd's InternalAuthenticateRequest): the password was checked by
+ * the member that proposed it and is never logged; simple_token is the random prefix of the
+ * simple token every member registers as `<simple_token>.<entry index>`.
+ *
+ * @generated from message etcdserverpb.InternalAuthenticateRequest
+ */
+export type InternalAuthenticateRequest = Message<"etcdserverpb.InternalAuthenticateRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string password = 2;
+   */
+  password: string;
+
+  /**
+   * @generated from field: string simple_token = 3;
+   */
+  simpleToken: string;
+};
+
+/**
+ * Describes the message etcdserverpb.InternalAuthenticateRequest.
+ * Use `create(InternalAuthenticateRequestSchema)` to create a new message.
+ */
+export const InternalAuthenticateRequestSchema: GenMessage<InternalAuthenticateRequest> = /*@__PURE__*/
+  messageDesc(file_etcdserverpb_raft_internal, 2);
 
 /**
  * Name and client URLs of one member, replicated so every member lists them.
@@ -152,5 +253,5 @@ export type MemberAttributesRequest = Message<"etcdserverpb.MemberAttributesRequ
  * Use `create(MemberAttributesRequestSchema)` to create a new message.
  */
 export const MemberAttributesRequestSchema: GenMessage<MemberAttributesRequest> = /*@__PURE__*/
-  messageDesc(file_etcdserverpb_raft_internal, 2);
+  messageDesc(file_etcdserverpb_raft_internal, 3);
 

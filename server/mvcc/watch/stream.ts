@@ -193,6 +193,16 @@ export class WatchStream implements WatchSink {
     this.push({ ctrl: create(WatchResponseSchema, { header: this.opts.header(rev), watchId: id, created: true }) });
   }
 
+  /**
+   * Answers a create request refused before it reached the stream (permission, in etcd's
+   * recvLoop): queues `created` + `canceled` with watch ID -1 and `reason` as cancel_reason.
+   */
+  refuse(reason: string): void {
+    if (this.closed) return;
+    const rev = this.opts.hub.currentRevision;
+    this.push({ ctrl: create(WatchResponseSchema, { header: this.opts.header(rev), watchId: INVALID_WATCH_ID, created: true, canceled: true, cancelReason: reason }) });
+  }
+
   /** Handles a WatchCancelRequest: removes the watcher and queues `canceled`; unknown IDs are ignored, as in etcd. */
   cancel(id: bigint): void {
     const sw = this.watchers.get(id);
