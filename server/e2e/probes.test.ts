@@ -10,7 +10,7 @@ import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import parse from "parse-prometheus-text-format";
 import { join } from "node:path";
 import { bytes, grpcClients } from "./clients.ts";
-import { cleanup, freePort, httpGet, IS_REAL_ETCD, makeTempDir, startEtcd, type EtcdProcess } from "./harness.ts";
+import { cleanup, freePort, goEtcdctl, httpGet, IS_REAL_ETCD, makeTempDir, startEtcd, type EtcdProcess } from "./harness.ts";
 
 setDefaultTimeout(90_000);
 afterAll(cleanup);
@@ -99,5 +99,20 @@ test("probes pass with a quorum, /health and /readyz fail without one while /liv
       const now = new Map(parse(await (await fetch(`${a!.endpoint}/metrics`)).text()).map((f) => [f.name, f]));
       return now.get("etcd_server_has_leader")!.metrics[0]!.value === "0";
     });
+  }
+});
+
+test("with auth enabled the probes still pass (they read as root, as etcd's health checks do)", async () => {
+  const p = await startEtcd();
+  for (const args of [["user", "add", "root:secret"], ["auth", "enable"]]) {
+    const r = await goEtcdctl(p.endpoint, args);
+    expect(r.code).toBe(0);
+  }
+  expect((await goEtcdctl(p.endpoint, ["put", "k", "v"])).code).not.toBe(0); // user name is empty
+  expect(await httpGet(p.endpoint, "/health")).toEqual({ status: 200, body: '{"health":"true"}' });
+  if (!IS_REAL_ETCD) {
+    expect(await httpGet(p.endpoint, "/health?serializable=true")).toEqual({ status: 200, body: '{"health":"true"}' });
+    expect(await httpGet(p.endpoint, "/readyz")).toEqual({ status: 200, body: "ok\n" });
+    expect(await httpGet(p.endpoint, "/livez")).toEqual({ status: 200, body: "ok\n" });
   }
 });

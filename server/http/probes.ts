@@ -57,17 +57,22 @@ async function withTimeout(read: Promise<unknown>): Promise<void> {
 
 const probeRead = (serializable: boolean) => create(RangeRequestSchema, { key: new TextEncoder().encode("health"), keysOnly: true, limit: 1n, serializable });
 
-/** Probes read as root, so that they pass with auth enabled (etcd: `srv.AuthStore().WithRoot(ctx)`). */
-const AS_ROOT: AuthInfo = { username: ROOT_USER, revision: 0 };
+/**
+ * Probes read as root at the current auth revision, so that they pass with auth enabled (etcd:
+ * `srv.AuthStore().WithRoot(ctx)`).
+ */
+function asRoot(api: EtcdServerApi): AuthInfo {
+  return { username: ROOT_USER, revision: api.auth ? Number(api.auth.authStatus().authRevision) : 0 };
+}
 
 /** A read through the member: local (serializable) or a ReadIndex round (linearizable; a learner may do that too). */
 function readCheck(api: EtcdServerApi, serializable: boolean): Promise<void> {
   if (!serializable && api.status().leader === 0n) return Promise.reject(Errors.NoLeader());
   const read = serializable
-    ? api.range(probeRead(true), AS_ROOT)
+    ? api.range(probeRead(true), asRoot(api))
     : api.linearizableReadNotify
       ? api.linearizableReadNotify()
-      : api.range(probeRead(false), AS_ROOT);
+      : api.range(probeRead(false), asRoot(api));
   return withTimeout(read);
 }
 
