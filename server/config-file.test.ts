@@ -69,6 +69,7 @@ describe("--config-file (embed/config.go configFromFile)", () => {
     expect(c.clientTls).toMatchObject({ certFile: "/etc/etcd/server.crt", keyFile: "/etc/etcd/server.key", clientCertAuth: true, trustedCaFile: "/etc/etcd/ca.crt" });
     expect(c.peerTls).toMatchObject({ certFile: "/etc/etcd/peer.crt", keyFile: "/etc/etcd/peer.key", clientCertAuth: true, trustedCaFile: "/etc/etcd/peer-ca.crt", allowedCn: "etcd-peer" });
     expect(c.warnings).toEqual([]);
+    expect(run(parse("auth-token: simple\nauth-token-ttl: 600\nbcrypt-cost: 12\n"))).toMatchObject({ authToken: "simple", authTokenTtl: 600, bcryptCost: 12, warnings: [] });
   });
 
   test("flags and ETCD_* variables are ignored once a file is given (flag or ETCD_CONFIG_FILE)", () => {

@@ -35,7 +35,7 @@ import { flagKind, parseConfig, parseUrls, type ParseOutcome } from "./config.ts
 
 /** etcd's top-level keys this server does not implement (embed/config.go, etcdmain/config.go json tags). */
 const ETCD_KEYS_NOT_SUPPORTED = new Set([
-  "auth-token", "auth-token-ttl", "backend-batch-interval", "backend-batch-limit", "bcrypt-cost", "cors", "debug",
+  "backend-batch-interval", "backend-batch-limit", "cors", "debug",
   "discovery", "discovery-proxy", "discovery-srv", "discovery-srv-name", "discovery-fallback", "enable-grpc-gateway",
   "enable-pprof", "enable-v2", "experimental-backend-bbolt-freelist-type", "experimental-compaction-batch-limit",
   "experimental-corrupt-check-time", "experimental-enable-lease-checkpoint", "experimental-enable-lease-checkpoint-persist",
