@@ -7,12 +7,14 @@
  * bytes, without the 5-byte gRPC frame header).
  *
  * Every method of every registered service gets its record when the router is built, so a call
- * only bumps numbers in a record it looked up by path: no label objects per request. As
+ * only bumps numbers in a record it looked up by path: no label objects per request (with
+ * `--metrics extensive`, the latency histogram is observed with the record's own labels). As
  * go-grpc-prometheus's Register does, every method is reported from the start with zeros, for
  * every code.
  */
 import { Code } from "@connectrpc/connect";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { Histogram } from "prom-client";
 
 /** gRPC code names in code order, as grpc-go's `codes.Code.String()` spells them. */
 export const GRPC_CODE_NAMES: readonly string[] = [
@@ -45,25 +47,29 @@ export class GrpcMethodStats {
   msgSent = 0;
   /** Calls finished, by gRPC code (index = code number). */
   readonly handled = new Float64Array(17);
-  /** Handling times not yet reported to the latency histogram, seconds (only with `--metrics extensive`). */
-  readonly pendingSeconds: number[] = [];
+  /** This method's labels of `grpc_server_handling_seconds`, made once. */
+  readonly labels: Record<"grpc_type" | "grpc_service" | "grpc_method", string>;
 
   constructor(
     readonly service: string,
     readonly method: string,
     readonly type: string,
-    private readonly timed: boolean,
-  ) {}
+    /** `grpc_server_handling_seconds` (`--metrics extensive`); undefined: calls are not timed. */
+    private readonly handling: Histogram<"grpc_type" | "grpc_service" | "grpc_method"> | undefined,
+  ) {
+    this.labels = { grpc_type: type, grpc_service: service, grpc_method: method };
+    handling?.zero(this.labels);
+  }
 
   /** A call finished with `code` (Connect's Code is the gRPC code number) after `ms` ms. */
   finish(code: Code | number, ms: number): void {
     this.handled[code]! += 1;
-    if (this.timed && this.pendingSeconds.length < MAX_PENDING_TIMINGS) this.pendingSeconds.push(ms / 1000);
+    this.handling?.observe(this.labels, ms / 1000);
   }
 }
 
-/** Timings kept between two scrapes per method; beyond it they are dropped (bounded memory when nobody scrapes). */
-const MAX_PENDING_TIMINGS = 100_000;
+/** Bucket upper bounds of `grpc_server_handling_seconds`, seconds (Prometheus' DefBuckets, as go-grpc-prometheus). */
+export const GRPC_HANDLING_BUCKETS_SECONDS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** The gRPC counters of one client API (all listeners of a member share one). */
 export class GrpcStats {
@@ -74,14 +80,30 @@ export class GrpcStats {
   /** `etcd_network_client_grpc_received_bytes_total`. */
   receivedBytes = 0;
 
-  /** `extensive`: keep handling times for `grpc_server_handling_seconds` (`--metrics extensive`). */
-  constructor(readonly extensive = false) {}
+  /**
+   * `grpc_server_handling_seconds`, observed as calls finish (a histogram cannot be brought up to
+   * date later without keeping every time); only with `--metrics extensive`, as in etcd.
+   */
+  readonly handlingSeconds: Histogram<"grpc_type" | "grpc_service" | "grpc_method"> | undefined;
+
+  /** `extensive`: time calls for `grpc_server_handling_seconds` (`--metrics extensive`). */
+  constructor(readonly extensive = false) {
+    this.handlingSeconds = extensive
+      ? new Histogram({
+          name: "grpc_server_handling_seconds",
+          help: "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+          labelNames: ["grpc_type", "grpc_service", "grpc_method"],
+          buckets: [...GRPC_HANDLING_BUCKETS_SECONDS],
+          registers: [],
+        })
+      : undefined;
+  }
 
   /** Creates the records of every method of `service` (idempotent). */
   addService(service: DescService): void {
     for (const m of service.methods) {
       const path = `/${service.typeName}/${m.name}`;
-      if (!this.methods.has(path)) this.methods.set(path, new GrpcMethodStats(service.typeName, m.name, grpcType(m.methodKind), this.extensive));
+      if (!this.methods.has(path)) this.methods.set(path, new GrpcMethodStats(service.typeName, m.name, grpcType(m.methodKind), this.handlingSeconds));
     }
   }
 

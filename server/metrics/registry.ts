@@ -7,7 +7,9 @@
  *
  * Nothing here runs on a request: gauges are computed and counters brought up to date in
  * prom-client `collect` callbacks at scrape time, from the member's plain-number counters
- * (MemberCounters, GrpcStats, PeerCounters).
+ * (MemberCounters, GrpcStats, PeerCounters). Histograms are observed where the time is taken:
+ * the disk ones once per Raft Ready, `grpc_server_handling_seconds` (`--metrics extensive`
+ * only) once per call, with labels made once per method.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { ETCD_SERVER_VERSION } from "../config.ts";
@@ -229,20 +231,5 @@ function registerGrpcMetrics(r: Registry, grpc: GrpcStats | undefined): void {
       }
     },
   });
-  if (!grpc?.extensive) return;
-  new Histogram({
-    name: "grpc_server_handling_seconds",
-    help: "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
-    labelNames: ["grpc_type", "grpc_service", "grpc_method"],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [r],
-    collect() {
-      for (const s of grpc.methods.values()) {
-        const labels = { grpc_type: s.type, grpc_service: s.service, grpc_method: s.method };
-        this.zero(labels);
-        for (const v of s.pendingSeconds) this.observe(labels, v);
-        s.pendingSeconds.length = 0;
-      }
-    },
-  });
+  if (grpc?.handlingSeconds) r.registerMetric(grpc.handlingSeconds);
 }
