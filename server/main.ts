@@ -1,7 +1,10 @@
 /**
- * Entry of the `etcd` binary: parse flags and `ETCD_*` variables (server/config.ts), start the
- * member (server/node/etcd-node.ts) and the client listeners (server/http/listener.ts), log
- * etcd's start-up lines as zap-style JSON on stderr, and stop cleanly on SIGINT/SIGTERM
+ * Entry of the `etcd` binary: parse flags and `ETCD_*` variables or `--config-file`
+ * (server/config.ts, server/config-file.ts), start the member (server/node/etcd-node.ts), the
+ * client listeners (server/http/listener.ts) and the `--listen-metrics-urls` listeners
+ * (server/metrics/listener.ts) with one `/metrics` registry (server/metrics/registry.ts), log
+ * etcd's start-up lines as zap-style JSON to `--log-outputs` (server/log-outputs.ts), tell
+ * systemd the member is ready (server/systemd/notify.ts), and stop cleanly on SIGINT/SIGTERM
  * (exit 0). Start-up failures (data dir locked, port in use, bad bootstrap flags) log a
  * `"level":"fatal"` line and exit 1; flag syntax errors exit 2 and validation errors exit 1,
  * as etcd 3.4 does (etcdmain/etcd.go, embed/etcd.go).
