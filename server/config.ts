@@ -393,7 +393,7 @@ function validate(c: EtcdConfig): string | undefined {
   if (c.autoCompactionMode !== undefined && c.autoCompactionMode !== "periodic" && c.autoCompactionMode !== "revision") {
     return `unknown auto-compaction-mode ${JSON.stringify(c.autoCompactionMode)}`;
   }
-  for (const urls of [c.listenPeerUrls, c.listenClientUrls]) {
+  for (const urls of [c.listenPeerUrls, c.listenClientUrls, c.listenMetricsUrls ?? []]) {
     for (const u of urls) {
       if (u.startsWith("unix")) continue;
       const { host } = urlHostPort(u);

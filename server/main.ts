@@ -117,7 +117,7 @@ export async function startEtcd(givenCfg: EtcdConfig, log: Logger, startNode: St
     listeners = await startClientListeners(cfg, node, log, { registry, grpcStats, health });
     if (registry && (cfg.listenMetricsUrls ?? []).length > 0) {
       try {
-        metricsListeners = await startMetricsListeners(cfg.listenMetricsUrls!, node, registry, log, health);
+        metricsListeners = await startMetricsListeners(cfg.listenMetricsUrls!, node, registry, log, health, cfg.clientTls);
       } catch (e) {
         await listeners.close();
         throw e;

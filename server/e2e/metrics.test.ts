@@ -12,7 +12,8 @@ import { existsSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { RequestOpSchema, TxnRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { bytes, grpcClients } from "./clients.ts";
-import { cleanup, type EtcdProcess, freePort, goEtcdctl, httpGet, startEtcd } from "./harness.ts";
+import { makeTestPki } from "./certs.ts";
+import { cleanup, type EtcdProcess, fetchTls, freePort, goEtcdctl, httpGet, makeTempDir, startEtcd } from "./harness.ts";
 
 setDefaultTimeout(60_000);
 afterAll(cleanup);
@@ -219,6 +220,23 @@ describe("/metrics as etcd 3.4", () => {
       expect(health).toEqual({ status: 200, body: '{"health":"true"}' });
       expect((await httpGet(s.metricsUrl, "/version")).status).toBe(404);
       expect((await httpGet(s.metricsUrl, "/v3/kv/range")).status).toBe(404);
+    }
+  });
+
+  test("https:// --listen-metrics-urls serve TLS with the client certificate settings, on both servers", async () => {
+    const dir = makeTempDir("metrics-tls");
+    const pki = makeTestPki(dir);
+    for (const bin of [undefined, REFERENCE_ETCD]) {
+      const metricsPort = await freePort();
+      const p = await startEtcd({
+        name: bin ? "reference" : "e2e",
+        execPrefix: bin ? ["sh", "-c", `shift; exec "${bin}" "$@"`, "sh"] : undefined,
+        extraArgs: ["--listen-metrics-urls", `https://127.0.0.1:${metricsPort}`, "--cert-file", pki.server.cert, "--key-file", pki.server.key],
+      });
+      const res = await fetch(`https://127.0.0.1:${metricsPort}/metrics`, { tls: fetchTls({ ca: pki.ca }) } as RequestInit);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain("etcd_server_has_leader 1");
+      await p.stop();
     }
   });
 });
