@@ -36,6 +36,7 @@ import { Errors } from "../server/errors.ts";
 import type { Credentials } from "./credentials.ts";
 import { CtlError, ExitCode } from "./errors.ts";
 import { endpointTarget, type ClientTls } from "./tls.ts";
+import { HandshakeCheckedSessionManager, IS_DENO } from "./h2-session.ts";
 
 /** Connection settings, all durations in milliseconds. */
 export interface ClientConfig {
@@ -239,14 +240,19 @@ export class EtcdClient {
     if (!s) {
       const { baseUrl, nodeOptions } = endpointTarget(endpoint, this.config.tls);
       const interceptors = [this.tokenInterceptor];
+      const ping = { pingIntervalMs: this.config.keepAliveTimeMs, pingTimeoutMs: this.config.keepAliveTimeoutMs };
+      // Under Deno a refused TLS handshake would hang connect-node's own manager (h2-session.ts).
+      const sessionManager =
+        IS_DENO && nodeOptions
+          ? new HandshakeCheckedSessionManager(baseUrl, ping, nodeOptions, this.config.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS)
+          : undefined;
       const transport =
         this.config.transport?.(baseUrl, interceptors) ??
         createGrpcTransport({
           baseUrl,
           interceptors,
-          pingIntervalMs: this.config.keepAliveTimeMs,
-          pingTimeoutMs: this.config.keepAliveTimeoutMs,
-          ...(nodeOptions ? { nodeOptions } : {}),
+          ...ping,
+          ...(sessionManager ? { sessionManager } : nodeOptions ? { nodeOptions } : {}),
         });
       s = {
         kv: createClient(KV, transport),

@@ -49,6 +49,7 @@ const CASES: Case[] = [
   { args: [...MTLS, "endpoint", "health", "-w", "json"] },
   { args: [...MTLS, "endpoint", "health", "--cluster", "-w", "json"] },
   { args: [...HTTPS, ...FAST, "--cacert", CA, "get", "foo"], noEndpoints: true },
+  { args: [...HTTPS, ...FAST, "--cacert", CA, "get", "foo"], noEndpoints: true, deno: true },
   { args: [...HTTPS, ...FAST, "--cacert", "{CERTS}/other-ca.pem", "--cert", "{CERTS}/client.pem", "--key", "{CERTS}/client-key.pem", "get", "foo"], noEndpoints: true },
   { args: [...HTTPS, ...FAST, "--cert", "{CERTS}/client.pem", "--key", "{CERTS}/client-key.pem", "get", "foo"], noEndpoints: true },
   { args: [...FAST, "get", "foo"] },

@@ -10,10 +10,8 @@
  * - `host:port`: TLS when `--cacert`, `--cert` or `--key` is given or `--insecure-transport=false`.
  * The server name checked is the endpoint's host (IP SANs for IP addresses).
  *
- * Known issue under Deno only: when the server refuses our client certificate (mTLS without
- * `--cert`), Deno's node:http2 reports the session connected and then destroyed, and
- * connect-node's session manager (`gotoReady`) spins on the closed state; the command hangs
- * instead of failing with `context deadline exceeded` as it does under Bun.
+ * Under Deno a server refusing our client certificate (mTLS without `--cert`) would hang
+ * connect-node's session manager; cli/h2-session.ts explains and avoids it.
  */
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";

@@ -3,6 +3,7 @@
  *
  *   npx bun scripts/benchmark.ts [put | range [key] [end] | txn-put | watch | lease-keepalive] [flags]
  *   npx bun scripts/benchmark.ts --cluster [--failovers n] [flags]
+ *   npx bun scripts/benchmark.ts --security mtls|auth [put | range [key] [end] | txn-put] [flags]
  *
  * Without a mode it runs the standard suite (put, range --consistency l, range --consistency s, txn-put, then watch:
  * `--watchers` on one prefix over `--streams` streams with puts at `--put-rate`, scripts/bench/watch.ts, then
@@ -13,6 +14,8 @@
  * (or JSON with `--json`) with requests/s, p50/p99 latency, server and generator CPU per request, the ours/etcd
  * ratios, idle RSS and the time from exec to the first answered request. With `--cluster` it compares 3-member
  * clusters instead (put and linearizable range through the leader, leader failover time; scripts/bench/cluster.ts).
+ * With `--security mtls` both servers serve clients over mutual TLS, with `--security auth` with auth enabled and
+ * simple tokens (scripts/bench/security.ts); without a mode these run put and serializable range.
  * Progress goes to stderr. It kills only the processes it started (by PID) and removes its temp dirs, also on errors
  * and SIGINT.
  */
@@ -32,6 +35,7 @@ import { WORKLOADS, workloadFor } from "./bench/workloads/index.ts";
 import { runWatchBenchmark, watchMarkdown, type WatchReport } from "./bench/watch.ts";
 import { leaseMarkdown, runLeaseBenchmark, type LeaseReport } from "./bench/lease-keepalive.ts";
 import { failoverMarkdown, runClusterBenchmark } from "./bench/cluster.ts";
+import { SECURITY_MODES, type Security } from "./bench/security.ts";
 
 const DEFAULT_OURS = fileURLToPath(new URL("../dist/etcd", import.meta.url));
 
@@ -60,8 +64,12 @@ interface Flags {
   etcd: string;
   ours: string;
   client: string;
+  security: string;
   json: boolean;
 }
+
+/** How the report names a security mode, appended to each workload's description. */
+const SECURITY_LABELS: Record<Security, string> = { none: "", mtls: ", over mTLS", auth: ", auth on (simple token)" };
 
 /** A positive integer flag value, or exit with a usage error. */
 function positiveInt(name: string, value: unknown): number {
@@ -150,6 +158,13 @@ function plan(mode: string | undefined, key: string | undefined, end: string | u
     client,
   };
   if (base.txnOps > base.keySpaceSize) usage("--txn-ops must not exceed --key-space-size (a txn may not put one key twice)");
+  const security = flags.security as Security;
+  if (!SECURITY_MODES.includes(security)) usage(`--security must be one of ${SECURITY_MODES.join(", ")}, got ${JSON.stringify(flags.security)}`);
+  if (security !== "none") {
+    if (flags.cluster) usage("--security does not apply to --cluster");
+    if (mode === "watch" || mode === "lease-keepalive") usage(`--security does not apply to mode ${mode}`);
+    if (mode === undefined) return [{ ...base, mode: "put" }, { ...base, mode: "range", consistency: "s" }];
+  }
   if (flags.cluster) {
     if (mode !== undefined) usage("--cluster takes no mode (it runs put, linearizable range and leader failover)");
     return [{ ...base, mode: "put" }, { ...base, mode: "range", consistency: "l" }];
@@ -183,10 +198,11 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
   installCleanupHandlers();
 
   const notes: string[] = [];
-  const specs: ServerSpec[] = [{ label: "etcd", binary: String(flags.etcd) }];
+  const security = flags.security as Security;
+  const specs: ServerSpec[] = [{ label: "etcd", binary: String(flags.etcd), security }];
   if (!isExecutable(specs[0]!.binary)) usage(`etcd binary ${specs[0]!.binary} not found or not executable (--etcd)`);
   const oursPath = String(flags.ours);
-  if (isExecutable(oursPath)) specs.push({ label: "ours", binary: oursPath });
+  if (isExecutable(oursPath)) specs.push({ label: "ours", binary: oursPath, security });
   else {
     const note = `ours (${oursPath}) not found or not executable (build it with \`npm run build\`, or pass --ours <path>); running etcd only.`;
     log(`benchmark: ${note}`);
@@ -250,12 +266,12 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
   let leaseReport: LeaseReport | undefined;
   try {
     for (const options of workloads) {
-      const description = workloadFor(options.mode).describe(options);
+      const description = workloadFor(options.mode).describe(options) + SECURITY_LABELS[security];
       log(`${description}: ${options.clients} clients, ${options.conns} conns`);
       const run = await runWorkload(generator, servers, options, settings, log);
       workloadReports.push({ description, options, ...run });
     }
-    if (mode === undefined || mode === "watch") {
+    if ((mode === undefined && security === "none") || mode === "watch") {
       const watch = {
         watchers: positiveInt("watchers", flags.watchers),
         streams: positiveInt("streams", flags.streams),
@@ -266,7 +282,7 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
       };
       watchReport = await runWatchBenchmark(servers, watch, log);
     }
-    if (mode === undefined || mode === "lease-keepalive") {
+    if ((mode === undefined && security === "none") || mode === "lease-keepalive") {
       const lease = {
         leases: positiveInt("leases", flags.leases),
         streams: positiveInt("lease-streams", flags.leaseStreams),
@@ -326,6 +342,7 @@ cli
   .option("--lease-streams <n>", "lease-keepalive: keep-alive streams (one connection each) the leases are spread over", { default: 10 })
   .option("--cluster", "Compare 3-member clusters (etcd's and ours) on loopback: put and linearizable range via the leader, leader failover", { default: false })
   .option("--failovers <n>", "--cluster: leader failover rounds per cluster", { default: 3 })
+  .option("--security <mode>", "none, mtls (clients over mutual TLS) or auth (auth enabled, simple token; the load runs as a non-root user)", { default: "none" })
   .option("--json", "Print JSON instead of Markdown", { default: false })
   .action((mode: string | undefined, key: string | undefined, end: string | undefined, flags: Flags) =>
     main(mode, key, end, flags).catch((err) => {

@@ -111,6 +111,7 @@ describe("--config-file (embed/config.go configFromFile)", () => {
       return o.kind === "invalid" ? o.error : `unexpected ${o.kind}`;
     };
     const prefix = "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal";
+    expect(err("experimental-corrupt-check-time: 5m\n")).toBe(`${prefix} string into Go struct field configYAML.experimental-corrupt-check-time of type time.Duration`);
     expect(err("heartbeat-interval: abc\n")).toBe(`${prefix} string into Go struct field configYAML.heartbeat-interval of type uint`);
     expect(err("heartbeat-interval: -5\n")).toBe(`${prefix} number -5 into Go struct field configYAML.heartbeat-interval of type uint`);
     expect(err("name: 123\n")).toBe(`${prefix} number into Go struct field configYAML.name of type string`);

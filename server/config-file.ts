@@ -32,6 +32,7 @@
 import { readFileSync } from "node:fs";
 import { parseDocument } from "yaml";
 import { flagKind, parseConfig, parseUrls, type ParseOutcome } from "./config.ts";
+import { goDurationString } from "../cli/go/duration.ts";
 
 /** etcd's top-level keys this server does not implement (embed/config.go, etcdmain/config.go json tags). */
 const ETCD_KEYS_NOT_SUPPORTED = new Set([
@@ -131,6 +132,10 @@ function flagText(flag: string, v: unknown, struct: string, path: string): strin
       if (typeof v !== "string") fail("string");
       if (flag === "initial-cluster-state" && v !== "new" && v !== "existing") throw new UnmarshalError(`unexpected clusterState ${JSON.stringify(v)}`);
       return v as string;
+    case "duration":
+      // A Go time.Duration field: JSON gives it integer nanoseconds.
+      if (typeof v !== "number" || !Number.isInteger(v)) fail("time.Duration", typeof v === "number" ? `number ${v}` : jsonKind(v));
+      return goDurationString(BigInt(v as number));
     case "strings":
       if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) fail("[]string");
       return (v as string[]).join(",");

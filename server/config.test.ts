@@ -43,6 +43,9 @@ describe("parseConfig", () => {
       authToken: "simple",
       authTokenTtl: 300,
       bcryptCost: 10,
+      initialCorruptCheck: false,
+      corruptCheckTimeMs: 0,
+      compactionBatchLimit: 0,
     });
   });
 
@@ -165,6 +168,15 @@ describe("parseInitialCluster", () => {
       ]),
     );
     expect(() => parseInitialCluster("a=localhost:2")).toThrow("URL scheme must be");
+  });
+});
+
+describe("corruption check flags", () => {
+  test("--experimental-initial-corrupt-check and --experimental-corrupt-check-time (Go durations)", () => {
+    const r = parseConfig(["--experimental-initial-corrupt-check", "--experimental-corrupt-check-time", "1m30s"], {});
+    expect(r.kind === "run" && [r.config.initialCorruptCheck, r.config.corruptCheckTimeMs]).toEqual([true, 90_000]);
+    const bad = parseConfig(["--experimental-corrupt-check-time", "5"], {});
+    expect(bad.kind).toBe("exit");
   });
 });
 

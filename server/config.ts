@@ -13,6 +13,7 @@
 import pkg from "../package.json" with { type: "json" };
 import { emptyTlsInfo, type TlsInfo } from "./tls/tls-info.ts";
 import { parseConfigFile } from "./config-file.ts";
+import { goParseDuration } from "../cli/go/duration.ts";
 
 /** Version this server reports as `etcdserver` (Maintenance.Status, `/version`): the etcd release whose API it mirrors. */
 export const ETCD_SERVER_VERSION = "3.4.23";
@@ -69,6 +70,12 @@ export interface EtcdConfig {
   maxRequestBytes: number;
   /** `--quota-backend-bytes`: backend size alarm threshold in bytes; 0 means etcd's default 2 GiB. */
   quotaBackendBytes: number;
+  /** `--experimental-initial-corrupt-check`: compare HashKV with the peers before serving (default false). */
+  initialCorruptCheck?: boolean;
+  /** `--experimental-corrupt-check-time`: period of the leader's corruption check, ms (0: off, the default). */
+  corruptCheckTimeMs?: number;
+  /** `--experimental-compaction-batch-limit`: compacted rows deleted per batch (0 or less: 10 000). */
+  compactionBatchLimit?: number;
   /** `--log-level` (default `info`). */
   logLevel: LogLevel;
   /** `--logger` (`zap` default here; `capnslog` accepted for compatibility, output is always zap-style JSON). */
@@ -141,7 +148,7 @@ export interface Notice {
 }
 
 /** How a flag's value is parsed (Go type of etcd's flag). */
-export type FlagKind = "string" | "strings" | "urls" | "uint" | "int" | "bool" | "choice";
+export type FlagKind = "string" | "strings" | "urls" | "uint" | "int" | "bool" | "choice" | "duration";
 
 interface FlagSpec {
   name: string;
@@ -198,6 +205,9 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "auth-token-ttl", kind: "uint", def: "300", group: "Auth", help: "Time (in seconds) of the auth-token-ttl." },
   { name: "logger", kind: "string", def: "zap", group: "Logging", help: "Accepted for compatibility: 'zap' or 'capnslog'. Logs are always zap-style JSON lines on stderr." },
   { name: "log-level", kind: "string", def: "info", group: "Logging", help: "Configures log level. Only supports debug, info, warn, error, panic, or fatal." },
+  { name: "experimental-initial-corrupt-check", kind: "bool", def: "false", group: "Experimental", help: "Enable to check data corruption before serving any client/peer traffic." },
+  { name: "experimental-compaction-batch-limit", kind: "int", def: "0", group: "Experimental", help: "Sets the maximum revisions deleted in each compaction batch." },
+  { name: "experimental-corrupt-check-time", kind: "duration", def: "0s", group: "Experimental", help: "Duration of time between cluster corruption check passes." },
   { name: "experimental-peer-skip-client-san-verification", kind: "bool", def: "false", group: "Experimental", help: "Skip verification of SAN field in client certificate for peer connections." },
   { name: "version", kind: "bool", def: "false", group: "Version", help: "Print the version and exit." },
 ];
@@ -382,6 +392,9 @@ function convert(spec: FlagSpec, value: string): string | number | boolean | str
     case "choice":
       if (!spec.choices!.includes(value)) throw new Error("invalid value");
       return value;
+    case "duration":
+      // Go's time.ParseDuration, in ms.
+      return goParseDuration(value);
   }
 }
 
@@ -550,6 +563,9 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     authToken: get<string>("auth-token"),
     authTokenTtl: get<number>("auth-token-ttl"),
     bcryptCost: get<number>("bcrypt-cost"),
+    initialCorruptCheck: get<boolean>("experimental-initial-corrupt-check"),
+    corruptCheckTimeMs: get<number>("experimental-corrupt-check-time"),
+    compactionBatchLimit: get<number>("experimental-compaction-batch-limit"),
   };
   const error = validate(config);
   if (error) return { kind: "invalid", error };

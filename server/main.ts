@@ -21,7 +21,7 @@ import { resolveAutoTls } from "./tls/auto-tls.ts";
 import { describeTlsInfo, isTlsInfoEmpty } from "./tls/tls-info.ts";
 import { GrpcStats } from "./metrics/grpc-stats.ts";
 import { parseCompactionRetention } from "./compactor/compactor.ts";
-import { formatGoDuration } from "./compactor/go-duration.ts";
+import { goDurationString } from "../cli/go/duration.ts";
 import { startMetricsListeners, type MetricsListeners } from "./metrics/listener.ts";
 import { createMetricsRegistry, type MemberMetricsSource } from "./metrics/registry.ts";
 
@@ -66,7 +66,7 @@ export async function startEtcd(givenCfg: EtcdConfig, log: Logger, startNode: St
   const cfg = await resolveAutoTls(givenCfg, log);
   const compactionMode = cfg.autoCompactionMode ?? "periodic";
   // A bad retention fails here, as etcd's StartEtcd does (error parsing CompactionRetention: ...).
-  const compactionRetention = formatGoDuration(parseCompactionRetention(compactionMode, cfg.autoCompactionRetention ?? "0"));
+  const compactionRetention = goDurationString(BigInt(Math.round(parseCompactionRetention(compactionMode, cfg.autoCompactionRetention ?? "0"))));
   log.info("configuring client listeners", { "listen-client-urls": cfg.listenClientUrls });
   log.info("starting an etcd server", {
     "etcd-version": ETCD_SERVER_VERSION,

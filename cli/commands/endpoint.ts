@@ -8,11 +8,11 @@ import { CtlError, ExitCode } from "../errors.ts";
 import type { FlagSpec } from "../flags.ts";
 import { goDurationString } from "../go/duration.ts";
 import { utf8 } from "../go/utf8.ts";
-import type { EpHealth, EpStatus } from "../print/printer.ts";
+import type { EpHashKV, EpHealth, EpStatus } from "../print/printer.ts";
 import type { CommandContext, CommandSpec } from "./types.ts";
 
 /** `--cluster`, a persistent flag of the `endpoint` group (so `ETCDCTL_CLUSTER` applies too). */
-const CLUSTER_FLAG: FlagSpec = {
+export const CLUSTER_FLAG: FlagSpec = {
   name: "cluster",
   type: "bool",
   default: false,
@@ -23,7 +23,7 @@ const CLUSTER_FLAG: FlagSpec = {
  * The endpoints to act on: `--endpoints` as given, or with `--cluster` all members' client URLs.
  * @throws CtlError exit 1 `failed to fetch endpoints from etcd cluster member list: ...`
  */
-async function targetEndpoints(ctx: CommandContext, config: ClientConfig): Promise<string[]> {
+export async function targetEndpoints(ctx: CommandContext, config: ClientConfig): Promise<string[]> {
   if (!ctx.flags.bool("cluster")) return ctx.flags.strings("endpoints");
   try {
     // Without credentials, as etcdctl ("MemberList() doesn't need authentication").
@@ -76,6 +76,37 @@ export const endpointHealthCommand: CommandSpec = {
     );
     printer.endpointHealth(results);
     if (results.some((h) => h.error !== "")) throw new CtlError(ExitCode.Error, "unhealthy cluster");
+  },
+};
+
+/**
+ * `endpoint hashkv [--rev N]`: `Maintenance.HashKV` of each endpoint in turn (each call with its
+ * own `--command-timeout`); failures are reported on stderr as `Failed to get the hash of endpoint
+ * <ep> (<error>)`, the others printed, then the last error ends the command (`Error: ...`, exit 1).
+ */
+export const endpointHashKVCommand: CommandSpec = {
+  path: ["endpoint", "hashkv"],
+  usage: "",
+  description: "Prints the KV history hash for each endpoint in --endpoints",
+  flags: [],
+  inheritedFlags: [CLUSTER_FLAG, { name: "rev", type: "int64", default: "0", description: "maximum revision to hash (default: all revisions)" }],
+  async run(ctx) {
+    const { client, printer } = await ctx.connect();
+    const revision = ctx.flags.int64("rev");
+    const list: EpHashKV[] = [];
+    let last: CtlError | undefined;
+    for (const ep of await targetEndpoints(ctx, client.config)) {
+      try {
+        const resp = await client.call((s, o) => s.maintenance.hashKV({ revision }, o), { endpoint: ep, repeatable: true });
+        list.push({ ep, resp });
+      } catch (e) {
+        if (!(e instanceof CtlError)) throw e;
+        last = e;
+        ctx.out.eprintln(`Failed to get the hash of endpoint ${ep} (${e.message})`);
+      }
+    }
+    printer.endpointHashKV(list);
+    if (last) throw last;
   },
 };
 

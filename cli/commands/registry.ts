@@ -2,11 +2,13 @@
  * Every etcdctl command this CLI implements, in help order. New commands are added here; main.ts
  * needs no change.
  */
+import { ALARM_COMMANDS } from "./alarm.ts";
 import { AUTH_COMMANDS } from "./auth.ts";
 import { compactionCommand } from "./compaction.ts";
+import { defragCommand } from "./defrag.ts";
 import { delCommand } from "./del.ts";
 import { electCommand } from "./elect.ts";
-import { endpointHealthCommand, endpointStatusCommand } from "./endpoint.ts";
+import { endpointHashKVCommand, endpointHealthCommand, endpointStatusCommand } from "./endpoint.ts";
 import { getCommand } from "./get.ts";
 import { LEASE_COMMANDS } from "./lease.ts";
 import { lockCommand } from "./lock.ts";
@@ -31,9 +33,12 @@ export const COMMANDS: CommandSpec[] = [
   ...LEASE_COMMANDS,
   endpointHealthCommand,
   endpointStatusCommand,
+  endpointHashKVCommand,
   versionCommand,
   ...MEMBER_COMMANDS,
   moveLeaderCommand,
+  ...ALARM_COMMANDS,
+  defragCommand,
   ...AUTH_COMMANDS,
   ...USER_COMMANDS,
   ...ROLE_COMMANDS,

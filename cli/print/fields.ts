@@ -2,6 +2,8 @@
  * `-w fields`, mirroring etcdctl's `printer_fields.go`: one `"Name" : value` line per field, strings
  * and bytes in Go `%q` form, numbers in decimal, nested txn responses flattened in order.
  */
+import { AlarmType, type AlarmResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { goPanic } from "../errors.ts";
 import type {
   AuthRoleAddResponse,
   AuthRoleDeleteResponse,
@@ -30,7 +32,7 @@ import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Event_EventType, type KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
 import { Permission_Type } from "../../proto/gen/authpb/auth_pb.ts";
 import { goQuote } from "../go/strconv.ts";
-import type { EpHealth, EpStatus } from "./printer.ts";
+import type { EpHashKV, EpHealth, EpStatus } from "./printer.ts";
 import { UnsupportedPrinter } from "./printer.ts";
 
 /** The fields format. */
@@ -46,6 +48,20 @@ export class FieldsPrinter extends UnsupportedPrinter {
     this.line("MemberID", h?.memberId ?? 0n);
     this.line("Revision", h?.revision ?? 0n);
     this.line("RaftTerm", h?.raftTerm ?? 0n);
+  }
+
+  /**
+   * etcdctl 3.4 prints the header first, and etcd answers Alarm without one: Go's nil dereference.
+   * @throws CtlError exit 2 `panic: runtime error: invalid memory address or nil pointer dereference`
+   */
+  override alarm(r: AlarmResponse): void {
+    if (!r.header) throw goPanic("runtime error: invalid memory address or nil pointer dereference");
+    this.hdr(r.header);
+    for (const a of r.alarms) {
+      this.line("MemberID", a.memberID);
+      this.line("AlarmType", AlarmType[a.alarm] ?? a.alarm);
+      this.out.println("");
+    }
   }
 
   private kv(prefix: string, kv: KeyValue): void {
@@ -144,6 +160,15 @@ export class FieldsPrinter extends UnsupportedPrinter {
       this.line("Type", Event_EventType[ev.type] ?? String(ev.type));
       if (ev.prevKv) this.kv("Prev", ev.prevKv);
       if (ev.kv) this.kv("", ev.kv);
+    }
+  }
+
+  override endpointHashKV(list: EpHashKV[]): void {
+    for (const { ep, resp } of list) {
+      this.hdr(resp.header);
+      this.line("Endpoint", goQuote(ep));
+      this.line("Hash", resp.hash);
+      this.out.println("");
     }
   }
 

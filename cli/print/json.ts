@@ -4,6 +4,7 @@
  */
 import type { DescMessage, Message } from "@bufbuild/protobuf";
 import {
+  HashKVResponseSchema,
   StatusResponseSchema,
   type LeaseGrantResponse,
   type LeaseKeepAliveResponse,
@@ -12,7 +13,7 @@ import {
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { goJsonMessage, goJsonString } from "../go/json.ts";
 import { leaseGrantJson, leaseKeepAliveJson, leaseLeasesJson, leaseTimeToLiveJson } from "./lease.ts";
-import type { EpHealth, EpStatus } from "./printer.ts";
+import type { EpHashKV, EpHealth, EpStatus } from "./printer.ts";
 import { RpcPrinter } from "./printer.ts";
 import { watchJson } from "./watch.ts";
 import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
@@ -60,6 +61,11 @@ export class JsonPrinter extends RpcPrinter {
   }
 
   /** `[{"Endpoint":...,"Status":{...StatusResponse...}}]`. */
+  override endpointHashKV(list: EpHashKV[]): void {
+    const items = list.map(({ ep, resp }) => `{"Endpoint":${goJsonString(ep)},"HashKV":${goJsonMessage(HashKVResponseSchema, resp)}}`);
+    this.out.println(`[${items.join(",")}]`);
+  }
+
   override endpointStatus(list: EpStatus[]): void {
     const items = list.map(
       ({ ep, resp }) => `{"Endpoint":${goJsonString(ep)},"Status":${goJsonMessage(StatusResponseSchema, resp)}}`,

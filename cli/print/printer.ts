@@ -8,6 +8,9 @@
  */
 import type { DescMessage, Message } from "@bufbuild/protobuf";
 import {
+  AlarmResponseSchema,
+  type AlarmResponse,
+  type HashKVResponse,
   AuthRoleAddResponseSchema,
   AuthRoleGetResponseSchema,
   AuthRoleDeleteResponseSchema,
@@ -85,6 +88,12 @@ export interface EpStatus {
   resp: StatusResponse;
 }
 
+/** One endpoint's `Maintenance.HashKV` answer in `endpoint hashkv` (etcdctl's `epHashKV`). */
+export interface EpHashKV {
+  ep: string;
+  resp: HashKVResponse;
+}
+
 /** What every output format must be able to print (subset of etcdctl's `printer` interface). */
 export interface Printer {
   /** The `-w` value that selected this printer. */
@@ -119,6 +128,10 @@ export interface Printer {
   leaseList(r: LeaseLeasesResponse): void;
   endpointHealth(list: EpHealth[]): void;
   endpointStatus(list: EpStatus[]): void;
+  /** `endpoint hashkv`. */
+  endpointHashKV(list: EpHashKV[]): void;
+  /** `alarm list` and `alarm disarm` (etcd answers without a header). */
+  alarm(r: AlarmResponse): void;
   /** One response of `watch` (clientv3 drops the watch ID, fragment flag and cancel reason). */
   watch(r: WatchResponse): void;
   /** `role add <role>`. */
@@ -220,6 +233,12 @@ export abstract class UnsupportedPrinter implements Printer {
   watch(_r: WatchResponse): void {
     this.unsupported();
   }
+  alarm(_r: AlarmResponse): void {
+    this.unsupported();
+  }
+  endpointHashKV(_list: EpHashKV[]): void {
+    this.unsupported();
+  }
   roleAdd(_role: string, _r: AuthRoleAddResponse): void {
     this.unsupported();
   }
@@ -299,6 +318,9 @@ export abstract class RpcPrinter extends UnsupportedPrinter {
   }
   override leaseRevoke(_id: bigint, r: LeaseRevokeResponse): void {
     this.message(LeaseRevokeResponseSchema, r);
+  }
+  override alarm(r: AlarmResponse): void {
+    this.message(AlarmResponseSchema, r);
   }
   override roleAdd(_role: string, r: AuthRoleAddResponse): void {
     this.message(AuthRoleAddResponseSchema, r);

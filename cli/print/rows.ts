@@ -4,7 +4,7 @@
  */
 import type { MemberListResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { humanizeBytes } from "../go/humanize.ts";
-import type { EpHealth, EpStatus } from "./printer.ts";
+import type { EpHashKV, EpHealth, EpStatus } from "./printer.ts";
 
 /** A header row and data rows, all cells already formatted. */
 export interface Rows {
@@ -36,6 +36,11 @@ export function endpointHealthRows(list: EpHealth[]): Rows {
 }
 
 /** `endpoint status`: endpoint, member ID (hex), version, db size (SI), leader/learner flags, raft numbers, errors. */
+/** etcdctl's makeEndpointHashKVTable: endpoint and hash (decimal). */
+export function endpointHashKVRows(list: EpHashKV[]): Rows {
+  return { header: ["endpoint", "hash"], rows: list.map(({ ep, resp }) => [ep, String(resp.hash)]) };
+}
+
 export function endpointStatusRows(list: EpStatus[]): Rows {
   return {
     header: [

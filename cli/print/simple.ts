@@ -27,11 +27,13 @@ import type {
 import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Event_EventType, type KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
 import type { Output } from "../output.ts";
+import type { AlarmResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { alarmMemberText } from "../go/proto-text.ts";
 import { revokedPermissionLine, roleGetLines } from "./auth.ts";
 import { leaseHex } from "./lease.ts";
 import { memberAddEnvLines, memberMessage } from "./member.ts";
-import type { EpHealth, EpStatus, Printer } from "./printer.ts";
-import { endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
+import type { EpHashKV, EpHealth, EpStatus, Printer } from "./printer.ts";
+import { endpointHashKVRows, endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
 
 /** `\x6b\x65\x79`: every byte as a `\x` escape (etcdctl's `--hex`). */
 export function hexEscaped(bytes: Uint8Array): string {
@@ -123,6 +125,11 @@ export class SimplePrinter implements Printer {
     this.out.println(`lease ${leaseHex(r.ID)} granted with TTL(${r.TTL}s)`);
   }
 
+  /** One `%+v` line per alarm: `memberID:<decimal> alarm:NOSPACE `. */
+  alarm(r: AlarmResponse): void {
+    for (const a of r.alarms) this.out.println(alarmMemberText(a));
+  }
+
   leaseRevoke(id: bigint, _r: LeaseRevokeResponse): void {
     this.out.println(`lease ${leaseHex(id)} revoked`);
   }
@@ -157,6 +164,10 @@ export class SimplePrinter implements Printer {
       if (h.error === "") this.out.eprintln(`${h.ep} is healthy: successfully committed proposal: took = ${h.took}`);
       else this.out.eprintln(`${h.ep} is unhealthy: failed to commit proposal: ${h.error}`);
     }
+  }
+
+  endpointHashKV(list: EpHashKV[]): void {
+    this.joinedRows(endpointHashKVRows(list));
   }
 
   endpointStatus(list: EpStatus[]): void {

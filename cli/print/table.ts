@@ -3,9 +3,9 @@
  * tables; KV responses are not supported (exit 4, after the request was made, like etcdctl).
  */
 import type { MemberListResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import type { EpHealth, EpStatus } from "./printer.ts";
+import type { EpHashKV, EpHealth, EpStatus } from "./printer.ts";
 import { UnsupportedPrinter } from "./printer.ts";
-import { endpointHealthRows, endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
+import { endpointHashKVRows, endpointHealthRows, endpointStatusRows, memberListRows, type Rows } from "./rows.ts";
 import { renderTable } from "./tablewriter.ts";
 
 /** The table format. */
@@ -22,6 +22,10 @@ export class TablePrinter extends UnsupportedPrinter {
 
   override endpointHealth(list: EpHealth[]): void {
     this.table(endpointHealthRows(list));
+  }
+
+  override endpointHashKV(list: EpHashKV[]): void {
+    this.table(endpointHashKVRows(list));
   }
 
   override endpointStatus(list: EpStatus[]): void {

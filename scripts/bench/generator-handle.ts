@@ -6,6 +6,7 @@ import type { Subprocess } from "bun";
 import { fileURLToPath } from "node:url";
 import { trackPid, untrackPid } from "./cleanup.ts";
 import type { GeneratorReply, PrepareRequest, RunRequest, SliceResult } from "./protocol.ts";
+import type { ServerAccess } from "./security.ts";
 import type { WorkloadOptions } from "./workload.ts";
 
 const GENERATOR_PATH = fileURLToPath(new URL("./generator.ts", import.meta.url));
@@ -69,9 +70,9 @@ export class GeneratorHandle {
     });
   }
 
-  /** Runs the workload's prepare step against `endpoint` (time limit 30 s). */
-  async prepare(endpoint: string, options: WorkloadOptions): Promise<void> {
-    const request: Omit<PrepareRequest, "id"> = { kind: "prepare", endpoint, options };
+  /** Runs the workload's prepare step against `endpoint` (reached with `access`; time limit 30 s). */
+  async prepare(endpoint: string, options: WorkloadOptions, access?: ServerAccess): Promise<void> {
+    const request: Omit<PrepareRequest, "id"> = { kind: "prepare", endpoint, options, ...(access ? { access } : {}) };
     await this.call(request, 30_000);
   }
 

@@ -5,6 +5,7 @@
  * separately from the servers'.
  */
 import { createCaller, type Caller } from "./callers.ts";
+import { accessMetadata, nodeTlsOptions, type ServerAccess } from "./security.ts";
 import { Histogram } from "./histogram.ts";
 import type { GeneratorReply, GeneratorRequest, RunRequest, SliceResult } from "./protocol.ts";
 import type { Operation, WorkloadContext, WorkloadOptions } from "./workload.ts";
@@ -13,26 +14,31 @@ import { workloadFor } from "./workloads/index.ts";
 /** Clients give up on a slice after this many errors (the server is probably gone). */
 const MAX_ERRORS_PER_SLICE = 1000;
 
-const callers = new Map<string, Caller>();
+const callers = new Map<string, Promise<Caller>>();
 const operations = new Map<string, Operation>();
 
-/** The workload context for an endpoint, opening its connections on first use. */
-function contextFor(endpoint: string, options: WorkloadOptions): WorkloadContext {
+/**
+ * The workload context for an endpoint, opening its connections on first use (with `access`'s TLS; in auth mode
+ * after one Authenticate, whose token every call then carries).
+ */
+async function contextFor(endpoint: string, access: ServerAccess | undefined, options: WorkloadOptions): Promise<WorkloadContext> {
   const key = `${options.client} ${options.conns} ${endpoint}`;
   let caller = callers.get(key);
   if (!caller) {
-    caller = createCaller(options.client, endpoint, options.conns);
+    caller = accessMetadata(endpoint, access).then((metadata) =>
+      createCaller(options.client, endpoint, options.conns, { tls: nodeTlsOptions(access), metadata }),
+    );
     callers.set(key, caller);
   }
-  return { caller, options };
+  return { caller: await caller, options };
 }
 
 /** The prepared operation of a workload against an endpoint (built once, reused by every slice). */
-function operationFor(endpoint: string, options: WorkloadOptions): Operation {
+async function operationFor(endpoint: string, access: ServerAccess | undefined, options: WorkloadOptions): Promise<Operation> {
   const key = `${endpoint} ${JSON.stringify(options)}`;
   let op = operations.get(key);
   if (!op) {
-    op = workloadFor(options.mode).operation(contextFor(endpoint, options));
+    op = workloadFor(options.mode).operation(await contextFor(endpoint, access, options));
     operations.set(key, op);
   }
   return op;
@@ -40,7 +46,7 @@ function operationFor(endpoint: string, options: WorkloadOptions): Operation {
 
 /** Runs one slice of closed-loop clients; see {@link RunRequest}. */
 async function runSlice(request: RunRequest): Promise<SliceResult> {
-  const op = operationFor(request.endpoint, request.options);
+  const op = await operationFor(request.endpoint, request.access, request.options);
   const histogram = new Histogram();
   let started = 0;
   let ops = 0;
@@ -83,12 +89,12 @@ async function runSlice(request: RunRequest): Promise<SliceResult> {
 async function handle(request: GeneratorRequest): Promise<GeneratorReply> {
   switch (request.kind) {
     case "prepare":
-      await workloadFor(request.options.mode).prepare?.(contextFor(request.endpoint, request.options));
+      await workloadFor(request.options.mode).prepare?.(await contextFor(request.endpoint, request.access, request.options));
       return { id: request.id };
     case "run":
       return { id: request.id, result: await runSlice(request) };
     case "exit":
-      for (const caller of callers.values()) caller.close();
+      for (const caller of callers.values()) void caller.then((c) => c.close(), () => undefined);
       setTimeout(() => process.exit(0), 10);
       return { id: request.id };
   }

@@ -40,14 +40,18 @@ export class RawGrpcConnection {
   private readonly headers = new Map<string, http2.OutgoingHttpHeaders>();
 
   constructor(
-    /** Base URL, e.g. "http://127.0.0.1:2379". */
+    /** Base URL, e.g. "http://127.0.0.1:2379" (or "https://..." with `tls`). */
     readonly endpoint: string,
+    /** node:http2 TLS options (CA, client certificate and key) for an https endpoint. */
+    private readonly tls?: http2.SecureClientSessionOptions,
+    /** Extra request headers sent with every call, e.g. `{ token }` (gRPC metadata). */
+    private readonly metadata: Record<string, string> = {},
   ) {}
 
   private open(): http2.ClientHttp2Session {
     let s = this.session;
     if (!s || s.closed || s.destroyed) {
-      s = http2.connect(this.endpoint);
+      s = http2.connect(this.endpoint, this.tls ?? {});
       s.on("error", () => {
         // Pending calls fail through their streams; the next call reconnects.
       });
@@ -60,7 +64,7 @@ export class RawGrpcConnection {
   unary(path: string, frame: Uint8Array): Promise<void> {
     let headers = this.headers.get(path);
     if (!headers) {
-      headers = { ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" };
+      headers = { ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...this.metadata };
       this.headers.set(path, headers);
     }
     return new Promise<void>((resolve, reject) => {

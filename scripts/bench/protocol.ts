@@ -2,6 +2,7 @@
  * Messages between the benchmark orchestrator (scripts/benchmark.ts) and its load-generator child process
  * (scripts/bench/generator.ts), sent as JSON over Bun's IPC channel. Every request has an `id` echoed in its reply.
  */
+import type { ServerAccess } from "./security.ts";
 import type { WorkloadOptions } from "./workload.ts";
 
 /** Runs the workload's prepare step (if any) against `endpoint` (e.g. "http://127.0.0.1:2379"). */
@@ -9,6 +10,8 @@ export interface PrepareRequest {
   id: number;
   kind: "prepare";
   endpoint: string;
+  /** TLS files and user of the server's security mode (none: cleartext, no auth). */
+  access?: ServerAccess;
   options: WorkloadOptions;
 }
 
@@ -20,6 +23,8 @@ export interface RunRequest {
   id: number;
   kind: "run";
   endpoint: string;
+  /** As in PrepareRequest. */
+  access?: ServerAccess;
   options: WorkloadOptions;
   seqBase: number;
   maxRequests: number;

@@ -8,8 +8,11 @@ import type { RunningServer } from "./server.ts";
 import type { WorkloadOptions } from "./workload.ts";
 import { alternateRounds } from "./slices.ts";
 
-/** What the runner needs of a server under load: a label, the endpoint to load, and its CPU time so far (µs). */
-export type LoadTarget = Pick<RunningServer, "spec" | "endpoint" | "cpuMicros">;
+/**
+ * What the runner needs of a server under load: a label, the endpoint to load (with its security mode's access, if
+ * any), and its CPU time so far (µs).
+ */
+export type LoadTarget = Pick<RunningServer, "spec" | "endpoint" | "cpuMicros"> & Partial<Pick<RunningServer, "access">>;
 
 /** How slices are cut. */
 export interface SliceSettings {
@@ -110,7 +113,7 @@ export async function runWorkload(
   const slice = async (i: number, maxRequests: number, maxMs: number, measured: boolean): Promise<number> => {
     const server = servers[i]!;
     const cpu0 = server.cpuMicros();
-    const r = await generator.run({ endpoint: server.endpoint, options, seqBase: nextSeq[i]!, maxRequests, maxMs });
+    const r = await generator.run({ endpoint: server.endpoint, access: server.access, options, seqBase: nextSeq[i]!, maxRequests, maxMs });
     nextSeq[i]! += r.ops + r.errors;
     await Bun.sleep(settings.settleMs);
     const serverCpu = server.cpuMicros() - cpu0;
@@ -135,7 +138,7 @@ export async function runWorkload(
     return r.ops + r.errors;
   };
 
-  for (const server of servers) await generator.prepare(server.endpoint, options);
+  for (const server of servers) await generator.prepare(server.endpoint, options, server.access);
   const limitMs = settings.sliceMs * SLICE_TIME_LIMIT_FACTOR;
   // The first server warms up in two halves; the second, warmer half calibrates the slice size.
   const firstHalf = await slice(0, cap, settings.warmupMs / 2, false);

@@ -1,7 +1,8 @@
 /**
  * A server under test: etcd 3.4 or ours, started on free loopback ports with a fresh temp data dir and the same
  * etcd flags (`--name --data-dir --listen-client-urls --advertise-client-urls --listen-peer-urls
- * --initial-advertise-peer-urls --initial-cluster --initial-cluster-state new`), output to `<tmp>/server.log`.
+ * --initial-advertise-peer-urls --initial-cluster --initial-cluster-state new`, plus those of its security mode,
+ * security.ts), output to `<tmp>/server.log`.
  */
 import type { Subprocess } from "bun";
 import { createClient } from "@connectrpc/connect";
@@ -13,6 +14,7 @@ import { join } from "node:path";
 import { KV, Maintenance } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { removeDir, trackDir, trackPid, untrackPid } from "./cleanup.ts";
 import { treeCpuMicros, treeRssBytes } from "./proc.ts";
+import { enableAuth, nodeTlsOptions, securitySetup, type Security, type ServerAccess } from "./security.ts";
 
 /** How long a server may take from exec to its first answered request, in ms. */
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -23,6 +25,8 @@ export interface ServerSpec {
   label: string;
   /** Path of the executable. */
   binary: string;
+  /** Security mode (`--security`, default "none"; see security.ts). */
+  security?: Security;
 }
 
 /** Reserves `count` distinct free TCP ports on 127.0.0.1 (listen on port 0, note, close). */
@@ -42,9 +46,13 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** Runs `call` with a transport over a fresh HTTP/2 connection that is closed afterwards. */
-export async function withTransport<T>(endpoint: string, call: (t: ReturnType<typeof createGrpcTransport>) => Promise<T>): Promise<T> {
-  const sessionManager = new Http2SessionManager(endpoint);
+/** Runs `call` with a transport over a fresh HTTP/2 connection (with `access`'s TLS) that is closed afterwards. */
+export async function withTransport<T>(
+  endpoint: string,
+  call: (t: ReturnType<typeof createGrpcTransport>) => Promise<T>,
+  access?: ServerAccess,
+): Promise<T> {
+  const sessionManager = new Http2SessionManager(endpoint, {}, nodeTlsOptions(access));
   try {
     return await call(createGrpcTransport({ baseUrl: endpoint, sessionManager }));
   } finally {
@@ -53,9 +61,11 @@ export async function withTransport<T>(endpoint: string, call: (t: ReturnType<ty
 }
 
 /** Sends one linearizable Range over a fresh HTTP/2 connection; resolves true if the server answered it. */
-export function answersRange(endpoint: string): Promise<boolean> {
-  return withTransport(endpoint, (t) =>
-    createClient(KV, t).range({ key: new TextEncoder().encode("benchmark-ready") }, { timeoutMs: 2_000 }),
+export function answersRange(endpoint: string, access?: ServerAccess): Promise<boolean> {
+  return withTransport(
+    endpoint,
+    (t) => createClient(KV, t).range({ key: new TextEncoder().encode("benchmark-ready") }, { timeoutMs: 2_000 }),
+    access,
   ).then(
     () => true,
     () => false,
@@ -63,8 +73,8 @@ export function answersRange(endpoint: string): Promise<boolean> {
 }
 
 /** The server's version from Maintenance.Status (e.g. "3.4.23"), or undefined if it does not answer Status. */
-function statusVersion(endpoint: string): Promise<string | undefined> {
-  return withTransport(endpoint, (t) => createClient(Maintenance, t).status({}, { timeoutMs: 2_000 })).then(
+function statusVersion(endpoint: string, access?: ServerAccess): Promise<string | undefined> {
+  return withTransport(endpoint, (t) => createClient(Maintenance, t).status({}, { timeoutMs: 2_000 }), access).then(
     (status) => status.version || undefined,
     () => undefined,
   );
@@ -82,6 +92,8 @@ export class RunningServer {
     readonly endpoint: string,
     /** Time from exec to the first answered linearizable Range, in ms. */
     readonly startupMs: number,
+    /** How clients reach it (TLS files, user) in its security mode. */
+    readonly access: ServerAccess,
   ) {}
 
   /** PID of the server process. */
@@ -90,14 +102,15 @@ export class RunningServer {
   }
 
   /**
-   * Starts a server and waits for its first answered request (≤ 30 s). Throws Error with the tail of its log if it
-   * exits or does not answer in time.
+   * Starts a server and waits for its first answered request (≤ 30 s), then (auth mode) enables auth. Throws Error
+   * with the tail of its log if it exits or does not answer in time.
    */
   static async start(spec: ServerSpec): Promise<RunningServer> {
     const tempDir = mkdtempSync(join(tmpdir(), "etcd-benchmark-"));
     trackDir(tempDir);
     const [clientPort, peerPort] = await freePorts(2);
-    const endpoint = `http://127.0.0.1:${clientPort}`;
+    const security = securitySetup(spec.security ?? "none", tempDir);
+    const endpoint = `${security.scheme}://127.0.0.1:${clientPort}`;
     const peer = `http://127.0.0.1:${peerPort}`;
     const logPath = join(tempDir, "server.log");
     const args = [
@@ -109,6 +122,7 @@ export class RunningServer {
       "--initial-advertise-peer-urls", peer,
       "--initial-cluster", `bench=${peer}`,
       "--initial-cluster-state", "new",
+      ...security.flags,
     ];
     const t0 = performance.now();
     const proc = Bun.spawn([spec.binary, ...args], {
@@ -128,12 +142,14 @@ export class RunningServer {
       }
       throw new Error(`${spec.label} (${spec.binary}) ${why}; last log lines:\n${tail}`);
     };
-    while (!(await answersRange(endpoint))) {
+    while (!(await answersRange(endpoint, security.access))) {
       if (exited !== null) fail(`exited with code ${exited} during start-up`);
       if (performance.now() - t0 > STARTUP_TIMEOUT_MS) fail(`answered no request within ${STARTUP_TIMEOUT_MS} ms`);
       await Bun.sleep(5);
     }
-    return new RunningServer(spec, proc, tempDir, endpoint, performance.now() - t0);
+    const startupMs = performance.now() - t0;
+    await enableAuth(endpoint, security.access);
+    return new RunningServer(spec, proc, tempDir, endpoint, startupMs, security.access);
   }
 
   /** Current VmRSS of the server's process tree, in bytes. */
@@ -143,7 +159,7 @@ export class RunningServer {
 
   /** The version the server reports in Maintenance.Status (e.g. "3.4.23"), or undefined if it does not answer. */
   version(): Promise<string | undefined> {
-    return statusVersion(this.endpoint);
+    return statusVersion(this.endpoint, this.access);
   }
 
   /** CPU time (user + system) used so far by the server's process tree, in µs (clock-tick resolution). */

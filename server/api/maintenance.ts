@@ -1,9 +1,11 @@
 /**
- * etcdserverpb.Maintenance: Status from the member; Alarm GET/DEACTIVATE answer "no alarms"
- * (this server raises none yet); Defragment succeeds without doing anything (SQLite needs no
- * bbolt-style defragmentation; etcd 3.4 answers an empty DefragmentResponse, no header).
+ * etcdserverpb.Maintenance: Status from the member; Alarm GET/ACTIVATE/DEACTIVATE through the
+ * log (server/alarm/, an AlarmResponse without header as etcd's); Defragment gives free pages
+ * back in steps while the member serves (server/storage/defrag.ts; etcd 3.4 answers an empty
+ * DefragmentResponse, no header).
  * MoveLeader hands leadership to another voter (only on the leader). A learner answers only
- * Status. Hash, HashKV, Snapshot and Alarm ACTIVATE answer Unimplemented for now. With auth
+ * Status. Hash and HashKV hash this member's backend and history (server/mvcc/hash.ts);
+ * Snapshot answers Unimplemented for now. With auth
  * enabled, Defragment, Hash, HashKV and Snapshot are for root only (etcd's authMaintenanceServer,
  * which returns the auth store's own errors, so clients get Unknown `auth: permission denied`,
  * `auth: user name is empty`, `auth: user not found` or `auth: invalid auth token`); Status,
@@ -12,7 +14,7 @@
  */
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { Errors } from "../errors.ts";
-import { AlarmRequest_AlarmAction, Maintenance } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { Maintenance } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { requestAuth } from "./auth-context.ts";
 import { unimplemented } from "./unimplemented.ts";
@@ -34,7 +36,6 @@ function rawAuthError(e: unknown): unknown {
 
 /** The Maintenance service implementation over `api`. */
 export function maintenanceService(api: EtcdServerApi): ServiceImpl<typeof Maintenance> {
-  const activate = unimplemented(Maintenance, "Alarm");
   /** etcd's isAuthenticated: the caller must have the root role (when auth is enabled). */
   const checkAdmin = async (ctx: Parameters<typeof requestAuth>[1]) => {
     try {
@@ -52,19 +53,34 @@ export function maintenanceService(api: EtcdServerApi): ServiceImpl<typeof Maint
   };
   return {
     status: () => api.status(),
-    alarm: (req) => {
+    alarm: async (req) => {
       api.rejectIfLearner?.();
-      if (req.action === AlarmRequest_AlarmAction.ACTIVATE) activate();
-      // etcd's applier answers alarms without a header (apply.go Alarm): `{}` when none are raised.
-      return { alarms: [] };
+      if (!api.alarm) return { alarms: [] };
+      return api.alarm(req);
     },
     defragment: async (_req, ctx) => {
       api.rejectIfLearner?.();
       await checkAdmin(ctx);
+      await api.defragment?.();
       return {};
     },
-    hash: adminOnly("Hash"),
-    hashKV: adminOnly("HashKV"),
+    // etcd fills the header after hashing: revision = the store revision when it started.
+    hash: async (req, ctx) => {
+      api.rejectIfLearner?.();
+      if (!api.hash) return adminOnly("Hash")(req, ctx);
+      await checkAdmin(ctx);
+      const hash = api.hash();
+      return { header: api.header(), hash };
+    },
+    hashKV: async (req, ctx) => {
+      api.rejectIfLearner?.();
+      if (!api.hashKV) return adminOnly("HashKV")(req, ctx);
+      await checkAdmin(ctx);
+      const r = await api.hashKV(Number(req.revision));
+      const header = api.header();
+      header.revision = BigInt(r.revision);
+      return { header, hash: r.hash, compactRevision: BigInt(r.compactRevision) };
+    },
     // eslint-disable-next-line require-yield
     snapshot: async function* (req, ctx) {
       await adminOnly("Snapshot")(req, ctx);

@@ -9,7 +9,7 @@
 import { ConnectError } from "@connectrpc/connect";
 import { Errors } from "../errors.ts";
 import type { MemberEnv } from "../node/env.ts";
-import { parseGoDuration } from "./go-duration.ts";
+import { goParseDuration } from "../../cli/go/duration.ts";
 import { PeriodicCompactor } from "./periodic.ts";
 import { RevisionCompactor } from "./revision.ts";
 
@@ -52,7 +52,7 @@ export function parseCompactionRetention(mode: CompactionMode, text: string): nu
   const value = text === "" ? "0" : text;
   if (/^[+-]?\d+$/.test(value) && Number(value) >= 0) return mode === "periodic" ? Number(value) * 3600e9 : Number(value);
   try {
-    return parseGoDuration(value);
+    return Math.round(goParseDuration(value) * 1e6); // ms → ns
   } catch (e) {
     throw new Error(`error parsing CompactionRetention: ${(e as Error).message}`);
   }

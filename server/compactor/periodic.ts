@@ -8,7 +8,7 @@
  * at pc.period ago", its code keeps one more, and we keep what the code does).
  */
 import type { EnvTimer } from "../node/env.ts";
-import { formatGoDuration } from "./go-duration.ts";
+import { goDurationString } from "../../cli/go/duration.ts";
 import { errorText, isCompactedError, type Compactor, type CompactorDeps } from "./compactor.ts";
 
 const HOUR_NS = 3600e9;
@@ -73,7 +73,7 @@ export class PeriodicCompactor implements Compactor {
     // The first compaction waits the whole period; later ones come every compact interval.
     if (this.baseIntervalMs === this.periodNs / 1e6) this.baseIntervalMs = this.compactIntervalMs;
     const rev = this.revs[0]!;
-    const period = formatGoDuration(this.periodNs);
+    const period = goDurationString(BigInt(Math.round(this.periodNs)));
     log.info("starting auto periodic compaction", { revision: rev, "compact-period": period });
     try {
       await this.deps.compact(rev);
@@ -84,7 +84,7 @@ export class PeriodicCompactor implements Compactor {
         log.warn("failed auto periodic compaction", {
           revision: rev,
           "compact-period": period,
-          "retry-interval": formatGoDuration(this.retryIntervalMs * 1e6),
+          "retry-interval": goDurationString(BigInt(Math.round(this.retryIntervalMs * 1e6))),
           error: errorText(e),
         });
       }
@@ -97,7 +97,7 @@ export class PeriodicCompactor implements Compactor {
     this.deps.log.info("completed auto periodic compaction", {
       revision: rev,
       "compact-period": period,
-      took: formatGoDuration((now - this.lastSuccessMs) * 1e6),
+      took: goDurationString(BigInt(Math.round((now - this.lastSuccessMs) * 1e6))),
     });
     this.lastSuccessMs = now;
   }

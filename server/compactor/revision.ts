@@ -4,7 +4,7 @@
  * A failure is retried at the next 5-minute tick.
  */
 import type { EnvTimer } from "../node/env.ts";
-import { formatGoDuration } from "./go-duration.ts";
+import { goDurationString } from "../../cli/go/duration.ts";
 import { errorText, isCompactedError, type Compactor, type CompactorDeps } from "./compactor.ts";
 
 /** Interval between compaction attempts, ms (etcd's revInterval, 5 min). */
@@ -60,7 +60,7 @@ export class RevisionCompactor implements Compactor {
       else {
         log.warn("failed auto revision compaction", {
           ...fields,
-          "retry-interval": formatGoDuration(REVISION_INTERVAL_MS * 1e6),
+          "retry-interval": goDurationString(BigInt(Math.round(REVISION_INTERVAL_MS * 1e6))),
           error: errorText(e),
         });
       }
@@ -73,7 +73,7 @@ export class RevisionCompactor implements Compactor {
     this.deps.log.info("completed auto revision compaction", {
       revision: rev,
       "revision-compaction-retention": this.retention,
-      took: formatGoDuration((this.deps.env.monotonicMs() - start) * 1e6),
+      took: goDurationString(BigInt(Math.round((this.deps.env.monotonicMs() - start) * 1e6))),
     });
   }
 }

@@ -16,7 +16,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { Auth, KV } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import { bytes, text } from "./clients.ts";
+import { bytes, callOutcome, text } from "./clients.ts";
 import { TestCluster } from "./cluster-harness.ts";
 import { cleanup, goEtcdctl, IS_REAL_ETCD, makeTempDir, startEtcd, type EtcdProcess } from "./harness.ts";
 
@@ -45,17 +45,6 @@ afterAll(cleanup);
 function clients(endpoint: string) {
   const transport = createGrpcTransport({ baseUrl: endpoint });
   return { auth: createClient(Auth, transport), kv: createClient(KV, transport) };
-}
-
-/** `code: message` of a failed call, or "ok". */
-async function outcome(f: () => Promise<unknown>): Promise<string> {
-  try {
-    await f();
-    return "ok";
-  } catch (e) {
-    const err = ConnectError.from(e);
-    return `${err.code}: ${err.rawMessage}`;
-  }
 }
 
 /** Root, alice (READWRITE on prefix a/) and auth enabled, through `endpoint` with Go etcdctl. */
@@ -90,8 +79,8 @@ describe("JWT tokens and auth in a 3-member cluster", () => {
       const c = clients(m.clientUrl);
       const r = await c.kv.range({ key: bytes("a/x") }, { headers: { token: aliceToken } });
       expect(text(r.kvs[0]!.value)).toBe("1");
-      expect(await outcome(() => c.kv.range({ key: bytes("b") }, { headers: { token: aliceToken } }))).toBe("7: etcdserver: permission denied");
-      expect(await outcome(() => c.kv.range({ key: bytes("a/x") }))).toBe("3: etcdserver: user name is empty");
+      expect(await callOutcome(() => c.kv.range({ key: bytes("b") }, { headers: { token: aliceToken } }))).toBe("7: etcdserver: permission denied");
+      expect(await callOutcome(() => c.kv.range({ key: bytes("a/x") }))).toBe("3: etcdserver: user name is empty");
     }
     // Go etcdctl with a user on another member: the whole clientv3 flow.
     const g = await goEtcdctl(cluster.members[2]!.clientUrl, ["--user", "alice:alicepw", "get", "a/x"]);
@@ -104,20 +93,20 @@ describe("JWT tokens and auth in a 3-member cluster", () => {
     expect((await change(cluster.members[0]!.clientUrl)).code).toBe(0);
     expect((await change(ref.endpoint)).code).toBe(0);
     const expected = "3: etcdserver: revision of auth store is old";
-    expect(await outcome(() => clients(ref.endpoint).kv.range({ key: bytes("a/x") }, { headers: { token: refAlice } }))).toBe(expected);
+    expect(await callOutcome(() => clients(ref.endpoint).kv.range({ key: bytes("a/x") }, { headers: { token: refAlice } }))).toBe(expected);
     expect(
-      await outcome(() => clients(ref.endpoint).kv.put({ key: bytes("a/y"), value: bytes("v") }, { headers: { token: refAlice } })),
+      await callOutcome(() => clients(ref.endpoint).kv.put({ key: bytes("a/y"), value: bytes("v") }, { headers: { token: refAlice } })),
     ).toBe(expected);
     for (const m of cluster.members) {
       const c = clients(m.clientUrl);
       // A read may reach a member that has not applied the change yet: wait for it.
       let got = "";
       for (let i = 0; i < 50 && got !== expected; i++) {
-        got = await outcome(() => c.kv.range({ key: bytes("a/x") }, { headers: { token: aliceToken } }));
+        got = await callOutcome(() => c.kv.range({ key: bytes("a/x") }, { headers: { token: aliceToken } }));
         if (got !== expected) await Bun.sleep(100);
       }
       expect(got).toBe(expected);
-      expect(await outcome(() => c.kv.put({ key: bytes("a/y"), value: bytes("v") }, { headers: { token: aliceToken } }))).toBe(expected);
+      expect(await callOutcome(() => c.kv.put({ key: bytes("a/y"), value: bytes("v") }, { headers: { token: aliceToken } }))).toBe(expected);
     }
   });
 

@@ -14,7 +14,7 @@ import { createClient, ConnectError } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Etcd3 } from "etcd3";
 import { Auth, KV } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import { bytes } from "./clients.ts";
+import { bytes, callOutcome } from "./clients.ts";
 import { cleanup, type EtcdProcess, goEtcdctl, IS_REAL_ETCD, type RunOptions, type RunResult, startEtcd } from "./harness.ts";
 
 setDefaultTimeout(120_000);
@@ -252,6 +252,11 @@ describe("users, roles and permissions (Go etcdctl, ours vs etcd 3.4)", () => {
     });
     await both(["defrag"]);
     await both([...ROOT, "defrag"]);
+    // HashKV is for root too; alarms are not checked.
+    const hashkv = await both([...ALICE, "endpoint", "hashkv"]);
+    expect(hashkv.code).toBe(1);
+    expect(hashkv.errors[0]).toBe("Failed to get the hash of endpoint http://<client> (rpc error: code = Unknown desc = auth: permission denied)");
+    expect(await both([...ALICE, "alarm", "list"])).toEqual(ok(""));
     // endpoint health reads key "health": permission denied still counts as healthy (etcdctl 3.4).
     const took = (p: Printed) => ({ ...p, stdout: p.stdout.replace(/took = \S+/, "took = <t>"), errors: p.errors.map((e) => e.replace(/took = \S+/, "took = <t>")) });
     const health = async (args: string[]) => {
@@ -294,16 +299,6 @@ describe("users, roles and permissions (Go etcdctl, ours vs etcd 3.4)", () => {
 });
 
 describe("tokens over gRPC (ours vs etcd 3.4)", () => {
-  /** The answer of `f` against a server as `code: message` or "ok". */
-  const outcome = async (f: () => Promise<unknown>): Promise<string> => {
-    try {
-      await f();
-      return "ok";
-    } catch (e) {
-      const err = ConnectError.from(e);
-      return `${err.code}: ${err.rawMessage}`;
-    }
-  };
 
   test("a token stops working after its user's password changes; garbage tokens are refused", async () => {
     const results = await Promise.all(
@@ -312,12 +307,12 @@ describe("tokens over gRPC (ours vs etcd 3.4)", () => {
         const { token } = await c.auth.authenticate({ name: "alice", password: "newpw" });
         const rootToken = (await c.auth.authenticate({ name: "root", password: "rootpw" })).token;
         const asAlice = { headers: { token } };
-        const before = await outcome(() => c.kv.range({ key: bytes("k1") }, asAlice));
-        const garbage = await outcome(() => c.kv.range({ key: bytes("k1") }, { headers: { token: "nonsense" } }));
+        const before = await callOutcome(() => c.kv.range({ key: bytes("k1") }, asAlice));
+        const garbage = await callOutcome(() => c.kv.range({ key: bytes("k1") }, { headers: { token: "nonsense" } }));
         await c.auth.userChangePassword({ name: "alice", password: "alicepw" }, { headers: { token: rootToken } });
-        const after = await outcome(() => c.kv.range({ key: bytes("k1") }, asAlice));
-        const status = await outcome(() => c.auth.userList({}, { headers: { token: rootToken } }));
-        const wrong = await outcome(() => c.auth.authenticate({ name: "alice", password: "newpw" }));
+        const after = await callOutcome(() => c.kv.range({ key: bytes("k1") }, asAlice));
+        const status = await callOutcome(() => c.auth.userList({}, { headers: { token: rootToken } }));
+        const wrong = await callOutcome(() => c.auth.authenticate({ name: "alice", password: "newpw" }));
         return { tokenShape: /^[a-zA-Z]{16}\.\d+$/.test(token), before, garbage, after, status, wrong };
       }),
     );

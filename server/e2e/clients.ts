@@ -6,6 +6,7 @@
 import { type Client, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { connect } from "node:http2";
+import { readFileSync } from "node:fs";
 import { Cluster, KV, Maintenance } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 
 /** KV, Maintenance and Cluster clients bound to one endpoint. */
@@ -15,9 +16,27 @@ export interface EtcdGrpc {
   cluster: Client<typeof Cluster>;
 }
 
-/** Creates gRPC clients for `endpoint` (e.g. `http://127.0.0.1:2379`). Accepts messages up to 16 MiB. */
-export function grpcClients(endpoint: string): EtcdGrpc {
-  const transport = createGrpcTransport({ baseUrl: endpoint, readMaxBytes: 16 << 20, writeMaxBytes: 16 << 20 });
+/** PEM file paths for a TLS endpoint: the CA to trust and, for mTLS, the client certificate and key. */
+export interface GrpcTlsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/** node:http2 TLS options reading `files` (undefined without files). */
+export function grpcTlsOptions(files: GrpcTlsFiles | undefined): { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined {
+  if (!files) return undefined;
+  const read = (f: string | undefined) => (f ? readFileSync(f) : undefined);
+  return { ca: read(files.ca), cert: read(files.cert), key: read(files.key) };
+}
+
+/**
+ * Creates gRPC clients for `endpoint` (e.g. `http://127.0.0.1:2379`; an `https://` one with
+ * `tls`: trusts `tls.ca` and presents `tls.cert`/`tls.key`). Accepts messages up to 16 MiB.
+ */
+export function grpcClients(endpoint: string, tls?: GrpcTlsFiles): EtcdGrpc {
+  const nodeOptions = grpcTlsOptions(tls);
+  const transport = createGrpcTransport({ baseUrl: endpoint, readMaxBytes: 16 << 20, writeMaxBytes: 16 << 20, ...(nodeOptions ? { nodeOptions } : {}) });
   return {
     kv: createClient(KV, transport),
     maintenance: createClient(Maintenance, transport),
@@ -47,6 +66,28 @@ export async function rpcError(p: Promise<unknown>): Promise<ConnectError> {
     throw e;
   }
   throw new Error("expected the call to fail, but it succeeded");
+}
+
+/** The outcome of the call `f` makes: "ok", or `<code>: <raw message>` of the error it fails with. */
+export async function callOutcome(f: () => Promise<unknown>): Promise<string> {
+  try {
+    await f();
+    return "ok";
+  } catch (e) {
+    const err = ConnectError.from(e);
+    return `${err.code}: ${err.rawMessage}`;
+  }
+}
+
+/** Whether `p` settles (resolves or rejects) within `ms` milliseconds. */
+export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let done = false;
+  void p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await Bun.sleep(ms);
+  return done;
 }
 
 /** What a raw gRPC call answered: HTTP status, grpc-status/grpc-message (from headers or trailers), body size. */

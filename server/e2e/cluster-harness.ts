@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { memberFlags } from "../../scripts/bench/cluster-flags.ts";
 import type { StatusResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { bytes, grpcClients } from "./clients.ts";
-import { type EtcdProcess, freePort, makeTempDir, startEtcd, waitHealthy } from "./harness.ts";
+import { type ClientTlsFiles, type EtcdProcess, freePort, makeTempDir, startEtcd, waitHealthy } from "./harness.ts";
 
 /** One member slot: a name with fixed ports and data dir; its process changes across restarts. */
 export interface ClusterMember {
@@ -20,7 +20,7 @@ export interface ClusterMember {
   name: string;
   clientPort: number;
   peerPort: number;
-  /** `http://127.0.0.1:<clientPort>` */
+  /** `http://127.0.0.1:<clientPort>` (`https://` with ClusterOptions.clientTls) */
   clientUrl: string;
   /** `http://127.0.0.1:<peerPort>` (`https://` with ClusterOptions.peerScheme "https") */
   peerUrl: string;
@@ -43,6 +43,11 @@ export interface ClusterOptions {
   peerScheme?: "http" | "https";
   /** Flags for one member by name, after `extraArgs` (e.g. its own `--peer-cert-file`). */
   memberArgs?: (name: string) => string[];
+  /**
+   * Serve clients over TLS: client URLs become `https://`, and the harness's own calls (health,
+   * Status) trust `ca` and present `cert`/`key`. The server's `--cert-file ...` go in `extraArgs`.
+   */
+  clientTls?: ClientTlsFiles;
 }
 
 /** Options of `TestCluster.startMember`. */
@@ -78,6 +83,8 @@ export class TestCluster {
     private readonly baseDir: string,
     private readonly peerScheme: "http" | "https" = "http",
     private readonly memberArgs: (name: string) => string[] = () => [],
+    /** ClusterOptions.clientTls: how the harness reaches the members' client URLs. */
+    readonly clientTls?: ClientTlsFiles,
   ) {}
 
   /**
@@ -86,7 +93,7 @@ export class TestCluster {
    * one exits or stays unhealthy.
    */
   static async start(opts: ClusterOptions = {}): Promise<TestCluster> {
-    const cluster = new TestCluster(opts.token ?? "etcd-e2e-cluster", opts.extraArgs ?? [], makeTempDir("cluster"), opts.peerScheme, opts.memberArgs);
+    const cluster = new TestCluster(opts.token ?? "etcd-e2e-cluster", opts.extraArgs ?? [], makeTempDir("cluster"), opts.peerScheme, opts.memberArgs, opts.clientTls);
     for (let i = 0; i < (opts.size ?? 3); i++) await cluster.addSlot();
     const initialCluster = cluster.initialCluster();
     await Promise.all(cluster.members.map((_, i) => cluster.startMember(i, { initialCluster, waitReady: false })));
@@ -104,7 +111,7 @@ export class TestCluster {
       name,
       clientPort,
       peerPort,
-      clientUrl: `http://127.0.0.1:${clientPort}`,
+      clientUrl: `${this.clientTls ? "https" : "http"}://127.0.0.1:${clientPort}`,
       peerUrl: `${this.peerScheme}://127.0.0.1:${peerPort}`,
       dataDir: join(this.baseDir, `${name}.etcd`),
     });
@@ -146,6 +153,7 @@ export class TestCluster {
       extraArgs: this.flags(i, opts.state ?? "new", initialCluster),
       waitReady: opts.waitReady ?? true,
       readyTimeoutMs: 30_000,
+      clientTls: this.clientTls,
     });
     return m.proc;
   }
@@ -169,7 +177,7 @@ export class TestCluster {
   /** Maintenance.Status of slot `i`, or undefined if it does not answer within `timeoutMs`. */
   async status(i: number, timeoutMs = 2_000): Promise<StatusResponse | undefined> {
     try {
-      return await grpcClients(this.members[i]!.clientUrl).maintenance.status({}, { timeoutMs });
+      return await grpcClients(this.members[i]!.clientUrl, this.clientTls).maintenance.status({}, { timeoutMs });
     } catch {
       return undefined;
     }
@@ -213,7 +221,7 @@ export class TestCluster {
    */
   async putUntilOk(i: number, key: string, value: string, opts: { intervalMs?: number; tryTimeoutMs?: number; timeoutMs?: number } = {}): Promise<number> {
     const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-    const { kv } = grpcClients(this.members[i]!.clientUrl);
+    const { kv } = grpcClients(this.members[i]!.clientUrl, this.clientTls);
     let last: unknown;
     while (Date.now() < deadline) {
       try {

@@ -11,7 +11,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Lease } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Election } from "../../proto/gen/v3electionpb/v3election_pb.ts";
 import { Lock } from "../../proto/gen/v3lockpb/v3lock_pb.ts";
-import { bytes, text } from "./clients.ts";
+import { bytes, settlesWithin, text } from "./clients.ts";
 import { TestCluster } from "./cluster-harness.ts";
 import { cleanup } from "./harness.ts";
 
@@ -33,16 +33,6 @@ interface MemberClients {
 function clientsOf(i: number): MemberClients {
   const t = createGrpcTransport({ baseUrl: cluster.members[i]!.clientUrl });
   return { lock: createClient(Lock, t), election: createClient(Election, t), lease: createClient(Lease, t) };
-}
-
-async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let done = false;
-  void p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await Bun.sleep(ms);
-  return done;
 }
 
 test("a lock held through one follower is handed to a waiter on the other follower; elections alike", async () => {

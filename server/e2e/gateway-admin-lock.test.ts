@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cleanup, type EtcdProcess, IS_REAL_ETCD, run, startEtcd } from "./harness.ts";
+import { settlesWithin } from "./clients.ts";
 
 setDefaultTimeout(60_000);
 
@@ -38,16 +39,6 @@ async function post(path: string, body: unknown, signal?: AbortSignal): Promise<
 const err = (msg: string, code: number) => JSON.stringify({ error: msg, message: msg, code });
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const unb64 = (s: string) => Buffer.from(s, "base64").toString();
-
-async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let done = false;
-  void p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await Bun.sleep(ms);
-  return done;
-}
 
 describe("cluster and maintenance", () => {
   test("member list, and the refusals of add, remove, update, promote", async () => {

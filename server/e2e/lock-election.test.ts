@@ -13,7 +13,7 @@ import { Etcd3 } from "etcd3";
 import { KV, Lease } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Election, type LeaderResponse } from "../../proto/gen/v3electionpb/v3election_pb.ts";
 import { Lock } from "../../proto/gen/v3lockpb/v3lock_pb.ts";
-import { bytes, rpcError, text } from "./clients.ts";
+import { bytes, rpcError, settlesWithin, text } from "./clients.ts";
 import { cleanup, type EtcdProcess, ETCDCTLS, GO_ETCDCTL, ourEtcdctlBin, startEtcd } from "./harness.ts";
 
 setDefaultTimeout(60_000);
@@ -37,17 +37,6 @@ afterAll(cleanup);
 /** Grants lease `id` (fixed IDs make the lock keys `<name>/<id hex>` predictable). */
 async function grant(id: bigint, ttl = 60n): Promise<bigint> {
   return (await lease.leaseGrant({ ID: id, TTL: ttl })).ID;
-}
-
-/** Whether `p` settles within `ms`. */
-async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let done = false;
-  void p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await Bun.sleep(ms);
-  return done;
 }
 
 /** Keys under `prefix`, oldest first. */

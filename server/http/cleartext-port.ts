@@ -11,11 +11,36 @@ import * as net from "node:net";
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 /**
- * Waits for the socket's first bytes; resolves true when they are the HTTP/2 preface. The bytes
- * are put back (unshift) for whichever server takes the socket.
+ * How long a new connection may take to show what it speaks (its first bytes) before it is
+ * closed, ms: grpc-go's default `ConnectionTimeout` (server.go, 120 s), which bounds the handshake
+ * and the HTTP/2 preface of every connection. Without it a client that connects and sends nothing
+ * or half a preface (a slowloris) holds a socket forever.
  */
-export function startsWithHttp2Preface(socket: net.Socket): Promise<boolean> {
+export const FIRST_BYTES_TIMEOUT_MS = 120_000;
+
+/**
+ * Destroys `socket` after `timeoutMs` unless `decided()` is called first; returns `decided`.
+ * The sniffing promises of a destroyed socket never settle, so no server ever gets it.
+ */
+function deadline(socket: net.Socket, timeoutMs: number): () => void {
+  const timer = setTimeout(() => socket.destroy(), timeoutMs);
+  const clear = () => clearTimeout(timer);
+  socket.once("close", clear);
+  return () => {
+    clear();
+    socket.off("close", clear);
+  };
+}
+
+/**
+ * Waits for the socket's first bytes; resolves true when they are the HTTP/2 preface. The bytes
+ * are put back (unshift) for whichever server takes the socket. A socket that has not sent the
+ * whole preface or something else within `timeoutMs` (default {@link FIRST_BYTES_TIMEOUT_MS}) is
+ * destroyed and the promise never settles.
+ */
+export function startsWithHttp2Preface(socket: net.Socket, timeoutMs = FIRST_BYTES_TIMEOUT_MS): Promise<boolean> {
   return new Promise((resolve) => {
+    const decided = deadline(socket, timeoutMs);
     const chunks: Buffer[] = [];
     const onReadable = () => {
       for (let c: Buffer | null; (c = socket.read() as Buffer | null) !== null; ) chunks.push(c);
@@ -23,6 +48,7 @@ export function startsWithHttp2Preface(socket: net.Socket): Promise<boolean> {
       const n = Math.min(head.length, H2_PREFACE.length);
       const matches = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
       if (matches && n < H2_PREFACE.length && !socket.readableEnded) return;
+      decided();
       socket.off("readable", onReadable);
       socket.unshift(head);
       resolve(matches && n === H2_PREFACE.length);
@@ -37,13 +63,16 @@ const TLS_HANDSHAKE_RECORD = 0x16;
 /**
  * Waits for the socket's first byte; resolves true when it starts a TLS handshake record (what a
  * port serving both `http://` and `https://` needs to tell them apart, as etcd's cmux does). The
- * byte is put back (unshift); a socket that ends first resolves false.
+ * byte is put back (unshift); a socket that ends first resolves false. A socket silent for
+ * `timeoutMs` (default {@link FIRST_BYTES_TIMEOUT_MS}) is destroyed and the promise never settles.
  */
-export function startsWithTlsHandshake(socket: net.Socket): Promise<boolean> {
+export function startsWithTlsHandshake(socket: net.Socket, timeoutMs = FIRST_BYTES_TIMEOUT_MS): Promise<boolean> {
   return new Promise((resolve) => {
+    const decided = deadline(socket, timeoutMs);
     const onReadable = () => {
       const head = socket.read() as Buffer | null;
       if (head === null && !socket.readableEnded) return;
+      decided();
       socket.off("readable", onReadable);
       if (head !== null) socket.unshift(head);
       resolve(head !== null && head[0] === TLS_HANDSHAKE_RECORD);

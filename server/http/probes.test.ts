@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { AlarmType } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Errors } from "../errors.ts";
 import { createHttpApp } from "./app.ts";
 import { createFakeApi } from "./fake-api.ts";
@@ -50,5 +51,23 @@ describe("health probes (etcdhttp/health.go)", () => {
     api.rangeThrows = Errors.Stopped();
     expect(await get(app, "/livez")).toMatchObject({ status: 503, body: "[-]serializable_read failed: etcdserver: server stopped\n\n" });
     expect((await get(app, "/readyz", "PUT")).status).toBe(405);
+  });
+
+  test("alarms: NOSPACE makes /health fail unless excluded; CORRUPT fails /readyz's data_corruption; /livez does not look at alarms", async () => {
+    const api = createFakeApi();
+    const alarms: { memberID: bigint; alarm: AlarmType }[] = [];
+    const app = createHttpApp(Object.assign(api, { alarmList: () => alarms as never }));
+    alarms.push({ memberID: api.memberId, alarm: AlarmType.NOSPACE });
+    expect(await get(app, "/health")).toMatchObject({ status: 503, body: '{"health":"false"}\n' });
+    expect(await get(app, "/health?exclude=NOSPACE")).toMatchObject({ status: 200, body: '{"health":"true"}' });
+    expect(await get(app, "/health?exclude=CORRUPT")).toMatchObject({ status: 503 });
+    expect(await get(app, "/readyz")).toMatchObject({ status: 200 });
+    alarms.push({ memberID: api.memberId, alarm: AlarmType.CORRUPT });
+    expect(await get(app, "/readyz")).toMatchObject({
+      status: 503,
+      body: "[-]data_corruption failed: alarm activated: CORRUPT\n[+]serializable_read ok\n[+]linearizable_read ok\n\n",
+    });
+    expect(await get(app, "/health?exclude=NOSPACE&exclude=CORRUPT")).toMatchObject({ status: 200 });
+    expect(await get(app, "/livez")).toMatchObject({ status: 200, body: "ok\n" });
   });
 });

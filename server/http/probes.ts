@@ -4,7 +4,7 @@
  * `/livez` and `/readyz`):
  *
  * - `GET /health` → 200 `{"health":"true"}` or 503 `{"health":"false"}` + newline. Unhealthy
- *   when an alarm is raised (unless named by `?exclude=NOSPACE`, repeatable), when there is no
+ *   when an alarm is raised (unless its type is named by `?exclude=NOSPACE`, repeatable), when there is no
  *   leader (not checked with `?serializable=true`), or when a read through the member fails or
  *   takes over 1 s (linearizable; local with `?serializable=true`).
  * - `GET /livez`: check `serializable_read`; `GET /readyz`: checks `data_corruption` (no CORRUPT
@@ -16,7 +16,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import type { Hono } from "hono";
-import { RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { AlarmType, RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Errors } from "../errors.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { ROOT_USER, type AuthInfo } from "../auth/store.ts";
@@ -37,9 +37,9 @@ export interface HealthOptions {
   excludedAlarms?: ReadonlySet<string>;
 }
 
-/** Raised alarms by name; alarms are not implemented yet, so none are ever raised. */
-function activeAlarms(_api: EtcdServerApi): string[] {
-  return [];
+/** Names of the alarms raised on this member (`NOSPACE`, `CORRUPT`; server/alarm/). */
+function activeAlarms(api: EtcdServerApi): string[] {
+  return (api.alarmList?.() ?? []).map((a) => AlarmType[a.alarm] ?? "UNKNOWN");
 }
 
 /** Runs `read` with {@link PROBE_READ_TIMEOUT_MS}; rejects with etcd's request timeout error when it takes longer. */

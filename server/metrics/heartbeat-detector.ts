@@ -5,7 +5,7 @@
  * counted in `etcd_server_heartbeat_send_failures_total` and logged as etcd logs it. The records
  * are reset whenever leadership changes.
  */
-import { formatGoDuration } from "../compactor/go-duration.ts";
+import { goDurationString } from "../../cli/go/duration.ts";
 
 /** Per-peer time of the last heartbeat; see the module doc. */
 export class HeartbeatTimeoutDetector {
@@ -38,9 +38,9 @@ export class HeartbeatTimeoutDetector {
   warningFields(to: bigint, exceedMs: number): Record<string, unknown> {
     return {
       to: to.toString(16),
-      "heartbeat-interval": formatGoDuration(this.heartbeatMs * 1e6),
-      "expected-duration": formatGoDuration(2 * this.heartbeatMs * 1e6),
-      "exceeded-duration": formatGoDuration(exceedMs * 1e6),
+      "heartbeat-interval": goDurationString(BigInt(Math.round(this.heartbeatMs * 1e6))),
+      "expected-duration": goDurationString(BigInt(Math.round(2 * this.heartbeatMs * 1e6))),
+      "exceeded-duration": goDurationString(BigInt(Math.round(exceedMs * 1e6))),
     };
   }
 }

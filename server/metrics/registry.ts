@@ -14,13 +14,12 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { ETCD_SERVER_VERSION } from "../config.ts";
 import { idToHex } from "../membership/ids.ts";
+import { DEFAULT_QUOTA_BYTES } from "../alarm/quota.ts";
 import type { GrpcMethodStats, GrpcStats } from "./grpc-stats.ts";
 import { GRPC_CODE_NAMES } from "./grpc-stats.ts";
 import type { MemberCounters } from "./member-counters.ts";
 import { PEER_RTT_BUCKETS_SECONDS, type PeerCounters } from "./peer-counters.ts";
 
-/** etcd's default backend quota when `--quota-backend-bytes` is 0: 2 GiB (etcdserver/quota.go DefaultQuotaBytes). */
-export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
 
 /** What the registry reads from a member at scrape time (EtcdNode `metricsSource()`). */
 export interface MemberMetricsSource {
@@ -54,7 +53,7 @@ export interface MetricsOptions {
   grpc?: GrpcStats;
   /** Peer traffic counters of the transport (default: the member's `counters.peers`). */
   peers?: PeerCounters;
-  /** `--quota-backend-bytes` (0: etcd's 2 GiB). */
+  /** `--quota-backend-bytes` (0: etcd's 2 GiB; negative: quota disabled, reported as given). */
   quotaBackendBytes: number;
   /** Cluster version reported in `etcd_cluster_version` (etcd 3.4: "3.4"). */
   clusterVersion?: string;
@@ -117,7 +116,8 @@ export function createMetricsRegistry(opts: MetricsOptions): Registry {
   countFrom(r, "etcd_server_health_success", "The total number of successful health checks", () => c.healthSuccess);
   countFrom(r, "etcd_server_health_failures", "The total number of failed health checks", () => c.healthFailures);
   countFrom(r, "etcd_debugging_server_lease_expired_total", "The total number of expired leases.", () => c.leaseExpired);
-  const quota = opts.quotaBackendBytes > 0 ? opts.quotaBackendBytes : DEFAULT_QUOTA_BYTES;
+  // etcd's NewBackendQuota sets the flag's value, the default for 0 (a negative one, disabled, stays).
+  const quota = opts.quotaBackendBytes === 0 ? DEFAULT_QUOTA_BYTES : opts.quotaBackendBytes;
   new Gauge({ name: "etcd_server_quota_backend_bytes", help: "Current backend storage quota size in bytes.", registers: [r] }).set(quota);
   infoGauge(r, "etcd_server_version", "Which version is running. 1 for 'server_version' label with current version.", "server_version", ETCD_SERVER_VERSION);
   infoGauge(r, "etcd_server_id", "Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.", "server_id", idToHex(m.memberId));

@@ -104,3 +104,36 @@ describe("compact", () => {
     expect(etcdError(() => t.store.compact(0))).toEqual(COMPACTED);
   });
 });
+
+describe("deferred compaction (deleted in batches by compactStep)", () => {
+  test("freed rows stay until compactStep deletes them in batches; reads and HashKV are as after an immediate compaction", async () => {
+    const { hashKV } = await import("./hash.ts");
+    const deferred = open({ deferCompaction: true });
+    const immediate = open();
+    for (const t of [deferred, immediate]) {
+      history(t);
+      for (let i = 0; i < 50; i++) t.store.put(putReq("many", String(i))); // 10..59
+      t.store.compact(50);
+    }
+    expect(deferred.store.compactRevision).toBe(50);
+    expect(deferred.store.pendingCompactionRows).toBeGreaterThan(40);
+    expect(deferred.rowCount()).toBe(58);
+    expect(etcdError(() => deferred.store.range(rangeReq("a", "", { revision: 49n })))).toEqual(COMPACTED);
+    expect(rangeTuples(deferred.store.range(rangeReq("many", "", { revision: 50n })))).toEqual(rangeTuples(immediate.store.range(rangeReq("many", "", { revision: 50n }))));
+    expect((await hashKV(deferred.store, 59)).hash).toBe((await hashKV(immediate.store, 59)).hash);
+
+    const afterOne = deferred.store.compactStep(10);
+    expect(afterOne).toBe(deferred.store.pendingCompactionRows);
+    expect(deferred.rowCount()).toBe(48);
+    // A restart part-way finds the remaining rows again.
+    const reopened = deferred.reopen();
+    const left = reopened.pendingCompactionRows;
+    expect(left).toBeGreaterThan(0);
+    let steps = 0;
+    while (reopened.compactStep(10) > 0) steps++;
+    expect(steps).toBe(Math.ceil(left / 10) - 1);
+    expect(deferred.rowCount()).toBe(immediate.rowCount());
+    expect((await hashKV(reopened, 59)).hash).toBe((await hashKV(immediate.store, 59)).hash);
+    expect(deferred.reopen().pendingCompactionRows).toBe(0);
+  });
+});

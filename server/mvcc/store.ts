@@ -64,6 +64,12 @@ export type MvccStoreOptions = {
    */
   leaseExists?: (lease: bigint) => boolean;
   /**
+   * Leave the `kv` rows a compaction frees to {@link MvccStore.compactStep} (called in bounded
+   * batches by the member between apply rounds) instead of deleting them inside `compact`.
+   * Default false: `compact` deletes them at once (tests of the store alone).
+   */
+  deferCompaction?: boolean;
+  /**
    * Memory budget in bytes of the live-value cache (the current KeyValue of each key, so
    * reads at the current revision skip SQLite). Default 256 MiB; 0 disables the cache.
    */
@@ -123,6 +129,10 @@ export class MvccStore {
   private compactMainRev = -1;
   private nextId = 1;
   private restoredLeases: LeaseAttachment[] = [];
+  /** Row ids freed by compactions and not deleted yet (oldest first), with the next one to delete. */
+  private pendingDeletes: number[] = [];
+  private pendingAt = 0;
+  private readonly deferCompaction: boolean;
   private readonly cacheBudget: number;
   private cachedBytes = 0;
 
@@ -136,6 +146,7 @@ export class MvccStore {
     this.meta = new Meta(db);
     this.leaseExists = options.leaseExists;
     this.cacheBudget = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+    this.deferCompaction = options.deferCompaction ?? false;
     this.savepoint = db.query("SAVEPOINT mvcc_write");
     this.release = db.query("RELEASE mvcc_write");
     this.rollbackTo = db.query("ROLLBACK TO mvcc_write");
@@ -155,6 +166,26 @@ export class MvccStore {
   /** Number of live (not deleted) keys; walks the index, for `/metrics` at scrape time. */
   get liveKeys(): number {
     return this.index.countLive();
+  }
+
+  /** etcd's compactMainRev: -1 until the first compaction (HashKV compares against it). */
+  get compactMainRevision(): number {
+    return this.compactMainRev;
+  }
+
+  /** The `kv` table (HashKV pages through it). */
+  get revisions(): RevisionsTable {
+    return this.rows;
+  }
+
+  /**
+   * Whether row `id` of `key` is the revision a compaction at `rev` would keep (etcd's
+   * kvindex.Keep): the key's latest write at or below `rev`, when that is not a tombstone.
+   */
+  keptAt(key: Uint8Array, id: number, rev: number): boolean {
+    const ki = this.index.get(bytesToKey(key));
+    const f = ki?.find(rev);
+    return !!f && f.gen.ids[f.i] === id;
   }
 
   /** Number of keys in the index (live, or deleted with uncompacted history). */
@@ -202,6 +233,15 @@ export class MvccStore {
     }
     this.currentRev = Math.max(maxMain, this.compactMainRev, 1);
     this.nextId = maxId + 1;
+    // A compaction whose rows were not all deleted yet (a restart or a Raft snapshot taken
+    // meanwhile): the index just rebuilt still has them; compacting it again finds them.
+    this.pendingDeletes = [];
+    this.pendingAt = 0;
+    const finished = this.meta.getNumber(MetaKeys.compactFinishedRevision, this.compactMainRev);
+    if (this.compactMainRev > 0 && finished < this.compactMainRev) {
+      this.pendingDeletes = this.index.compact(this.compactMainRev, true);
+      if (!this.deferCompaction) this.compactStep(Infinity);
+    }
     this.restoredLeases = [...leases].map(([key, lease]) => ({ key: keyToBytes(key), lease }));
   }
 
@@ -564,8 +604,10 @@ export class MvccStore {
    * etcd Compact: drops history at or below `revision`. Each key keeps its latest revision
    * <= `revision` unless the key was deleted at or below it; histories that end in such a
    * tombstone are removed entirely. Reads at revisions < `revision` then fail with Compacted;
-   * reading at `revision` itself still works. Runs synchronously (etcd schedules the backend
-   * deletes in batches); persists the compact revision in `meta`.
+   * reading at `revision` itself still works. The index changes at once and the compact revision
+   * is persisted in `meta`; the freed rows are deleted at once, or with `deferCompaction` left to
+   * {@link compactStep} (etcd schedules its backend deletes in batches too). Until they are gone
+   * they are invisible: reads go through the index, HashKV skips them (server/mvcc/hash.ts).
    *
    * Errors: Compacted (OutOfRange "etcdserver: mvcc: required revision has been compacted")
    * when revision <= the compact revision; FutureRev (OutOfRange "etcdserver: mvcc: required
@@ -574,19 +616,51 @@ export class MvccStore {
   compact(revision: number): void {
     if (revision <= this.compactMainRev) throw Errors.Compacted();
     if (revision > this.currentRev) throw Errors.FutureRev();
-    const doomed = this.index.compact(revision, false);
+    if (this.meta.getNumber(MetaKeys.compactFinishedRevision) === undefined) {
+      this.meta.setNumber(MetaKeys.compactFinishedRevision, Math.max(this.compactMainRev, 0));
+    }
+    this.meta.setNumber(MetaKeys.compactRevision, revision);
+    const doomed = this.index.compact(revision, true);
+    this.compactMainRev = revision;
+    if (this.pendingAt === this.pendingDeletes.length) {
+      this.pendingDeletes = doomed;
+      this.pendingAt = 0;
+    } else {
+      for (const id of doomed) this.pendingDeletes.push(id);
+    }
+    if (!this.deferCompaction) this.compactStep(Infinity);
+  }
+
+  /** Rows freed by compactions and not deleted yet. */
+  get pendingCompactionRows(): number {
+    return this.pendingDeletes.length - this.pendingAt;
+  }
+
+  /**
+   * Deletes up to `maxRows` of the rows compactions freed (etcd's scheduleCompaction deletes in
+   * batches of 10 000 between pauses). When none are left, records the compaction as finished
+   * (`meta` compact_finished_revision), so a restart does not look for them again. Joins the
+   * caller's transaction if one is open; call it between apply transactions otherwise. Returns
+   * the rows still pending.
+   */
+  compactStep(maxRows: number): number {
+    const end = Math.min(this.pendingDeletes.length, this.pendingAt + maxRows);
     this.savepoint.run();
     try {
-      for (const id of doomed) this.rows.delete(id);
-      this.meta.setNumber(MetaKeys.compactRevision, revision);
+      for (let k = this.pendingAt; k < end; k++) this.rows.delete(this.pendingDeletes[k]!);
+      if (end === this.pendingDeletes.length) this.meta.setNumber(MetaKeys.compactFinishedRevision, Math.max(this.compactMainRev, 0));
     } catch (err) {
       this.rollbackTo.run();
       this.release.run();
       throw err;
     }
     this.release.run();
-    this.index.compact(revision, true);
-    this.compactMainRev = revision;
+    this.pendingAt = end;
+    if (end === this.pendingDeletes.length) {
+      this.pendingDeletes = [];
+      this.pendingAt = 0;
+    }
+    return this.pendingCompactionRows;
   }
 }
 

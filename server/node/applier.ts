@@ -27,6 +27,9 @@ import type { Lessor } from "../lease/lessor.ts";
 import { applyAuthEntry, checkEntryPermission, type AuthResponse } from "../auth/apply.ts";
 import type { AuthStore } from "../auth/store.ts";
 import type { TokenProvider } from "../auth/tokens.ts";
+import type { AlarmResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { alarmRefusal, applyAlarm, type AlarmLog } from "../alarm/apply.ts";
+import type { AlarmStore } from "../alarm/store.ts";
 
 /** Response message of an applied write, header still unset (the node fills it). */
 export type AppliedResponse =
@@ -37,6 +40,7 @@ export type AppliedResponse =
   | LeaseGrantResponse
   | LeaseRevokeResponse
   | LeaseCheckpointResponse
+  | AlarmResponse
   | AuthResponse;
 
 /** Outcome of applying one entry: the response and the MVCC events it produced, or an etcd error. */
@@ -51,6 +55,10 @@ export interface ApplyTarget {
   authStore?: AuthStore;
   /** Token provider: simple tokens are registered when Authenticate is applied. */
   tokens?: TokenProvider;
+  /** Raised alarms (server/alarm/store.ts); absent: no alarms (tests of MVCC alone). */
+  alarms?: AlarmStore;
+  /** Logs raised and cleared alarms. */
+  alarmLog?: AlarmLog;
 }
 
 /**
@@ -61,6 +69,15 @@ export interface ApplyTarget {
 export function applyEntry(target: ApplyTarget, req: InternalRaftRequest, index = 0): ApplyOutcome {
   const { mvcc, lessor } = target;
   try {
+    if (target.alarms) {
+      // etcd's applierV3Capped / applierV3Corrupt wrap every other applier.
+      const refused = alarmRefusal(target.alarms, req);
+      if (refused) return refused;
+      if (req.alarm) {
+        const response = applyAlarm(target.alarms, req.alarm, target.alarmLog);
+        if (response) return { response, events: [], revision: mvcc.currentRevision };
+      }
+    }
     if (target.authStore && target.tokens) {
       checkEntryPermission(target.authStore, lessor, req);
       const response = applyAuthEntry({ authStore: target.authStore, tokens: target.tokens }, req, index);

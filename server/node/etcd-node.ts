@@ -26,7 +26,18 @@ import {
   RequestHeaderSchema,
   type InternalRaftRequest,
 } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
-import { CompactionRequestSchema, LeaseRevokeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import {
+  AlarmRequestSchema,
+  AlarmRequest_AlarmAction,
+  AlarmType,
+  CompactionRequestSchema,
+  LeaseRevokeRequestSchema,
+  type AlarmMember,
+  type AlarmRequest,
+  type AlarmResponse,
+} from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { AlarmStore, alarmString } from "../alarm/store.ts";
+import { effectiveQuotaBytes, MAX_QUOTA_BYTES, quotaAvailable, type QuotaRequest } from "../alarm/quota.ts";
 import { parseCompactionRetention, startCompactor, type CompactionMode, type Compactor } from "../compactor/compactor.ts";
 import {
   RangeRequestSchema,
@@ -65,6 +76,9 @@ import { WatchHub } from "../mvcc/watch/hub.ts";
 import { WatchStream } from "../mvcc/watch/stream.ts";
 import { backendPath, openBackend } from "../storage/sqlite.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
+import { backendSize, tableBytes } from "../storage/size.ts";
+import { defragment } from "../storage/defrag.ts";
+import { hashBackend, hashKV, type KvHash } from "../mvcc/hash.ts";
 import { SqliteRaftStorage } from "../storage/raft-storage.ts";
 import { MembersTable, type MemberRecord } from "../storage/members.ts";
 import { LeasesTable } from "../storage/leases.ts";
@@ -94,7 +108,7 @@ import { realEnv, type MemberEnv } from "./env.ts";
 import { countTxn, MemberCounters } from "../metrics/member-counters.ts";
 import { HeartbeatTimeoutDetector, LATE_HEARTBEAT_WARNING } from "../metrics/heartbeat-detector.ts";
 import type { MemberMetricsSource } from "../metrics/registry.ts";
-import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS } from "./limits.ts";
+import { COMPACTION_BATCH_ROWS, MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS } from "./limits.ts";
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
 export interface NodeConfig extends BootstrapConfig {
@@ -144,6 +158,10 @@ export interface NodeConfig extends BootstrapConfig {
   bcryptCost?: number;
   /** Wall-clock time of JWT expiry, epoch ms (default the system clock; tests inject one). */
   wallClock?: WallClock;
+  /** `--quota-backend-bytes`: backend size that raises NOSPACE, bytes (0 or absent: 2 GiB; negative: none). */
+  quotaBackendBytes?: number;
+  /** `--experimental-compaction-batch-limit`: compacted rows deleted per event-loop turn (0 or absent: COMPACTION_BATCH_ROWS). */
+  compactionBatchLimit?: number;
 }
 
 /** Minimal structured logger (server/log.ts provides one). */
@@ -179,6 +197,14 @@ export class EtcdNode implements EtcdServerApi {
   readonly tokens: TokenProvider;
   /** The Auth API (server/auth/server.ts). */
   readonly auth: AuthServer;
+  /** Raised alarms (server/alarm/store.ts), changed by applied Alarm entries. */
+  readonly alarms: AlarmStore;
+  /** How the applier logs raised and cleared alarms. */
+  readonly alarmLog: (msg: string, fields: Record<string, unknown>) => void;
+  /** The space quota, bytes (Infinity: none). */
+  private readonly quotaBytes: number;
+  /** Backend size as of the last apply batch, bytes (etcd's backend.Size(), updated at commit). */
+  private backendBytes = 0;
   private readonly meta: Meta;
   private readonly membersTable: MembersTable;
   private readonly raftStorage: SqliteRaftStorage;
@@ -268,8 +294,13 @@ export class EtcdNode implements EtcdServerApi {
     });
     this.leaseIds = new LeaseIdGenerator(this.memberId, env.now());
     this.requestIds = new LeaseIdGenerator(this.memberId, env.now());
-    this.mvcc = new MvccStore(db, { leaseExists: (id) => this.lessor.has(id) });
+    this.mvcc = new MvccStore(db, { leaseExists: (id) => this.lessor.has(id), deferCompaction: true });
     this.authStore = new AuthStore(db);
+    this.alarms = new AlarmStore(db);
+    this.alarmLog = (msg, fields) => logger.warn(msg, fields);
+    this.quotaBytes = effectiveQuotaBytes(cfg.quotaBackendBytes ?? 0);
+    this.logQuota(cfg.quotaBackendBytes ?? 0);
+    this.backendBytes = backendSize(db).totalBytes;
     this.tokens = createTokenProvider(cfg.authToken ?? "simple", (cfg.authTokenTtl ?? 300) * 1000, {
       monotonic: cfg.clock ?? systemClock,
       wall: cfg.wallClock ?? systemWallClock,
@@ -356,6 +387,8 @@ export class EtcdNode implements EtcdServerApi {
       env,
       peerTls: this.peerTls,
     });
+    // Rows of a compaction a restart interrupted.
+    this.scheduleCompaction();
     this.compactor = startCompactor(compactionMode, compactionRetention, {
       env,
       log: logger,
@@ -366,6 +399,165 @@ export class EtcdNode implements EtcdServerApi {
 
   rejectIfLearner(): void {
     if (this.learner) throw Errors.NotSupportedForLearner();
+  }
+
+  /** etcd's NewBackendQuota start-up line. */
+  private logQuota(flag: number): void {
+    if (flag < 0) {
+      this.logger.info("disabled backend quota", { "quota-name": "v3-applier", "quota-size-bytes": flag });
+      return;
+    }
+    if (flag > MAX_QUOTA_BYTES) {
+      this.logger.warn("quota exceeds the maximum value", { "quota-name": "v3-applier", "quota-size-bytes": flag, "quota-maximum-size-bytes": MAX_QUOTA_BYTES });
+    }
+    this.logger.info(flag === 0 ? "enabled backend quota with default value" : "enabled backend quota", {
+      "quota-name": "v3-applier",
+      "quota-size-bytes": this.quotaBytes,
+    });
+  }
+
+  /**
+   * etcd's quotaAlarmer.check (v3rpc/quota.go): undefined when `r` fits in the quota; else a
+   * promise that proposes a NOSPACE alarm for this member (its failure is ignored) and rejects
+   * with NoSpace
+   * (ResourceExhausted `etcdserver: mvcc: database space exceeded`).
+   */
+  private quotaRefusal(r: QuotaRequest): Promise<never> | undefined {
+    // A learner's writes are refused as such by propose (etcd's interceptor runs first).
+    if (this.learner || quotaAvailable(r, this.backendBytes, this.quotaBytes)) return undefined;
+    // etcd's quota counts its bbolt file, not its WAL: leave out the pages of our Raft log.
+    if (quotaAvailable(r, this.backendBytes - this.raftLogBytes(), this.quotaBytes)) return undefined;
+    const activate = create(AlarmRequestSchema, { memberID: this.memberId, action: AlarmRequest_AlarmAction.ACTIVATE, alarm: AlarmType.NOSPACE });
+    return this.alarm(activate).then(
+      () => Promise.reject(Errors.NoSpace()),
+      () => Promise.reject(Errors.NoSpace()),
+    );
+  }
+
+  /**
+   * Maintenance.Alarm through the log (etcd's EtcdServer.Alarm): GET, ACTIVATE or DEACTIVATE
+   * as applied by server/alarm/apply.ts on every member. The response has no header, as etcd's.
+   * Errors: NotSupportedForLearner on a learner; Timeout and the other proposal errors.
+   */
+  async alarm(req: AlarmRequest): Promise<AlarmResponse> {
+    this.rejectIfLearner();
+    const resp = (await this.propose({ alarm: req })) as AlarmResponse;
+    resp.header = undefined;
+    return resp;
+  }
+
+  /** Bytes of the Raft log's pages, measured at most once per applied index. */
+  private raftLogBytes(): number {
+    const applied = this.raft.appliedIndex;
+    if (this.raftLogBytesAt?.applied !== applied) this.raftLogBytesAt = { applied, bytes: tableBytes(this.db, "raft_log") };
+    return this.raftLogBytesAt.bytes;
+  }
+  private raftLogBytesAt: { applied: number; bytes: number } | undefined;
+
+  /** Every alarm raised (as applied on this member), by type then member ID. */
+  alarmList(): AlarmMember[] {
+    return this.alarms.get(AlarmType.NONE);
+  }
+
+  /**
+   * Maintenance.HashKV on this member (server/mvcc/hash.ts): the history up to `revision`
+   * (0: current), read in pages over event-loop turns; `forPeer`: asked over the peer port by
+   * the leader's corruption check (a learner answers too). Errors: Compacted, FutureRev (OutOfRange),
+   * NotSupportedForLearner, Stopped.
+   */
+  async hashKV(revision: number, forPeer = false): Promise<KvHash> {
+    this.assertOpen();
+    if (!forPeer) this.rejectIfLearner();
+    return hashKV(this.mvcc, revision, (fn) => this.env.setImmediate(fn));
+  }
+
+  /** Maintenance.Hash: a hash of the state-machine tables (server/mvcc/hash.ts hashBackend). */
+  hash(): number {
+    this.assertOpen();
+    this.rejectIfLearner();
+    return hashBackend(this.db);
+  }
+
+  /** A compaction batch is scheduled. */
+  private compactionScheduled = false;
+  /** Callers waiting until a compaction's rows are all deleted (physical compactions). */
+  private compactionWaiters: (() => void)[] = [];
+
+  /**
+   * Deletes the rows compactions freed, COMPACTION_BATCH_ROWS (or `--experimental-compaction-batch-limit`) per event-loop turn in their own
+   * transaction, so compacting millions of revisions never holds the loop long enough to delay
+   * heartbeats (etcd's scheduleCompaction: batches with pauses).
+   */
+  private scheduleCompaction(): void {
+    if (this.compactionScheduled || this.closed) return;
+    if (this.mvcc.pendingCompactionRows === 0) {
+      for (const done of this.compactionWaiters.splice(0)) done();
+      return;
+    }
+    this.compactionScheduled = true;
+    this.env.setImmediate(() => {
+      this.compactionScheduled = false;
+      if (this.closed) return;
+      if (!this.db.inTransaction) {
+        try {
+          const batch = (this.cfg.compactionBatchLimit ?? 0) > 0 ? this.cfg.compactionBatchLimit! : COMPACTION_BATCH_ROWS;
+          this.db.transaction(() => this.mvcc.compactStep(batch))();
+        } catch (e) {
+          this.memberFatal("failed to delete compacted revisions", { error: e instanceof Error ? e.message : String(e) });
+          return;
+        }
+      }
+      this.scheduleCompaction();
+    });
+  }
+
+  /** Resolves once no compacted rows wait for deletion. */
+  private compactionDone(): Promise<void> {
+    if (this.mvcc.pendingCompactionRows === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.compactionWaiters.push(resolve);
+      this.scheduleCompaction();
+    });
+  }
+
+  /** The Defragment running now, shared by concurrent callers. */
+  private defragRunning: Promise<void> | undefined;
+
+  /**
+   * Maintenance.Defragment (etcd's EtcdServer.Defragment): gives free pages back to the file
+   * system in bounded steps while the member keeps serving (server/storage/defrag.ts). A call
+   * while one runs waits for that one. Errors: Stopped after close(); SQLite errors as Unknown.
+   */
+  defragment(): Promise<void> {
+    this.assertOpen();
+    this.defragRunning ??= (async () => {
+      const path = backendPath(this.cfg.dataDir);
+      const before = fileSize(path);
+      this.logger.info("defragmenting", { path, "current-db-size-bytes": before });
+      const start = this.env.monotonicMs();
+      try {
+        const r = await defragment(this.db, {
+          nextTurn: (fn) => this.env.setImmediate(fn),
+          onFullVacuum: () => this.logger.warn("converting the backend to incremental vacuum with one full VACUUM", { path }),
+        });
+        this.backendBytes = backendSize(this.db).totalBytes;
+        this.logger.info("defragmented", {
+          path,
+          "current-db-size-bytes-diff": fileSize(path) - before,
+          "current-db-size-bytes": fileSize(path),
+          "freed-pages": r.freedPages,
+          took: `${Math.round(this.env.monotonicMs() - start)}ms`,
+        });
+      } finally {
+        this.defragRunning = undefined;
+      }
+    })();
+    return this.defragRunning;
+  }
+
+  /** Backend size used by the quota and Status, bytes (as of the last applied batch). */
+  get backendSize(): number {
+    return this.backendBytes;
   }
 
   async linearizableReadNotify(): Promise<void> {
@@ -405,7 +597,7 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   put(req: PutRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<PutResponse> {
-    return this.clientPropose({ put: req }, ai, signal) as Promise<PutResponse>;
+    return this.quotaRefusal({ put: req }) ?? (this.clientPropose({ put: req }, ai, signal) as Promise<PutResponse>);
   }
 
   deleteRange(req: DeleteRangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<DeleteRangeResponse> {
@@ -426,11 +618,14 @@ export class EtcdNode implements EtcdServerApi {
       response.header = this.header();
       return response;
     }
-    return this.propose({ txn: req }, ai, signal) as Promise<TxnResponse>;
+    return this.quotaRefusal({ txn: req }) ?? (this.propose({ txn: req }, ai, signal) as Promise<TxnResponse>);
   }
 
-  compact(req: CompactionRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<CompactionResponse> {
-    return this.clientPropose({ compaction: req }, ai, signal) as Promise<CompactionResponse>;
+  /** Compaction through the log; with `physical`, answered once the freed rows are deleted (as etcd's). */
+  async compact(req: CompactionRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<CompactionResponse> {
+    const resp = (await this.clientPropose({ compaction: req }, ai, signal)) as CompactionResponse;
+    if (req.physical) await this.compactionDone();
+    return resp;
   }
 
   async leaseGrant(req: LeaseGrantRequest, ai?: AuthInfo): Promise<LeaseGrantResponse> {
@@ -438,6 +633,8 @@ export class EtcdNode implements EtcdServerApi {
     let ID = req.ID;
     // etcd picks a positive ID from the member's request-ID generator when none is given.
     while (ID === 0n || (req.ID === 0n && this.lessor.has(ID))) ID = this.leaseIds.next();
+    const refused = this.quotaRefusal({ leaseGrant: req });
+    if (refused) return refused;
     return this.propose({ leaseGrant: { ...req, ID } }, ai) as Promise<LeaseGrantResponse>;
   }
 
@@ -512,20 +709,22 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   status(): StatusResponse {
-    const dbSize = fileSize(backendPath(this.cfg.dataDir));
+    // The file lags behind the pages still in the WAL: report the larger (etcd: the bbolt file size).
+    const size = backendSize(this.db);
+    const dbSize = Math.max(fileSize(backendPath(this.cfg.dataDir)), size.totalBytes);
     const st = this.raft.status();
     return create(StatusResponseSchema, {
       header: this.header(),
       version: ETCD_SERVER_VERSION,
       dbSize: BigInt(dbSize),
-      dbSizeInUse: BigInt(dbSize),
+      dbSizeInUse: BigInt(size.inUseBytes),
       leader: st.softState.lead,
       raftIndex: BigInt(st.hardState.commit),
       raftTerm: BigInt(st.hardState.term),
       raftAppliedIndex: BigInt(this.raft.appliedIndex),
       isLearner: this.learner,
       // etcd lists "etcdserver: no leader" (and raised alarms) in errors (v3rpc/maintenance.go).
-      errors: st.softState.lead === 0n ? [Errors.NoLeader().rawMessage] : [],
+      errors: [...(st.softState.lead === 0n ? [Errors.NoLeader().rawMessage] : []), ...this.alarmList().map(alarmString)],
     });
   }
 
@@ -757,6 +956,7 @@ export class EtcdNode implements EtcdServerApi {
     this.mvcc.reload();
     this.lessor.reload();
     this.authStore.reload();
+    this.alarms.reload();
     restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
     this.lastWatchHeader = undefined;
     this.learner = this.membersTable.get(this.memberId)?.isLearner ?? false;
@@ -766,6 +966,8 @@ export class EtcdNode implements EtcdServerApi {
 
   /** After an apply transaction committed: watchers get their events, callers their answers. */
   private afterApply(): void {
+    this.backendBytes = backendSize(this.db).totalBytes;
+    this.scheduleCompaction();
     if (this.snapshotRestored) {
       this.snapshotRestored = false;
       this.appliedEvents = [];
@@ -871,7 +1073,12 @@ export class EtcdNode implements EtcdServerApi {
       committedIndex: () => this.raft.committedIndex,
       appliedIndex: () => this.raft.appliedIndex,
       pendingProposals: () => this.waiters.size,
-      backendBytes: () => (this.closed ? { total: 0, inUse: 0 } : backendBytes(this.db, this.cfg.dataDir)),
+      backendBytes: () => {
+        if (this.closed) return { total: 0, inUse: 0 };
+        // As Status reports them (dbSize, dbSizeInUse).
+        const size = backendSize(this.db);
+        return { total: Math.max(fileSize(backendPath(this.cfg.dataDir)), size.totalBytes), inUse: size.inUseBytes };
+      },
       liveKeys: () => this.mvcc.liveKeys,
       watchers: () => this.watchHub.watcherCount,
       watchStreams: () => this.watchStreams,
@@ -905,17 +1112,6 @@ function isTxnSerializable(req: TxnRequest): boolean {
     if (op.request.case === "requestTxn") return isTxnSerializable(op.request.value);
     return true;
   });
-}
-
-/**
- * The backend file's size and the part of it SQLite uses (pages minus free pages), bytes: etcd's
- * `db_total_size_in_bytes` and `db_total_size_in_use_in_bytes`.
- */
-function backendBytes(db: Database, dataDir: string): { total: number; inUse: number } {
-  const total = fileSize(backendPath(dataDir));
-  const pragma = (name: string) => Number((db.query(`PRAGMA ${name}`).get() as Record<string, number>)[name] ?? 0);
-  const inUse = (pragma("page_count") - pragma("freelist_count")) * pragma("page_size");
-  return { total, inUse: Math.min(total || inUse, inUse) };
 }
 
 function fileSize(path: string): number {

@@ -55,3 +55,9 @@ export const MAX_LEASE_KEEPALIVE_STREAMS = 10_000;
 
 /** How often proposals Raft dropped (no leader known, leadership transfer) are offered again, ms. */
 export const PROPOSAL_RETRY_MS = 50;
+
+/**
+ * Rows a compaction frees that one event-loop turn deletes (in its own transaction): etcd deletes
+ * in batches too (mvcc/kvstore_compaction.go), so heartbeats are never held up.
+ */
+export const COMPACTION_BATCH_ROWS = 10_000;

@@ -11,6 +11,12 @@ import type { Logger } from "../log.ts";
 import { servePromote } from "../membership/promote-http.ts";
 import { startPeerTransport, type PeerTransport } from "../transport/transport.ts";
 import { startEtcdNode, type EtcdNode, type NodeConfig } from "./etcd-node.ts";
+import { create } from "@bufbuild/protobuf";
+import { AlarmRequestSchema, AlarmRequest_AlarmAction, AlarmType } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { CorruptChecker } from "../corrupt/check.ts";
+import { fetchPeerHashKV } from "../corrupt/peer-hashkv.ts";
+import { peerClientTls } from "../transport/peer-tls.ts";
+import { realEnv } from "./env.ts";
 
 /**
  * Starts the member and its peer transport, then waits until the member has joined the Raft
@@ -39,6 +45,7 @@ export async function startMember(cfg: EtcdConfig & Partial<NodeConfig>, log: Lo
       isIdRemoved: (id) => node.isIdRemoved(id),
       leases: { renew: (id) => node.leaseRenew(id, true), timeToLive: (req) => node.leaseTimeToLive(req, true) },
       promote: (idText) => servePromote(idText, (id) => node.cluster.promoteLocal(id)),
+      hashKV: (rev) => node.hashKV(rev, true),
       onRemovedFromCluster: () => node.stopRemoved(),
     });
   } catch (e) {
@@ -49,13 +56,43 @@ export async function startMember(cfg: EtcdConfig & Partial<NodeConfig>, log: Lo
   syncPeers();
   node.sink = transport;
   node.onMembersChanged = syncPeers;
+  const checker = corruptChecker(node, cfg, log);
   const closeNode = node.close.bind(node);
   node.close = async () => {
+    checker.stop();
     await transport.close();
     await closeNode();
   };
+  if (cfg.initialCorruptCheck) {
+    try {
+      await checker.initialCheck();
+    } catch (e) {
+      await node.close();
+      throw e;
+    }
+  }
+  checker.start(cfg.corruptCheckTimeMs ?? 0);
   await Promise.race([node.ready(), node.removed]);
   return node;
+}
+
+/** The member's corruption checker (server/corrupt/check.ts), asking peers over the peer port. */
+function corruptChecker(node: EtcdNode, cfg: EtcdConfig & Partial<NodeConfig>, log: Logger): CorruptChecker {
+  const tls = peerClientTls(cfg.peerTls);
+  const timeoutMs = cfg.requestTimeoutMs ?? 5000 + 2 * (cfg.electionTimeoutMs ?? 1000);
+  return new CorruptChecker({
+    memberId: node.memberId,
+    hashKV: (rev) => node.hashKV(rev, true),
+    peers: () => node.memberRecords().map((m) => ({ id: m.id, peerURLs: m.peerURLs })),
+    fetchPeer: (url, rev) => fetchPeerHashKV(url, rev, timeoutMs, tls),
+    isLeader: () => node.raft.leader === node.memberId,
+    linearizableReadNotify: () => node.linearizableReadNotify(),
+    raiseCorrupt: async () => {
+      await node.alarm(create(AlarmRequestSchema, { action: AlarmRequest_AlarmAction.ACTIVATE, memberID: 0n, alarm: AlarmType.CORRUPT }));
+    },
+    logger: log,
+    env: cfg.env ?? realEnv,
+  });
 }
 
 /**

@@ -11,6 +11,9 @@
  * member drops the request early, rejecting with Canceled.
  */
 import type {
+  AlarmMember,
+  AlarmRequest,
+  AlarmResponse,
   CompactionRequest,
   CompactionResponse,
   DeleteRangeRequest,
@@ -89,6 +92,28 @@ export interface EtcdServerApi {
   members(): Member[];
   /** Maintenance.Status for this member (header, version, dbSize, leader, raft index/term...). */
   status(): StatusResponse;
+
+  /**
+   * Maintenance.Alarm through the log (server/alarm/apply.ts): GET / ACTIVATE / DEACTIVATE; the
+   * response has no header, as etcd's. Optional: test fakes leave it out (answered: no alarms).
+   * Errors: NotSupportedForLearner, Timeout.
+   */
+  alarm?(req: AlarmRequest): Promise<AlarmResponse>;
+  /**
+   * Maintenance.HashKV (server/mvcc/hash.ts): hash of the MVCC history up to `revision` (0:
+   * current), the store revision and the compact revision. Optional (test fakes: Unimplemented).
+   * Errors: Compacted, FutureRev (OutOfRange).
+   */
+  hashKV?(revision: number): Promise<{ hash: number; revision: number; compactRevision: number }>;
+  /** Maintenance.Hash: hash of the backend's state-machine tables. Optional (test fakes: Unimplemented). */
+  hash?(): number;
+  /**
+   * Maintenance.Defragment: frees the backend's unused pages while serving. Optional: test fakes
+   * leave it out (answered with success, nothing done).
+   */
+  defragment?(): Promise<void>;
+  /** The alarms raised as applied on this member (for `/health` and Status), without the log. */
+  alarmList?(): AlarmMember[];
 
   /**
    * The membership administration of a Raft member (etcd's v3rpc/member.go and MoveLeader).

@@ -23,6 +23,12 @@ export const MetaKeys = {
   term: "term",
   /** MVCC compact revision; absent or 0 = never compacted (number). Written by server/mvcc. */
   compactRevision: "compact_revision",
+  /**
+   * Compact revision whose freed `kv` rows are all deleted (number; etcd's finishedCompactRev).
+   * Below `compact_revision` while a compaction's deletes are pending; absent on data dirs whose
+   * compactions always finished at once. Written by server/mvcc.
+   */
+  compactFinishedRevision: "compact_finished_revision",
   /** 1 while authentication is enabled, else 0 or absent (number; etcd's `auth/authEnabled`). Written by server/auth. */
   authEnabled: "auth_enabled",
   /** Revision of the auth store (number; etcd's `auth/authRevision`). Written by server/auth. */

@@ -54,12 +54,18 @@ type IndexRow = {
   tombstone: number;
 };
 
+/** A whole row, as HashKV reads it (int64 columns as bigint). */
+export type RevisionRow = RevisionValue & { id: number; main: number; sub: number; tombstone: boolean };
+
+type FullRow = { id: number; main: number; sub: number; key: Uint8Array; value: Uint8Array; create_revision: bigint; version: bigint; lease: bigint; tombstone: number };
+
 /** Cached statements over `kv`. Writes join the caller's transaction. */
 export class RevisionsTable {
   private readonly insertStmt: Statement<unknown, SQLQueryBindings[]>;
   private readonly getStmt: Statement<unknown, [number]>;
   private readonly deleteStmt: Statement<unknown, [number]>;
   private readonly scanStmt: Statement<IndexRow, []>;
+  private readonly pageStmt: Statement<FullRow, [number, number, number]>;
 
   /** `db` must have the schema (server/storage/schema.ts). */
   constructor(db: Database) {
@@ -75,6 +81,25 @@ export class RevisionsTable {
               CASE WHEN lease = 0 THEN NULL ELSE CAST(lease AS TEXT) END AS lease, tombstone
        FROM kv ORDER BY id`,
     );
+    this.pageStmt = db.query(
+      "SELECT id, main, sub, key, value, create_revision, version, lease, tombstone FROM kv WHERE id > ? AND main <= ? ORDER BY id LIMIT ?",
+    );
+    this.pageStmt.safeIntegers(true);
+  }
+
+  /** Up to `limit` whole rows with id > `afterId` and main <= `maxMain`, by id (HashKV reads history in pages). */
+  page(afterId: number, maxMain: number, limit: number): RevisionRow[] {
+    return this.pageStmt.all(afterId, maxMain, limit).map((r) => ({
+      id: Number(r.id),
+      main: Number(r.main),
+      sub: Number(r.sub),
+      key: r.key,
+      value: r.value,
+      createRevision: r.create_revision,
+      version: r.version,
+      lease: r.lease,
+      tombstone: Number(r.tombstone) !== 0,
+    }));
   }
 
   /** Inserts one row. Throws SQLiteError (e.g. a duplicate id) without writing anything. */

@@ -13,6 +13,8 @@
  * - `leases`: granted leases (etcd's `lease` bucket); see server/storage/leases.ts.
  * - `auth_users`, `auth_roles`: users and roles (etcd's `authUsers` and `authRoles` buckets);
  *   see server/storage/auth.ts. The auth store's enabled flag and revision live in `meta`.
+ * - `alarms`: raised alarms, one row per (member, alarm type) (etcd's `alarm` bucket); see
+ *   server/alarm/store.ts.
  */
 import type { Database } from "bun:sqlite";
 
@@ -71,6 +73,12 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS auth_roles (
      name BLOB PRIMARY KEY,
      data BLOB NOT NULL
+   )`,
+  // member_id: uint64 as decimal text; alarm: etcdserverpb.AlarmType number.
+  `CREATE TABLE IF NOT EXISTS alarms (
+     member_id TEXT NOT NULL,
+     alarm INTEGER NOT NULL,
+     PRIMARY KEY (member_id, alarm)
    )`,
 ];
 

@@ -70,7 +70,7 @@ function isBusy(err: unknown): boolean {
  * Opens (creating if needed) the backend of `dataDir` and returns the connection.
  *
  * - creates `<dataDir>/member/` with mode 0700 and the file with mode 0600 (like bbolt's file);
- * - `locking_mode=EXCLUSIVE`, `journal_mode=WAL`, `synchronous=FULL`, `busy_timeout=0`;
+ * - `locking_mode=EXCLUSIVE`, `auto_vacuum=INCREMENTAL` (new files), `journal_mode=WAL`, `synchronous=FULL`, `busy_timeout=0`;
  * - creates the schema (server/storage/schema.ts) in an immediate write transaction, which
  *   takes the file's exclusive lock and keeps it until `db.close()` or process exit.
  *
@@ -85,6 +85,9 @@ export function openBackend(dataDir: string): Database {
   try {
     db.run("PRAGMA busy_timeout = 0");
     db.run("PRAGMA locking_mode = EXCLUSIVE");
+    // Takes effect only on a new file (before its first table): lets Defragment free pages in
+    // steps (server/storage/defrag.ts); older files are converted by their first Defragment.
+    db.run("PRAGMA auto_vacuum = INCREMENTAL");
     db.run("PRAGMA journal_mode = WAL");
     db.run("PRAGMA synchronous = FULL");
     db.run("BEGIN IMMEDIATE");

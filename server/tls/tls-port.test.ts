@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
+import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as tls from "node:tls";
@@ -20,7 +21,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A TLS port whose HTTP/1.1 and HTTP/2 servers answer with clientCertCommonName(req). */
-async function startEcho(info: Partial<TlsInfo>, checkSan = false) {
+async function startEcho(info: Partial<TlsInfo>, checkSan = false, handshakeTimeoutMs?: number) {
   const rejected: RejectedConnection[] = [];
   const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) =>
     res.end(`${req.httpVersion} ${clientCertCommonName(req) ?? "-"}`);
@@ -41,6 +42,7 @@ async function startEcho(info: Partial<TlsInfo>, checkSan = false) {
       }
     },
     onRejected: (f) => rejected.push(f),
+    handshakeTimeoutMs,
   });
   const close = () => {
     const closed = new Promise<void>((r) => server.close(() => r()));
@@ -169,6 +171,23 @@ describe("TLS port", () => {
     await Bun.sleep(50);
     expect(s.rejected.map((r) => r.error)).toEqual(["tls: first record does not look like a TLS handshake"]);
     expect(await get(s.url, "h2")).toBe("2.0 -");
+    await s.close();
+  });
+
+  test("a handshake that stalls (half a ClientHello) is closed after the handshake timeout and reported; others are served meanwhile", async () => {
+    const s = await startEcho({}, false, 400);
+    const port = Number(new URL(s.url).port);
+    const stalled = net.connect({ host: "127.0.0.1", port });
+    stalled.on("error", () => {});
+    const clientPort = await new Promise<number>((resolve) => stalled.on("connect", () => resolve(stalled.localPort!)));
+    // A TLS record header announcing 512 bytes of handshake, then only the start of a ClientHello.
+    stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
+    const closed = new Promise<number>((resolve) => stalled.on("close", () => resolve(performance.now())));
+    const t0 = performance.now();
+    expect(await get(s.url, "h2")).toBe("2.0 -");
+    const closedAt = await Promise.race([closed, Bun.sleep(5_000).then(() => -1)]);
+    expect(closedAt).toBeGreaterThan(t0 + 300);
+    expect(s.rejected.map((r) => r.error)).toEqual([`read tcp 127.0.0.1:${port}->127.0.0.1:${clientPort}: i/o timeout`]);
     await s.close();
   });
 

@@ -9,7 +9,7 @@
 import { statSync } from "node:fs";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { listenOnUrl } from "../http/cleartext-port.ts";
+import { FIRST_BYTES_TIMEOUT_MS, listenOnUrl } from "../http/cleartext-port.ts";
 import { checkClientCertificate, subjectAltNames } from "./client-cert-checks.ts";
 import { recordClientIdentity } from "./client-identity.ts";
 import { serverTlsOptions } from "./server-options.ts";
@@ -40,6 +40,12 @@ export interface TlsPortOptions {
   onReloadFailed?(error: string): void;
   /** Gets every accepted TCP socket before its handshake (bindTlsPort only; e.g. to destroy it on close). */
   onTcpSocket?(socket: net.Socket): void;
+  /**
+   * How long a handshake may take from the moment the socket is handed over, ms (default
+   * {@link FIRST_BYTES_TIMEOUT_MS}, grpc-go's connection timeout); a slower one (a truncated
+   * ClientHello, a slowloris) is closed and reported as rejected with Go's `i/o timeout`.
+   */
+  handshakeTimeoutMs?: number;
 }
 
 /** OpenSSL/BoringSSL handshake errors in Go's words (what etcd logs for the same failure). */
@@ -72,9 +78,18 @@ function handshakeError(e: Error & { code?: string }, cert: tls.PeerCertificate 
   return text;
 }
 
+/** Go's `ip:port` (`[ip]:port` for IPv6; IPv4-mapped addresses as IPv4). */
+function goAddr(address: string | undefined, port: number | undefined): string {
+  const ip = (address ?? "").replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
+  return ip.includes(":") ? `[${ip}]:${port ?? 0}` : `${ip}:${port ?? 0}`;
+}
+
 function remoteAddr(socket: net.Socket | undefined): string {
-  const ip = (socket?.remoteAddress ?? "").replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
-  return ip.includes(":") ? `[${ip}]:${socket?.remotePort ?? 0}` : `${ip}:${socket?.remotePort ?? 0}`;
+  return goAddr(socket?.remoteAddress, socket?.remotePort);
+}
+
+function localAddr(socket: net.Socket | undefined): string {
+  return goAddr(socket?.localAddress, socket?.localPort);
 }
 
 /**
@@ -136,8 +151,14 @@ export interface TlsAcceptor {
  */
 export function createTlsAcceptor(opts: TlsPortOptions): TlsAcceptor {
   let stamp = filesStamp(opts.info);
-  const server = tls.createServer(serverTlsOptions(opts.info));
+  const server = tls.createServer({ ...serverTlsOptions(opts.info), handshakeTimeout: opts.handshakeTimeoutMs ?? FIRST_BYTES_TIMEOUT_MS });
   server.on("tlsClientError", (e: Error & { code?: string }, socket: tls.TLSSocket) => {
+    if (e.code === "ERR_TLS_HANDSHAKE_TIMEOUT") {
+      // Go's deadline error for the same (net.OpError of a read past the deadline).
+      opts.onRejected(rejection(socket, `read tcp ${localAddr(socket)}->${remoteAddr(socket)}: i/o timeout`, false));
+      socket?.destroy();
+      return;
+    }
     let cert: tls.PeerCertificate | undefined;
     try {
       cert = socket?.getPeerCertificate(false);

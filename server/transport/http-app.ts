@@ -8,6 +8,8 @@ import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../config.ts";
 import type { MemberRecord } from "../storage/members.ts";
 import { LEASE_RENEW_PATH, LEASE_TTL_PATH, serveForwardedLease, type LeaseHandler } from "../lease/forward.ts";
 import { CLUSTER_ID_HEADER, hexId } from "./headers.ts";
+import { PEER_HASHKV_PATH, serveHashKV } from "../corrupt/peer-hashkv.ts";
+import type { KvHash } from "../mvcc/hash.ts";
 
 const TEXT = { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" };
 
@@ -29,7 +31,8 @@ export function memberJson(m: MemberRecord): string {
  * header `X-Etcd-Cluster-ID`; `GET /version` → `{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}`;
  * other methods there → 405 `Method Not Allowed`; `POST /leases`, `POST /leases/internal` → lease calls
  * forwarded by followers (`leases`); `POST /members/promote/<id>` → MemberPromote forwarded by a
- * follower (`promote`, given the text after the prefix; server/membership/promote-http.ts), header
+ * follower (`promote`, given the text after the prefix; server/membership/promote-http.ts);
+ * `/members/hashkv` → this member's HashKV for the leader's corruption check (`hashKV`), header
  * `X-Etcd-Cluster-ID`, other methods 405; anything else → 404 `404 page not found`.
  */
 export function createPeerHttpApp(
@@ -37,8 +40,14 @@ export function createPeerHttpApp(
   members: () => MemberRecord[],
   leases?: LeaseHandler,
   promote?: (idText: string) => Promise<Response>,
+  hashKV?: (revision: number) => Promise<KvHash>,
 ): Hono {
   const app = new Hono();
+  // The leader's corruption check (server/corrupt/): GET (etcd's client) or POST (ours) with a JSON body.
+  app.all(PEER_HASHKV_PATH, async (c) => {
+    if (!hashKV) return c.body("404 page not found\n", 404, TEXT);
+    return serveHashKV(c.req.method, await c.req.text(), hexId(clusterId), hashKV);
+  });
   app.all("/members/promote/*", async (c) => {
     if (c.req.method !== "POST") return new Response("Method Not Allowed\n", { status: 405, headers: { allow: "POST", ...TEXT } });
     if (!promote) return c.body("404 page not found\n", 404, TEXT);

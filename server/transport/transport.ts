@@ -91,7 +91,7 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
   const listeners = await startPeerListeners(
     opts.listenPeerUrls,
     (router) => router.service(Peer, service),
-    createPeerHttpApp(opts.clusterId, () => opts.members(), opts.leases, opts.promote),
+    createPeerHttpApp(opts.clusterId, () => opts.members(), opts.leases, opts.promote, opts.hashKV),
     log,
     opts.tls,
   );

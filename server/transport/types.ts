@@ -7,6 +7,7 @@
  * unreachable/snapshot status reported back to Raft.
  */
 import type { PeerCounters } from "../metrics/peer-counters.ts";
+import type { KvHash } from "../mvcc/hash.ts";
 import type { Logger } from "../log.ts";
 import type { Message } from "../raft/types.ts";
 import type { MemberRecord } from "../storage/members.ts";
@@ -55,6 +56,8 @@ export interface PeerTransportOptions {
    * leads); gets the text after the prefix (server/membership/promote-http.ts servePromote).
    */
   promote?(idText: string): Promise<Response>;
+  /** Answers `/members/hashkv` (the leader's corruption check; server/corrupt/peer-hashkv.ts). */
+  hashKV?(revision: number): Promise<KvHash>;
   /** The cluster's members, served as JSON on `GET /members` of the peer port. */
   members(): MemberRecord[];
   /**

@@ -1,0 +1,126 @@
+import { afterEach, expect, test } from "bun:test";
+import { create } from "@bufbuild/protobuf";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConnectError } from "@connectrpc/connect";
+import {
+  AlarmRequestSchema,
+  AlarmRequest_AlarmAction,
+  AlarmType,
+  CompactionRequestSchema,
+  DeleteRangeRequestSchema,
+  LeaseGrantRequestSchema,
+  LeaseRevokeRequestSchema,
+  PutRequestSchema,
+  RangeRequestSchema,
+  RequestOpSchema,
+  TxnRequestSchema,
+} from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { startEtcdNode, type EtcdNode } from "../node/etcd-node.ts";
+import { quietNodeLogger, singleMemberConfig } from "../node/testing.ts";
+import { alarmString } from "./store.ts";
+
+const dirs: string[] = [];
+const nodes: EtcdNode[] = [];
+const enc = new TextEncoder();
+
+async function open(dir: string, quotaBackendBytes: number): Promise<EtcdNode> {
+  const node = await startEtcdNode({ ...singleMemberConfig(dir), quotaBackendBytes }, quietNodeLogger);
+  nodes.push(node);
+  await node.ready();
+  return node;
+}
+
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), "alarm-node-"));
+  dirs.push(d);
+  return d;
+}
+
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const put = (k: string, v: Uint8Array | string) => create(PutRequestSchema, { key: enc.encode(k), value: typeof v === "string" ? enc.encode(v) : v });
+
+async function errorOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "ok";
+  } catch (e) {
+    return e instanceof ConnectError ? `${e.code} ${e.rawMessage}` : String(e);
+  }
+}
+
+const NOSPACE = "8 etcdserver: mvcc: database space exceeded";
+
+test("over the quota: NOSPACE raised, puts/txn puts/lease grants refused, reads/deletes/compaction pass, disarm restores", async () => {
+  const dir = tmp();
+  const node = await open(dir, 200 * 1024);
+  const big = new Uint8Array(50 * 1024).fill(97);
+  let i = 0;
+  let err = "ok";
+  while (err === "ok" && i < 20) err = await errorOf(node.put(put(`k${i++}`, big)));
+  expect(err).toBe(NOSPACE);
+  expect(node.alarmList().map(alarmString)).toEqual([`memberID:${node.memberId} alarm:NOSPACE `]);
+  expect(node.status().errors).toEqual([`memberID:${node.memberId} alarm:NOSPACE `]);
+  // A small put fits the quota check but the capped applier refuses it.
+  expect(await errorOf(node.put(put("small", "x")))).toBe(NOSPACE);
+  const txnPut = create(TxnRequestSchema, { success: [create(RequestOpSchema, { request: { case: "requestPut", value: put("t", "x") } })] });
+  expect(await errorOf(node.txn(txnPut))).toBe(NOSPACE);
+  expect(await errorOf(node.leaseGrant(create(LeaseGrantRequestSchema, { TTL: 60n })))).toBe(NOSPACE);
+  const got = await node.range(create(RangeRequestSchema, { key: enc.encode("k0") }));
+  expect(got.kvs.length).toBe(1);
+  const del = await node.deleteRange(create(DeleteRangeRequestSchema, { key: enc.encode("k0") }));
+  expect(del.deleted).toBe(1n);
+  await node.compact(create(CompactionRequestSchema, { revision: del.header!.revision }));
+  const list = await node.alarm(create(AlarmRequestSchema, { action: AlarmRequest_AlarmAction.GET }));
+  expect(list.header).toBeUndefined();
+  expect(list.alarms.map((a) => [a.memberID, a.alarm])).toEqual([[node.memberId, AlarmType.NOSPACE]]);
+  const off = await node.alarm(create(AlarmRequestSchema, { action: AlarmRequest_AlarmAction.DEACTIVATE, memberID: node.memberId, alarm: AlarmType.NOSPACE }));
+  expect(off.alarms.length).toBe(1);
+  expect(node.alarmList()).toEqual([]);
+  const again = await node.alarm(create(AlarmRequestSchema, { action: AlarmRequest_AlarmAction.DEACTIVATE, memberID: node.memberId, alarm: AlarmType.NOSPACE }));
+  expect(again.alarms).toEqual([]);
+});
+
+test("alarms survive a restart; CORRUPT refuses writes but not reads; a negative quota disables it", async () => {
+  const dir = tmp();
+  let node = await open(dir, -1);
+  await node.put(put("a", "1"));
+  await node.alarm(create(AlarmRequestSchema, { action: AlarmRequest_AlarmAction.ACTIVATE, memberID: 7n, alarm: AlarmType.CORRUPT }));
+  await node.alarm(create(AlarmRequestSchema, { action: AlarmRequest_AlarmAction.ACTIVATE, memberID: node.memberId, alarm: AlarmType.NOSPACE }));
+  await node.close();
+  nodes.length = 0;
+  node = await open(dir, -1);
+  expect(node.alarmList().map((a) => [a.memberID, a.alarm])).toEqual([
+    [node.memberId, AlarmType.NOSPACE],
+    [7n, AlarmType.CORRUPT],
+  ]);
+  expect(await errorOf(node.put(put("b", "2")))).toBe("15 etcdserver: corrupt cluster");
+  expect(await errorOf(node.deleteRange(create(DeleteRangeRequestSchema, { key: enc.encode("a") })))).toBe("15 etcdserver: corrupt cluster");
+  expect(await errorOf(node.leaseRevoke(create(LeaseRevokeRequestSchema, { ID: 5n })))).toBe("15 etcdserver: corrupt cluster");
+  expect((await node.range(create(RangeRequestSchema, { key: enc.encode("a") }))).kvs.length).toBe(1);
+  await node.alarm(create(AlarmRequestSchema, { action: AlarmRequest_AlarmAction.DEACTIVATE, memberID: 7n, alarm: AlarmType.CORRUPT }));
+  expect(await errorOf(node.put(put("b", "2")))).toBe(NOSPACE);
+});
+
+test("the quota leaves the Raft log out (etcd counts its bbolt file, not its WAL)", async () => {
+  const dir = tmp();
+  const node = await open(dir, 400 * 1024);
+  const big = new Uint8Array(40 * 1024).fill(98);
+  // 8 x 40 kB through the log, each deleted again: the Raft log keeps ~320 kB, the kv table little.
+  let rev = 0n;
+  for (let i = 0; i < 8; i++) {
+    await node.put(put("big", big));
+    rev = (await node.deleteRange(create(DeleteRangeRequestSchema, { key: enc.encode("big") }))).header!.revision;
+  }
+  await node.compact(create(CompactionRequestSchema, { revision: rev, physical: true }));
+  await node.defragment();
+  expect(node.backendSize).toBeGreaterThan(300 * 1024);
+  // 300 kB + 100 kB > 400 kB with the Raft log counted; it fits without.
+  expect(await errorOf(node.put(put("fits", new Uint8Array(100 * 1024))))).toBe("ok");
+  expect(node.alarmList()).toEqual([]);
+});
