@@ -4,7 +4,8 @@
  * 1. `bun build --compile --target=bun-linux-x64` of `server/main.ts` -> `dist/etcd` and of
  *    `cli/main.ts` -> `dist/etcdctl` (single self-contained executables).
  * 2. `dist/etcd-v<version>-linux-amd64.tar.gz` holding `etcd-v<version>-linux-amd64/{etcd,etcdctl,README.md}`,
- *    laid out like etcd's own release tarballs; `<version>` comes from package.json.
+ *    laid out like etcd's own release tarballs, plus the systemd unit `etcd.service` and its
+ *    environment file example `etcd.conf` (from `packaging/`); `<version>` comes from package.json.
  *
  * Exits non-zero, naming what failed, if either compile or the tar step fails. Uses the system
  * `tar` (GNU tar) rather than a hand-written archive writer.
@@ -24,6 +25,9 @@ export const TARGETS: CompileTarget[] = [
   { entry: "server/main.ts", output: "etcd" },
   { entry: "cli/main.ts", output: "etcdctl" },
 ];
+
+/** Files of `packaging/` shipped beside the binaries: the systemd unit and its environment file example. */
+export const PACKAGING_FILES = ["etcd.service", "etcd.conf"];
 
 const root = resolve(import.meta.dir, "..");
 const dist = join(root, "dist");
@@ -75,6 +79,7 @@ export function packTarball(version: string): string {
     chmodSync(join(staging, t.output), 0o755);
   }
   copyFileSync(join(root, "README.md"), join(staging, "README.md"));
+  for (const f of PACKAGING_FILES) copyFileSync(join(root, "packaging", f), join(staging, f));
   const err = runStep(["tar", "--owner=0", "--group=0", "--numeric-owner", "-czf", tarball, "-C", dist, dirName]);
   rmSync(staging, { recursive: true, force: true });
   if (err) throw new Error(err);
@@ -91,6 +96,7 @@ function main(): void {
     if (err) failures.push(`compile ${t.entry} -> dist/${t.output}: ${err}`);
   }
   if (!existsSync(join(root, "README.md"))) failures.push("README.md is missing (it goes into the tarball)");
+  for (const f of PACKAGING_FILES) if (!existsSync(join(root, "packaging", f))) failures.push(`packaging/${f} is missing (it goes into the tarball)`);
   if (failures.length > 0) {
     console.error(`build-release: FAILED\n  ${failures.join("\n  ")}`);
     process.exit(1);

@@ -12,6 +12,7 @@
  */
 import pkg from "../package.json" with { type: "json" };
 import { emptyTlsInfo, type TlsInfo } from "./tls/tls-info.ts";
+import { parseConfigFile } from "./config-file.ts";
 import { goParseDuration } from "../cli/go/duration.ts";
 
 /** Version this server reports as `etcdserver` (Maintenance.Status, `/version`): the etcd release whose API it mirrors. */
@@ -99,6 +100,16 @@ export interface EtcdConfig {
   peerAutoTls?: boolean;
   /** `--cipher-suites`: Go cipher suite names for TLS 1.2, client and peer sides (empty: defaults). */
   cipherSuites?: string[];
+  /** `--metrics`: `basic` (default) or `extensive` (adds gRPC latency histograms); etcd 3.4 takes any other value as basic. */
+  metrics?: "basic" | "extensive";
+  /** `--listen-metrics-urls`: extra `http://` URLs serving `/metrics` and the health probes (default none). */
+  listenMetricsUrls?: string[];
+  /** `--log-outputs`: `default` (stderr), `stderr`, `stdout` or file paths; several allowed (server/log-outputs.ts). */
+  logOutputs?: string[];
+  /** `--auto-compaction-mode`: `periodic` (default) or `revision` (server/compactor/). */
+  autoCompactionMode?: "periodic" | "revision";
+  /** `--auto-compaction-retention`: `0` disables; periodic: a duration (`1h`, `30m`, bare number = hours); revision: a count. */
+  autoCompactionRetention?: string;
   /**
    * `--self-signed-cert-validity`: years the `--auto-tls`/`--peer-auto-tls` certificates are valid
    * (default 1). etcd 3.5's flag; etcd 3.4 always makes them for one year.
@@ -118,18 +129,26 @@ export interface EtcdConfig {
 /**
  * What {@link parseConfig} decided:
  * - `run`: start the member with `config`; `warnings` are for the log (unknown `ETCD_*`
- *   variables, environment variables shadowed by flags).
+ *   variables, environment variables shadowed by flags, ignored config file keys); `notices`
+ *   are info lines (the config file that was loaded).
  * - `exit`: print `stdout`/`stderr` as given and exit with `code` (0 for `--help`/`--version`,
  *   2 for flag syntax errors, like Go's flag package in etcd).
  * - `invalid`: flags parsed but failed etcd's validation; etcd logs `failed to verify flags`
  *   with this `error` and exits with code 1.
  */
 export type ParseOutcome =
-  | { kind: "run"; config: EtcdConfig; warnings: string[] }
+  | { kind: "run"; config: EtcdConfig; warnings: string[]; notices?: Notice[] }
   | { kind: "exit"; code: number; stdout?: string; stderr?: string }
   | { kind: "invalid"; error: string };
 
-type FlagKind = "string" | "strings" | "urls" | "uint" | "int" | "bool" | "choice" | "duration";
+/** An info log line of the parse (message and zap fields). */
+export interface Notice {
+  msg: string;
+  fields?: Record<string, unknown>;
+}
+
+/** How a flag's value is parsed (Go type of etcd's flag). */
+export type FlagKind = "string" | "strings" | "urls" | "uint" | "int" | "bool" | "choice" | "duration";
 
 interface FlagSpec {
   name: string;
@@ -149,6 +168,9 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "election-timeout", kind: "uint", def: "1000", group: "Member", help: "Time (in milliseconds) for an election to timeout." },
   { name: "listen-peer-urls", kind: "urls", def: "http://localhost:2380", group: "Member", help: "List of URLs to listen on for peer traffic." },
   { name: "listen-client-urls", kind: "urls", def: "http://localhost:2379", group: "Member", help: "List of URLs to listen on for client traffic." },
+  { name: "auto-compaction-retention", kind: "string", def: "0", group: "Member", help: "Auto compaction retention length. 0 means disable auto compaction." },
+  { name: "auto-compaction-mode", kind: "string", def: "periodic", group: "Member", help: "Interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention." },
+  { name: "config-file", kind: "string", def: "", group: "Member", help: "Path to the server configuration file. Note that if a configuration file is provided, other command line flags and environment variables will be ignored." },
   { name: "quota-backend-bytes", kind: "int", def: "0", group: "Member", help: "Raise alarms when backend size exceeds the given quota (0 defaults to low space quota)." },
   { name: "max-txn-ops", kind: "uint", def: "128", group: "Member", help: "Maximum number of operations permitted in a transaction." },
   { name: "max-request-bytes", kind: "uint", def: "1572864", group: "Member", help: "Maximum client request size in bytes the server will accept." },
@@ -175,6 +197,9 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "peer-crl-file", kind: "string", def: "", group: "Security", help: "Path to the peer certificate revocation list file." },
   { name: "self-signed-cert-validity", kind: "uint", def: "1", group: "Security", help: "The validity period of the client and peer certificates that are automatically generated by etcd when you specify ClientAutoTLS and PeerAutoTLS, the unit is year, and the default is 1." },
   { name: "cipher-suites", kind: "strings", def: "", group: "Security", help: "Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be auto-populated by Go)." },
+  { name: "log-outputs", kind: "strings", def: "default", group: "Logging", help: "Specify 'stdout' or 'stderr' to skip journald logging even when running under systemd, or list of comma separated output targets." },
+  { name: "metrics", kind: "string", def: "basic", group: "Member", help: "Set level of detail for exported metrics, specify 'extensive' to include histogram metrics." },
+  { name: "listen-metrics-urls", kind: "urls", def: "", group: "Member", help: "List of URLs to listen on for the metrics and health endpoints." },
   { name: "auth-token", kind: "string", def: "simple", group: "Auth", help: "Specify a v3 authentication token type and its options ('simple' or 'jwt')." },
   { name: "bcrypt-cost", kind: "uint", def: "10", group: "Auth", help: "Specify the cost / strength of the bcrypt algorithm for hashing auth passwords. Valid values are between 4 and 31." },
   { name: "auth-token-ttl", kind: "uint", def: "300", group: "Auth", help: "Time (in seconds) of the auth-token-ttl." },
@@ -188,6 +213,11 @@ const FLAGS: readonly FlagSpec[] = [
 ];
 
 const FLAG_BY_NAME = new Map(FLAGS.map((f) => [f.name, f]));
+
+/** The kind of flag `name`, undefined for names that are not flags (server/config-file.ts maps YAML keys with it). */
+export function flagKind(name: string): FlagKind | undefined {
+  return FLAG_BY_NAME.get(name)?.kind;
+}
 
 const USAGE_LINE = `Usage:
 
@@ -352,7 +382,7 @@ function convert(spec: FlagSpec, value: string): string | number | boolean | str
       // etcd's flags.StringsValue: comma-separated, empty entries dropped.
       return value.split(",").filter((v) => v !== "");
     case "urls":
-      return parseUrls(value);
+      return value === "" ? [] : parseUrls(value);
     case "uint":
       return parseGoInt(value, false);
     case "int":
@@ -372,7 +402,11 @@ function convert(spec: FlagSpec, value: string): string | number | boolean | str
 function validate(c: EtcdConfig): string | undefined {
   if (c.logger !== "zap" && c.logger !== "capnslog") return `unknown logger option ${JSON.stringify(c.logger)}`;
   if (!LOG_LEVELS.includes(c.logLevel)) return `unknown level ${JSON.stringify(c.logLevel)}`;
-  for (const urls of [c.listenPeerUrls, c.listenClientUrls]) {
+  // etcd's embed.Config.Validate and etcdmain checks of the operations flags.
+  if (c.autoCompactionMode !== undefined && c.autoCompactionMode !== "periodic" && c.autoCompactionMode !== "revision") {
+    return `unknown auto-compaction-mode ${JSON.stringify(c.autoCompactionMode)}`;
+  }
+  for (const urls of [c.listenPeerUrls, c.listenClientUrls, c.listenMetricsUrls ?? []]) {
     for (const u of urls) {
       if (u.startsWith("unix")) continue;
       const { host } = urlHostPort(u);
@@ -441,6 +475,9 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     }
   }
   if (values.get("version") === true) return { kind: "exit", code: 0, stdout: versionText() };
+  // A configuration file replaces every other flag and variable (etcdmain/config.go parse).
+  const configFile = (values.get("config-file") as string | undefined) || env[flagToEnv("config-file")];
+  if (configFile) return parseConfigFile(configFile);
   if (tokens.rest.length > 0) return { kind: "invalid", error: `'${tokens.rest[0]}' is not a valid flag` };
 
   const warnings: string[] = [];
@@ -518,6 +555,11 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     peerAutoTls: get<boolean>("peer-auto-tls"),
     cipherSuites: get<string[]>("cipher-suites"),
     selfSignedCertValidityYears: get<number>("self-signed-cert-validity"),
+    metrics: get<"basic" | "extensive">("metrics"),
+    listenMetricsUrls: get<string[]>("listen-metrics-urls"),
+    logOutputs: get<string[]>("log-outputs"),
+    autoCompactionMode: get<"periodic" | "revision">("auto-compaction-mode"),
+    autoCompactionRetention: get<string>("auto-compaction-retention"),
     authToken: get<string>("auth-token"),
     authTokenTtl: get<number>("auth-token-ttl"),
     bcryptCost: get<number>("bcrypt-cost"),

@@ -1,25 +1,40 @@
 /**
- * Entry of the `etcd` binary: parse flags and `ETCD_*` variables (server/config.ts), start the
- * member (server/node/etcd-node.ts) and the client listeners (server/http/listener.ts), log
- * etcd's start-up lines as zap-style JSON on stderr, and stop cleanly on SIGINT/SIGTERM
+ * Entry of the `etcd` binary: parse flags and `ETCD_*` variables or `--config-file`
+ * (server/config.ts, server/config-file.ts), start the member (server/node/etcd-node.ts), the
+ * client listeners (server/http/listener.ts) and the `--listen-metrics-urls` listeners
+ * (server/metrics/listener.ts) with one `/metrics` registry (server/metrics/registry.ts), log
+ * etcd's start-up lines as zap-style JSON to `--log-outputs` (server/log-outputs.ts), tell
+ * systemd the member is ready (server/systemd/notify.ts), and stop cleanly on SIGINT/SIGTERM
  * (exit 0). Start-up failures (data dir locked, port in use, bad bootstrap flags) log a
  * `"level":"fatal"` line and exit 1; flag syntax errors exit 2 and validation errors exit 1,
  * as etcd 3.4 does (etcdmain/etcd.go, embed/etcd.go).
  */
 import { parseConfig, ETCD_SERVER_VERSION, GIT_SHA, type EtcdConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { openLogOutputs, type LogOutputs } from "./log-outputs.ts";
+import { sdNotify } from "./systemd/notify.ts";
 import { idToHex } from "./membership/ids.ts";
 import { startClientListeners, type ClientListeners } from "./http/listener.ts";
 import type { EtcdServerApi } from "./node/types.ts";
 import { errorFields, fatal, isMemberFatal, MemberFatalError } from "./node/fatal.ts";
 import { resolveAutoTls } from "./tls/auto-tls.ts";
 import { describeTlsInfo, isTlsInfoEmpty } from "./tls/tls-info.ts";
+import { GrpcStats } from "./metrics/grpc-stats.ts";
+import { parseCompactionRetention } from "./compactor/compactor.ts";
+import { goDurationString } from "../cli/go/duration.ts";
+import { startMetricsListeners, type MetricsListeners } from "./metrics/listener.ts";
+import { createMetricsRegistry, type MemberMetricsSource } from "./metrics/registry.ts";
 
 /**
  * A started member as main needs it: the API plus close(), and `removed`, which resolves when
  * the member was removed from its cluster (the process then stops, exit code 0, as etcd's).
  */
-export type RunningNode = EtcdServerApi & { close(): Promise<void>; removed?: Promise<void> };
+export type RunningNode = EtcdServerApi & {
+  close(): Promise<void>;
+  removed?: Promise<void>;
+  /** What `/metrics` reads at scrape time (server/metrics/registry.ts); test fakes may leave it out. */
+  metricsSource?(): MemberMetricsSource;
+};
 /** Starts the member (server/node/etcd-node.ts `startEtcdNode`). */
 export type StartNode = (cfg: EtcdConfig, log: Logger) => Promise<RunningNode>;
 
@@ -30,6 +45,8 @@ const startRealNode: StartNode = async (cfg, log) => (await import("./node/membe
 export interface RunningEtcd {
   node: RunningNode;
   listeners: ClientListeners;
+  /** `--listen-metrics-urls` listeners (none when the flag is empty). */
+  metricsListeners?: MetricsListeners;
   /** Closes the listeners, then the member. */
   stop(): Promise<void>;
 }
@@ -47,6 +64,9 @@ function ms(n: number): string {
  */
 export async function startEtcd(givenCfg: EtcdConfig, log: Logger, startNode: StartNode = startRealNode): Promise<RunningEtcd> {
   const cfg = await resolveAutoTls(givenCfg, log);
+  const compactionMode = cfg.autoCompactionMode ?? "periodic";
+  // A bad retention fails here, as etcd's StartEtcd does (error parsing CompactionRetention: ...).
+  const compactionRetention = goDurationString(BigInt(Math.round(parseCompactionRetention(compactionMode, cfg.autoCompactionRetention ?? "0"))));
   log.info("configuring client listeners", { "listen-client-urls": cfg.listenClientUrls });
   log.info("starting an etcd server", {
     "etcd-version": ETCD_SERVER_VERSION,
@@ -69,6 +89,9 @@ export async function startEtcd(givenCfg: EtcdConfig, log: Logger, startNode: St
     "quota-backend-bytes": cfg.quotaBackendBytes,
     "max-request-bytes": cfg.maxRequestBytes,
     "max-txn-ops": cfg.maxTxnOps,
+    "auto-compaction-mode": compactionMode,
+    "auto-compaction-retention": compactionRetention,
+    "auto-compaction-interval": compactionRetention,
   });
   for (const [side, info, urls] of [["client", cfg.clientTls, cfg.listenClientUrls], ["peer", cfg.peerTls, cfg.listenPeerUrls]] as const) {
     if (!info || isTlsInfoEmpty(info)) continue;
@@ -84,9 +107,22 @@ export async function startEtcd(givenCfg: EtcdConfig, log: Logger, startNode: St
   const node = await startNode(cfg, log);
   const ids = { "local-member-id": idToHex(node.memberId), "cluster-id": idToHex(node.clusterId) };
   log.info("starting local member", ids);
+  const grpcStats = new GrpcStats(cfg.metrics === "extensive");
+  const source = node.metricsSource?.();
+  const registry = source ? createMetricsRegistry({ member: source, grpc: grpcStats, quotaBackendBytes: cfg.quotaBackendBytes }) : undefined;
+  const health = source?.counters;
   let listeners: ClientListeners;
+  let metricsListeners: MetricsListeners | undefined;
   try {
-    listeners = await startClientListeners(cfg, node, log);
+    listeners = await startClientListeners(cfg, node, log, { registry, grpcStats, health });
+    if (registry && (cfg.listenMetricsUrls ?? []).length > 0) {
+      try {
+        metricsListeners = await startMetricsListeners(cfg.listenMetricsUrls!, node, registry, log, health, cfg.clientTls);
+      } catch (e) {
+        await listeners.close();
+        throw e;
+      }
+    }
   } catch (e) {
     await node.close();
     throw e;
@@ -95,6 +131,7 @@ export async function startEtcd(givenCfg: EtcdConfig, log: Logger, startNode: St
     "local-member-id": ids["local-member-id"],
     "advertise-client-urls": cfg.advertiseClientUrls,
     "listen-client-urls": cfg.listenClientUrls,
+    "listen-metrics-urls": cfg.listenMetricsUrls ?? [],
   });
   log.info("ready to serve client requests");
   for (const url of listeners.urls) {
@@ -106,8 +143,10 @@ export async function startEtcd(givenCfg: EtcdConfig, log: Logger, startNode: St
   return {
     node,
     listeners,
+    metricsListeners,
     stop() {
       stopping ??= (async () => {
+        await metricsListeners?.close();
         await listeners.close();
         await node.close();
         log.info("closed etcd server", { name: cfg.name, "data-dir": cfg.dataDir, "advertise-client-urls": cfg.advertiseClientUrls });
@@ -159,7 +198,15 @@ export async function main(argv: readonly string[], env: Record<string, string |
     return 1;
   }
   const cfg = outcome.config;
-  const log = createLogger({ level: cfg.logLevel, write: io.stderr });
+  let outputs: LogOutputs;
+  try {
+    outputs = openLogOutputs(cfg.logOutputs, io);
+  } catch (e) {
+    createLogger({ write: io.stderr }).warn("failed to verify flags", { error: (e as Error).message });
+    return 1;
+  }
+  const log = createLogger({ level: cfg.logLevel, write: outputs.write });
+  for (const n of outcome.notices ?? []) log.info(n.msg, n.fields);
   for (const w of outcome.warnings) log.warn(w);
   const signal = io.waitForSignal();
   let etcd: RunningEtcd;
@@ -167,13 +214,21 @@ export async function main(argv: readonly string[], env: Record<string, string |
     etcd = await startEtcd(cfg, log, io.startNode);
   } catch (e) {
     log.fatal("failed to start etcd", { error: e instanceof Error ? e.message : String(e), "data-dir": cfg.dataDir });
+    outputs.close();
     return 1;
+  }
+  // The member serves clients: tell systemd (Type=notify), as etcd's notifySystemd does.
+  try {
+    sdNotify("READY=1", env.NOTIFY_SOCKET);
+  } catch (e) {
+    log.error("failed to notify systemd for readiness", { error: (e as Error).message });
   }
   const removed = etcd.node.removed?.then(() => "removed") ?? new Promise<string>(() => {});
   const sig = await Promise.race([signal, removed]);
   if (sig === "removed") log.warn("server has stopped: removed from the cluster");
   else log.info("received signal; shutting down", { signal: sig });
   await etcd.stop();
+  outputs.close();
   return 0;
 }
 

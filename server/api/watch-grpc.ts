@@ -20,6 +20,7 @@ import type { WatchStream } from "../mvcc/watch/stream.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { clientCertCommonName } from "../tls/client-identity.ts";
 import { handleCheckedWatchRequest, watchAuthorizer, type WatchAuthorizer } from "./watch.ts";
+import type { GrpcMethodStats, GrpcStats } from "../metrics/grpc-stats.ts";
 import { WatchResponseEncoder } from "./watch-wire.ts";
 
 /** The gRPC path of etcd's Watch method. */
@@ -53,13 +54,38 @@ function frames(messages: Uint8Array[]): Buffer {
   return out;
 }
 
-/** Runs one Watch call on `res` until the client goes away or the request side fails. */
-function serve(stream: WatchStream, req: Http2ServerRequest, res: Http2ServerResponse, readMaxBytes: number, authorize?: WatchAuthorizer): void {
+/** `/metrics` counters of the Watch method and of the client API's bytes (server/metrics/grpc-stats.ts). */
+export interface WatchCallStats {
+  method?: GrpcMethodStats;
+  totals?: GrpcStats;
+}
+
+/**
+ * Runs one Watch call on `res` until the client goes away or the request side fails. `stats`
+ * counts the call as handled with its status code when it ends (Canceled when the client left).
+ */
+function serve(
+  stream: WatchStream,
+  req: Http2ServerRequest,
+  res: Http2ServerResponse,
+  readMaxBytes: number,
+  stats: WatchCallStats,
+  authorize?: WatchAuthorizer,
+): void {
   let finished = false;
+  const startMs = stats.method ? performance.now() : 0;
+  let counted = false;
+  const count = (code: number) => {
+    if (counted || !stats.method) return;
+    counted = true;
+    stats.method.finish(code, performance.now() - startMs);
+  };
+  res.on("close", () => count(1)); // Canceled: the client went away first
   const finish = (error?: ConnectError) => {
     stream.close();
     if (finished || res.writableEnded || res.destroyed) return;
     finished = true;
+    count(error ? error.code : 0);
     const trailers: Record<string, string> = { "grpc-status": error ? String(error.code) : "0" };
     if (error) trailers["grpc-message"] = percentEncode(error.rawMessage);
     res.addTrailers(trailers);
@@ -76,7 +102,11 @@ function serve(stream: WatchStream, req: Http2ServerRequest, res: Http2ServerRes
         input: WatchRequestSchema,
         singleRequest: false,
       });
-      for await (const frame of body) await handleCheckedWatchRequest(stream, fromBinary(WatchRequestSchema, frame.subarray(5)), authorize);
+      for await (const frame of body) {
+        if (stats.totals) stats.totals.receivedBytes += frame.length - 5;
+        if (stats.method) stats.method.msgReceived++;
+        await handleCheckedWatchRequest(stream, fromBinary(WatchRequestSchema, frame.subarray(5)), authorize);
+      }
       // End of requests: responses keep flowing until the client leaves, as in etcd.
     } catch (e) {
       finish(ConnectError.from(e));
@@ -96,6 +126,8 @@ function serve(stream: WatchStream, req: Http2ServerRequest, res: Http2ServerRes
         size += m.length;
       }
       if (res.destroyed || res.writableEnded) break;
+      if (stats.totals) stats.totals.sentBytes += size;
+      if (stats.method) stats.method.msgSent += messages.length;
       if (!res.write(frames(messages))) {
         await new Promise<void>((resolve) => {
           const done = () => {
@@ -116,15 +148,21 @@ function serve(stream: WatchStream, req: Http2ServerRequest, res: Http2ServerRes
  * Returns a request interceptor for the client listener: serves plain gRPC calls of
  * `etcdserverpb.Watch/Watch` and returns true, or returns false to let the router have the
  * request. `readMaxBytes`: largest request message (etcd: `--max-request-bytes` + 512 KiB).
+ * `grpcStats`: `/metrics` counters; each call is counted as started and, when it ends, handled.
  */
-export function rawGrpcWatch(api: EtcdServerApi, readMaxBytes: number): (req: NodeRequest, res: NodeResponse) => boolean {
+export function rawGrpcWatch(api: EtcdServerApi, readMaxBytes: number, grpcStats?: GrpcStats): (req: NodeRequest, res: NodeResponse) => boolean {
+  const stats: WatchCallStats = { totals: grpcStats };
   return (req, res) => {
     if (!servesHere(req)) return false;
+    // Looked up on use: the RPC handler creates the method records after this interceptor.
+    stats.method ??= grpcStats?.forPath(WATCH_PATH);
+    if (stats.method) stats.method.started++;
     let stream: WatchStream;
     try {
       stream = api.openWatchStream();
     } catch (e) {
       const err = ConnectError.from(e);
+      stats.method?.finish(err.code, 0);
       answerGrpcStatusOnly(res, err.code, err.rawMessage);
       return true;
     }
@@ -135,7 +173,7 @@ export function rawGrpcWatch(api: EtcdServerApi, readMaxBytes: number): (req: No
       if (typeof v === "string") headers.set(name, v);
     }
     const authorize = watchAuthorizer(api, headers, clientCertCommonName(req));
-    serve(stream, req as Http2ServerRequest, res as Http2ServerResponse, readMaxBytes, authorize);
+    serve(stream, req as Http2ServerRequest, res as Http2ServerResponse, readMaxBytes, stats, authorize);
     return true;
   };
 }

@@ -22,6 +22,7 @@ import { Code, ConnectError, createHandlerContext, type ConnectRouter, type Hand
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Logger } from "../log.ts";
 import { answerGrpcStatusOnly } from "./grpc-status.ts";
+import type { GrpcMethodStats, GrpcStats } from "../metrics/grpc-stats.ts";
 import { tooLargeError, unmarshalError } from "./request-guard.ts";
 
 /** One unary method and the implementation that answers it. */
@@ -78,8 +79,8 @@ function answerStatus(res: Http2ServerResponse, code: Code, message: string): vo
 }
 
 /** Sends one response message and `grpc-status: 0`. */
-function answerMessage(res: Http2ServerResponse, output: DescMessage, message: unknown): void {
-  if (res.stream.destroyed) return;
+function answerMessage(res: Http2ServerResponse, output: DescMessage, message: unknown): number {
+  if (res.stream.destroyed) return 0;
   const payload = toBinary(output, (message as { $typeName?: string }).$typeName ? (message as never) : create(output, message as never));
   const frame = Buffer.allocUnsafe(5 + payload.length);
   frame[0] = 0;
@@ -88,6 +89,7 @@ function answerMessage(res: Http2ServerResponse, output: DescMessage, message: u
   res.writeHead(200, { "content-type": "application/grpc" });
   res.addTrailers({ "grpc-status": "0" });
   res.end(frame);
+  return payload.length;
 }
 
 /** Reads the single enveloped request message; rejects with grpc-go's errors (see module doc). */
@@ -130,7 +132,8 @@ function readMessage(req: Http2ServerRequest, limit: number): Promise<Uint8Array
 
 /**
  * Serves one unary gRPC call on `route`. Never throws: every failure becomes a gRPC status
- * (non-ConnectErrors are logged). `limit` is the largest request message, bytes.
+ * (non-ConnectErrors are logged). `limit` is the largest request message, bytes. `stats`
+ * (the method's `/metrics` record) counts the call, its code, time and message bytes.
  */
 export function serveUnaryGrpc(
   route: UnaryRoute,
@@ -138,7 +141,11 @@ export function serveUnaryGrpc(
   res: Http2ServerResponse,
   limit: number,
   log: Logger,
+  stats?: GrpcMethodStats,
+  totals?: GrpcStats,
 ): void {
+  const startMs = stats ? performance.now() : 0;
+  if (stats) stats.started++;
   // Aborts when the client resets the stream or goes away before the answer: the member then
   // drops the request early (server/node/etcd-node.ts propose).
   const gone = new AbortController();
@@ -147,6 +154,8 @@ export function serveUnaryGrpc(
   });
   readMessage(req, limit)
     .then((bytes) => {
+      if (totals) totals.receivedBytes += bytes.length;
+      if (stats) stats.msgReceived++;
       let input: unknown;
       try {
         input = fromBinary(route.method.input, bytes);
@@ -166,8 +175,15 @@ export function serveUnaryGrpc(
       return route.impl(input, ctx);
     })
     .then(
-      (output) => answerMessage(res, route.method.output, output),
+      (output) => {
+        const sent = answerMessage(res, route.method.output, output);
+        if (totals) totals.sentBytes += sent;
+        if (stats) stats.msgSent++;
+        stats?.finish(0, performance.now() - startMs);
+      },
       (e: unknown) => {
+        const code = e instanceof ConnectError ? e.code : Code.Unknown;
+        stats?.finish(code, performance.now() - startMs);
         if (e instanceof ConnectError) return answerStatus(res, e.code, e.rawMessage);
         const message = e instanceof Error ? e.message : String(e);
         log.error("unexpected error in RPC handler", { method: req.url, error: message });

@@ -19,12 +19,15 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import type * as tls from "node:tls";
+import type { Registry } from "prom-client";
 import type { EtcdConfig } from "../config.ts";
+import type { GrpcStats } from "../metrics/grpc-stats.ts";
 import { registerEtcdServices } from "../api/routes.ts";
 import { rawGrpcWatch } from "../api/watch-grpc.ts";
 import type { Logger } from "../log.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { createHttpApp } from "./app.ts";
+import type { HealthCounters } from "./probes.ts";
 import { AuthorityRepairStream } from "./authority-repair.ts";
 import { createRpcHandler, type NodeHandler } from "./rpc-handler.ts";
 import { listenOnUrl, startsWithHttp2Preface, startsWithTlsHandshake } from "./cleartext-port.ts";
@@ -46,6 +49,14 @@ export interface ClientListeners {
   close(): Promise<void>;
 }
 
+/** `/metrics` on the client port: the registry served, and the gRPC counters the RPC handler bumps (server/metrics/). */
+export interface ClientMetrics {
+  registry?: Registry;
+  grpcStats?: GrpcStats;
+  /** Where `/health` results are counted. */
+  health?: HealthCounters;
+}
+
 /** The settings the listeners use; EtcdConfig satisfies it. */
 export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBytes" | "maxTxnOps" | "clientTls">;
 
@@ -58,14 +69,15 @@ export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBy
  * HTTPS scheme` for an `https://` URL without certificate, and with the TLS option errors of
  * server/tls/server-options.ts (`open <file>: no such file or directory`, bad cipher suite).
  */
-export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerApi, log: Logger): Promise<ClientListeners> {
-  const app = createHttpApp(api, { maxTxnOps: cfg.maxTxnOps });
+export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerApi, log: Logger, metrics: ClientMetrics = {}): Promise<ClientListeners> {
+  const app = createHttpApp(api, { maxTxnOps: cfg.maxTxnOps, metrics: metrics.registry, health: metrics.health });
   const handler = createRpcHandler({
     routes: (router) => registerEtcdServices(router, api, { maxTxnOps: cfg.maxTxnOps }),
     fallback: getRequestListener(app.fetch, { overrideGlobalObjects: false }) as NodeHandler,
     readMaxBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     log,
-    intercept: rawGrpcWatch(api, cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES),
+    intercept: rawGrpcWatch(api, cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES, metrics.grpcStats),
+    grpcStats: metrics.grpcStats,
   });
   const h1 = http.createServer(handler);
   const h2 = http2.createServer({}, handler);

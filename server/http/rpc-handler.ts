@@ -20,6 +20,8 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Logger } from "../log.ts";
 import { clientIdentityContextValues } from "../tls/client-identity.ts";
 import { handleCors } from "./cors.ts";
+import type { GrpcStats } from "../metrics/grpc-stats.ts";
+import { countGrpcCalls } from "../metrics/grpc-interceptor.ts";
 import { bodyFormat, guardRequestBody } from "./request-guard.ts";
 import { answerGrpcStatusOnly } from "./grpc-status.ts";
 import { isPlainUnaryGrpc, recordUnaryRoutes, serveUnaryGrpc, type UnaryRoute } from "./grpc-unary.ts";
@@ -42,6 +44,8 @@ export interface RpcHandlerOptions {
   log: Logger;
   /** Serves a request itself before the router (returns true) or passes it on (false): the raw gRPC Watch. */
   intercept?: (req: NodeRequest, res: NodeResponse) => boolean;
+  /** Counters of `/metrics` (grpc_server_*, etcd_network_client_grpc_*): every call is counted when given. */
+  grpcStats?: GrpcStats;
 }
 
 /**
@@ -73,10 +77,12 @@ export function createRpcHandler(opts: RpcHandlerOptions): NodeHandler {
   const router = createConnectRouter({
     readMaxBytes: opts.readMaxBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
-    interceptors: [unexpectedErrors(opts.log)],
+    interceptors: opts.grpcStats ? [countGrpcCalls(opts.grpcStats), unexpectedErrors(opts.log)] : [unexpectedErrors(opts.log)],
   });
   const unary = new Map<string, UnaryRoute>();
   opts.routes(recordUnaryRoutes(router, unary));
+  const stats = opts.grpcStats;
+  for (const h of router.handlers) stats?.addService(h.service);
   const paths = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
   const services = new Set(router.handlers.map((h) => h.service.typeName));
 
@@ -86,7 +92,7 @@ export function createRpcHandler(opts: RpcHandlerOptions): NodeHandler {
     if (req.httpVersionMajor === 2) {
       const route = unary.get(path);
       if (route && isPlainUnaryGrpc(req as Http2ServerRequest)) {
-        return serveUnaryGrpc(route, req as Http2ServerRequest, res as Http2ServerResponse, opts.readMaxBytes, opts.log);
+        return serveUnaryGrpc(route, req as Http2ServerRequest, res as Http2ServerResponse, opts.readMaxBytes, opts.log, stats?.forPath(path), stats);
       }
     }
     if (handleCors(req, res)) return;

@@ -163,6 +163,11 @@ export class MvccStore {
     return Math.max(this.compactMainRev, 0);
   }
 
+  /** Number of live (not deleted) keys; walks the index, for `/metrics` at scrape time. */
+  get liveKeys(): number {
+    return this.index.countLive();
+  }
+
   /** etcd's compactMainRev: -1 until the first compaction (HashKV compares against it). */
   get compactMainRevision(): number {
     return this.compactMainRev;

@@ -31,6 +31,19 @@ export class TreeIndex {
     return this.byKey.size;
   }
 
+  /**
+   * Keys whose last generation holds a revision (not deleted): etcd's `keysGauge`. Walks the
+   * index (no allocation); meant for scrape time, not for requests.
+   */
+  countLive(): number {
+    let n = 0;
+    for (const ki of this.byKey.values()) {
+      const g = ki.generations;
+      if (g.length > 0 && g[g.length - 1]!.mains.length > 0) n++;
+    }
+    return n;
+  }
+
   /** History of `key`, or undefined when the index has none. */
   get(key: string): KeyIndex | undefined {
     return this.byKey.get(key);

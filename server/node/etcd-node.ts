@@ -30,6 +30,7 @@ import {
   AlarmRequestSchema,
   AlarmRequest_AlarmAction,
   AlarmType,
+  CompactionRequestSchema,
   LeaseRevokeRequestSchema,
   type AlarmMember,
   type AlarmRequest,
@@ -37,6 +38,7 @@ import {
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { AlarmStore, alarmString } from "../alarm/store.ts";
 import { effectiveQuotaBytes, MAX_QUOTA_BYTES, quotaAvailable, type QuotaRequest } from "../alarm/quota.ts";
+import { parseCompactionRetention, startCompactor, type CompactionMode, type Compactor } from "../compactor/compactor.ts";
 import {
   RangeRequestSchema,
   ResponseHeaderSchema,
@@ -98,13 +100,16 @@ import { ProposalWaiters } from "./proposals.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { decodeMemberContext, applyMemberAttributes, applyMemberConfChange, encodeMemberContext, validateConfChange } from "../membership/apply.ts";
 import { joinExistingCluster, type JoinInfo } from "../membership/join.ts";
-import { ConfChangeType, StateType, type ConfChange, type Entry, type Message, type NodeId } from "../raft/types.ts";
+import { ConfChangeType, MessageType, StateType, type ConfChange, type Entry, type Message, type NodeId } from "../raft/types.ts";
 import { bootstrapMembership, type BootstrapConfig } from "./bootstrap.ts";
 import { ClusterAdmin, toMember, type ConfChangeOutcome } from "./cluster-admin.ts";
 import type { EtcdServerApi } from "./types.ts";
 import { exitOnFatal, type OnFatal } from "./fatal.ts";
 import { idToHex } from "../membership/ids.ts";
 import { realEnv, type MemberEnv } from "./env.ts";
+import { countTxn, MemberCounters } from "../metrics/member-counters.ts";
+import { HeartbeatTimeoutDetector, LATE_HEARTBEAT_WARNING } from "../metrics/heartbeat-detector.ts";
+import type { MemberMetricsSource } from "../metrics/registry.ts";
 import { COMPACTION_BATCH_ROWS, MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS } from "./limits.ts";
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
@@ -143,6 +148,10 @@ export interface NodeConfig extends BootstrapConfig {
   onFatal?: OnFatal;
   /** Peer TLS (`--peer-cert-file` ...): used to reach other members' `https://` peer URLs when joining and forwarding. */
   peerTls?: TlsInfo;
+  /** `--auto-compaction-mode` (default periodic; server/compactor/). */
+  autoCompactionMode?: CompactionMode;
+  /** `--auto-compaction-retention` (default "0": no auto-compaction). */
+  autoCompactionRetention?: string;
   /** `--auth-token`: `simple` (default) or `jwt,priv-key=...,pub-key=...,sign-method=...,ttl=...`. */
   authToken?: string;
   /** `--auth-token-ttl`: life of a simple token after its last use, seconds (default 300). */
@@ -244,6 +253,14 @@ export class EtcdNode implements EtcdServerApi {
   /** A member-fatal error happened: nothing is served any more. */
   private failed = false;
   private readonly onFatal: OnFatal;
+  /** Plain-number counters read by `/metrics` at scrape time (server/metrics/member-counters.ts). */
+  readonly counters = new MemberCounters();
+  /** Auto-compaction (`--auto-compaction-*`), paused while this member does not lead. */
+  private readonly compactor: Compactor | undefined;
+  /** Late heartbeats (`etcd_server_heartbeat_send_failures_total`). */
+  private readonly heartbeats: HeartbeatTimeoutDetector;
+  /** Leader last seen (for `etcd_server_leader_changes_seen_total`). */
+  private lastLeader: NodeId = 0n;
 
   /** `join`: what {@link joinExistingCluster} learned, for a first start with `--initial-cluster-state existing`. */
   constructor(
@@ -253,6 +270,9 @@ export class EtcdNode implements EtcdServerApi {
     join?: JoinInfo,
   ) {
     const env = (this.env = cfg.env ?? realEnv);
+    // Checked first: a bad retention fails the start before any loop runs (etcd: StartEtcd fails).
+    const compactionMode = cfg.autoCompactionMode ?? "periodic";
+    const compactionRetention = parseCompactionRetention(compactionMode, cfg.autoCompactionRetention ?? "0");
     this.waiters = new ProposalWaiters(env);
     this.confWaiters = new ProposalWaiters<ConfChangeOutcome>(env);
     this.meta = new Meta(db);
@@ -267,6 +287,7 @@ export class EtcdNode implements EtcdServerApi {
     const electionMs = cfg.electionTimeoutMs ?? 1000;
     // etcd's ReqTimeout: 5 s plus two election timeouts (etcdserver/config.go).
     this.requestTimeoutMs = cfg.requestTimeoutMs ?? 5000 + 2 * electionMs;
+    this.heartbeats = new HeartbeatTimeoutDetector(heartbeatMs, () => env.monotonicMs());
     this.peerTls = peerClientTls(cfg.peerTls);
     this.lessor = new Lessor({
       minTtl: minLeaseTtl(heartbeatMs, electionMs),
@@ -314,15 +335,22 @@ export class EtcdNode implements EtcdServerApi {
       applyConfChange: (cc) => this.applyConfChange(cc),
       restoreSnapshot: () => this.restoreSnapshot(),
       onApplied: () => this.afterApply(),
-      send: (messages) => this.sink?.send(messages),
+      send: (messages) => {
+        this.checkHeartbeats(messages);
+        this.sink?.send(messages);
+      },
       onLeaderChange: (lead) => this.leaderChanged(lead, electionMs),
       onFatal: (msg, fields) => this.memberFatal(msg, fields),
+      onCommitMs: (ms) => this.counters.observeCommit(ms),
       env,
     });
     // Expiry revokes as root, as etcd's lessor does (authStore.WithRoot), so keys are checked alike.
     this.leaseExpiry = startLeaseExpiry(
       this.lessor,
-      (id) => this.propose({ leaseRevoke: create(LeaseRevokeRequestSchema, { ID: id }) }, { username: ROOT_USER, revision: this.authStore.revision }),
+      (id) => {
+        this.counters.leaseExpired++;
+        return this.propose({ leaseRevoke: create(LeaseRevokeRequestSchema, { ID: id }) }, { username: ROOT_USER, revision: this.authStore.revision });
+      },
       undefined,
       env,
     );
@@ -363,6 +391,12 @@ export class EtcdNode implements EtcdServerApi {
     });
     // Rows of a compaction a restart interrupted.
     this.scheduleCompaction();
+    this.compactor = startCompactor(compactionMode, compactionRetention, {
+      env,
+      log: logger,
+      rev: () => this.mvcc.currentRevision,
+      compact: (revision) => this.propose({ compaction: create(CompactionRequestSchema, { revision: BigInt(revision) }) }),
+    });
   }
 
   rejectIfLearner(): void {
@@ -530,7 +564,7 @@ export class EtcdNode implements EtcdServerApi {
 
   async linearizableReadNotify(): Promise<void> {
     this.assertOpen();
-    await this.raft.readIndex();
+    await this.readIndex();
   }
 
   header(): ResponseHeader {
@@ -547,13 +581,14 @@ export class EtcdNode implements EtcdServerApi {
     if (signal?.aborted) throw Errors.Canceled();
     if (!req.serializable) {
       this.rejectIfLearner();
-      await this.raft.readIndex();
+      await this.readIndex();
       if (signal?.aborted) throw Errors.Canceled();
     }
     // etcd's doSerialize: READ checked before the read, the auth revision after it.
     this.authStore.isRangePermitted(ai, req.key, req.rangeEnd);
     const response = this.mvcc.range(req);
     this.checkAuthRevision(ai);
+    this.counters.range++;
     response.header = this.header();
     return response;
   }
@@ -576,11 +611,12 @@ export class EtcdNode implements EtcdServerApi {
     if (isTxnReadOnly(req)) {
       // etcd serves read-only txns without a proposal (v3_server.go Txn); they change nothing.
       this.assertOpen();
-      if (!isTxnSerializable(req)) await this.raft.readIndex();
+      if (!isTxnSerializable(req)) await this.readIndex();
       if (signal?.aborted) throw Errors.Canceled();
       if (this.authStore.enabled) checkTxnAuth(this.authStore, ai, req);
       const { response } = this.mvcc.txn(req);
       this.checkAuthRevision(ai);
+      countTxn(this.counters, response);
       response.header = this.header();
       return response;
     }
@@ -753,6 +789,7 @@ export class EtcdNode implements EtcdServerApi {
 
   /** Stops every loop, fails every waiting caller with Stopped and closes the backend. */
   private shutdown(): void {
+    this.compactor?.stop();
     this.leaseExpiry.stop();
     this.watchHub.close();
     this.raft.stop();
@@ -804,8 +841,19 @@ export class EtcdNode implements EtcdServerApi {
     }
     const start = this.env.now();
     let accepted = false;
-    const outcome = this.waiters.register(id, this.requestTimeoutMs, () => this.timeoutError(start, accepted), data.length);
-    const onAbort = () => this.waiters.cancel(id, Errors.Canceled());
+    const outcome = this.waiters.register(
+      id,
+      this.requestTimeoutMs,
+      () => {
+        this.counters.proposalsFailed++;
+        return this.timeoutError(start, accepted);
+      },
+      data.length,
+    );
+    const onAbort = () => {
+      this.counters.proposalsFailed++;
+      this.waiters.cancel(id, Errors.Canceled());
+    };
     signal?.addEventListener("abort", onAbort, { once: true });
     this.raft.propose({
       data,
@@ -884,6 +932,7 @@ export class EtcdNode implements EtcdServerApi {
       return;
     }
     const outcome = this.applyOne(req, e.index);
+    if (!(outcome instanceof ConnectError)) this.countApplied(req, outcome.response);
     if (!(outcome instanceof ConnectError) && outcome.events.length > 0) {
       this.appliedEvents.push([outcome.revision, outcome.events]);
     }
@@ -963,9 +1012,16 @@ export class EtcdNode implements EtcdServerApi {
 
   /** Leases are kept by the leader only (etcd's lessor Promote/Demote); publish attributes once. */
   private leaderChanged(lead: NodeId, electionMs: number): void {
+    this.heartbeats.reset();
+    if (lead !== 0n && lead !== this.lastLeader) this.counters.leaderChanges++;
+    if (lead !== 0n) this.lastLeader = lead;
     if (lead !== 0n) this.leaderElectedAt = this.env.now();
-    if (this.raft.status().softState.raftState === StateType.Leader) this.lessor.promote(electionMs);
+    const leading = this.raft.status().softState.raftState === StateType.Leader;
+    if (leading) this.lessor.promote(electionMs);
     else if (this.lessor.isPrimary) this.lessor.demote();
+    // Only the leader compacts (etcd's updateLeadership pauses and resumes the compactor).
+    if (leading) this.compactor?.resume();
+    else this.compactor?.pause();
     if (lead !== 0n && !this.attributesPublished) {
       this.attributesPublished = true;
       const self = this.membersTable.get(this.memberId);
@@ -990,6 +1046,60 @@ export class EtcdNode implements EtcdServerApi {
       if (error instanceof ConnectError) return error;
       throw error;
     }
+  }
+
+  /** A ReadIndex round; a failure is counted in `etcd_server_read_indexes_failed_total` (etcd's linearizableReadLoop). */
+  private async readIndex(): Promise<void> {
+    try {
+      await this.raft.readIndex();
+    } catch (e) {
+      this.counters.readIndexFailed++;
+      throw e;
+    }
+  }
+
+  /** Counts and logs heartbeats sent later than two heartbeat intervals after the previous one (etcd's raft.go). */
+  private checkHeartbeats(messages: Message[]): void {
+    for (const m of messages) {
+      if (m.type !== MessageType.MsgHeartbeat) continue;
+      const exceedMs = this.heartbeats.observe(m.to);
+      if (exceedMs > 0) {
+        this.counters.heartbeatSendFailures++;
+        this.logger.warn(LATE_HEARTBEAT_WARNING, this.heartbeats.warningFields(m.to, exceedMs));
+      }
+    }
+  }
+
+  /** Bumps the MVCC counters for an applied write (etcd counts them in mvcc/metrics_txn.go). */
+  private countApplied(req: InternalRaftRequest, response: AppliedResponse): void {
+    if (req.put) this.counters.put++;
+    else if (req.deleteRange) this.counters.deleteRange++;
+    else if (req.txn) countTxn(this.counters, response as TxnResponse);
+  }
+
+  /** What `/metrics` reads from this member at scrape time (server/metrics/registry.ts). */
+  metricsSource(): MemberMetricsSource {
+    return {
+      memberId: this.memberId,
+      counters: this.counters,
+      hasLeader: () => this.raft.leader !== 0n,
+      isLeader: () => this.raft.leader === this.memberId,
+      isLearner: () => this.learner,
+      committedIndex: () => this.raft.committedIndex,
+      appliedIndex: () => this.raft.appliedIndex,
+      pendingProposals: () => this.waiters.size,
+      backendBytes: () => {
+        if (this.closed) return { total: 0, inUse: 0 };
+        // As Status reports them (dbSize, dbSizeInUse).
+        const size = backendSize(this.db);
+        return { total: Math.max(fileSize(backendPath(this.cfg.dataDir)), size.totalBytes), inUse: size.inUseBytes };
+      },
+      liveKeys: () => this.mvcc.liveKeys,
+      watchers: () => this.watchHub.watcherCount,
+      watchStreams: () => this.watchStreams,
+      currentRevision: () => this.mvcc.currentRevision,
+      compactRevision: () => this.mvcc.compactRevision,
+    };
   }
 
   private assertOpen(): void {

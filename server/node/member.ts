@@ -37,6 +37,7 @@ export async function startMember(cfg: EtcdConfig & Partial<NodeConfig>, log: Lo
       listenPeerUrls: cfg.listenPeerUrls,
       tls: cfg.peerTls,
       log,
+      counters: node.counters.peers,
       onMessage: (m) => node.step(m),
       reportUnreachable: (id) => node.raft.reportUnreachable(id),
       reportSnapshot: (id, ok) => node.raft.reportSnapshot(id, ok),

@@ -101,6 +101,8 @@ export interface RaftDriverOptions {
   send(messages: Message[]): void;
   /** Leader changes (informational). */
   onLeaderChange?(lead: NodeId, term: number): void;
+  /** How long the Ready transaction took to commit (entries, hard state and applies, fsynced), ms; for `/metrics`. */
+  onCommitMs?(ms: number): void;
   /** Random source for election timeouts (default: `env.random`). */
   random?: (n: number) => number;
   /** Clock, timers and randomness (default: the real ones, server/node/env.ts `realEnv`). */
@@ -457,6 +459,7 @@ export class RaftDriver {
     const { db, storage, meta } = this.opts;
     let applied = this.applied;
     const image = rd.snapshot ? attachSnapshotImage(db, rd.snapshot.data) : undefined;
+    const commitStart = this.env.monotonicMs();
     try {
       db.transaction(() => {
         let snapshotNow = false;
@@ -500,6 +503,7 @@ export class RaftDriver {
     } finally {
       image?.detach();
     }
+    this.opts.onCommitMs?.(this.env.monotonicMs() - commitStart);
 
     this.phase = "failed to deliver applied entries";
     if (!leader) this.opts.send(rd.messages);

@@ -16,6 +16,7 @@ import {
   type MessageBatch,
   type SnapshotChunk,
 } from "../../proto/gen/etcdts/peer_pb.ts";
+import type { PeerCounters } from "../metrics/peer-counters.ts";
 import { CLUSTER_ID_HEADER, REFUSALS, checkRequestHeaders, hexId, type ReceiverIdentity } from "./headers.ts";
 
 /** What the receiving service needs from the transport. */
@@ -25,6 +26,8 @@ export interface ReceiverContext extends ReceiverIdentity {
   deliver(msg: Message): void;
   /** A peer opened a stream to us: it is up (used to cut our back-off to it short). */
   peerConnected(id: bigint): void;
+  /** `/metrics` counters: entry and snapshot data bytes received per peer. */
+  counters?: PeerCounters;
 }
 
 /** Checks the headers of a call and answers our cluster ID in the response headers; returns the sender. */
@@ -61,10 +64,13 @@ function addressedToUs(msg: Message, from: bigint, self: ReceiverContext): boole
 
 /** Converts and delivers the messages of one batch (see addressedToUs). */
 function deliverBatch(batch: MessageBatch, from: bigint, self: ReceiverContext): void {
+  let bytes = 0;
   for (const pm of batch.messages) {
     const msg = messageFromProto(pm);
+    for (const e of msg.entries) bytes += e.data.length;
     if (addressedToUs(msg, from, self)) self.deliver(msg);
   }
+  if (self.counters && bytes > 0) self.counters.received(hexId(from), bytes);
 }
 
 /**
@@ -120,6 +126,7 @@ export function peerService(self: ReceiverContext): ServiceImpl<typeof Peer> {
         "incoming-snapshot-size-bytes": msg.snapshot!.data.length,
         "download-took-ms": Date.now() - started,
       });
+      self.counters?.received(hexId(from), msg.snapshot!.data.length);
       self.deliver(msg);
       return create(SnapshotReceivedSchema);
     },

@@ -15,6 +15,7 @@ import { CLUSTER_ID_HEADER, REFUSALS, hexId, requestHeaders } from "./headers.ts
 import { PEER_READ_MAX_BYTES } from "./listen.ts";
 import { peerConnectOptions, type PeerClientTls } from "./peer-tls.ts";
 import type { PeerStats } from "./types.ts";
+import type { PeerCounters } from "../metrics/peer-counters.ts";
 
 /** Largest batch the writer takes from the queue, bytes of entry and snapshot data (at least one message). */
 export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
@@ -38,6 +39,8 @@ export interface SenderContext {
   maxQueuedMessages: number;
   /** Snapshot chunk size, bytes. */
   snapshotChunkBytes: number;
+  /** `/metrics` counters: entry and snapshot data bytes sent per peer. */
+  counters?: PeerCounters;
   /** Time a stream may take to be accepted (TCP connect + the peer's StreamAccepted), ms. */
   dialTimeoutMs: number;
   /** Back-off bounds, ms. */
@@ -130,11 +133,11 @@ export class RemotePeer {
   enqueue(m: Message): boolean {
     if (this.stopped) return false;
     if (this.state === "backoff") {
-      this.stats.messagesDropped++;
+      this.dropped(1);
       return false;
     }
     if (this.queue.length >= this.ctx.maxQueuedMessages) {
-      this.stats.messagesDropped++;
+      this.dropped(1);
       const now = Date.now();
       if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
         this.lastDropLog = now;
@@ -168,6 +171,13 @@ export class RemotePeer {
     if (this.state === "backoff") this.endBackoff?.();
   }
 
+  /** Counts `n` messages that will not reach the peer (stats, and `etcd_network_peer_sent_failures_total`). */
+  private dropped(n: number): void {
+    if (n === 0) return;
+    this.stats.messagesDropped += n;
+    this.ctx.counters?.sentFailed(hexId(this.id), n);
+  }
+
   /** Sends one MsgSnap in chunks on its own connection; reportSnapshot (and reportUnreachable on failure) follow. */
   sendSnapshot(m: Message): void {
     if (this.stopped || this.urls.length === 0) return;
@@ -196,6 +206,8 @@ export class RemotePeer {
       }
       if (this.stopped) return;
       this.stats[ok ? "snapshotsSent" : "snapshotsFailed"]++;
+      if (!ok) this.ctx.counters?.sentFailed(hexId(this.id), 1);
+      if (ok) this.ctx.counters?.sent(hexId(this.id), m.snapshot?.data.length ?? 0);
       if (!ok) this.ctx.reportUnreachable(this.id);
       this.ctx.reportSnapshot(this.id, ok);
     })();
@@ -242,6 +254,7 @@ export class RemotePeer {
       this.inflight = 0;
       this.stats.batchesSent++;
       this.stats.messagesSent += msgs.length;
+      if (this.ctx.counters && bytes > 0) this.ctx.counters.sent(hexId(this.id), bytes);
     }
   }
 
@@ -303,7 +316,7 @@ export class RemotePeer {
     this.state = "backoff";
     this.since = undefined;
     const lost = this.inflight + this.queue.length;
-    this.stats.messagesDropped += lost;
+    this.dropped(lost);
     this.inflight = 0;
     this.queue = [];
     if (this.urls.length > 0) this.urlIndex = (this.urlIndex + 1) % this.urls.length;

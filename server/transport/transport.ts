@@ -19,6 +19,9 @@ import type { PeerTransport, PeerTransportOptions } from "./types.ts";
 
 export type { PeerTransport, PeerTransportOptions } from "./types.ts";
 
+/** A heartbeat unanswered this long is taken as lost for round-trip timing, ms. */
+const HEARTBEAT_ANSWER_LOST_MS = 5_000;
+
 /** Default per-peer queue bound, messages (rafthttp's streamBufSize / maxPendingProposals 4096). */
 export const DEFAULT_MAX_QUEUED_MESSAGES = 4096;
 /** Default snapshot chunk size, bytes (1 MiB). */
@@ -42,6 +45,9 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
   const removed = new Set<bigint>();
   let closed = false;
   const isRemoved = (id: bigint) => removed.has(id) || (opts.isIdRemoved?.(id) ?? false);
+  // Round trips for `etcd_network_peer_round_trip_time_seconds`: a leader's heartbeat to a peer
+  // until that peer's answer (performance.now() ms of the last heartbeat sent, per peer).
+  const heartbeatSentAt = new Map<bigint, number>();
 
   const sender: SenderContext = {
     memberId: opts.memberId,
@@ -56,6 +62,7 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
     minBackoffMs: opts.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS,
     maxBackoffMs: opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
     tls: peerClientTls(opts.tls),
+    counters: opts.counters,
   };
 
   const service = peerService({
@@ -65,6 +72,13 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
     isRemoved,
     deliver: (msg) => {
       if (closed) return;
+      if (msg.type === MessageType.MsgHeartbeatResp && opts.counters) {
+        const sentAt = heartbeatSentAt.get(msg.from);
+        if (sentAt !== undefined) {
+          heartbeatSentAt.delete(msg.from);
+          opts.counters.roundTrip(hexId(msg.from), performance.now() - sentAt);
+        }
+      }
       try {
         opts.onMessage(msg);
       } catch (e) {
@@ -72,6 +86,7 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
       }
     },
     peerConnected: (id) => peers.get(id)?.peerConnected(),
+    counters: opts.counters,
   });
   const listeners = await startPeerListeners(
     opts.listenPeerUrls,
@@ -100,6 +115,7 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
 
     removePeer(id) {
       removed.add(id);
+      heartbeatSentAt.delete(id);
       const peer = peers.get(id);
       if (!peer) return;
       peers.delete(id);
@@ -113,6 +129,12 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
       for (const m of msgs) {
         const peer = peers.get(m.to);
         if (!peer) continue;
+        if (m.type === MessageType.MsgHeartbeat && opts.counters) {
+          // Heartbeats carry no ID: time the oldest unanswered one, unless its answer was lost.
+          const now = performance.now();
+          const pending = heartbeatSentAt.get(m.to);
+          if (pending === undefined || now - pending > HEARTBEAT_ANSWER_LOST_MS) heartbeatSentAt.set(m.to, now);
+        }
         if (m.type === MessageType.MsgSnap) {
           peer.sendSnapshot(m);
         } else if (!peer.enqueue(m)) {

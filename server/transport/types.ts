@@ -6,6 +6,7 @@
  * long-lived outbound stream per remote member, bounded send queues, snapshots on their own request,
  * unreachable/snapshot status reported back to Raft.
  */
+import type { PeerCounters } from "../metrics/peer-counters.ts";
 import type { KvHash } from "../mvcc/hash.ts";
 import type { Logger } from "../log.ts";
 import type { Message } from "../raft/types.ts";
@@ -31,6 +32,11 @@ export interface PeerTransportOptions {
    */
   tls?: TlsInfo;
   log: Logger;
+  /**
+   * `/metrics` peer traffic counters (server/metrics/peer-counters.ts): Raft entry and snapshot
+   * data bytes sent to and received from each peer.
+   */
+  counters?: PeerCounters;
   /**
    * Receives every Raft message from a peer, in the order the peer sent it (per peer), including the
    * reassembled MsgSnap. Senders need not be known peers (a member added by a conf change not applied

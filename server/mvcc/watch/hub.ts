@@ -83,6 +83,11 @@ export class WatchHub {
     this.historyChunkRows = options.historyChunkRows ?? 10_000;
   }
 
+  /** Watchers registered now (synced, unsynced and those waiting as victims): etcd's `watcherGauge`. */
+  get watcherCount(): number {
+    return this.synced.size + this.unsynced.size + this.victims.size;
+  }
+
   /** Current store revision. */
   get currentRevision(): number {
     return this.store.currentRevision;
