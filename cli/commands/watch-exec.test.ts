@@ -92,7 +92,7 @@ test.each(CASES.map((c, i) => [i, c] as const))("etcdctl's parseWatchArgs case #
     expect(got).toBe(c.err);
     return;
   }
-  const want: Record<string, unknown> = { watchArgs: c.watchArgs, execArgs: c.execArgs };
+  const want: { watchArgs: string[]; execArgs: string[]; flags?: [boolean, bigint, boolean] } = { watchArgs: c.watchArgs, execArgs: c.execArgs };
   if (c.interactive) want.flags = [c.prefix, BigInt(c.rev), c.prevKv];
   expect(got).toEqual(want);
 });
