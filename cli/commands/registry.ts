@@ -3,6 +3,7 @@
  * needs no change.
  */
 import { AUTH_COMMANDS } from "./auth.ts";
+import { checkPerfCommand } from "./check.ts";
 import { compactionCommand } from "./compaction.ts";
 import { delCommand } from "./del.ts";
 import { electCommand } from "./elect.ts";
@@ -39,4 +40,5 @@ export const COMMANDS: CommandSpec[] = [
   ...ROLE_COMMANDS,
   lockCommand,
   electCommand,
+  checkPerfCommand,
 ];
