@@ -3,7 +3,8 @@
  * a passing run (seen on etcd 3.4.23), a slow one, and one with errors.
  */
 import { expect, test } from "bun:test";
-import { perfStats, perfVerdict } from "./check.ts";
+import { perfStats } from "./check-load.ts";
+import { perfVerdict } from "./check.ts";
 
 test("a passing run: etcdctl's five lines", () => {
   const stats = { rps: 150.2, slowestS: 0.123767, stddevS: 0.005517, errors: new Map() };

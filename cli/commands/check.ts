@@ -14,12 +14,11 @@
  * the bar's goroutine races with the compaction lines).
  */
 import process from "node:process";
-import { EtcdClient } from "../client.ts";
+import type { EtcdClient } from "../client.ts";
 import { CtlError, ExitCode } from "../errors.ts";
-import { GoProgressBar } from "../go/pb.ts";
-import { goQuote } from "../go/strconv.ts";
+import { GoProgressBar, type ProgressBarIo } from "../go/pb.ts";
+import { cleanUp, openClients, type PerfStats, putRandomVarint, requireEmptyPrefix, runPuts, sleep } from "./check-load.ts";
 import type { CommandContext, CommandSpec } from "./types.ts";
-import { prefixEnd } from "./kv-requests.ts";
 
 /** One workload of etcdctl's checkPerfCfgMap: puts per second, connections, seconds. */
 interface PerfLoad {
@@ -41,29 +40,19 @@ const LOAD_ALIASES: Record<string, string> = { s: "s", small: "s", m: "m", mediu
 
 const KEY_BYTES = 256;
 const VALUE_BYTES = 1024;
-/** Timeout of the delete, compaction and defragment calls after the run, ms (etcdctl: 30 s). */
-const CLEANUP_TIMEOUT_MS = 30_000;
 
-/** etcd's pkg/report numbers for the run. */
-export interface PerfStats {
-  /** Successful puts per second over the whole run. */
-  rps: number;
-  /** Slowest successful put, s. */
-  slowestS: number;
-  /** Population standard deviation of the put latencies, s. */
-  stddevS: number;
-  /** Error text → count. */
-  errors: Map<string, number>;
-}
-
-/** pkg/report's Stats for latencies in seconds over `totalS` seconds. */
-export function perfStats(latenciesS: number[], totalS: number, errors: Map<string, number>): PerfStats {
-  const n = latenciesS.length;
-  const average = latenciesS.reduce((a, b) => a + b, 0) / n;
-  const stddevS = Math.sqrt(latenciesS.reduce((a, l) => a + (l - average) ** 2, 0) / n);
-  let slowestS = 0;
-  for (const l of latenciesS) if (l > slowestS) slowestS = l;
-  return { rps: n / totalS, slowestS, stddevS, errors };
+/**
+ * The bar's output: stdout, flushed at once; the terminal width when stdout is a terminal (pb.v1
+ * asks /dev/tty, so etcdctl also draws the bar when stdout is redirected from a terminal).
+ */
+export function barIo(ctx: CommandContext): ProgressBarIo {
+  return {
+    write: (text) => {
+      ctx.out.print(text);
+      void ctx.out.flush();
+    },
+    width: () => (process.stdout.isTTY ? (process.stdout.columns ?? 0) : 0),
+  };
 }
 
 /** Go's `%f`: six decimals (NaN as Go prints it). */
@@ -104,101 +93,26 @@ export function perfVerdict(stats: PerfStats, limit: number): { lines: string[];
   return { lines, ok };
 }
 
-/** binary.PutVarint of a random non-negative int63 into `buf` (the rest of `buf` is left as it was). */
-function putRandomVarint(buf: Uint8Array): void {
-  const x = (BigInt(Math.floor(Math.random() * 2 ** 31)) << 32n) | BigInt(Math.floor(Math.random() * 2 ** 32));
-  let ux = x << 1n; // zig-zag of a non-negative value
-  let i = 0;
-  while (ux >= 0x80n) {
-    buf[i++] = Number(ux & 0x7fn) | 0x80;
-    ux >>= 7n;
-  }
-  buf[i] = Number(ux);
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A bounded queue of puts (etcdctl's `requests` channel of capacity `clients`). */
-class PutQueue {
-  private readonly items: Uint8Array[] = [];
-  private closed = false;
-  private readonly takers: ((k: Uint8Array | undefined) => void)[] = [];
-  private readonly pushers: (() => void)[] = [];
-
-  constructor(private readonly capacity: number) {}
-
-  async push(key: Uint8Array): Promise<void> {
-    while (this.items.length >= this.capacity && this.takers.length === 0) await new Promise<void>((r) => this.pushers.push(r));
-    const taker = this.takers.shift();
-    if (taker) taker(key);
-    else this.items.push(key);
-  }
-
-  take(): Promise<Uint8Array | undefined> {
-    const item = this.items.shift();
-    this.pushers.shift()?.();
-    if (item !== undefined) return Promise.resolve(item);
-    if (this.closed) return Promise.resolve(undefined);
-    return new Promise((r) => this.takers.push(r));
-  }
-
-  close(): void {
-    this.closed = true;
-    for (const t of this.takers.splice(0)) t(undefined);
-  }
-}
-
-/** Runs the load; resolves with the stats once every put has answered. */
-async function runLoad(clients: EtcdClient[], load: PerfLoad, prefix: Uint8Array): Promise<PerfStats> {
-  const queue = new PutQueue(load.clients);
-  const value = new Uint8Array(VALUE_BYTES);
-  const latencies: number[] = [];
-  const errors = new Map<string, number>();
-  const workers = clients.map(async (c) => {
-    for (let key = await queue.take(); key !== undefined; key = await queue.take()) {
-      const start = performance.now();
-      try {
-        await c.call((s, o) => s.kv.put({ key, value }, o), { timeoutMs: null });
-        latencies.push((performance.now() - start) / 1000);
-      } catch (e) {
-        const text = e instanceof Error ? e.message : String(e);
-        errors.set(text, (errors.get(text) ?? 0) + 1);
-      }
+/** Runs the load: puts at most `limit` per second for `durationS` seconds (rate.NewLimiter(limit, 1)). */
+function runLoad(clients: EtcdClient[], load: PerfLoad, prefix: Uint8Array): Promise<PerfStats> {
+  return runPuts(clients, new Uint8Array(VALUE_BYTES), async (push) => {
+    // One token every 1/limit s, no saving up; none after the deadline.
+    const intervalMs = 1000 / load.limit;
+    const begin = performance.now();
+    const deadline = begin + load.durationS * 1000;
+    const k = new Uint8Array(KEY_BYTES);
+    for (let next = begin; ; next += intervalMs) {
+      const now = performance.now();
+      if (next < now) next = now;
+      if (next > deadline) break;
+      if (next - now >= 1) await sleep(next - now);
+      putRandomVarint(k);
+      const key = new Uint8Array(prefix.length + KEY_BYTES);
+      key.set(prefix);
+      key.set(k, prefix.length);
+      await push(key);
     }
   });
-  const statsStart = performance.now();
-  // rate.NewLimiter(limit, 1) with a deadline of `durationS`: one token every 1/limit s, no saving up.
-  const intervalMs = 1000 / load.limit;
-  const deadline = statsStart + load.durationS * 1000;
-  const k = new Uint8Array(KEY_BYTES);
-  for (let next = statsStart; ; next += intervalMs) {
-    const now = performance.now();
-    if (next < now) next = now;
-    if (next > deadline) break;
-    if (next - now >= 1) await sleep(next - now);
-    putRandomVarint(k);
-    const key = new Uint8Array(prefix.length + KEY_BYTES);
-    key.set(prefix);
-    key.set(k, prefix.length);
-    await queue.push(key);
-  }
-  queue.close();
-  await Promise.all(workers);
-  return perfStats(latencies, (performance.now() - statsStart) / 1000, errors);
-}
-
-/** etcdctl's compact(): physical compaction at `rev` with its two lines. */
-async function compact(ctx: CommandContext, client: EtcdClient, rev: bigint): Promise<void> {
-  ctx.out.println(`Compacting with revision ${rev}`);
-  await client.call((s, o) => s.kv.compact({ revision: rev, physical: true }, o), { timeoutMs: CLEANUP_TIMEOUT_MS });
-  ctx.out.println(`Compacted with revision ${rev}`);
-}
-
-/** etcdctl's defrag() of one endpoint with its two lines (Go `%q` of the endpoint). */
-async function defrag(ctx: CommandContext, client: EtcdClient, endpoint: string): Promise<void> {
-  ctx.out.println(`Defragmenting ${goQuote(endpoint)}`);
-  await client.call((s, o) => s.maintenance.defragment({}, o), { endpoint, timeoutMs: CLEANUP_TIMEOUT_MS });
-  ctx.out.println(`Defragmented ${goQuote(endpoint)}`);
 }
 
 /** `check perf`. */
@@ -222,28 +136,11 @@ export const checkPerfCommand: CommandSpec = {
     const prefix = new TextEncoder().encode(prefixText);
 
     const config = await ctx.clientConfig();
-    const clients: EtcdClient[] = [];
-    for (let i = 0; i < load.clients; i++) {
-      const c = new EtcdClient(config);
-      await c.authenticate();
-      clients.push(c);
-    }
+    const clients = await openClients(config, load.clients);
     const first = clients[0]!;
-    const end = prefix.length === 0 ? Uint8Array.of(0) : prefixEnd(prefix);
-    const existing = await first.call((s, o) => s.kv.range({ key: prefix.length === 0 ? Uint8Array.of(0) : prefix, rangeEnd: end, limit: 1n }, o), {
-      timeoutMs: load.durationS * 1000,
-    });
-    if (existing.kvs.length > 0) {
-      throw new CtlError(ExitCode.InvalidInput, `prefix ${goQuote(prefixText)} has keys. Delete with etcdctl del --prefix ${prefixText} first`);
-    }
+    await requireEmptyPrefix(first, prefixText, load.durationS * 1000);
 
-    const bar = new GoProgressBar(load.durationS, {
-      write: (text) => {
-        ctx.out.print(text);
-        void ctx.out.flush();
-      },
-      width: () => (process.stdout.isTTY ? (process.stdout.columns ?? 0) : 0),
-    });
+    const bar = new GoProgressBar(load.durationS, barIo(ctx));
     bar.start();
     const ticker = (async () => {
       for (let i = 0; i < load.durationS; i++) {
@@ -254,13 +151,7 @@ export const checkPerfCommand: CommandSpec = {
     })();
     const stats = await runLoad(clients, load, prefix);
     await ticker;
-
-    const deleted = await first.call(
-      (s, o) => s.kv.deleteRange({ key: prefix.length === 0 ? Uint8Array.of(0) : prefix, rangeEnd: end }, o),
-      { timeoutMs: CLEANUP_TIMEOUT_MS },
-    );
-    if (ctx.flags.bool("auto-compact")) await compact(ctx, first, deleted.header!.revision);
-    if (ctx.flags.bool("auto-defrag")) for (const ep of config.endpoints) await defrag(ctx, first, ep);
+    await cleanUp(ctx, first, prefix, config.endpoints);
 
     const { lines, ok } = perfVerdict(stats, load.limit);
     for (const l of lines) ctx.out.println(l);
