@@ -4,6 +4,7 @@
  */
 import { AUTH_COMMANDS } from "./auth.ts";
 import { checkPerfCommand } from "./check.ts";
+import { checkDatascaleCommand } from "./check-datascale.ts";
 import { compactionCommand } from "./compaction.ts";
 import { delCommand } from "./del.ts";
 import { electCommand } from "./elect.ts";
@@ -41,4 +42,5 @@ export const COMMANDS: CommandSpec[] = [
   lockCommand,
   electCommand,
   checkPerfCommand,
+  checkDatascaleCommand,
 ];
