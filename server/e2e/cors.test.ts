@@ -130,4 +130,7 @@ test("over TLS the host whitelist is not checked", async () => {
   expect([a.status, corsOf(a)]).toEqual([200, ETCD_CORS("*")]);
   const plain = await curl(`${secure.endpoint}/version`, ["-H", "Host: localhost"], true);
   expect(plain.status).toBe(200);
+  // HTTP/2 over TLS too (curl's later --http2 wins over --http1.1).
+  const h2 = await curl(`${secure.endpoint}/version`, ["--http2", "-H", "Host: evil.example"], true);
+  expect(h2.status).toBe(200);
 });
