@@ -125,6 +125,22 @@ for (const { name, run } of ETCDCTLS) describe(`${name} watch -- command`, () =>
     }
   });
 
+  test("interactive: a failing command ends etcdctl too", async () => {
+    const k = `${ns}/ifail`;
+    const rev = await write([[k, "1"]]);
+    const w = new Running([bin, `--endpoints=${etcd.endpoint}`, "watch", "-i"]);
+    try {
+      w.proc.stdin.write(`watch ${k} --rev ${rev} -- sh -c "exit 7"\n`);
+      await w.proc.stdin.flush();
+      expect(await w.proc.exited).toBe(1);
+      expect(await new Response(w.proc.stderr).text()).toBe('command ["sh" "-c" "exit 7"] error (exit status 7)\n');
+      await w.stop(); // waits for all of stdout
+      expect(w.stdout).toBe(`PUT\n${k}\n1\n`);
+    } finally {
+      await w.stop();
+    }
+  });
+
   test("a failing command ends etcdctl: exit 1 and etcdctl's message", async () => {
     const k = `${ns}/fail`;
     const rev = await write([[k, "1"]]);
