@@ -33,7 +33,10 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     /** Global settings after the `ETCDCTL_*` variables (applied once). */
     const settings = (): GlobalConfig => {
       if (!global) {
-        applyEnv(flags, commandFlags({ ...spec, flags: [] }, GLOBAL_FLAGS), env, out);
+        // etcdctl's clientConfigFromCmd silences its own watch variables for `watch`.
+        const flagEnv = { ...env };
+        if (spec.path[0] === "watch") for (const k of ["ETCDCTL_WATCH_KEY", "ETCDCTL_WATCH_RANGE_END"]) delete flagEnv[k];
+        applyEnv(flags, commandFlags({ ...spec, flags: [] }, GLOBAL_FLAGS), flagEnv, out);
         global = globalConfig(flags);
       }
       return global;
@@ -46,6 +49,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     };
     const ctx: CommandContext = {
       args,
+      rawArgs: argv,
       flags,
       out,
       stdin,

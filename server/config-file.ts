@@ -36,13 +36,12 @@ import { goDurationString } from "../cli/go/duration.ts";
 
 /** etcd's top-level keys this server does not implement (embed/config.go, etcdmain/config.go json tags). */
 const ETCD_KEYS_NOT_SUPPORTED = new Set([
-  "backend-batch-interval", "backend-batch-limit", "cors", "debug",
+  "backend-batch-interval", "backend-batch-limit", "debug",
   "discovery", "discovery-proxy", "discovery-srv", "discovery-srv-name", "discovery-fallback", "enable-grpc-gateway",
-  "enable-pprof", "enable-v2", "experimental-backend-bbolt-freelist-type", "experimental-compaction-batch-limit",
-  "experimental-corrupt-check-time", "experimental-enable-lease-checkpoint", "experimental-enable-lease-checkpoint-persist",
-  "experimental-enable-v2v3", "experimental-initial-corrupt-check", "experimental-warning-apply-duration",
+  "enable-pprof", "enable-v2", "experimental-backend-bbolt-freelist-type", "experimental-enable-lease-checkpoint", "experimental-enable-lease-checkpoint-persist",
+  "experimental-enable-v2v3", "experimental-warning-apply-duration",
   "experimental-watch-progress-notify-interval", "force-new-cluster", "grpc-keepalive-interval", "grpc-keepalive-min-time",
-  "grpc-keepalive-timeout", "host-whitelist", "initial-election-tick-advance", "log-output", "log-package-levels",
+  "grpc-keepalive-timeout", "initial-election-tick-advance", "log-output", "log-package-levels",
   "max-concurrent-streams", "max-snapshots", "max-wals", "pre-vote", "proxy", "proxy-dial-timeout", "proxy-failure-wait",
   "proxy-read-timeout", "proxy-refresh-interval", "proxy-write-timeout", "unsafe-no-fsync", "wal-dir",
 ]);
@@ -137,6 +136,11 @@ function flagText(flag: string, v: unknown, struct: string, path: string): strin
       if (typeof v !== "number" || !Number.isInteger(v)) fail("time.Duration", typeof v === "number" ? `number ${v}` : jsonKind(v));
       return goDurationString(BigInt(v as number));
     case "strings":
+      // etcd's YAML has host-whitelist as one comma-separated string (configYAML HostWhitelistJSON).
+      if (flag === "host-whitelist") {
+        if (typeof v !== "string") fail("string");
+        return v as string;
+      }
       if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) fail("[]string");
       return (v as string[]).join(",");
     default:

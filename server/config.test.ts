@@ -46,7 +46,19 @@ describe("parseConfig", () => {
       initialCorruptCheck: false,
       corruptCheckTimeMs: 0,
       compactionBatchLimit: 0,
+      cors: ["*"],
+      hostWhitelist: ["*"],
     });
+  });
+
+  test("--cors takes '*' or origin URLs (etcd's URL rules), --host-whitelist host names", () => {
+    const c = run(parseConfig(["--cors", "https://b.example:8443,http://a.example:80"], { ETCD_HOST_WHITELIST: "localhost,10.0.0.1" }));
+    expect([c.cors, c.hostWhitelist]).toEqual([["http://a.example:80", "https://b.example:8443"], ["localhost", "10.0.0.1"]]);
+    // etcd 3.4: `invalid value "http://a.example" for flag -cors: URL address does not have the form "host:port": http://a.example`
+    const bad = parseConfig(["--cors", "http://a.example"], {});
+    expect(bad.kind).toBe("exit");
+    expect((bad as { stderr: string }).stderr).toStartWith('invalid value "http://a.example" for flag -cors: URL address does not have the form "host:port": http://a.example\n');
+    expect(parseConfig(["--cors", "*,http://a:1"], {}).kind).toBe("exit");
   });
 
   test("TLS flags and ETCD_* variables fill the client and peer TlsInfo", () => {

@@ -4,6 +4,8 @@
  */
 import { ALARM_COMMANDS } from "./alarm.ts";
 import { AUTH_COMMANDS } from "./auth.ts";
+import { checkPerfCommand } from "./check.ts";
+import { checkDatascaleCommand } from "./check-datascale.ts";
 import { compactionCommand } from "./compaction.ts";
 import { defragCommand } from "./defrag.ts";
 import { delCommand } from "./del.ts";
@@ -46,4 +48,6 @@ export const COMMANDS: CommandSpec[] = [
   ...ROLE_COMMANDS,
   lockCommand,
   electCommand,
+  checkPerfCommand,
+  checkDatascaleCommand,
 ];

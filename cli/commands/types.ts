@@ -13,6 +13,8 @@ import type { Stdin } from "../stdin.ts";
 export interface CommandContext {
   /** Positional arguments after the command name (including those after `--`). */
   args: string[];
+  /** The whole command line as given, global flags included (etcdctl's `os.Args[1:]`; `watch` finds its `--` there). */
+  rawArgs: string[];
   /** The command's own flags and the global ones, as given on the command line. */
   flags: FlagSet;
   out: Output;

@@ -10,7 +10,10 @@
  * adds a watcher to the same stream, `progress` requests a progress notice for all of them, and
  * (an addition to etcdctl's set) `cancel <n>` cancels the n-th watcher of the session (0 = the
  * first). End of input ends etcdctl with `Error reading watch request line: EOF` (exit 3).
- * Not supported: running a command per event (`watch <key> -- <command>`).
+ *
+ * `watch [options] <key> [range_end] -- <command> [args...]` (also on an interactive `watch` line)
+ * runs the command after printing each response, once per event, with the event in its
+ * environment (`watch-exec.ts`); a command that fails ends etcdctl (exit 1).
  */
 import process from "node:process";
 import type { WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
@@ -20,7 +23,8 @@ import type { Printer } from "../print/printer.ts";
 import { argify } from "../txn-parser.ts";
 import { prefixEnd } from "./kv-requests.ts";
 import type { CommandContext, CommandSpec } from "./types.ts";
-import { WatchSession, type WatchTarget } from "./watch-session.ts";
+import { execPerEvent, parseInteractiveWatchArgs, parseWatchArgs } from "./watch-exec.ts";
+import { type WatchHandle, WatchSession, type WatchTarget } from "./watch-session.ts";
 
 /** Flags of `watch` (etcdctl 3.4's, and 3.5's `--progress-notify`). */
 export const WATCH_FLAGS: FlagSpec[] = [
@@ -74,38 +78,88 @@ function printResponse(ctx: CommandContext, printer: Printer, r: WatchResponse):
   void ctx.out.flush();
 }
 
-/** The key/range_end from ETCDCTL_WATCH_KEY / ETCDCTL_WATCH_RANGE_END, if set. */
-function envArgs(): string[] {
+/** ETCDCTL_WATCH_KEY / ETCDCTL_WATCH_RANGE_END ("" when unset). */
+function envArgs(): { key: string; end: string } {
   const env = process.env;
   const key = env.ETCDCTL_WATCH_KEY ?? "";
   const end = env.ETCDCTL_WATCH_RANGE_END ?? "";
   if (key === "" && end !== "") throw badArgs(`ETCDCTL_WATCH_KEY is empty but got ETCDCTL_WATCH_RANGE_END=${JSON.stringify(end)}`);
-  if (key === "") return [];
-  return end === "" ? [key] : [key, end];
+  return { key, end };
+}
+
+/**
+ * Hands each watcher's responses on in order, as etcdctl's printWatchCh goroutine per watcher:
+ * print, then (with a command) run it per event before the next response of that watcher.
+ */
+class ResponseHandler {
+  private readonly chains = new Map<WatchHandle, Promise<void>>();
+  private readonly execs = new Map<WatchHandle, string[]>();
+  private fail: (e: unknown) => void = () => {};
+  /** Rejects with the first command failure (CtlError exit 1). */
+  readonly failed = new Promise<never>((_, reject) => (this.fail = reject));
+
+  constructor(
+    private readonly ctx: CommandContext,
+    private readonly printer: Printer,
+  ) {}
+
+  /** Runs `execArgs` for every event of `h` from now on. */
+  exec(h: WatchHandle, execArgs: string[]): void {
+    if (execArgs.length > 0) this.execs.set(h, execArgs);
+  }
+
+  response(h: WatchHandle, r: WatchResponse): void {
+    const execArgs = this.execs.get(h);
+    if (!execArgs) {
+      printResponse(this.ctx, this.printer, r);
+      return;
+    }
+    const next = (this.chains.get(h) ?? Promise.resolve()).then(async () => {
+      printResponse(this.ctx, this.printer, r);
+      await this.ctx.out.flush();
+      await execPerEvent(execArgs, r);
+    });
+    next.catch((e) => this.fail(e));
+    this.chains.set(h, next.catch(() => {}));
+  }
+
+  /** Resolves when every response so far is handled. */
+  async drained(): Promise<void> {
+    await Promise.all(this.chains.values());
+  }
 }
 
 /** A session whose reconnects go round the endpoints. */
-async function newSession(ctx: CommandContext, onClosed: () => void = () => {}): Promise<{ session: WatchSession; printer: Printer }> {
+async function newSession(ctx: CommandContext): Promise<{ session: WatchSession; handler: ResponseHandler }> {
   const { client, printer, global } = await ctx.connect();
   const endpoints = global.endpoints;
+  const handler = new ResponseHandler(ctx, printer);
   const session = new WatchSession(
     async (attempt) => {
       // A reopened stream authenticates again, as clientv3's stream interceptor does.
       if (attempt > 0) await client.refreshToken();
       return client.call(async (s) => s, { endpoint: endpoints[attempt % endpoints.length], timeoutMs: null });
     },
-    { response: (_h, r) => printResponse(ctx, printer, r), closed: onClosed },
+    { response: (h, r) => handler.response(h, r), closed: () => {} },
   );
-  return { session, printer };
+  return { session, handler };
 }
 
-/** Parses the flags and arguments of an interactive `watch ...` line (pflag syntax for the watch flags). */
-function parseLine(words: string[]): { args: string[]; flags: FlagSet } {
+/**
+ * Parses the words of an interactive `watch ...` line after `watch` (pflag syntax for the watch
+ * flags; after `--` every word is positional).
+ * @throws CtlError exit 128 `unknown flag: --x`, `flag needs an argument: --x`
+ */
+export function parseWatchLine(words: string[]): { args: string[]; flags: FlagSet } {
   const flags = new FlagSet(WATCH_FLAGS.filter((f) => f.name !== "interactive"));
   const args: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
-    if (!w.startsWith("--") || w === "--") {
+    if (w === "--") {
+      args.push(...words.slice(i + 1));
+      break;
+    }
+    if (!w.startsWith("--")) {
       args.push(w);
       continue;
     }
@@ -124,10 +178,10 @@ function parseLine(words: string[]): { args: string[]; flags: FlagSet } {
 /** `watch -i`: commands from stdin until end of input. */
 async function interactive(ctx: CommandContext): Promise<never> {
   const env = envArgs();
-  const { session } = await newSession(ctx);
+  const { session, handler } = await newSession(ctx);
   let running: Promise<void> | undefined;
   for (;;) {
-    const raw = await ctx.stdin.readLine();
+    const raw = await Promise.race([ctx.stdin.readLine(), handler.failed]);
     if (raw === null) {
       session.stop();
       throw new CtlError(ExitCode.InvalidInput, "Error reading watch request line: EOF");
@@ -139,21 +193,21 @@ async function interactive(ctx: CommandContext): Promise<never> {
       continue;
     }
     if (words[0] === "watch") {
-      if (words.length < 2 && env.length === 0) {
+      if (words.length < 2 && env.key === "") {
         ctx.out.eprintln(`Invalid command ${line} (command type or key is not provided)`);
         continue;
       }
-      const { args, flags } = parseLine(words.slice(1));
-      if (env.length > 0 && args.length > 0) throw badArgs("bad number of arguments (found conflicting environment key)");
+      const { args, flags } = parseWatchLine(words.slice(1));
+      const { watchArgs, execArgs } = parseInteractiveWatchArgs(words.slice(1), args, env.key, env.end);
       let target: WatchTarget;
       try {
-        target = watchTarget([...env, ...args], flags);
+        target = watchTarget(watchArgs, flags);
       } catch (e) {
         if (!(e instanceof CtlError)) throw e;
         ctx.out.eprintln(`Invalid command ${line} (${e.message})`);
         continue;
       }
-      session.watch(target);
+      handler.exec(session.watch(target), execArgs);
       running ??= session.run(false);
     } else if (words[0] === "progress") {
       session.requestProgress();
@@ -175,11 +229,15 @@ export const watchCommand: CommandSpec = {
   async run(ctx) {
     if (ctx.flags.bool("interactive")) return interactive(ctx);
     const env = envArgs();
-    if (env.length > 0 && ctx.args.length > 0) throw badArgs("bad number of arguments (found conflicting environment key)");
-    const target = watchTarget([...env, ...ctx.args], ctx.flags);
-    const { session } = await newSession(ctx);
-    session.watch(target);
-    await session.run(true);
+    const { watchArgs, execArgs } = parseWatchArgs(ctx.rawArgs, ctx.args, env.key, env.end);
+    const target = watchTarget(watchArgs, ctx.flags);
+    const { session, handler } = await newSession(ctx);
+    handler.exec(session.watch(target), execArgs);
+    try {
+      await Promise.race([session.run(true).then(() => handler.drained()), handler.failed]);
+    } finally {
+      session.stop();
+    }
     await ctx.out.flush();
     throw new CtlError(ExitCode.Interrupted, "watch is canceled by the server");
   },

@@ -1,39 +1,57 @@
 /**
- * CORS for browsers calling the client port (Connect and gRPC-Web from web pages, `/health`).
- * etcd 3.4 allows every origin by default (`--cors '*'`); the allowed and exposed headers are
- * Connect's recommended lists (`cors` from @connectrpc/connect) plus etcd's auth headers.
+ * CORS on the client port as etcd 3.4's accessController (embed/serve.go) does it for every HTTP
+ * answer (gateway, `/health`, `/version`, 404s), with or without an `Origin` header: when
+ * `--cors` allows every origin (`*`, the default, or empty) the three headers of etcd's
+ * `addCORSHeader` go out with `Access-Control-Allow-Origin: *`; otherwise they go out only when
+ * the request's `Origin` is in the list, naming that origin. Every `OPTIONS` request is then
+ * answered `200` with an empty body, whatever its path or origin.
+ *
+ * Our Connect and gRPC-Web services are for browsers, so their answers also allow and expose the
+ * headers those protocols use (Connect's recommended lists from @connectrpc/connect).
+ * Plain gRPC (`application/grpc`, not `-web`) bypasses all this, as etcd's cmux hands it to the
+ * gRPC server before the HTTP handler.
  */
 import { cors } from "@connectrpc/connect";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 
-/** Methods a browser may use cross-origin: Connect's (POST, GET) and the rest etcd allows. */
-export const CORS_ALLOWED_METHODS = [...new Set([...cors.allowedMethods, "OPTIONS", "PUT", "DELETE"])];
-/** Request headers a browser may send: Connect's list, `authorization` and etcd's `token`. */
-export const CORS_ALLOWED_HEADERS = [...cors.allowedHeaders, "Accept", "Authorization", "Token"];
-/** Response headers a browser may read: Connect's list (grpc-status, grpc-message, ...). */
-export const CORS_EXPOSED_HEADERS = [...cors.exposedHeaders];
-/** How long browsers may cache a preflight answer, seconds. */
-const PREFLIGHT_MAX_AGE_S = 7200;
+/** etcd's `Access-Control-Allow-Methods`. */
+export const CORS_ALLOWED_METHODS = "POST, GET, OPTIONS, PUT, DELETE";
+/** etcd's `Access-Control-Allow-Headers`. */
+export const CORS_ALLOWED_HEADERS = "accept, content-type, authorization";
+/** Allowed request headers on RPC paths: etcd's, Connect's list and etcd's gRPC `token` metadata. */
+const RPC_ALLOWED_HEADERS = [
+  ...new Set([...CORS_ALLOWED_HEADERS.split(", "), ...cors.allowedHeaders.map((h) => h.toLowerCase()), "token"]),
+].join(", ");
+/** Response headers a browser may read on RPC paths (grpc-status, grpc-message, ...). */
+const RPC_EXPOSED_HEADERS = cors.exposedHeaders.join(", ");
+
+/** The `--cors` setting: origins as etcd stores them (`http://host:port`), `*`, or none. */
+export type CorsOrigins = readonly string[];
 
 /**
- * Adds CORS headers for a request that carries `Origin`. Answers a preflight (`OPTIONS` with
- * `Access-Control-Request-Method`) with 204 itself and returns true; otherwise returns false
- * and the request goes on to the RPC router or the HTTP app.
+ * etcd's AccessController.OriginAllowed: true when the list is empty or holds `*`, or holds `origin`
+ * exactly (etcd compares the header with the URL as written in `--cors`).
  */
-export function handleCors(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined) return false;
-  res.setHeader("access-control-allow-origin", origin);
-  res.setHeader("vary", "Origin");
-  if (req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined) {
-    res.setHeader("access-control-allow-methods", CORS_ALLOWED_METHODS.join(", "));
-    res.setHeader("access-control-allow-headers", CORS_ALLOWED_HEADERS.join(", "));
-    res.setHeader("access-control-max-age", String(PREFLIGHT_MAX_AGE_S));
-    (res as ServerResponse).writeHead(204);
-    res.end();
-    return true;
-  }
-  res.setHeader("access-control-expose-headers", CORS_EXPOSED_HEADERS.join(", "));
-  return false;
+export function originAllowed(origins: CorsOrigins, origin: string): boolean {
+  return origins.length === 0 || origins.includes("*") || origins.includes(origin);
+}
+
+/** Minimal response surface shared by node:http and node:http2 responses. */
+interface HeaderSink {
+  setHeader(name: string, value: string): unknown;
+}
+
+/**
+ * Sets the CORS headers etcd would set for a request with `origin` (undefined: no `Origin`
+ * header); `rpc` adds the Connect/gRPC-Web headers. Returns whether any were set.
+ */
+export function setCorsHeaders(res: HeaderSink, origins: CorsOrigins, origin: string | undefined, rpc: boolean): boolean {
+  let allowOrigin: string;
+  if (originAllowed(origins, "*")) allowOrigin = "*";
+  else if (origin !== undefined && originAllowed(origins, origin)) allowOrigin = origin;
+  else return false;
+  res.setHeader("access-control-allow-methods", CORS_ALLOWED_METHODS);
+  res.setHeader("access-control-allow-origin", allowOrigin);
+  res.setHeader("access-control-allow-headers", rpc ? RPC_ALLOWED_HEADERS : CORS_ALLOWED_HEADERS);
+  if (rpc) res.setHeader("access-control-expose-headers", RPC_EXPOSED_HEADERS);
+  return true;
 }

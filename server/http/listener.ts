@@ -32,6 +32,7 @@ import { AuthorityRepairStream } from "./authority-repair.ts";
 import { createRpcHandler, type NodeHandler } from "./rpc-handler.ts";
 import { listenOnUrl, startsWithHttp2Preface, startsWithTlsHandshake } from "./cleartext-port.ts";
 import { linkClientIdentity } from "../tls/client-identity.ts";
+import { isSecureRequest, markSecureConnection } from "./secure-connection.ts";
 import { createTlsAcceptor } from "../tls/tls-port.ts";
 import { isTlsInfoEmpty } from "../tls/tls-info.ts";
 
@@ -58,7 +59,7 @@ export interface ClientMetrics {
 }
 
 /** The settings the listeners use; EtcdConfig satisfies it. */
-export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBytes" | "maxTxnOps" | "clientTls">;
+export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBytes" | "maxTxnOps" | "clientTls" | "cors" | "hostWhitelist">;
 
 /**
  * Binds every `cfg.listenClientUrls` URL (host `localhost` binds 127.0.0.1, as Go's listener
@@ -78,6 +79,8 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
     log,
     intercept: rawGrpcWatch(api, cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES, metrics.grpcStats),
     grpcStats: metrics.grpcStats,
+    cors: cfg.cors,
+    hostWhitelist: cfg.hostWhitelist,
   });
   const h1 = http.createServer(handler);
   const h2 = http2.createServer({}, handler);
@@ -115,6 +118,7 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
       const toH2 = () => {
         const stream = new AuthorityRepairStream(socket);
         linkClientIdentity(stream, socket);
+        if (isSecureRequest({ socket })) markSecureConnection(stream);
         h2.emit("connection", stream);
       };
       if (alpn === "h2") return toH2();
@@ -135,7 +139,10 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
           ? createTlsAcceptor({
               info: cfg.clientTls!,
               checkSan: false,
-              onSocket: (socket: tls.TLSSocket) => serve(socket, socket.alpnProtocol ?? false),
+              onSocket: (socket: tls.TLSSocket) => {
+                markSecureConnection(socket);
+                serve(socket, socket.alpnProtocol ?? false);
+              },
               onRejected: (fields) => log.warn("rejected connection", { ...fields }),
               onReloadFailed: (error) => log.warn("failed to reload client TLS files; keeping the previous ones", { error }),
             })

@@ -8,7 +8,9 @@
  * - request bodies pass {@link guardRequestBody} first (grpc-go's size/unmarshal errors);
  * - gRPC calls to an unknown service or method get grpc-go's Unimplemented status
  *   (`unknown service X`, `unknown method M for service X`) instead of an HTTP 404;
- * - CORS ({@link handleCors});
+ * - etcd's access controller on everything but plain gRPC: `--host-whitelist` on cleartext
+ *   connections (421, server/http/host-whitelist.ts), CORS headers on every answer and `OPTIONS`
+ *   answered 200 (server/http/cors.ts);
  * - the verified client certificate's CN in the context values (CLIENT_CERT_CN_KEY, server/tls/client-identity.ts);
  * - handler failures are written to our JSON log instead of console.error.
  */
@@ -19,9 +21,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Logger } from "../log.ts";
 import { clientIdentityContextValues } from "../tls/client-identity.ts";
-import { handleCors } from "./cors.ts";
 import type { GrpcStats } from "../metrics/grpc-stats.ts";
 import { countGrpcCalls } from "../metrics/grpc-interceptor.ts";
+import { setCorsHeaders } from "./cors.ts";
+import { isHostWhitelisted, refuseHost, requestHostname } from "./host-whitelist.ts";
+import { isSecureRequest } from "./secure-connection.ts";
 import { bodyFormat, guardRequestBody } from "./request-guard.ts";
 import { answerGrpcStatusOnly } from "./grpc-status.ts";
 import { isPlainUnaryGrpc, recordUnaryRoutes, serveUnaryGrpc, type UnaryRoute } from "./grpc-unary.ts";
@@ -46,6 +50,10 @@ export interface RpcHandlerOptions {
   intercept?: (req: NodeRequest, res: NodeResponse) => boolean;
   /** Counters of `/metrics` (grpc_server_*, etcd_network_client_grpc_*): every call is counted when given. */
   grpcStats?: GrpcStats;
+  /** `--cors` origins (default `*`: all). */
+  cors?: readonly string[];
+  /** `--host-whitelist` host names (default `*`: all). */
+  hostWhitelist?: readonly string[];
 }
 
 /**
@@ -72,6 +80,11 @@ function unknownPathMessage(path: string, services: ReadonlySet<string>): string
   return services.has(m[1]!) ? `unknown method ${m[2]} for service ${m[1]}` : `unknown service ${m[1]}`;
 }
 
+/** Whether a content type is gRPC proper (`application/grpc[+proto|;...]`), not gRPC-Web. */
+function isPlainGrpc(contentType: string): boolean {
+  return /^application\/grpc(?![-\w])/i.test(contentType);
+}
+
 /** Creates the shared request handler; see the module doc. */
 export function createRpcHandler(opts: RpcHandlerOptions): NodeHandler {
   const router = createConnectRouter({
@@ -85,6 +98,8 @@ export function createRpcHandler(opts: RpcHandlerOptions): NodeHandler {
   for (const h of router.handlers) stats?.addService(h.service);
   const paths = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
   const services = new Set(router.handlers.map((h) => h.service.typeName));
+  const corsOrigins = opts.cors ?? ["*"];
+  const hostWhitelist = opts.hostWhitelist ?? ["*"];
 
   return (req, res) => {
     const path = (req.url ?? "").split("?", 1)[0]!;
@@ -95,9 +110,25 @@ export function createRpcHandler(opts: RpcHandlerOptions): NodeHandler {
         return serveUnaryGrpc(route, req as Http2ServerRequest, res as Http2ServerResponse, opts.readMaxBytes, opts.log, stats?.forPath(path), stats);
       }
     }
-    if (handleCors(req, res)) return;
     const handler = paths.get(path);
     const contentType = req.headers["content-type"] ?? "";
+    if (!isPlainGrpc(contentType)) {
+      // etcd's accessController: host check on cleartext, CORS headers, OPTIONS answered.
+      if (!isSecureRequest(req)) {
+        const host = requestHostname(String(req.headers[":authority"] ?? req.headers.host ?? ""));
+        if (!isHostWhitelisted(hostWhitelist, host)) {
+          opts.log.warn("rejecting HTTP request to prevent DNS rebinding attacks", { host });
+          return refuseHost(res, host);
+        }
+      }
+      setCorsHeaders(res, corsOrigins, req.headers.origin, handler !== undefined);
+      if (req.method === "OPTIONS") {
+        res.setHeader("content-length", "0");
+        (res as ServerResponse).writeHead(200);
+        res.end();
+        return;
+      }
+    }
     if (!handler) {
       if (req.method === "POST" && /^application\/grpc/i.test(contentType)) {
         answerGrpcStatusOnly(res, Code.Unimplemented, unknownPathMessage(path, services), contentType);
