@@ -5,9 +5,12 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { get as httpsGet } from "node:https";
-import { createServer } from "node:net";
+import { freePort } from "../../server/http/test-util.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+
+/** Free loopback ports, never the same one twice in a process (server/http/test-util.ts). */
+export { freePort };
 
 /** The real etcd 3.4.23, the reference server. */
 export const REAL_ETCD = "/usr/bin/etcd";
@@ -18,18 +21,6 @@ export const REAL_ETCD = "/usr/bin/etcd";
  * with the same script), else the real etcd.
  */
 export const ETCD_UNDER_TEST = process.env.CLI_TEST_ETCD_BIN || REAL_ETCD;
-
-/** A port on 127.0.0.1 that was free a moment ago (the OS picked it for a listener we closed). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * TLS for etcd's client port (`--cert-file --key-file --trusted-ca-file [--client-cert-auth]`):

@@ -15,11 +15,14 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../http/test-util.ts";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { expect } from "bun:test";
+
+/** Free loopback ports, never the same one twice in a process (server/http/test-util.ts). */
+export { freePort };
 
 /** Repository root (two levels above this file). */
 export const REPO_ROOT = resolve(import.meta.dir, "..", "..");
@@ -107,20 +110,6 @@ export function etcdBin(): string {
 /** Our etcdctl binary: `E2E_ETCDCTL_BIN` or the unpacked release's `etcdctl`. */
 export function ourEtcdctlBin(): string {
   return process.env.E2E_ETCDCTL_BIN ?? join(unpackRelease(), "etcdctl");
-}
-
-/** Returns a loopback TCP port that was free a moment ago (bound to port 0, then closed). */
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
 }
 
 /** Result of running a command to completion. `code` is the exit code (null if killed by a signal). */

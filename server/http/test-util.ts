@@ -8,13 +8,24 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** A currently free TCP port on 127.0.0.1 (bound to port 0, read back, released). */
+/** Ports {@link freePort} has handed out in this process: the OS may offer a just-released port again. */
+const handedOut = new Set<number>();
+
+/**
+ * A currently free TCP port on 127.0.0.1 (bound to port 0, read back, released), never one this
+ * process was given before: a cluster's client and peer ports picked one after another must differ.
+ */
 export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
+  for (;;) {
+    const srv = net.createServer();
+    await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+    const port = (srv.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /** Runs `/usr/bin/etcdctl` with `args`; resolves with exit code and output (never rejects). */
