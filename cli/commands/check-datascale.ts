@@ -13,10 +13,10 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { readFileSync } from "node:fs";
 import type { GlobalConfig } from "../global.ts";
-import { CtlError, ExitCode } from "../errors.ts";
+import { ExitCode } from "../errors.ts";
 import { GoProgressBar } from "../go/pb.ts";
 import { barIo } from "./check.ts";
-import { cleanUp, openClients, putRandomVarint, requireEmptyPrefix, runPuts } from "./check-load.ts";
+import { checkFlags, cleanUp, loadModel, openClients, putRandomVarint, requireEmptyPrefix, runPuts } from "./check-load.ts";
 import type { CommandContext, CommandSpec } from "./types.ts";
 
 /** One workload of etcdctl's checkDatascaleCfgMap: pairs to put, bytes per pair, connections. */
@@ -34,7 +34,6 @@ const DATASCALE_LOADS: Record<string, DatascaleLoad> = {
   xl: { limit: 3000000, kvSize: 1024, clients: 1000 },
 };
 
-const LOAD_ALIASES: Record<string, string> = { s: "s", small: "s", m: "m", medium: "m", l: "l", large: "l", xl: "xl", xLarge: "xl" };
 const KEY_BYTES = 512;
 const VALUE_BYTES = 512;
 const RESIDENT_MEMORY_KEY = "process_resident_memory_bytes";
@@ -95,17 +94,9 @@ export const checkDatascaleCommand: CommandSpec = {
   usage: "[options]",
   description: "Check the memory usage of holding data for different workloads on a given server endpoint.",
   groupDescription: "commands for checking properties of the etcd cluster",
-  flags: [
-    { name: "load", type: "string", default: "s", description: "The datascale check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)" },
-    { name: "prefix", type: "string", default: "/etcdctl-check-datascale/", description: "The prefix for writing the datascale check's keys." },
-    { name: "auto-compact", type: "bool", default: false, description: "Compact storage with last revision after test is finished." },
-    { name: "auto-defrag", type: "bool", default: false, description: "Defragment storage after test is finished." },
-  ],
+  flags: checkFlags("datascale", "/etcdctl-check-datascale/"),
   async run(ctx) {
-    const loadName = ctx.flags.string("load");
-    const model = Object.hasOwn(LOAD_ALIASES, loadName) ? LOAD_ALIASES[loadName]! : undefined;
-    if (model === undefined) throw new CtlError(ExitCode.BadFeature, `unknown load option ${loadName}`);
-    const load = DATASCALE_LOADS[model]!;
+    const load = DATASCALE_LOADS[loadModel(ctx)]!;
     const prefixText = ctx.flags.string("prefix");
     const prefix = new TextEncoder().encode(prefixText);
 

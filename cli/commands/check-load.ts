@@ -8,6 +8,7 @@ import { type ClientConfig, EtcdClient } from "../client.ts";
 import { CtlError, ExitCode } from "../errors.ts";
 import { goQuote } from "../go/strconv.ts";
 import { prefixEnd } from "./kv-requests.ts";
+import type { FlagSpec } from "../flags.ts";
 import type { CommandContext } from "./types.ts";
 
 /** Timeout of the delete, compaction and defragment calls after the run, ms (etcdctl: 30 s). */
@@ -165,3 +166,25 @@ async function defrag(ctx: CommandContext, client: EtcdClient, endpoint: string)
   ctx.out.println(`Defragmented ${goQuote(endpoint)}`);
 }
 
+/** etcdctl's load names and their aliases (check_command.go): s|small, m|medium, l|large, xl|xLarge. */
+const LOAD_ALIASES: Record<string, string> = { s: "s", small: "s", m: "m", medium: "m", l: "l", large: "l", xl: "xl", xLarge: "xl" };
+
+/**
+ * The workload model `--load` names (`s`, `m`, `l` or `xl`). Errors: `unknown load option <name>`
+ * (exit 4, ExitCode.BadFeature), as etcdctl 3.4.
+ */
+export function loadModel(ctx: CommandContext): string {
+  const name = ctx.flags.string("load");
+  if (!Object.hasOwn(LOAD_ALIASES, name)) throw new CtlError(ExitCode.BadFeature, `unknown load option ${name}`);
+  return LOAD_ALIASES[name]!;
+}
+
+/** The flags `check perf` and `check datascale` share, as etcdctl 3.4 defines them; `what` names the check. */
+export function checkFlags(what: "performance" | "datascale", defaultPrefix: string): FlagSpec[] {
+  return [
+    { name: "load", type: "string", default: "s", description: `The ${what} check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)` },
+    { name: "prefix", type: "string", default: defaultPrefix, description: `The prefix for writing the ${what} check's keys.` },
+    { name: "auto-compact", type: "bool", default: false, description: "Compact storage with last revision after test is finished." },
+    { name: "auto-defrag", type: "bool", default: false, description: "Defragment storage after test is finished." },
+  ];
+}

@@ -15,9 +15,9 @@
  */
 import process from "node:process";
 import type { EtcdClient } from "../client.ts";
-import { CtlError, ExitCode } from "../errors.ts";
+import { ExitCode } from "../errors.ts";
 import { GoProgressBar, type ProgressBarIo } from "../go/pb.ts";
-import { cleanUp, openClients, type PerfStats, putRandomVarint, requireEmptyPrefix, runPuts, sleep } from "./check-load.ts";
+import { checkFlags, cleanUp, loadModel, openClients, type PerfStats, putRandomVarint, requireEmptyPrefix, runPuts, sleep } from "./check-load.ts";
 import type { CommandContext, CommandSpec } from "./types.ts";
 
 /** One workload of etcdctl's checkPerfCfgMap: puts per second, connections, seconds. */
@@ -36,7 +36,6 @@ export const PERF_LOADS: Record<string, PerfLoad> = {
 };
 
 /** etcdctl's checkPerfAlias. */
-const LOAD_ALIASES: Record<string, string> = { s: "s", small: "s", m: "m", medium: "m", l: "l", large: "l", xl: "xl", xLarge: "xl" };
 
 const KEY_BYTES = 256;
 const VALUE_BYTES = 1024;
@@ -121,17 +120,9 @@ export const checkPerfCommand: CommandSpec = {
   usage: "[options]",
   description: "Check the performance of the etcd cluster",
   groupDescription: "commands for checking properties of the etcd cluster",
-  flags: [
-    { name: "load", type: "string", default: "s", description: "The performance check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)" },
-    { name: "prefix", type: "string", default: "/etcdctl-check-perf/", description: "The prefix for writing the performance check's keys." },
-    { name: "auto-compact", type: "bool", default: false, description: "Compact storage with last revision after test is finished." },
-    { name: "auto-defrag", type: "bool", default: false, description: "Defragment storage after test is finished." },
-  ],
+  flags: checkFlags("performance", "/etcdctl-check-perf/"),
   async run(ctx) {
-    const loadName = ctx.flags.string("load");
-    const model = Object.hasOwn(LOAD_ALIASES, loadName) ? LOAD_ALIASES[loadName]! : undefined;
-    if (model === undefined) throw new CtlError(ExitCode.BadFeature, `unknown load option ${loadName}`);
-    const load = PERF_LOADS[model]!;
+    const load = PERF_LOADS[loadModel(ctx)]!;
     const prefixText = ctx.flags.string("prefix");
     const prefix = new TextEncoder().encode(prefixText);
 
