@@ -6,9 +6,9 @@
  * Expected texts were read off Go etcdctl 3.4.23 on etcd 3.4.23 (passes with E2E_ETCD_BIN=/usr/bin/etcd).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import type { Subprocess } from "bun";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Follower } from "./follower.ts";
 import { cleanup, ETCDCTLS, type EtcdProcess, goEtcdctl, GO_ETCDCTL, makeTempDir, ourEtcdctlBin, startEtcd } from "./harness.ts";
 
 setDefaultTimeout(60_000);
@@ -24,40 +24,6 @@ afterAll(cleanup);
 
 /** A script that prints its arguments and the four variables etcdctl sets (written in beforeAll). */
 let SHOW: string;
-
-/** A running etcdctl whose stdin stays open and whose stdout is collected; stopped by PID. */
-class Running {
-  private out = "";
-  readonly proc: Subprocess<"pipe", "pipe", "pipe">;
-  private readonly done: Promise<void>;
-
-  constructor(cmd: string[]) {
-    this.proc = Bun.spawn({ cmd, env: { ...process.env, ETCDCTL_API: "3" } as Record<string, string>, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-    const proc = this.proc;
-    this.done = (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of proc.stdout) this.out += decoder.decode(chunk, { stream: true });
-    })();
-  }
-
-  get stdout(): string {
-    return this.out;
-  }
-
-  async waitFor(needle: string, ms = 10_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!this.out.includes(needle)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${JSON.stringify(needle)}; stdout so far: ${JSON.stringify(this.out)}`);
-      await Bun.sleep(20);
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) process.kill(this.proc.pid, "SIGTERM");
-    await this.proc.exited;
-    await this.done;
-  }
-}
 
 /** Puts `pairs` (value null: delete) and returns the revision of the first write. */
 async function write(pairs: [string, string | null][]): Promise<bigint> {
@@ -99,7 +65,7 @@ for (const { name, run } of ETCDCTLS) describe(`${name} watch -- command`, () =>
   test("--prefix --rev: events replayed, then the command once per event with ETCD_WATCH_* set; live events too", async () => {
     const p = `${ns}/exec/`;
     const rev = await write(WRITES(p));
-    const w = new Running([bin, `--endpoints=${etcd.endpoint}`, "watch", "--prefix", p, "--rev", String(rev), "--", SHOW, "x", "y z"]);
+    const w = new Follower([bin, `--endpoints=${etcd.endpoint}`, "watch", "--prefix", p, "--rev", String(rev), "--", SHOW, "x", "y z"]);
     try {
       // Replayed history comes in one response: all events printed, then the commands.
       await w.waitFor(expected(p, rev, "x y z"));
@@ -114,7 +80,7 @@ for (const { name, run } of ETCDCTLS) describe(`${name} watch -- command`, () =>
   test("interactive: a watch line with -- runs the command per event", async () => {
     const p = `${ns}/iexec/`;
     const rev = await write(WRITES(p));
-    const w = new Running([bin, `--endpoints=${etcd.endpoint}`, "watch", "-i"]);
+    const w = new Follower([bin, `--endpoints=${etcd.endpoint}`, "watch", "-i"]);
     try {
       w.proc.stdin.write(`watch --prefix ${p} --rev ${rev} -- ${SHOW} i\n`);
       await w.proc.stdin.flush();
@@ -128,7 +94,7 @@ for (const { name, run } of ETCDCTLS) describe(`${name} watch -- command`, () =>
   test("interactive: a failing command ends etcdctl too", async () => {
     const k = `${ns}/ifail`;
     const rev = await write([[k, "1"]]);
-    const w = new Running([bin, `--endpoints=${etcd.endpoint}`, "watch", "-i"]);
+    const w = new Follower([bin, `--endpoints=${etcd.endpoint}`, "watch", "-i"]);
     try {
       w.proc.stdin.write(`watch ${k} --rev ${rev} -- sh -c "exit 7"\n`);
       await w.proc.stdin.flush();

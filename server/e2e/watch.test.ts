@@ -12,10 +12,10 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Etcd3 } from "etcd3";
-import type { Subprocess } from "bun";
 import { KV, Watch, WatchRequestSchema, type WatchRequest, type WatchResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Watch as BrowserWatch } from "../../proto/gen/etcdts/watch_pb.ts";
 import { bytes, text } from "./clients.ts";
+import { Follower } from "./follower.ts";
 import { cleanup, ETCDCTLS, type EtcdProcess, goEtcdctl, GO_ETCDCTL, IS_REAL_ETCD, ourEtcdctlBin, startEtcd } from "./harness.ts";
 
 setDefaultTimeout(60_000);
@@ -26,42 +26,6 @@ beforeAll(async () => {
   etcd = await startEtcd({ name: "watch" });
 });
 afterAll(cleanup);
-
-/** A long-running process whose stdout is collected as it comes; stopped by PID. */
-class Follower {
-  private out = "";
-  private readonly proc: Subprocess<"ignore", "pipe", "pipe">;
-  private readonly done: Promise<void>;
-
-  constructor(cmd: string[], env: Record<string, string> = {}) {
-    const proc = Bun.spawn({ cmd, env: { ...process.env, ETCDCTL_API: "3", ...env } as Record<string, string>, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    this.proc = proc;
-    this.done = (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of proc.stdout) this.out += decoder.decode(chunk, { stream: true });
-    })();
-  }
-
-  get stdout(): string {
-    return this.out;
-  }
-
-  /** Waits until stdout contains `needle` (throws with what came after `ms`). */
-  async waitFor(needle: string, ms = 10_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!this.out.includes(needle)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${JSON.stringify(needle)}; stdout so far: ${JSON.stringify(this.out)}`);
-      await Bun.sleep(20);
-    }
-  }
-
-  /** SIGTERM by PID, then waits for the stream to end. */
-  async stop(): Promise<void> {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) process.kill(this.proc.pid, "SIGTERM");
-    await this.proc.exited;
-    await this.done;
-  }
-}
 
 /** Writes marker keys under `prefix` until `f` prints one: from then on its watch is live. */
 async function waitLive(f: Follower, prefix: string): Promise<string> {
