@@ -7,24 +7,21 @@
  * 66 min before (etcd's window holds one sample more than the period: its comment says "the rev
  * at pc.period ago", its code keeps one more, and we keep what the code does).
  */
-import type { EnvTimer } from "../node/env.ts";
 import { goDurationString } from "../../cli/go/duration.ts";
-import { errorText, isCompactedError, type Compactor, type CompactorDeps } from "./compactor.ts";
+import { errorText, isCompactedError, type CompactorDeps } from "./compactor.ts";
+import { ScheduledCompactor } from "./scheduled.ts";
 
 const HOUR_NS = 3600e9;
 /** Samples per compaction interval (etcd's retryDivisor). */
 const RETRY_DIVISOR = 10;
 
 /** See the module doc. `periodNs` is the retention, nanoseconds. */
-export class PeriodicCompactor implements Compactor {
+export class PeriodicCompactor extends ScheduledCompactor {
   private readonly compactIntervalMs: number;
   private readonly retryIntervalMs: number;
   /** Samples kept: the one `period` ago is revs[0]. */
   private readonly retentions: number;
   private revs: number[] = [];
-  private paused = false;
-  private stopped = false;
-  private timer: EnvTimer | undefined;
   private lastSuccessMs = 0;
   private baseIntervalMs: number;
 
@@ -32,6 +29,7 @@ export class PeriodicCompactor implements Compactor {
     private readonly periodNs: number,
     private readonly deps: CompactorDeps,
   ) {
+    super();
     const itvNs = Math.min(periodNs, HOUR_NS);
     this.compactIntervalMs = itvNs / 1e6;
     this.retryIntervalMs = itvNs / RETRY_DIVISOR / 1e6;
@@ -43,19 +41,6 @@ export class PeriodicCompactor implements Compactor {
   run(): void {
     this.lastSuccessMs = this.deps.env.monotonicMs();
     this.sampleAndWait();
-  }
-
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    this.paused = false;
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.timer?.cancel();
   }
 
   /** Records the current revision and waits a sampling interval. */

@@ -3,41 +3,27 @@
  * current revision minus `retention`, unless that is not positive or was compacted last time.
  * A failure is retried at the next 5-minute tick.
  */
-import type { EnvTimer } from "../node/env.ts";
 import { goDurationString } from "../../cli/go/duration.ts";
-import { errorText, isCompactedError, type Compactor, type CompactorDeps } from "./compactor.ts";
+import { errorText, isCompactedError, type CompactorDeps } from "./compactor.ts";
+import { ScheduledCompactor } from "./scheduled.ts";
 
 /** Interval between compaction attempts, ms (etcd's revInterval, 5 min). */
 export const REVISION_INTERVAL_MS = 5 * 60 * 1000;
 
 /** See the module doc. `retention` is a number of revisions. */
-export class RevisionCompactor implements Compactor {
+export class RevisionCompactor extends ScheduledCompactor {
   private prev = 0;
-  private paused = false;
-  private stopped = false;
-  private timer: EnvTimer | undefined;
 
   constructor(
     private readonly retention: number,
     private readonly deps: CompactorDeps,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Starts the 5-minute loop (etcd's Run). */
   run(): void {
     this.wait();
-  }
-
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    this.paused = false;
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.timer?.cancel();
   }
 
   private wait(): void {
