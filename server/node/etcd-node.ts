@@ -110,7 +110,7 @@ import { realEnv, type MemberEnv } from "./env.ts";
 import { countTxn, MemberCounters } from "../metrics/member-counters.ts";
 import { HeartbeatTimeoutDetector, LATE_HEARTBEAT_WARNING } from "../metrics/heartbeat-detector.ts";
 import type { MemberMetricsSource } from "../metrics/registry.ts";
-import { COMPACTION_BATCH_ROWS, MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS } from "./limits.ts";
+import { COMPACTION_BATCH_ROWS, MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS, PROPOSAL_RETRY_MS } from "./limits.ts";
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
 export interface NodeConfig extends BootstrapConfig {
@@ -1024,14 +1024,28 @@ export class EtcdNode implements EtcdServerApi {
     else this.compactor?.pause();
     if (lead !== 0n && !this.attributesPublished) {
       this.attributesPublished = true;
-      const self = this.membersTable.get(this.memberId);
-      this.propose({
-        memberAttributes: { ID: this.memberId, name: this.cfg.name, clientURLs: this.cfg.advertiseClientUrls },
-      } as Partial<InternalRaftRequest>).then(() => this.markReady(), (e) => {
-        this.attributesPublished = false;
-        this.logger.warn("failed to publish local member attributes", { error: String(e), member: self?.name });
-      });
+      this.publishAttributes();
     }
+  }
+
+  /**
+   * Proposes this member's name and client URLs; the member is ready once they are applied. A
+   * failed attempt (e.g. `request timed out`) is retried until it succeeds or the member closes,
+   * as etcd's publish loops: waiting for the next leader change instead could leave a member that
+   * joined under a stable leader never ready.
+   */
+  private publishAttributes(): void {
+    if (this.closed) return;
+    const self = this.membersTable.get(this.memberId);
+    this.propose({
+      memberAttributes: { ID: this.memberId, name: this.cfg.name, clientURLs: this.cfg.advertiseClientUrls },
+    } as Partial<InternalRaftRequest>).then(
+      () => this.markReady(),
+      (e) => {
+        this.logger.warn("failed to publish local member attributes", { error: String(e), member: self?.name });
+        this.env.setTimeout(() => this.publishAttributes(), PROPOSAL_RETRY_MS);
+      },
+    );
   }
 
   /** Applies one entry inside a savepoint, so a failed request leaves no partial writes. */
