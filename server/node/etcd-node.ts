@@ -108,6 +108,9 @@ import { exitOnFatal, type OnFatal } from "./fatal.ts";
 import { idToHex } from "../membership/ids.ts";
 import { realEnv, type MemberEnv } from "./env.ts";
 import { countTxn, MemberCounters } from "../metrics/member-counters.ts";
+import { applyErrorText, DEFAULT_WARNING_APPLY_DURATION_MS, READ_ONLY_PREFIX, SlowApplyWarner } from "../metrics/slow-apply.ts";
+import { loggableRaftRequest, loggableReadOnlyTxnResponse, loggableResponseSize, loggableTxn } from "../metrics/loggable-request.ts";
+import { compactText } from "../../cli/go/proto-text.ts";
 import { HeartbeatTimeoutDetector, LATE_HEARTBEAT_WARNING } from "../metrics/heartbeat-detector.ts";
 import type { MemberMetricsSource } from "../metrics/registry.ts";
 import { COMPACTION_BATCH_ROWS, MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS, PROPOSAL_RETRY_MS } from "./limits.ts";
@@ -164,6 +167,8 @@ export interface NodeConfig extends BootstrapConfig {
   quotaBackendBytes?: number;
   /** `--experimental-compaction-batch-limit`: compacted rows deleted per event-loop turn (0 or absent: COMPACTION_BATCH_ROWS). */
   compactionBatchLimit?: number;
+  /** `--experimental-warning-apply-duration`, ms (absent: 100): slower requests are logged and counted (server/metrics/slow-apply.ts). */
+  warningApplyDurationMs?: number;
 }
 
 /** Minimal structured logger (server/log.ts provides one). */
@@ -259,6 +264,8 @@ export class EtcdNode implements EtcdServerApi {
   private readonly compactor: Compactor | undefined;
   /** Late heartbeats (`etcd_server_heartbeat_send_failures_total`). */
   private readonly heartbeats: HeartbeatTimeoutDetector;
+  /** Logs and counts slow and failed requests (`--experimental-warning-apply-duration`). */
+  private readonly slowApply: SlowApplyWarner;
   /** Leader last seen (for `etcd_server_leader_changes_seen_total`). */
   private lastLeader: NodeId = 0n;
 
@@ -287,6 +294,7 @@ export class EtcdNode implements EtcdServerApi {
     const electionMs = cfg.electionTimeoutMs ?? 1000;
     // etcd's ReqTimeout: 5 s plus two election timeouts (etcdserver/config.go).
     this.requestTimeoutMs = cfg.requestTimeoutMs ?? 5000 + 2 * electionMs;
+    this.slowApply = new SlowApplyWarner(cfg.warningApplyDurationMs ?? DEFAULT_WARNING_APPLY_DURATION_MS, logger, this.counters);
     this.heartbeats = new HeartbeatTimeoutDetector(heartbeatMs, () => env.monotonicMs());
     this.peerTls = peerClientTls(cfg.peerTls);
     this.lessor = new Lessor({
@@ -577,6 +585,26 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   async range(req: RangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<RangeResponse> {
+    // etcd's Range: the time from the request to its answer, ReadIndex included, is checked (warnOfExpensiveReadOnlyRangeRequest).
+    const startMs = this.env.monotonicMs();
+    let response: RangeResponse | undefined;
+    let error: unknown;
+    try {
+      return (response = await this.serveRange(req, ai, signal));
+    } catch (e) {
+      throw (error = e);
+    } finally {
+      this.slowApply.finished({
+        tookMs: this.env.monotonicMs() - startMs,
+        prefix: READ_ONLY_PREFIX,
+        request: () => compactText(RangeRequestSchema, req),
+        response: () => (response ? `range_response_count:${response.kvs.length} ${loggableResponseSize(response, this.header())}` : ""),
+        error: error instanceof ConnectError ? applyErrorText(error) : undefined,
+      });
+    }
+  }
+
+  private async serveRange(req: RangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<RangeResponse> {
     this.assertOpen();
     if (signal?.aborted) throw Errors.Canceled();
     if (!req.serializable) {
@@ -609,18 +637,37 @@ export class EtcdNode implements EtcdServerApi {
   async txn(req: TxnRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<TxnResponse> {
     this.rejectIfLearner();
     if (isTxnReadOnly(req)) {
-      // etcd serves read-only txns without a proposal (v3_server.go Txn); they change nothing.
-      this.assertOpen();
-      if (!isTxnSerializable(req)) await this.readIndex();
-      if (signal?.aborted) throw Errors.Canceled();
-      if (this.authStore.enabled) checkTxnAuth(this.authStore, ai, req);
-      const { response } = this.mvcc.txn(req);
-      this.checkAuthRevision(ai);
-      countTxn(this.counters, response);
-      response.header = this.header();
-      return response;
+      const startMs = this.env.monotonicMs();
+      let response: TxnResponse | undefined;
+      let error: unknown;
+      try {
+        return (response = await this.serveReadOnlyTxn(req, ai, signal));
+      } catch (e) {
+        throw (error = e);
+      } finally {
+        this.slowApply.finished({
+          tookMs: this.env.monotonicMs() - startMs,
+          prefix: READ_ONLY_PREFIX,
+          request: () => loggableTxn(req),
+          response: () => (response ? loggableReadOnlyTxnResponse(response, this.header()) : ""),
+          error: error instanceof ConnectError ? applyErrorText(error) : undefined,
+        });
+      }
     }
     return this.quotaRefusal({ txn: req }) ?? (this.propose({ txn: req }, ai, signal) as Promise<TxnResponse>);
+  }
+
+  /** etcd serves read-only txns without a proposal (v3_server.go Txn); they change nothing. */
+  private async serveReadOnlyTxn(req: TxnRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<TxnResponse> {
+    this.assertOpen();
+    if (!isTxnSerializable(req)) await this.readIndex();
+    if (signal?.aborted) throw Errors.Canceled();
+    if (this.authStore.enabled) checkTxnAuth(this.authStore, ai, req);
+    const { response } = this.mvcc.txn(req);
+    this.checkAuthRevision(ai);
+    countTxn(this.counters, response);
+    response.header = this.header();
+    return response;
   }
 
   /** Compaction through the log; with `physical`, answered once the freed rows are deleted (as etcd's). */
@@ -931,7 +978,15 @@ export class EtcdNode implements EtcdServerApi {
       this.waiters.record(req.ID, applyEntry(this, req));
       return;
     }
+    const startMs = this.env.monotonicMs();
     const outcome = this.applyOne(req, e.index);
+    this.slowApply.finished({
+      tookMs: this.env.monotonicMs() - startMs,
+      prefix: "",
+      request: () => loggableRaftRequest(req),
+      response: () => (outcome instanceof ConnectError ? "" : loggableResponseSize(outcome.response, this.header())),
+      error: outcome instanceof ConnectError ? applyErrorText(outcome) : undefined,
+    });
     if (!(outcome instanceof ConnectError)) this.countApplied(req, outcome.response);
     if (!(outcome instanceof ConnectError) && outcome.events.length > 0) {
       this.appliedEvents.push([outcome.revision, outcome.events]);
