@@ -378,7 +378,7 @@ export class EtcdNode implements EtcdServerApi {
       bcryptCost: cfg.bcryptCost ?? 10,
       propose: (fields, ai) => this.clientPropose(fields, ai),
       linearizableReadNotify: () => this.linearizableReadNotify(),
-      appliedIndex: () => this.raft.appliedIndex,
+      waitApplied: (index) => this.raft.waitAppliedFor(index, this.requestTimeoutMs),
       header: () => this.header(),
     });
     this.cluster = new ClusterAdmin({
