@@ -42,6 +42,14 @@ export class SlowApplyWarner {
     private readonly counters: MemberCounters,
   ) {}
 
+  /**
+   * Whether a request that took `tookMs` (and `failed` or not) is to be passed to {@link finished}:
+   * hot paths ask this first, so a fast request builds nothing.
+   */
+  wants(tookMs: number, failed: boolean): boolean {
+    return failed || tookMs > this.thresholdMs;
+  }
+
   /** Logs and counts `r` if it was slow; logs it as failed if it was an applied entry that failed. */
   finished(r: FinishedRequest): void {
     if (r.tookMs > this.thresholdMs) {

@@ -594,13 +594,16 @@ export class EtcdNode implements EtcdServerApi {
     } catch (e) {
       throw (error = e);
     } finally {
-      this.slowApply.finished({
-        tookMs: this.env.monotonicMs() - startMs,
-        prefix: READ_ONLY_PREFIX,
-        request: () => compactText(RangeRequestSchema, req),
-        response: () => (response ? `range_response_count:${response.kvs.length} ${loggableResponseSize(response, this.header())}` : ""),
-        error: error instanceof ConnectError ? applyErrorText(error) : undefined,
-      });
+      const tookMs = this.env.monotonicMs() - startMs;
+      if (this.slowApply.wants(tookMs, error !== undefined)) {
+        this.slowApply.finished({
+          tookMs,
+          prefix: READ_ONLY_PREFIX,
+          request: () => compactText(RangeRequestSchema, req),
+          response: () => (response ? `range_response_count:${response.kvs.length} ${loggableResponseSize(response, this.header())}` : ""),
+          error: error instanceof ConnectError ? applyErrorText(error) : undefined,
+        });
+      }
     }
   }
 
@@ -645,13 +648,16 @@ export class EtcdNode implements EtcdServerApi {
       } catch (e) {
         throw (error = e);
       } finally {
-        this.slowApply.finished({
-          tookMs: this.env.monotonicMs() - startMs,
-          prefix: READ_ONLY_PREFIX,
-          request: () => loggableTxn(req),
-          response: () => (response ? loggableReadOnlyTxnResponse(response, this.header()) : ""),
-          error: error instanceof ConnectError ? applyErrorText(error) : undefined,
-        });
+        const tookMs = this.env.monotonicMs() - startMs;
+        if (this.slowApply.wants(tookMs, error !== undefined)) {
+          this.slowApply.finished({
+            tookMs,
+            prefix: READ_ONLY_PREFIX,
+            request: () => loggableTxn(req),
+            response: () => (response ? loggableReadOnlyTxnResponse(response, this.header()) : ""),
+            error: error instanceof ConnectError ? applyErrorText(error) : undefined,
+          });
+        }
       }
     }
     return this.quotaRefusal({ txn: req }) ?? (this.propose({ txn: req }, ai, signal) as Promise<TxnResponse>);
@@ -980,13 +986,16 @@ export class EtcdNode implements EtcdServerApi {
     }
     const startMs = this.env.monotonicMs();
     const outcome = this.applyOne(req, e.index);
-    this.slowApply.finished({
-      tookMs: this.env.monotonicMs() - startMs,
-      prefix: "",
-      request: () => loggableRaftRequest(req),
-      response: () => (outcome instanceof ConnectError ? "" : loggableResponseSize(outcome.response, this.header())),
-      error: outcome instanceof ConnectError ? applyErrorText(outcome) : undefined,
-    });
+    const tookMs = this.env.monotonicMs() - startMs;
+    if (this.slowApply.wants(tookMs, outcome instanceof ConnectError)) {
+      this.slowApply.finished({
+        tookMs,
+        prefix: "",
+        request: () => loggableRaftRequest(req),
+        response: () => (outcome instanceof ConnectError ? "" : loggableResponseSize(outcome.response, this.header())),
+        error: outcome instanceof ConnectError ? applyErrorText(outcome) : undefined,
+      });
+    }
     if (!(outcome instanceof ConnectError)) this.countApplied(req, outcome.response);
     if (!(outcome instanceof ConnectError) && outcome.events.length > 0) {
       this.appliedEvents.push([outcome.revision, outcome.events]);
