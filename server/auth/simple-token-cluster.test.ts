@@ -10,6 +10,11 @@ import type { EtcdNode } from "../node/etcd-node.ts";
 import { TestCluster } from "../node/testing.ts";
 
 const REQUEST_TIMEOUT_MS = 1500;
+/**
+ * Cheap password hashes, and an election timeout well above the time a follower's inbound
+ * messages are held here, so the held follower does not campaign.
+ */
+const OPTIONS = { requestTimeoutMs: REQUEST_TIMEOUT_MS, bcryptCost: 4, electionTimeoutMs: 1500 };
 const clusters: TestCluster[] = [];
 afterAll(async () => {
   await Promise.all(clusters.map((c) => c.stop()));
@@ -34,7 +39,7 @@ async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
 }
 
 test("a follower given a token minted at an index it has not applied waits for it, then accepts it", async () => {
-  const c = await TestCluster.start(3, { requestTimeoutMs: REQUEST_TIMEOUT_MS });
+  const c = await TestCluster.start(3, OPTIONS);
   clusters.push(c);
   const leader = await c.leader();
   await leader.auth.userAdd({ name: "root", password: "pw" } as never, undefined);
@@ -55,7 +60,7 @@ test("a follower given a token minted at an index it has not applied waits for i
 });
 
 test("a token naming an index the cluster never reaches is refused once the request timeout passed", async () => {
-  const c = clusters[0] ?? (await TestCluster.start(3, { requestTimeoutMs: REQUEST_TIMEOUT_MS }));
+  const c = clusters[0] ?? (await TestCluster.start(3, OPTIONS));
   const follower = await c.follower();
   const start = performance.now();
   const refused = follower.auth.authInfo(`abcdefghijklmnop.${follower.raft.appliedIndex + 1_000_000}`);
