@@ -103,8 +103,11 @@ export class AuthServer {
    * The sender of a request (etcd's AuthInfoFromCtx + AuthInfoFromTLS): with a `token`, the
    * token's user (simple tokens at the store's current revision, JWTs at theirs); without,
    * the verified client certificate's common name when there is one; else undefined (no
-   * credentials). Errors: InvalidAuthToken (Unauthenticated `etcdserver: invalid auth token`)
-   * for a token that is malformed, unknown, expired, or sent while auth is disabled.
+   * credentials). A simple token naming an entry this member has not applied yet waits for it,
+   * up to the request timeout (etcd's isValidSimpleToken). Errors: InvalidAuthToken
+   * (Unauthenticated `etcdserver: invalid auth token`) for a token that is malformed, unknown,
+   * expired, sent while auth is disabled, or names an entry not applied here in time;
+   * TooManyRequests when too many such waits are pending.
    */
   async authInfo(token: string | undefined, commonName?: string): Promise<AuthInfo | undefined> {
     if (token === undefined) {

@@ -48,7 +48,7 @@ import {
 import { Errors } from "../errors.ts";
 import { attachSnapshotImage, copyStateFromImage } from "./snapshot-restore.ts";
 import { errorFields, MemberFatalError, type OnFatal } from "./fatal.ts";
-import { MAX_APPLY_BATCH_BYTES, MAX_READ_INDEX_WAITERS, PROPOSAL_RETRY_MS } from "./limits.ts";
+import { MAX_APPLY_BATCH_BYTES, MAX_READ_INDEX_WAITERS, MAX_TOKEN_INDEX_WAITERS, PROPOSAL_RETRY_MS } from "./limits.ts";
 import { realEnv, type EnvTimer, type MemberEnv } from "./env.ts";
 import { AppliedWaiters } from "./applied-waiters.ts";
 
@@ -335,12 +335,17 @@ export class RaftDriver {
 
   /**
    * Resolves `true` once the applied index is at least `index`, `false` if `timeoutMs` passed
-   * first (no bound when absent); rejects with Errors.Stopped() after stop(). Waits share one
-   * list and one timer (server/node/applied-waiters.ts).
+   * first (no bound when absent); rejects with Errors.Stopped() after stop(), with
+   * Errors.TooManyRequests() when a bounded wait finds MAX_TOKEN_INDEX_WAITERS waiting beyond the
+   * reads. Waits share one list and one timer (server/node/applied-waiters.ts).
    */
   waitAppliedFor(index: number, timeoutMs?: number): Promise<boolean> {
     if (this.applied >= index) return Promise.resolve(true);
     if (this.stopped) return Promise.reject(Errors.Stopped());
+    // Unbounded waits come from reads, already bounded by MAX_READ_INDEX_WAITERS.
+    if (timeoutMs !== undefined && this.applyWaiters.size >= MAX_READ_INDEX_WAITERS + MAX_TOKEN_INDEX_WAITERS) {
+      return Promise.reject(Errors.TooManyRequests());
+    }
     return this.applyWaiters.wait(index, this.applied, timeoutMs);
   }
 
