@@ -9,7 +9,9 @@
  * gogoproto's `raftpb.Message.Size()` gives it (server/raft/message-size.ts, computed without
  * encoding), snapshot data included; not HTTP/2 framing, headers or TLS records, which etcd does
  * not count either (rafthttp adds `m.Size()` per message, stream.go, pipeline.go,
- * snapshot_sender.go). Round trips are measured by the leader, from a heartbeat to a peer until
+ * snapshot_sender.go). etcd's stream writers also count their link heartbeats (an empty
+ * MsgHeartbeat about every 1.7 s per stream); this transport keeps connections alive with HTTP/2
+ * PINGs instead, which are not Raft messages and are not counted. Round trips are measured by the leader, from a heartbeat to a peer until
  * that peer's answer (through both transports and the peer's Raft loop), one sample per answered
  * heartbeat; etcd instead probes every peer from every member and records the smoothed RTT every
  * 30 s, so followers have no series here.
