@@ -584,13 +584,25 @@ export class EtcdNode implements EtcdServerApi {
     });
   }
 
-  async range(req: RangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<RangeResponse> {
-    // etcd's Range: the time from the request to its answer, ReadIndex included, is checked (warnOfExpensiveReadOnlyRangeRequest).
+  range(req: RangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<RangeResponse> {
+    return this.timedRead(
+      () => this.serveRange(req, ai, signal),
+      () => compactText(RangeRequestSchema, req),
+      (r) => `range_response_count:${r.kvs.length} ${loggableResponseSize(r, this.header())}`,
+    );
+  }
+
+  /**
+   * Serves a read-only request and hands it to the slow-request warner, timed from the request to
+   * its answer, ReadIndex included (etcd's warnOfExpensiveReadOnlyRangeRequest /
+   * warnOfExpensiveReadOnlyTxnRequest in Range and Txn); the texts are built only when logged.
+   */
+  private async timedRead<T>(serve: () => Promise<T>, request: () => string, response: (r: T) => string): Promise<T> {
     const startMs = this.env.monotonicMs();
-    let response: RangeResponse | undefined;
+    let answer: T | undefined;
     let error: unknown;
     try {
-      return (response = await this.serveRange(req, ai, signal));
+      return (answer = await serve());
     } catch (e) {
       throw (error = e);
     } finally {
@@ -599,8 +611,8 @@ export class EtcdNode implements EtcdServerApi {
         this.slowApply.finished({
           tookMs,
           prefix: READ_ONLY_PREFIX,
-          request: () => compactText(RangeRequestSchema, req),
-          response: () => (response ? `range_response_count:${response.kvs.length} ${loggableResponseSize(response, this.header())}` : ""),
+          request,
+          response: () => (answer === undefined ? "" : response(answer)),
           error: error instanceof ConnectError ? applyErrorText(error) : undefined,
         });
       }
@@ -640,25 +652,11 @@ export class EtcdNode implements EtcdServerApi {
   async txn(req: TxnRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<TxnResponse> {
     this.rejectIfLearner();
     if (isTxnReadOnly(req)) {
-      const startMs = this.env.monotonicMs();
-      let response: TxnResponse | undefined;
-      let error: unknown;
-      try {
-        return (response = await this.serveReadOnlyTxn(req, ai, signal));
-      } catch (e) {
-        throw (error = e);
-      } finally {
-        const tookMs = this.env.monotonicMs() - startMs;
-        if (this.slowApply.wants(tookMs, error !== undefined)) {
-          this.slowApply.finished({
-            tookMs,
-            prefix: READ_ONLY_PREFIX,
-            request: () => loggableTxn(req),
-            response: () => (response ? loggableReadOnlyTxnResponse(response, this.header()) : ""),
-            error: error instanceof ConnectError ? applyErrorText(error) : undefined,
-          });
-        }
-      }
+      return this.timedRead(
+        () => this.serveReadOnlyTxn(req, ai, signal),
+        () => loggableTxn(req),
+        (r) => loggableReadOnlyTxnResponse(r, this.header()),
+      );
     }
     return this.quotaRefusal({ txn: req }) ?? (this.propose({ txn: req }, ai, signal) as Promise<TxnResponse>);
   }
