@@ -121,7 +121,6 @@ interface ReadWaiter {
   reject: (e: unknown) => void;
 }
 
-/** A caller waiting until the applied index reaches `index`. */
 /** The running Raft loop of one member. */
 export class RaftDriver {
   readonly raw: RawNode;
