@@ -4,6 +4,7 @@
  *   npx bun scripts/benchmark.ts [put | range [key] [end] | txn-put | watch | lease-keepalive] [flags]
  *   npx bun scripts/benchmark.ts --cluster [--failovers n] [flags]
  *   npx bun scripts/benchmark.ts --security mtls|auth [put | range [key] [end] | txn-put] [flags]
+ *   npx bun scripts/benchmark.ts --metrics-overhead [put | range [key] [end]] [flags]
  *
  * Without a mode it runs the standard suite (put, range --consistency l, range --consistency s, txn-put, then watch:
  * `--watchers` on one prefix over `--streams` streams with puts at `--put-rate`, scripts/bench/watch.ts, then
@@ -16,6 +17,8 @@
  * clusters instead (put and linearizable range through the leader, leader failover time; scripts/bench/cluster.ts).
  * With `--security mtls` both servers serve clients over mutual TLS, with `--security auth` with auth enabled and
  * simple tokens (scripts/bench/security.ts); without a mode these run put and serializable range.
+ * With `--metrics-overhead` it runs four copies of ours instead (no etcd): `--metrics basic` and `extensive`, each
+ * with and without a `/metrics` scrape every second (scripts/bench/metrics-overhead.ts); without a mode put and range.
  * Progress goes to stderr. It kills only the processes it started (by PID) and removes its temp dirs, also on errors
  * and SIGINT.
  */
@@ -36,6 +39,7 @@ import { runWatchBenchmark, watchMarkdown, type WatchReport } from "./bench/watc
 import { leaseMarkdown, runLeaseBenchmark, type LeaseReport } from "./bench/lease-keepalive.ts";
 import { failoverMarkdown, runClusterBenchmark } from "./bench/cluster.ts";
 import { SECURITY_MODES, type Security } from "./bench/security.ts";
+import { metricsVariants, SCRAPE_INTERVAL_MS, startScraper } from "./bench/metrics-overhead.ts";
 
 const DEFAULT_OURS = fileURLToPath(new URL("../dist/etcd", import.meta.url));
 
@@ -65,6 +69,7 @@ interface Flags {
   ours: string;
   client: string;
   security: string;
+  metricsOverhead: boolean;
   json: boolean;
 }
 
@@ -83,6 +88,11 @@ function positiveNumber(name: string, value: unknown): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) usage(`--${name} must be a positive number, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** Bytes as kB with one decimal. */
+function fmtKB(bytes: number): string {
+  return (bytes / 1024).toFixed(1);
 }
 
 /** Pause between a server's start-up and its idle RSS reading, in ms. */
@@ -165,6 +175,11 @@ function plan(mode: string | undefined, key: string | undefined, end: string | u
     if (mode === "watch" || mode === "lease-keepalive") usage(`--security does not apply to mode ${mode}`);
     if (mode === undefined) return [{ ...base, mode: "put" }, { ...base, mode: "range", consistency: "s" }];
   }
+  if (flags.metricsOverhead) {
+    if (flags.cluster || security !== "none") usage("--metrics-overhead takes neither --cluster nor --security");
+    if (mode === undefined) return [{ ...base, mode: "put" }, { ...base, mode: "range" }];
+    if (mode !== "put" && mode !== "range") usage("--metrics-overhead runs put or range");
+  }
   if (flags.cluster) {
     if (mode !== undefined) usage("--cluster takes no mode (it runs put, linearizable range and leader failover)");
     return [{ ...base, mode: "put" }, { ...base, mode: "range", consistency: "l" }];
@@ -199,11 +214,20 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
 
   const notes: string[] = [];
   const security = flags.security as Security;
-  const specs: ServerSpec[] = [{ label: "etcd", binary: String(flags.etcd), security }];
-  if (!isExecutable(specs[0]!.binary)) usage(`etcd binary ${specs[0]!.binary} not found or not executable (--etcd)`);
   const oursPath = String(flags.ours);
-  if (isExecutable(oursPath)) specs.push({ label: "ours", binary: oursPath, security });
-  else {
+  const variants = flags.metricsOverhead ? metricsVariants(oursPath) : [];
+  const specs: ServerSpec[] = flags.metricsOverhead ? [...variants] : [{ label: "etcd", binary: String(flags.etcd), security }];
+  if (flags.metricsOverhead) {
+    if (!isExecutable(oursPath)) usage(`our etcd binary ${oursPath} not found or not executable (--ours; build it with \`npm run build\`)`);
+    notes.push(
+      `--metrics-overhead: four copies of ours, no etcd; "+scrape" variants get a GET /metrics every ${SCRAPE_INTERVAL_MS / 1000} s ` +
+        "from the benchmark process during every slice (also the other variants' slices); ratios are against \"basic\".",
+    );
+  } else if (!isExecutable(specs[0]!.binary)) {
+    usage(`etcd binary ${specs[0]!.binary} not found or not executable (--etcd)`);
+  } else if (isExecutable(oursPath)) {
+    specs.push({ label: "ours", binary: oursPath, security });
+  } else {
     const note = `ours (${oursPath}) not found or not executable (build it with \`npm run build\`, or pass --ours <path>); running etcd only.`;
     log(`benchmark: ${note}`);
     notes.push(note);
@@ -260,6 +284,7 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
     started.push(await startServer(spec, startupRuns, log));
   }
   const servers = started.map((s) => s.server);
+  const scrapers = servers.flatMap((server, i) => (variants[i]?.scraped ? [{ label: server.spec.label, scraper: startScraper(server.endpoint) }] : []));
   const generator = GeneratorHandle.start();
   const workloadReports: WorkloadReport[] = [];
   let watchReport: WatchReport | undefined;
@@ -271,7 +296,8 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
       const run = await runWorkload(generator, servers, options, settings, log);
       workloadReports.push({ description, options, ...run });
     }
-    if ((mode === undefined && security === "none") || mode === "watch") {
+    const suite = mode === undefined && security === "none" && !flags.metricsOverhead;
+    if (suite || mode === "watch") {
       const watch = {
         watchers: positiveInt("watchers", flags.watchers),
         streams: positiveInt("streams", flags.streams),
@@ -282,7 +308,7 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
       };
       watchReport = await runWatchBenchmark(servers, watch, log);
     }
-    if ((mode === undefined && security === "none") || mode === "lease-keepalive") {
+    if (suite || mode === "lease-keepalive") {
       const lease = {
         leases: positiveInt("leases", flags.leases),
         streams: positiveInt("lease-streams", flags.leaseStreams),
@@ -292,6 +318,10 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
       leaseReport = await runLeaseBenchmark(servers, lease, log);
     }
   } finally {
+    for (const { label, scraper } of scrapers) {
+      const r = await scraper.stop();
+      notes.push(`${label}: ${r.scrapes} scrapes (${r.failures} failed), ${fmtKB(r.meanBytes)} kB and ${r.meanMs.toFixed(1)} ms each on average.`);
+    }
     await generator.stop();
     for (const server of servers) await server.stop();
   }
@@ -343,6 +373,7 @@ cli
   .option("--cluster", "Compare 3-member clusters (etcd's and ours) on loopback: put and linearizable range via the leader, leader failover", { default: false })
   .option("--failovers <n>", "--cluster: leader failover rounds per cluster", { default: 3 })
   .option("--security <mode>", "none, mtls (clients over mutual TLS) or auth (auth enabled, simple token; the load runs as a non-root user)", { default: "none" })
+  .option("--metrics-overhead", "Compare ours with --metrics basic/extensive, each with and without a /metrics scrape every second (no etcd)", { default: false })
   .option("--json", "Print JSON instead of Markdown", { default: false })
   .action((mode: string | undefined, key: string | undefined, end: string | undefined, flags: Flags) =>
     main(mode, key, end, flags).catch((err) => {

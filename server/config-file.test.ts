@@ -66,6 +66,7 @@ describe("--config-file (embed/config.go configFromFile)", () => {
     expect(c.logOutputs).toEqual(["stderr", "/var/log/etcd.log"]);
     expect([c.autoCompactionMode, c.autoCompactionRetention]).toEqual(["periodic", "1h"]);
     expect(c.strictReconfigCheck).toBe(true);
+    expect(run(parse("experimental-warning-apply-duration: 250000000\n")).warningApplyDurationMs).toBe(250);
     expect(c.clientTls).toMatchObject({ certFile: "/etc/etcd/server.crt", keyFile: "/etc/etcd/server.key", clientCertAuth: true, trustedCaFile: "/etc/etcd/ca.crt" });
     expect(c.peerTls).toMatchObject({ certFile: "/etc/etcd/peer.crt", keyFile: "/etc/etcd/peer.key", clientCertAuth: true, trustedCaFile: "/etc/etcd/peer-ca.crt", allowedCn: "etcd-peer" });
     expect(c.warnings).toEqual([]);

@@ -39,7 +39,7 @@ const ETCD_KEYS_NOT_SUPPORTED = new Set([
   "backend-batch-interval", "backend-batch-limit", "debug",
   "discovery", "discovery-proxy", "discovery-srv", "discovery-srv-name", "discovery-fallback", "enable-grpc-gateway",
   "enable-pprof", "enable-v2", "experimental-backend-bbolt-freelist-type", "experimental-enable-lease-checkpoint", "experimental-enable-lease-checkpoint-persist",
-  "experimental-enable-v2v3", "experimental-warning-apply-duration",
+  "experimental-enable-v2v3",
   "experimental-watch-progress-notify-interval", "force-new-cluster", "grpc-keepalive-interval", "grpc-keepalive-min-time",
   "grpc-keepalive-timeout", "initial-election-tick-advance", "log-output", "log-package-levels",
   "max-concurrent-streams", "max-snapshots", "max-wals", "pre-vote", "proxy", "proxy-dial-timeout", "proxy-failure-wait",

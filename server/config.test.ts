@@ -46,6 +46,7 @@ describe("parseConfig", () => {
       initialCorruptCheck: false,
       corruptCheckTimeMs: 0,
       compactionBatchLimit: 0,
+      warningApplyDurationMs: 100,
       cors: ["*"],
       hostWhitelist: ["*"],
     });

@@ -76,6 +76,8 @@ export interface EtcdConfig {
   corruptCheckTimeMs?: number;
   /** `--experimental-compaction-batch-limit`: compacted rows deleted per batch (0 or less: 10 000). */
   compactionBatchLimit?: number;
+  /** `--experimental-warning-apply-duration`: a request slower than this is logged and counted as slow, ms (default 100). */
+  warningApplyDurationMs?: number;
   /** `--log-level` (default `info`). */
   logLevel: LogLevel;
   /** `--logger` (`zap` default here; `capnslog` accepted for compatibility, output is always zap-style JSON). */
@@ -214,6 +216,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "experimental-initial-corrupt-check", kind: "bool", def: "false", group: "Experimental", help: "Enable to check data corruption before serving any client/peer traffic." },
   { name: "experimental-compaction-batch-limit", kind: "int", def: "0", group: "Experimental", help: "Sets the maximum revisions deleted in each compaction batch." },
   { name: "experimental-corrupt-check-time", kind: "duration", def: "0s", group: "Experimental", help: "Duration of time between cluster corruption check passes." },
+  { name: "experimental-warning-apply-duration", kind: "duration", def: "100ms", group: "Experimental", help: "Warning is generated if requests take more than this duration." },
   { name: "experimental-peer-skip-client-san-verification", kind: "bool", def: "false", group: "Experimental", help: "Skip verification of SAN field in client certificate for peer connections." },
   { name: "version", kind: "bool", def: "false", group: "Version", help: "Print the version and exit." },
 ];
@@ -575,6 +578,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     initialCorruptCheck: get<boolean>("experimental-initial-corrupt-check"),
     corruptCheckTimeMs: get<number>("experimental-corrupt-check-time"),
     compactionBatchLimit: get<number>("experimental-compaction-batch-limit"),
+    warningApplyDurationMs: get<number>("experimental-warning-apply-duration"),
     cors: get<string[]>("cors"),
     hostWhitelist: get<string[]>("host-whitelist"),
   };

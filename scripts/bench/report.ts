@@ -70,7 +70,8 @@ export function median(values: number[]): number {
 export function toMarkdown(report: BenchmarkReport): string {
   const s = report.settings;
   const [base, other] = report.servers;
-  const ratioLabel = other ? `${other.label}/${base!.label}` : "";
+  const others = report.servers.slice(1);
+  const ratioLabel = others.length === 1 ? `${other!.label}/${base!.label}` : `each/${base!.label}`;
   const lines: string[] = [];
   lines.push(`Command: \`${report.command}\``, "");
   lines.push(
@@ -90,8 +91,8 @@ export function toMarkdown(report: BenchmarkReport): string {
     const runs = info.startupRunsMs.map(fmtInt).join(", ");
     lines.push(`| ${info.label} | ${binary} | ${fmtInt(info.startupMs)} | ${runs} | ${info.idleRssMB.toFixed(1)} |`);
   }
-  if (other) {
-    lines.push(`| **${ratioLabel}** | | ${fmtRatio(other.startupMs / base!.startupMs)} | | ${fmtRatio(other.idleRssMB / base!.idleRssMB)} |`);
+  for (const o of others) {
+    lines.push(`| **${o.label}/${base!.label}** | | ${fmtRatio(o.startupMs / base!.startupMs)} | | ${fmtRatio(o.idleRssMB / base!.idleRssMB)} |`);
   }
   lines.push(
     "",
@@ -106,11 +107,11 @@ export function toMarkdown(report: BenchmarkReport): string {
           `${fmtMs(r.p99Ms)} | ${fmtMicros(r.serverCpuMicrosPerOp)} | ${fmtMicros(r.generatorCpuMicrosPerOp)} | ${r.errors} |`,
       );
     });
-    const [a, b] = w.results;
-    if (a && b) {
-      const rounds = pairedRatios(a.sliceRequestsPerSecond, b.sliceRequestsPerSecond);
+    const [a, ...bs] = w.results;
+    for (const b of a ? bs : []) {
+      const rounds = pairedRatios(a!.sliceRequestsPerSecond, b.sliceRequestsPerSecond);
       lines.push(
-        `| | **${ratioLabel}** | **${fmtRatio(b.requestsPerSecond / a.requestsPerSecond)}** | ` +
+        `| | **${b.label}/${a!.label}** | **${fmtRatio(b.requestsPerSecond / a!.requestsPerSecond)}** | ` +
           `median ${fmtRatio(median(rounds))} (${fmtRatio(rounds[0]!)}–${fmtRatio(rounds.at(-1)!)}) | ` +
           `${fmtRatio(b.p50Ms / a.p50Ms)} | ` +
           `${fmtRatio(b.p99Ms / a.p99Ms)} | ${fmtRatio(b.serverCpuMicrosPerOp / a.serverCpuMicrosPerOp)} | ` +

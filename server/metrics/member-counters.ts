@@ -13,9 +13,6 @@ import { PeerCounters } from "./peer-counters.ts";
  */
 export const DISK_BUCKETS_SECONDS: readonly number[] = Array.from({ length: 14 }, (_, i) => 0.001 * 2 ** i);
 
-/** An apply slower than this is counted in `etcd_server_slow_apply_total`, ms (etcd's warnApplyDuration, 100 ms). */
-export const SLOW_APPLY_MS = 100;
-
 /** The per-member counters and disk histograms. One instance per member (EtcdNode owns it). */
 export class MemberCounters {
   /** `etcd_mvcc_put_total`: puts applied by MVCC (also inside txns). */
@@ -28,7 +25,7 @@ export class MemberCounters {
   txn = 0;
   /** `etcd_server_proposals_failed_total`: proposals that timed out, were cancelled or stopped. */
   proposalsFailed = 0;
-  /** `etcd_server_slow_apply_total`: applies slower than {@link SLOW_APPLY_MS}. */
+  /** `etcd_server_slow_apply_total`: requests slower than `--experimental-warning-apply-duration` (server/metrics/slow-apply.ts). */
   slowApply = 0;
   /** `etcd_server_heartbeat_send_failures_total`: leader heartbeats that could not be sent on time. */
   heartbeatSendFailures = 0;
@@ -68,7 +65,6 @@ export class MemberCounters {
     const s = ms / 1000;
     this.walFsyncSeconds.observe(s);
     this.backendCommitSeconds.observe(s);
-    if (ms > SLOW_APPLY_MS) this.slowApply++;
   }
 }
 

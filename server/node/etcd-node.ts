@@ -108,6 +108,9 @@ import { exitOnFatal, type OnFatal } from "./fatal.ts";
 import { idToHex } from "../membership/ids.ts";
 import { realEnv, type MemberEnv } from "./env.ts";
 import { countTxn, MemberCounters } from "../metrics/member-counters.ts";
+import { applyErrorText, DEFAULT_WARNING_APPLY_DURATION_MS, READ_ONLY_PREFIX, SlowApplyWarner } from "../metrics/slow-apply.ts";
+import { loggableRaftRequest, loggableReadOnlyTxnResponse, loggableResponseSize, loggableTxn } from "../metrics/loggable-request.ts";
+import { compactText } from "../../cli/go/proto-text.ts";
 import { HeartbeatTimeoutDetector, LATE_HEARTBEAT_WARNING } from "../metrics/heartbeat-detector.ts";
 import type { MemberMetricsSource } from "../metrics/registry.ts";
 import { COMPACTION_BATCH_ROWS, MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS, PROPOSAL_RETRY_MS } from "./limits.ts";
@@ -164,6 +167,8 @@ export interface NodeConfig extends BootstrapConfig {
   quotaBackendBytes?: number;
   /** `--experimental-compaction-batch-limit`: compacted rows deleted per event-loop turn (0 or absent: COMPACTION_BATCH_ROWS). */
   compactionBatchLimit?: number;
+  /** `--experimental-warning-apply-duration`, ms (absent: 100): slower requests are logged and counted (server/metrics/slow-apply.ts). */
+  warningApplyDurationMs?: number;
 }
 
 /** Minimal structured logger (server/log.ts provides one). */
@@ -259,6 +264,8 @@ export class EtcdNode implements EtcdServerApi {
   private readonly compactor: Compactor | undefined;
   /** Late heartbeats (`etcd_server_heartbeat_send_failures_total`). */
   private readonly heartbeats: HeartbeatTimeoutDetector;
+  /** Logs and counts slow and failed requests (`--experimental-warning-apply-duration`). */
+  private readonly slowApply: SlowApplyWarner;
   /** Leader last seen (for `etcd_server_leader_changes_seen_total`). */
   private lastLeader: NodeId = 0n;
 
@@ -287,6 +294,7 @@ export class EtcdNode implements EtcdServerApi {
     const electionMs = cfg.electionTimeoutMs ?? 1000;
     // etcd's ReqTimeout: 5 s plus two election timeouts (etcdserver/config.go).
     this.requestTimeoutMs = cfg.requestTimeoutMs ?? 5000 + 2 * electionMs;
+    this.slowApply = new SlowApplyWarner(cfg.warningApplyDurationMs ?? DEFAULT_WARNING_APPLY_DURATION_MS, logger, this.counters);
     this.heartbeats = new HeartbeatTimeoutDetector(heartbeatMs, () => env.monotonicMs());
     this.peerTls = peerClientTls(cfg.peerTls);
     this.lessor = new Lessor({
@@ -370,7 +378,7 @@ export class EtcdNode implements EtcdServerApi {
       bcryptCost: cfg.bcryptCost ?? 10,
       propose: (fields, ai) => this.clientPropose(fields, ai),
       linearizableReadNotify: () => this.linearizableReadNotify(),
-      appliedIndex: () => this.raft.appliedIndex,
+      waitApplied: (index) => this.raft.waitAppliedFor(index, this.requestTimeoutMs),
       header: () => this.header(),
     });
     this.cluster = new ClusterAdmin({
@@ -576,7 +584,42 @@ export class EtcdNode implements EtcdServerApi {
     });
   }
 
-  async range(req: RangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<RangeResponse> {
+  range(req: RangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<RangeResponse> {
+    return this.timedRead(
+      () => this.serveRange(req, ai, signal),
+      () => compactText(RangeRequestSchema, req),
+      (r) => `range_response_count:${r.kvs.length} ${loggableResponseSize(r, this.header())}`,
+    );
+  }
+
+  /**
+   * Serves a read-only request and hands it to the slow-request warner, timed from the request to
+   * its answer, ReadIndex included (etcd's warnOfExpensiveReadOnlyRangeRequest /
+   * warnOfExpensiveReadOnlyTxnRequest in Range and Txn); the texts are built only when logged.
+   */
+  private async timedRead<T>(serve: () => Promise<T>, request: () => string, response: (r: T) => string): Promise<T> {
+    const startMs = this.env.monotonicMs();
+    let answer: T | undefined;
+    let error: unknown;
+    try {
+      return (answer = await serve());
+    } catch (e) {
+      throw (error = e);
+    } finally {
+      const tookMs = this.env.monotonicMs() - startMs;
+      if (this.slowApply.wants(tookMs, error !== undefined)) {
+        this.slowApply.finished({
+          tookMs,
+          prefix: READ_ONLY_PREFIX,
+          request,
+          response: () => (answer === undefined ? "" : response(answer)),
+          error: error instanceof ConnectError ? applyErrorText(error) : undefined,
+        });
+      }
+    }
+  }
+
+  private async serveRange(req: RangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<RangeResponse> {
     this.assertOpen();
     if (signal?.aborted) throw Errors.Canceled();
     if (!req.serializable) {
@@ -609,18 +652,26 @@ export class EtcdNode implements EtcdServerApi {
   async txn(req: TxnRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<TxnResponse> {
     this.rejectIfLearner();
     if (isTxnReadOnly(req)) {
-      // etcd serves read-only txns without a proposal (v3_server.go Txn); they change nothing.
-      this.assertOpen();
-      if (!isTxnSerializable(req)) await this.readIndex();
-      if (signal?.aborted) throw Errors.Canceled();
-      if (this.authStore.enabled) checkTxnAuth(this.authStore, ai, req);
-      const { response } = this.mvcc.txn(req);
-      this.checkAuthRevision(ai);
-      countTxn(this.counters, response);
-      response.header = this.header();
-      return response;
+      return this.timedRead(
+        () => this.serveReadOnlyTxn(req, ai, signal),
+        () => loggableTxn(req),
+        (r) => loggableReadOnlyTxnResponse(r, this.header()),
+      );
     }
     return this.quotaRefusal({ txn: req }) ?? (this.propose({ txn: req }, ai, signal) as Promise<TxnResponse>);
+  }
+
+  /** etcd serves read-only txns without a proposal (v3_server.go Txn); they change nothing. */
+  private async serveReadOnlyTxn(req: TxnRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<TxnResponse> {
+    this.assertOpen();
+    if (!isTxnSerializable(req)) await this.readIndex();
+    if (signal?.aborted) throw Errors.Canceled();
+    if (this.authStore.enabled) checkTxnAuth(this.authStore, ai, req);
+    const { response } = this.mvcc.txn(req);
+    this.checkAuthRevision(ai);
+    countTxn(this.counters, response);
+    response.header = this.header();
+    return response;
   }
 
   /** Compaction through the log; with `physical`, answered once the freed rows are deleted (as etcd's). */
@@ -931,7 +982,18 @@ export class EtcdNode implements EtcdServerApi {
       this.waiters.record(req.ID, applyEntry(this, req));
       return;
     }
+    const startMs = this.env.monotonicMs();
     const outcome = this.applyOne(req, e.index);
+    const tookMs = this.env.monotonicMs() - startMs;
+    if (this.slowApply.wants(tookMs, outcome instanceof ConnectError)) {
+      this.slowApply.finished({
+        tookMs,
+        prefix: "",
+        request: () => loggableRaftRequest(req),
+        response: () => (outcome instanceof ConnectError ? "" : loggableResponseSize(outcome.response, this.header())),
+        error: outcome instanceof ConnectError ? applyErrorText(outcome) : undefined,
+      });
+    }
     if (!(outcome instanceof ConnectError)) this.countApplied(req, outcome.response);
     if (!(outcome instanceof ConnectError) && outcome.events.length > 0) {
       this.appliedEvents.push([outcome.revision, outcome.events]);

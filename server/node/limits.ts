@@ -34,6 +34,12 @@ export const MAX_PENDING_PROPOSAL_BYTES = 256 * 1024 * 1024;
 export const MAX_READ_INDEX_WAITERS = 10_000;
 
 /**
+ * Most bounded waits for the applied index at once (simple tokens naming an entry not applied
+ * here yet, server/node/applied-waiters.ts); more answer `etcdserver: too many requests`.
+ */
+export const MAX_TOKEN_INDEX_WAITERS = 10_000;
+
+/**
  * Most bytes of committed entry data applied in one Ready, i.e. in one SQLite transaction and
  * one turn of the event loop (Raft's MaxCommittedSizePerReady): clients are served between
  * batches, and see the apply lag.
