@@ -39,7 +39,7 @@ export function createHttpApp(api: EtcdServerApi, opts: KvOptions & { metrics?: 
   mountStreamGateway(app, api);
   mountProbes(app, api, opts.health);
   if (opts.metrics) mountMetrics(app, opts.metrics);
-  if (opts.ui) mountConsole(app);
+  if (opts.ui) mountConsole(app, () => api.members().flatMap((m) => m.clientURLs));
   app.all("/version", (c) => {
     if (c.req.method !== "GET") return methodNotAllowed();
     return c.body(JSON.stringify({ etcdserver: ETCD_SERVER_VERSION, etcdcluster: ETCD_CLUSTER_VERSION }), 200, {
