@@ -97,7 +97,7 @@ export const clusterPage: Page = (root, app) => {
   };
 
   if (admin) {
-    const peer = h("input", { id: "learner-peer", placeholder: "http://10.0.0.4:2380", "aria-label": "peer URL of the new learner" });
+    const peer = h("input", { id: "learner-peer", placeholder: "peer URL, scheme://host:port", "aria-label": "peer URL of the new learner" });
     const compactRev = h("input", { id: "compact-rev", inputmode: "numeric", placeholder: "revision (default: current)", "aria-label": "compact up to revision" });
     ops.append(
       h("h2", {}, "Operations"),
