@@ -5,7 +5,8 @@
  * writes, paused and resumed from its revision; a lease granted, kept alive, revoked, and one
  * expiring; a server error shown with its gRPC code; a 100,000-key prefix opened in under a
  * second (paged; the time is printed for README); login with auth enabled and what a non-root
- * user does not see; three members and the leader change after kill -9; the console over TLS
+ * user does not see; a member stopped and started again (the lost connection shown, retried,
+ * the watch resumed); three members and the leader change after kill -9; the console over TLS
  * (the browser trusting nothing: certificate errors ignored, the connection still TLS);
  * the page's total compressed size. Screenshots go to `dist/console-screenshots/`.
  */
@@ -256,6 +257,34 @@ describe.skipIf(skip)("web console against the release binary", () => {
     expect(await phone.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
     await phone.screenshot({ path: join(SHOTS, "phone-dark.png") });
     await phone.close();
+  });
+});
+
+describe.skipIf(skip)("web console when the member goes away", () => {
+  test("the lost connection is shown and retried; the watch resumes from its revision", async () => {
+    const m = await startEtcd({ name: "console-restart" });
+    const p = await browser.page();
+    await p.goto(`${m.endpoint}/ui/#/watch`);
+    await p.fill("#watch-prefix", "/r/");
+    await p.click("#watch-start");
+    await p.locator("#watch-state", { hasText: "watching /r/" }).waitFor();
+    expect((await goEtcdctl(m.endpoint, ["put", "/r/before", "1"])).code).toBe(0);
+    const rows = p.locator("#watch-events tr");
+    await rows.nth(0).waitFor();
+
+    await m.stop();
+    const banner = p.locator(".banner");
+    await banner.waitFor({ state: "visible", timeout: 15_000 });
+    expect(await banner.textContent()).toContain("Connection to the member lost");
+    await p.locator("#watch-state", { hasText: "connection lost" }).waitFor({ timeout: 15_000 });
+
+    const again = await startEtcd({ name: "console-restart", dataDir: m.dataDir, clientPort: m.clientPort, peerPort: m.peerPort });
+    await banner.waitFor({ state: "hidden", timeout: 15_000 });
+    expect((await goEtcdctl(again.endpoint, ["put", "/r/after", "2"])).code).toBe(0);
+    await rows.nth(1).waitFor({ timeout: 15_000 });
+    expect(await rows.locator("td:nth-child(3)").allTextContents()).toEqual(["/r/before", "/r/after"]);
+    await p.close();
+    await again.stop();
   });
 });
 

@@ -16,6 +16,10 @@ import { keyHistory } from "./history.ts";
 
 /** Keys fetched per tree page. */
 export const TREE_PAGE_SIZE = 200;
+/** Rows a "load" adds at least (more pages are read while fewer were added and there are more). */
+const TREE_MIN_ENTRIES = 50;
+/** Most pages one "load" reads. */
+const TREE_MAX_ROUNDS = 5;
 /** Folder counts fetched at once. */
 const COUNT_CONCURRENCY = 6;
 
@@ -56,10 +60,39 @@ export const keysPage: Page = (root, app, arg) => {
   );
 
   /** Loads one page of `prefix` into `list` (after what is there); returns when drawn. */
+  /**
+   * Loads pages of `prefix` into `list` (after what is there) until TREE_MIN_ENTRIES entries were
+   * added or the listing ends (a page whose keys all fall in one or two folders adds few rows);
+   * leaves a "Load more" row when there is more. Resolves once drawn.
+   */
   const loadPage = async (prefix: string, list: HTMLElement, from: Uint8Array | undefined): Promise<void> => {
+    let start = from;
+    let added = 0;
+    for (let round = 0; round < TREE_MAX_ROUNDS; round++) {
+      const r = await loadOnePage(prefix, list, start);
+      if (!r) return;
+      added += r.added;
+      start = r.next;
+      if (added >= TREE_MIN_ENTRIES) break;
+    }
+    const next = start;
+    const more: HTMLLIElement = h("li", { class: "more" }, h("button", {
+      onclick: async () => {
+        try {
+          await loadPage(prefix, list, next);
+        } catch (e) {
+          app.fail(`listing ${prefix}`, e);
+        }
+      },
+    }, "Load more…"));
+    list.append(more);
+  };
+
+  /** Loads one page; returns how many entries it added and where the next page starts, or null at the end. */
+  const loadOnePage = async (prefix: string, list: HTMLElement, from: Uint8Array | undefined): Promise<{ added: number; next: Uint8Array } | null> => {
     const req = pageRequest(prefix, from, TREE_PAGE_SIZE);
     const resp: RangeResponse = await api.kv.range(req);
-    if (!alive) return;
+    if (!alive) return null;
     const entries = groupPage(prefix, resp.kvs.map((kv) => dec(kv.key)));
     const items: HTMLElement[] = [];
     const folders: [TreeEntry & { kind: "folder" }, HTMLElement][] = [];
@@ -75,19 +108,6 @@ export const keysPage: Page = (root, app, arg) => {
     }
     list.querySelector(":scope > li.more")?.remove();
     list.append(...items);
-    const next = nextPageStart(entries);
-    if (hasNextPage(resp.more, next, req.rangeEnd)) {
-      const more: HTMLLIElement = h("li", { class: "more" }, h("button", {
-        onclick: async () => {
-          try {
-            await loadPage(prefix, list, next);
-          } catch (e) {
-            app.fail(`listing ${prefix}`, e);
-          }
-        },
-      }, "Load more…"));
-      list.append(more);
-    }
     void pool(folders, COUNT_CONCURRENCY, async ([e, el]) => {
       try {
         el.textContent = String(await countOf(e.prefix));
@@ -95,6 +115,8 @@ export const keysPage: Page = (root, app, arg) => {
         el.textContent = "?";
       }
     });
+    const next = nextPageStart(entries);
+    return next && hasNextPage(resp.more, next, req.rangeEnd) ? { added: entries.length, next } : null;
   };
 
   const folderItem = (e: TreeEntry & { kind: "folder" }, count: HTMLElement): HTMLLIElement => {
