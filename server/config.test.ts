@@ -48,6 +48,7 @@ describe("parseConfig", () => {
       compactionBatchLimit: 0,
       cors: ["*"],
       hostWhitelist: ["*"],
+      enableUi: true, // ours (the web console), not etcd's
     });
   });
 
