@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { compareBytes, fromUtf8, groupPage, hasNextPage, nextPageStart, pageRequest, prefixEnd, utf8 } from "./tree.ts";
 import { defaultView, renderValue } from "./values.ts";
+import { canWrite } from "./permissions.ts";
 
 test("prefixEnd is etcd's GetPrefixRangeEnd", () => {
   expect([...prefixEnd(utf8("/a/"))]).toEqual([...utf8("/a0")]);
@@ -81,4 +82,20 @@ test("values: text, pretty JSON, hex for binary", () => {
   expect(defaultView(bin)).toBe("hex");
   expect(renderValue(bin, "hex")).toBe("00000000  00 01 68 69 ff" + " ".repeat(47 - 14) + "  |..hi.|");
   expect(renderValue(utf8("{x"), "json")).toStartWith("invalid JSON: ");
+});
+
+test("canWrite: admin always; else a permission range covering the key (single key, [key, end), from key on)", () => {
+  const ranges = [
+    { key: utf8("/pub/"), end: utf8("/pub0") },
+    { key: utf8("/one"), end: new Uint8Array() },
+    { key: utf8("/z"), end: new Uint8Array([0]) },
+  ];
+  expect(canWrite(true, [], utf8("/anything"))).toBe(true);
+  expect(canWrite(false, ranges, utf8("/pub/a"))).toBe(true);
+  expect(canWrite(false, ranges, utf8("/pub0"))).toBe(false);
+  expect(canWrite(false, ranges, utf8("/one"))).toBe(true);
+  expect(canWrite(false, ranges, utf8("/one/x"))).toBe(false);
+  expect(canWrite(false, ranges, utf8("/zzz"))).toBe(true);
+  expect(canWrite(false, ranges, utf8("/a"))).toBe(false);
+  expect(canWrite(false, [], utf8("/a"))).toBe(false);
 });

@@ -21,7 +21,7 @@ import { HAS_CHROMIUM, launchBrowser, type TestBrowser } from "./browser.ts";
 import { bytes } from "./clients.ts";
 import { TestCluster } from "./cluster-harness.ts";
 import { makeTestPki } from "./certs.ts";
-import { cleanup, type EtcdProcess, goEtcdctl, IS_REAL_ETCD, makeTempDir, REPO_ROOT, startEtcd } from "./harness.ts";
+import { cleanup, type EtcdProcess, freePort, goEtcdctl, IS_REAL_ETCD, makeTempDir, REPO_ROOT, startEtcd } from "./harness.ts";
 
 setDefaultTimeout(120_000);
 
@@ -297,7 +297,12 @@ describe.skipIf(skip)("web console with auth enabled", () => {
       ["user", "add", "alice:alicepw"],
       ["role", "add", "reader"],
       ["role", "grant-permission", "reader", "--prefix=true", "read", "/pub/"],
+      ["role", "add", "writer"],
+      ["role", "grant-permission", "writer", "--prefix=true", "readwrite", "/mine/"],
       ["user", "grant-role", "alice", "reader"],
+      ["user", "grant-role", "alice", "writer"],
+      ["put", "/pub/x", "public"],
+      ["put", "/mine/k", "hers"],
       ["auth", "enable"],
     ]) {
       expect((await ctl(args)).code).toBe(0);
@@ -330,6 +335,16 @@ describe.skipIf(skip)("web console with auth enabled", () => {
     await p.goto(`${m.endpoint}/ui/#/auth`);
     await p.locator("h2", { hasText: "Logged in" }).waitFor();
     expect(await p.locator("#users").count()).toBe(0);
+    // Keys: read-only where her roles only read, editable where they write.
+    await p.goto(`${m.endpoint}/ui/#/keys/${encodeURIComponent("/pub/x")}`);
+    await p.locator("#read-only").waitFor();
+    expect(await p.locator("#value").textContent()).toBe("public");
+    expect(await p.locator("#save").count()).toBe(0);
+    await p.goto(`${m.endpoint}/ui/#/keys/${encodeURIComponent("/mine/k")}`);
+    await p.locator("#save").waitFor();
+    expect(await p.locator("#new-key").count()).toBe(1);
+    // Listing every key is refused for her: the error is shown with its code.
+    await p.locator(".msg.error", { hasText: "PermissionDenied (7): etcdserver: permission denied" }).first().waitFor();
     await p.close();
     await m.stop();
   });
@@ -369,7 +384,29 @@ describe.skipIf(skip)("web console of a three-member cluster", () => {
       const leaderName = async () => (await p.locator("#member-table tr", { has: p.locator(".role.leader") }).locator("td").nth(1).textContent());
       expect(await leaderName()).toBe(cluster.members[leader.index]!.name);
       expect(await rows.locator(".role.follower").count()).toBe(2);
+      // A learner: added (after the confirmation), not promotable before it caught up (error shown), removed.
+      await p.fill("#learner-peer", `http://127.0.0.1:${await freePort()}`);
+      await p.click("form:has(#learner-peer) button[type=submit]");
+      await p.click("dialog.confirm button[data-confirm=yes]");
+      const learner = p.locator("#member-table tr", { has: p.locator(".role.learner") });
+      await learner.waitFor({ timeout: 10_000 });
+      await learner.locator("button", { hasText: "Promote" }).click();
+      await p.click("dialog.confirm button[data-confirm=yes]");
+      await p.locator(".msg.error", { hasText: /^promoting [0-9a-f]+: FailedPrecondition \(9\): etcdserver: can only promote a learner member which is in sync with leader/ }).waitFor();
+      await learner.locator("button", { hasText: "Remove" }).click();
+      await p.click("dialog.confirm button[data-confirm=yes]");
+      await learner.waitFor({ state: "detached", timeout: 10_000 });
       await p.screenshot({ path: join(SHOTS, "cluster.png") });
+
+      // Move the leadership to the third member (neither the leader nor the page's member).
+      const target = 3 - leader.index - viewer;
+      const targetRow = p.locator("#member-table tr", { hasText: cluster.members[target]!.name });
+      await targetRow.locator("button", { hasText: "Make leader" }).click();
+      await p.click("dialog.confirm button[data-confirm=yes]");
+      await noted(p, "moving the leadership");
+      await targetRow.locator(".role.leader").waitFor({ timeout: 15_000 });
+      leader.index = target;
+
       await cluster.members[leader.index]!.proc!.kill9();
       await p.waitForFunction((old) => {
         const cell = (globalThis as unknown as { document: PageDocument }).document.querySelector("#member-table tr:has(.role.leader) td:nth-child(2)");

@@ -4,6 +4,7 @@
  */
 import { h, replace } from "./dom.ts";
 import { describeError, needsLogin } from "./client.ts";
+import type { KeyRange } from "../permissions.ts";
 
 /** What the current user may do; with auth disabled everything is allowed (`admin`). */
 export interface Permissions {
@@ -13,7 +14,11 @@ export interface Permissions {
   user: string | null;
   /** Root role (or auth disabled): cluster operations, users and roles. */
   admin: boolean;
+  /** The key ranges the user may write (from their roles' permissions); everything when `admin`. */
+  writable: KeyRange[];
 }
+
+
 
 /** The shared state handed to pages. */
 export interface App {

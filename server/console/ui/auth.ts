@@ -7,11 +7,13 @@ import { Permission_Type } from "../../../proto/gen/authpb/auth_pb.ts";
 import { api, dec, describeError, needsLogin, session } from "./client.ts";
 import { h, replace } from "./dom.ts";
 import { say, table, type App, type Page, type Permissions } from "./app.ts";
+import type { KeyRange } from "../permissions.ts";
 
 /**
  * Finds out what the user may do: a KV call without a token that asks for one means auth is on;
- * then the user's roles (UserGet on themselves) decide `admin` (the `root` role). A stale token is
- * dropped.
+ * then the user's roles (UserGet on themselves) decide `admin` (the `root` role), and their
+ * permissions (RoleGet, which etcd allows for a role the user has) the writable key ranges. A
+ * stale token is dropped.
  */
 export async function loadPermissions(app: Pick<App, "fail">): Promise<Permissions> {
   const user = session.user;
@@ -20,19 +22,26 @@ export async function loadPermissions(app: Pick<App, "fail">): Promise<Permissio
   } catch (e) {
     if (needsLogin(e)) {
       if (session.token) session.clear();
-      return { authEnabled: true, user: null, admin: false };
+      return { authEnabled: true, user: null, admin: false, writable: [] };
     }
   }
   if (!user) {
     // Without a token, a call that works means auth is off (or the call needs no auth).
-    return { authEnabled: false, user: null, admin: true };
+    return { authEnabled: false, user: null, admin: true, writable: [] };
   }
   try {
     const u = await api.auth.userGet({ name: user });
-    return { authEnabled: true, user, admin: u.roles.includes("root") };
+    if (u.roles.includes("root")) return { authEnabled: true, user, admin: true, writable: [] };
+    const writable: KeyRange[] = [];
+    for (const role of u.roles) {
+      for (const p of (await api.auth.roleGet({ role })).perm) {
+        if (p.permType !== Permission_Type.READ) writable.push({ key: p.key, end: p.rangeEnd });
+      }
+    }
+    return { authEnabled: true, user, admin: false, writable };
   } catch (e) {
     if (!/permission denied/.test(describeError(e))) app.fail("reading your roles", e);
-    return { authEnabled: true, user, admin: false };
+    return { authEnabled: true, user, admin: false, writable: [] };
   }
 }
 

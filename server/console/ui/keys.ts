@@ -12,6 +12,7 @@ import { defaultView, renderValue, type ValueView } from "../values.ts";
 import { api, dec, describeError, enc } from "./client.ts";
 import { confirmAction, h, replace } from "./dom.ts";
 import { hexId, say, table, type App, type Page } from "./app.ts";
+import { canWrite } from "../permissions.ts";
 import { keyHistory } from "./history.ts";
 
 /** Keys fetched per tree page. */
@@ -51,7 +52,7 @@ export const keysPage: Page = (root, app, arg) => {
         "section",
         { class: "side", "aria-label": "key tree" },
         h("form", { class: "row", role: "search", onsubmit: (e) => (e.preventDefault(), openRoot(search.value)) }, search, h("button", { type: "submit" }, "Search")),
-        h("div", { class: "row" }, h("button", { id: "new-key", class: "primary", onclick: () => showNew(search.value) }, "New key"), h("button", { onclick: () => openRoot(search.value) }, "Refresh")),
+        h("div", { class: "row" }, app.perms.admin || app.perms.writable.length > 0 ? h("button", { id: "new-key", class: "primary", onclick: () => showNew(search.value) }, "New key") : null, h("button", { onclick: () => openRoot(search.value) }, "Refresh")),
         summary,
         tree,
       ),
@@ -257,13 +258,17 @@ export const keysPage: Page = (root, app, arg) => {
       ]], { class: "meta" }),
       views,
       pre,
-      h("h3", {}, "Edit"),
-      editor,
-      h("div", { class: "row" },
-        h("button", { id: "save", class: "primary", onclick: save }, "Save"),
-        h("button", { id: "delete", class: "danger", onclick: remove }, "Delete"),
-      ),
-      conflict,
+      ...(canWrite(app.perms.admin, app.perms.writable, kv.key)
+        ? [
+          h("h3", {}, "Edit"),
+          editor,
+          h("div", { class: "row" },
+            h("button", { id: "save", class: "primary", onclick: save }, "Save"),
+            h("button", { id: "delete", class: "danger", onclick: remove }, "Delete"),
+          ),
+          conflict,
+        ]
+        : [h("p", { class: "muted", id: "read-only" }, "Read only: your roles do not let you write this key.")]),
       historyBlock(key, kv.modRevision),
     );
   };

@@ -53,7 +53,7 @@ function start(): void {
     main,
   );
 
-  const perms: Permissions = { authEnabled: false, user: session.user, admin: true };
+  const perms: Permissions = { authEnabled: false, user: session.user, admin: true, writable: [] };
   let cleanup: (() => void) | undefined;
   const app: App = {
     perms,
