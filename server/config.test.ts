@@ -49,6 +49,7 @@ describe("parseConfig", () => {
       warningApplyDurationMs: 100,
       cors: ["*"],
       hostWhitelist: ["*"],
+      enableUi: true, // ours (the web console), not etcd's
     });
   });
 

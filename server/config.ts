@@ -128,6 +128,8 @@ export interface EtcdConfig {
   cors?: string[];
   /** `--host-whitelist`: host names cleartext HTTP requests may name in `Host` (default `*`: all); see server/http/host-whitelist.ts. */
   hostWhitelist?: string[];
+  /** `--enable-ui`: serve the web console at `/ui` on the client URLs (default true; server/console/). Not an etcd flag. */
+  enableUi?: boolean;
   /** `--bcrypt-cost`: bcrypt cost of password hashes, 4..31 (default 10; others fall back to 10 with a warning). */
   bcryptCost: number;
 }
@@ -218,6 +220,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "experimental-corrupt-check-time", kind: "duration", def: "0s", group: "Experimental", help: "Duration of time between cluster corruption check passes." },
   { name: "experimental-warning-apply-duration", kind: "duration", def: "100ms", group: "Experimental", help: "Warning is generated if requests take more than this duration." },
   { name: "experimental-peer-skip-client-san-verification", kind: "bool", def: "false", group: "Experimental", help: "Skip verification of SAN field in client certificate for peer connections." },
+  { name: "enable-ui", kind: "bool", def: "true", group: "Member", help: "Serve the web console at /ui on the client URLs (not an etcd 3.4 flag)." },
   { name: "version", kind: "bool", def: "false", group: "Version", help: "Print the version and exit." },
 ];
 
@@ -581,6 +584,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     warningApplyDurationMs: get<number>("experimental-warning-apply-duration"),
     cors: get<string[]>("cors"),
     hostWhitelist: get<string[]>("host-whitelist"),
+    enableUi: get<boolean>("enable-ui"),
   };
   const error = validate(config);
   if (error) return { kind: "invalid", error };

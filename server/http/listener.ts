@@ -60,7 +60,7 @@ export interface ClientMetrics {
 }
 
 /** The settings the listeners use; EtcdConfig satisfies it. */
-export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBytes" | "maxTxnOps" | "clientTls" | "cors" | "hostWhitelist">;
+export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBytes" | "maxTxnOps" | "clientTls" | "cors" | "hostWhitelist" | "enableUi">;
 
 /**
  * Binds every `cfg.listenClientUrls` URL (host `localhost` binds 127.0.0.1, as Go's listener
@@ -72,7 +72,7 @@ export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBy
  * server/tls/server-options.ts (`open <file>: no such file or directory`, bad cipher suite).
  */
 export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerApi, log: Logger, metrics: ClientMetrics = {}): Promise<ClientListeners> {
-  const app = createHttpApp(api, { maxTxnOps: cfg.maxTxnOps, metrics: metrics.registry, health: metrics.health });
+  const app = createHttpApp(api, { maxTxnOps: cfg.maxTxnOps, metrics: metrics.registry, health: metrics.health, ui: cfg.enableUi ?? true });
   const handler = createRpcHandler({
     routes: (router) => registerEtcdServices(router, api, { maxTxnOps: cfg.maxTxnOps }),
     fallback: getRequestListener(app.fetch, { overrideGlobalObjects: false }) as NodeHandler,
