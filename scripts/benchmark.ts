@@ -1,13 +1,16 @@
 /**
  * A/B benchmark of our etcd against the real etcd 3.4, modelled on etcd's `tools/benchmark`.
  *
- *   npx bun scripts/benchmark.ts [put | range [key] [end] | txn-put | watch | lease-keepalive] [flags]
+ *   npx bun scripts/benchmark.ts [put | range [key] [end] | txn-put | delete | watch | lease-keepalive] [flags]
  *   npx bun scripts/benchmark.ts --cluster [--failovers n] [flags]
  *   npx bun scripts/benchmark.ts --security mtls|auth [put | range [key] [end] | txn-put] [flags]
  *
- * Without a mode it runs the standard suite (put, range --consistency l, range --consistency s, txn-put, then watch:
- * `--watchers` on one prefix over `--streams` streams with puts at `--put-rate`, scripts/bench/watch.ts, then
- * lease-keepalive: `--leases` leases kept alive over `--lease-streams` streams, scripts/bench/lease-keepalive.ts). It starts
+ * Without a mode it runs the standard suite, the workload matrix of the performance issue: for each of `--clients`
+ * (default 64 and 1000 closed-loop clients over `--conns` 8 connections) put, range linearizable and serializable of
+ * 1 key and of `--range-keys-many` (100) keys, txn-put, delete (of `--delete-keys` pre-written keys); then watch for
+ * each of `--watchers` (100 and 10,000 watchers on one prefix over `--streams` streams, puts at the matching
+ * `--put-rate`, scripts/bench/watch.ts); then lease-keepalive (`--leases` leases kept alive over `--lease-streams`
+ * streams, scripts/bench/lease-keepalive.ts). Every row carries both servers' peak RSS during it. It starts
  * `/usr/bin/etcd` and ours (`dist/etcd`, or `--ours <path>`; etcd alone if ours is missing) on free loopback ports
  * with fresh temp data dirs, and loads them alternately in short slices from a separate load-generator process
  * (gRPC over HTTP/2, `--clients` closed-loop clients sharing `--conns` connections). It prints a Markdown table
@@ -45,15 +48,18 @@ interface Flags {
   failovers: number;
   leases: number;
   leaseStreams: number;
-  watchers: number;
+  watchers: string | number;
   streams: number;
-  putRate: number;
-  clients: number;
+  putRate: string | number;
+  clients: string | number;
   conns: number;
   total: number;
   keySize: number;
   valSize: number;
   keySpaceSize: number;
+  rangeKeys: number;
+  rangeKeysMany: number;
+  deleteKeys: number;
   sequentialKeys: boolean;
   consistency: string;
   txnOps: number;
@@ -76,6 +82,13 @@ function positiveInt(name: string, value: unknown): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) usage(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** A comma-separated list of positive integers ("64,1000"), or exit with a usage error. */
+function positiveIntList(name: string, value: unknown): number[] {
+  return String(value)
+    .split(",")
+    .map((item) => positiveInt(name, item.trim()));
 }
 
 /** A positive number flag value, or exit with a usage error. */
@@ -137,19 +150,27 @@ function commandLine(): string {
   return ["npx", "bun", "scripts/benchmark.ts", ...process.argv.slice(2)].map(quote).join(" ");
 }
 
-/** The workloads to run: the given mode, or the standard suite. */
+/** The workloads to run, each once per `--clients` count (workload after workload, client counts inner). */
 function plan(mode: string | undefined, key: string | undefined, end: string | undefined, flags: Flags): WorkloadOptions[] {
+  const clientCounts = positiveIntList("clients", flags.clients);
+  return planWorkloads(mode, key, end, flags).flatMap((w) => clientCounts.map((clients) => ({ ...w, clients })));
+}
+
+/** The workloads to run: the given mode, or the standard suite. */
+function planWorkloads(mode: string | undefined, key: string | undefined, end: string | undefined, flags: Flags): WorkloadOptions[] {
   const consistency = flags.consistency;
   const client = flags.client as ClientKind;
   if (!CLIENT_KINDS.includes(client)) usage(`--client must be one of ${CLIENT_KINDS.join(", ")}, got ${JSON.stringify(flags.client)}`);
   if (consistency !== "l" && consistency !== "s") usage(`--consistency must be l or s, got ${JSON.stringify(consistency)}`);
   const base: WorkloadOptions = {
     mode: "put",
-    clients: positiveInt("clients", flags.clients),
+    clients: 1, // set per client count below
     conns: positiveInt("conns", flags.conns),
     keySize: positiveInt("key-size", flags.keySize),
     valSize: positiveInt("val-size", flags.valSize),
     keySpaceSize: positiveInt("key-space-size", flags.keySpaceSize),
+    rangeKeys: positiveInt("range-keys", flags.rangeKeys),
+    deleteKeys: positiveInt("delete-keys", flags.deleteKeys),
     sequentialKeys: Boolean(flags.sequentialKeys),
     consistency,
     rangeKey: key ?? "",
@@ -170,11 +191,15 @@ function plan(mode: string | undefined, key: string | undefined, end: string | u
     return [{ ...base, mode: "put" }, { ...base, mode: "range", consistency: "l" }];
   }
   if (mode === undefined) {
+    const many = positiveInt("range-keys-many", flags.rangeKeysMany);
     return [
       { ...base, mode: "put" },
-      { ...base, mode: "range", consistency: "l" },
-      { ...base, mode: "range", consistency: "s" },
+      { ...base, mode: "range", consistency: "l", rangeKeys: 1 },
+      { ...base, mode: "range", consistency: "s", rangeKeys: 1 },
+      { ...base, mode: "range", consistency: "l", rangeKeys: many },
+      { ...base, mode: "range", consistency: "s", rangeKeys: many },
       { ...base, mode: "txn-put" },
+      { ...base, mode: "delete" },
     ];
   }
   if (mode === "watch") return []; // not closed-loop: scripts/bench/watch.ts
@@ -223,7 +248,7 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
       loadAverageAfter: loadavg(),
     },
     settings: {
-      clients: positiveInt("clients", flags.clients),
+      clients: positiveIntList("clients", flags.clients),
       conns: positiveInt("conns", flags.conns),
       slices: settings.slices,
       sliceSeconds: settings.sliceMs / 1000,
@@ -262,25 +287,30 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
   const servers = started.map((s) => s.server);
   const generator = GeneratorHandle.start();
   const workloadReports: WorkloadReport[] = [];
-  let watchReport: WatchReport | undefined;
+  const watchReports: WatchReport[] = [];
   let leaseReport: LeaseReport | undefined;
   try {
     for (const options of workloads) {
-      const description = workloadFor(options.mode).describe(options) + SECURITY_LABELS[security];
-      log(`${description}: ${options.clients} clients, ${options.conns} conns`);
+      const description = `${workloadFor(options.mode).describe(options)}, ${options.clients} clients${SECURITY_LABELS[security]}`;
+      log(`${description}, ${options.conns} conns`);
       const run = await runWorkload(generator, servers, options, settings, log);
       workloadReports.push({ description, options, ...run });
     }
     if ((mode === undefined && security === "none") || mode === "watch") {
-      const watch = {
-        watchers: positiveInt("watchers", flags.watchers),
-        streams: positiveInt("streams", flags.streams),
-        rate: positiveNumber("put-rate", flags.putRate),
-        sliceSeconds: settings.sliceMs / 1000,
-        slices: settings.slices,
-        valSize: positiveInt("val-size", flags.valSize),
-      };
-      watchReport = await runWatchBenchmark(servers, watch, log);
+      const watcherCounts = positiveIntList("watchers", flags.watchers);
+      const rates = String(flags.putRate).split(",").map((r) => positiveNumber("put-rate", r.trim()));
+      if (rates.length !== 1 && rates.length !== watcherCounts.length) usage("--put-rate takes one rate or one per --watchers count");
+      for (const [n, watchers] of watcherCounts.entries()) {
+        const watch = {
+          watchers,
+          streams: positiveInt("streams", flags.streams),
+          rate: rates[rates.length === 1 ? 0 : n]!,
+          sliceSeconds: settings.sliceMs / 1000,
+          slices: settings.slices,
+          valSize: positiveInt("val-size", flags.valSize),
+        };
+        watchReports.push(await runWatchBenchmark(servers, watch, log));
+      }
     }
     if ((mode === undefined && security === "none") || mode === "lease-keepalive") {
       const lease = {
@@ -307,11 +337,11 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
     })),
     workloadReports,
   );
-  const watchSection = watchReport ? `\n${watchMarkdown(watchReport)}` : "";
+  const watchSection = watchReports.map((w) => `\n${watchMarkdown(w)}`).join("");
   const leaseSection = leaseReport ? `\n${leaseMarkdown(leaseReport)}` : "";
   process.stdout.write(
     flags.json
-      ? `${JSON.stringify({ ...report, watch: watchReport, leaseKeepAlive: leaseReport }, null, 2)}\n`
+      ? `${JSON.stringify({ ...report, watch: watchReports, leaseKeepAlive: leaseReport }, null, 2)}\n`
       : `${toMarkdown(report)}\n${watchSection}${leaseSection}`,
   );
 }
@@ -319,12 +349,15 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
 const cli = cac("benchmark");
 cli
   .command("[mode] [key] [end]", `Benchmark one mode (${[...WORKLOADS.keys(), "watch", "lease-keepalive"].join(" | ")}; range takes [key] [end]), or without a mode the standard suite`)
-  .option("--clients <n>", "Concurrent closed-loop clients", { default: 100 })
-  .option("--conns <n>", "HTTP/2 connections shared by the clients", { default: 1 })
+  .option("--clients <n[,n...]>", "Concurrent closed-loop clients; each workload runs once per count", { default: "64,1000" })
+  .option("--conns <n>", "HTTP/2 connections shared by the clients", { default: 8 })
   .option("--total <n>", "Request limit per server and workload over all slices", { default: 1_000_000 })
   .option("--key-size <bytes>", "Key size", { default: 8 })
   .option("--val-size <bytes>", "Value size", { default: 256 })
   .option("--key-space-size <n>", "Number of distinct keys written (as in etcd's benchmark)", { default: 1 })
+  .option("--range-keys <n>", "range without key arguments: keys written and read by each request (1: one key)", { default: 1 })
+  .option("--range-keys-many <n>", "Standard suite: keys of its many-key ranges (it also runs 1-key ranges)", { default: 100 })
+  .option("--delete-keys <n>", "delete: keys written first that the deletes remove in order (later deletes miss)", { default: 100_000 })
   .option("--sequential-keys", "Write keys 0, 1, 2... instead of random ones", { default: false })
   .option("--consistency <l|s>", "range: linearizable (l) or serializable (s)", { default: "l" })
   .option("--txn-ops <n>", "txn-put: puts per transaction", { default: 1 })
@@ -335,9 +368,9 @@ cli
   .option("--etcd <path>", "Real etcd binary", { default: "/usr/bin/etcd" })
   .option("--ours <path>", "Our etcd binary", { default: DEFAULT_OURS })
   .option("--client <kind>", "Generator's gRPC client: raw (pre-encoded frames on node:http2) or connect (connect-node)", { default: "raw" })
-  .option("--watchers <n>", "watch: watchers on the prefix", { default: 1000 })
+  .option("--watchers <n[,n...]>", "watch: watchers on the prefix; the mode runs once per count", { default: "100,10000" })
   .option("--streams <n>", "watch: Watch streams (one connection each) the watchers are spread over", { default: 10 })
-  .option("--put-rate <n>", "watch: puts per second", { default: 100 })
+  .option("--put-rate <n[,n...]>", "watch: puts per second, one rate or one per --watchers count", { default: "100,10" })
   .option("--leases <n>", "lease-keepalive: leases kept alive", { default: 1000 })
   .option("--lease-streams <n>", "lease-keepalive: keep-alive streams (one connection each) the leases are spread over", { default: 10 })
   .option("--cluster", "Compare 3-member clusters (etcd's and ours) on loopback: put and linearizable range via the leader, leader failover", { default: false })

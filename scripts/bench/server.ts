@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KV, Maintenance } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { removeDir, trackDir, trackPid, untrackPid } from "./cleanup.ts";
-import { treeCpuMicros, treeRssBytes } from "./proc.ts";
+import { resetPeakRss, treeCpuMicros, treePeakRssBytes, treeRssBytes } from "./proc.ts";
 import { enableAuth, nodeTlsOptions, securitySetup, type Security, type ServerAccess } from "./security.ts";
 
 /** How long a server may take from exec to its first answered request, in ms. */
@@ -155,6 +155,16 @@ export class RunningServer {
   /** Current VmRSS of the server's process tree, in bytes. */
   rssBytes(): number {
     return treeRssBytes(this.process.pid);
+  }
+
+  /** Peak VmRSS of the server's process tree since start or the last {@link resetPeakRss}, in bytes. */
+  peakRssBytes(): number {
+    return treePeakRssBytes(this.process.pid);
+  }
+
+  /** Resets the peak RSS to the current RSS (proc.ts); false if the kernel refused. */
+  resetPeakRss(): boolean {
+    return resetPeakRss(this.process.pid);
   }
 
   /** The version the server reports in Maintenance.Status (e.g. "3.4.23"), or undefined if it does not answer. */
