@@ -23,11 +23,11 @@
  * and SIGINT.
  */
 import cac from "cac";
-import { accessSync, constants } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { CLIENT_KINDS, type ClientKind } from "./bench/callers.ts";
 import { installCleanupHandlers } from "./bench/cleanup.ts";
+import { flagChecks, isExecutable, type FlagChecks } from "./bench/flags.ts";
 import { GeneratorHandle } from "./bench/generator-handle.ts";
 import type { BenchmarkReport, WorkloadReport } from "./bench/report.ts";
 import { median, toMarkdown } from "./bench/report.ts";
@@ -39,6 +39,11 @@ import { runWatchBenchmark, watchMarkdown, type WatchReport } from "./bench/watc
 import { leaseMarkdown, runLeaseBenchmark, type LeaseReport } from "./bench/lease-keepalive.ts";
 import { failoverMarkdown, runClusterBenchmark } from "./bench/cluster.ts";
 import { SECURITY_MODES, type Security } from "./bench/security.ts";
+
+const checks = flagChecks("benchmark");
+/** Annotated, so that TypeScript knows code after a usage() call is unreachable. */
+const usage: FlagChecks["usage"] = checks.usage;
+const { positiveInt, positiveIntList, positiveNumber, positiveNumberList } = checks;
 
 const DEFAULT_OURS = fileURLToPath(new URL("../dist/etcd", import.meta.url));
 
@@ -77,27 +82,6 @@ interface Flags {
 /** How the report names a security mode, appended to each workload's description. */
 const SECURITY_LABELS: Record<Security, string> = { none: "", mtls: ", over mTLS", auth: ", auth on (simple token)" };
 
-/** A positive integer flag value, or exit with a usage error. */
-function positiveInt(name: string, value: unknown): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) usage(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-/** A comma-separated list of positive integers ("64,1000"), or exit with a usage error. */
-function positiveIntList(name: string, value: unknown): number[] {
-  return String(value)
-    .split(",")
-    .map((item) => positiveInt(name, item.trim()));
-}
-
-/** A positive number flag value, or exit with a usage error. */
-function positiveNumber(name: string, value: unknown): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) usage(`--${name} must be a positive number, got ${JSON.stringify(value)}`);
-  return n;
-}
-
 /** Pause between a server's start-up and its idle RSS reading, in ms. */
 const IDLE_SETTLE_MS = 1_000;
 
@@ -127,20 +111,6 @@ async function startServer(spec: ServerSpec, runs: number, log: (line: string) =
     const times = startupMs.map((ms) => ms.toFixed(0)).join(", ");
     log(`  ${spec.label}: first answer after ${times} ms; idle RSS ${(idleRssBytes / 2 ** 20).toFixed(1)} MB; ${server.endpoint}`);
     return { server, startupMs, idleRssBytes, version };
-  }
-}
-
-function usage(message: string): never {
-  process.stderr.write(`benchmark: ${message} (see --help)\n`);
-  process.exit(2);
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -219,6 +189,9 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
     totalPerServer: positiveInt("total", flags.total),
     settleMs: 200,
   };
+  const watcherCounts = positiveIntList("watchers", flags.watchers);
+  const rates = positiveNumberList("put-rate", flags.putRate);
+  if (rates.length !== 1 && rates.length !== watcherCounts.length) usage("--put-rate takes one rate or one per --watchers count");
   const log = (line: string) => process.stderr.write(`${line}\n`);
   installCleanupHandlers();
 
@@ -297,9 +270,6 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
       workloadReports.push({ description, options, ...run });
     }
     if ((mode === undefined && security === "none") || mode === "watch") {
-      const watcherCounts = positiveIntList("watchers", flags.watchers);
-      const rates = String(flags.putRate).split(",").map((r) => positiveNumber("put-rate", r.trim()));
-      if (rates.length !== 1 && rates.length !== watcherCounts.length) usage("--put-rate takes one rate or one per --watchers count");
       for (const [n, watchers] of watcherCounts.entries()) {
         const watch = {
           watchers,

@@ -15,56 +15,32 @@
  * removes its temp dirs (under $TMPDIR), also on errors and SIGINT.
  */
 import cac from "cac";
-import { accessSync, constants } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { installCleanupHandlers } from "./bench/cleanup.ts";
+import { flagChecks, isExecutable, type FlagChecks } from "./bench/flags.ts";
 import { GeneratorHandle } from "./bench/generator-handle.ts";
 import { RunningServer, type ServerSpec } from "./bench/server.ts";
 import { scaleMarkdown } from "./bench/scale/report.ts";
 import { runScaleSteps, type ScaleOptions, type ScaleResult } from "./bench/scale/steps.ts";
+
+const checks = flagChecks("scale");
+/** Annotated, so that TypeScript knows code after a usage() call is unreachable. */
+const usage: FlagChecks["usage"] = checks.usage;
+const { positiveInt, positiveIntList, positiveNumber } = checks;
 
 const DEFAULT_OURS = fileURLToPath(new URL("../dist/etcd", import.meta.url));
 
 /** The backend quota both servers get at least (etcd's default of 2 GiB would stop a large history run). */
 const MIN_QUOTA_BYTES = 8 * 2 ** 30;
 
-interface Flags {
-  keys: number;
-  valSize: number;
+/** Parsed command-line flags (cac camel-cases them): the sizes of ScaleOptions as typed, plus the binaries. */
+interface Flags extends Omit<ScaleOptions, "loadPutsPerRequest" | "putValSizes"> {
   loadTxnOps: number;
-  rangeKeys: number;
-  rangeRequests: number;
-  watchers: number;
-  watchStreams: number;
-  historyBytes: number;
-  historyValSize: number;
   putValSizes: string | number;
-  putSeconds: number;
   etcd: string;
   ours: string;
   json: boolean;
-}
-
-function usage(message: string): never {
-  process.stderr.write(`scale: ${message} (see --help)\n`);
-  process.exit(2);
-}
-
-/** A positive integer flag value, or exit with a usage error. */
-function positiveInt(name: string, value: unknown): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) usage(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Runs the scaling steps on every server and prints the table. */
@@ -79,10 +55,8 @@ async function main(flags: Flags): Promise<void> {
     watchStreams: positiveInt("watch-streams", flags.watchStreams),
     historyBytes: positiveInt("history-bytes", flags.historyBytes),
     historyValSize: positiveInt("history-val-size", flags.historyValSize),
-    putValSizes: String(flags.putValSizes)
-      .split(",")
-      .map((v) => positiveInt("put-val-sizes", v.trim())),
-    putSeconds: Number(flags.putSeconds) > 0 ? Number(flags.putSeconds) : usage("--put-seconds must be a positive number"),
+    putValSizes: positiveIntList("put-val-sizes", flags.putValSizes),
+    putSeconds: positiveNumber("put-seconds", flags.putSeconds),
   };
   const log = (line: string) => process.stderr.write(`${line}\n`);
   installCleanupHandlers();
