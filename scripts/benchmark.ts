@@ -11,9 +11,9 @@
  * each of `--watchers` (100 and 10,000 watchers on one prefix over `--streams` streams, puts at the matching
  * `--put-rate`, scripts/bench/watch.ts); then lease-keepalive (`--leases` leases kept alive over `--lease-streams`
  * streams, scripts/bench/lease-keepalive.ts). Every row carries both servers' peak RSS during it. It starts
- * `/usr/bin/etcd` and ours (`dist/etcd`, or `--ours <path>`; etcd alone if ours is missing) on free loopback ports
- * with fresh temp data dirs, and loads them alternately in short slices from a separate load-generator process
- * (gRPC over HTTP/2, `--clients` closed-loop clients sharing `--conns` connections). It prints a Markdown table
+ * `/usr/bin/etcd` and ours (`dist/etcd`, or `--ours <path>`; etcd alone if ours is missing, ours alone with
+ * `--etcd none`) on free loopback ports with fresh temp data dirs, and loads them alternately in short slices from a
+ * separate load-generator process (gRPC over HTTP/2, `--clients` closed-loop clients sharing `--conns` connections). It prints a Markdown table
  * (or JSON with `--json`) with requests/s, p50/p99 latency, server and generator CPU per request, the ours/etcd
  * ratios, idle RSS and the time from exec to the first answered request. With `--cluster` it compares 3-member
  * clusters instead (put and linearizable range through the leader, leader failover time; scripts/bench/cluster.ts).
@@ -27,7 +27,7 @@ import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { CLIENT_KINDS, type ClientKind } from "./bench/callers.ts";
 import { installCleanupHandlers } from "./bench/cleanup.ts";
-import { flagChecks, isExecutable, type FlagChecks } from "./bench/flags.ts";
+import { comparedServers, flagChecks, type FlagChecks } from "./bench/flags.ts";
 import { GeneratorHandle } from "./bench/generator-handle.ts";
 import type { BenchmarkReport, WorkloadReport } from "./bench/report.ts";
 import { median, toMarkdown } from "./bench/report.ts";
@@ -195,17 +195,9 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
   const log = (line: string) => process.stderr.write(`${line}\n`);
   installCleanupHandlers();
 
-  const notes: string[] = [];
   const security = flags.security as Security;
-  const specs: ServerSpec[] = [{ label: "etcd", binary: String(flags.etcd), security }];
-  if (!isExecutable(specs[0]!.binary)) usage(`etcd binary ${specs[0]!.binary} not found or not executable (--etcd)`);
-  const oursPath = String(flags.ours);
-  if (isExecutable(oursPath)) specs.push({ label: "ours", binary: oursPath, security });
-  else {
-    const note = `ours (${oursPath}) not found or not executable (build it with \`npm run build\`, or pass --ours <path>); running etcd only.`;
-    log(`benchmark: ${note}`);
-    notes.push(note);
-  }
+  const { specs, notes } = comparedServers(checks, String(flags.etcd), String(flags.ours), { security });
+  for (const note of notes) log(`benchmark: ${note}`);
 
   const date = new Date().toISOString();
   const loadAverageBefore = loadavg();
@@ -335,7 +327,7 @@ cli
   .option("--slice-seconds <s>", "Target duration of one slice on etcd (sets the slice's request count)", { default: 3 })
   .option("--warmup-seconds <s>", "Unmeasured warm-up of etcd per workload (calibrates the slices)", { default: 1 })
   .option("--startup-runs <n>", "Start each server this many times to measure start-up (median)", { default: 5 })
-  .option("--etcd <path>", "Real etcd binary", { default: "/usr/bin/etcd" })
+  .option("--etcd <path>", "Real etcd binary (none: ours alone)", { default: "/usr/bin/etcd" })
   .option("--ours <path>", "Our etcd binary", { default: DEFAULT_OURS })
   .option("--client <kind>", "Generator's gRPC client: raw (pre-encoded frames on node:http2) or connect (connect-node)", { default: "raw" })
   .option("--watchers <n[,n...]>", "watch: watchers on the prefix; the mode runs once per count", { default: "100,10000" })

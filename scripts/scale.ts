@@ -5,7 +5,7 @@
  *   npx bun scripts/scale.ts [--keys 1000000] [--history-bytes 67108864] [flags]
  *
  * For each server in turn (etcd `/usr/bin/etcd`, then ours `dist/etcd` or `--ours <path>`; etcd alone if ours is
- * missing), on free loopback ports with a fresh temp data dir and the same flags (`--quota-backend-bytes` raised so
+ * missing, ours alone with `--etcd none`), on free loopback ports with a fresh temp data dir and the same flags (`--quota-backend-bytes` raised so
  * the history fits), it runs the steps of scripts/bench/scale/steps.ts: load `--keys` keys, range of `--range-keys`
  * keys, `--watchers` watchers on distinct keys, restart with the keys, compaction of every revision with the longest
  * answer gap meanwhile, `--history-bytes` of uncompacted history and a restart with it, and the put rate at each of
@@ -18,9 +18,9 @@ import cac from "cac";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { installCleanupHandlers } from "./bench/cleanup.ts";
-import { flagChecks, isExecutable, type FlagChecks } from "./bench/flags.ts";
+import { comparedServers, flagChecks, type FlagChecks } from "./bench/flags.ts";
 import { GeneratorHandle } from "./bench/generator-handle.ts";
-import { RunningServer, type ServerSpec } from "./bench/server.ts";
+import { RunningServer } from "./bench/server.ts";
 import { scaleMarkdown } from "./bench/scale/report.ts";
 import { runScaleSteps, type ScaleOptions, type ScaleResult } from "./bench/scale/steps.ts";
 
@@ -62,11 +62,7 @@ async function main(flags: Flags): Promise<void> {
   installCleanupHandlers();
   const quota = String(Math.max(MIN_QUOTA_BYTES, 2 * options.historyBytes + 2 ** 30));
   const extraArgs = ["--quota-backend-bytes", quota];
-  const specs: ServerSpec[] = [{ label: "etcd", binary: String(flags.etcd), extraArgs }];
-  if (!isExecutable(specs[0]!.binary)) usage(`etcd binary ${specs[0]!.binary} not found or not executable (--etcd)`);
-  const notes: string[] = [];
-  if (isExecutable(String(flags.ours))) specs.push({ label: "ours", binary: String(flags.ours), extraArgs });
-  else notes.push(`ours (${flags.ours}) not found or not executable (build it with \`npm run build\`); etcd only.`);
+  const { specs, notes } = comparedServers(checks, String(flags.etcd), String(flags.ours), { extraArgs });
   const date = new Date().toISOString();
   const loadBefore = loadavg();
   const results: ScaleResult[] = [];
@@ -113,7 +109,7 @@ cli
   .option("--history-val-size <bytes>", "Value size of the history puts", { default: 64 * 1024 })
   .option("--put-val-sizes <n[,n...]>", "Value sizes of the put-rate step", { default: "1024,65536" })
   .option("--put-seconds <s>", "Measured seconds of each put-rate run (3 slices, after a 0.5 s warm-up)", { default: 3 })
-  .option("--etcd <path>", "Real etcd binary", { default: "/usr/bin/etcd" })
+  .option("--etcd <path>", "Real etcd binary (none: ours alone)", { default: "/usr/bin/etcd" })
   .option("--ours <path>", "Our etcd binary", { default: DEFAULT_OURS })
   .option("--json", "Print JSON instead of Markdown", { default: false })
   .action((flags: Flags) =>

@@ -1,9 +1,10 @@
 /**
  * Command-line helpers the benchmark scripts share (scripts/benchmark.ts, scripts/scale.ts): flag value checks that
- * exit with a usage error (exit code 2, `<tool>: <message> (see --help)` on stderr), and the check that a server
- * binary can be run.
+ * exit with a usage error (exit code 2, `<tool>: <message> (see --help)` on stderr), and the choice of the servers to
+ * compare from `--etcd` and `--ours`.
  */
 import { accessSync, constants } from "node:fs";
+import type { ServerSpec } from "./server.ts";
 
 /** Flag checks of one tool; each exits the process with a usage error on a bad value. */
 export interface FlagChecks {
@@ -53,4 +54,28 @@ export function isExecutable(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The servers a run compares and the remarks its report carries about them. */
+export interface ComparedServers {
+  specs: ServerSpec[];
+  notes: string[];
+}
+
+/**
+ * The servers to compare, reference first: etcd at `etcdPath` (left out when it is "none"), then ours at `oursPath`
+ * when that is executable (otherwise a note says it is missing), each with the `common` spec fields. Exits with a
+ * usage error when etcd's binary cannot be run, or when no server is left.
+ */
+export function comparedServers(checks: FlagChecks, etcdPath: string, oursPath: string, common: Omit<ServerSpec, "label" | "binary">): ComparedServers {
+  const specs: ServerSpec[] = [];
+  const notes: string[] = [];
+  if (etcdPath !== "none") {
+    if (!isExecutable(etcdPath)) checks.usage(`etcd binary ${etcdPath} not found or not executable (--etcd)`);
+    specs.push({ label: "etcd", binary: etcdPath, ...common });
+  }
+  if (isExecutable(oursPath)) specs.push({ label: "ours", binary: oursPath, ...common });
+  else if (specs.length === 0) checks.usage(`ours (${oursPath}) not found or not executable (--ours), and --etcd none`);
+  else notes.push(`ours (${oursPath}) not found or not executable (build it with \`npm run build\`, or pass --ours <path>); running etcd only.`);
+  return { specs, notes };
 }
