@@ -27,6 +27,14 @@ export interface WorkloadOptions {
   rangeKey: string;
   /** Optional range_end of range mode (exclusive); empty reads the single key. */
   rangeEnd: string;
+  /**
+   * Range mode without a key argument: keys written before the warm-up and read by every request (`--range-keys`,
+   * default 1). With more than 1 they are `range-bench/00000`, `range-bench/00001`... and each request reads the
+   * whole prefix.
+   */
+  rangeKeys: number;
+  /** Delete mode: keys written before the warm-up that the deletes go through in order (`--delete-keys`). */
+  deleteKeys: number;
   /** Puts per transaction in txn-put mode (`--txn-ops`, default 1). */
   txnOps: number;
   /** gRPC client used by the generator (`--client`, default "raw"). */
