@@ -113,7 +113,7 @@ import { loggableRaftRequest, loggableReadOnlyTxnResponse, loggableResponseSize,
 import { compactText } from "../../cli/go/proto-text.ts";
 import { HeartbeatTimeoutDetector, LATE_HEARTBEAT_WARNING } from "../metrics/heartbeat-detector.ts";
 import type { MemberMetricsSource } from "../metrics/registry.ts";
-import { COMPACTION_BATCH_ROWS, MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS, PROPOSAL_RETRY_MS } from "./limits.ts";
+import { COMPACTION_BATCH_PAUSE_MS, COMPACTION_BATCH_ROWS, MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS, PROPOSAL_RETRY_MS } from "./limits.ts";
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
 export interface NodeConfig extends BootstrapConfig {
@@ -495,17 +495,17 @@ export class EtcdNode implements EtcdServerApi {
 
   /**
    * Deletes the rows compactions freed, COMPACTION_BATCH_ROWS (or `--experimental-compaction-batch-limit`) per event-loop turn in their own
-   * transaction, so compacting millions of revisions never holds the loop long enough to delay
-   * heartbeats (etcd's scheduleCompaction: batches with pauses).
+   * transaction, COMPACTION_BATCH_PAUSE_MS apart, so compacting millions of revisions never holds
+   * the loop long enough to delay heartbeats (etcd's scheduleCompaction: batches with pauses).
    */
-  private scheduleCompaction(): void {
+  private scheduleCompaction(pauseMs = 0): void {
     if (this.compactionScheduled || this.closed) return;
     if (this.mvcc.pendingCompactionRows === 0) {
       for (const done of this.compactionWaiters.splice(0)) done();
       return;
     }
     this.compactionScheduled = true;
-    this.env.setImmediate(() => {
+    const step = () => {
       this.compactionScheduled = false;
       if (this.closed) return;
       if (!this.db.inTransaction) {
@@ -517,8 +517,10 @@ export class EtcdNode implements EtcdServerApi {
           return;
         }
       }
-      this.scheduleCompaction();
-    });
+      this.scheduleCompaction(COMPACTION_BATCH_PAUSE_MS);
+    };
+    if (pauseMs > 0) this.env.setTimeout(step, pauseMs);
+    else this.env.setImmediate(step);
   }
 
   /** Resolves once no compacted rows wait for deletion. */
