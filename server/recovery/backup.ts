@@ -16,7 +16,7 @@
  * and Deno (`node:sqlite`), so the compiled etcdctl needs no server at run time.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
@@ -87,6 +87,7 @@ export function backupDataDir(opts: BackupOptions): { memberId: bigint; clusterI
     } finally {
       db.close();
     }
+    chmodSync(tmp, 0o600);
     renameSync(tmp, dest);
     return ids;
   } finally {
