@@ -78,6 +78,8 @@ export interface V2ClientConfig {
   tls: V2Tls;
   /** `--username user:password`, already split. */
   credentials?: { username: string; password: string };
+  /** An HTTP proxy URL (`etcd --discovery-proxy`): plain-HTTP requests go through it. */
+  proxy?: string;
 }
 
 /** Go's `net.OpError` text for a failed connect of `endpoint` (host:port). */
@@ -197,7 +199,11 @@ export class V2Client {
         const { username, password } = this.config.credentials;
         headers["Authorization"] = "Basic " + Buffer.from(`${username}:${password}`).toString("base64");
       }
-      const options = { method: req.method, host: url.hostname.replace(/^\[|\]$/g, ""), port: url.port || (url.protocol === "https:" ? 443 : 80), path: base + req.path, headers };
+      const proxy = this.config.proxy && url.protocol === "http:" ? new URL(this.config.proxy) : undefined;
+      const target = proxy ?? url;
+      // Through a proxy, the request line carries the absolute URL (Go's http.ProxyURL).
+      const path = proxy ? `${url.protocol}//${url.host}${base}${req.path}` : base + req.path;
+      const options = { method: req.method, host: target.hostname.replace(/^\[|\]$/g, ""), port: target.port || (target.protocol === "https:" ? 443 : 80), path, headers };
       const r = url.protocol === "https:" ? https.request({ ...options, ...this.tlsOptions() }) : http.request(options);
       let settled = false;
       const timers: ReturnType<typeof setTimeout>[] = [];

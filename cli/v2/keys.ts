@@ -81,9 +81,12 @@ export function keysResponse(r: V2HttpResponse): V2Response {
   throw new V2KeysError(Number(e.errorCode ?? 0), String(e.message ?? ""), String(e.cause ?? ""), Number(e.index ?? 0));
 }
 
-function keyPath(key: string, query: Record<string, string>): string {
+/** The KeysAPI's path prefix (etcd `NewKeysAPI`); discovery uses `""` (`NewKeysAPIWithPrefix`). */
+export const KEYS_PREFIX = "/v2/keys";
+
+function keyPath(prefix: string, key: string, query: Record<string, string>): string {
   const q = goQueryEncode(query);
-  return goEscapePath(canonicalUrlPath("/v2/keys" + (key !== "" && key[0] !== "/" ? "/" + key : key))) + (q ? "?" + q : "");
+  return goEscapePath(canonicalUrlPath(prefix + (key !== "" && key[0] !== "/" ? "/" + key : key))) + (q ? "?" + q : "");
 }
 
 /** `prevExist` of a set: must exist, must not exist, or either. */
@@ -99,7 +102,7 @@ export interface SetOptions {
 }
 
 /** KeysAPI.Set: `PUT /v2/keys/<key>` (value and ttl in the form body, conditions in the query). */
-export function setRequest(key: string, value: string, o: SetOptions): V2Request {
+export function setRequest(key: string, value: string, o: SetOptions, prefix = KEYS_PREFIX): V2Request {
   const params: Record<string, string> = {};
   const form: Record<string, string> = {};
   if (o.dir) params.dir = "true";
@@ -110,19 +113,19 @@ export function setRequest(key: string, value: string, o: SetOptions): V2Request
   if (o.prevIndex) params.prevIndex = String(o.prevIndex);
   if (o.prevExist !== undefined) params.prevExist = o.prevExist;
   if (o.ttlSeconds && o.ttlSeconds > 0) form.ttl = String(o.ttlSeconds);
-  return { method: "PUT", path: keyPath(key, params), body: goQueryEncode(form), contentType: "application/x-www-form-urlencoded", oneShot: o.prevExist === "false" };
+  return { method: "PUT", path: keyPath(prefix, key, params), body: goQueryEncode(form), contentType: "application/x-www-form-urlencoded", oneShot: o.prevExist === "false" };
 }
 
 /** KeysAPI.CreateInOrder: `POST /v2/keys/<dir>`. */
 export function createInOrderRequest(dir: string, value: string, ttlSeconds: number): V2Request {
   const form: Record<string, string> = { value };
   if (ttlSeconds > 0) form.ttl = String(ttlSeconds);
-  return { method: "POST", path: keyPath(dir, {}), body: goQueryEncode(form), contentType: "application/x-www-form-urlencoded" };
+  return { method: "POST", path: keyPath(KEYS_PREFIX, dir, {}), body: goQueryEncode(form), contentType: "application/x-www-form-urlencoded" };
 }
 
 /** KeysAPI.Get: `GET /v2/keys/<key>?recursive=&sorted=&quorum=`. */
-export function getRequest(key: string, o: { recursive?: boolean; sort?: boolean; quorum?: boolean }): V2Request {
-  return { method: "GET", path: keyPath(key, { recursive: String(!!o.recursive), sorted: String(!!o.sort), quorum: String(!!o.quorum) }) };
+export function getRequest(key: string, o: { recursive?: boolean; sort?: boolean; quorum?: boolean }, prefix = KEYS_PREFIX): V2Request {
+  return { method: "GET", path: keyPath(prefix, key, { recursive: String(!!o.recursive), sorted: String(!!o.sort), quorum: String(!!o.quorum) }) };
 }
 
 /** KeysAPI.Delete: `DELETE /v2/keys/<key>` (always one-shot). */
@@ -132,12 +135,12 @@ export function deleteRequest(key: string, o: { prevValue?: string; prevIndex?: 
   if (o.prevIndex) params.prevIndex = String(o.prevIndex);
   if (o.dir) params.dir = "true";
   if (o.recursive) params.recursive = "true";
-  return { method: "DELETE", path: keyPath(key, params), contentType: "application/x-www-form-urlencoded", oneShot: true };
+  return { method: "DELETE", path: keyPath(KEYS_PREFIX, key, params), contentType: "application/x-www-form-urlencoded", oneShot: true };
 }
 
 /** A long-poll watch request (`wait=true&waitIndex=&recursive=`). */
-function waitRequest(key: string, waitIndex: number, recursive: boolean): V2Request {
-  return { method: "GET", path: keyPath(key, { wait: "true", waitIndex: String(waitIndex), recursive: String(recursive) }), wait: true };
+function waitRequest(prefix: string, key: string, waitIndex: number, recursive: boolean): V2Request {
+  return { method: "GET", path: keyPath(prefix, key, { wait: "true", waitIndex: String(waitIndex), recursive: String(recursive) }), wait: true };
 }
 
 /** etcd's httpWatcher: each `next()` long-polls from the index after the last event. */
@@ -150,6 +153,7 @@ export class V2Watcher {
     private readonly key: string,
     afterIndex: number,
     private readonly recursive: boolean,
+    private readonly prefix = KEYS_PREFIX,
   ) {
     this.waitIndex = afterIndex > 0 ? afterIndex + 1 : 0;
   }
@@ -157,7 +161,7 @@ export class V2Watcher {
   /** The next event; empty-body answers (server-side timeouts) are retried. */
   async next(): Promise<V2Response> {
     for (;;) {
-      const r = await this.client.do(waitRequest(this.key, this.waitIndex, this.recursive));
+      const r = await this.client.do(waitRequest(this.prefix, this.key, this.waitIndex, this.recursive));
       let resp: V2Response;
       try {
         resp = keysResponse(r);
