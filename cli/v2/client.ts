@@ -203,7 +203,8 @@ export class V2Client {
       const target = proxy ?? url;
       // Through a proxy, the request line carries the absolute URL (Go's http.ProxyURL).
       const path = proxy ? `${url.protocol}//${url.host}${base}${req.path}` : base + req.path;
-      const options = { method: req.method, host: target.hostname.replace(/^\[|\]$/g, ""), port: target.port || (target.protocol === "https:" ? 443 : 80), path, headers };
+      // A trailing dot (SRV targets keep Go's) names the same host.
+      const options = { method: req.method, host: target.hostname.replace(/^\[|\]$/g, "").replace(/\.$/, ""), port: target.port || (target.protocol === "https:" ? 443 : 80), path, headers };
       const r = url.protocol === "https:" ? https.request({ ...options, ...this.tlsOptions() }) : http.request(options);
       let settled = false;
       const timers: ReturnType<typeof setTimeout>[] = [];
