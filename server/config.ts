@@ -542,6 +542,11 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   if (name !== "default" && initialCluster === defaultInitialCluster) {
     initialCluster = apUrls.map((u) => `${name}=${u}`).join(",");
   }
+  // embed.Config.Validate: one bootstrap source (an explicit --initial-cluster, --discovery, --discovery-srv).
+  const sources = [values.has("initial-cluster"), get<string>("discovery") !== "", get<string>("discovery-srv") !== ""].filter(Boolean).length;
+  if (sources > 1) {
+    return { kind: "invalid", error: 'multiple discovery or bootstrap flags are set. Choose one of "initial-cluster", "discovery" or "discovery-srv"' };
+  }
   const listenClientSet = values.has("listen-client-urls");
   const config: EtcdConfig = {
     name,

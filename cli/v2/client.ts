@@ -10,6 +10,7 @@
 import http from "node:http";
 import https from "node:https";
 import { readFileSync } from "node:fs";
+import { goQuote } from "../go/strconv.ts";
 
 /** An error as Go's client returns it; `message` is its `Error()` text. */
 export class V2ClientError extends Error {
@@ -80,6 +81,8 @@ export interface V2ClientConfig {
   credentials?: { username: string; password: string };
   /** An HTTP proxy URL (`etcd --discovery-proxy`): plain-HTTP requests go through it. */
   proxy?: string;
+  /** `--debug`: receives etcd's `cURL Command: curl -X <method> <url> [-d "<body>"]` line per request. */
+  debug?: (line: string) => void;
 }
 
 /** Go's `net.OpError` text for a failed connect of `endpoint` (host:port). */
@@ -189,6 +192,11 @@ export class V2Client {
 
   /** One request to one endpoint (Go's simpleHTTPClient.Do). */
   private once(endpoint: string, req: V2Request, deadline: number): Promise<V2HttpResponse> {
+    if (this.config.debug) {
+      // etcd client's printcURL: the URL as Go prints it, the body %q-quoted.
+      const body = req.body !== undefined ? ` -d ${goQuote(req.body)}` : "";
+      this.config.debug(`cURL Command: curl -X ${req.method} ${endpoint.replace(/\/$/, "")}${req.path}${body}`);
+    }
     const url = new URL(endpoint);
     const hostPort = url.host;
     const base = url.pathname.replace(/\/$/, "");

@@ -73,12 +73,16 @@ async function newClient(ctx: V2Context): Promise<V2Client> {
       keyFile: g.string("key-file") || ctx.env.ETCDCTL_KEY_FILE || "",
     },
     credentials,
+    // etcdctl enables cURL output after building the client, before the first request.
+    debug: g.bool("debug") ? (line) => ctx.out.eprintln(line) : undefined,
   });
 }
 
 /** mustNewClientNoSync. */
-export function clientNoSync(ctx: V2Context): Promise<V2Client> {
-  return newClient(ctx);
+export async function clientNoSync(ctx: V2Context): Promise<V2Client> {
+  const c = await newClient(ctx);
+  if (ctx.global.bool("debug")) ctx.out.eprintln(`Cluster-Endpoints: ${c.currentEndpoints().join(", ")}`);
+  return c;
 }
 
 /**
@@ -88,7 +92,9 @@ export function clientNoSync(ctx: V2Context): Promise<V2Client> {
  */
 export async function mustClient(ctx: V2Context): Promise<V2Client> {
   const c = await newClient(ctx);
+  const debug = ctx.global.bool("debug");
   if (!ctx.global.bool("no-sync")) {
+    if (debug) ctx.out.eprintln(`start to sync cluster using endpoints(${c.currentEndpoints().join(",")})`);
     try {
       await c.sync(totalDeadline(ctx));
     } catch (e) {
@@ -100,6 +106,8 @@ export async function mustClient(ctx: V2Context): Promise<V2Client> {
       }
       if (e.connection) handleError(ctx, V2Exit.BadConnection, e);
     }
+    if (debug) ctx.out.eprintln(`got endpoints(${c.currentEndpoints().join(",")}) after sync`);
   }
+  if (debug) ctx.out.eprintln(`Cluster-Endpoints: ${c.currentEndpoints().join(", ")}`);
   return c;
 }
