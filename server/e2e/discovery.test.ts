@@ -16,6 +16,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import http from "node:http";
 import { join } from "node:path";
 import { cleanup, etcdBin, freePort, goEtcdctl, IS_REAL_ETCD, makeTempDir, ourEtcdctlBin, run, startEtcd, waitHealthy, type EtcdProcess } from "./harness.ts";
 
@@ -52,12 +53,18 @@ async function memberFlags(name: string, dir: string): Promise<{ args: string[];
   return { args, clientPort, peerPort, dataDir };
 }
 
+/** The command-line flags each started member got (to restart it the same way). */
+const argsOf = new Map<EtcdProcess, string[]>();
+
 async function startMembers(names: string[], extra: (name: string) => string[], env: Record<string, string> = {}): Promise<EtcdProcess[]> {
   const dir = makeTempDir("discovery");
   const members = await Promise.all(
     names.map(async (name) => {
       const f = await memberFlags(name, dir);
-      return startEtcd({ name, dataDir: f.dataDir, clientPort: f.clientPort, peerPort: f.peerPort, standardFlags: false, extraArgs: [...f.args, ...extra(name)], env, waitReady: false });
+      const extraArgs = [...f.args, ...extra(name)];
+      const m = await startEtcd({ name, dataDir: f.dataDir, clientPort: f.clientPort, peerPort: f.peerPort, standardFlags: false, extraArgs, env, waitReady: false });
+      argsOf.set(m, extraArgs);
+      return m;
     }),
   );
   await Promise.all(members.map((m) => waitHealthy(m, 40_000)));
@@ -87,6 +94,15 @@ describe("--discovery", () => {
     const registered = listed.node.nodes.filter((n) => !n.key.endsWith("/_config")).map((n) => n.value!.split("=")[0]).sort();
     expect(registered).toEqual(["d1", "d2", "d3"]);
   }, 90_000);
+
+  test("a discovered member restarts on its data: the token is not asked again", async () => {
+    const m = members[0]!;
+    await m.stop();
+    const again = await startEtcd({ name: m.name, dataDir: m.dataDir, clientPort: m.clientPort, peerPort: m.peerPort, standardFlags: false, extraArgs: argsOf.get(m)!, waitReady: false });
+    await waitHealthy(again, 40_000);
+    expect(await memberNames(again.endpoint)).toEqual(["d1", "d2", "d3"]);
+    if (!IS_REAL_ETCD) expect(again.log()).toContain("discovery token is ignored since cluster already initialized");
+  }, 60_000);
 
   test("a fourth member is refused by the full cluster (--discovery-fallback exit)", async () => {
     const f = await memberFlags("d4", makeTempDir("discovery"));
@@ -124,6 +140,33 @@ describe("--discovery", () => {
     // Nothing was bootstrapped: the data dir stays empty.
     if (!IS_REAL_ETCD) expect(existsSync(join(f.dataDir, "member", "db"))).toBe(false);
   }, 40_000);
+});
+
+describe("--discovery-proxy", () => {
+  test("the discovery traffic goes through the HTTP proxy", async () => {
+    let proxied = 0;
+    // A forward proxy: requests come in absolute form (`GET http://host/path`), answers stream back.
+    const proxy = http.createServer((req, res) => {
+      proxied++;
+      const target = new URL(req.url!);
+      const up = http.request({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.once("error", () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    try {
+      const port = (proxy.address() as { port: number }).port;
+      const url = await newToken(1);
+      const [m] = await startMembers(["p1"], () => ["--discovery", url, "--discovery-proxy", `http://127.0.0.1:${port}`]);
+      expect(await memberNames(m!.endpoint)).toEqual(["p1"]);
+      expect(proxied).toBeGreaterThanOrEqual(3);
+    } finally {
+      proxy.close();
+    }
+  }, 60_000);
 });
 
 describe("--discovery-srv with a loopback DNS server (our etcd)", () => {
