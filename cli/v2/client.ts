@@ -9,7 +9,6 @@
  */
 import http from "node:http";
 import https from "node:https";
-import { readFileSync } from "node:fs";
 import { goQuote } from "../go/strconv.ts";
 
 /** An error as Go's client returns it; `message` is its `Error()` text. */
@@ -64,11 +63,11 @@ export interface V2HttpResponse {
   body: Uint8Array;
 }
 
-/** TLS settings (`--ca-file --cert-file --key-file`), file paths. */
+/** TLS material (`--ca-file --cert-file --key-file`), PEM contents; absent ones unused. */
 export interface V2Tls {
-  caFile: string;
-  certFile: string;
-  keyFile: string;
+  ca?: Uint8Array;
+  cert?: Uint8Array;
+  key?: Uint8Array;
 }
 
 /** Client settings from etcdctl's global flags. */
@@ -102,6 +101,10 @@ function dialError(e: NodeJS.ErrnoException, hostPort: string): V2ClientError {
     return new V2ClientError(`dial tcp: lookup ${hostPort.replace(/:\d+$/, "")}: no such host`, true);
   }
   if (e.code === "ECONNRESET") return new V2ClientError(`read tcp ${hostPort}: read: connection reset by peer`, true);
+  // Go's crypto/x509 texts for a server certificate that does not verify (not connection errors).
+  if (e.code === "UNABLE_TO_VERIFY_LEAF_SIGNATURE" || e.code === "SELF_SIGNED_CERT_IN_CHAIN" || e.code === "DEPTH_ZERO_SELF_SIGNED_CERT" || e.code === "UNABLE_TO_GET_ISSUER_CERT_LOCALLY") {
+    return new V2ClientError("x509: certificate signed by unknown authority");
+  }
   return new V2ClientError(e.message, true);
 }
 
@@ -180,12 +183,9 @@ export class V2Client {
 
   private tlsOptions(): https.AgentOptions {
     if (!this.agentOptions) {
-      const { caFile, certFile, keyFile } = this.config.tls;
-      this.agentOptions = {
-        ...(caFile ? { ca: readFileSync(caFile) } : {}),
-        ...(certFile ? { cert: readFileSync(certFile) } : {}),
-        ...(keyFile ? { key: readFileSync(keyFile) } : {}),
-      };
+      const { ca, cert, key } = this.config.tls;
+      const pem = (b: Uint8Array) => Buffer.from(b);
+      this.agentOptions = { ...(ca ? { ca: pem(ca) } : {}), ...(cert ? { cert: pem(cert) } : {}), ...(key ? { key: pem(key) } : {}) };
     }
     return this.agentOptions;
   }

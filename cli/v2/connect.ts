@@ -4,9 +4,11 @@
  * `--endpoint`, `ETCDCTL_ENDPOINT`, `--peers`, `ETCDCTL_PEERS`, else the default; TLS files and
  * `--username` from flags or `ETCDCTL_*`; then, unless `--no-sync`, a `Sync` from `/v2/members`.
  */
+import { readFileSync } from "node:fs";
+import { goPathError } from "../go/errno.ts";
 import { goParseUrl } from "../go/url.ts";
 import { askPassword } from "../password.ts";
-import { V2Client, V2ClientError, ERR_NO_ENDPOINTS } from "./client.ts";
+import { V2Client, V2ClientError, ERR_NO_ENDPOINTS, type V2Tls } from "./client.ts";
 import { exitWith, handleError, totalDeadline, V2Exit, type V2Context } from "./context.ts";
 import { srvClientUrls } from "../go/dns-srv.ts";
 
@@ -49,6 +51,32 @@ async function endpoints(ctx: V2Context): Promise<string[]> {
   });
 }
 
+/**
+ * getTransport's TLS files (etcd `transport.TLSInfo.ClientConfig`): certificate and key go
+ * together, each file must be readable; failures print Go's error and exit 1.
+ */
+function readTls(ctx: V2Context): V2Tls {
+  const g = ctx.global;
+  const caFile = g.string("ca-file") || ctx.env.ETCDCTL_CA_FILE || "";
+  const certFile = g.string("cert-file") || ctx.env.ETCDCTL_CERT_FILE || "";
+  const keyFile = g.string("key-file") || ctx.env.ETCDCTL_KEY_FILE || "";
+  const read = (path: string): Uint8Array => {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      exitWith(ctx, 1, goPathError("open", path, e));
+    }
+  };
+  const tls: V2Tls = {};
+  if (certFile || keyFile) {
+    if (!certFile || !keyFile) exitWith(ctx, 1, `KeyFile and CertFile must both be present[key: ${keyFile}, cert: ${certFile}]`);
+    tls.cert = read(certFile);
+    tls.key = read(keyFile);
+  }
+  if (caFile) tls.ca = read(caFile);
+  return tls;
+}
+
 /** newClient: endpoints, TLS files, credentials (prompting `Password: ` when none follow a colon). */
 async function newClient(ctx: V2Context): Promise<V2Client> {
   let eps: string[];
@@ -67,11 +95,7 @@ async function newClient(ctx: V2Context): Promise<V2Client> {
   return new V2Client({
     endpoints: eps,
     headerTimeoutMs: g.durationMs("timeout"),
-    tls: {
-      caFile: g.string("ca-file") || ctx.env.ETCDCTL_CA_FILE || "",
-      certFile: g.string("cert-file") || ctx.env.ETCDCTL_CERT_FILE || "",
-      keyFile: g.string("key-file") || ctx.env.ETCDCTL_KEY_FILE || "",
-    },
+    tls: readTls(ctx),
     credentials,
     // etcdctl enables cURL output after building the client, before the first request.
     debug: g.bool("debug") ? (line) => ctx.out.eprintln(line) : undefined,

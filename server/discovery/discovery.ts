@@ -72,7 +72,7 @@ class Discovery {
       proxy = target.proxy.startsWith("http") ? target.proxy : `http://${target.proxy}`;
       log.info("running proxy with discovery", { "proxy-url": proxy });
     }
-    this.client = new V2Client({ endpoints: [this.base], headerTimeoutMs: 0, tls: { caFile: "", certFile: "", keyFile: "" }, proxy });
+    this.client = new V2Client({ endpoints: [this.base], headerTimeoutMs: 0, tls: {}, proxy });
   }
 
   private selfKey(): string {
