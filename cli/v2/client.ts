@@ -7,6 +7,7 @@
  *
  * Runtime-neutral (node:http/node:https, available under Bun and Deno).
  */
+import { Buffer } from "node:buffer";
 import http from "node:http";
 import https from "node:https";
 import { goQuote } from "../go/strconv.ts";

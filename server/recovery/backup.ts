@@ -7,7 +7,7 @@
  * What is carried: every table (the v2 store's `v2_*` tables included, whatever they are) except
  * the Raft log, the hard state and the membership ({@link CLUSTER_TABLES}), which are emptied;
  * `meta` loses the Raft position of the log's snapshot ({@link RAFT_META_KEYS}, kept only as
- * the applied index and term a restart continues from). New random member and cluster IDs are
+ * the applied index and the term (from the hard state) a restart continues from). New random member and cluster IDs are
  * written, as etcd's backup writes new ones into the WAL metadata. Without `--with-v3` the v3
  * keyspace ({@link V3_TABLES}) is emptied too, as etcd's backup then carries only the v2 store.
  *
@@ -19,6 +19,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { MetaKeys } from "../storage/meta.ts";
 
 /** Tables that describe the cluster rather than the data: dropped by a backup, rebuilt by --force-new-cluster. */
 export const CLUSTER_TABLES = ["raft_log", "hard_state", "members", "removed_members"] as const;
@@ -30,7 +31,7 @@ export const RAFT_META_KEYS = ["raft_snapshot_index", "raft_snapshot_term", "raf
 export const V3_TABLES = ["kv", "leases", "auth_users", "auth_roles", "alarms"] as const;
 
 /** v3 `meta` keys dropped with the v3 tables. */
-const V3_META_KEYS = ["compact_revision", "compact_finished_revision", "auth_enabled", "auth_revision"];
+const V3_META_KEYS = [MetaKeys.compactRevision, MetaKeys.compactFinishedRevision, MetaKeys.authEnabled, MetaKeys.authRevision];
 
 /** Options of `etcdctl backup`. */
 export interface BackupOptions {
@@ -75,14 +76,17 @@ export function backupDataDir(opts: BackupOptions): { memberId: bigint; clusterI
     const ids = { memberId: randomId(), clusterId: randomId() };
     try {
       db.exec("BEGIN");
+      // The Raft term goes with the hard state; keep it so the restarted member does not go back in terms.
+      const hs = db.prepare("SELECT term FROM hard_state WHERE id = 1").get() as { term: number } | undefined;
       const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
       const emptied = [...CLUSTER_TABLES, ...(opts.withV3 ? [] : V3_TABLES)];
       for (const t of emptied) if (tables.has(t)) db.exec(`DELETE FROM ${t}`);
       const delMeta = db.prepare("DELETE FROM meta WHERE key = ?");
       for (const k of [...RAFT_META_KEYS, ...(opts.withV3 ? [] : V3_META_KEYS)]) delMeta.run(k);
       const putMeta = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
-      putMeta.run("member_id", ids.memberId.toString());
-      putMeta.run("cluster_id", ids.clusterId.toString());
+      putMeta.run(MetaKeys.memberId, ids.memberId.toString());
+      putMeta.run(MetaKeys.clusterId, ids.clusterId.toString());
+      if (hs) putMeta.run(MetaKeys.term, hs.term);
       db.exec("COMMIT");
     } finally {
       db.close();

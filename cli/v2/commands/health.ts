@@ -3,6 +3,7 @@
  * members (without syncing), asks each member's client URLs for `/health` until one answers, and
  * prints `cluster is healthy` (exit 0), `degraded` or `unavailable` (exit 5).
  */
+import { Buffer } from "node:buffer";
 import http from "node:http";
 import https from "node:https";
 import process from "node:process";
