@@ -20,12 +20,13 @@ import { chmodSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { MetaKeys } from "../storage/meta.ts";
+import { RaftMetaKeys } from "../storage/raft-meta-keys.ts";
 
 /** Tables that describe the cluster rather than the data: dropped by a backup, rebuilt by --force-new-cluster. */
 export const CLUSTER_TABLES = ["raft_log", "hard_state", "members", "removed_members"] as const;
 
-/** `meta` keys of the Raft log's position (server/storage/raft-storage.ts), rewritten by --force-new-cluster. */
-export const RAFT_META_KEYS = ["raft_snapshot_index", "raft_snapshot_term", "raft_conf_state", "raft_compact_index", "raft_compact_term"] as const;
+/** `meta` keys of the Raft log's position, rewritten by --force-new-cluster. */
+export const RAFT_META_KEYS = Object.values(RaftMetaKeys);
 
 /** The v3 keyspace and its companions (etcd's bbolt `key`, `lease`, `auth*`, `alarm` buckets). */
 export const V3_TABLES = ["kv", "leases", "auth_users", "auth_roles", "alarms"] as const;

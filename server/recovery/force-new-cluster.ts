@@ -18,6 +18,7 @@
 import type { Database } from "bun:sqlite";
 import { MembersTable } from "../storage/members.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
+import { RaftMetaKeys } from "../storage/raft-meta-keys.ts";
 import { RAFT_META_KEYS } from "./backup.ts";
 
 /** What --force-new-cluster needs of the configuration. */
@@ -40,17 +41,18 @@ export function forceNewCluster(db: Database, cfg: ForceNewClusterConfig): { mem
     const applied = meta.getNumber(MetaKeys.appliedIndex, 0);
     const hs = db.query<{ term: number }, []>("SELECT term FROM hard_state WHERE id = 1").get();
     const entryTerm = db.query<{ term: number }, [number]>("SELECT term FROM raft_log WHERE idx = ?").get(applied)?.term;
-    const snapIndex = meta.getNumber("raft_snapshot_index", -1);
-    const snapTerm = snapIndex === applied ? meta.getNumber("raft_snapshot_term", 0) : 0;
+    const snapIndex = meta.getNumber(RaftMetaKeys.snapIndex, -1);
+    const snapTerm = snapIndex === applied ? meta.getNumber(RaftMetaKeys.snapTerm, 0) : 0;
     const term = Math.max(hs?.term ?? 0, meta.getNumber(MetaKeys.term, 0), entryTerm ?? 0, snapTerm);
     db.run("DELETE FROM raft_log");
     for (const k of RAFT_META_KEYS) db.run("DELETE FROM meta WHERE key = ?", [k]);
     const position = entryTerm ?? (snapTerm || term);
-    meta.setNumber("raft_snapshot_index", applied);
-    meta.setNumber("raft_snapshot_term", position);
-    meta.setNumber("raft_compact_index", applied);
-    meta.setNumber("raft_compact_term", position);
-    meta.setString("raft_conf_state", JSON.stringify({ voters: [memberId.toString()], learners: [] }));
+    meta.setNumber(RaftMetaKeys.snapIndex, applied);
+    meta.setNumber(RaftMetaKeys.snapTerm, position);
+    meta.setNumber(RaftMetaKeys.compactIndex, applied);
+    meta.setNumber(RaftMetaKeys.compactTerm, position);
+    // raft-storage.ts's encoding of a ConfState: IDs as decimal strings.
+    meta.setString(RaftMetaKeys.confState, JSON.stringify({ voters: [memberId.toString()], learners: [] }));
     db.run("INSERT OR REPLACE INTO hard_state (id, term, vote, commit_index) VALUES (1, ?, '0', ?)", [term, applied]);
     db.run("DELETE FROM members");
     new MembersTable(db).put({ id: memberId, name: cfg.name, peerURLs: cfg.initialAdvertisePeerUrls, clientURLs: cfg.advertiseClientUrls, isLearner: false });
