@@ -29,6 +29,8 @@ interface Case {
   env?: Record<string, string>;
   noEndpoints?: boolean;
   deno?: boolean;
+  /** Output that names a member added with a time-based (so per-run) ID: IDs masked, lines sorted. */
+  newMember?: boolean;
 }
 
 /** The script, in order; writes shape what later reads see (indexes included). TTLs are long: an expiry is a write, at a time no script controls. */
@@ -192,6 +194,11 @@ const CASES: Case[] = [
   { args: ["--version"], noEndpoints: true },
   { args: ["set", "/deno", "from deno"], deno: true },
   { args: ["-o", "json", "get", "/deno"], deno: true },
+  // Last: etcd's v2 members API adds an unstarted voter without a quorum check, so the cluster
+  // is left without quorum; reads of the membership still work.
+  { args: ["member", "add", "n2", "{DEAD}"], newMember: true },
+  { args: ["member", "list"], newMember: true },
+  { args: ["cluster-health"], newMember: true },
 ];
 
 function caseName(c: Case): string {
@@ -232,8 +239,17 @@ const APP_VERSION = /^VERSION:\n {3}.*$/m;
 const CTL_VERSION = /^etcdctl version: .*$/m;
 const AUTH_COMMANDS = /^ {3}(user|role|auth) .*\n/gm;
 
-function comparable(r: RunResult) {
-  const stdout = Buffer.from(r.stdout).toString("latin1").replace(EXPIRATION, '"expiration":"<t>"').replace(READ_TTL, "<ttl>").replace(APP_VERSION, "VERSION:\n   <v>").replace(CTL_VERSION, "etcdctl version: <v>").replace(AUTH_COMMANDS, "");
+function comparable(c: Case, r: RunResult) {
+  let stdout = Buffer.from(r.stdout).toString("latin1").replace(EXPIRATION, '"expiration":"<t>"').replace(READ_TTL, "<ttl>").replace(APP_VERSION, "VERSION:\n   <v>").replace(CTL_VERSION, "etcdctl version: <v>").replace(AUTH_COMMANDS, "");
+  if (c.newMember) {
+    const sortList = (v: string) => v.split(",").sort().join(",");
+    stdout = stdout
+      .replace(/\b[0-9a-f]{8,16}\b/g, "<id>")
+      .replace(/ETCD_INITIAL_CLUSTER="([^"]*)"/, (_, v: string) => `ETCD_INITIAL_CLUSTER="${sortList(v)}"`)
+      .split("\n")
+      .sort()
+      .join("\n");
+  }
   return { stdout, stderr: r.stderr, code: r.code };
 }
 
@@ -275,7 +291,7 @@ afterAll(async () => {
 describe("etcdctl v2 mode: same output as etcdctl 3.4 (needs the server's v2 API)", () => {
   CASES.forEach((c, i) => {
     test(caseName(c), () => {
-      expect(comparable(ours[i]!)).toEqual(comparable(real[i]!));
+      expect(comparable(c, ours[i]!)).toEqual(comparable(c, real[i]!));
     });
   });
 });
