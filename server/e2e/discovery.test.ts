@@ -4,7 +4,8 @@
  *   cluster's v2 keys API; a fourth is refused by the full cluster (`--discovery-fallback exit`
  *   and the default `proxy`, which this server refuses), an unknown token fails.
  * - `--discovery-srv <domain>`: three members form a cluster from SRV records
- *   `_etcd-server._tcp.<domain>` served by a dnsmasq this test starts on a free loopback port
+ *   `_etcd-server._tcp.<domain>`, three more with TLS peers from `_etcd-server-ssl-blue._tcp`
+ *   (`--discovery-srv-name blue`), served by a dnsmasq this test starts on a free loopback port
  *   (our resolver is pointed at it with the `ETCD_TS_DNS_SERVER` test hook); `etcdctl
  *   --discovery-srv` (v2 mode) finds the members from `_etcd-client._tcp.<domain>`.
  *
@@ -18,6 +19,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
+import { makeTestPki } from "./certs.ts";
 import { cleanup, etcdBin, freePort, goEtcdctl, IS_REAL_ETCD, makeTempDir, ourEtcdctlBin, run, startEtcd, waitHealthy, type EtcdProcess } from "./harness.ts";
 
 const DISCOVERY_BIN = process.env.E2E_DISCOVERY_SERVICE === "ours" ? etcdBin() : "/usr/bin/etcd";
@@ -175,6 +177,7 @@ describe("--discovery-srv with a loopback DNS server (our etcd)", () => {
   const domain = "etcd-test.internal";
   const names = ["s1", "s2", "s3"];
   const ports: { client: number; peer: number }[] = [];
+  const sslPorts: { client: number; peer: number }[] = [];
 
   beforeAll(async () => {
     if (IS_REAL_ETCD || !existsSync(DNSMASQ)) return;
@@ -186,6 +189,9 @@ describe("--discovery-srv with a loopback DNS server (our etcd)", () => {
       `--srv-host=_etcd-server._tcp.${domain},127.0.0.1,${ports[i]!.peer},0,10`,
       `--srv-host=_etcd-client._tcp.${domain},127.0.0.1,${ports[i]!.client},0,10`,
     ]);
+    // Peers over TLS, found under _etcd-server-ssl-<srv-name>._tcp (--discovery-srv-name).
+    for (let i = 0; i < names.length; i++) sslPorts.push({ client: await freePort(), peer: await freePort() });
+    records.push(...sslPorts.map((p) => `--srv-host=_etcd-server-ssl-blue._tcp.${domain},127.0.0.1,${p.peer},0,10`));
     // etcdctl v2 needs a v2 API: the client records of this domain name the discovery service.
     records.push(`--srv-host=_etcd-client._tcp.v2.${domain},127.0.0.1,${service.clientPort},0,10`);
     dns = spawn(DNSMASQ, ["--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-daemon", `--port=${dnsPort}`, "--listen-address=127.0.0.1", "--bind-interfaces", "--user=root", "--pid-file=", ...records], {
@@ -212,6 +218,29 @@ describe("--discovery-srv with a loopback DNS server (our etcd)", () => {
     );
     await Promise.all(members.map((m) => waitHealthy(m, 40_000)));
     expect(await memberNames(members[0]!.endpoint)).toEqual(names);
+  }, 90_000);
+
+  test("https peers from _etcd-server-ssl-<name>._tcp records (--discovery-srv-name, peer mTLS)", async () => {
+    if (IS_REAL_ETCD || !existsSync(DNSMASQ)) return;
+    const pki = makeTestPki(makeTempDir("srv-pki"), { peerCns: ["peer"] });
+    const peer = pki.peers.peer!;
+    const env = { ETCD_TS_DNS_SERVER: `127.0.0.1:${dnsPort}` };
+    const dir = makeTempDir("srv-ssl");
+    const members = await Promise.all(
+      ["b1", "b2", "b3"].map((name, i) => {
+        const p = sslPorts[i]!;
+        const client = `http://127.0.0.1:${p.client}`;
+        const peerUrl = `https://127.0.0.1:${p.peer}`;
+        const args = ["--name", name, "--data-dir", join(dir, name), "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl,
+          "--peer-cert-file", peer.cert, "--peer-key-file", peer.key, "--peer-trusted-ca-file", pki.ca, "--peer-client-cert-auth",
+          "--discovery-srv", domain, "--discovery-srv-name", "blue"];
+        return startEtcd({ name, dataDir: join(dir, name), clientPort: p.client, peerPort: p.peer, standardFlags: false, extraArgs: args, env, waitReady: false });
+      }),
+    );
+    await Promise.all(members.map((m) => waitHealthy(m, 40_000)));
+    expect(await memberNames(members[2]!.endpoint)).toEqual(["b1", "b2", "b3"]);
+    const list = await goEtcdctl(members[0]!.endpoint, ["member", "list"]);
+    expect(list.stdout.match(/https:\/\/127\.0\.0\.1:\d+/g)!.length).toBe(3);
   }, 90_000);
 
   test("etcdctl v2 --discovery-srv finds the endpoints from _etcd-client._tcp (http ones only with --insecure-discovery)", async () => {
