@@ -228,7 +228,7 @@ export class V2Client {
         timers.push(setTimeout(() => fail(new V2ClientError(DEADLINE_EXCEEDED, true)), Math.max(0, deadline - Date.now())));
       }
       if (!req.wait && this.config.headerTimeoutMs > 0) {
-        const header = setTimeout(() => fail(new V2ClientError(`client: endpoint ${endpoint} exceeded header timeout`, true)), this.config.headerTimeoutMs);
+        const header = setTimeout(() => fail(new V2ClientError(`client: endpoint ${endpoint} exceeded header timeout`)), this.config.headerTimeoutMs);
         timers.push(header);
         r.once("response", () => clearTimeout(header));
       }

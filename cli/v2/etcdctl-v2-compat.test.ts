@@ -13,6 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
+import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { cleanEnv, ETCD_UNDER_TEST, freePort, placeEtcd, runProcess, spawnEtcd, type EtcdPlacement, type EtcdProcess, type RunResult } from "../testing/etcd-process.ts";
 
@@ -142,6 +143,8 @@ const CASES: Case[] = [
   { args: ["--endpoints", "{DEAD}", "--no-sync", "set", "/u", "v"], noEndpoints: true },
   { args: ["--endpoints", "{DEAD}", "get"], noEndpoints: true },
   { args: ["--endpoints", "127.0.0.1:1", "get", "/u"], noEndpoints: true },
+  { args: ["--endpoints", "{HOLD}", "--timeout", "300ms", "get", "/u"], noEndpoints: true },
+  { args: ["--endpoints", "{HOLD}", "--timeout", "3s", "--total-timeout", "500ms", "get", "/u"], noEndpoints: true },
   { args: ["member", "list"] },
   { args: ["member", "list", "extra"] },
   { args: ["member"] },
@@ -209,6 +212,8 @@ function caseName(c: Case): string {
 interface Fill {
   EP: string;
   DEAD: string;
+  /** A server that accepts connections and never answers (header and total timeouts). */
+  HOLD: string;
   ID: string;
   NAME: string;
   PEER: string;
@@ -269,12 +274,17 @@ let real: RunResult[] = [];
 let ours: RunResult[] = [];
 let oursEtcd: EtcdProcess | undefined;
 let fillBase: Omit<Fill, "AIDX">;
+let hold: Server | undefined;
+const held: Socket[] = [];
 
 beforeAll(async () => {
   const placement = await placeEtcd("v2-member");
   const EP = `http://127.0.0.1:${placement.clientPort}`;
   const realEtcd = await startV2Server(placement);
-  fillBase = { EP, DEAD: `http://127.0.0.1:${await freePort()}`, ID: await memberId(EP), NAME: placement.name, PEER: `http://127.0.0.1:${placement.peerPort}` };
+  hold = createServer((socket) => held.push(socket));
+  await new Promise<void>((r) => hold!.listen(0, "127.0.0.1", r));
+  const HOLD = `http://127.0.0.1:${(hold.address() as { port: number }).port}`;
+  fillBase = { EP, DEAD: `http://127.0.0.1:${await freePort()}`, HOLD, ID: await memberId(EP), NAME: placement.name, PEER: `http://127.0.0.1:${placement.peerPort}` };
   try {
     real = await runScript(() => REAL, fillBase);
   } finally {
@@ -286,6 +296,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await oursEtcd?.stop();
+  for (const s of held) s.destroy();
+  hold?.close();
 });
 
 describe("etcdctl v2 mode: same output as etcdctl 3.4 (needs the server's v2 API)", () => {
