@@ -6,6 +6,7 @@
 import pkg from "../../package.json" with { type: "json" };
 import type { Output } from "../output.ts";
 import type { Stdin } from "../stdin.ts";
+import { AUTH_COMMAND, ROLE_COMMAND, USER_COMMAND } from "./commands/auth.ts";
 import { BACKUP_COMMAND } from "./commands/backup.ts";
 import { CLUSTER_HEALTH_COMMAND } from "./commands/health.ts";
 import { KEY_COMMANDS } from "./commands/keys.ts";
@@ -34,13 +35,16 @@ export const V2_GLOBAL_FLAGS: V2Flag[] = [
   { names: ["total-timeout"], type: "duration", value: 5000, usage: "timeout for the command execution (except watch)" },
 ];
 
-/** The v2 commands in etcdctl's order (`user`, `role` and `auth` are not implemented). */
+/** The v2 commands in etcdctl's order (`user`, `role` and `auth` are declared but refuse: commands/auth.ts). */
 export const V2_COMMANDS: V2Command[] = [
   BACKUP_COMMAND,
   CLUSTER_HEALTH_COMMAND,
   ...KEY_COMMANDS,
   ...WATCH_COMMANDS,
   MEMBER_COMMAND,
+  USER_COMMAND,
+  ROLE_COMMAND,
+  AUTH_COMMAND,
 ];
 
 const USAGE = "A simple command line client for etcd.";
