@@ -1,6 +1,6 @@
 /**
  * etcd's v2 HTTP client (`go.etcd.io/etcd/client`, httpClusterClient) for etcdctl's v2 mode:
- * a list of endpoints tried in turn, `Sync` from `/v2/members`, a per-request header timeout
+ * a list of endpoints tried in turn (replaced by `Sync`, members.ts), a per-request header timeout
  * (`--timeout`) and a whole-command deadline (`--total-timeout`), and etcd's error texts:
  * `client: etcd cluster is unavailable or misconfigured; error #0: dial tcp 127.0.0.1:1: connect:
  * connection refused`, `client: etcd member <ep> has no leader`, `context deadline exceeded`.
@@ -287,16 +287,13 @@ export class V2Client {
   }
 
   /**
-   * httpClusterClient.Sync: replaces the endpoints by the members' client URLs.
-   * @throws V2ClientError {@link ERR_NO_ENDPOINTS} when no member publishes one, or what `do` throws
+   * httpClusterClient.Sync's update: adopts `eps` (shuffled, pinned to the first) unless they are
+   * the endpoints in use already (same set).
    */
-  async sync(deadline: number): Promise<void> {
-    const members = await listMembers(this, deadline);
-    const eps = members.flatMap((m) => m.clientURLs);
-    if (eps.length === 0) throw new V2ClientError(ERR_NO_ENDPOINTS);
+  setEndpoints(eps: string[]): void {
     const same = eps.length === this.endpoints.length && eps.every((e) => this.endpoints.includes(e));
     if (same) return;
-    this.endpoints = shuffle(eps);
+    this.endpoints = shuffle([...eps]);
     this.pinned = 0;
   }
 }
@@ -311,19 +308,6 @@ function shuffle<T>(items: T[]): T[] {
   return items;
 }
 
-/** A member as `/v2/members` lists it (etcd `client.Member`). */
-export interface V2Member {
-  id: string;
-  name: string;
-  peerURLs: string[];
-  clientURLs: string[];
-}
-
-/** Go's `assertStatusCode` error. */
-export function assertStatus(got: number, ...want: number[]): void {
-  if (!want.includes(got)) throw new V2ClientError(`unexpected status code ${got}`);
-}
-
 /** Parses a JSON body as Go's json.Unmarshal would accept it; Go's error text otherwise. */
 export function parseJsonBody(body: Uint8Array): unknown {
   const text = new TextDecoder().decode(body);
@@ -332,50 +316,4 @@ export function parseJsonBody(body: Uint8Array): unknown {
   } catch {
     throw new V2ClientError(text.trim() === "" ? "unexpected end of JSON input" : "invalid character in JSON body");
   }
-}
-
-function toMember(m: Partial<V2Member>): V2Member {
-  return { id: m.id ?? "", name: m.name ?? "", peerURLs: m.peerURLs ?? [], clientURLs: m.clientURLs ?? [] };
-}
-
-/** MembersAPI.List: `GET /v2/members`. */
-export async function listMembers(c: V2Client, deadline: number): Promise<V2Member[]> {
-  const r = await c.do({ method: "GET", path: "/v2/members" }, deadline);
-  assertStatus(r.status, 200);
-  const body = parseJsonBody(r.body) as { members?: Partial<V2Member>[] } | null;
-  return (body?.members ?? []).map(toMember);
-}
-
-/** MembersAPI.Leader: `GET /v2/members/leader`. */
-export async function memberLeader(c: V2Client, deadline: number): Promise<V2Member> {
-  const r = await c.do({ method: "GET", path: "/v2/members/leader" }, deadline);
-  assertStatus(r.status, 200);
-  return toMember(parseJsonBody(r.body) as Partial<V2Member>);
-}
-
-/** The `{"message": ...}` error of the members API. */
-function membersError(body: Uint8Array): V2ClientError {
-  const m = parseJsonBody(body) as { message?: string } | null;
-  return new V2ClientError(m?.message ?? "");
-}
-
-/** MembersAPI.Add: `POST /v2/members` with `{"peerURLs": [...]}`. */
-export async function addMember(c: V2Client, peerUrls: string[], deadline: number): Promise<V2Member> {
-  const r = await c.do({ method: "POST", path: "/v2/members", body: JSON.stringify({ peerURLs: peerUrls }), contentType: "application/json" }, deadline);
-  assertStatus(r.status, 201, 409);
-  if (r.status !== 201) throw membersError(r.body);
-  return toMember(parseJsonBody(r.body) as Partial<V2Member>);
-}
-
-/** MembersAPI.Update: `PUT /v2/members/<id>`. */
-export async function updateMember(c: V2Client, id: string, peerUrls: string[], deadline: number): Promise<void> {
-  const r = await c.do({ method: "PUT", path: `/v2/members/${goEscapePath(id)}`, body: JSON.stringify({ peerURLs: peerUrls }), contentType: "application/json" }, deadline);
-  assertStatus(r.status, 204, 404, 409);
-  if (r.status !== 204) throw membersError(r.body);
-}
-
-/** MembersAPI.Remove: `DELETE /v2/members/<id>`. */
-export async function removeMember(c: V2Client, id: string, deadline: number): Promise<void> {
-  const r = await c.do({ method: "DELETE", path: `/v2/members/${goEscapePath(id)}` }, deadline);
-  assertStatus(r.status, 204, 410);
 }

@@ -9,6 +9,7 @@ import { goPathError } from "../go/errno.ts";
 import { goParseUrl } from "../go/url.ts";
 import { askPassword } from "../password.ts";
 import { V2Client, V2ClientError, ERR_NO_ENDPOINTS, type V2Tls } from "./client.ts";
+import { syncEndpoints } from "./members.ts";
 import { exitWith, handleError, totalDeadline, V2Exit, type V2Context } from "./context.ts";
 import { srvClientUrls } from "../go/dns-srv.ts";
 
@@ -120,7 +121,7 @@ export async function mustClient(ctx: V2Context): Promise<V2Client> {
   if (!ctx.global.bool("no-sync")) {
     if (debug) ctx.out.eprintln(`start to sync cluster using endpoints(${c.currentEndpoints().join(",")})`);
     try {
-      await c.sync(totalDeadline(ctx));
+      await syncEndpoints(c, totalDeadline(ctx));
     } catch (e) {
       if (!(e instanceof V2ClientError)) throw e;
       if (e.message === ERR_NO_ENDPOINTS) {

@@ -7,7 +7,7 @@ import { Buffer } from "node:buffer";
 import http from "node:http";
 import https from "node:https";
 import process from "node:process";
-import { listMembers } from "../client.ts";
+import { listMembers } from "../members.ts";
 import { clientNoSync } from "../connect.ts";
 import { handleError, V2Exit, type V2Context } from "../context.ts";
 import type { V2Command } from "./types.ts";

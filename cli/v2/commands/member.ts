@@ -4,7 +4,8 @@
  */
 import { checkedPeerUrls } from "../../commands/member.ts";
 import { goQuote } from "../../go/strconv.ts";
-import { addMember, listMembers, memberLeader, removeMember, updateMember, type V2Client } from "../client.ts";
+import type { V2Client } from "../client.ts";
+import { addMember, listMembers, memberLeader, removeMember, updateMember } from "../members.ts";
 import { mustClient } from "../connect.ts";
 import { exitWith, totalDeadline, type V2Context } from "../context.ts";
 import type { V2Command } from "./types.ts";
