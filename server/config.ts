@@ -33,6 +33,20 @@ const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "pani
 /** `--initial-cluster-state`: bootstrap a new cluster or join an existing one. */
 export type ClusterState = "new" | "existing";
 
+/** The `--discovery*` flags (etcd 3.4 embed/config.go); empty strings when not given. */
+export interface DiscoveryFlags {
+  /** `--discovery`: `<v2 keys URL>/<token>` of a discovery cluster. */
+  url: string;
+  /** `--discovery-fallback`: `exit` or `proxy` (default `proxy`, refused: no proxy mode here). */
+  fallback: "exit" | "proxy";
+  /** `--discovery-proxy`: HTTP proxy for the discovery traffic. */
+  proxy: string;
+  /** `--discovery-srv`: DNS domain holding `_etcd-server(-ssl)._tcp` SRV records. */
+  srv: string;
+  /** `--discovery-srv-name`: suffix of the SRV service name. */
+  srvName: string;
+}
+
 /**
  * The parsed and validated configuration of one member. URL lists are normalised like
  * etcd's `types.NewURLs`: trimmed, scheme lower-cased, de-duplicated, sorted.
@@ -58,6 +72,10 @@ export interface EtcdConfig {
   initialClusterToken: string;
   /** `--strict-reconfig-check`: refuse membership changes that could cost the quorum (default true). */
   strictReconfigCheck: boolean;
+  /** `--force-new-cluster`: restart on the data as a one-member cluster (server/recovery/force-new-cluster.ts). */
+  forceNewCluster?: boolean;
+  /** `--discovery*` flags (server/discovery/). */
+  discovery?: DiscoveryFlags;
   /** `--snapshot-count`: committed entries between snapshots (default 100000). */
   snapshotCount: number;
   /** `--heartbeat-interval` in milliseconds (default 100). */
@@ -186,6 +204,12 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "initial-cluster", kind: "string", group: "Clustering", help: "Initial cluster configuration for bootstrapping. Default '${name}=${initial-advertise-peer-urls}'." },
   { name: "initial-cluster-state", kind: "choice", def: "new", choices: ["new", "existing"], group: "Clustering", help: "Initial cluster state ('new' or 'existing')." },
   { name: "initial-cluster-token", kind: "string", def: "etcd-cluster", group: "Clustering", help: "Initial cluster token for the etcd cluster during bootstrap." },
+  { name: "force-new-cluster", kind: "bool", def: "false", group: "Clustering", help: "Force to create a new one-member cluster." },
+  { name: "discovery", kind: "string", def: "", group: "Clustering", help: "Discovery URL used to bootstrap the cluster." },
+  { name: "discovery-fallback", kind: "choice", def: "proxy", choices: ["exit", "proxy"], group: "Clustering", help: "Expected behavior ('exit' or 'proxy') when discovery services fails.\n    \"proxy\" supports v2 API only (not in this etcd: a member refused by a full discovery cluster exits)." },
+  { name: "discovery-proxy", kind: "string", def: "", group: "Clustering", help: "HTTP proxy to use for traffic to discovery service." },
+  { name: "discovery-srv", kind: "string", def: "", group: "Clustering", help: "DNS srv domain used to bootstrap the cluster." },
+  { name: "discovery-srv-name", kind: "string", def: "", group: "Clustering", help: "Suffix to the dns srv name queried when bootstrapping." },
   { name: "strict-reconfig-check", kind: "bool", def: "true", group: "Clustering", help: "Reject reconfiguration requests that would cause quorum loss." },
   { name: "advertise-client-urls", kind: "urls", def: "http://localhost:2379", group: "Clustering", help: "List of this member's client URLs to advertise to the public." },
   { name: "cert-file", kind: "string", def: "", group: "Security", help: "Path to the client server TLS cert file." },
@@ -524,6 +548,11 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   if (name !== "default" && initialCluster === defaultInitialCluster) {
     initialCluster = apUrls.map((u) => `${name}=${u}`).join(",");
   }
+  // embed.Config.Validate: one bootstrap source (an explicit --initial-cluster, --discovery, --discovery-srv).
+  const sources = [values.has("initial-cluster"), get<string>("discovery") !== "", get<string>("discovery-srv") !== ""].filter(Boolean).length;
+  if (sources > 1) {
+    return { kind: "invalid", error: 'multiple discovery or bootstrap flags are set. Choose one of "initial-cluster", "discovery" or "discovery-srv"' };
+  }
   const listenClientSet = values.has("listen-client-urls");
   const config: EtcdConfig = {
     name,
@@ -536,6 +565,14 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     initialClusterState: get<ClusterState>("initial-cluster-state"),
     initialClusterToken: get<string>("initial-cluster-token"),
     strictReconfigCheck: get<boolean>("strict-reconfig-check"),
+    forceNewCluster: get<boolean>("force-new-cluster"),
+    discovery: {
+      url: get<string>("discovery"),
+      fallback: get<"exit" | "proxy">("discovery-fallback"),
+      proxy: get<string>("discovery-proxy"),
+      srv: get<string>("discovery-srv"),
+      srvName: get<string>("discovery-srv-name"),
+    },
     snapshotCount: get<number>("snapshot-count"),
     heartbeatIntervalMs: get<number>("heartbeat-interval"),
     electionTimeoutMs: get<number>("election-timeout"),

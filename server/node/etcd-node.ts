@@ -80,7 +80,7 @@ import { backendSize, tableBytes } from "../storage/size.ts";
 import { defragment } from "../storage/defrag.ts";
 import { hashBackend, hashKV, type KvHash } from "../mvcc/hash.ts";
 import { SqliteRaftStorage } from "../storage/raft-storage.ts";
-import { MembersTable, type MemberRecord } from "../storage/members.ts";
+import { MembersTable, memberIdToHex, type MemberRecord } from "../storage/members.ts";
 import { LeasesTable } from "../storage/leases.ts";
 import { Lessor, minLeaseTtl, systemClock, type Clock } from "../lease/lessor.ts";
 import { AuthStore, ROOT_USER, type AuthInfo } from "../auth/store.ts";
@@ -102,6 +102,7 @@ import { decodeMemberContext, applyMemberAttributes, applyMemberConfChange, enco
 import { joinExistingCluster, type JoinInfo } from "../membership/join.ts";
 import { ConfChangeType, MessageType, StateType, type ConfChange, type Entry, type Message, type NodeId } from "../raft/types.ts";
 import { bootstrapMembership, type BootstrapConfig } from "./bootstrap.ts";
+import { forceNewCluster } from "../recovery/force-new-cluster.ts";
 import { ClusterAdmin, toMember, type ConfChangeOutcome } from "./cluster-admin.ts";
 import type { EtcdServerApi } from "./types.ts";
 import { exitOnFatal, type OnFatal } from "./fatal.ts";
@@ -117,6 +118,8 @@ import { COMPACTION_BATCH_PAUSE_MS, COMPACTION_BATCH_ROWS, MAX_APPLY_LAG_ENTRIES
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
 export interface NodeConfig extends BootstrapConfig {
+  /** `--force-new-cluster`: rewrite the stored cluster state for a one-member restart first (server/recovery/force-new-cluster.ts). */
+  forceNewCluster?: boolean;
   /** Data directory; the backend lives at `<dataDir>/member/db`. */
   dataDir: string;
   /** Largest accepted proposal, bytes (`--max-request-bytes`, default 1.5 MiB). */
@@ -1227,6 +1230,16 @@ export async function startEtcdNode(cfg: NodeConfig, logger: NodeLogger): Promis
   try {
     // Files of a snapshot transfer cut short by a crash (we hold the data dir, so none is in use).
     removeSnapshotLeftovers(db.filename);
+    if (cfg.forceNewCluster) {
+      const forced = forceNewCluster(db, cfg);
+      if (forced) {
+        logger.info("forcing restart member", {
+          "cluster-id": memberIdToHex(forced.clusterId),
+          "local-member-id": memberIdToHex(forced.memberId),
+          "commit-index": forced.commitIndex,
+        });
+      }
+    }
     let join: JoinInfo | undefined;
     if (cfg.initialClusterState === "existing" && new Meta(db).getBigint(MetaKeys.memberId) === undefined) {
       join = await joinExistingCluster(cfg.initialCluster, cfg.name, undefined, peerClientTls(cfg.peerTls));
