@@ -95,7 +95,9 @@ import { startLeaseExpiry, type LeaseExpiryLoop } from "../lease/expiry.ts";
 import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../config.ts";
 import { humanizeBytes as humanBytes } from "../../cli/go/humanize.ts";
 import { removeSnapshotLeftovers, snapshotChunks, type SnapshotChunk } from "../snapshot/stream.ts";
-import { applyEntry, type ApplyOutcome, type AppliedResponse } from "./applier.ts";
+import { applyEntry, type AppliedOutcome, type ApplyOutcome, type AppliedResponse } from "./applier.ts";
+import { V2Server } from "./v2-server.ts";
+import type { V2Store } from "../v2store/store.ts";
 import { ProposalWaiters } from "./proposals.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { decodeMemberContext, applyMemberAttributes, applyMemberConfChange, encodeMemberContext, validateConfChange } from "../membership/apply.ts";
@@ -259,6 +261,8 @@ export class EtcdNode implements EtcdServerApi {
   private readonly compactor: Compactor | undefined;
   /** Late heartbeats (`etcd_server_heartbeat_send_failures_total`). */
   private readonly heartbeats: HeartbeatTimeoutDetector;
+  /** The v2 keys store and its request path (server/node/v2-server.ts); served with `--enable-v2`. */
+  readonly v2: V2Server;
   /** Leader last seen (for `etcd_server_leader_changes_seen_total`). */
   private lastLeader: NodeId = 0n;
 
@@ -389,6 +393,17 @@ export class EtcdNode implements EtcdServerApi {
       env,
       peerTls: this.peerTls,
     });
+    this.v2 = new V2Server({
+      db,
+      env,
+      propose: (fields, signal) => this.proposeEntry(fields, undefined, signal),
+      isLeader: () => this.raft.isLeader,
+      raftIndexTerm: () => {
+        const st = this.raft.status();
+        return { index: this.raft.committedIndex, term: Number(st.hardState.term) };
+      },
+      warn: (msg, fields) => logger.warn(msg, fields),
+    });
     // Rows of a compaction a restart interrupted.
     this.scheduleCompaction();
     this.compactor = startCompactor(compactionMode, compactionRetention, {
@@ -397,6 +412,11 @@ export class EtcdNode implements EtcdServerApi {
       rev: () => this.mvcc.currentRevision,
       compact: (revision) => this.propose({ compaction: create(CompactionRequestSchema, { revision: BigInt(revision) }) }),
     });
+  }
+
+  /** The v2 store entries are applied to (server/node/applier.ts ApplyTarget). */
+  get v2Store(): V2Store {
+    return this.v2.store;
   }
 
   rejectIfLearner(): void {
@@ -791,6 +811,7 @@ export class EtcdNode implements EtcdServerApi {
   private shutdown(): void {
     this.compactor?.stop();
     this.leaseExpiry.stop();
+    this.v2.stop();
     this.watchHub.close();
     this.raft.stop();
     this.waiters.failAll(Errors.Stopped());
@@ -823,6 +844,14 @@ export class EtcdNode implements EtcdServerApi {
    * request's own etcd error.
    */
   private async propose(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: AbortSignal): Promise<AppliedResponse> {
+    const result = await this.proposeEntry(fields, ai, signal);
+    result.response.header = this.header();
+    result.response.header.revision = BigInt(result.revision);
+    return result.response;
+  }
+
+  /** {@link propose}, resolving with the entry's whole outcome (a v2 request's is in `v2`). */
+  private async proposeEntry(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: AbortSignal): Promise<AppliedOutcome> {
     this.assertOpen();
     if (signal?.aborted) throw Errors.Canceled();
     // Publishing this member's attributes is exempt, as etcd's publish (a v2 request) is: a member
@@ -867,9 +896,7 @@ export class EtcdNode implements EtcdServerApi {
       signal?.removeEventListener("abort", onAbort);
     }
     if (result instanceof ConnectError) throw result;
-    result.response.header = this.header();
-    result.response.header.revision = BigInt(result.revision);
-    return result.response;
+    return result;
   }
 
   /** A client's write: refused on a learner, else {@link propose}. */
@@ -972,6 +999,7 @@ export class EtcdNode implements EtcdServerApi {
     this.lessor.reload();
     this.authStore.reload();
     this.alarms.reload();
+    this.v2.reload();
     restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
     this.lastWatchHeader = undefined;
     this.learner = this.membersTable.get(this.memberId)?.isLearner ?? false;
