@@ -96,11 +96,11 @@ describe("--config-file (embed/config.go configFromFile)", () => {
   });
 
   test("unknown keys are ignored as etcd 3.4 ignores them, with a warning each", () => {
-    const c = run(parse("name: a\nbogus-key: 1\nenable-v2: true\nclient-transport-security:\n  crl: x\n"));
+    const c = run(parse("name: a\nbogus-key: 1\nenable-pprof: true\nclient-transport-security:\n  crl: x\n"));
     expect(c.name).toBe("a");
     expect(c.warnings).toEqual([
       'ignored unknown configuration key "bogus-key"',
-      'ignored configuration key "enable-v2": not supported by this server',
+      'ignored configuration key "enable-pprof": not supported by this server',
       'ignored unknown configuration key "client-transport-security.crl"',
     ]);
   });

@@ -21,6 +21,7 @@ describe("parseConfig", () => {
       initialClusterState: "new",
       initialClusterToken: "etcd-cluster",
       strictReconfigCheck: true,
+      enableV2: false,
       snapshotCount: 100000,
       heartbeatIntervalMs: 100,
       electionTimeoutMs: 1000,

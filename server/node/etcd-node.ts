@@ -98,6 +98,7 @@ import { removeSnapshotLeftovers, snapshotChunks, type SnapshotChunk } from "../
 import { applyEntry, type AppliedOutcome, type ApplyOutcome, type AppliedResponse } from "./applier.ts";
 import { V2Server } from "./v2-server.ts";
 import type { V2Store } from "../v2store/store.ts";
+import type { V2HttpDeps } from "../http/v2/mount.ts";
 import { ProposalWaiters } from "./proposals.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { decodeMemberContext, applyMemberAttributes, applyMemberConfChange, encodeMemberContext, validateConfChange } from "../membership/apply.ts";
@@ -164,6 +165,8 @@ export interface NodeConfig extends BootstrapConfig {
   wallClock?: WallClock;
   /** `--quota-backend-bytes`: backend size that raises NOSPACE, bytes (0 or absent: 2 GiB; negative: none). */
   quotaBackendBytes?: number;
+  /** `--enable-v2`: the v2 HTTP API is served (the v2 store is kept and applied either way, as etcd's). */
+  enableV2?: boolean;
   /** `--experimental-compaction-batch-limit`: compacted rows deleted per event-loop turn (0 or absent: COMPACTION_BATCH_ROWS). */
   compactionBatchLimit?: number;
 }
@@ -225,6 +228,8 @@ export class EtcdNode implements EtcdServerApi {
   readonly joinedMembers: MemberRecord[] | undefined;
   /** Whether this member is a learner (cached: checked on every client request). */
   private learner = false;
+  /** When this member started, epoch ms (`startTime` of /v2/stats/self). */
+  private readonly startedAtMs: number;
   /** When a leader was last elected (epoch ms; etcd's leadElectedTime). */
   private leaderElectedAt = 0;
   /** A snapshot was installed in the transaction being applied. */
@@ -274,6 +279,7 @@ export class EtcdNode implements EtcdServerApi {
     join?: JoinInfo,
   ) {
     const env = (this.env = cfg.env ?? realEnv);
+    this.startedAtMs = env.now();
     // Checked first: a bad retention fails the start before any loop runs (etcd: StartEtcd fails).
     const compactionMode = cfg.autoCompactionMode ?? "periodic";
     const compactionRetention = parseCompactionRetention(compactionMode, cfg.autoCompactionRetention ?? "0");
@@ -417,6 +423,27 @@ export class EtcdNode implements EtcdServerApi {
   /** The v2 store entries are applied to (server/node/applier.ts ApplyTarget). */
   get v2Store(): V2Store {
     return this.v2.store;
+  }
+
+  /** What the v2 HTTP routes use (server/http/v2/mount.ts); undefined without `--enable-v2`. */
+  v2Http(): V2HttpDeps | undefined {
+    if (!this.cfg.enableV2) return undefined;
+    const states = ["StateFollower", "StateCandidate", "StateLeader", "StatePreCandidate"];
+    return {
+      clusterId: this.clusterId,
+      memberId: this.memberId,
+      name: this.cfg.name,
+      v2: this.v2,
+      nowMs: () => this.env.now(),
+      members: () => this.membersTable.all().map(toMember),
+      leader: () => this.raft.leader,
+      cluster: this.cluster,
+      state: () => states[this.raft.status().softState.raftState] ?? "StateFollower",
+      startMs: this.startedAtMs,
+      leaderSinceMs: () => this.leaderElectedAt,
+      peers: () => this.membersTable.all().filter((m) => m.id !== this.memberId).map((m) => m.id),
+      storeStats: () => this.v2.store.statsJson(),
+    };
   }
 
   rejectIfLearner(): void {
