@@ -66,13 +66,15 @@ export function nodeJson(n: NodeExtern): string {
   return `{${parts.join(",")}}`;
 }
 
-/** An event as etcd's JSON, without the trailing newline its json.Encoder adds. */
+/**
+ * An event as etcd's JSON, without the trailing newline its json.Encoder adds. `refresh` is
+ * never written: etcd answers a clone of the event, and Event.Clone drops it.
+ */
 export function eventJson(e: V2Event, noValue = false): string {
   let out = `{"action":"${e.action}"`;
   if (!noValue) {
     out += `,"node":${nodeJson(e.node)}`;
     if (e.prevNode) out += `,"prevNode":${nodeJson(e.prevNode)}`;
   }
-  if (e.refresh) out += `,"refresh":true`;
   return out + "}";
 }

@@ -68,7 +68,9 @@ async function readPeerUrls(req: Request, headers: Record<string, string>): Prom
 /** The member ID of `/v2/members/<id>`, or the answer etcd's getID gives. */
 function memberId(path: string, headers: Record<string, string>): bigint | Response {
   const idStr = path.slice(MEMBERS_PREFIX.length).replace(/^\//, "");
-  if (idStr === "") return new Response("Method Not Allowed\n", { status: 405, headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" } });
+  if (idStr === "") {
+    return new Response("Method Not Allowed\n", { status: 405, headers: { ...headers, "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" } });
+  }
   try {
     return goParseUint(idStr, 16);
   } catch {
