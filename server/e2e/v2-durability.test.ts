@@ -90,5 +90,25 @@ test("a lagging follower receives the v2 store in a Raft snapshot", async () => 
   // The caught-up follower takes v2 writes (through the log) and sees them.
   const res = await v2put(lagging, "/after", "value=a");
   expect(res.status).toBe(201);
+
+  // /v2/members changes the membership through the log: add (unstarted), update, remove. With
+  // --strict-reconfig-check a member counts as started once connected for 5 s (etcd's HealthInterval).
+  await Bun.sleep(6_000);
+  const json = { "content-type": "application/json" };
+  const added = await fetch(`${lagging}/v2/members`, { method: "POST", body: '{"peerURLs":["http://127.0.0.1:1"]}', headers: json });
+  expect(added.status).toBe(201);
+  const member = (await added.json()) as { id: string; name: string; peerURLs: string[]; clientURLs: string[] };
+  expect(member).toEqual({ id: member.id, name: "", peerURLs: ["http://127.0.0.1:1"], clientURLs: [] });
+  const dup = await fetch(`${lagging}/v2/members`, { method: "POST", body: '{"peerURLs":["http://127.0.0.1:1"]}', headers: json });
+  // Refused before the peer URL is checked: the unstarted member is not connected (etcd's ErrUnhealthy).
+  expect([dup.status, await dup.text()]).toEqual([500, '{"message":"Internal Server Error"}']);
+  const updated = await fetch(`${ep}/v2/members/${member.id}`, { method: "PUT", body: '{"peerURLs":["http://127.0.0.1:2"]}', headers: json });
+  expect(updated.status).toBe(204);
+  const list = (await (await fetch(`${ep}/v2/members`)).json()) as { members: { id: string; peerURLs: string[] }[] };
+  expect(list.members.find((m) => m.id === member.id)?.peerURLs).toEqual(["http://127.0.0.1:2"]);
+  const removed = await fetch(`${ep}/v2/members/${member.id}`, { method: "DELETE" });
+  expect(removed.status).toBe(204);
+  const again = await fetch(`${ep}/v2/members/${member.id}`, { method: "DELETE" });
+  expect([again.status, await again.text()]).toEqual([410, `{"message":"Member permanently removed: ${member.id}"}`]);
   await cluster.stop();
 });

@@ -438,6 +438,7 @@ export class EtcdNode implements EtcdServerApi {
       members: () => this.membersTable.all().map(toMember),
       leader: () => this.raft.leader,
       cluster: this.cluster,
+      isIdRemoved: (id) => this.membersTable.isRemoved(id),
       state: () => states[this.raft.status().softState.raftState] ?? "StateFollower",
       startMs: this.startedAtMs,
       leaderSinceMs: () => this.leaderElectedAt,

@@ -3,7 +3,8 @@
  * the member list as `{"members":[{"id","name","peerURLs","clientURLs"}]}`, `GET
  * /v2/members/leader`, and POST / PUT / DELETE changing the membership through the same path
  * as the v3 Cluster API (server/node/cluster-admin.ts). Errors are etcd's httptypes.HTTPError
- * JSON `{"message":"..."}`: 409 for a known peer URL or ID, 404 `No such member: <id>`, 415
+ * JSON `{"message":"..."}`: 409 for a known peer URL or ID, 404 `No such member: <id>`, 410
+ * `Member permanently removed: <id>`, 415
  * for a body that is not JSON, 400 for a bad one, 500 `Internal Server Error` otherwise.
  */
 import { ConnectError } from "@connectrpc/connect";
@@ -27,6 +28,8 @@ export interface MembersDeps {
   /** The leader's ID, 0n while there is none. */
   leader(): bigint;
   cluster?: ClusterAdminApi;
+  /** Whether `id` belongs to a removed member (410 instead of 404). */
+  isIdRemoved(id: bigint): boolean;
 }
 
 /** etcd's httptypes.HTTPError.WriteTo (no trailing newline). */
@@ -79,8 +82,9 @@ function memberId(path: string, headers: Record<string, string>): bigint | Respo
 }
 
 /** A membership change's refusal as etcd's v2 handler answers it. */
-function changeError(e: unknown, id: bigint | undefined, headers: Record<string, string>): Response {
+function changeError(e: unknown, id: bigint | undefined, headers: Record<string, string>, deps: MembersDeps): Response {
   if (e instanceof ConnectError) {
+    if (id !== undefined && deps.isIdRemoved(id)) return httpError(410, `Member permanently removed: ${idToHex(id)}`, headers);
     if (e.rawMessage === Errors.PeerURLExist().rawMessage) return httpError(409, "membership: peerURL exists", headers);
     if (e.rawMessage === Errors.MemberExist().rawMessage) return httpError(409, "membership: ID exists", headers);
     if (e.rawMessage === Errors.MemberNotFound().rawMessage && id !== undefined) return httpError(404, `No such member: ${idToHex(id)}`, headers);
@@ -113,7 +117,7 @@ export async function serveMembers(req: Request, deps: MembersDeps): Promise<Res
         const { member } = await deps.cluster!.add(urls, false);
         return new Response(memberJson(member) + "\n", { status: 201, headers: json });
       } catch (e) {
-        return changeError(e, undefined, headers);
+        return changeError(e, undefined, headers, deps);
       }
     }
     case "DELETE": {
@@ -123,7 +127,7 @@ export async function serveMembers(req: Request, deps: MembersDeps): Promise<Res
         await deps.cluster!.remove(id);
         return new Response(null, { status: 204, headers });
       } catch (e) {
-        return changeError(e, id, headers);
+        return changeError(e, id, headers, deps);
       }
     }
     default: {
@@ -135,7 +139,7 @@ export async function serveMembers(req: Request, deps: MembersDeps): Promise<Res
         await deps.cluster!.update(id, urls);
         return new Response(null, { status: 204, headers });
       } catch (e) {
-        return changeError(e, id, headers);
+        return changeError(e, id, headers, deps);
       }
     }
   }
