@@ -322,6 +322,18 @@ export class EtcdNode implements EtcdServerApi {
 
     this.readyPromise = new Promise((resolve) => (this.markReady = resolve));
     this.removed = new Promise((resolve) => (this.markRemoved = resolve));
+    // Before the Raft loop, which may apply entries (v2 ones, membership records) at once.
+    this.v2 = new V2Server({
+      db,
+      env,
+      propose: (fields, signal) => this.proposeEntry(fields, undefined, signal),
+      isLeader: () => this.raft.isLeader,
+      raftIndexTerm: () => {
+        const st = this.raft.status();
+        return { index: this.raft.committedIndex, term: Number(st.hardState.term) };
+      },
+      warn: (msg, fields) => logger.warn(msg, fields),
+    });
     this.raftStorage = new SqliteRaftStorage(db, this.meta);
     // etcd replaces --snapshot-count 0 with its default (etcdserver/server.go).
     const snapshotCount = cfg.snapshotCount || 100_000;
@@ -398,17 +410,6 @@ export class EtcdNode implements EtcdServerApi {
       isClosed: () => this.closed,
       env,
       peerTls: this.peerTls,
-    });
-    this.v2 = new V2Server({
-      db,
-      env,
-      propose: (fields, signal) => this.proposeEntry(fields, undefined, signal),
-      isLeader: () => this.raft.isLeader,
-      raftIndexTerm: () => {
-        const st = this.raft.status();
-        return { index: this.raft.committedIndex, term: Number(st.hardState.term) };
-      },
-      warn: (msg, fields) => logger.warn(msg, fields),
     });
     // Rows of a compaction a restart interrupted.
     this.scheduleCompaction();
@@ -982,7 +983,10 @@ export class EtcdNode implements EtcdServerApi {
     const req = fromBinary(InternalRaftRequestSchema, e.data);
     if (req.memberAttributes) {
       const a = req.memberAttributes;
+      // etcd writes the attributes of a known member to its v2 store (skipped for a removed one).
+      if (this.membersTable.get(a.ID)) this.v2.store.recordInternal("attributes");
       applyMemberAttributes(this.membersTable, a.ID, a.name, a.clientURLs);
+      if (this.membersTable.all().every((m) => m.name !== "")) this.v2.store.recordClusterVersion();
       this.waiters.record(req.ID, applyEntry(this, req));
       return;
     }
@@ -1000,7 +1004,9 @@ export class EtcdNode implements EtcdServerApi {
    */
   private applyConfChange(cc: ConfChange): boolean {
     if (isAlreadyApplied(this.membersTable, cc)) {
-      // The bootstrap entries of a new cluster: bootstrapMembership stored these voters already.
+      // The bootstrap entries of a new cluster: bootstrapMembership stored these voters already
+      // (etcd's v2 store records each all the same).
+      this.v2.store.recordInternal("member");
       this.confWaiters.record(cc.id, this.membersTable.all());
       return true;
     }
@@ -1011,6 +1017,8 @@ export class EtcdNode implements EtcdServerApi {
       return false;
     }
     applyMemberConfChange(this.membersTable, cc);
+    this.v2.store.recordInternal("member");
+    if (cc.type === ConfChangeType.ConfChangeRemoveNode) this.v2.store.recordInternal("removed_member");
     this.learner = this.membersTable.get(this.memberId)?.isLearner ?? false;
     if (cc.type === ConfChangeType.ConfChangeRemoveNode && cc.nodeId === this.memberId) this.removedSelf = true;
     this.confWaiters.record(cc.id, this.membersTable.all());

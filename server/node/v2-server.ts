@@ -61,8 +61,8 @@ export class V2Server {
 
   /** Rebuilds the store from the tables (start-up, after a snapshot was installed). */
   reload(): void {
-    const { rows, index } = this.tables.load();
-    this.store.load(rows, index);
+    const { rows, index, clusterVersionRecorded } = this.tables.load();
+    this.store.load(rows, index, clusterVersionRecorded);
   }
 
   stop(): void {

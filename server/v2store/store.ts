@@ -69,6 +69,8 @@ export class V2Store {
   index = 0;
   readonly hub = new WatcherHub();
   readonly stats = new V2Stats();
+  /** Whether {@link recordClusterVersion} has counted etcd's `/0/version` record. */
+  clusterVersionRecorded = false;
   /** Nodes with an expiry time (etcd's ttlKeyHeap; scanned in expiry order when a SYNC applies). */
   private readonly ttlNodes = new Set<V2Node>();
 
@@ -89,9 +91,10 @@ export class V2Store {
    * Replaces the whole tree with `rows` (parents first) and `index`: at start-up and after a
    * snapshot. Watchers are kept; the event history is dropped (its indexes no longer apply).
    */
-  load(rows: V2Row[], index: number): void {
+  load(rows: V2Row[], index: number, clusterVersionRecorded = false): void {
     this.reset();
     this.index = index;
+    this.clusterVersionRecorded = clusterVersionRecorded;
     this.hub.history.clear();
     for (const r of rows) {
       const [dirName, name] = splitPath(r.path);
@@ -101,6 +104,28 @@ export class V2Store {
       parent.children.set(name, n);
       if (n.expireMs !== 0) this.ttlNodes.add(n);
     }
+  }
+
+  /**
+   * Counts one record etcd 3.4 keeps in its v2 store outside the client's keys (its `/0`
+   * namespace): a member added (`/0/members/<id>/raftAttributes`), updated or promoted, its
+   * published attributes, the cluster version; a removal counts two (the member's directory and
+   * `/0/removed_members/<id>`). etcd's index counts them, so the same client writes get the same
+   * indexes here as there (`Error:  100: Key not found (/foo) [4]` on a fresh one-member cluster).
+   * History gets a placeholder event no client watch matches, keeping its indexes contiguous.
+   */
+  recordInternal(what: string): void {
+    this.index++;
+    this.hub.add({ action: "set", node: { key: `internal:${what}`, modifiedIndex: this.index, createdIndex: this.index }, etcdIndex: this.index });
+    this.persist?.setIndex(this.index);
+  }
+
+  /** etcd's one `/0/version` record, written once every member has published (see {@link recordInternal}). */
+  recordClusterVersion(): void {
+    if (this.clusterVersionRecorded) return;
+    this.clusterVersionRecorded = true;
+    this.persist?.setClusterVersionRecorded();
+    this.recordInternal("version");
   }
 
   /** True while some node has a TTL: the leader then proposes SYNCs (etcd's HasTTLKeys). */

@@ -23,6 +23,8 @@ export interface V2Persistence {
   /** Removes `path` and everything under it. */
   removeTree(path: string): void;
   setIndex(index: number): void;
+  /** Records that the cluster version was set (see V2Store.recordClusterVersion). */
+  setClusterVersionRecorded(): void;
 }
 
 /** The `v2_*` tables of a member's backend. */
@@ -30,6 +32,7 @@ export class V2Tables implements V2Persistence {
   private readonly upsert: Statement;
   private readonly remove: Statement;
   private readonly writeIndex: Statement;
+  private readonly writeVersion: Statement;
 
   constructor(private readonly db: Database) {
     this.upsert = db.query(
@@ -38,6 +41,11 @@ export class V2Tables implements V2Persistence {
     // Everything under `p/`: paths in ['p/', 'p0'), as '0' follows '/'.
     this.remove = db.query(`DELETE FROM v2_nodes WHERE path = ?1 OR (path >= ?1 || '/' AND path < ?1 || '0')`);
     this.writeIndex = db.query(`INSERT OR REPLACE INTO v2_state (key, value) VALUES ('index', ?)`);
+    this.writeVersion = db.query(`INSERT OR REPLACE INTO v2_state (key, value) VALUES ('cluster_version', 1)`);
+  }
+
+  setClusterVersionRecorded(): void {
+    this.writeVersion.run();
   }
 
   put(r: V2Row): void {
@@ -52,8 +60,8 @@ export class V2Tables implements V2Persistence {
     this.writeIndex.run(index);
   }
 
-  /** Every row, parents before children (a path sorts after its prefix), and the index. */
-  load(): { rows: V2Row[]; index: number } {
+  /** Every row, parents before children (a path sorts after its prefix), the index and the cluster-version flag. */
+  load(): { rows: V2Row[]; index: number; clusterVersionRecorded: boolean } {
     const rows = this.db
       .query<{ path: string; dir: number; value: string; created_index: number; modified_index: number; expire_ms: number }, []>(
         "SELECT path, dir, value, created_index, modified_index, expire_ms FROM v2_nodes ORDER BY path",
@@ -67,7 +75,7 @@ export class V2Tables implements V2Persistence {
         modifiedIndex: r.modified_index,
         expireMs: r.expire_ms,
       }));
-    const index = this.db.query<{ value: number }, []>("SELECT value FROM v2_state WHERE key = 'index'").get()?.value ?? 0;
-    return { rows, index };
+    const state = (key: string) => this.db.query<{ value: number }, [string]>("SELECT value FROM v2_state WHERE key = ?").get(key)?.value;
+    return { rows, index: state("index") ?? 0, clusterVersionRecorded: state("cluster_version") === 1 };
   }
 }
