@@ -10,7 +10,7 @@
  * answers without `--enable-v2`.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { cleanup, startEtcd, type EtcdProcess } from "./harness.ts";
+import { cleanup, GO_ETCDCTL, run, startEtcd, type EtcdProcess } from "./harness.ts";
 
 setDefaultTimeout(120_000);
 afterAll(cleanup);
@@ -302,6 +302,60 @@ describe("v2 keys API, ours and etcd 3.4 side by side", () => {
     await same(sides, "PATCH", "/v2/members");
     await same(sides, "POST", "/v2/stats/self");
     await same(sides, "GET", "/v2/stats/nope");
+  });
+});
+
+describe("the Go etcdctl in v2 mode (ETCDCTL_API=2), against ours and etcd 3.4", () => {
+  test("every command prints the same output, errors and exit codes", async () => {
+    const [ours, ref] = await Promise.all([start(), start(REAL_ETCD)]);
+    const commands = [
+      ["set", "/testdir/testkey", "Hello world"],
+      ["get", "/testdir/testkey"],
+      ["get", "/testkey2"],
+      ["update", "/testdir/testkey", "Hi"],
+      ["update", "/nokey", "x"],
+      ["mk", "/testdir/testkey", "again"],
+      ["mk", "--in-order", "/queue", "job1"],
+      ["mk", "/made", "m"],
+      ["mkdir", "/dir1"],
+      ["mkdir", "/dir1"],
+      ["setdir", "/dir1"],
+      ["updatedir", "/dir1", "--ttl", "100"],
+      ["set", "/testdir/other", "o", "--swap-with-value", "nope"],
+      ["set", "/testdir/testkey", "swapped", "--swap-with-value", "Hi"],
+      ["set", "/testdir/testkey", "swapped2", "--swap-with-index", "1"],
+      // Without --sort etcd lists in Go's random map order: one child only.
+      ["ls", "/testdir"],
+      ["ls", "--sort", "--recursive", "-p", "/"],
+      ["-o", "extended", "get", "/testdir/testkey"],
+      ["-o", "json", "get", "/testdir/testkey"],
+      ["get", "--quorum", "/made"],
+      ["rm", "/testdir"],
+      ["rm", "/testdir/testkey", "--with-value", "nope"],
+      ["rm", "/testdir/testkey"],
+      ["rmdir", "/testdir"],
+      ["rm", "--recursive", "/queue"],
+      ["rmdir", "/dir1"],
+      ["rm", "/nope"],
+      ["watch", "--after-index", "1", "/made"],
+    ];
+    for (const args of commands) {
+      const [a, b] = await Promise.all(
+        [ours!, ref!].map((p) =>
+          run([GO_ETCDCTL, "--endpoints", p.endpoint, ...args], { env: { ETCDCTL_API: "2" } }).then((r) => ({
+            args: args.join(" "),
+            stdout: r.stdout.replaceAll(p.endpoint, "<endpoint>"),
+            stderr: r.stderr.replaceAll(p.endpoint, "<endpoint>"),
+            code: r.code,
+          })),
+        ),
+      );
+      expect(a).toEqual(b!);
+    }
+    const [ml, mr] = await Promise.all([ours!, ref!].map((p) => run([GO_ETCDCTL, "--endpoints", p.endpoint, "cluster-health"], { env: { ETCDCTL_API: "2" } })));
+    expect(ml!.code).toBe(0);
+    expect(ml!.stdout).toMatch(/^member [0-9a-f]+ is healthy: got healthy result from http:\/\/127\.0\.0\.1:\d+\ncluster is healthy\n$/);
+    expect(mr!.code).toBe(0);
   });
 });
 
