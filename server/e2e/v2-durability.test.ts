@@ -91,6 +91,15 @@ test("a lagging follower receives the v2 store in a Raft snapshot", async () => 
   const res = await v2put(lagging, "/after", "value=a");
   expect(res.status).toBe(201);
 
+  // The append counters of /v2/stats/self: the leader sent, the follower received.
+  const self = async (url: string) => (await (await fetch(`${url}/v2/stats/self`)).json()) as Record<string, unknown>;
+  const leaderSelf = await self(ep);
+  expect(leaderSelf.state).toBe("StateLeader");
+  expect(leaderSelf.sendAppendRequestCnt as number).toBeGreaterThan(0);
+  const followerSelf = await self(lagging);
+  expect(followerSelf.state).toBe("StateFollower");
+  expect(followerSelf.recvAppendRequestCnt as number).toBeGreaterThan(0);
+
   // /v2/members changes the membership through the log: add (unstarted), update, remove. With
   // --strict-reconfig-check a member counts as started once connected for 5 s (etcd's HealthInterval).
   await Bun.sleep(6_000);

@@ -99,6 +99,7 @@ import { applyEntry, type AppliedOutcome, type ApplyOutcome, type AppliedRespons
 import { V2Server } from "./v2-server.ts";
 import type { V2Store } from "../v2store/store.ts";
 import type { V2HttpDeps } from "../http/v2/mount.ts";
+import { AppendStats } from "../v2stats/append-stats.ts";
 import { ProposalWaiters } from "./proposals.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { decodeMemberContext, applyMemberAttributes, applyMemberConfChange, encodeMemberContext, validateConfChange } from "../membership/apply.ts";
@@ -266,6 +267,8 @@ export class EtcdNode implements EtcdServerApi {
   private readonly compactor: Compactor | undefined;
   /** Late heartbeats (`etcd_server_heartbeat_send_failures_total`). */
   private readonly heartbeats: HeartbeatTimeoutDetector;
+  /** MsgApp sent and received, for `/v2/stats/self` (server/v2stats/append-stats.ts). */
+  private readonly appendStats = new AppendStats();
   /** The v2 keys store and its request path (server/node/v2-server.ts); served with `--enable-v2`. */
   readonly v2: V2Server;
   /** Leader last seen (for `etcd_server_leader_changes_seen_total`). */
@@ -359,6 +362,7 @@ export class EtcdNode implements EtcdServerApi {
       onApplied: () => this.afterApply(),
       send: (messages) => {
         this.checkHeartbeats(messages);
+        for (const m of messages) if (m.type === MessageType.MsgApp) this.appendStats.sent(env.now(), messageBytes(m));
         this.sink?.send(messages);
       },
       onLeaderChange: (lead) => this.leaderChanged(lead, electionMs),
@@ -445,6 +449,7 @@ export class EtcdNode implements EtcdServerApi {
       leaderSinceMs: () => this.leaderElectedAt,
       peers: () => this.membersTable.all().filter((m) => m.id !== this.memberId).map((m) => m.id),
       storeStats: () => this.v2.store.statsJson(),
+      appendStatsJson: () => this.appendStats.jsonFields(this.env.now()),
     };
   }
 
@@ -858,7 +863,9 @@ export class EtcdNode implements EtcdServerApi {
 
   /** Steps a Raft message from a peer (the transport calls this). */
   step(m: Message): void {
-    if (!this.closed) this.raft.step(m);
+    if (this.closed) return;
+    if (m.type === MessageType.MsgApp) this.appendStats.received(this.env.now(), messageBytes(m));
+    this.raft.step(m);
   }
 
   /**
@@ -1196,6 +1203,13 @@ function isAlreadyApplied(members: MembersTable, cc: ConfChange): boolean {
   const existing = members.get(cc.nodeId);
   const ctx = decodeMemberContext(cc.context);
   return !!existing && !existing.isLearner && !!ctx && ctx.peerURLs.join(",") === existing.peerURLs.join(",");
+}
+
+/** Approximate size of a Raft message for the append rates, bytes: its entries' payloads plus a header each. */
+function messageBytes(m: Message): number {
+  let bytes = 32;
+  for (const e of m.entries) bytes += 16 + (e.data?.length ?? 0);
+  return bytes;
 }
 
 /** True when every range of the txn (nested ones included) is serializable: no ReadIndex needed. */

@@ -1,8 +1,8 @@
 /**
  * `/v2/stats/self`, `/v2/stats/leader`, `/v2/stats/store` (etcd's v2http statsHandler over
- * etcdserver/api/v2stats): JSON written without a trailing newline. The Raft message counters
- * and follower latencies of etcd's ServerStats / LeaderStats are not tracked by this server's
- * transport: they read 0.
+ * etcdserver/api/v2stats): JSON written without a trailing newline. The follower latencies and
+ * success/failure counts of etcd's LeaderStats are not tracked by this server's transport: they
+ * read 0.
  */
 import { goDurationString } from "../../../cli/go/duration.ts";
 import { goJsonString } from "../../../cli/go/json.ts";
@@ -28,6 +28,8 @@ export interface StatsDeps {
   nowMs(): number;
   /** The v2 store's JSON counters. */
   storeStats(): string;
+  /** The append counters and rates of /v2/stats/self (`"recvAppendRequestCnt":0,...`). */
+  appendStatsJson(): string;
 }
 
 const json = { "content-type": "application/json" };
@@ -44,7 +46,7 @@ export function serveStats(req: Request, what: string, deps: StatsDeps): Respons
       `{"name":${goJsonString(deps.name)},"id":"${idToHex(deps.memberId)}","state":"${deps.state()}",` +
       `"startTime":"${rfc3339Nano(deps.startMs)}","leaderInfo":{"leader":"${idToHex(deps.leader())}",` +
       `"uptime":"${goDurationString(uptimeNs)}","startTime":"${rfc3339Nano(since)}"},` +
-      `"recvAppendRequestCnt":0,"sendAppendRequestCnt":0}`;
+      `${deps.appendStatsJson()}}`;
     return new Response(body, { headers: json });
   }
   if (deps.leader() !== deps.memberId) return httpError(403, "not current leader");
