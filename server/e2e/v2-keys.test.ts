@@ -259,6 +259,12 @@ describe("v2 keys API, ours and etcd 3.4 side by side", () => {
     );
     expect(lines[0]).toEqual(lines[1]!);
     expect(lines[0]!.split("\n").filter(Boolean)).toHaveLength(2);
+    // Watchers whose client went away are gone.
+    await Bun.sleep(300);
+    for (const side of sides) {
+      const st = (await (await fetch(`${side.proc.endpoint}/v2/stats/store`)).json()) as { watchers: number };
+      expect(st.watchers).toBe(0);
+    }
   });
 
   test("a watch older than the 1000-event history fails with 401", async () => {
