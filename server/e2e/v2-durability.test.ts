@@ -87,9 +87,17 @@ test("a lagging follower receives the v2 store in a Raft snapshot", async () => 
   expect(got.body).toBe(expected.body);
   expect(cluster.members[leader.index]!.proc!.log()).toMatch(/sent database snapshot|database snapshot \[.*\] sent out successfully/);
   expect(cluster.members[follower]!.proc!.log()).toMatch(/received database snapshot|received and saved database snapshot/);
-  // The caught-up follower takes v2 writes (through the log) and sees them.
+  // The caught-up follower takes v2 writes (through the log) and sees them; a watch on one member
+  // sees a write made through another, and a quorum read on the follower goes through the log.
+  const watch = fetch(`${lagging}/v2/keys/watched?wait=true`);
+  await Bun.sleep(200);
+  expect((await v2put(ep, "/watched", "value=w")).status).toBe(201);
+  const event = (await (await watch).json()) as { action: string; node: { value: string } };
+  expect([event.action, event.node.value]).toEqual(["set", "w"]);
   const res = await v2put(lagging, "/after", "value=a");
   expect(res.status).toBe(201);
+  const quorum = (await (await fetch(`${lagging}/v2/keys/after?quorum=true`)).json()) as { node: { value: string } };
+  expect(quorum.node.value).toBe("a");
 
   // The append counters of /v2/stats/self: the leader sent, the follower received.
   const self = async (url: string) => (await (await fetch(`${url}/v2/stats/self`)).json()) as Record<string, unknown>;
