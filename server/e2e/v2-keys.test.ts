@@ -195,6 +195,8 @@ describe("v2 keys API, ours and etcd 3.4 side by side", () => {
     await same(sides, "PUT", "/v2/keys/e", "refresh=true&ttl=5");
     await same(sides, "GET", "/v2/keys/e?a=%zz");
     await same(sides, "PUT", "/v2/keys/e", "value=%zz");
+    await same(sides, "GET", "/v2/keys/e?a=1;b=2");
+    await same(sides, "PUT", "/v2/keys/e", "value=1;x=2");
     await same(sides, "PATCH", "/v2/keys/e", "value=1");
     await same(sides, "GET", "/v2/keys/e?noValueOnSuccess=nah");
   });
