@@ -98,6 +98,11 @@ test("a lagging follower receives the v2 store in a Raft snapshot", async () => 
   expect(res.status).toBe(201);
   const quorum = (await (await fetch(`${lagging}/v2/keys/after?quorum=true`)).json()) as { node: { value: string } };
   expect(quorum.node.value).toBe("a");
+  // TTL expiry is the leader's decision, applied on every member: the follower's own store drops the key.
+  expect((await v2put(ep, "/short", "value=s&ttl=1")).status).toBe(201);
+  await Bun.sleep(2_500);
+  const expired = await fetch(`${lagging}/v2/keys/short`);
+  expect([expired.status, ((await expired.json()) as { errorCode: number }).errorCode]).toEqual([404, 100]);
 
   // The append counters of /v2/stats/self: the leader sent, the follower received.
   const self = async (url: string) => (await (await fetch(`${url}/v2/stats/self`)).json()) as Record<string, unknown>;
