@@ -311,7 +311,24 @@ describe("v2 keys API, ours and etcd 3.4 side by side", () => {
     await same(sides, "POST", "/v2/stats/self");
     await same(sides, "GET", "/v2/stats/nope");
   });
+
+  test("etcd_debugging_store_* metrics count the same writes, expiries and watches", async () => {
+    const [ours, ref] = await Promise.all(sides.map((s) => storeMetrics(s.proc.endpoint)));
+    expect(ours!['etcd_debugging_store_writes_total{action="set"}']).toBeGreaterThan(1000);
+    expect(ours).toEqual(ref!);
+  });
 });
+
+/** The `etcd_debugging_store_*` samples of a scrape other than reads (etcd also reads its own records). */
+async function storeMetrics(endpoint: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${endpoint}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const m = /^(etcd_debugging_store_(?:writes_total|expires_total|watch_requests_total|watchers)(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
 
 describe("the Go etcdctl in v2 mode (ETCDCTL_API=2), against ours and etcd 3.4", () => {
   test("every command prints the same output, errors and exit codes", async () => {

@@ -991,7 +991,7 @@ export class EtcdNode implements EtcdServerApi {
     if (req.memberAttributes) {
       const a = req.memberAttributes;
       // etcd writes the attributes of a known member to its v2 store (skipped for a removed one).
-      if (this.membersTable.get(a.ID)) this.v2.store.recordInternal("attributes");
+      if (this.membersTable.get(a.ID)) this.v2.store.recordInternal("attributes", "set");
       applyMemberAttributes(this.membersTable, a.ID, a.name, a.clientURLs);
       if (this.membersTable.all().every((m) => m.name !== "")) this.v2.store.recordClusterVersion();
       this.waiters.record(req.ID, applyEntry(this, req));
@@ -1013,7 +1013,7 @@ export class EtcdNode implements EtcdServerApi {
     if (isAlreadyApplied(this.membersTable, cc)) {
       // The bootstrap entries of a new cluster: bootstrapMembership stored these voters already
       // (etcd's v2 store records each all the same).
-      this.v2.store.recordInternal("member");
+      this.v2.store.recordInternal("member", "create");
       this.confWaiters.record(cc.id, this.membersTable.all());
       return true;
     }
@@ -1023,9 +1023,9 @@ export class EtcdNode implements EtcdServerApi {
       this.confWaiters.record(cc.id, refused);
       return false;
     }
+    const existed = this.membersTable.get(cc.nodeId) !== undefined;
     applyMemberConfChange(this.membersTable, cc);
-    this.v2.store.recordInternal("member");
-    if (cc.type === ConfChangeType.ConfChangeRemoveNode) this.v2.store.recordInternal("removed_member");
+    recordMemberChange(this.v2.store, cc.type, existed);
     this.learner = this.membersTable.get(this.memberId)?.isLearner ?? false;
     if (cc.type === ConfChangeType.ConfChangeRemoveNode && cc.nodeId === this.memberId) this.removedSelf = true;
     this.confWaiters.record(cc.id, this.membersTable.all());
@@ -1184,6 +1184,7 @@ export class EtcdNode implements EtcdServerApi {
       watchStreams: () => this.watchStreams,
       currentRevision: () => this.mvcc.currentRevision,
       compactRevision: () => this.mvcc.compactRevision,
+      v2Store: () => ({ ...this.v2.store.metrics, watchers: this.v2.store.hub.count }),
     };
   }
 
@@ -1203,6 +1204,22 @@ function isAlreadyApplied(members: MembersTable, cc: ConfChange): boolean {
   const existing = members.get(cc.nodeId);
   const ctx = decodeMemberContext(cc.context);
   return !!existing && !existing.isLearner && !!ctx && ctx.peerURLs.join(",") === existing.peerURLs.join(",");
+}
+
+/**
+ * The records etcd's membership code writes to its v2 store for an applied change: an added
+ * member's `raftAttributes` (create), an updated or promoted one's (update: `existed`), a removed
+ * member's directory (delete) and its `removed_members` entry (create).
+ */
+function recordMemberChange(store: V2Store, type: ConfChangeType, existed: boolean): void {
+  if (type === ConfChangeType.ConfChangeRemoveNode) {
+    store.recordInternal("member", "delete");
+    store.recordInternal("removed_member", "create");
+  } else if (type === ConfChangeType.ConfChangeUpdateNode || existed) {
+    store.recordInternal("member", "update");
+  } else {
+    store.recordInternal("member", "create");
+  }
 }
 
 /** Approximate size of a Raft message for the append rates, bytes: its entries' payloads plus a header each. */

@@ -69,6 +69,8 @@ export class V2Store {
   index = 0;
   readonly hub = new WatcherHub();
   readonly stats = new V2Stats();
+  /** `etcd_debugging_store_*` counters (etcd's v2store/metrics.go): reads and writes by action, expiries, watch requests. */
+  readonly metrics = { reads: new Map<string, number>(), writes: new Map<string, number>(), expires: 0, watchRequests: 0 };
   /** Whether {@link recordClusterVersion} has counted etcd's `/0/version` record. */
   clusterVersionRecorded = false;
   /** Nodes with an expiry time (etcd's ttlKeyHeap; scanned in expiry order when a SYNC applies). */
@@ -114,7 +116,8 @@ export class V2Store {
    * indexes here as there (`Error:  100: Key not found (/foo) [4]` on a fresh one-member cluster).
    * History gets a placeholder event no client watch matches, keeping its indexes contiguous.
    */
-  recordInternal(what: string): void {
+  recordInternal(what: string, action: "create" | "set" | "update" | "delete"): void {
+    this.countOp("write", action);
     this.index++;
     this.hub.add({ action: "set", node: { key: `internal:${what}`, modifiedIndex: this.index, createdIndex: this.index }, etcdIndex: this.index });
     this.persist?.setIndex(this.index);
@@ -125,7 +128,7 @@ export class V2Store {
     if (this.clusterVersionRecorded) return;
     this.clusterVersionRecorded = true;
     this.persist?.setClusterVersionRecorded();
-    this.recordInternal("version");
+    this.recordInternal("version", "set");
   }
 
   /** True while some node has a TTL: the leader then proposes SYNCs (etcd's HasTTLKeys). */
@@ -142,8 +145,12 @@ export class V2Store {
     return curr;
   }
 
-  /** Runs `fn`, counting its success or failure under the given stats. */
-  private counted<T>(ok: StatName, fail: StatName, fn: () => T): T {
+  /**
+   * Runs `fn`, counting its success or failure under the given stats and, for `/metrics`, one
+   * read or write of `action` either way (etcd's reportReadSuccess/Failure, reportWrite...).
+   */
+  private counted<T>(kind: "read" | "write", action: string, ok: StatName, fail: StatName, fn: () => T): T {
+    this.countOp(kind, action);
     try {
       const r = fn();
       this.stats.inc(ok);
@@ -154,12 +161,17 @@ export class V2Store {
     }
   }
 
+  private countOp(kind: "read" | "write", action: string): void {
+    const m = kind === "read" ? this.metrics.reads : this.metrics.writes;
+    m.set(action, (m.get(action) ?? 0) + 1);
+  }
+
   /**
    * The node at `p` (a directory with its children; `recursive`: all levels; `sorted`: by key).
    * @throws V2Error 100 Key not found, 104 Not a directory
    */
   get(p: string, recursive: boolean, sorted: boolean): V2Event {
-    return this.counted("getsSuccess", "getsFail", () => {
+    return this.counted("read", recursive ? "getRecursive" : "get", "getsSuccess", "getsFail", () => {
       const path = cleanPath(p);
       const n = this.internalGet(path);
       const node: NodeExtern = { key: path, modifiedIndex: n.modifiedIndex, createdIndex: n.createdIndex };
@@ -180,7 +192,7 @@ export class V2Store {
    * @throws V2Error 105 Key already exists, 104 Not a directory, 107 Root is read only
    */
   create(p: string, dir: boolean, value: string, unique: boolean, ttl: TtlOptions): V2Event {
-    return this.counted("createSuccess", "createFail", () => {
+    return this.counted("write", "create", "createSuccess", "createFail", () => {
       const e = this.internalCreate(p, dir, value, unique, false, ttl.expireMs, "create");
       e.etcdIndex = this.index;
       this.hub.notify(e);
@@ -194,7 +206,7 @@ export class V2Store {
    * @throws V2Error 100 (refresh of a missing key), 102 Not a file (replacing a directory), 104, 107
    */
   set(p: string, dir: boolean, value: string, ttl: TtlOptions): V2Event {
-    return this.counted("setsSuccess", "setsFail", () => {
+    return this.counted("write", "set", "setsSuccess", "setsFail", () => {
       let prev: V2Node | undefined;
       let getErr: V2Error | undefined;
       try {
@@ -225,7 +237,7 @@ export class V2Store {
    * @throws V2Error 100, 102 (a value for a directory), 107
    */
   update(p: string, newValue: string, ttl: TtlOptions): V2Event {
-    return this.counted("updateSuccess", "updateFail", () => {
+    return this.counted("write", "update", "updateSuccess", "updateFail", () => {
       const path = cleanPath(p);
       if (path === "/") throw new V2Error(V2Code.RootROnly, "/", this.index);
       const n = this.internalGet(path);
@@ -256,7 +268,7 @@ export class V2Store {
    * @throws V2Error 101 Compare failed (`[prev != current]`), 100, 102, 107
    */
   compareAndSwap(p: string, prevValue: string, prevIndex: number, value: string, ttl: TtlOptions): V2Event {
-    return this.counted("compareAndSwapSuccess", "compareAndSwapFail", () => {
+    return this.counted("write", "compareAndSwap", "compareAndSwapSuccess", "compareAndSwapFail", () => {
       const path = cleanPath(p);
       if (path === "/") throw new V2Error(V2Code.RootROnly, "/", this.index);
       const n = this.internalGet(path);
@@ -283,7 +295,7 @@ export class V2Store {
    * @throws V2Error 100, 102 Not a file (a directory without dir/recursive), 108 Directory not empty, 107
    */
   delete(p: string, dir: boolean, recursive: boolean): V2Event {
-    return this.counted("deleteSuccess", "deleteFail", () => {
+    return this.counted("write", "delete", "deleteSuccess", "deleteFail", () => {
       const path = cleanPath(p);
       if (path === "/") throw new V2Error(V2Code.RootROnly, "/", this.index);
       if (recursive) dir = true;
@@ -306,7 +318,7 @@ export class V2Store {
    * @throws V2Error 100, 101, 102
    */
   compareAndDelete(p: string, prevValue: string, prevIndex: number): V2Event {
-    return this.counted("compareAndDeleteSuccess", "compareAndDeleteFail", () => {
+    return this.counted("write", "compareAndDelete", "compareAndDeleteSuccess", "compareAndDeleteFail", () => {
       const path = cleanPath(p);
       const n = this.internalGet(path);
       // etcd's cause is the store path `/1` less its prefix: empty for the root.
@@ -329,6 +341,7 @@ export class V2Store {
    */
   watch(key: string, recursive: boolean, stream: boolean, sinceIndex: number): V2Watcher {
     const path = cleanPath(key);
+    this.metrics.watchRequests++;
     return this.hub.watch(path, recursive, stream, sinceIndex === 0 ? this.index + 1 : sinceIndex, this.index);
   }
 
@@ -345,6 +358,7 @@ export class V2Store {
       this.removeNode(n, true, true, (gone) => this.hub.notifyWatchers(e, gone, true));
       this.persist?.setIndex(this.index);
       this.stats.inc("expireCount");
+      this.metrics.expires++;
       this.hub.notify(e);
     }
   }
@@ -399,7 +413,9 @@ export class V2Store {
     try {
       d = this.walkCreatingDirs(dirName);
     } catch (e) {
+      // etcd counts this failure twice: here and in the caller's deferred report.
       this.stats.inc("setsFail");
+      this.countOp("write", action);
       if (e instanceof V2Error) e.index = currIndex;
       throw e;
     }
