@@ -312,20 +312,25 @@ describe("v2 keys API, ours and etcd 3.4 side by side", () => {
     await same(sides, "GET", "/v2/stats/nope");
   });
 
-  test("etcd_debugging_store_* metrics count the same writes, expiries and watches", async () => {
+  test("etcd_debugging_store_* and etcd_http_* metrics count the same writes, expiries, watches and requests", async () => {
     const [ours, ref] = await Promise.all(sides.map((s) => storeMetrics(s.proc.endpoint)));
     expect(ours!['etcd_debugging_store_writes_total{action="set"}']).toBeGreaterThan(1000);
+    expect(ours!['etcd_http_received_total{method="PUT"}']).toBeGreaterThan(1000);
+    expect(ours!['etcd_http_failed_total{code="412",method="PUT"}']).toBeGreaterThan(0);
     expect(ours).toEqual(ref!);
   });
 });
 
-/** The `etcd_debugging_store_*` samples of a scrape other than reads (etcd also reads its own records). */
+/**
+ * The `etcd_debugging_store_*` samples of a scrape other than reads (etcd also reads its own
+ * records) and the `etcd_http_*` counts, with labels in a fixed order.
+ */
 async function storeMetrics(endpoint: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${endpoint}/metrics`)).text();
   const out: Record<string, number> = {};
   for (const line of text.split("\n")) {
-    const m = /^(etcd_debugging_store_(?:writes_total|expires_total|watch_requests_total|watchers)(?:\{[^}]*\})?) (\S+)$/.exec(line);
-    if (m) out[m[1]!] = Number(m[2]);
+    const m = /^((?:etcd_debugging_store_(?:writes_total|expires_total|watch_requests_total|watchers)|etcd_http_(?:received_total|failed_total|successful_duration_seconds_count))(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (m) out[m[1]!.replace(/\{([^}]*)\}/, (_, l: string) => `{${l.split(",").sort().join(",")}}`)] = Number(m[2]);
   }
   return out;
 }

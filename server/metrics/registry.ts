@@ -169,6 +169,25 @@ export function createMetricsRegistry(opts: MetricsOptions): Registry {
   countFrom(r, "etcd_debugging_store_watch_requests_total", "Total number of incoming watch requests (new or reestablished).", () => m.v2Store?.().watchRequests ?? 0);
   gaugeFrom(r, "etcd_debugging_store_watchers", "Count of currently active watchers.", () => m.v2Store?.().watchers ?? 0);
 
+  // etcdserver/api/v2http/metrics.go
+  countMapFrom(r, "etcd_http_received_total", "Counter of requests received into the system (successfully parsed and authd).", "method", () => c.v2Http.received);
+  const failedBefore = new Map<string, number>();
+  new Counter({
+    name: "etcd_http_failed_total",
+    help: "Counter of handle failures of requests (non-watches), by method (GET/PUT etc.) and code (400, 500 etc.).",
+    labelNames: ["method", "code"],
+    registers: [r],
+    collect() {
+      for (const [key, now] of c.v2Http.failed) {
+        const [method, code] = key.split(" ") as [string, string];
+        const before = failedBefore.get(key) ?? 0;
+        this.inc({ method, code }, Math.max(0, now - before));
+        failedBefore.set(key, Math.max(before, now));
+      }
+    },
+  });
+  r.registerMetric(c.v2Http.successSeconds);
+
   // wal/metrics.go, mvcc/backend/metrics.go: observed by the member (MemberCounters.observeCommit).
   r.registerMetric(c.walFsyncSeconds);
   r.registerMetric(c.backendCommitSeconds);

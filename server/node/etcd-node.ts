@@ -440,6 +440,7 @@ export class EtcdNode implements EtcdServerApi {
       name: this.cfg.name,
       v2: this.v2,
       nowMs: () => this.env.now(),
+      httpCounters: this.counters.v2Http,
       members: () => this.membersTable.all().map(toMember),
       leader: () => this.raft.leader,
       cluster: this.cluster,

@@ -14,6 +14,7 @@ import { V2Code, V2Error } from "../../v2store/errors.ts";
 import { eventJson, isCreated } from "../../v2store/event.ts";
 import type { V2Watcher } from "../../v2store/watcher-hub.ts";
 import { FormError, formValue, parseForm, type FormValues } from "./form.ts";
+import type { V2HttpCounters } from "../../metrics/v2-http-counters.ts";
 
 const KEYS_PREFIX = "/v2/keys";
 
@@ -23,6 +24,8 @@ export interface KeysDeps {
   v2: V2Server;
   /** Wall clock, epoch ms (a TTL's expiry is computed here, as etcd's handler does). */
   nowMs(): number;
+  /** The `etcd_http_*` metrics. */
+  httpCounters: V2HttpCounters;
 }
 
 /** Go's http.Error 405 with the `Allow` header etcd's allowMethod sets. */
@@ -142,14 +145,17 @@ export async function serveKeys(req: Request, deps: KeysDeps): Promise<Response>
     if (e instanceof V2Error) return v2ErrorResponse(e, base);
     throw e;
   }
+  const started = performance.now();
+  const method = parsed.init.Method === "GET" && parsed.init.Quorum ? "QGET" : parsed.init.Method!;
+  if (!parsed.init.Wait) deps.httpCounters.receivedOne(method);
   let resp;
   try {
     resp = await deps.v2.do(parsed.init, req.signal);
   } catch (e) {
-    if (e instanceof V2Error) return v2ErrorResponse(e, base);
-    // etcd's writeKeyError: any other error is a 300 with the error's text.
-    const text = e instanceof ConnectError ? e.rawMessage : String(e);
-    return v2ErrorResponse(new V2Error(V2Code.RaftInternal, text, 0), base);
+    // etcd's writeKeyError: any other error is a 300 with the error's text (counted as a 500).
+    const err = e instanceof V2Error ? e : new V2Error(V2Code.RaftInternal, e instanceof ConnectError ? e.rawMessage : String(e), 0);
+    deps.httpCounters.failedOne(method, e instanceof V2Error ? e.status : 500);
+    return v2ErrorResponse(err, base);
   }
   const headers = {
     ...base,
@@ -163,6 +169,7 @@ export async function serveKeys(req: Request, deps: KeysDeps): Promise<Response>
     return watchResponse(resp.watcher, headers, parsed.init.Stream === true, req.signal);
   }
   const ev = resp.event!;
+  deps.httpCounters.completed(method, (performance.now() - started) / 1000);
   headers["x-etcd-index"] = String(ev.etcdIndex);
   const noValue =
     parsed.noValueOnSuccess && (ev.action === "set" || ev.action === "compareAndSwap" || ev.action === "create" || ev.action === "update");
