@@ -195,6 +195,10 @@ describe("v2 keys API, ours and etcd 3.4 side by side", () => {
     await same(sides, "PUT", "/v2/keys/e", "refresh=true&ttl=5");
     await same(sides, "GET", "/v2/keys/e?a=%zz");
     await same(sides, "PUT", "/v2/keys/e", "value=%zz");
+    // No --max-request-bytes for v2 (a 2 MB value is taken), but Go's 10 MiB form limit.
+    await same(sides, "PUT", "/v2/keys/big", `value=${"a".repeat(2_000_000)}`);
+    await same(sides, "PUT", "/v2/keys/big", `value=${"a".repeat(11 << 20)}`);
+    await same(sides, "DELETE", "/v2/keys/big");
     await same(sides, "GET", "/v2/keys/e?a=1;b=2");
     await same(sides, "PUT", "/v2/keys/e", "value=1;x=2");
     await same(sides, "PATCH", "/v2/keys/e", "value=1");

@@ -2,8 +2,12 @@
  * Go's `http.Request.ParseForm` for the v2 API (net/http request.go, net/url ParseQuery): the
  * query string, and for PUT, POST and PATCH an `application/x-www-form-urlencoded` body whose
  * values come before the query's. `+` is a space; a bad `%` escape fails with Go's
- * `invalid URL escape "%zz"`, a `;` in a query with `invalid semicolon separator in query`.
+ * `invalid URL escape "%zz"`, a `;` in a query with `invalid semicolon separator in query`, a
+ * body over {@link MAX_FORM_BYTES} with `http: POST too large`.
  */
+
+/** Largest form body read, bytes (Go's maxFormSize, 10 MiB); a larger one fails with `http: POST too large`. */
+export const MAX_FORM_BYTES = 10 << 20;
 
 /** Form values by name, in order (Go's url.Values). */
 export type FormValues = Map<string, string[]>;
@@ -67,7 +71,12 @@ export async function parseForm(req: Request): Promise<FormValues> {
   let error: FormError | undefined;
   if (req.method === "PUT" || req.method === "POST" || req.method === "PATCH") {
     const ct = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-    if (ct === "application/x-www-form-urlencoded") error = parseQuery(form, await req.text());
+    if (ct === "application/x-www-form-urlencoded") {
+      if (Number(req.headers.get("content-length") ?? 0) > MAX_FORM_BYTES) throw new FormError("http: POST too large");
+      const body = await req.text();
+      if (Buffer.byteLength(body) > MAX_FORM_BYTES) throw new FormError("http: POST too large");
+      error = parseQuery(form, body);
+    }
   }
   const url = req.url;
   const q = url.indexOf("?");
