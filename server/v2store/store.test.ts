@@ -164,5 +164,13 @@ describe("persistence", () => {
     expect(copy.index).toBe(s.index);
     expect(copy.hasTtlKeys()).toBe(true);
     expect(rows.map((r) => r.path)).toEqual(["/a", "/a/b", "/a/b/c", "/q", "/q/00000000000000000003", "/t"]);
+    // History does not survive the load: an older watch is told so instead of waiting.
+    expect(error(() => copy.watch("/t", false, false, 3)).toJSON()).toEqual({
+      errorCode: 401,
+      message: "The event in requested index is outdated and cleared",
+      cause: `the requested history has been cleared [${s.index + 1}/3]`,
+      index: s.index,
+    });
+    expect(copy.watch("/t", false, false, 0).sinceIndex).toBe(s.index + 1);
   });
 });

@@ -91,13 +91,15 @@ export class V2Store {
 
   /**
    * Replaces the whole tree with `rows` (parents first) and `index`: at start-up and after a
-   * snapshot. Watchers are kept; the event history is dropped (its indexes no longer apply).
+   * snapshot. Watchers are kept; the event history is not kept in the tables, so it starts
+   * after `index` (etcd keeps it in its snapshots: a watch from an index before the load gets
+   * 401 here where etcd may still answer it).
    */
   load(rows: V2Row[], index: number, clusterVersionRecorded = false): void {
     this.reset();
     this.index = index;
     this.clusterVersionRecorded = clusterVersionRecorded;
-    this.hub.history.clear();
+    this.hub.history.resetAt(index);
     for (const r of rows) {
       const [dirName, name] = splitPath(r.path);
       const parent = this.lookup(dirName);

@@ -88,11 +88,15 @@ export class EventHistory {
     this.startIndex = eventIndex(this.events[0]!);
   }
 
-  /** Drops every event (a snapshot replaced the store). */
-  clear(): void {
+  /**
+   * Drops every event: the store was loaded at `index` (start-up, snapshot). A watch from `index`
+   * or before then fails with 401, as for events pushed out of history, rather than waiting and
+   * silently missing the changes up to `index`.
+   */
+  resetAt(index: number): void {
     this.events = [];
-    this.startIndex = 0;
-    this.lastIndex = 0;
+    this.startIndex = index + 1;
+    this.lastIndex = index;
   }
 
   /**
