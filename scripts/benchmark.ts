@@ -163,7 +163,8 @@ function planWorkloads(mode: string | undefined, key: string | undefined, end: s
   if (!SECURITY_MODES.includes(security)) usage(`--security must be one of ${SECURITY_MODES.join(", ")}, got ${JSON.stringify(flags.security)}`);
   if (security !== "none") {
     if (flags.cluster) usage("--security does not apply to --cluster");
-    if (mode === "watch" || mode === "lease-keepalive") usage(`--security does not apply to mode ${mode}`);
+    // v2-set speaks plain HTTP/1.1 without client certificates or tokens.
+    if (mode === "watch" || mode === "lease-keepalive" || mode === "v2-set") usage(`--security does not apply to mode ${mode}`);
     if (mode === undefined) return [{ ...base, mode: "put" }, { ...base, mode: "range", consistency: "s" }];
   }
   if (flags.metricsOverhead) {

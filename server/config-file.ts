@@ -24,7 +24,7 @@
  * or directory`. YAML 1.1 scalars are read as Go's yaml.v2 reads them (`yes` is true).
  *
  * Keys etcd does not know are ignored, as etcd 3.4 ignores them, but each is reported in a
- * warning; keys etcd knows and this server does not support (e.g. `enable-v2`, `proxy`) are
+ * warning; keys etcd knows and this server does not support (e.g. `enable-pprof`, `proxy`) are
  * ignored with a warning too. Defaults are etcd's `NewConfig()`: unlike on the command line,
  * `listen-client-urls` without `advertise-client-urls` keeps the default advertise URL and
  * `initial-cluster` stays `default=http://localhost:2380` whatever the name.
@@ -38,7 +38,7 @@ import { goDurationString } from "../cli/go/duration.ts";
 const ETCD_KEYS_NOT_SUPPORTED = new Set([
   "backend-batch-interval", "backend-batch-limit", "debug",
   "enable-grpc-gateway",
-  "enable-pprof", "enable-v2", "experimental-backend-bbolt-freelist-type", "experimental-enable-lease-checkpoint", "experimental-enable-lease-checkpoint-persist",
+  "enable-pprof", "experimental-backend-bbolt-freelist-type", "experimental-enable-lease-checkpoint", "experimental-enable-lease-checkpoint-persist",
   "experimental-enable-v2v3",
   "experimental-watch-progress-notify-interval", "grpc-keepalive-interval", "grpc-keepalive-min-time",
   "grpc-keepalive-timeout", "initial-election-tick-advance", "log-output", "log-package-levels",

@@ -23,6 +23,7 @@ describe("parseConfig", () => {
       strictReconfigCheck: true,
       forceNewCluster: false,
       discovery: { url: "", fallback: "proxy", proxy: "", srv: "", srvName: "" },
+      enableV2: false,
       snapshotCount: 100000,
       heartbeatIntervalMs: 100,
       electionTimeoutMs: 1000,

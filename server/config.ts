@@ -76,6 +76,8 @@ export interface EtcdConfig {
   forceNewCluster?: boolean;
   /** `--discovery*` flags (server/discovery/). */
   discovery?: DiscoveryFlags;
+  /** `--enable-v2`: serve etcd's v2 API (`/v2/keys`, `/v2/members`, `/v2/stats`) on the client port (default false). */
+  enableV2: boolean;
   /** `--snapshot-count`: committed entries between snapshots (default 100000). */
   snapshotCount: number;
   /** `--heartbeat-interval` in milliseconds (default 100). */
@@ -196,6 +198,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "listen-client-urls", kind: "urls", def: "http://localhost:2379", group: "Member", help: "List of URLs to listen on for client traffic." },
   { name: "auto-compaction-retention", kind: "string", def: "0", group: "Member", help: "Auto compaction retention length. 0 means disable auto compaction." },
   { name: "auto-compaction-mode", kind: "string", def: "periodic", group: "Member", help: "Interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention." },
+  { name: "enable-v2", kind: "bool", def: "false", group: "Member", help: "Accept etcd V2 client requests." },
   { name: "config-file", kind: "string", def: "", group: "Member", help: "Path to the server configuration file. Note that if a configuration file is provided, other command line flags and environment variables will be ignored." },
   { name: "quota-backend-bytes", kind: "int", def: "0", group: "Member", help: "Raise alarms when backend size exceeds the given quota (0 defaults to low space quota)." },
   { name: "max-txn-ops", kind: "uint", def: "128", group: "Member", help: "Maximum number of operations permitted in a transaction." },
@@ -573,6 +576,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
       srv: get<string>("discovery-srv"),
       srvName: get<string>("discovery-srv-name"),
     },
+    enableV2: get<boolean>("enable-v2"),
     snapshotCount: get<number>("snapshot-count"),
     heartbeatIntervalMs: get<number>("heartbeat-interval"),
     electionTimeoutMs: get<number>("election-timeout"),

@@ -46,6 +46,8 @@ export interface WorkloadContext {
   options: WorkloadOptions;
   /** Prepares unary requests; a prepared call sends over connection `client % conns`. */
   caller: Caller;
+  /** The server's client URL (`http://127.0.0.1:<port>`), for workloads over plain HTTP (v2-set). */
+  endpoint: string;
 }
 
 /** One request of a client: `seq` is the request's number for this server and workload (0, 1, 2...). */

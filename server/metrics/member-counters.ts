@@ -6,6 +6,7 @@
  */
 import { Histogram } from "prom-client";
 import { PeerCounters } from "./peer-counters.ts";
+import { V2HttpCounters } from "./v2-http-counters.ts";
 
 /**
  * Bucket upper bounds of etcd's disk latency histograms, seconds: 1 ms doubling 14 times up to
@@ -41,6 +42,8 @@ export class MemberCounters {
   healthFailures = 0;
   /** Peer traffic of this member's transport (`etcd_network_peer_*`). */
   readonly peers = new PeerCounters();
+  /** The v2 keys API's `etcd_http_*` metrics (server/http/v2/keys.ts). */
+  readonly v2Http = new V2HttpCounters();
   /**
    * `etcd_disk_wal_fsync_duration_seconds`: the Raft log and the backend are one SQLite database
    * here, so a WAL fsync is the commit of the Ready transaction (synchronous=FULL); observed

@@ -30,6 +30,8 @@ import type { TokenProvider } from "../auth/tokens.ts";
 import type { AlarmResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { alarmRefusal, applyAlarm, type AlarmLog } from "../alarm/apply.ts";
 import type { AlarmStore } from "../alarm/store.ts";
+import { applyV2, type V2Outcome } from "../v2store/apply.ts";
+import type { V2Store } from "../v2store/store.ts";
 
 /** Response message of an applied write, header still unset (the node fills it). */
 export type AppliedResponse =
@@ -43,8 +45,14 @@ export type AppliedResponse =
   | AlarmResponse
   | AuthResponse;
 
-/** Outcome of applying one entry: the response and the MVCC events it produced, or an etcd error. */
-export type ApplyOutcome = { response: AppliedResponse; events: Event[]; revision: number } | ConnectError;
+/**
+ * A successful entry's outcome: the response and the MVCC events it produced; for a v2 request
+ * (whose response is empty) its v2 store outcome too.
+ */
+export type AppliedOutcome = { response: AppliedResponse; events: Event[]; revision: number; v2?: V2Outcome };
+
+/** Outcome of applying one entry, or an etcd error. */
+export type ApplyOutcome = AppliedOutcome | ConnectError;
 
 /** What the applier needs from the member: the MVCC store, the lessor and the auth store. */
 export interface ApplyTarget {
@@ -59,6 +67,8 @@ export interface ApplyTarget {
   alarms?: AlarmStore;
   /** Logs raised and cleared alarms. */
   alarmLog?: AlarmLog;
+  /** The v2 keys store; absent: v2 entries change nothing (tests of MVCC alone). */
+  v2Store?: V2Store;
 }
 
 /**
@@ -68,6 +78,11 @@ export interface ApplyTarget {
  */
 export function applyEntry(target: ApplyTarget, req: InternalRaftRequest, index = 0): ApplyOutcome {
   const { mvcc, lessor } = target;
+  // etcd applies v2 requests apart from the v3 appliers (no alarm or v3 auth check).
+  if (req.v2) {
+    const v2 = target.v2Store ? applyV2(target.v2Store, req.v2) : undefined;
+    return { response: create(CompactionResponseSchema), events: [], revision: mvcc.currentRevision, v2 };
+  }
   try {
     if (target.alarms) {
       // etcd's applierV3Capped / applierV3Corrupt wrap every other applier.

@@ -95,7 +95,11 @@ import { startLeaseExpiry, type LeaseExpiryLoop } from "../lease/expiry.ts";
 import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../config.ts";
 import { humanizeBytes as humanBytes } from "../../cli/go/humanize.ts";
 import { removeSnapshotLeftovers, snapshotChunks, type SnapshotChunk } from "../snapshot/stream.ts";
-import { applyEntry, type ApplyOutcome, type AppliedResponse } from "./applier.ts";
+import { applyEntry, type AppliedOutcome, type ApplyOutcome, type AppliedResponse } from "./applier.ts";
+import { V2Server } from "./v2-server.ts";
+import type { V2Store } from "../v2store/store.ts";
+import type { V2HttpDeps } from "../http/v2/mount.ts";
+import { AppendStats } from "../v2stats/append-stats.ts";
 import { ProposalWaiters } from "./proposals.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { decodeMemberContext, applyMemberAttributes, applyMemberConfChange, encodeMemberContext, validateConfChange } from "../membership/apply.ts";
@@ -168,6 +172,8 @@ export interface NodeConfig extends BootstrapConfig {
   wallClock?: WallClock;
   /** `--quota-backend-bytes`: backend size that raises NOSPACE, bytes (0 or absent: 2 GiB; negative: none). */
   quotaBackendBytes?: number;
+  /** `--enable-v2`: the v2 HTTP API is served (the v2 store is kept and applied either way, as etcd's). */
+  enableV2?: boolean;
   /** `--experimental-compaction-batch-limit`: compacted rows deleted per event-loop turn (0 or absent: COMPACTION_BATCH_ROWS). */
   compactionBatchLimit?: number;
   /** `--experimental-warning-apply-duration`, ms (absent: 100): slower requests are logged and counted (server/metrics/slow-apply.ts). */
@@ -231,6 +237,8 @@ export class EtcdNode implements EtcdServerApi {
   readonly joinedMembers: MemberRecord[] | undefined;
   /** Whether this member is a learner (cached: checked on every client request). */
   private learner = false;
+  /** When this member started, epoch ms (`startTime` of /v2/stats/self). */
+  private readonly startedAtMs: number;
   /** When a leader was last elected (epoch ms; etcd's leadElectedTime). */
   private leaderElectedAt = 0;
   /** A snapshot was installed in the transaction being applied. */
@@ -269,6 +277,10 @@ export class EtcdNode implements EtcdServerApi {
   private readonly heartbeats: HeartbeatTimeoutDetector;
   /** Logs and counts slow and failed requests (`--experimental-warning-apply-duration`). */
   private readonly slowApply: SlowApplyWarner;
+  /** MsgApp sent and received, for `/v2/stats/self` (server/v2stats/append-stats.ts). */
+  private readonly appendStats = new AppendStats();
+  /** The v2 keys store and its request path (server/node/v2-server.ts); served with `--enable-v2`. */
+  readonly v2: V2Server;
   /** Leader last seen (for `etcd_server_leader_changes_seen_total`). */
   private lastLeader: NodeId = 0n;
 
@@ -280,6 +292,7 @@ export class EtcdNode implements EtcdServerApi {
     join?: JoinInfo,
   ) {
     const env = (this.env = cfg.env ?? realEnv);
+    this.startedAtMs = env.now();
     // Checked first: a bad retention fails the start before any loop runs (etcd: StartEtcd fails).
     const compactionMode = cfg.autoCompactionMode ?? "periodic";
     const compactionRetention = parseCompactionRetention(compactionMode, cfg.autoCompactionRetention ?? "0");
@@ -323,6 +336,18 @@ export class EtcdNode implements EtcdServerApi {
 
     this.readyPromise = new Promise((resolve) => (this.markReady = resolve));
     this.removed = new Promise((resolve) => (this.markRemoved = resolve));
+    // Before the Raft loop, which may apply entries (v2 ones, membership records) at once.
+    this.v2 = new V2Server({
+      db,
+      env,
+      propose: (fields, signal) => this.proposeEntry(fields, undefined, signal),
+      isLeader: () => this.raft.isLeader,
+      raftIndexTerm: () => {
+        const st = this.raft.status();
+        return { index: this.raft.committedIndex, term: Number(st.hardState.term) };
+      },
+      warn: (msg, fields) => logger.warn(msg, fields),
+    });
     this.raftStorage = new SqliteRaftStorage(db, this.meta);
     // etcd replaces --snapshot-count 0 with its default (etcdserver/server.go).
     const snapshotCount = cfg.snapshotCount || 100_000;
@@ -348,6 +373,7 @@ export class EtcdNode implements EtcdServerApi {
       onApplied: () => this.afterApply(),
       send: (messages) => {
         this.checkHeartbeats(messages);
+        for (const m of messages) if (m.type === MessageType.MsgApp) this.appendStats.sent(env.now(), messageBytes(m));
         this.sink?.send(messages);
       },
       onLeaderChange: (lead) => this.leaderChanged(lead, electionMs),
@@ -408,6 +434,35 @@ export class EtcdNode implements EtcdServerApi {
       rev: () => this.mvcc.currentRevision,
       compact: (revision) => this.propose({ compaction: create(CompactionRequestSchema, { revision: BigInt(revision) }) }),
     });
+  }
+
+  /** The v2 store entries are applied to (server/node/applier.ts ApplyTarget). */
+  get v2Store(): V2Store {
+    return this.v2.store;
+  }
+
+  /** What the v2 HTTP routes use (server/http/v2/mount.ts); undefined without `--enable-v2`. */
+  v2Http(): V2HttpDeps | undefined {
+    if (!this.cfg.enableV2) return undefined;
+    const states = ["StateFollower", "StateCandidate", "StateLeader", "StatePreCandidate"];
+    return {
+      clusterId: this.clusterId,
+      memberId: this.memberId,
+      name: this.cfg.name,
+      v2: this.v2,
+      nowMs: () => this.env.now(),
+      httpCounters: this.counters.v2Http,
+      members: () => this.membersTable.all().map(toMember),
+      leader: () => this.raft.leader,
+      cluster: this.cluster,
+      isIdRemoved: (id) => this.membersTable.isRemoved(id),
+      state: () => states[this.raft.status().softState.raftState] ?? "StateFollower",
+      startMs: this.startedAtMs,
+      leaderSinceMs: () => this.leaderElectedAt,
+      peers: () => this.membersTable.all().filter((m) => m.id !== this.memberId).map((m) => m.id),
+      storeStats: () => this.v2.store.statsJson(),
+      appendStatsJson: () => this.appendStats.jsonFields(this.env.now()),
+    };
   }
 
   rejectIfLearner(): void {
@@ -847,6 +902,7 @@ export class EtcdNode implements EtcdServerApi {
   private shutdown(): void {
     this.compactor?.stop();
     this.leaseExpiry.stop();
+    this.v2.stop();
     this.watchHub.close();
     this.raft.stop();
     this.waiters.failAll(Errors.Stopped());
@@ -864,7 +920,9 @@ export class EtcdNode implements EtcdServerApi {
 
   /** Steps a Raft message from a peer (the transport calls this). */
   step(m: Message): void {
-    if (!this.closed) this.raft.step(m);
+    if (this.closed) return;
+    if (m.type === MessageType.MsgApp) this.appendStats.received(this.env.now(), messageBytes(m));
+    this.raft.step(m);
   }
 
   /**
@@ -879,6 +937,14 @@ export class EtcdNode implements EtcdServerApi {
    * request's own etcd error.
    */
   private async propose(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: AbortSignal): Promise<AppliedResponse> {
+    const result = await this.proposeEntry(fields, ai, signal);
+    result.response.header = this.header();
+    result.response.header.revision = BigInt(result.revision);
+    return result.response;
+  }
+
+  /** {@link propose}, resolving with the entry's whole outcome (a v2 request's is in `v2`). */
+  private async proposeEntry(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: AbortSignal): Promise<AppliedOutcome> {
     this.assertOpen();
     if (signal?.aborted) throw Errors.Canceled();
     // Publishing this member's attributes is exempt, as etcd's publish (a v2 request) is: a member
@@ -891,7 +957,8 @@ export class EtcdNode implements EtcdServerApi {
     // The sender, checked when the entry is applied (etcd's RequestHeader username/auth_revision).
     if (ai) req.header = create(RequestHeaderSchema, { ID: id, username: ai.username, authRevision: BigInt(ai.revision) });
     const data = toBinary(InternalRaftRequestSchema, req);
-    if (data.length > this.cfg.maxRequestBytes) throw Errors.RequestTooLarge();
+    // etcd checks --max-request-bytes on v3 requests only; a v2 form is capped at 10 MiB by Go's ParseForm.
+    if (data.length > this.cfg.maxRequestBytes && !fields.v2) throw Errors.RequestTooLarge();
     if (limited && this.waiters.size > 0 && this.waiters.bytes + data.length > MAX_PENDING_PROPOSAL_BYTES) {
       throw Errors.TooManyRequests();
     }
@@ -923,9 +990,7 @@ export class EtcdNode implements EtcdServerApi {
       signal?.removeEventListener("abort", onAbort);
     }
     if (result instanceof ConnectError) throw result;
-    result.response.header = this.header();
-    result.response.header.revision = BigInt(result.revision);
-    return result.response;
+    return result;
   }
 
   /** A client's write: refused on a learner, else {@link propose}. */
@@ -983,7 +1048,10 @@ export class EtcdNode implements EtcdServerApi {
     const req = fromBinary(InternalRaftRequestSchema, e.data);
     if (req.memberAttributes) {
       const a = req.memberAttributes;
+      // etcd writes the attributes of a known member to its v2 store (skipped for a removed one).
+      if (this.membersTable.get(a.ID)) this.v2.store.recordInternal("attributes", "set");
       applyMemberAttributes(this.membersTable, a.ID, a.name, a.clientURLs);
+      if (this.membersTable.all().every((m) => m.name !== "")) this.v2.store.recordClusterVersion();
       this.waiters.record(req.ID, applyEntry(this, req));
       return;
     }
@@ -1012,7 +1080,9 @@ export class EtcdNode implements EtcdServerApi {
    */
   private applyConfChange(cc: ConfChange): boolean {
     if (isAlreadyApplied(this.membersTable, cc)) {
-      // The bootstrap entries of a new cluster: bootstrapMembership stored these voters already.
+      // The bootstrap entries of a new cluster: bootstrapMembership stored these voters already
+      // (etcd's v2 store records each all the same).
+      this.v2.store.recordInternal("member", "create");
       this.confWaiters.record(cc.id, this.membersTable.all());
       return true;
     }
@@ -1022,7 +1092,9 @@ export class EtcdNode implements EtcdServerApi {
       this.confWaiters.record(cc.id, refused);
       return false;
     }
+    const existed = this.membersTable.get(cc.nodeId) !== undefined;
     applyMemberConfChange(this.membersTable, cc);
+    recordMemberChange(this.v2.store, cc.type, existed);
     this.learner = this.membersTable.get(this.memberId)?.isLearner ?? false;
     if (cc.type === ConfChangeType.ConfChangeRemoveNode && cc.nodeId === this.memberId) this.removedSelf = true;
     this.confWaiters.record(cc.id, this.membersTable.all());
@@ -1039,6 +1111,7 @@ export class EtcdNode implements EtcdServerApi {
     this.lessor.reload();
     this.authStore.reload();
     this.alarms.reload();
+    this.v2.reload();
     restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
     this.lastWatchHeader = undefined;
     this.learner = this.membersTable.get(this.memberId)?.isLearner ?? false;
@@ -1180,6 +1253,7 @@ export class EtcdNode implements EtcdServerApi {
       watchStreams: () => this.watchStreams,
       currentRevision: () => this.mvcc.currentRevision,
       compactRevision: () => this.mvcc.compactRevision,
+      v2Store: () => ({ ...this.v2.store.metrics, watchers: this.v2.store.hub.count }),
     };
   }
 
@@ -1199,6 +1273,29 @@ function isAlreadyApplied(members: MembersTable, cc: ConfChange): boolean {
   const existing = members.get(cc.nodeId);
   const ctx = decodeMemberContext(cc.context);
   return !!existing && !existing.isLearner && !!ctx && ctx.peerURLs.join(",") === existing.peerURLs.join(",");
+}
+
+/**
+ * The records etcd's membership code writes to its v2 store for an applied change: an added
+ * member's `raftAttributes` (create), an updated or promoted one's (update: `existed`), a removed
+ * member's directory (delete) and its `removed_members` entry (create).
+ */
+function recordMemberChange(store: V2Store, type: ConfChangeType, existed: boolean): void {
+  if (type === ConfChangeType.ConfChangeRemoveNode) {
+    store.recordInternal("member", "delete");
+    store.recordInternal("removed_member", "create");
+  } else if (type === ConfChangeType.ConfChangeUpdateNode || existed) {
+    store.recordInternal("member", "update");
+  } else {
+    store.recordInternal("member", "create");
+  }
+}
+
+/** Approximate size of a Raft message for the append rates, bytes: its entries' payloads plus a header each. */
+function messageBytes(m: Message): number {
+  let bytes = 32;
+  for (const e of m.entries) bytes += 16 + (e.data?.length ?? 0);
+  return bytes;
 }
 
 /** True when every range of the txn (nested ones included) is serializable: no ReadIndex needed. */
