@@ -44,8 +44,7 @@ function memberDataDir(): string {
   for (let i = 11; i <= 14; i++) db.run("INSERT INTO raft_log (idx, term, type, data) VALUES (?, 3, 0, NULL)", [i]);
   db.run("INSERT INTO hard_state (id, term, vote, commit_index) VALUES (1, 3, '11', 13)");
   db.run("INSERT INTO kv (id, main, sub, key, value, create_revision, version, lease, tombstone) VALUES (1, 2, 0, 'k', 'v', 2, 1, 0, 0)");
-  db.run("CREATE TABLE v2_nodes (path TEXT PRIMARY KEY, value TEXT)");
-  db.run("INSERT INTO v2_nodes VALUES ('/v2key', 'v2value')");
+  db.run("INSERT INTO v2_nodes (path, dir, value, created_index, modified_index, expire_ms) VALUES ('/v2key', 0, 'v2value', 5, 5, 0)");
   db.close();
   return dataDir;
 }
