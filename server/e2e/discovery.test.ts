@@ -9,8 +9,8 @@
  *   (our resolver is pointed at it with the `ETCD_TS_DNS_SERVER` test hook); `etcdctl
  *   --discovery-srv` (v2 mode) finds the members from `_etcd-client._tcp.<domain>`.
  *
- * The discovery service is the real etcd 3.4 with `--enable-v2`, or our own member with
- * `E2E_DISCOVERY_SERVICE=ours` (needs our v2 keys API, branch v2). The members under test are
+ * The discovery service is the server under test (`E2E_ETCD_BIN`, default our release binary)
+ * with `--enable-v2`, or the real etcd 3.4 with `E2E_DISCOVERY_SERVICE=etcd`. The members under test are
  * `E2E_ETCD_BIN` (default our release binary); the SRV cases need our binary (Go's resolver
  * cannot be sent to a DNS server on a non-standard port).
  */
@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { makeTestPki } from "./certs.ts";
 import { cleanup, etcdBin, freePort, goEtcdctl, IS_REAL_ETCD, makeTempDir, ourEtcdctlBin, run, startEtcd, waitHealthy, type EtcdProcess } from "./harness.ts";
 
-const DISCOVERY_BIN = process.env.E2E_DISCOVERY_SERVICE === "ours" ? etcdBin() : "/usr/bin/etcd";
+const DISCOVERY_BIN = process.env.E2E_DISCOVERY_SERVICE === "etcd" ? "/usr/bin/etcd" : etcdBin();
 const DNSMASQ = "/usr/sbin/dnsmasq";
 
 let service: EtcdProcess;
