@@ -95,6 +95,8 @@ import { startLeaseExpiry, type LeaseExpiryLoop } from "../lease/expiry.ts";
 import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../config.ts";
 import { humanizeBytes as humanBytes } from "../../cli/go/humanize.ts";
 import { removeSnapshotLeftovers, snapshotChunks, type SnapshotChunk } from "../snapshot/stream.ts";
+import { incomingImage, outgoingImage } from "./raft-snapshot-image.ts";
+import type { IncomingSnapshot, OutgoingSnapshot } from "../transport/snapshot-data.ts";
 import { applyEntry, type ApplyOutcome, type AppliedResponse } from "./applier.ts";
 import { ProposalWaiters } from "./proposals.ts";
 import { RaftDriver } from "./raft-driver.ts";
@@ -804,6 +806,18 @@ export class EtcdNode implements EtcdServerApi {
    */
   ready(): Promise<void> {
     return this.readyPromise;
+  }
+
+  /** The image to send with a MsgSnap: a copy of the backend file (server/node/raft-snapshot-image.ts). */
+  raftSnapshotImage(): Promise<OutgoingSnapshot> {
+    this.assertOpen();
+    return outgoingImage(this.db);
+  }
+
+  /** Where the image of an incoming MsgSnap `m` is written, for the apply loop to install. */
+  receiveRaftSnapshotImage(m: Message): IncomingSnapshot {
+    this.assertOpen();
+    return incomingImage(this.db.filename, m);
   }
 
   /** Steps a Raft message from a peer (the transport calls this). */

@@ -4,9 +4,8 @@
  * message carrying the SHA-256 of everything sent (etcdserver/api/v3rpc/maintenance.go
  * Snapshot: snapshotSendBufferSize, the `RemainingBytes: 0, Blob: sha` message).
  *
- * Consistency and memory: the backend is first copied with SQLite's `VACUUM INTO` (one
- * synchronous step, so no apply interleaves: the point in time of the snapshot) into a private
- * file beside it; the bbolt file is then built from that copy page by page into a second
+ * Consistency and memory: the backend file is first copied at one point in time without
+ * blocking the event loop (server/storage/backend-copy.ts) into a private file beside it; the bbolt file is then built from that copy page by page into a second
  * temporary file, yielding to the event loop between steps, and streamed from disk. Memory
  * stays bounded (a few pages plus one chunk) whatever the database size; disk needs about
  * twice the backend size for the duration. Both files are removed when the stream ends, fails
@@ -16,6 +15,7 @@ import { Database } from "bun:sqlite";
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, openSync, readdirSync, readSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { copyBackendFile } from "../storage/backend-copy.ts";
 import { FileSink } from "./bbolt/file-sink.ts";
 import { DEFAULT_PAGE_SIZE } from "./bbolt/format.ts";
 import { sqliteEtcdState } from "./sqlite-state.ts";
@@ -73,7 +73,7 @@ export async function* snapshotChunks(
   };
   signal?.addEventListener("abort", removeFiles, { once: true });
   try {
-    db.run("VACUUM INTO ?", [copyPath]);
+    await copyBackendFile(db, copyPath, signal);
     fd = openSync(boltPath, "w+", 0o600);
     let pages: number;
     const copy = new Database(copyPath, { readonly: true });

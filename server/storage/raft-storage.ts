@@ -4,15 +4,17 @@
  * membership (ConfState). Recent entries are also kept in memory (a contiguous tail) so the
  * leader replicates without reading SQLite.
  *
- * A snapshot's data is the whole backend (`db.serialize()`, bytes) made when Raft asks for it:
- * it holds the state machine at some applied index >= the snapshot index; the receiver skips
- * entries at or below the applied index stored inside it (etcd's consistent index trick).
+ * A snapshot carries no data here: the peer transport sends the state-machine image beside the
+ * message, a copy of the backend file made when the MsgSnap is sent (server/node/
+ * raft-snapshot-image.ts), as etcd's rafthttp streams its bbolt file. The image holds the state
+ * machine at some applied index >= the snapshot index; the receiver skips entries at or below
+ * the applied index stored inside it (etcd's consistent index trick).
  * Mirrors etcd's raft.MemoryStorage + WAL + snapshotter (raft/storage.go, etcdserver/storage.go).
  */
 import type { Database } from "bun:sqlite";
 import { RaftError } from "../raft/errors.ts";
 import type { InitialState, Storage } from "../raft/storage.ts";
-import { limitSize, type ConfState, type Entry, type HardState, type Snapshot } from "../raft/types.ts";
+import { EMPTY_BYTES, limitSize, type ConfState, type Entry, type HardState, type Snapshot } from "../raft/types.ts";
 import { HardStateTable } from "./hard-state.ts";
 import type { Meta } from "./meta.ts";
 import { RaftLog } from "./raft-log.ts";
@@ -36,19 +38,6 @@ function decodeConfState(s: string | undefined): ConfState {
   if (!s) return { voters: [], learners: [] };
   const o = JSON.parse(s) as { voters: string[]; learners: string[] };
   return { voters: o.voters.map(BigInt), learners: o.learners.map(BigInt) };
-}
-
-/**
- * The backend as one self-contained SQLite file image (bytes), WAL content included. The
- * header's read/write format bytes (offsets 18, 19) are set to 1 (rollback journal) so the
- * image opens as a plain file or with Database.deserialize; opening it with openBackend
- * switches it back to WAL. Source: SQLite file format §1.3.
- */
-export function backendImage(db: Database): Uint8Array {
-  const image = db.serialize();
-  image[18] = 1;
-  image[19] = 1;
-  return image;
 }
 
 /** Raft Storage backed by SQLite; writes join the caller's transaction if one is open. */
@@ -116,7 +105,7 @@ export class SqliteRaftStorage implements Storage {
 
   snapshot(): Snapshot {
     return {
-      data: backendImage(this.db),
+      data: EMPTY_BYTES,
       metadata: { index: this.snapIndex, term: this.snapTerm, confState: this.confState },
     };
   }
