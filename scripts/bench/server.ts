@@ -27,6 +27,8 @@ export interface ServerSpec {
   binary: string;
   /** Security mode (`--security`, default "none"; see security.ts). */
   security?: Security;
+  /** More flags for both servers alike (e.g. `--quota-backend-bytes`). */
+  extraArgs?: string[];
 }
 
 /** Reserves `count` distinct free TCP ports on 127.0.0.1 (listen on port 0, note, close). */
@@ -123,6 +125,7 @@ export class RunningServer {
       "--initial-cluster", `bench=${peer}`,
       "--initial-cluster-state", "new",
       ...security.flags,
+      ...(spec.extraArgs ?? []),
     ];
     const t0 = performance.now();
     const proc = Bun.spawn([spec.binary, ...args], {

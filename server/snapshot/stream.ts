@@ -85,6 +85,9 @@ export async function* snapshotChunks(
           pages = r.value;
           break;
         }
+        // Each step leaves about a MiB of row and page buffers behind; a collection hint per
+        // step keeps RSS flat (measured: ~70 -> ~48 MiB above idle for 256 KiB values).
+        Bun.gc(false);
         await breathe();
         signal?.throwIfAborted();
       }
