@@ -15,7 +15,7 @@ import cac from "cac";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { installCleanupHandlers } from "./bench/cleanup.ts";
-import { dbSizes, fillBackend, snapshotSave } from "./bench/backend-ops.ts";
+import { dbSizes, fillBackend, quotaFlags, sizeFlags, snapshotSave } from "./bench/backend-ops.ts";
 import { RunningServer, type ServerSpec } from "./bench/server.ts";
 
 const MIB = 1024 * 1024;
@@ -87,19 +87,13 @@ if (import.meta.main) {
   cli.help();
   const { options } = cli.parse();
   if (options.help) process.exit(0);
-  const sizeMib = Number(options.sizeMib);
-  const valueKib = Number(options.valueKib);
-  if (!(sizeMib > 0) || !(valueKib > 0) || valueKib > 1024) {
-    console.error("--size-mib must be > 0 and --value-kib in (0, 1024]");
-    process.exit(2);
-  }
+  const { sizeMib, valueKib } = sizeFlags(options);
   if (!["ours", "etcd", "both"].includes(options.server)) {
     console.error(`--server must be ours, etcd or both, got ${options.server}`);
     process.exit(2);
   }
   installCleanupHandlers();
-  // Room for the values, the Raft log ours keeps in the same file, and free pages.
-  const quota = ["--quota-backend-bytes", String(Math.max(2 * 1024 * MIB, 3 * sizeMib * MIB))];
+  const quota = quotaFlags(sizeMib);
   const specs: ServerSpec[] = [];
   if (options.server !== "ours") specs.push({ label: "etcd", binary: options.etcd, extraArgs: quota });
   if (options.server !== "etcd") specs.push({ label: "ours", binary: options.ours, extraArgs: quota });

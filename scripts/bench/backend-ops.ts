@@ -15,6 +15,25 @@ export const GO_ETCDCTL = process.env.GO_ETCDCTL ?? "/usr/bin/etcdctl";
 
 const MIB = 1024 * 1024;
 
+/**
+ * `--quota-backend-bytes` for a fill of `sizeMib` MiB of values: room for the values, the Raft
+ * log ours keeps in the same file, and free pages (at least etcd's 2 GiB default).
+ */
+export function quotaFlags(sizeMib: number): string[] {
+  return ["--quota-backend-bytes", String(Math.max(2 * 1024 * MIB, 3 * sizeMib * MIB))];
+}
+
+/** The scripts' `--size-mib` and `--value-kib`; exits with status 2 and a message when out of range. */
+export function sizeFlags(options: { [flag: string]: unknown }): { sizeMib: number; valueKib: number } {
+  const sizeMib = Number(options.sizeMib);
+  const valueKib = Number(options.valueKib);
+  if (!(sizeMib > 0) || !(valueKib > 0) || valueKib > 1024) {
+    console.error("--size-mib must be > 0 and --value-kib in (0, 1024]");
+    process.exit(2);
+  }
+  return { sizeMib, valueKib };
+}
+
 /** Status sizes, bytes: `dbSize` (the file) and `dbSizeInUse`. */
 export async function dbSizes(server: RunningServer): Promise<{ dbSize: number; dbSizeInUse: number }> {
   const st = await withTransport(server.endpoint, (t) => createClient(Maintenance, t).status({}), server.access);
@@ -126,4 +145,30 @@ export async function defragment(server: RunningServer): Promise<{ seconds: numb
   const seconds = (performance.now() - t0) / 1000;
   const after = await dbSizes(server);
   return { seconds, beforeBytes: before.dbSize, afterBytes: after.dbSize };
+}
+
+/**
+ * Puts small values in a closed loop (one client) on its own connection until `until` settles;
+ * returns the latencies' p99 and max and the count, ms. A failed put throws.
+ */
+export async function putLatencyDuring(server: RunningServer, until: Promise<unknown>): Promise<{ p99Ms: number; maxMs: number; puts: number }> {
+  let done = false;
+  void until.finally(() => (done = true));
+  const lat: number[] = [];
+  await withTransport(
+    server.endpoint,
+    async (t) => {
+      const kv = createClient(KV, t);
+      const enc = new TextEncoder();
+      for (let i = 0; !done; i++) {
+        const t0 = performance.now();
+        await kv.put({ key: enc.encode(`/during/${i % 100}`), value: enc.encode("x".repeat(64)) }, { timeoutMs: 30_000 });
+        lat.push(performance.now() - t0);
+      }
+    },
+    server.access,
+  );
+  lat.sort((a, b) => a - b);
+  const p99Ms = lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))]! : 0;
+  return { p99Ms, maxMs: lat.at(-1) ?? 0, puts: lat.length };
 }
