@@ -29,6 +29,10 @@ const COMPACT_TERM = "raft_compact_term";
 
 /** Entries kept in the in-memory tail, at most. */
 const TAIL_ENTRIES = 20000;
+/** Entry data kept in the in-memory tail, bytes at most (large values must not pin the log in memory). */
+const TAIL_BYTES = 64 * 1024 * 1024;
+
+const dataBytes = (entries: readonly Entry[]) => entries.reduce((n, e) => n + e.data.length, 0);
 
 function encodeConfState(cs: ConfState): string {
   return JSON.stringify({ voters: cs.voters.map(String), learners: cs.learners.map(String) });
@@ -52,6 +56,8 @@ export class SqliteRaftStorage implements Storage {
   private last: number;
   /** Contiguous entries ending at `last` (possibly empty). */
   private tail: Entry[] = [];
+  /** Sum of the tail's entry data, bytes. */
+  private tailBytes = 0;
 
   constructor(
     private readonly db: Database,
@@ -132,13 +138,25 @@ export class SqliteRaftStorage implements Storage {
     const tailStart = this.last - this.tail.length + 1;
     const start = entries[0]!.index;
     if (this.tail.length > 0 && start >= tailStart && start <= this.last + 1) {
+      this.tailBytes -= dataBytes(this.tail.slice(start - tailStart));
       this.tail.length = start - tailStart;
       for (const e of entries) this.tail.push(e);
+      this.tailBytes += dataBytes(entries);
     } else {
       this.tail = [...entries];
+      this.tailBytes = dataBytes(entries);
     }
-    if (this.tail.length > TAIL_ENTRIES) this.tail = this.tail.slice(this.tail.length - TAIL_ENTRIES / 2);
+    if (this.tail.length > TAIL_ENTRIES || this.tailBytes > TAIL_BYTES) this.trimTail();
     this.last = entries[entries.length - 1]!.index;
+  }
+
+  /** Drops the tail's older half (by count and by bytes); those entries are read from SQLite. */
+  private trimTail(): void {
+    let drop = Math.max(0, this.tail.length - TAIL_ENTRIES / 2);
+    let bytes = dataBytes(this.tail.slice(0, drop));
+    while (drop < this.tail.length - 1 && this.tailBytes - bytes > TAIL_BYTES / 2) bytes += this.tail[drop++]!.data.length;
+    this.tail = this.tail.slice(drop);
+    this.tailBytes -= bytes;
   }
 
   /** Persists the hard state. */
@@ -176,7 +194,10 @@ export class SqliteRaftStorage implements Storage {
     this.meta.setNumber(COMPACT_TERM, this.compactTerm);
     this.log.compactBefore(index + 1);
     const tailStart = this.last - this.tail.length + 1;
-    if (this.tail.length > 0 && index >= tailStart) this.tail = this.tail.slice(index - tailStart + 1);
+    if (this.tail.length > 0 && index >= tailStart) {
+      this.tailBytes -= dataBytes(this.tail.slice(0, index - tailStart + 1));
+      this.tail = this.tail.slice(index - tailStart + 1);
+    }
   }
 
   /** Replaces the log with a received snapshot's position (state machine data handled by the caller). */
@@ -190,6 +211,7 @@ export class SqliteRaftStorage implements Storage {
     this.meta.setNumber(COMPACT_TERM, term);
     this.log.compactBefore(Number.MAX_SAFE_INTEGER);
     this.tail = [];
+    this.tailBytes = 0;
     this.last = index;
   }
 }
