@@ -81,9 +81,10 @@ function deliverBatch(batch: MessageBatch, from: bigint, self: ReceiverContext):
  * to ReceiverContext.receiveSnapshotImage piece by piece (never whole in memory unless that
  * keeps it there). Returns the message with the `snapshot.data` the sink gives, and the image
  * size. Throws InvalidArgument when the first chunk has no message, the message is not MsgSnap,
- * or the data does not add up to total_size bytes; the sink is aborted on any failure.
+ * or the data does not add up to total_size bytes, FailedPrecondition when the message is not
+ * from `from` to us (before anything is written); the sink is aborted on any failure.
  */
-async function reassemble(chunks: AsyncIterable<SnapshotChunk>, self: ReceiverContext): Promise<{ msg: Message; sizeBytes: number }> {
+async function reassemble(chunks: AsyncIterable<SnapshotChunk>, from: bigint, self: ReceiverContext): Promise<{ msg: Message; sizeBytes: number }> {
   let msg: Message | undefined;
   let sink: IncomingSnapshot | undefined;
   let total = 0;
@@ -94,6 +95,7 @@ async function reassemble(chunks: AsyncIterable<SnapshotChunk>, self: ReceiverCo
         if (!chunk.message) throw new ConnectError("snapshot without message", Code.InvalidArgument);
         if (chunk.message.type !== MessageType.MsgSnap) throw new ConnectError("wrong raft message type", Code.InvalidArgument);
         msg = messageFromProto(chunk.message);
+        if (!addressedToUs(msg, from, self)) throw new ConnectError(REFUSALS.toMismatch, Code.FailedPrecondition);
         total = Number(chunk.totalSize);
         sink = self.receiveSnapshotImage(msg);
       }
@@ -127,8 +129,7 @@ export function peerService(self: ReceiverContext): ServiceImpl<typeof Peer> {
     async snapshot(chunks: AsyncIterable<SnapshotChunk>, ctx: HandlerContext) {
       const from = admit(ctx, self, "snapshot");
       const started = Date.now();
-      const { msg, sizeBytes } = await reassemble(chunks, self);
-      if (!addressedToUs(msg, from, self)) throw new ConnectError(REFUSALS.toMismatch, Code.FailedPrecondition);
+      const { msg, sizeBytes } = await reassemble(chunks, from, self);
       self.log.info("received database snapshot", {
         "local-member-id": hexId(self.memberId),
         "remote-snapshot-sender-id": hexId(from),
