@@ -18,7 +18,7 @@ import {
   TxnRequestSchema,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { startEtcdNode, type EtcdNode } from "../node/etcd-node.ts";
-import { quietNodeLogger, singleMemberConfig } from "../node/testing.ts";
+import { quietNodeLogger, singleMemberConfig, TestCluster, waitFor } from "../node/testing.ts";
 import { alarmString } from "./store.ts";
 
 const dirs: string[] = [];
@@ -149,3 +149,23 @@ test("apply-time quota (etcd's quotaApplierV3): puts admitted together but over 
   expect(n.alarmList().map(alarmString)).toEqual([`memberID:${n.memberId} alarm:NOSPACE `]);
   expect(await errorOf(n.put(put("after", "x")))).toBe(NOSPACE);
 });
+
+test("apply-time quota on 3 members: each member that applies an entry over the quota raises NOSPACE for itself", async () => {
+  const probe = await startEtcdNode({ ...singleMemberConfig(tmp()), quotaBackendBytes: 0 }, quietNodeLogger);
+  const baseBytes = probe.backendSize;
+  await probe.close();
+  const cluster = await TestCluster.start(3, { quotaBackendBytes: baseBytes + 600 * 1024, maxRequestBytes: 1.5 * 1024 * 1024 });
+  try {
+    const leader = await cluster.leader();
+    const value = new Uint8Array(100 * 1024).fill(100);
+    const results = await Promise.all(Array.from({ length: 16 }, (_, i) => errorOf(leader.put(put(`c${i}`, value)))));
+    expect(results).toContain(NOSPACE);
+    await waitFor(() => cluster.running().every((m) => m.alarmList().length === 3), "NOSPACE raised by every member");
+    const ids = cluster.running().map((m) => m.memberId).sort();
+    for (const m of cluster.running()) {
+      expect(m.alarmList().map((a) => [a.memberID, a.alarm]).sort()).toEqual(ids.map((id) => [id, AlarmType.NOSPACE]));
+    }
+  } finally {
+    await cluster.stop();
+  }
+}, 60_000);

@@ -997,9 +997,13 @@ export class EtcdNode implements EtcdServerApi {
     });
     this.raisingNoSpace = true;
     const activate = create(AlarmRequestSchema, { memberID: this.memberId, action: AlarmRequest_AlarmAction.ACTIVATE, alarm: AlarmType.NOSPACE });
-    void this.alarm(activate)
-      .catch((e) => this.logger.warn("failed to raise the NOSPACE alarm", { error: String(e) }))
-      .finally(() => (this.raisingNoSpace = false));
+    // Proposed once the apply round is over (etcd: in a goroutine of its own).
+    this.env.setImmediate(() => {
+      if (this.closed) return;
+      void this.alarm(activate)
+        .catch((e) => this.logger.warn("failed to raise the NOSPACE alarm", { error: String(e) }))
+        .finally(() => (this.raisingNoSpace = false));
+    });
   }
 
   /**
