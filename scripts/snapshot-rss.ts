@@ -6,8 +6,9 @@
  *
  * Starts the server on free loopback ports with a temp data dir (`--quota-backend-bytes` sized
  * to fit), writes `--size-mib` MiB of values in distinct keys, waits a few seconds, samples the
- * idle RSS of its process tree, then runs `etcdctl snapshot save` while sampling RSS every 20 ms,
- * and prints idle, peak and peak - idle with the snapshot's size and time. It kills only the
+ * idle RSS of its process tree, then runs `etcdctl snapshot save` while sampling RSS every 20 ms
+ * and one client puts in a closed loop, and prints idle, peak and peak - idle with the
+ * snapshot's size and time and the put latencies meanwhile (does the member keep answering?). It kills only the
  * processes it started (by PID) and removes its temp dirs, also on errors and SIGINT.
  * Disk: about 3x the size for ours (backend with its Raft log, the frozen copy, the bbolt file).
  */
@@ -15,7 +16,7 @@ import cac from "cac";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { installCleanupHandlers } from "./bench/cleanup.ts";
-import { dbSizes, fillBackend, quotaFlags, sizeFlags, snapshotSave } from "./bench/backend-ops.ts";
+import { dbSizes, fillBackend, putLatencyDuring, quotaFlags, sizeFlags, snapshotSave } from "./bench/backend-ops.ts";
 import { RunningServer, type ServerSpec } from "./bench/server.ts";
 
 const MIB = 1024 * 1024;
@@ -30,6 +31,10 @@ export interface RssResult {
   peakRssBytes: number;
   snapshotBytes: number;
   snapshotSeconds: number;
+  /** Puts of one closed-loop client during the save: count, p99 and max latency, ms. */
+  putsDuringSave: number;
+  putP99DuringSaveMs: number;
+  putMaxDuringSaveMs: number;
 }
 
 async function measure(spec: ServerSpec, sizeMib: number, valueKib: number): Promise<RssResult> {
@@ -47,7 +52,9 @@ async function measure(spec: ServerSpec, sizeMib: number, valueKib: number): Pro
     await Bun.sleep(3000);
     const idle = server.rssBytes();
     console.error(`[${spec.label}] filled: db ${(dbSize / MIB).toFixed(0)} MiB, idle RSS ${(idle / MIB).toFixed(1)} MiB; snapshot save...`);
-    const run = await snapshotSave(server, join(server.tempDir, "snap.db"));
+    const saving = snapshotSave(server, join(server.tempDir, "snap.db"));
+    const puts = await putLatencyDuring(server, saving);
+    const run = await saving;
     return {
       server: spec.label,
       dataMib: sizeMib,
@@ -56,6 +63,9 @@ async function measure(spec: ServerSpec, sizeMib: number, valueKib: number): Pro
       peakRssBytes: run.peakRssBytes,
       snapshotBytes: run.fileBytes,
       snapshotSeconds: run.seconds,
+      putsDuringSave: puts.puts,
+      putP99DuringSaveMs: puts.p99Ms,
+      putMaxDuringSaveMs: puts.maxMs,
     };
   } finally {
     await server.stop();
@@ -67,11 +77,11 @@ export function rssMarkdown(results: RssResult[]): string {
   const mib = (b: number) => (b / MIB).toFixed(1);
   const rows = results.map(
     (r) =>
-      `| ${r.server} | ${r.dataMib} | ${mib(r.dbSizeBytes)} | ${mib(r.snapshotBytes)} | ${r.snapshotSeconds.toFixed(1)} | ${mib(r.idleRssBytes)} | ${mib(r.peakRssBytes)} | **${mib(r.peakRssBytes - r.idleRssBytes)}** |`,
+      `| ${r.server} | ${r.dataMib} | ${mib(r.dbSizeBytes)} | ${mib(r.snapshotBytes)} | ${r.snapshotSeconds.toFixed(1)} | ${mib(r.idleRssBytes)} | ${mib(r.peakRssBytes)} | **${mib(r.peakRssBytes - r.idleRssBytes)}** | ${r.putP99DuringSaveMs.toFixed(0)} / ${r.putMaxDuringSaveMs.toFixed(0)} (${r.putsDuringSave}) |`,
   );
   return [
-    "| server | values MiB | db MiB | snapshot MiB | save s | idle RSS MiB | peak RSS MiB | peak - idle MiB |",
-    "|---|---|---|---|---|---|---|---|",
+    "| server | values MiB | db MiB | snapshot MiB | save s | idle RSS MiB | peak RSS MiB | peak - idle MiB | put p99 / max during save ms (puts) |",
+    "|---|---|---|---|---|---|---|---|---|",
     ...rows,
   ].join("\n");
 }
