@@ -308,7 +308,7 @@ export class EtcdNode implements EtcdServerApi {
       wall: cfg.wallClock ?? systemWallClock,
     });
     restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
-    this.watchHub = new WatchHub(this.mvcc, new HistoryReader(db));
+    this.watchHub = new WatchHub(this.mvcc, new HistoryReader(db), { timers: env });
 
     this.readyPromise = new Promise((resolve) => (this.markReady = resolve));
     this.removed = new Promise((resolve) => (this.markRemoved = resolve));
@@ -767,6 +767,7 @@ export class EtcdNode implements EtcdServerApi {
       // etcd fragments at --max-request-bytes + grpcOverheadBytes (512 KiB), v3rpc/watch.go.
       maxResponseBytes: this.cfg.maxRequestBytes + 512 * 1024,
       progressIntervalMs: this.cfg.watchProgressNotifyIntervalMs,
+      env: this.env,
     });
   }
 

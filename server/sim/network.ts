@@ -1,0 +1,102 @@
+/**
+ * The simulated peer network: every Raft message is encoded as the real transport would send it
+ * (server/raft/wire.ts) and delivered as a scheduler task after a random delay, so messages
+ * reorder; a message may also be lost or duplicated, and partitions cut pairs of members in both
+ * directions. Each member gets a {@link RaftMessageSink} like the real transport's.
+ */
+import type { Prng } from "../raft/prng.ts";
+import { decodeMessage, encodeMessage } from "../raft/wire.ts";
+import type { Message } from "../raft/types.ts";
+import type { RaftMessageSink } from "../node/etcd-node.ts";
+import type { Owner, SimScheduler } from "./scheduler.ts";
+
+/** Fault rates of the network (probabilities per message). */
+export interface NetworkFaults {
+  loss: number;
+  duplicate: number;
+  /** A message takes 1..maxDelayMs ms; with probability `slow` up to 10x longer. */
+  maxDelayMs: number;
+  slow: number;
+}
+
+/** Where messages for a member go while it runs. */
+export interface Endpoint {
+  owner: Owner;
+  step(m: Message): void;
+}
+
+export class SimNetwork {
+  private readonly endpoints = new Map<bigint, Endpoint>();
+  private readonly cut = new Set<string>();
+  /** Test hook: a message for which it returns true is dropped. */
+  filter: ((m: Message) => boolean) | undefined;
+  faults: NetworkFaults = { loss: 0, duplicate: 0, maxDelayMs: 5, slow: 0 };
+  delivered = 0;
+  dropped = 0;
+
+  constructor(
+    private readonly sched: SimScheduler,
+    private readonly prng: Prng,
+  ) {}
+
+  /** Member `id` runs and receives through `ep` (replaces a crashed incarnation's). */
+  attach(id: bigint, ep: Endpoint): void {
+    this.endpoints.set(id, ep);
+  }
+
+  detach(id: bigint): void {
+    this.endpoints.delete(id);
+  }
+
+  /** Cuts (or heals, `on` false) the link between `a` and `b`. */
+  partition(a: bigint, b: bigint, on: boolean): void {
+    const k = linkKey(a, b);
+    if (on) this.cut.add(k);
+    else this.cut.delete(k);
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  isCut(a: bigint, b: bigint): boolean {
+    return this.cut.has(linkKey(a, b));
+  }
+
+  /** The sink member `from` sends through. */
+  sink(from: bigint): RaftMessageSink {
+    return {
+      send: (msgs) => {
+        for (const m of msgs) this.sendOne(from, m);
+      },
+      activeSince: (id) => (this.endpoints.has(id) && !this.isCut(from, id) ? 0 : undefined),
+    };
+  }
+
+  private sendOne(from: bigint, m: Message): void {
+    if (this.isCut(from, m.to) || this.prng.chance(this.faults.loss) || this.filter?.(m)) {
+      this.dropped++;
+      return;
+    }
+    const bytes = encodeMessage(m);
+    const copies = this.prng.chance(this.faults.duplicate) ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      let delay = 1 + this.prng.int(this.faults.maxDelayMs);
+      if (this.prng.chance(this.faults.slow)) delay *= 10;
+      this.sched.at(delay, () => {
+        const ep = this.endpoints.get(m.to);
+        // Links cut while the message was in flight lose it too.
+        if (!ep || this.isCut(from, m.to)) {
+          this.dropped++;
+          return;
+        }
+        this.delivered++;
+        ep.step(decodeMessage(bytes));
+      });
+    }
+  }
+}
+
+function linkKey(a: bigint, b: bigint): string {
+  return a < b ? `${a}-${b}` : `${b}-${a}`;
+}
