@@ -36,6 +36,7 @@ import { MetaKeys } from "../storage/meta.ts";
 import type { SqliteRaftStorage } from "../storage/raft-storage.ts";
 import { RawNode, SnapshotStatus, type Ready, type Status } from "../raft/node.ts";
 import { decodeConfChange } from "../raft/wire.ts";
+import { RaftError } from "../raft/errors.ts";
 import {
   EntryType,
   StateType,
@@ -286,10 +287,22 @@ export class RaftDriver {
     return true;
   }
 
-  /** Steps a message from a peer. */
+  /**
+   * Steps a message from a peer. Throws RaftError ErrStepLocalMsg for a local-only message type
+   * (the transport logs it). Any other exception is one of Raft's panics (e.g. `tocommit(n) is out
+   * of range`, a peer contradicting this member's durable log): Raft's state may be half-changed,
+   * so it is member-fatal like a failed Ready, never swallowed by the transport.
+   */
   step(m: Message): void {
     if (this.stopped) return;
-    this.raw.step(m);
+    try {
+      this.raw.step(m);
+    } catch (error) {
+      if (error instanceof RaftError && error.code === "ErrStepLocalMsg") throw error;
+      this.phase = "failed to step a Raft message";
+      this.die(error);
+      return;
+    }
     this.schedule();
   }
 

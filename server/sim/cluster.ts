@@ -198,6 +198,18 @@ export class SimCluster {
     this.trace(`${m.name} crashed`);
   }
 
+  /**
+   * A running member that a reachable peer knows as removed is told so, as the real transport's
+   * stream dial is refused (rafthttp errMemberRemoved): a member removed while it was down or
+   * cut off sends nothing a peer could refuse (it is not in its own configuration any more).
+   */
+  refuseRemoved(): void {
+    for (const m of this.running()) {
+      const refuser = this.running().find((p) => p !== m && !this.net.isCut(p.id, m.id) && p.node!.isIdRemoved(m.id));
+      if (refuser) m.node!.stopRemoved();
+    }
+  }
+
   running(): SimMember[] {
     return this.members.filter((m) => m.node);
   }

@@ -113,6 +113,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   };
   // Restarts crashed members once their downtime is over (a member that died of a fatal error too).
   const supervisor = () => {
+    cluster.refuseRemoved();
     for (const m of cluster.members) {
       if (m.removed || m.running || !m.id) continue;
       const until = downUntil.get(m) ?? 0;
