@@ -19,9 +19,9 @@
 import { clientIdentityContextValues } from "../tls/client-identity.ts";
 import { fromBinary, toBinary, create, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createHandlerContext, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { Logger } from "../log.ts";
-import { answerGrpcStatusOnly } from "./grpc-status.ts";
+import { grpcPercentEncode } from "./grpc-status.ts";
 import type { GrpcMethodStats, GrpcStats } from "../metrics/grpc-stats.ts";
 import { tooLargeError, unmarshalError } from "./request-guard.ts";
 
@@ -58,47 +58,52 @@ export function recordUnaryRoutes(router: ConnectRouter, routes: Map<string, Una
 }
 
 /** True when the request can take the lean path: HTTP/2 gRPC with protobuf and no compression. */
-export function isPlainUnaryGrpc(req: Http2ServerRequest): boolean {
-  const ct = req.headers["content-type"];
+export function isPlainUnaryGrpc(headers: IncomingHttpHeaders): boolean {
+  const ct = headers["content-type"];
   if (ct !== "application/grpc" && ct !== "application/grpc+proto") return false;
-  const enc = req.headers["grpc-encoding"];
+  const enc = headers["grpc-encoding"];
   return enc === undefined || enc === "identity";
 }
 
 /** The request metadata handlers may read (etcd's auth `token`), without converting every header. */
-function authHeaders(req: Http2ServerRequest): Headers {
+function authHeaders(headers: IncomingHttpHeaders): Headers {
   const h = new Headers();
-  const token = req.headers.token ?? req.headers.authorization;
+  const token = headers.token ?? headers.authorization;
   if (typeof token === "string") h.set("token", token);
   return h;
 }
 
 /** Sends a trailers-only gRPC status (HTTP 200, status in the headers), as grpc-go does on errors. */
-function answerStatus(res: Http2ServerResponse, code: Code, message: string): void {
-  answerGrpcStatusOnly(res, code, message);
+function answerStatus(stream: ServerHttp2Stream, code: Code, message: string): void {
+  if (stream.destroyed || stream.closed || stream.headersSent) return;
+  stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": grpcPercentEncode(message) }, { endStream: true });
 }
 
-/** Sends one response message and `grpc-status: 0`. */
-function answerMessage(res: Http2ServerResponse, output: DescMessage, message: unknown): number {
-  if (res.stream.destroyed) return 0;
+/** The response headers of every answered call: grpc-go's minimal set (no `date`). */
+const OK_HEADERS = { ":status": 200, "content-type": "application/grpc" } as const;
+const OK_TRAILERS = { "grpc-status": "0" } as const;
+
+/** Sends one response message and `grpc-status: 0`; returns the message's size, bytes. */
+function answerMessage(stream: ServerHttp2Stream, output: DescMessage, message: unknown): number {
+  if (stream.destroyed || stream.closed) return 0;
   const payload = toBinary(output, (message as { $typeName?: string }).$typeName ? (message as never) : create(output, message as never));
   const frame = Buffer.allocUnsafe(5 + payload.length);
   frame[0] = 0;
   frame.writeUInt32BE(payload.length, 1);
   frame.set(payload, 5);
-  res.writeHead(200, { "content-type": "application/grpc" });
-  res.addTrailers({ "grpc-status": "0" });
-  res.end(frame);
+  stream.respond(OK_HEADERS, { waitForTrailers: true });
+  stream.once("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
+  stream.end(frame);
   return payload.length;
 }
 
 /** Reads the single enveloped request message; rejects with grpc-go's errors (see module doc). */
-function readMessage(req: Http2ServerRequest, limit: number): Promise<Uint8Array> {
+function readMessage(stream: ServerHttp2Stream, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
     let failed = false;
-    req.on("data", (chunk: Buffer) => {
+    stream.on("data", (chunk: Buffer) => {
       if (failed) return;
       chunks.push(chunk);
       total += chunk.length;
@@ -111,7 +116,7 @@ function readMessage(req: Http2ServerRequest, limit: number): Promise<Uint8Array
         }
       }
     });
-    req.on("end", () => {
+    stream.on("end", () => {
       if (failed) return;
       if (total === 0) return reject(new ConnectError("EOF", Code.Unknown));
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
@@ -123,7 +128,7 @@ function readMessage(req: Http2ServerRequest, limit: number): Promise<Uint8Array
       }
       resolve(body.subarray(5, 5 + body.readUInt32BE(1)));
     });
-    req.on("error", (e) => {
+    stream.on("error", (e) => {
       failed = true;
       reject(e);
     });
@@ -131,14 +136,15 @@ function readMessage(req: Http2ServerRequest, limit: number): Promise<Uint8Array
 }
 
 /**
- * Serves one unary gRPC call on `route`. Never throws: every failure becomes a gRPC status
+ * Serves one unary gRPC call on `route`, straight on the HTTP/2 stream (no compatibility
+ * request/response objects). Never throws: every failure becomes a gRPC status
  * (non-ConnectErrors are logged). `limit` is the largest request message, bytes. `stats`
  * (the method's `/metrics` record) counts the call, its code, time and message bytes.
  */
 export function serveUnaryGrpc(
   route: UnaryRoute,
-  req: Http2ServerRequest,
-  res: Http2ServerResponse,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
   limit: number,
   log: Logger,
   stats?: GrpcMethodStats,
@@ -146,13 +152,15 @@ export function serveUnaryGrpc(
 ): void {
   const startMs = stats ? performance.now() : 0;
   if (stats) stats.started++;
+  const path = headers[":path"] ?? "";
   // Aborts when the client resets the stream or goes away before the answer: the member then
   // drops the request early (server/node/etcd-node.ts propose).
   const gone = new AbortController();
-  res.on("close", () => {
-    if (!res.writableEnded) gone.abort();
+  let answered = false;
+  stream.once("close", () => {
+    if (!answered) gone.abort();
   });
-  readMessage(req, limit)
+  readMessage(stream, limit)
     .then((bytes) => {
       if (totals) totals.receivedBytes += bytes.length;
       if (stats) stats.msgReceived++;
@@ -167,28 +175,30 @@ export function serveUnaryGrpc(
         method: route.method,
         protocolName: "grpc",
         requestMethod: "POST",
-        url: req.url ?? "",
-        requestHeader: authHeaders(req),
+        url: path,
+        requestHeader: authHeaders(headers),
         requestSignal: gone.signal,
-        contextValues: clientIdentityContextValues(req),
+        contextValues: clientIdentityContextValues({ stream }),
       });
       return route.impl(input, ctx);
     })
     .then(
       (output) => {
-        const sent = answerMessage(res, route.method.output, output);
+        answered = true;
+        const sent = answerMessage(stream, route.method.output, output);
         if (totals) totals.sentBytes += sent;
         if (stats) stats.msgSent++;
         stats?.finish(0, performance.now() - startMs);
       },
       (e: unknown) => {
+        answered = true;
         const code = e instanceof ConnectError ? e.code : Code.Unknown;
         stats?.finish(code, performance.now() - startMs);
-        if (e instanceof ConnectError) return answerStatus(res, e.code, e.rawMessage);
+        if (e instanceof ConnectError) return answerStatus(stream, e.code, e.rawMessage);
         const message = e instanceof Error ? e.message : String(e);
-        log.error("unexpected error in RPC handler", { method: req.url, error: message });
-        answerStatus(res, Code.Unknown, message);
+        log.error("unexpected error in RPC handler", { method: path, error: message });
+        answerStatus(stream, Code.Unknown, message);
       },
     )
-    .catch((e: unknown) => log.warn("failed to write RPC response", { method: req.url, error: String(e) }));
+    .catch((e: unknown) => log.warn("failed to write RPC response", { method: path, error: String(e) }));
 }

@@ -29,7 +29,7 @@ import type { EtcdServerApi } from "../node/types.ts";
 import { createHttpApp } from "./app.ts";
 import type { HealthCounters } from "./probes.ts";
 import { AuthorityRepairStream } from "./authority-repair.ts";
-import { createRpcHandler, type NodeHandler } from "./rpc-handler.ts";
+import { createRpcHandler, installUnaryStreamPath, type NodeHandler } from "./rpc-handler.ts";
 import { listenOnUrl, startsWithHttp2Preface, startsWithTlsHandshake } from "./cleartext-port.ts";
 import { linkClientIdentity } from "../tls/client-identity.ts";
 import { isSecureRequest, markSecureConnection } from "./secure-connection.ts";
@@ -84,6 +84,7 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
   });
   const h1 = http.createServer(handler);
   const h2 = http2.createServer({}, handler);
+  installUnaryStreamPath(h2, handler);
   h2.on("sessionError", (e) => log.debug("HTTP/2 session error", { error: e }));
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();

@@ -18,7 +18,7 @@ import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Inter
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { Http2Server, Http2ServerRequest, Http2ServerResponse, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { Logger } from "../log.ts";
 import { clientIdentityContextValues } from "../tls/client-identity.ts";
 import type { GrpcStats } from "../metrics/grpc-stats.ts";
@@ -36,6 +36,30 @@ export type NodeRequest = IncomingMessage | Http2ServerRequest;
 export type NodeResponse = ServerResponse | Http2ServerResponse;
 /** A request listener usable by both `http.createServer` and `http2.createServer`. */
 export type NodeHandler = (req: NodeRequest, res: NodeResponse) => void;
+
+/**
+ * The client port's handler: a request listener for both servers, plus the HTTP/2 server's
+ * stream-level fast path for plain unary gRPC (see {@link installUnaryStreamPath}).
+ */
+export type RpcHandler = NodeHandler & {
+  /** Serves `stream` when it is a plain unary gRPC call of a known method (returns true); otherwise false. */
+  serveUnaryStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean;
+};
+
+/**
+ * Puts `handler.serveUnaryStream` in front of `h2`'s compatibility layer: plain unary gRPC calls
+ * (what etcd clients send most) are answered on the raw stream, every other stream goes on to
+ * the `stream` listeners `h2` had (node:http2's `onServerStream`, which builds the
+ * request/response objects and emits `request`). Call once, after `http2.createServer`.
+ */
+export function installUnaryStreamPath(h2: Http2Server, handler: RpcHandler): void {
+  const compat = h2.listeners("stream") as ((...args: unknown[]) => void)[];
+  h2.removeAllListeners("stream");
+  h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
+    if (handler.serveUnaryStream(stream, headers)) return;
+    for (const listener of compat) listener.call(h2, stream, headers, ...rest);
+  });
+}
 
 /** Options of {@link createRpcHandler}. */
 export interface RpcHandlerOptions {
@@ -86,7 +110,7 @@ function isPlainGrpc(contentType: string): boolean {
 }
 
 /** Creates the shared request handler; see the module doc. */
-export function createRpcHandler(opts: RpcHandlerOptions): NodeHandler {
+export function createRpcHandler(opts: RpcHandlerOptions): RpcHandler {
   const router = createConnectRouter({
     readMaxBytes: opts.readMaxBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
@@ -101,15 +125,17 @@ export function createRpcHandler(opts: RpcHandlerOptions): NodeHandler {
   const corsOrigins = opts.cors ?? ["*"];
   const hostWhitelist = opts.hostWhitelist ?? ["*"];
 
-  return (req, res) => {
+  const serveUnaryStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean => {
+    const path = headers[":path"];
+    const route = path === undefined ? undefined : unary.get(path);
+    if (!route || !isPlainUnaryGrpc(headers)) return false;
+    serveUnaryGrpc(route, stream, headers, opts.readMaxBytes, opts.log, stats?.forPath(path!), stats);
+    return true;
+  };
+
+  const handle: NodeHandler = (req, res) => {
     const path = (req.url ?? "").split("?", 1)[0]!;
     if (opts.intercept?.(req, res)) return;
-    if (req.httpVersionMajor === 2) {
-      const route = unary.get(path);
-      if (route && isPlainUnaryGrpc(req as Http2ServerRequest)) {
-        return serveUnaryGrpc(route, req as Http2ServerRequest, res as Http2ServerResponse, opts.readMaxBytes, opts.log, stats?.forPath(path), stats);
-      }
-    }
     const handler = paths.get(path);
     const contentType = req.headers["content-type"] ?? "";
     if (!isPlainGrpc(contentType)) {
@@ -156,4 +182,5 @@ export function createRpcHandler(opts: RpcHandlerOptions): NodeHandler {
         opts.log.warn("failed to write RPC response", { method: path, error: String(reason) });
       });
   };
+  return Object.assign(handle, { serveUnaryStream });
 }
