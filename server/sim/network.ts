@@ -6,7 +6,7 @@
  */
 import type { Prng } from "../raft/prng.ts";
 import { decodeMessage, encodeMessage } from "../raft/wire.ts";
-import type { Message } from "../raft/types.ts";
+import { MessageType, type Message } from "../raft/types.ts";
 import type { RaftMessageSink } from "../node/etcd-node.ts";
 import type { Owner, SimScheduler } from "./scheduler.ts";
 
@@ -79,7 +79,11 @@ export class SimNetwork {
       return;
     }
     const bytes = encodeMessage(m);
-    const copies = this.prng.chance(this.faults.duplicate) ? 2 : 1;
+    // A forwarded proposal (MsgProp) is never duplicated: a duplicate is a second entry, applied
+    // twice (etcd does not deduplicate request IDs either), and the real transport's TCP streams
+    // never deliver a message twice. Every other message type Raft must take any number of times.
+    const dup = this.prng.chance(this.faults.duplicate) && m.type !== MessageType.MsgProp;
+    const copies = dup ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       let delay = 1 + this.prng.int(this.faults.maxDelayMs);
       if (this.prng.chance(this.faults.slow)) delay *= 10;

@@ -22,7 +22,7 @@ import {
   WatchCreateRequestSchema,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Event_EventType } from "../../proto/gen/mvccpb/kv_pb.ts";
-import type { Operation, RegisterValue } from "../e2e/linearizability/model.ts";
+import { describeOp, type Operation, type RegisterValue } from "../e2e/linearizability/model.ts";
 import type { Prng } from "../raft/prng.ts";
 import type { SimCluster, SimMember } from "./cluster.ts";
 import type { SimScheduler } from "./scheduler.ts";
@@ -229,6 +229,10 @@ export class Workload {
         await this.leaseOp(m);
       } else if (this.opts.memberChanges) {
         await this.memberChange();
+      }
+      const last = this.trace && this.record.history.findLast((o) => o.client === c);
+      if (this.trace && last && last.invokeMs === t0) {
+        this.trace(`${this.sched.now.toFixed(0).padStart(6)} c${c} @${m.name} ${describeOp(last)} rev ${this.record.localReads.at(-1)?.revision ?? "-"}/${this.record.acked.at(-1)?.revision ?? "-"}`);
       }
     }
   }
