@@ -572,7 +572,7 @@ export class EtcdNode implements EtcdServerApi {
       clusterId: this.clusterId,
       memberId: this.memberId,
       revision: BigInt(this.mvcc.currentRevision),
-      raftTerm: BigInt(this.raft.status().hardState.term),
+      raftTerm: BigInt(this.raft.term),
     });
   }
 

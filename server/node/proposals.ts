@@ -15,7 +15,9 @@ import { realEnv, type EnvTimer, type MemberEnv } from "./env.ts";
 interface Waiter<T> {
   resolve: (outcome: T) => void;
   reject: (error: unknown) => void;
-  timer: EnvTimer;
+  /** When the request times out, ms on the env clock. */
+  deadlineMs: number;
+  onTimeout: () => unknown;
   /** Size of the proposal, bytes (counted in {@link ProposalWaiters.bytes}). */
   bytes: number;
 }
@@ -25,29 +27,54 @@ export class ProposalWaiters<T = ApplyOutcome> {
   private readonly waiting = new Map<bigint, Waiter<T>>();
   private ready: [Waiter<T>, T][] = [];
   private waitingBytes = 0;
+  /** The one timer of all request timeouts, armed for {@link timerAtMs} (none when undefined). */
+  private timer: EnvTimer | undefined;
+  private timerAtMs = Infinity;
 
-  /** `env`: the timers of the request timeouts (default the real ones). */
+  /** `env`: the clock and timer of the request timeouts (default the real ones). */
   constructor(private readonly env: MemberEnv = realEnv) {}
 
   /**
    * Waits for the outcome of proposal `id` (`bytes` long); after `timeoutMs` rejects with
-   * `onTimeout()` (default Errors.Timeout()).
+   * `onTimeout()` (default Errors.Timeout()). All waiters share one timer, armed for the
+   * earliest deadline (no timer per request).
    */
   register(id: bigint, timeoutMs: number, onTimeout: () => unknown = Errors.Timeout, bytes = 0): Promise<T> {
     return new Promise((resolve, reject) => {
-      const timer = this.env.setTimeout(() => {
-        if (this.remove(id)) reject(onTimeout());
-      }, timeoutMs);
-      this.waiting.set(id, { resolve, reject, timer, bytes });
+      const deadlineMs = this.env.now() + timeoutMs;
+      this.waiting.set(id, { resolve, reject, deadlineMs, onTimeout, bytes });
       this.waitingBytes += bytes;
+      if (deadlineMs < this.timerAtMs) this.arm(deadlineMs);
     });
+  }
+
+  private arm(atMs: number): void {
+    this.timer?.cancel();
+    this.timerAtMs = atMs;
+    this.timer = this.env.setTimeout(() => this.expire(), Math.max(0, atMs - this.env.now()));
+  }
+
+  /** Rejects every waiter past its deadline; re-arms for the earliest one left. */
+  private expire(): void {
+    this.timer = undefined;
+    this.timerAtMs = Infinity;
+    const now = this.env.now();
+    let next = Infinity;
+    for (const [id, w] of this.waiting) {
+      if (w.deadlineMs <= now) {
+        this.remove(id);
+        w.reject(w.onTimeout());
+      } else if (w.deadlineMs < next) {
+        next = w.deadlineMs;
+      }
+    }
+    if (next !== Infinity) this.arm(next);
   }
 
   /** Stops waiting for proposal `id` (its client went away): rejects it with `error`. */
   cancel(id: bigint, error: unknown): void {
     const w = this.remove(id);
     if (!w) return;
-    w.timer.cancel();
     w.reject(error);
   }
 
@@ -56,6 +83,11 @@ export class ProposalWaiters<T = ApplyOutcome> {
     if (!w) return undefined;
     this.waiting.delete(id);
     this.waitingBytes -= w.bytes;
+    if (this.waiting.size === 0 && this.timer) {
+      this.timer.cancel();
+      this.timer = undefined;
+      this.timerAtMs = Infinity;
+    }
     return w;
   }
 
@@ -68,7 +100,6 @@ export class ProposalWaiters<T = ApplyOutcome> {
   record(id: bigint, outcome: T): void {
     const w = this.remove(id);
     if (!w) return;
-    w.timer.cancel();
     this.ready.push([w, outcome]);
   }
 
@@ -84,11 +115,11 @@ export class ProposalWaiters<T = ApplyOutcome> {
    * yet flushed: their transaction never committed (a fatal error stopped the member before).
    */
   failAll(error: unknown): void {
-    for (const w of this.waiting.values()) {
-      w.timer.cancel();
-      w.reject(error);
-    }
+    for (const w of this.waiting.values()) w.reject(error);
     this.waiting.clear();
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.timerAtMs = Infinity;
     this.waitingBytes = 0;
     const unflushed = this.ready;
     this.ready = [];

@@ -222,7 +222,12 @@ export class RaftDriver {
 
   /** True when this member is the leader. */
   get isLeader(): boolean {
-    return this.raw.status().softState.raftState === StateType.Leader;
+    return this.raw.raft.state === StateType.Leader;
+  }
+
+  /** Current Raft term (cheap: no status snapshot). */
+  get term(): number {
+    return this.raw.raft.term;
   }
 
   /**
