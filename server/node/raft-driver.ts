@@ -442,7 +442,8 @@ export class RaftDriver {
     const waiters = this.readBatch;
     this.readBatch = [];
     const env = this.env;
-    const deadline = env.now() + this.opts.requestTimeoutMs;
+    // Monotonic: a step of the wall clock neither fails reads early nor keeps them waiting.
+    const deadline = env.monotonicMs() + this.opts.requestTimeoutMs;
     const send = () => {
       const ctx = new Uint8Array(16);
       const view = new DataView(ctx.buffer);
@@ -451,12 +452,12 @@ export class RaftDriver {
       const key = Buffer.from(ctx).toString("hex");
       const timer = env.setTimeout(() => {
         if (!this.readsInFlight.delete(key)) return;
-        if (env.now() >= deadline) for (const w of waiters) w.reject(Errors.Timeout());
+        if (env.monotonicMs() >= deadline) for (const w of waiters) w.reject(Errors.Timeout());
         else if (!this.stopped) {
           send();
           this.schedule();
         }
-      }, Math.min(READ_RETRY_MS, Math.max(1, deadline - env.now())));
+      }, Math.min(READ_RETRY_MS, Math.max(1, deadline - env.monotonicMs())));
       this.readsInFlight.set(key, { waiters, timer });
       this.raw.readIndex(ctx);
     };

@@ -13,6 +13,9 @@ import { SimNetwork } from "./network.ts";
 import { SimScheduler } from "./scheduler.ts";
 import { Workload } from "./workload.ts";
 
+/** The members' request timeout, ms. */
+const REQUEST_TIMEOUT_MS = 3000;
+
 /** Settings of a run. */
 export interface SimOptions {
   seed: number;
@@ -41,7 +44,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   const trace: string[] = [];
   const log = opts.trace ? (line: string) => void trace.push(line) : undefined;
   const net = new SimNetwork(sched, new Prng(seed ^ 0x1b873593));
-  const cluster = new SimCluster(sched, net, { seed, size: 3, trace: log, lazySync: opts.lazySync });
+  const cluster = new SimCluster(sched, net, { seed, size: 3, trace: log, lazySync: opts.lazySync, requestTimeoutMs: REQUEST_TIMEOUT_MS });
   const work = new Workload(sched, cluster, new Prng(seed ^ 0x85ebca6b), { clients: 4, watchers: 2, memberChanges: opts.memberChanges ?? true }, log);
   const problems: string[] = [];
   const stats: Record<string, number> = {};
@@ -156,14 +159,17 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     };
     const deadline = sched.now + 30_000;
     while (sched.now < deadline && !converged()) await sched.runUntil(sched.now + 100);
-    // Watchers catch up.
+    // Watchers catch up; leases expiring meanwhile commit new entries: converge again.
     await sched.runUntil(sched.now + 1500);
+    while (sched.now < deadline + 5000 && !converged()) await sched.runUntil(sched.now + 10);
     work.close();
     const rec = work.record;
     const members = cluster.running();
     const ref = cluster.leader() ?? members[0];
     if (!ref || !converged()) {
-      problems.push(`cluster did not converge in 30 s of calm: ${cluster.members.map((m) => `${m.name}${m.removed ? " removed" : m.running ? ` applied ${m.node!.raft.appliedIndex} commit ${m.node!.raft.committedIndex} leader ${m.node!.raft.leader.toString(16)}` : " down"}`).join("; ")}`);
+      const lead = cluster.leader()?.node?.raft.status();
+      const progress = lead ? [...lead.progress.entries()].map(([id, p]) => `${id.toString(16).slice(0, 4)} match ${p.match} next ${p.next} state ${p.state}${p.isLearner ? " learner" : ""}`).join(", ") : "no leader";
+      problems.push(`cluster did not converge in 30 s of calm (leader's progress: ${progress}; voters ${lead?.confState.voters.map((v) => v.toString(16).slice(0, 4))}): ${cluster.members.map((m) => `${m.name}${m.removed ? " removed" : m.running ? ` applied ${m.node!.raft.appliedIndex} commit ${m.node!.raft.committedIndex} leader ${m.node!.raft.leader.toString(16)}` : " down"}`).join("; ")}`);
     }
     if (ref) {
       problems.push(...checkLinearizable(rec));
@@ -172,6 +178,10 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
       if (converged()) problems.push(...(await checkHashes(members)));
     }
     problems.push(...checkLeases(rec, cluster.leaseRemovals));
+    // Every request got its answer (or its member crashed) within the request timeout.
+    for (const c of work.inFlight) {
+      if (sched.now - c.since > REQUEST_TIMEOUT_MS + 1000) problems.push(`request to ${c.member} at ${c.since} ms still unanswered at ${sched.now} ms`);
+    }
     for (const f of cluster.fatals) if (!f.includes("disk I/O error")) problems.push(`unexpected fatal error: ${f}`);
     Object.assign(stats, rec.counts);
     stats["acked writes"] = rec.acked.length;

@@ -145,14 +145,21 @@ export class Workload {
 
   /** Waits for `p` or the member's crash; a crash or an error is `undefined` with its reason. */
   private async call<T>(m: SimMember, p: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+    const call = { member: m.name, since: this.sched.now };
+    this.inFlight.add(call);
     try {
       const node = m.node;
       if (!node) return { ok: false, error: "not running" };
       return { ok: true, value: await Promise.race([p(), m.down]) };
     } catch (e) {
       return { ok: false, error: e instanceof ConnectError ? e.rawMessage : String(e) };
+    } finally {
+      this.inFlight.delete(call);
     }
   }
+
+  /** Requests not answered yet (a running member must answer each within its request timeout). */
+  readonly inFlight = new Set<{ member: string; since: number }>();
 
   private async client(c: number): Promise<void> {
     const known = new Map<string, string>();
