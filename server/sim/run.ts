@@ -168,7 +168,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     const ref = cluster.leader() ?? members[0];
     if (!ref || !converged()) {
       const lead = cluster.leader()?.node?.raft.status();
-      const progress = lead ? [...lead.progress.entries()].map(([id, p]) => `${id.toString(16).slice(0, 4)} match ${p.match} next ${p.next} state ${p.state}${p.isLearner ? " learner" : ""}`).join(", ") : "no leader";
+      const progress = lead ? [...(lead.progress ?? new Map()).entries()].map(([id, p]) => `${id.toString(16).slice(0, 4)} match ${p.match} next ${p.next} state ${p.state}${p.isLearner ? " learner" : ""}`).join(", ") : "no leader";
       problems.push(`cluster did not converge in 30 s of calm (leader's progress: ${progress}; voters ${lead?.confState.voters.map((v) => v.toString(16).slice(0, 4))}): ${cluster.members.map((m) => `${m.name}${m.removed ? " removed" : m.running ? ` applied ${m.node!.raft.appliedIndex} commit ${m.node!.raft.committedIndex} leader ${m.node!.raft.leader.toString(16)}` : " down"}`).join("; ")}`);
     }
     if (ref) {
