@@ -43,8 +43,15 @@ export type AppliedResponse =
   | AlarmResponse
   | AuthResponse;
 
-/** Outcome of applying one entry: the response and the MVCC events it produced, or an etcd error. */
-export type ApplyOutcome = { response: AppliedResponse; events: Event[]; revision: number } | ConnectError;
+/** A successful apply: the response (none for an entry that has no client answer, e.g. member attributes), the MVCC events and the revision after it. */
+export interface Applied {
+  response: AppliedResponse | undefined;
+  events: Event[];
+  revision: number;
+}
+
+/** Outcome of applying one entry, or an etcd error. */
+export type ApplyOutcome = Applied | ConnectError;
 
 /** What the applier needs from the member: the MVCC store, the lessor and the auth store. */
 export interface ApplyTarget {
@@ -99,8 +106,8 @@ export function applyEntry(target: ApplyTarget, req: InternalRaftRequest, index 
     if (error instanceof ConnectError) return error;
     throw error;
   }
-  // An entry with no known request (e.g. an empty leader entry) changes nothing.
-  return { response: create(CompactionResponseSchema), events: [], revision: mvcc.currentRevision };
+  // An entry with no known request changes nothing and has no answer.
+  return { response: undefined, events: [], revision: mvcc.currentRevision };
 }
 
 /** The outcome of a write: keys move between leases as its events say, then the revision is read. */
