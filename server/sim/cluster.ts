@@ -4,6 +4,9 @@
  * (./network.ts). Members are started, crashed (power cut: tasks dropped, unsynced writes
  * lost), restarted from their disk, added as learners, promoted and removed.
  */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { EtcdNode, type NodeConfig } from "../node/etcd-node.ts";
 import type { MemberRecord } from "../storage/members.ts";
 import type { Message } from "../raft/types.ts";
@@ -21,7 +24,7 @@ export type Trace = (line: string) => void;
 export class SimMember implements Owner {
   gen = 0;
   node: EtcdNode | undefined;
-  readonly disk = new SimDisk();
+  readonly disk: SimDisk;
   readonly env: SimEnv;
   /** Raft ID, known after the first start. */
   id = 0n;
@@ -42,7 +45,9 @@ export class SimMember implements Owner {
     readonly peerUrl: string,
     sched: SimScheduler,
     seed: number,
+    dir: string,
   ) {
+    this.disk = new SimDisk(dir);
     const prng = new Prng(seed ^ 0x5bd1e995);
     this.env = new SimEnv(sched, this, seed, () => (sched.now < this.slowUntil ? 1 + prng.int(30) : 0));
     this.down = this.newDown();
@@ -74,6 +79,10 @@ export interface SimClusterOptions {
   lazySync?: boolean;
   /** Members' `requestTimeoutMs`, ms. */
   requestTimeoutMs?: number;
+  /** Members' `--snapshot-count` (default 100,000: no snapshots in a run). */
+  snapshotCount?: number;
+  /** Log entries kept behind a snapshot (default 5000). */
+  catchUpEntries?: number;
 }
 
 const TOKEN = "sim-cluster";
@@ -86,6 +95,8 @@ export class SimCluster {
   crashes = 0;
   /** Every lease removal applied on any member, with its simulated time. */
   readonly leaseRemovals: LeaseRemoval[] = [];
+  /** The members' data dirs live here; {@link destroy} removes it. */
+  private readonly root = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "etcd-sim-"));
 
   constructor(
     private readonly sched: SimScheduler,
@@ -98,7 +109,7 @@ export class SimCluster {
 
   private newSlot(): SimMember {
     const i = this.members.length + 1;
-    const m = new SimMember(`n${i}`, `http://n${i}.sim:2380`, this.sched, this.prng.int(2 ** 31));
+    const m = new SimMember(`n${i}`, `http://n${i}.sim:2380`, this.sched, this.prng.int(2 ** 31), join(this.root, `n${i}`));
     m.disk.lazySync = !!this.opts.lazySync;
     this.members.push(m);
     return m;
@@ -119,14 +130,15 @@ export class SimCluster {
   private config(m: SimMember): NodeConfig {
     return {
       name: m.name,
-      dataDir: `/nonexistent/sim/${m.name}`,
+      dataDir: m.disk.dir,
       initialCluster: m.join ? [...m.join.members.filter((r) => r.name).map((r) => `${r.name}=${r.peerURLs[0]}`), `${m.name}=${m.peerUrl}`].join(",") : this.initialCluster(),
       initialClusterToken: TOKEN,
       initialClusterState: m.join ? "existing" : "new",
       initialAdvertisePeerUrls: [m.peerUrl],
       advertiseClientUrls: [`http://${m.name}.sim:2379`],
       maxRequestBytes: 1 << 20,
-      snapshotCount: 100_000,
+      snapshotCount: this.opts.snapshotCount ?? 100_000,
+      catchUpEntries: this.opts.catchUpEntries,
       heartbeatIntervalMs: 100,
       electionTimeoutMs: 1000,
       requestTimeoutMs: this.opts.requestTimeoutMs ?? 3000,
@@ -160,7 +172,7 @@ export class SimCluster {
       remove(id);
       this.leaseRemovals.push({ member: m.name, id, at: this.sched.now });
     };
-    node.sink = this.net.sink(m.id);
+    node.sink = this.net.sink(m.id, (to, ok) => m.node === node && node.raft.reportSnapshot(to, ok));
     this.net.attach(m.id, {
       owner: m,
       step: (msg: Message) => {
@@ -208,6 +220,18 @@ export class SimCluster {
       const refuser = this.running().find((p) => p !== m && !this.net.isCut(p.id, m.id) && p.node!.isIdRemoved(m.id));
       if (refuser) m.node!.stopRemoved();
     }
+  }
+
+  /** Closes every member and removes the data dirs. */
+  destroy(): void {
+    for (const m of this.members) {
+      const node = m.node;
+      m.node = undefined;
+      m.gen++;
+      m.disk.crash();
+      void node?.close();
+    }
+    rmSync(this.root, { recursive: true, force: true });
   }
 
   running(): SimMember[] {

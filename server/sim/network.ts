@@ -33,6 +33,8 @@ export class SimNetwork {
   faults: NetworkFaults = { loss: 0, duplicate: 0, maxDelayMs: 5, slow: 0 };
   delivered = 0;
   dropped = 0;
+  /** MsgSnap delivered. */
+  snapshots = 0;
 
   constructor(
     private readonly sched: SimScheduler,
@@ -63,19 +65,24 @@ export class SimNetwork {
     return this.cut.has(linkKey(a, b));
   }
 
-  /** The sink member `from` sends through. */
-  sink(from: bigint): RaftMessageSink {
+  /**
+   * The sink member `from` sends through; `reportSnapshot` hears whether each MsgSnap it sent
+   * arrived (the real transport's ReportSnapshot).
+   */
+  sink(from: bigint, reportSnapshot?: (to: bigint, ok: boolean) => void): RaftMessageSink {
     return {
       send: (msgs) => {
-        for (const m of msgs) this.sendOne(from, m);
+        for (const m of msgs) this.sendOne(from, m, reportSnapshot);
       },
       activeSince: (id) => (this.endpoints.has(id) && !this.isCut(from, id) ? 0 : undefined),
     };
   }
 
-  private sendOne(from: bigint, m: Message): void {
+  private sendOne(from: bigint, m: Message, reportSnapshot?: (to: bigint, ok: boolean) => void): void {
+    const snap = m.type === MessageType.MsgSnap;
     if (this.isCut(from, m.to) || this.prng.chance(this.faults.loss) || this.filter?.(m)) {
       this.dropped++;
+      if (snap) this.sched.at(1, () => reportSnapshot?.(m.to, false));
       return;
     }
     const bytes = encodeMessage(m);
@@ -92,10 +99,13 @@ export class SimNetwork {
         // Links cut while the message was in flight lose it too.
         if (!ep || this.isCut(from, m.to)) {
           this.dropped++;
+          if (snap && i === 0) reportSnapshot?.(m.to, false);
           return;
         }
         this.delivered++;
         ep.step(decodeMessage(bytes));
+        if (snap) this.snapshots++;
+        if (snap && i === 0) reportSnapshot?.(m.to, true);
       });
     }
   }
