@@ -225,7 +225,23 @@ export class Workload {
           this.record.localReads.push({ key, value, revision: Number(res.value.header!.revision), member: m.name });
           if (value !== null) known.set(key, value);
         }
-      } else if (r < 85) {
+      } else if (r < 80) {
+        // A read-only txn: served without a proposal, after a ReadIndex round (etcd's v3_server.go Txn).
+        const op = this.record.newOp(c, key, { kind: "read" }, t0);
+        const txn = create(TxnRequestSchema, {
+          success: [create(RequestOpSchema, { request: { case: "requestRange", value: create(RangeRequestSchema, { key: enc.encode(key) }) } })],
+        });
+        const res = await this.call(m, () => m.node!.txn(txn));
+        this.record.count(res.ok ? "txn range" : "txn range failed");
+        if (res.ok) {
+          const first = res.value.responses[0]?.response;
+          const kv = first?.case === "responseRange" ? first.value.kvs[0] : undefined;
+          const value = kv ? dec.decode(kv.value) : null;
+          op.output = { kind: "read", value };
+          op.completeMs = this.sched.now;
+          this.record.localReads.push({ key, value, revision: Number(res.value.header!.revision), member: m.name });
+        }
+      } else if (r < 87) {
         const res = await this.call(m, () => m.node!.range(create(RangeRequestSchema, { key: enc.encode(key), serializable: true })));
         this.record.count(res.ok ? "serializable range" : "serializable range failed");
         if (res.ok) {
@@ -286,7 +302,13 @@ export class Workload {
     const records = lead.node!.memberRecords();
     const voters = records.filter((r) => !r.isLearner);
     const learners = records.filter((r) => r.isLearner);
-    if (learners.length > 0) {
+    if (this.prng.chance(0.25)) {
+      const target = this.prng.pick(voters.filter((v) => v.id !== lead.id));
+      if (!target) return;
+      const res = await this.call(lead, () => lead.node!.cluster.moveLeader(target.id));
+      this.record.count(res.ok ? "move leader" : "move leader failed");
+      this.trace?.(`move leader to ${target.id.toString(16)}: ${res.ok ? "ok" : res.error}`);
+    } else if (learners.length > 0) {
       const id = learners[0]!.id;
       const res = await this.call(lead, () => lead.node!.cluster.promoteLocal(id));
       this.record.count(res.ok ? "member promote" : "member promote failed");

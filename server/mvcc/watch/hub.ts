@@ -165,8 +165,10 @@ export class WatchHub {
     if (events.length === 0 || this.synced.size === 0) return;
     let victims = false;
     for (const [w, eb] of this.synced.batch(events)) {
-      if (w.send({ watchId: w.id, events: eb.events, revision: rev, compactRevision: 0 })) continue;
+      // Kept exact for synced watchers too: a snapshot restore re-reads history from here, and a
+      // stale minRev would deliver the events since it twice (found by server/sim, seed 2222).
       w.minRev = rev + 1;
+      if (w.send({ watchId: w.id, events: eb.events, revision: rev, compactRevision: 0 })) continue;
       this.synced.delete(w);
       this.makeVictim(w, eb);
       victims = true;
