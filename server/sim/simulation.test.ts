@@ -19,18 +19,22 @@ const first = Number(process.env.SIM_FIRST ?? 1);
 const seeds = single ? [Number(single)] : Array.from({ length: count }, (_, i) => first + i);
 
 /** Runs `seeds`; returns the failed runs (stops after `maxFailures`). */
-async function runSeeds(list: number[], opts: { lazySync?: boolean; trace?: boolean; maxFailures?: number }): Promise<{ failed: SimResult[]; totals: Record<string, number> }> {
+async function runSeeds(
+  list: number[],
+  opts: { lazySync?: boolean; trace?: boolean; maxFailures?: number },
+): Promise<{ failed: SimResult[]; totals: Record<string, number>; last: SimResult | undefined }> {
   const failed: SimResult[] = [];
   const totals: Record<string, number> = {};
+  let last: SimResult | undefined;
   for (const seed of list) {
-    const r = await runSimulation({ seed, trace: opts.trace, lazySync: opts.lazySync });
+    const r = (last = await runSimulation({ seed, trace: opts.trace, lazySync: opts.lazySync }));
     for (const [k, v] of Object.entries(r.stats)) totals[k] = (totals[k] ?? 0) + v;
     if (r.problems.length > 0) {
       failed.push(r);
       if (failed.length >= (opts.maxFailures ?? 5)) break;
     }
   }
-  return { failed, totals };
+  return { failed, totals, last };
 }
 
 function report(r: SimResult): string {
@@ -40,9 +44,10 @@ function report(r: SimResult): string {
 test(
   `member simulation: ${single ? `seed ${single}` : `${seeds.length} seeds`}`,
   async () => {
-    const { failed, totals } = await runSeeds(seeds, { trace: !!single });
+    const { failed, totals, last } = await runSeeds(seeds, { trace: !!single });
     console.log(`member simulation: ${seeds.length} seeds; ${Object.entries(totals).map(([k, v]) => `${k} ${v}`).join(", ")}`);
-    if (single && failed[0]) console.log(failed[0].trace.join("\n"));
+    // A replay prints its whole trace (simulated ms, member, event), failing or not.
+    if (single && last) console.log(last.trace.join("\n"));
     for (const f of failed) console.log(report(f));
     expect(failed.map((f) => f.seed)).toEqual([]);
     if (!single) {
