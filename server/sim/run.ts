@@ -201,6 +201,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     stats["fatal errors"] = cluster.fatals.length;
     stats["tasks"] = sched.steps;
     stats["snapshots"] = net.snapshots;
+    stats["lease expiries"] = cluster.leaseRemovals.filter((r) => rec.leases.has(r.id) && !rec.leases.get(r.id)!.revokeAsked).length;
     stats["snapshot runs"] = snapshots ? 1 : 0;
     stats["revision"] = ref?.node?.mvcc.currentRevision ?? 0;
   } catch (e) {

@@ -52,7 +52,7 @@ test(
     expect(failed.map((f) => f.seed)).toEqual([]);
     if (!single) {
       // The runs exercise what they claim to.
-      for (const k of ["put", "cas ok", "delete", "range", "serializable range", "lease grant", "keep-alive", "lease revoke", "member add", "member promote", "crashes", "power cuts", "disk failures", "partitions", "clock jumps", "slow disks", "snapshots", "member remove", "disk failures"]) {
+      for (const k of ["put", "cas ok", "delete", "range", "serializable range", "lease grant", "keep-alive", "lease revoke", "member add", "member promote", "crashes", "power cuts", "disk failures", "partitions", "clock jumps", "slow disks", "snapshots", "member remove", "disk failures", "lease expiries", "move leader", "txn range"]) {
         expect(totals[k] ?? 0).toBeGreaterThan(0);
       }
       expect(totals["watch events"]!).toBeGreaterThan(seeds.length * 50);
