@@ -2,7 +2,7 @@
  * Entry point of our `etcdctl`: an etcd v3.4-compatible command-line client (gRPC over HTTP/2).
  * Runtime-neutral: `bun cli/main.ts ...`, `deno run -A cli/main.ts ...`, or compiled with
  * `bun build --compile`. See `run.ts` for the invocation logic and `commands/registry.ts` for the
- * command list.
+ * command list; `ETCDCTL_API=2` runs the v2 commands instead (`v2/app.ts`).
  */
 import process from "node:process";
 import { Output } from "./output.ts";
@@ -17,6 +17,14 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const out = new Output();
-const code = await runCli(process.argv.slice(2), process.env, out, new Stdin());
+// etcdctl 3.4's main.go: ETCDCTL_API selects the v3 (unset or "3") or v2 ("2") command set.
+const api = process.env.ETCDCTL_API ?? "";
+let code: number;
+if (api === "" || api === "3") code = await runCli(process.argv.slice(2), process.env, out, new Stdin());
+else if (api === "2") code = await (await import("./v2/app.ts")).runV2(process.argv.slice(2), process.env, out, new Stdin());
+else {
+  out.eprintln(`unsupported API version ${api}`);
+  code = 1;
+}
 await out.flush();
 process.exit(code);

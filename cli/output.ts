@@ -68,8 +68,13 @@ export class Output {
 
   /** Writes the chunks and a newline to stderr. */
   eprintln(...chunks: Chunk[]): void {
+    this.eprint(...chunks, "\n");
+  }
+
+  /** Writes the chunks to stderr as they are (Go's `fmt.Fprintf(os.Stderr, ...)` without a newline). */
+  eprint(...chunks: Chunk[]): void {
     this.writeBuffered();
-    this.pending.push(this.writer("stderr", concat([...chunks, "\n"])));
+    this.pending.push(this.writer("stderr", concat(chunks)));
   }
 
   /** Writes buffered stdout and resolves once every write so far has been handed to the streams. */

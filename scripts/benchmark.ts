@@ -1,30 +1,36 @@
 /**
  * A/B benchmark of our etcd against the real etcd 3.4, modelled on etcd's `tools/benchmark`.
  *
- *   npx bun scripts/benchmark.ts [put | range [key] [end] | txn-put | watch | lease-keepalive] [flags]
+ *   npx bun scripts/benchmark.ts [put | range [key] [end] | txn-put | delete | watch | lease-keepalive] [flags]
  *   npx bun scripts/benchmark.ts --cluster [--failovers n] [flags]
  *   npx bun scripts/benchmark.ts --security mtls|auth [put | range [key] [end] | txn-put] [flags]
+ *   npx bun scripts/benchmark.ts --metrics-overhead [put | range [key] [end]] [flags]
  *
- * Without a mode it runs the standard suite (put, range --consistency l, range --consistency s, txn-put, then watch:
- * `--watchers` on one prefix over `--streams` streams with puts at `--put-rate`, scripts/bench/watch.ts, then
- * lease-keepalive: `--leases` leases kept alive over `--lease-streams` streams, scripts/bench/lease-keepalive.ts). It starts
- * `/usr/bin/etcd` and ours (`dist/etcd`, or `--ours <path>`; etcd alone if ours is missing) on free loopback ports
- * with fresh temp data dirs, and loads them alternately in short slices from a separate load-generator process
- * (gRPC over HTTP/2, `--clients` closed-loop clients sharing `--conns` connections). It prints a Markdown table
+ * Without a mode it runs the standard suite, the workload matrix of the performance issue: for each of `--clients`
+ * (default 64 and 1000 closed-loop clients over `--conns` 8 connections) put, range linearizable and serializable of
+ * 1 key and of `--range-keys-many` (100) keys, txn-put, delete (of `--delete-keys` pre-written keys); then watch for
+ * each of `--watchers` (100 and 10,000 watchers on one prefix over `--streams` streams, puts at the matching
+ * `--put-rate`, scripts/bench/watch.ts); then lease-keepalive (`--leases` leases kept alive over `--lease-streams`
+ * streams, scripts/bench/lease-keepalive.ts). Every row carries both servers' peak RSS during it. It starts
+ * `/usr/bin/etcd` and ours (`dist/etcd`, or `--ours <path>`; etcd alone if ours is missing, ours alone with
+ * `--etcd none`) on free loopback ports with fresh temp data dirs, and loads them alternately in short slices from a
+ * separate load-generator process (gRPC over HTTP/2, `--clients` closed-loop clients sharing `--conns` connections). It prints a Markdown table
  * (or JSON with `--json`) with requests/s, p50/p99 latency, server and generator CPU per request, the ours/etcd
  * ratios, idle RSS and the time from exec to the first answered request. With `--cluster` it compares 3-member
  * clusters instead (put and linearizable range through the leader, leader failover time; scripts/bench/cluster.ts).
  * With `--security mtls` both servers serve clients over mutual TLS, with `--security auth` with auth enabled and
  * simple tokens (scripts/bench/security.ts); without a mode these run put and serializable range.
+ * With `--metrics-overhead` it runs four copies of ours instead (no etcd): `--metrics basic` and `extensive`, each
+ * with and without a `/metrics` scrape every second (scripts/bench/metrics-overhead.ts); without a mode put and range.
  * Progress goes to stderr. It kills only the processes it started (by PID) and removes its temp dirs, also on errors
  * and SIGINT.
  */
 import cac from "cac";
-import { accessSync, constants } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { CLIENT_KINDS, type ClientKind } from "./bench/callers.ts";
 import { installCleanupHandlers } from "./bench/cleanup.ts";
+import { comparedServers, flagChecks, isExecutable, type FlagChecks } from "./bench/flags.ts";
 import { GeneratorHandle } from "./bench/generator-handle.ts";
 import type { BenchmarkReport, WorkloadReport } from "./bench/report.ts";
 import { median, toMarkdown } from "./bench/report.ts";
@@ -36,6 +42,12 @@ import { runWatchBenchmark, watchMarkdown, type WatchReport } from "./bench/watc
 import { leaseMarkdown, runLeaseBenchmark, type LeaseReport } from "./bench/lease-keepalive.ts";
 import { failoverMarkdown, runClusterBenchmark } from "./bench/cluster.ts";
 import { SECURITY_MODES, type Security } from "./bench/security.ts";
+import { metricsVariants, SCRAPE_INTERVAL_MS, startScraper } from "./bench/metrics-overhead.ts";
+
+const checks = flagChecks("benchmark");
+/** Annotated, so that TypeScript knows code after a usage() call is unreachable. */
+const usage: FlagChecks["usage"] = checks.usage;
+const { positiveInt, positiveIntList, positiveNumber, positiveNumberList } = checks;
 
 const DEFAULT_OURS = fileURLToPath(new URL("../dist/etcd", import.meta.url));
 
@@ -45,15 +57,18 @@ interface Flags {
   failovers: number;
   leases: number;
   leaseStreams: number;
-  watchers: number;
+  watchers: string | number;
   streams: number;
-  putRate: number;
-  clients: number;
+  putRate: string | number;
+  clients: string | number;
   conns: number;
   total: number;
   keySize: number;
   valSize: number;
   keySpaceSize: number;
+  rangeKeys: number;
+  rangeKeysMany: number;
+  deleteKeys: number;
   sequentialKeys: boolean;
   consistency: string;
   txnOps: number;
@@ -65,24 +80,16 @@ interface Flags {
   ours: string;
   client: string;
   security: string;
+  metricsOverhead: boolean;
   json: boolean;
 }
 
 /** How the report names a security mode, appended to each workload's description. */
 const SECURITY_LABELS: Record<Security, string> = { none: "", mtls: ", over mTLS", auth: ", auth on (simple token)" };
 
-/** A positive integer flag value, or exit with a usage error. */
-function positiveInt(name: string, value: unknown): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) usage(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-/** A positive number flag value, or exit with a usage error. */
-function positiveNumber(name: string, value: unknown): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) usage(`--${name} must be a positive number, got ${JSON.stringify(value)}`);
-  return n;
+/** Bytes as kB with one decimal. */
+function fmtKB(bytes: number): string {
+  return (bytes / 1024).toFixed(1);
 }
 
 /** Pause between a server's start-up and its idle RSS reading, in ms. */
@@ -117,39 +124,33 @@ async function startServer(spec: ServerSpec, runs: number, log: (line: string) =
   }
 }
 
-function usage(message: string): never {
-  process.stderr.write(`benchmark: ${message} (see --help)\n`);
-  process.exit(2);
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The command line as a reader would type it again. */
 function commandLine(): string {
   const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
   return ["npx", "bun", "scripts/benchmark.ts", ...process.argv.slice(2)].map(quote).join(" ");
 }
 
-/** The workloads to run: the given mode, or the standard suite. */
+/** The workloads to run, each once per `--clients` count (workload after workload, client counts inner). */
 function plan(mode: string | undefined, key: string | undefined, end: string | undefined, flags: Flags): WorkloadOptions[] {
+  const clientCounts = positiveIntList("clients", flags.clients);
+  return planWorkloads(mode, key, end, flags).flatMap((w) => clientCounts.map((clients) => ({ ...w, clients })));
+}
+
+/** The workloads to run: the given mode, or the standard suite. */
+function planWorkloads(mode: string | undefined, key: string | undefined, end: string | undefined, flags: Flags): WorkloadOptions[] {
   const consistency = flags.consistency;
   const client = flags.client as ClientKind;
   if (!CLIENT_KINDS.includes(client)) usage(`--client must be one of ${CLIENT_KINDS.join(", ")}, got ${JSON.stringify(flags.client)}`);
   if (consistency !== "l" && consistency !== "s") usage(`--consistency must be l or s, got ${JSON.stringify(consistency)}`);
   const base: WorkloadOptions = {
     mode: "put",
-    clients: positiveInt("clients", flags.clients),
+    clients: 1, // set per client count below
     conns: positiveInt("conns", flags.conns),
     keySize: positiveInt("key-size", flags.keySize),
     valSize: positiveInt("val-size", flags.valSize),
     keySpaceSize: positiveInt("key-space-size", flags.keySpaceSize),
+    rangeKeys: positiveInt("range-keys", flags.rangeKeys),
+    deleteKeys: positiveInt("delete-keys", flags.deleteKeys),
     sequentialKeys: Boolean(flags.sequentialKeys),
     consistency,
     rangeKey: key ?? "",
@@ -162,19 +163,29 @@ function plan(mode: string | undefined, key: string | undefined, end: string | u
   if (!SECURITY_MODES.includes(security)) usage(`--security must be one of ${SECURITY_MODES.join(", ")}, got ${JSON.stringify(flags.security)}`);
   if (security !== "none") {
     if (flags.cluster) usage("--security does not apply to --cluster");
-    if (mode === "watch" || mode === "lease-keepalive") usage(`--security does not apply to mode ${mode}`);
+    // v2-set speaks plain HTTP/1.1 without client certificates or tokens.
+    if (mode === "watch" || mode === "lease-keepalive" || mode === "v2-set") usage(`--security does not apply to mode ${mode}`);
     if (mode === undefined) return [{ ...base, mode: "put" }, { ...base, mode: "range", consistency: "s" }];
+  }
+  if (flags.metricsOverhead) {
+    if (flags.cluster || security !== "none") usage("--metrics-overhead takes neither --cluster nor --security");
+    if (mode === undefined) return [{ ...base, mode: "put" }, { ...base, mode: "range" }];
+    if (mode !== "put" && mode !== "range") usage("--metrics-overhead runs put or range");
   }
   if (flags.cluster) {
     if (mode !== undefined) usage("--cluster takes no mode (it runs put, linearizable range and leader failover)");
     return [{ ...base, mode: "put" }, { ...base, mode: "range", consistency: "l" }];
   }
   if (mode === undefined) {
+    const many = positiveInt("range-keys-many", flags.rangeKeysMany);
     return [
       { ...base, mode: "put" },
-      { ...base, mode: "range", consistency: "l" },
-      { ...base, mode: "range", consistency: "s" },
+      { ...base, mode: "range", consistency: "l", rangeKeys: 1 },
+      { ...base, mode: "range", consistency: "s", rangeKeys: 1 },
+      { ...base, mode: "range", consistency: "l", rangeKeys: many },
+      { ...base, mode: "range", consistency: "s", rangeKeys: many },
       { ...base, mode: "txn-put" },
+      { ...base, mode: "delete" },
     ];
   }
   if (mode === "watch") return []; // not closed-loop: scripts/bench/watch.ts
@@ -194,19 +205,27 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
     totalPerServer: positiveInt("total", flags.total),
     settleMs: 200,
   };
+  const watcherCounts = positiveIntList("watchers", flags.watchers);
+  const rates = positiveNumberList("put-rate", flags.putRate);
+  if (rates.length !== 1 && rates.length !== watcherCounts.length) usage("--put-rate takes one rate or one per --watchers count");
   const log = (line: string) => process.stderr.write(`${line}\n`);
   installCleanupHandlers();
 
-  const notes: string[] = [];
   const security = flags.security as Security;
-  const specs: ServerSpec[] = [{ label: "etcd", binary: String(flags.etcd), security }];
-  if (!isExecutable(specs[0]!.binary)) usage(`etcd binary ${specs[0]!.binary} not found or not executable (--etcd)`);
   const oursPath = String(flags.ours);
-  if (isExecutable(oursPath)) specs.push({ label: "ours", binary: oursPath, security });
-  else {
-    const note = `ours (${oursPath}) not found or not executable (build it with \`npm run build\`, or pass --ours <path>); running etcd only.`;
-    log(`benchmark: ${note}`);
-    notes.push(note);
+  const variants = flags.metricsOverhead ? metricsVariants(oursPath) : [];
+  let specs: ServerSpec[];
+  let notes: string[];
+  if (flags.metricsOverhead) {
+    if (!isExecutable(oursPath)) usage(`our etcd binary ${oursPath} not found or not executable (--ours; build it with \`npm run build\`)`);
+    specs = [...variants];
+    notes = [
+      `--metrics-overhead: four copies of ours, no etcd; "+scrape" variants get a GET /metrics every ${SCRAPE_INTERVAL_MS / 1000} s ` +
+        "from the benchmark process during every slice (also the other variants' slices); ratios are against \"basic\".",
+    ];
+  } else {
+    ({ specs, notes } = comparedServers(checks, String(flags.etcd), oursPath, { security }));
+    for (const note of notes) log(`benchmark: ${note}`);
   }
 
   const date = new Date().toISOString();
@@ -223,7 +242,7 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
       loadAverageAfter: loadavg(),
     },
     settings: {
-      clients: positiveInt("clients", flags.clients),
+      clients: positiveIntList("clients", flags.clients),
       conns: positiveInt("conns", flags.conns),
       slices: settings.slices,
       sliceSeconds: settings.sliceMs / 1000,
@@ -260,29 +279,33 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
     started.push(await startServer(spec, startupRuns, log));
   }
   const servers = started.map((s) => s.server);
+  const scrapers = servers.flatMap((server, i) => (variants[i]?.scraped ? [{ label: server.spec.label, scraper: startScraper(server.endpoint) }] : []));
   const generator = GeneratorHandle.start();
   const workloadReports: WorkloadReport[] = [];
-  let watchReport: WatchReport | undefined;
+  const watchReports: WatchReport[] = [];
   let leaseReport: LeaseReport | undefined;
   try {
     for (const options of workloads) {
-      const description = workloadFor(options.mode).describe(options) + SECURITY_LABELS[security];
-      log(`${description}: ${options.clients} clients, ${options.conns} conns`);
+      const description = `${workloadFor(options.mode).describe(options)}, ${options.clients} clients${SECURITY_LABELS[security]}`;
+      log(`${description}, ${options.conns} conns`);
       const run = await runWorkload(generator, servers, options, settings, log);
       workloadReports.push({ description, options, ...run });
     }
-    if ((mode === undefined && security === "none") || mode === "watch") {
-      const watch = {
-        watchers: positiveInt("watchers", flags.watchers),
-        streams: positiveInt("streams", flags.streams),
-        rate: positiveNumber("put-rate", flags.putRate),
-        sliceSeconds: settings.sliceMs / 1000,
-        slices: settings.slices,
-        valSize: positiveInt("val-size", flags.valSize),
-      };
-      watchReport = await runWatchBenchmark(servers, watch, log);
+    const suite = mode === undefined && security === "none" && !flags.metricsOverhead;
+    if (suite || mode === "watch") {
+      for (const [n, watchers] of watcherCounts.entries()) {
+        const watch = {
+          watchers,
+          streams: positiveInt("streams", flags.streams),
+          rate: rates[rates.length === 1 ? 0 : n]!,
+          sliceSeconds: settings.sliceMs / 1000,
+          slices: settings.slices,
+          valSize: positiveInt("val-size", flags.valSize),
+        };
+        watchReports.push(await runWatchBenchmark(servers, watch, log));
+      }
     }
-    if ((mode === undefined && security === "none") || mode === "lease-keepalive") {
+    if (suite || mode === "lease-keepalive") {
       const lease = {
         leases: positiveInt("leases", flags.leases),
         streams: positiveInt("lease-streams", flags.leaseStreams),
@@ -292,6 +315,10 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
       leaseReport = await runLeaseBenchmark(servers, lease, log);
     }
   } finally {
+    for (const { label, scraper } of scrapers) {
+      const r = await scraper.stop();
+      notes.push(`${label}: ${r.scrapes} scrapes (${r.failures} failed), ${fmtKB(r.meanBytes)} kB and ${r.meanMs.toFixed(1)} ms each on average.`);
+    }
     await generator.stop();
     for (const server of servers) await server.stop();
   }
@@ -307,11 +334,11 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
     })),
     workloadReports,
   );
-  const watchSection = watchReport ? `\n${watchMarkdown(watchReport)}` : "";
+  const watchSection = watchReports.map((w) => `\n${watchMarkdown(w)}`).join("");
   const leaseSection = leaseReport ? `\n${leaseMarkdown(leaseReport)}` : "";
   process.stdout.write(
     flags.json
-      ? `${JSON.stringify({ ...report, watch: watchReport, leaseKeepAlive: leaseReport }, null, 2)}\n`
+      ? `${JSON.stringify({ ...report, watch: watchReports, leaseKeepAlive: leaseReport }, null, 2)}\n`
       : `${toMarkdown(report)}\n${watchSection}${leaseSection}`,
   );
 }
@@ -319,12 +346,15 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
 const cli = cac("benchmark");
 cli
   .command("[mode] [key] [end]", `Benchmark one mode (${[...WORKLOADS.keys(), "watch", "lease-keepalive"].join(" | ")}; range takes [key] [end]), or without a mode the standard suite`)
-  .option("--clients <n>", "Concurrent closed-loop clients", { default: 100 })
-  .option("--conns <n>", "HTTP/2 connections shared by the clients", { default: 1 })
+  .option("--clients <n[,n...]>", "Concurrent closed-loop clients; each workload runs once per count", { default: "64,1000" })
+  .option("--conns <n>", "HTTP/2 connections shared by the clients", { default: 8 })
   .option("--total <n>", "Request limit per server and workload over all slices", { default: 1_000_000 })
   .option("--key-size <bytes>", "Key size", { default: 8 })
   .option("--val-size <bytes>", "Value size", { default: 256 })
   .option("--key-space-size <n>", "Number of distinct keys written (as in etcd's benchmark)", { default: 1 })
+  .option("--range-keys <n>", "range without key arguments: keys written and read by each request (1: one key)", { default: 1 })
+  .option("--range-keys-many <n>", "Standard suite: keys of its many-key ranges (it also runs 1-key ranges)", { default: 100 })
+  .option("--delete-keys <n>", "delete: keys written first that the deletes remove in order (later deletes miss)", { default: 100_000 })
   .option("--sequential-keys", "Write keys 0, 1, 2... instead of random ones", { default: false })
   .option("--consistency <l|s>", "range: linearizable (l) or serializable (s)", { default: "l" })
   .option("--txn-ops <n>", "txn-put: puts per transaction", { default: 1 })
@@ -332,17 +362,18 @@ cli
   .option("--slice-seconds <s>", "Target duration of one slice on etcd (sets the slice's request count)", { default: 3 })
   .option("--warmup-seconds <s>", "Unmeasured warm-up of etcd per workload (calibrates the slices)", { default: 1 })
   .option("--startup-runs <n>", "Start each server this many times to measure start-up (median)", { default: 5 })
-  .option("--etcd <path>", "Real etcd binary", { default: "/usr/bin/etcd" })
+  .option("--etcd <path>", "Real etcd binary (none: ours alone)", { default: "/usr/bin/etcd" })
   .option("--ours <path>", "Our etcd binary", { default: DEFAULT_OURS })
   .option("--client <kind>", "Generator's gRPC client: raw (pre-encoded frames on node:http2) or connect (connect-node)", { default: "raw" })
-  .option("--watchers <n>", "watch: watchers on the prefix", { default: 1000 })
+  .option("--watchers <n[,n...]>", "watch: watchers on the prefix; the mode runs once per count", { default: "100,10000" })
   .option("--streams <n>", "watch: Watch streams (one connection each) the watchers are spread over", { default: 10 })
-  .option("--put-rate <n>", "watch: puts per second", { default: 100 })
+  .option("--put-rate <n[,n...]>", "watch: puts per second, one rate or one per --watchers count", { default: "100,10" })
   .option("--leases <n>", "lease-keepalive: leases kept alive", { default: 1000 })
   .option("--lease-streams <n>", "lease-keepalive: keep-alive streams (one connection each) the leases are spread over", { default: 10 })
   .option("--cluster", "Compare 3-member clusters (etcd's and ours) on loopback: put and linearizable range via the leader, leader failover", { default: false })
   .option("--failovers <n>", "--cluster: leader failover rounds per cluster", { default: 3 })
   .option("--security <mode>", "none, mtls (clients over mutual TLS) or auth (auth enabled, simple token; the load runs as a non-root user)", { default: "none" })
+  .option("--metrics-overhead", "Compare ours with --metrics basic/extensive, each with and without a /metrics scrape every second (no etcd)", { default: false })
   .option("--json", "Print JSON instead of Markdown", { default: false })
   .action((mode: string | undefined, key: string | undefined, end: string | undefined, flags: Flags) =>
     main(mode, key, end, flags).catch((err) => {

@@ -1,7 +1,9 @@
 /**
  * Builds the release: `npm run build` (= `bun scripts/build-release.ts`).
  *
- * 1. `bun build --compile --target=bun-linux-x64` of `server/main.ts` -> `dist/etcd` and of
+ * 1. The web console (server/console/build.ts) -> `dist/console/<file>.gz`, then
+ *    `bun build --compile --target=bun-linux-x64` of `server/main.ts` -> `dist/etcd` with those
+ *    files embedded (read back through `Bun.embeddedFiles`, server/console/assets.ts) and of
  *    `cli/main.ts` -> `dist/etcdctl` (single self-contained executables).
  * 2. `dist/etcd-v<version>-linux-amd64.tar.gz` holding `etcd-v<version>-linux-amd64/{etcd,etcdctl,README.md}`,
  *    laid out like etcd's own release tarballs, plus the systemd unit `etcd.service` and its
@@ -11,18 +13,22 @@
  * `tar` (GNU tar) rather than a hand-written archive writer.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { buildConsole, gzipConsoleFile } from "../server/console/build.ts";
+import { CONSOLE_FILES, EMBEDDED_SUFFIX } from "../server/console/files.ts";
 
 /** One binary to compile: entry file (relative to the repo root) and output name in dist/. */
 export interface CompileTarget {
   entry: string;
   output: string;
+  /** Files (relative to the repo root) embedded as they are, kept under their own names. */
+  embed?: string[];
 }
 
 /** The release's binaries: the `etcd` server and the `etcdctl` CLI. */
 export const TARGETS: CompileTarget[] = [
-  { entry: "server/main.ts", output: "etcd" },
+  { entry: "server/main.ts", output: "etcd", embed: CONSOLE_FILES.map((f) => `dist/console/${f.name}${EMBEDDED_SUFFIX}`) },
   { entry: "cli/main.ts", output: "etcdctl" },
 ];
 
@@ -55,12 +61,31 @@ export function compile(target: CompileTarget): string | null {
     "--compile",
     "--target=bun-linux-x64",
     target.entry,
+    ...(target.embed ?? []),
+    ...(target.embed ? ["--asset-naming=[name].[ext]"] : []),
     "--outfile",
     out,
   ]);
   if (err) return err;
   if (!existsSync(out) || statSync(out).size === 0) return `bun build reported success but ${out} is missing or empty`;
   return null;
+}
+
+/**
+ * Builds the web console and writes its gzipped files to `dist/console/` for embedding. Returns
+ * the total compressed size in bytes; throws `console build failed: ...`.
+ */
+export async function buildConsoleFiles(): Promise<number> {
+  const dir = join(dist, "console");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  let total = 0;
+  for (const [name, data] of await buildConsole()) {
+    const gz = gzipConsoleFile(data);
+    total += gz.byteLength;
+    writeFileSync(join(dir, name + EMBEDDED_SUFFIX), gz);
+  }
+  return total;
 }
 
 /**
@@ -87,10 +112,16 @@ export function packTarball(version: string): string {
 }
 
 /** Entry point: compiles every target, then packs; exits 1 listing every failure. */
-function main(): void {
+async function main(): Promise<void> {
   const version: string = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
   mkdirSync(dist, { recursive: true });
   const failures: string[] = [];
+  try {
+    console.log(`build-release: web console ${await buildConsoleFiles()} bytes gzipped`);
+  } catch (e) {
+    console.error(`build-release: FAILED ${(e as Error).message}`);
+    process.exit(1);
+  }
   for (const t of TARGETS) {
     const err = compile(t);
     if (err) failures.push(`compile ${t.entry} -> dist/${t.output}: ${err}`);
@@ -110,4 +141,4 @@ function main(): void {
   }
 }
 
-if (import.meta.main) main();
+if (import.meta.main) await main();

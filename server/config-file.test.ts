@@ -66,6 +66,7 @@ describe("--config-file (embed/config.go configFromFile)", () => {
     expect(c.logOutputs).toEqual(["stderr", "/var/log/etcd.log"]);
     expect([c.autoCompactionMode, c.autoCompactionRetention]).toEqual(["periodic", "1h"]);
     expect(c.strictReconfigCheck).toBe(true);
+    expect(run(parse("experimental-warning-apply-duration: 250000000\n")).warningApplyDurationMs).toBe(250);
     expect(c.clientTls).toMatchObject({ certFile: "/etc/etcd/server.crt", keyFile: "/etc/etcd/server.key", clientCertAuth: true, trustedCaFile: "/etc/etcd/ca.crt" });
     expect(c.peerTls).toMatchObject({ certFile: "/etc/etcd/peer.crt", keyFile: "/etc/etcd/peer.key", clientCertAuth: true, trustedCaFile: "/etc/etcd/peer-ca.crt", allowedCn: "etcd-peer" });
     expect(c.warnings).toEqual([]);
@@ -95,12 +96,17 @@ describe("--config-file (embed/config.go configFromFile)", () => {
     expect(run(parse("")).name).toBe("default");
   });
 
+  test("enable-v2 turns on the v2 API (default false, as etcd 3.4)", () => {
+    expect(run(parse("enable-v2: true\n")).enableV2).toBe(true);
+    expect(run(parse("name: a\n")).enableV2).toBe(false);
+  });
+
   test("unknown keys are ignored as etcd 3.4 ignores them, with a warning each", () => {
-    const c = run(parse("name: a\nbogus-key: 1\nenable-v2: true\nclient-transport-security:\n  crl: x\n"));
+    const c = run(parse("name: a\nbogus-key: 1\nenable-pprof: true\nclient-transport-security:\n  crl: x\n"));
     expect(c.name).toBe("a");
     expect(c.warnings).toEqual([
       'ignored unknown configuration key "bogus-key"',
-      'ignored configuration key "enable-v2": not supported by this server',
+      'ignored configuration key "enable-pprof": not supported by this server',
       'ignored unknown configuration key "client-transport-security.crl"',
     ]);
   });

@@ -24,7 +24,7 @@
  * or directory`. YAML 1.1 scalars are read as Go's yaml.v2 reads them (`yes` is true).
  *
  * Keys etcd does not know are ignored, as etcd 3.4 ignores them, but each is reported in a
- * warning; keys etcd knows and this server does not support (e.g. `enable-v2`, `discovery`) are
+ * warning; keys etcd knows and this server does not support (e.g. `enable-pprof`, `proxy`) are
  * ignored with a warning too. Defaults are etcd's `NewConfig()`: unlike on the command line,
  * `listen-client-urls` without `advertise-client-urls` keeps the default advertise URL and
  * `initial-cluster` stays `default=http://localhost:2380` whatever the name.
@@ -37,10 +37,10 @@ import { goDurationString } from "../cli/go/duration.ts";
 /** etcd's top-level keys this server does not implement (embed/config.go, etcdmain/config.go json tags). */
 const ETCD_KEYS_NOT_SUPPORTED = new Set([
   "backend-batch-interval", "backend-batch-limit", "debug",
-  "discovery", "discovery-proxy", "discovery-srv", "discovery-srv-name", "discovery-fallback", "enable-grpc-gateway",
-  "enable-pprof", "enable-v2", "experimental-backend-bbolt-freelist-type", "experimental-enable-lease-checkpoint", "experimental-enable-lease-checkpoint-persist",
-  "experimental-enable-v2v3", "experimental-warning-apply-duration",
-  "experimental-watch-progress-notify-interval", "force-new-cluster", "grpc-keepalive-interval", "grpc-keepalive-min-time",
+  "enable-grpc-gateway",
+  "enable-pprof", "experimental-backend-bbolt-freelist-type", "experimental-enable-lease-checkpoint", "experimental-enable-lease-checkpoint-persist",
+  "experimental-enable-v2v3",
+  "experimental-watch-progress-notify-interval", "grpc-keepalive-interval", "grpc-keepalive-min-time",
   "grpc-keepalive-timeout", "initial-election-tick-advance", "log-output", "log-package-levels",
   "max-concurrent-streams", "max-snapshots", "max-wals", "pre-vote", "proxy", "proxy-dial-timeout", "proxy-failure-wait",
   "proxy-read-timeout", "proxy-refresh-interval", "proxy-write-timeout", "unsafe-no-fsync", "wal-dir",

@@ -21,6 +21,9 @@ describe("parseConfig", () => {
       initialClusterState: "new",
       initialClusterToken: "etcd-cluster",
       strictReconfigCheck: true,
+      forceNewCluster: false,
+      discovery: { url: "", fallback: "proxy", proxy: "", srv: "", srvName: "" },
+      enableV2: false,
       snapshotCount: 100000,
       heartbeatIntervalMs: 100,
       electionTimeoutMs: 1000,
@@ -46,9 +49,21 @@ describe("parseConfig", () => {
       initialCorruptCheck: false,
       corruptCheckTimeMs: 0,
       compactionBatchLimit: 0,
+      warningApplyDurationMs: 100,
       cors: ["*"],
       hostWhitelist: ["*"],
+      enableUi: true, // ours (the web console), not etcd's
     });
+  });
+
+  test("discovery flags: --discovery* and --force-new-cluster; only one bootstrap source (etcd's ErrConflictBootstrapFlags)", () => {
+    const c = run(parseConfig(["--discovery", "http://d:2379/v2/keys/discovery/t", "--discovery-fallback", "exit", "--force-new-cluster"], {}));
+    expect([c.discovery, c.forceNewCluster]).toEqual([{ url: "http://d:2379/v2/keys/discovery/t", fallback: "exit", proxy: "", srv: "", srvName: "" }, true]);
+    expect(run(parseConfig([], { ETCD_DISCOVERY_SRV: "example.com", ETCD_DISCOVERY_SRV_NAME: "x" })).discovery).toMatchObject({ srv: "example.com", srvName: "x" });
+    const conflict = "multiple discovery or bootstrap flags are set. Choose one of \"initial-cluster\", \"discovery\" or \"discovery-srv\"";
+    expect(parseConfig(["--discovery", "http://d/t", "--initial-cluster", "a=http://a:1"], {})).toEqual({ kind: "invalid", error: conflict });
+    expect(parseConfig(["--discovery", "http://d/t", "--discovery-srv", "example.com"], {})).toEqual({ kind: "invalid", error: conflict });
+    expect(parseConfig(["--discovery-fallback", "maybe"], {}).kind).toBe("exit");
   });
 
   test("--cors takes '*' or origin URLs (etcd's URL rules), --host-whitelist host names", () => {

@@ -33,6 +33,20 @@ const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "pani
 /** `--initial-cluster-state`: bootstrap a new cluster or join an existing one. */
 export type ClusterState = "new" | "existing";
 
+/** The `--discovery*` flags (etcd 3.4 embed/config.go); empty strings when not given. */
+export interface DiscoveryFlags {
+  /** `--discovery`: `<v2 keys URL>/<token>` of a discovery cluster. */
+  url: string;
+  /** `--discovery-fallback`: `exit` or `proxy` (default `proxy`, refused: no proxy mode here). */
+  fallback: "exit" | "proxy";
+  /** `--discovery-proxy`: HTTP proxy for the discovery traffic. */
+  proxy: string;
+  /** `--discovery-srv`: DNS domain holding `_etcd-server(-ssl)._tcp` SRV records. */
+  srv: string;
+  /** `--discovery-srv-name`: suffix of the SRV service name. */
+  srvName: string;
+}
+
 /**
  * The parsed and validated configuration of one member. URL lists are normalised like
  * etcd's `types.NewURLs`: trimmed, scheme lower-cased, de-duplicated, sorted.
@@ -58,6 +72,12 @@ export interface EtcdConfig {
   initialClusterToken: string;
   /** `--strict-reconfig-check`: refuse membership changes that could cost the quorum (default true). */
   strictReconfigCheck: boolean;
+  /** `--force-new-cluster`: restart on the data as a one-member cluster (server/recovery/force-new-cluster.ts). */
+  forceNewCluster?: boolean;
+  /** `--discovery*` flags (server/discovery/). */
+  discovery?: DiscoveryFlags;
+  /** `--enable-v2`: serve etcd's v2 API (`/v2/keys`, `/v2/members`, `/v2/stats`) on the client port (default false). */
+  enableV2: boolean;
   /** `--snapshot-count`: committed entries between snapshots (default 100000). */
   snapshotCount: number;
   /** `--heartbeat-interval` in milliseconds (default 100). */
@@ -76,6 +96,8 @@ export interface EtcdConfig {
   corruptCheckTimeMs?: number;
   /** `--experimental-compaction-batch-limit`: compacted rows deleted per batch (0 or less: 10 000). */
   compactionBatchLimit?: number;
+  /** `--experimental-warning-apply-duration`: a request slower than this is logged and counted as slow, ms (default 100). */
+  warningApplyDurationMs?: number;
   /** `--log-level` (default `info`). */
   logLevel: LogLevel;
   /** `--logger` (`zap` default here; `capnslog` accepted for compatibility, output is always zap-style JSON). */
@@ -126,6 +148,8 @@ export interface EtcdConfig {
   cors?: string[];
   /** `--host-whitelist`: host names cleartext HTTP requests may name in `Host` (default `*`: all); see server/http/host-whitelist.ts. */
   hostWhitelist?: string[];
+  /** `--enable-ui`: serve the web console at `/ui` on the client URLs (default true; server/console/). Not an etcd flag. */
+  enableUi?: boolean;
   /** `--bcrypt-cost`: bcrypt cost of password hashes, 4..31 (default 10; others fall back to 10 with a warning). */
   bcryptCost: number;
 }
@@ -174,6 +198,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "listen-client-urls", kind: "urls", def: "http://localhost:2379", group: "Member", help: "List of URLs to listen on for client traffic." },
   { name: "auto-compaction-retention", kind: "string", def: "0", group: "Member", help: "Auto compaction retention length. 0 means disable auto compaction." },
   { name: "auto-compaction-mode", kind: "string", def: "periodic", group: "Member", help: "Interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention." },
+  { name: "enable-v2", kind: "bool", def: "false", group: "Member", help: "Accept etcd V2 client requests." },
   { name: "config-file", kind: "string", def: "", group: "Member", help: "Path to the server configuration file. Note that if a configuration file is provided, other command line flags and environment variables will be ignored." },
   { name: "quota-backend-bytes", kind: "int", def: "0", group: "Member", help: "Raise alarms when backend size exceeds the given quota (0 defaults to low space quota)." },
   { name: "max-txn-ops", kind: "uint", def: "128", group: "Member", help: "Maximum number of operations permitted in a transaction." },
@@ -182,6 +207,12 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "initial-cluster", kind: "string", group: "Clustering", help: "Initial cluster configuration for bootstrapping. Default '${name}=${initial-advertise-peer-urls}'." },
   { name: "initial-cluster-state", kind: "choice", def: "new", choices: ["new", "existing"], group: "Clustering", help: "Initial cluster state ('new' or 'existing')." },
   { name: "initial-cluster-token", kind: "string", def: "etcd-cluster", group: "Clustering", help: "Initial cluster token for the etcd cluster during bootstrap." },
+  { name: "force-new-cluster", kind: "bool", def: "false", group: "Clustering", help: "Force to create a new one-member cluster." },
+  { name: "discovery", kind: "string", def: "", group: "Clustering", help: "Discovery URL used to bootstrap the cluster." },
+  { name: "discovery-fallback", kind: "choice", def: "proxy", choices: ["exit", "proxy"], group: "Clustering", help: "Expected behavior ('exit' or 'proxy') when discovery services fails.\n    \"proxy\" supports v2 API only (not in this etcd: a member refused by a full discovery cluster exits)." },
+  { name: "discovery-proxy", kind: "string", def: "", group: "Clustering", help: "HTTP proxy to use for traffic to discovery service." },
+  { name: "discovery-srv", kind: "string", def: "", group: "Clustering", help: "DNS srv domain used to bootstrap the cluster." },
+  { name: "discovery-srv-name", kind: "string", def: "", group: "Clustering", help: "Suffix to the dns srv name queried when bootstrapping." },
   { name: "strict-reconfig-check", kind: "bool", def: "true", group: "Clustering", help: "Reject reconfiguration requests that would cause quorum loss." },
   { name: "advertise-client-urls", kind: "urls", def: "http://localhost:2379", group: "Clustering", help: "List of this member's client URLs to advertise to the public." },
   { name: "cert-file", kind: "string", def: "", group: "Security", help: "Path to the client server TLS cert file." },
@@ -214,7 +245,9 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "experimental-initial-corrupt-check", kind: "bool", def: "false", group: "Experimental", help: "Enable to check data corruption before serving any client/peer traffic." },
   { name: "experimental-compaction-batch-limit", kind: "int", def: "0", group: "Experimental", help: "Sets the maximum revisions deleted in each compaction batch." },
   { name: "experimental-corrupt-check-time", kind: "duration", def: "0s", group: "Experimental", help: "Duration of time between cluster corruption check passes." },
+  { name: "experimental-warning-apply-duration", kind: "duration", def: "100ms", group: "Experimental", help: "Warning is generated if requests take more than this duration." },
   { name: "experimental-peer-skip-client-san-verification", kind: "bool", def: "false", group: "Experimental", help: "Skip verification of SAN field in client certificate for peer connections." },
+  { name: "enable-ui", kind: "bool", def: "true", group: "Member", help: "Serve the web console at /ui on the client URLs (not an etcd 3.4 flag)." },
   { name: "version", kind: "bool", def: "false", group: "Version", help: "Print the version and exit." },
 ];
 
@@ -518,6 +551,11 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   if (name !== "default" && initialCluster === defaultInitialCluster) {
     initialCluster = apUrls.map((u) => `${name}=${u}`).join(",");
   }
+  // embed.Config.Validate: one bootstrap source (an explicit --initial-cluster, --discovery, --discovery-srv).
+  const sources = [values.has("initial-cluster"), get<string>("discovery") !== "", get<string>("discovery-srv") !== ""].filter(Boolean).length;
+  if (sources > 1) {
+    return { kind: "invalid", error: 'multiple discovery or bootstrap flags are set. Choose one of "initial-cluster", "discovery" or "discovery-srv"' };
+  }
   const listenClientSet = values.has("listen-client-urls");
   const config: EtcdConfig = {
     name,
@@ -530,6 +568,15 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     initialClusterState: get<ClusterState>("initial-cluster-state"),
     initialClusterToken: get<string>("initial-cluster-token"),
     strictReconfigCheck: get<boolean>("strict-reconfig-check"),
+    forceNewCluster: get<boolean>("force-new-cluster"),
+    discovery: {
+      url: get<string>("discovery"),
+      fallback: get<"exit" | "proxy">("discovery-fallback"),
+      proxy: get<string>("discovery-proxy"),
+      srv: get<string>("discovery-srv"),
+      srvName: get<string>("discovery-srv-name"),
+    },
+    enableV2: get<boolean>("enable-v2"),
     snapshotCount: get<number>("snapshot-count"),
     heartbeatIntervalMs: get<number>("heartbeat-interval"),
     electionTimeoutMs: get<number>("election-timeout"),
@@ -575,8 +622,10 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     initialCorruptCheck: get<boolean>("experimental-initial-corrupt-check"),
     corruptCheckTimeMs: get<number>("experimental-corrupt-check-time"),
     compactionBatchLimit: get<number>("experimental-compaction-batch-limit"),
+    warningApplyDurationMs: get<number>("experimental-warning-apply-duration"),
     cors: get<string[]>("cors"),
     hostWhitelist: get<string[]>("host-whitelist"),
+    enableUi: get<boolean>("enable-ui"),
   };
   const error = validate(config);
   if (error) return { kind: "invalid", error };

@@ -17,6 +17,7 @@ import { idToHex } from "./membership/ids.ts";
 import { startClientListeners, type ClientListeners } from "./http/listener.ts";
 import type { EtcdServerApi } from "./node/types.ts";
 import { errorFields, fatal, isMemberFatal, MemberFatalError } from "./node/fatal.ts";
+import { discoverInitialCluster, DiscoveryExit } from "./discovery/bootstrap.ts";
 import { resolveAutoTls } from "./tls/auto-tls.ts";
 import { describeTlsInfo, isTlsInfoEmpty } from "./tls/tls-info.ts";
 import { GrpcStats } from "./metrics/grpc-stats.ts";
@@ -211,8 +212,12 @@ export async function main(argv: readonly string[], env: Record<string, string |
   const signal = io.waitForSignal();
   let etcd: RunningEtcd;
   try {
-    etcd = await startEtcd(cfg, log, io.startNode);
+    etcd = await startEtcd(await discoverInitialCluster(cfg, log), log, io.startNode);
   } catch (e) {
+    if (e instanceof DiscoveryExit) {
+      outputs.close();
+      return 1;
+    }
     log.fatal("failed to start etcd", { error: e instanceof Error ? e.message : String(e), "data-dir": cfg.dataDir });
     outputs.close();
     return 1;

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { Maintenance, type StatusResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { memberFlags } from "./cluster-flags.ts";
 import { removeDir, trackDir, trackPid, untrackPid } from "./cleanup.ts";
-import { treeCpuMicros, treeRssBytes } from "./proc.ts";
+import { resetPeakRss, treeCpuMicros, treePeakRssBytes, treeRssBytes } from "./proc.ts";
 import { answersRange, freePorts, type ServerSpec, withTransport } from "./server.ts";
 
 /** How long a cluster may take to elect a leader and answer on every member, in ms. */
@@ -151,6 +151,16 @@ export class RunningCluster {
   /** VmRSS of all live members' process trees, in bytes. */
   rssBytes(): number {
     return this.members.reduce((sum, m, i) => sum + (this.alive(i) ? treeRssBytes(m.process!.pid) : 0), 0);
+  }
+
+  /** Sum of all live members' peak VmRSS since start or the last {@link resetPeakRss}, in bytes. */
+  peakRssBytes(): number {
+    return this.members.reduce((sum, m, i) => sum + (this.alive(i) ? treePeakRssBytes(m.process!.pid) : 0), 0);
+  }
+
+  /** Resets every live member's peak RSS to its current RSS; false if the kernel refused for one. */
+  resetPeakRss(): boolean {
+    return this.members.every((m, i) => !this.alive(i) || resetPeakRss(m.process!.pid));
   }
 
   /** The version the leader reports in Maintenance.Status (e.g. "3.4.23"), or undefined. */

@@ -115,8 +115,8 @@ export async function runClusterBenchmark(
     const reports: WorkloadReport[] = [];
     for (const options of workloads) {
       for (const c of clusters) await c.settle(); // loads go to the current leader
-      const description = `${workloadFor(options.mode).describe(options)} via the leader`;
-      log(`${description}: ${options.clients} clients, ${options.conns} conns`);
+      const description = `${workloadFor(options.mode).describe(options)}, ${options.clients} clients, via the leader`;
+      log(`${description}, ${options.conns} conns`);
       const run = await runWorkload(generator, clusters, options, settings, log);
       reports.push({ description, options, ...run });
     }

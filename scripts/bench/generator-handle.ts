@@ -11,6 +11,9 @@ import type { WorkloadOptions } from "./workload.ts";
 
 const GENERATOR_PATH = fileURLToPath(new URL("./generator.ts", import.meta.url));
 
+/** Time limit of a workload's prepare step, in ms. */
+const PREPARE_TIMEOUT_MS = 180_000;
+
 /** Extra time allowed beyond a slice's own limit before the generator is declared stuck, in ms. */
 const SLICE_GRACE_MS = 15_000;
 
@@ -70,10 +73,13 @@ export class GeneratorHandle {
     });
   }
 
-  /** Runs the workload's prepare step against `endpoint` (reached with `access`; time limit 30 s). */
+  /**
+   * Runs the workload's prepare step against `endpoint` (reached with `access`; time limit 180 s, since delete mode
+   * writes `--delete-keys`, 100,000 by default, first).
+   */
   async prepare(endpoint: string, options: WorkloadOptions, access?: ServerAccess): Promise<void> {
     const request: Omit<PrepareRequest, "id"> = { kind: "prepare", endpoint, options, ...(access ? { access } : {}) };
-    await this.call(request, 30_000);
+    await this.call(request, PREPARE_TIMEOUT_MS);
   }
 
   /** Runs one slice (see RunRequest); resolves with its result, throws if the generator fails or hangs. */

@@ -30,7 +30,7 @@ async function contextFor(endpoint: string, access: ServerAccess | undefined, op
     );
     callers.set(key, caller);
   }
-  return { caller: await caller, options };
+  return { caller: await caller, options, endpoint };
 }
 
 /** The prepared operation of a workload against an endpoint (built once, reused by every slice). */

@@ -66,6 +66,8 @@ export interface LeaseServerResult {
   sliceMedianPerSecond: number;
   /** Server process CPU per keep-alive, µs. */
   serverCpuMicrosPerKeepAlive: number;
+  /** Peak RSS of the server's process tree over the mode's slices (warm-up included), in MB. */
+  peakRssMB: number;
 }
 
 /** The lease-keepalive mode's report. */
@@ -155,12 +157,14 @@ export async function runLeaseBenchmark(servers: RunningServer[], options: Lease
     a.histogram.merge(h);
     a.rates.push(rate);
   };
+  for (const server of servers) server.resetPeakRss();
   for (let i = 0; i < servers.length; i++) await slice(i, false);
   await alternateRounds(servers.length, options.slices, (i) => slice(i, true));
   const results = servers.map((s, i): LeaseServerResult => {
     const a = acc[i]!;
     return {
       label: s.spec.label,
+      peakRssMB: s.peakRssBytes() / 2 ** 20,
       keepAlives: a.keepAlives,
       lost: a.lost,
       keepAlivesPerSecond: (a.keepAlives * 1000) / Math.max(1, a.elapsedMs),
@@ -179,12 +183,12 @@ export function leaseMarkdown(report: LeaseReport): string {
   const lines = [
     `### ${report.description}`,
     "",
-    "| server | keep-alives/s | median slice /s | p50 (ms) | p99 (ms) | lost | server CPU/keep-alive (µs) |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| server | keep-alives/s | median slice /s | p50 (ms) | p99 (ms) | lost | server CPU/keep-alive (µs) | peak RSS (MB) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const r of report.results) {
     lines.push(
-      `| ${r.label} | ${f(r.keepAlivesPerSecond, 0)} | ${f(r.sliceMedianPerSecond, 0)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${r.lost} | ${f(r.serverCpuMicrosPerKeepAlive)} |`,
+      `| ${r.label} | ${f(r.keepAlivesPerSecond, 0)} | ${f(r.sliceMedianPerSecond, 0)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${r.lost} | ${f(r.serverCpuMicrosPerKeepAlive)} | ${f(r.peakRssMB, 0)} |`,
     );
   }
   const [ref, ours] = report.results;

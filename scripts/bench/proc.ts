@@ -2,9 +2,10 @@
  * Readers of Linux /proc for the benchmark: CPU time and resident memory of a process and its descendants.
  *
  * Figures come from `/proc/<pid>/stat` (fields 14 utime and 15 stime, in clock ticks, summed over all threads of
- * the process) and `/proc/<pid>/status` (`VmRSS`, in kB). See proc(5).
+ * the process) and `/proc/<pid>/status` (`VmRSS` and the peak `VmHWM`, in kB); the peak is reset by writing "5" to
+ * `/proc/<pid>/clear_refs` (Linux ≥ 4.0). See proc(5).
  */
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 
 /** Clock ticks per second used by utime/stime in /proc/<pid>/stat (`getconf CLK_TCK`, 100 on Linux/x86-64). */
@@ -60,16 +61,46 @@ export function treeCpuMicros(pid: number): number {
   return (ticks * 1e6) / CLOCK_TICKS_PER_SECOND;
 }
 
-/** Resident set size (VmRSS) of `pid` and its live descendants, in bytes; 0 when unreadable. */
-export function treeRssBytes(pid: number): number {
+/** Sum of a `/proc/<pid>/status` field (in kB) over `pid` and its live descendants, in bytes; 0 when unreadable. */
+function treeStatusBytes(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const pattern = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m");
   let kb = 0;
   for (const p of processTree(pid)) {
     try {
-      const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${p}/status`, "utf8"));
+      const m = pattern.exec(readFileSync(`/proc/${p}/status`, "utf8"));
       if (m) kb += Number(m[1]);
     } catch {
       // process exited between the scan and the read
     }
   }
   return kb * 1024;
+}
+
+/** Resident set size (VmRSS) of `pid` and its live descendants, in bytes; 0 when unreadable. */
+export function treeRssBytes(pid: number): number {
+  return treeStatusBytes(pid, "VmRSS");
+}
+
+/**
+ * Peak resident set size (VmHWM) since start or since the last {@link resetPeakRss}, summed over `pid` and its live
+ * descendants (the sum of each process's peak: exact for a single-process server), in bytes; 0 when unreadable.
+ */
+export function treePeakRssBytes(pid: number): number {
+  return treeStatusBytes(pid, "VmHWM");
+}
+
+/**
+ * Resets the peak RSS (VmHWM) of `pid` and its live descendants to their current RSS (`echo 5 > clear_refs`).
+ * Returns false if the kernel refused (then VmHWM keeps the peak since start).
+ */
+export function resetPeakRss(pid: number): boolean {
+  let ok = true;
+  for (const p of processTree(pid)) {
+    try {
+      writeFileSync(`/proc/${p}/clear_refs`, "5");
+    } catch {
+      ok = false;
+    }
+  }
+  return ok;
 }

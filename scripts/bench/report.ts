@@ -33,7 +33,8 @@ export interface BenchmarkReport {
   date: string;
   machine: { cpu: string; cores: number; loadAverageBefore: number[]; loadAverageAfter: number[] };
   settings: {
-    clients: number;
+    /** Client counts; each workload ran once per count. */
+    clients: number[];
     conns: number;
     slices: number;
     sliceSeconds: number;
@@ -51,6 +52,7 @@ const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString
 const fmtMs = (n: number) => (Number.isFinite(n) ? (n < 1 ? n.toFixed(3) : n < 10 ? n.toFixed(2) : n.toFixed(1)) : "–");
 const fmtMicros = (n: number) => (Number.isFinite(n) ? (n < 100 ? n.toFixed(1) : n.toFixed(0)) : "–");
 const fmtRatio = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : "–");
+const fmtMB = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : "–");
 const fmtLoad = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
 
 /** Per-round ratios b/a of two equally long series (paired slices of the same round), sorted ascending. */
@@ -70,12 +72,13 @@ export function median(values: number[]): number {
 export function toMarkdown(report: BenchmarkReport): string {
   const s = report.settings;
   const [base, other] = report.servers;
-  const ratioLabel = other ? `${other.label}/${base!.label}` : "";
+  const others = report.servers.slice(1);
+  const ratioLabel = others.length === 1 ? `${other!.label}/${base!.label}` : `each/${base!.label}`;
   const lines: string[] = [];
   lines.push(`Command: \`${report.command}\``, "");
   lines.push(
     `${report.date}, ${report.machine.cores} × ${report.machine.cpu}, load average ${fmtLoad(report.machine.loadAverageBefore)} ` +
-      `before, ${fmtLoad(report.machine.loadAverageAfter)} after. ${s.clients} clients over ${s.conns} HTTP/2 ` +
+      `before, ${fmtLoad(report.machine.loadAverageAfter)} after. ${s.clients.join(" or ")} clients over ${s.conns} HTTP/2 ` +
       `connection${s.conns === 1 ? "" : "s"}. Per workload: ${s.warmupSeconds} s warm-up of ${base!.label} (same ` +
       `request count for the other), then ${s.slices} rounds in which each server runs a slice of the same request ` +
       `count (≈ ${s.sliceSeconds} s on ${base!.label}; ≤ ${fmtInt(s.total)} requests per server in all), the order ` +
@@ -90,31 +93,31 @@ export function toMarkdown(report: BenchmarkReport): string {
     const runs = info.startupRunsMs.map(fmtInt).join(", ");
     lines.push(`| ${info.label} | ${binary} | ${fmtInt(info.startupMs)} | ${runs} | ${info.idleRssMB.toFixed(1)} |`);
   }
-  if (other) {
-    lines.push(`| **${ratioLabel}** | | ${fmtRatio(other.startupMs / base!.startupMs)} | | ${fmtRatio(other.idleRssMB / base!.idleRssMB)} |`);
+  for (const o of others) {
+    lines.push(`| **${o.label}/${base!.label}** | | ${fmtRatio(o.startupMs / base!.startupMs)} | | ${fmtRatio(o.idleRssMB / base!.idleRssMB)} |`);
   }
   lines.push(
     "",
-    "| workload | server | req/s | slices req/s | p50 (ms) | p99 (ms) | server CPU (µs/op) | generator CPU (µs/op) | errors |",
-    "|---|---|--:|---|--:|--:|--:|--:|--:|",
+    "| workload | server | req/s | slices req/s | p50 (ms) | p99 (ms) | server CPU (µs/op) | generator CPU (µs/op) | peak RSS (MB) | errors |",
+    "|---|---|--:|---|--:|--:|--:|--:|--:|--:|",
   );
   for (const w of report.workloads) {
     w.results.forEach((r, i) => {
       const spread = `${fmtInt(Math.min(...r.sliceRequestsPerSecond))}–${fmtInt(Math.max(...r.sliceRequestsPerSecond))}`;
       lines.push(
         `| ${i === 0 ? `${w.description}, ${s.slices} × ${fmtInt(w.requestsPerSlice)} req` : ""} | ${r.label} | ${fmtInt(r.requestsPerSecond)} | ${spread} | ${fmtMs(r.p50Ms)} | ` +
-          `${fmtMs(r.p99Ms)} | ${fmtMicros(r.serverCpuMicrosPerOp)} | ${fmtMicros(r.generatorCpuMicrosPerOp)} | ${r.errors} |`,
+          `${fmtMs(r.p99Ms)} | ${fmtMicros(r.serverCpuMicrosPerOp)} | ${fmtMicros(r.generatorCpuMicrosPerOp)} | ${fmtMB(r.peakRssMB)} | ${r.errors} |`,
       );
     });
-    const [a, b] = w.results;
-    if (a && b) {
-      const rounds = pairedRatios(a.sliceRequestsPerSecond, b.sliceRequestsPerSecond);
+    const [a, ...bs] = w.results;
+    for (const b of a ? bs : []) {
+      const rounds = pairedRatios(a!.sliceRequestsPerSecond, b.sliceRequestsPerSecond);
       lines.push(
-        `| | **${ratioLabel}** | **${fmtRatio(b.requestsPerSecond / a.requestsPerSecond)}** | ` +
+        `| | **${b.label}/${a!.label}** | **${fmtRatio(b.requestsPerSecond / a!.requestsPerSecond)}** | ` +
           `median ${fmtRatio(median(rounds))} (${fmtRatio(rounds[0]!)}–${fmtRatio(rounds.at(-1)!)}) | ` +
           `${fmtRatio(b.p50Ms / a.p50Ms)} | ` +
           `${fmtRatio(b.p99Ms / a.p99Ms)} | ${fmtRatio(b.serverCpuMicrosPerOp / a.serverCpuMicrosPerOp)} | ` +
-          `${fmtRatio(b.generatorCpuMicrosPerOp / a.generatorCpuMicrosPerOp)} | |`,
+          `${fmtRatio(b.generatorCpuMicrosPerOp / a.generatorCpuMicrosPerOp)} | ${fmtRatio(b.peakRssMB / a.peakRssMB)} | |`,
       );
     }
   }
@@ -122,7 +125,9 @@ export function toMarkdown(report: BenchmarkReport): string {
     "",
     `req/s: successful requests over measured time; "slices req/s": slowest–fastest slice` +
       (other ? `; for ${ratioLabel}, the median (lowest–highest) of the rounds' paired-slice ratios` : "") +
-      `. Server CPU: utime+stime of the server's process tree from /proc, over each slice plus a short settle pause.`,
+      `. Server CPU: utime+stime of the server's process tree from /proc, over each slice plus a short settle pause. ` +
+      `Peak RSS: the server's VmHWM over the workload (reset to the current RSS before it starts, so memory kept from ` +
+      `earlier workloads counts).`,
   );
   return lines.join("\n");
 }

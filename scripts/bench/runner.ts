@@ -10,9 +10,10 @@ import { alternateRounds } from "./slices.ts";
 
 /**
  * What the runner needs of a server under load: a label, the endpoint to load (with its security mode's access, if
- * any), and its CPU time so far (µs).
+ * any), its CPU time so far (µs) and its peak RSS.
  */
-export type LoadTarget = Pick<RunningServer, "spec" | "endpoint" | "cpuMicros"> & Partial<Pick<RunningServer, "access">>;
+export type LoadTarget = Pick<RunningServer, "spec" | "endpoint" | "cpuMicros" | "peakRssBytes" | "resetPeakRss"> &
+  Partial<Pick<RunningServer, "access">>;
 
 /** How slices are cut. */
 export interface SliceSettings {
@@ -53,6 +54,8 @@ export interface ServerResult {
   serverCpuMicrosPerOp: number;
   /** Load-generator CPU per successful request, in µs. */
   generatorCpuMicrosPerOp: number;
+  /** Peak RSS of the server's process tree during the workload (prepare, warm-up and slices), in MB (2^20 bytes). */
+  peakRssMB: number;
 }
 
 /** Accumulator of one server's slices. */
@@ -66,7 +69,7 @@ class Accumulator {
   readonly sliceRps: number[] = [];
   readonly histogram = new Histogram();
 
-  result(label: string): ServerResult {
+  result(label: string, peakRssBytes: number): ServerResult {
     const perOp = (micros: number) => (this.ops > 0 ? micros / this.ops : NaN);
     return {
       label,
@@ -80,6 +83,7 @@ class Accumulator {
       p99Ms: this.histogram.quantileMs(0.99),
       serverCpuMicrosPerOp: perOp(this.serverCpuMicros),
       generatorCpuMicrosPerOp: perOp(this.generatorCpuMicros),
+      peakRssMB: peakRssBytes / 2 ** 20,
     };
   }
 }
@@ -96,7 +100,8 @@ export interface WorkloadRun {
  * Runs `options` against every server: prepare; a warm-up of the first server for `warmupMs`, the rate of whose
  * second half sets the request count of a slice (≈ `sliceMs` on that server, at most `totalPerServer / slices`); a warm-up of the same
  * count on the others; then `slices` rounds, each server running one slice of that count per round, in order
- * A B, B A, A B... Every slice also stops after 5 × `sliceMs`. `log` receives a progress line per slice.
+ * A B, B A, A B... Every slice also stops after 5 × `sliceMs`. Each server's peak RSS is reset before its prepare step
+ * and read at the end. `log` receives a progress line per slice.
  * Throws if the generator fails or a slice had only errors.
  */
 export async function runWorkload(
@@ -138,7 +143,10 @@ export async function runWorkload(
     return r.ops + r.errors;
   };
 
-  for (const server of servers) await generator.prepare(server.endpoint, options, server.access);
+  for (const server of servers) {
+    server.resetPeakRss();
+    await generator.prepare(server.endpoint, options, server.access);
+  }
   const limitMs = settings.sliceMs * SLICE_TIME_LIMIT_FACTOR;
   // The first server warms up in two halves; the second, warmer half calibrates the slice size.
   const firstHalf = await slice(0, cap, settings.warmupMs / 2, false);
@@ -147,5 +155,5 @@ export async function runWorkload(
   const requestsPerSlice = Math.max(1, Math.min(cap, Math.round((calibration * settings.sliceMs * 2) / settings.warmupMs)));
   for (let i = 1; i < servers.length; i++) await slice(i, warmupRequests, settings.warmupMs * SLICE_TIME_LIMIT_FACTOR, false);
   await alternateRounds(servers.length, settings.slices, async (i) => void (await slice(i, requestsPerSlice, limitMs, true)));
-  return { requestsPerSlice, results: servers.map((s, i) => acc[i]!.result(s.spec.label)) };
+  return { requestsPerSlice, results: servers.map((s, i) => acc[i]!.result(s.spec.label, s.peakRssBytes())) };
 }

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KV, Maintenance } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { removeDir, trackDir, trackPid, untrackPid } from "./cleanup.ts";
-import { treeCpuMicros, treeRssBytes } from "./proc.ts";
+import { resetPeakRss, treeCpuMicros, treePeakRssBytes, treeRssBytes } from "./proc.ts";
 import { enableAuth, nodeTlsOptions, securitySetup, type Security, type ServerAccess } from "./security.ts";
 
 /** How long a server may take from exec to its first answered request, in ms. */
@@ -27,6 +27,8 @@ export interface ServerSpec {
   binary: string;
   /** Security mode (`--security`, default "none"; see security.ts). */
   security?: Security;
+  /** Flags appended after the standard and security ones (e.g. `--metrics extensive`). */
+  extraFlags?: string[];
 }
 
 /** Reserves `count` distinct free TCP ports on 127.0.0.1 (listen on port 0, note, close). */
@@ -80,21 +82,65 @@ function statusVersion(endpoint: string, access?: ServerAccess): Promise<string 
   );
 }
 
+/** A started process and the time from its exec to its first answered request. */
+interface Launched {
+  process: Subprocess;
+  startupMs: number;
+}
+
+/**
+ * Execs `binary args` with output appended to `logPath` and waits for its first answered request (≤ 30 s). Throws
+ * Error with the tail of the log if it exits or does not answer in time.
+ */
+async function launch(label: string, binary: string, args: string[], logPath: string, endpoint: string, access: ServerAccess): Promise<Launched> {
+  const t0 = performance.now();
+  const proc = Bun.spawn([binary, ...args], {
+    stdin: "ignore",
+    stdout: Bun.file(logPath),
+    stderr: Bun.file(logPath),
+  });
+  trackPid(proc.pid);
+  let exited: number | null = null;
+  void proc.exited.then((code) => (exited = code));
+  const fail = (why: string): never => {
+    let tail = "";
+    try {
+      tail = readFileSync(logPath, "utf8").split("\n").slice(-15).join("\n");
+    } catch {
+      // no log
+    }
+    throw new Error(`${label} (${binary}) ${why}; last log lines:\n${tail}`);
+  };
+  while (!(await answersRange(endpoint, access))) {
+    if (exited !== null) fail(`exited with code ${exited} during start-up`);
+    if (performance.now() - t0 > STARTUP_TIMEOUT_MS) fail(`answered no request within ${STARTUP_TIMEOUT_MS} ms`);
+    await Bun.sleep(5);
+  }
+  return { process: proc, startupMs: performance.now() - t0 };
+}
+
 /** A started server; stop it with {@link RunningServer.stop}. */
 export class RunningServer {
   private constructor(
     /** What was started. */
     readonly spec: ServerSpec,
-    private readonly process: Subprocess,
+    private process: Subprocess,
     /** Temp dir holding data dir and log; removed by stop(). */
     readonly tempDir: string,
     /** gRPC endpoint, e.g. "http://127.0.0.1:41234". */
     readonly endpoint: string,
-    /** Time from exec to the first answered linearizable Range, in ms. */
-    readonly startupMs: number,
+    /** Time from exec to the first answered linearizable Range, in ms (of the last start). */
+    public startupMs: number,
     /** How clients reach it (TLS files, user) in its security mode. */
     readonly access: ServerAccess,
+    /** The flags it was started with. */
+    private readonly args: string[],
   ) {}
+
+  /** The member's data dir (`<tempDir>/data`). */
+  get dataDir(): string {
+    return join(this.tempDir, "data");
+  }
 
   /** PID of the server process. */
   get pid(): number {
@@ -122,39 +168,41 @@ export class RunningServer {
       "--initial-advertise-peer-urls", peer,
       "--initial-cluster", `bench=${peer}`,
       "--initial-cluster-state", "new",
+      // The v2 API (v2-set mode); it changes nothing else in either server.
+      "--enable-v2",
       ...security.flags,
+      ...(spec.extraFlags ?? []),
     ];
-    const t0 = performance.now();
-    const proc = Bun.spawn([spec.binary, ...args], {
-      stdin: "ignore",
-      stdout: Bun.file(logPath),
-      stderr: Bun.file(logPath),
-    });
-    trackPid(proc.pid);
-    let exited: number | null = null;
-    void proc.exited.then((code) => (exited = code));
-    const fail = (why: string): never => {
-      let tail = "";
-      try {
-        tail = readFileSync(logPath, "utf8").split("\n").slice(-15).join("\n");
-      } catch {
-        // no log
-      }
-      throw new Error(`${spec.label} (${spec.binary}) ${why}; last log lines:\n${tail}`);
-    };
-    while (!(await answersRange(endpoint, security.access))) {
-      if (exited !== null) fail(`exited with code ${exited} during start-up`);
-      if (performance.now() - t0 > STARTUP_TIMEOUT_MS) fail(`answered no request within ${STARTUP_TIMEOUT_MS} ms`);
-      await Bun.sleep(5);
-    }
-    const startupMs = performance.now() - t0;
+    const { process: proc, startupMs } = await launch(spec.label, spec.binary, args, logPath, endpoint, security.access);
     await enableAuth(endpoint, security.access);
-    return new RunningServer(spec, proc, tempDir, endpoint, startupMs, security.access);
+    return new RunningServer(spec, proc, tempDir, endpoint, startupMs, security.access, args);
+  }
+
+  /**
+   * Stops the server (SIGTERM, SIGKILL after 5 s) and starts it again on the same data dir and flags; resolves with
+   * the time from exec to its first answered request, in ms (also kept in {@link startupMs}). Throws like start().
+   */
+  async restart(): Promise<number> {
+    await this.terminate();
+    const launched = await launch(this.spec.label, this.spec.binary, this.args, join(this.tempDir, "server.log"), this.endpoint, this.access);
+    this.process = launched.process;
+    this.startupMs = launched.startupMs;
+    return launched.startupMs;
   }
 
   /** Current VmRSS of the server's process tree, in bytes. */
   rssBytes(): number {
     return treeRssBytes(this.process.pid);
+  }
+
+  /** Peak VmRSS of the server's process tree since start or the last {@link resetPeakRss}, in bytes. */
+  peakRssBytes(): number {
+    return treePeakRssBytes(this.process.pid);
+  }
+
+  /** Resets the peak RSS to the current RSS (proc.ts); false if the kernel refused. */
+  resetPeakRss(): boolean {
+    return resetPeakRss(this.process.pid);
   }
 
   /** The version the server reports in Maintenance.Status (e.g. "3.4.23"), or undefined if it does not answer. */
@@ -167,8 +215,8 @@ export class RunningServer {
     return treeCpuMicros(this.process.pid);
   }
 
-  /** SIGTERMs the server by PID, SIGKILLs it after 5 s, then removes its temp dir. */
-  async stop(): Promise<void> {
+  /** SIGTERMs the server by PID and SIGKILLs it after 5 s. */
+  private async terminate(): Promise<void> {
     this.process.kill("SIGTERM");
     const exited = await Promise.race([this.process.exited.then(() => true), Bun.sleep(5_000).then(() => false)]);
     if (!exited) {
@@ -176,6 +224,11 @@ export class RunningServer {
       await this.process.exited;
     }
     untrackPid(this.process.pid);
+  }
+
+  /** SIGTERMs the server by PID, SIGKILLs it after 5 s, then removes its temp dir. */
+  async stop(): Promise<void> {
+    await this.terminate();
     removeDir(this.tempDir);
   }
 }

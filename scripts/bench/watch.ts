@@ -48,6 +48,8 @@ export interface WatchServerResult {
   serverCpuMicrosPerEvent: number;
   /** Load process CPU per received event, µs. */
   loadCpuMicrosPerEvent: number;
+  /** Peak RSS of the server's process tree over the mode's slices (warm-up included), in MB. */
+  peakRssMB: number;
 }
 
 /** The watch mode's report. */
@@ -102,12 +104,14 @@ export async function runWatchBenchmark(servers: RunningServer[], options: Watch
     a.p50s.push(h.quantileMs(0.5));
     a.p99s.push(h.quantileMs(0.99));
   };
+  for (const server of servers) server.resetPeakRss();
   for (let i = 0; i < servers.length; i++) await slice(i, false);
   await alternateRounds(servers.length, options.slices, (i) => slice(i, true));
   const results = servers.map((s, i): WatchServerResult => {
     const a = acc[i]!;
     return {
       label: s.spec.label,
+      peakRssMB: s.peakRssBytes() / 2 ** 20,
       puts: a.puts,
       putErrors: a.putErrors,
       expectedEvents: a.expected,
@@ -130,12 +134,12 @@ export function watchMarkdown(report: WatchReport): string {
   const lines = [
     `### ${report.description}`,
     "",
-    "| server | events/s | put→event p50 (ms) | p99 (ms) | median slice p50 / p99 (ms) | events lost | server CPU/event (µs) | load CPU/event (µs) |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| server | events/s | put→event p50 (ms) | p99 (ms) | median slice p50 / p99 (ms) | events lost | server CPU/event (µs) | load CPU/event (µs) | peak RSS (MB) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const r of report.results) {
     lines.push(
-      `| ${r.label} | ${f(r.eventsPerSecond, 0)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${f(r.sliceMedianP50Ms)} / ${f(r.sliceMedianP99Ms)} | ${r.expectedEvents - r.receivedEvents} | ${f(r.serverCpuMicrosPerEvent)} | ${f(r.loadCpuMicrosPerEvent)} |`,
+      `| ${r.label} | ${f(r.eventsPerSecond, 0)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${f(r.sliceMedianP50Ms)} / ${f(r.sliceMedianP99Ms)} | ${r.expectedEvents - r.receivedEvents} | ${f(r.serverCpuMicrosPerEvent)} | ${f(r.loadCpuMicrosPerEvent)} | ${f(r.peakRssMB, 0)} |`,
     );
   }
   const [ref, ours] = report.results;

@@ -27,6 +27,14 @@ export interface WorkloadOptions {
   rangeKey: string;
   /** Optional range_end of range mode (exclusive); empty reads the single key. */
   rangeEnd: string;
+  /**
+   * Range mode without a key argument: keys written before the warm-up and read by every request (`--range-keys`,
+   * default 1). With more than 1 they are `range-bench/00000`, `range-bench/00001`... and each request reads the
+   * whole prefix.
+   */
+  rangeKeys: number;
+  /** Delete mode: keys written before the warm-up that the deletes go through in order (`--delete-keys`). */
+  deleteKeys: number;
   /** Puts per transaction in txn-put mode (`--txn-ops`, default 1). */
   txnOps: number;
   /** gRPC client used by the generator (`--client`, default "raw"). */
@@ -38,6 +46,8 @@ export interface WorkloadContext {
   options: WorkloadOptions;
   /** Prepares unary requests; a prepared call sends over connection `client % conns`. */
   caller: Caller;
+  /** The server's client URL (`http://127.0.0.1:<port>`), for workloads over plain HTTP (v2-set). */
+  endpoint: string;
 }
 
 /** One request of a client: `seq` is the request's number for this server and workload (0, 1, 2...). */

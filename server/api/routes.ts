@@ -8,11 +8,13 @@ import { Auth, Cluster, KV, Lease, Maintenance, Watch } from "../../proto/gen/et
 import { Watch as BrowserWatch } from "../../proto/gen/etcdts/watch_pb.ts";
 import { Election } from "../../proto/gen/v3electionpb/v3election_pb.ts";
 import { Lock } from "../../proto/gen/v3lockpb/v3lock_pb.ts";
+import { Health } from "../../proto/gen/grpc/health/v1/health_pb.ts";
 import { waitersOf } from "../concurrency/waiters.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { authService } from "./auth.ts";
 import { clusterService } from "./cluster.ts";
 import { electionService } from "./election.ts";
+import { healthService } from "./health.ts";
 import { kvService, type KvOptions } from "./kv.ts";
 import { leaseService } from "./lease.ts";
 import { lockService } from "./lock.ts";
@@ -20,8 +22,8 @@ import { maintenanceService } from "./maintenance.ts";
 import { browserWatchService, watchService } from "./watch.ts";
 
 /**
- * Adds KV, Lease, Cluster, Maintenance, Auth, Watch, the browser watch (etcdts.v1.Watch), Lock and
- * Election over `api` to `router`.
+ * Adds KV, Lease, Cluster, Maintenance, Auth, Watch, the browser watch (etcdts.v1.Watch), Lock,
+ * Election and grpc.health.v1.Health over `api` to `router`.
  */
 export function registerEtcdServices(router: ConnectRouter, api: EtcdServerApi, opts: KvOptions): void {
   router.service(KV, kvService(api, opts));
@@ -33,4 +35,5 @@ export function registerEtcdServices(router: ConnectRouter, api: EtcdServerApi, 
   router.service(BrowserWatch, browserWatchService(api));
   router.service(Lock, lockService(api, waitersOf(api)));
   router.service(Election, electionService(api, waitersOf(api)));
+  router.service(Health, healthService(api));
 }

@@ -33,7 +33,7 @@ function lone() {
       return applyAuthEntry({ authStore: store, tokens }, req, ++index);
     },
     linearizableReadNotify: async () => {},
-    appliedIndex: () => index,
+    waitApplied: async (i) => i <= index,
     header: () => create(ResponseHeaderSchema),
   });
   return { server, store, log };

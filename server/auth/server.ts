@@ -76,8 +76,11 @@ export interface AuthServerDeps {
   propose(fields: Partial<InternalRaftRequest>, ai: AuthInfo | undefined): Promise<unknown>;
   /** Resolves once this member applied everything committed now (ReadIndex). */
   linearizableReadNotify(): Promise<void>;
-  /** Index of the last entry applied here. */
-  appliedIndex(): number;
+  /**
+   * Resolves `true` once this member applied the entry at `index`, `false` if that did not
+   * happen within the request timeout (etcd's applyWait bounded by the request's context).
+   */
+  waitApplied(index: number): Promise<boolean>;
   /** Header of a response produced now. */
   header(): ResponseHeader;
 }
@@ -100,8 +103,11 @@ export class AuthServer {
    * The sender of a request (etcd's AuthInfoFromCtx + AuthInfoFromTLS): with a `token`, the
    * token's user (simple tokens at the store's current revision, JWTs at theirs); without,
    * the verified client certificate's common name when there is one; else undefined (no
-   * credentials). Errors: InvalidAuthToken (Unauthenticated `etcdserver: invalid auth token`)
-   * for a token that is malformed, unknown, expired, or sent while auth is disabled.
+   * credentials). A simple token naming an entry this member has not applied yet waits for it,
+   * up to the request timeout (etcd's isValidSimpleToken). Errors: InvalidAuthToken
+   * (Unauthenticated `etcdserver: invalid auth token`) for a token that is malformed, unknown,
+   * expired, sent while auth is disabled, or names an entry not applied here in time;
+   * TooManyRequests when too many such waits are pending.
    */
   async authInfo(token: string | undefined, commonName?: string): Promise<AuthInfo | undefined> {
     if (token === undefined) {
@@ -111,8 +117,8 @@ export class AuthServer {
     if (tokens.kind === "simple") {
       const index = SimpleTokens.indexOf(token);
       if (index === undefined) throw Errors.InvalidAuthToken();
-      // A token made by an entry this member has not applied yet (etcd's indexWaiter).
-      if (index > this.deps.appliedIndex()) await this.deps.linearizableReadNotify();
+      // A token made by an entry this member has not applied yet: wait for it (etcd's indexWaiter).
+      if (!(await this.deps.waitApplied(index))) throw Errors.InvalidAuthToken();
       const username = tokens.username(token);
       if (username === undefined) throw Errors.InvalidAuthToken();
       return { username, revision: this.store.revision };

@@ -14,6 +14,8 @@ import { mountWatchGateway } from "./gateway-watch.ts";
 import { mountStreamGateway } from "./gateway-stream.ts";
 import { mountProbes, type HealthCounters } from "./probes.ts";
 import { mountMetrics } from "../metrics/http.ts";
+import { mountConsole } from "../console/http.ts";
+import { mountV2, type V2Capable } from "./v2/mount.ts";
 
 export { checkHealth, type Health } from "./probes.ts";
 
@@ -27,16 +29,19 @@ function methodNotAllowed(): Response {
 /**
  * The hono app for plain HTTP: the probes of server/http/probes.ts; `GET /metrics` with
  * `opts.metrics`; `GET /version` → `{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}`;
- * other methods on those paths → 405; the JSON gateway under `/v3/` (`opts.maxTxnOps` as the
- * gRPC KV service; default 128); unknown paths → 404 `404 page not found`.
+ * other methods on those paths → 405; etcd's v2 API when `api` serves it (server/http/v2/); the JSON gateway under `/v3/` (`opts.maxTxnOps` as the
+ * gRPC KV service; default 128); the web console at `/ui` and `/ui/*` when `opts.ui` is true
+ * (server/console/http.ts; off by default here, on by default in the member: `--enable-ui`); unknown paths → 404 `404 page not found`.
  */
-export function createHttpApp(api: EtcdServerApi, opts: KvOptions & { metrics?: Registry; health?: HealthCounters } = { maxTxnOps: 128 }): Hono {
+export function createHttpApp(api: EtcdServerApi & V2Capable, opts: KvOptions & { metrics?: Registry; health?: HealthCounters; ui?: boolean } = { maxTxnOps: 128 }): Hono {
   const app = new Hono();
   mountGateway(app, api, opts);
   mountWatchGateway(app, api);
   mountStreamGateway(app, api);
   mountProbes(app, api, opts.health);
   if (opts.metrics) mountMetrics(app, opts.metrics);
+  if (opts.ui) mountConsole(app, () => api.members().flatMap((m) => m.clientURLs));
+  mountV2(app, api);
   app.all("/version", (c) => {
     if (c.req.method !== "GET") return methodNotAllowed();
     return c.body(JSON.stringify({ etcdserver: ETCD_SERVER_VERSION, etcdcluster: ETCD_CLUSTER_VERSION }), 200, {

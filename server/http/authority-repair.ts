@@ -16,17 +16,20 @@
 import { Duplex } from "node:stream";
 import type * as net from "node:net";
 import { encodeWithoutIndexing, HpackDecoder, HpackError, type HeaderField } from "./hpack.ts";
-
-const PREFACE_LENGTH = 24;
-const FRAME_HEADER_LENGTH = 9;
-const TYPE_HEADERS = 0x1;
-const TYPE_CONTINUATION = 0x9;
-const FLAG_END_STREAM = 0x1;
-const FLAG_END_HEADERS = 0x4;
-const FLAG_PADDED = 0x8;
-const FLAG_PRIORITY = 0x20;
-/** Largest frame payload every peer must accept (SETTINGS_MAX_FRAME_SIZE default), octets. */
-const MAX_FRAME_PAYLOAD = 16384;
+import {
+  FLAG_ACK,
+  FLAG_END_HEADERS,
+  FLAG_END_STREAM,
+  FLAG_PRIORITY,
+  encodeFrame,
+  FRAME_HEADER_LENGTH,
+  headersFramePayload,
+  MAX_FRAME_PAYLOAD,
+  PREFACE_LENGTH,
+  TYPE_CONTINUATION,
+  TYPE_HEADERS,
+  TYPE_SETTINGS,
+} from "./h2-frames.ts";
 
 /** True when `value` has characters RFC 3986 does not allow in an authority. */
 export function authorityNeedsRepair(value: string): boolean {
@@ -39,14 +42,6 @@ export function repairAuthority(value: string): string {
   return v === "" || authorityNeedsRepair(v) ? "localhost" : v;
 }
 
-function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
-  const h = Buffer.alloc(FRAME_HEADER_LENGTH);
-  h.writeUIntBE(length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(streamId & 0x7fffffff, 5);
-  return h;
-}
 
 /** A header block being collected from HEADERS + CONTINUATION frames. */
 interface OpenBlock {
@@ -72,12 +67,22 @@ export class AuthorityRepairStream extends Duplex {
   private block: OpenBlock | undefined;
   private readonly decoder = new HpackDecoder();
 
-  constructor(private readonly socket: net.Socket) {
+  /**
+   * `initial`: bytes already read from `socket` (server/http/h2-handover.ts), starting with the
+   * connection preface. `dropSettingsAck`: the next SETTINGS acknowledgement from the client
+   * answers a SETTINGS frame the HTTP/2 server never sent (h2-handover's), so it is dropped.
+   */
+  constructor(
+    private readonly socket: net.Socket,
+    initial?: Buffer,
+    private dropSettingsAck = false,
+  ) {
     super();
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("end", () => this.push(null));
     socket.on("close", () => this.destroy());
     socket.on("error", (e) => this.destroy(e));
+    if (initial && initial.length > 0) this.onData(initial);
   }
 
   /**
@@ -116,7 +121,7 @@ export class AuthorityRepairStream extends Duplex {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.mode === "passthrough") return this.forward(chunk);
+    if (this.mode === "passthrough" && !this.dropSettingsAck) return this.forward(chunk);
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     try {
       this.processFrames();
@@ -132,20 +137,25 @@ export class AuthorityRepairStream extends Duplex {
       this.buffered = this.buffered.subarray(PREFACE_LENGTH);
       this.prefaceSeen = true;
     }
-    while (this.mode !== "passthrough" && this.buffered.length >= FRAME_HEADER_LENGTH) {
+    while ((this.mode !== "passthrough" || this.dropSettingsAck) && this.buffered.length >= FRAME_HEADER_LENGTH) {
       const length = this.buffered.readUIntBE(0, 3);
       if (length > MAX_FRAME_PAYLOAD && this.mode === "undecided") {
         this.mode = "passthrough"; // oversized frame: the server's own checks answer it
         for (const f of this.block?.frames ?? []) this.forward(f);
         this.block = undefined;
-        break;
+        continue;
       }
       if (this.buffered.length < FRAME_HEADER_LENGTH + length) return;
       const frame = this.buffered.subarray(0, FRAME_HEADER_LENGTH + length);
       this.buffered = this.buffered.subarray(FRAME_HEADER_LENGTH + length);
-      this.onFrame(frame);
+      if (this.dropSettingsAck && frame[3] === TYPE_SETTINGS && (frame[4]! & FLAG_ACK) !== 0) {
+        this.dropSettingsAck = false;
+        continue;
+      }
+      if (this.mode === "passthrough") this.forward(frame);
+      else this.onFrame(frame);
     }
-    if (this.mode === "passthrough") {
+    if (this.mode === "passthrough" && !this.dropSettingsAck) {
       const rest = this.buffered;
       this.buffered = Buffer.alloc(0);
       this.forward(rest);
@@ -158,19 +168,12 @@ export class AuthorityRepairStream extends Duplex {
     const streamId = frame.readUInt32BE(5) & 0x7fffffff;
     const payload = frame.subarray(FRAME_HEADER_LENGTH);
     if (type === TYPE_HEADERS) {
-      let offset = 0;
-      let padding = 0;
-      if (flags & FLAG_PADDED) {
-        padding = payload[0] ?? 0;
-        offset = 1;
-      }
-      const priority = flags & FLAG_PRIORITY ? payload.subarray(offset, offset + 5) : undefined;
-      if (priority) offset += 5;
+      const { priority, fragment } = headersFramePayload(frame);
       this.block = {
         streamId,
         endStream: (flags & FLAG_END_STREAM) !== 0,
         priority,
-        fragments: [payload.subarray(offset, Math.max(offset, payload.length - padding))],
+        fragments: [fragment],
         frames: [frame],
       };
     } else if (type === TYPE_CONTINUATION && this.block) {
@@ -216,12 +219,12 @@ export class AuthorityRepairStream extends Duplex {
     const first = encoded.subarray(0, firstRoom);
     let rest = encoded.subarray(first.length);
     let flags = (block.endStream ? FLAG_END_STREAM : 0) | (block.priority ? FLAG_PRIORITY : 0) | (rest.length === 0 ? FLAG_END_HEADERS : 0);
-    this.forward(Buffer.concat([frameHeader(prefix.length + first.length, TYPE_HEADERS, flags, block.streamId), prefix, first]));
+    this.forward(encodeFrame(TYPE_HEADERS, flags, block.streamId, Buffer.concat([prefix, first])));
     while (rest.length > 0) {
       const part = rest.subarray(0, MAX_FRAME_PAYLOAD);
       rest = rest.subarray(part.length);
       flags = rest.length === 0 ? FLAG_END_HEADERS : 0;
-      this.forward(Buffer.concat([frameHeader(part.length, TYPE_CONTINUATION, flags, block.streamId), part]));
+      this.forward(encodeFrame(TYPE_CONTINUATION, flags, block.streamId, part));
     }
   }
 }

@@ -73,15 +73,22 @@ function authHeaders(headers: IncomingHttpHeaders): Headers {
   return h;
 }
 
+/**
+ * The response headers of every answered call: grpc-go's minimal set. No `date` (node:http2's
+ * `sendDate: false`): a new value every second would take a fresh entry in the client's HPACK
+ * table, where grpc-go's fixed headers are sent as table indexes after the first answer.
+ */
+const OK_HEADERS = { ":status": 200, "content-type": "application/grpc" } as const;
+const OK_TRAILERS = { "grpc-status": "0" } as const;
+const RESPOND_OPTIONS = { waitForTrailers: true, sendDate: false } as const;
+const STATUS_ONLY_OPTIONS = { endStream: true, sendDate: false } as const;
+
 /** Sends a trailers-only gRPC status (HTTP 200, status in the headers), as grpc-go does on errors. */
 function answerStatus(stream: ServerHttp2Stream, code: Code, message: string): void {
   if (stream.destroyed || stream.closed || stream.headersSent) return;
-  stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": grpcPercentEncode(message) }, { endStream: true });
+  stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": grpcPercentEncode(message) }, STATUS_ONLY_OPTIONS);
 }
 
-/** The response headers of every answered call: grpc-go's minimal set (no `date`). */
-const OK_HEADERS = { ":status": 200, "content-type": "application/grpc" } as const;
-const OK_TRAILERS = { "grpc-status": "0" } as const;
 
 /** Sends one response message and `grpc-status: 0`; returns the message's size, bytes. */
 function answerMessage(stream: ServerHttp2Stream, output: DescMessage, message: unknown): number {
@@ -91,7 +98,7 @@ function answerMessage(stream: ServerHttp2Stream, output: DescMessage, message: 
   frame[0] = 0;
   frame.writeUInt32BE(payload.length, 1);
   frame.set(payload, 5);
-  stream.respond(OK_HEADERS, { waitForTrailers: true });
+  stream.respond(OK_HEADERS, RESPOND_OPTIONS);
   stream.once("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
   stream.end(frame);
   return payload.length;

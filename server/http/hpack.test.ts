@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { encodeWithoutIndexing, HpackDecoder, HpackError } from "./hpack.ts";
 import { PassThrough } from "node:stream";
+import { encodeFrame as frame } from "./h2-frames.ts";
 import { AuthorityRepairStream, authorityNeedsRepair, repairAuthority } from "./authority-repair.ts";
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
@@ -65,14 +66,6 @@ describe("authority repair", () => {
 });
 
 describe("AuthorityRepairStream", () => {
-  const frame = (type: number, flags: number, stream: number, payload: Uint8Array) => {
-    const h = Buffer.alloc(9);
-    h.writeUIntBE(payload.length, 0, 3);
-    h[3] = type;
-    h[4] = flags;
-    h.writeUInt32BE(stream, 5);
-    return Buffer.concat([h, payload]);
-  };
   const lit = (s: string) => [s.length, ...Buffer.from(s, "latin1")];
 
   test("repairs a padded, prioritised, continued header block and later blocks that index it", async () => {

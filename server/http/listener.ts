@@ -10,8 +10,9 @@
  * Each accepted (for TLS: handshaken) socket goes to a `node:http2` server when ALPN chose `h2`
  * or its first bytes are the HTTP/2 client preface (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`),
  * otherwise to a `node:http` server (`server.emit("connection", socket)`); both use one request
- * handler (server/http/rpc-handler.ts). HTTP/2 connections pass through AuthorityRepairStream so
- * that grpc-go's `:authority: http://host:port` is accepted as Go's server accepts it. The
+ * handler (server/http/rpc-handler.ts). HTTP/2 connections are handed over by h2-handover.ts:
+ * the socket itself, or, for grpc-go's `:authority: http://host:port` (accepted by Go's server),
+ * through AuthorityRepairStream. The
  * HTTP/2 server answers PING frames itself (Go clients send keepalive pings).
  */
 import { getRequestListener } from "@hono/node-server";
@@ -28,7 +29,7 @@ import type { Logger } from "../log.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { createHttpApp } from "./app.ts";
 import type { HealthCounters } from "./probes.ts";
-import { AuthorityRepairStream } from "./authority-repair.ts";
+import { handOverHttp2Connection } from "./h2-handover.ts";
 import { createRpcHandler, installUnaryStreamPath, type NodeHandler } from "./rpc-handler.ts";
 import { listenOnUrl, startsWithHttp2Preface, startsWithTlsHandshake } from "./cleartext-port.ts";
 import { linkClientIdentity } from "../tls/client-identity.ts";
@@ -59,7 +60,7 @@ export interface ClientMetrics {
 }
 
 /** The settings the listeners use; EtcdConfig satisfies it. */
-export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBytes" | "maxTxnOps" | "clientTls" | "cors" | "hostWhitelist">;
+export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBytes" | "maxTxnOps" | "clientTls" | "cors" | "hostWhitelist" | "enableUi">;
 
 /**
  * Binds every `cfg.listenClientUrls` URL (host `localhost` binds 127.0.0.1, as Go's listener
@@ -71,7 +72,7 @@ export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBy
  * server/tls/server-options.ts (`open <file>: no such file or directory`, bad cipher suite).
  */
 export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerApi, log: Logger, metrics: ClientMetrics = {}): Promise<ClientListeners> {
-  const app = createHttpApp(api, { maxTxnOps: cfg.maxTxnOps, metrics: metrics.registry, health: metrics.health });
+  const app = createHttpApp(api, { maxTxnOps: cfg.maxTxnOps, metrics: metrics.registry, health: metrics.health, ui: cfg.enableUi ?? true });
   const handler = createRpcHandler({
     routes: (router) => registerEtcdServices(router, api, { maxTxnOps: cfg.maxTxnOps }),
     fallback: getRequestListener(app.fetch, { overrideGlobalObjects: false }) as NodeHandler,
@@ -116,12 +117,14 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
     };
     const serve = (socket: net.Socket, alpn: string | false = false) => {
       track(socket);
-      const toH2 = () => {
-        const stream = new AuthorityRepairStream(socket);
-        linkClientIdentity(stream, socket);
-        if (isSecureRequest({ socket })) markSecureConnection(stream);
-        h2.emit("connection", stream);
-      };
+      const toH2 = () =>
+        handOverHttp2Connection(socket, (conn) => {
+          if (conn !== socket) {
+            linkClientIdentity(conn, socket);
+            if (isSecureRequest({ socket })) markSecureConnection(conn);
+          }
+          h2.emit("connection", conn);
+        });
       if (alpn === "h2") return toH2();
       void startsWithHttp2Preface(socket).then((isH2) => (isH2 ? toH2() : h1.emit("connection", socket)));
     };

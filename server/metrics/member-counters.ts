@@ -6,15 +6,13 @@
  */
 import { Histogram } from "prom-client";
 import { PeerCounters } from "./peer-counters.ts";
+import { V2HttpCounters } from "./v2-http-counters.ts";
 
 /**
  * Bucket upper bounds of etcd's disk latency histograms, seconds: 1 ms doubling 14 times up to
  * 8.192 s (`prometheus.ExponentialBuckets(0.001, 2, 14)`, wal/metrics.go, mvcc/backend/metrics.go).
  */
 export const DISK_BUCKETS_SECONDS: readonly number[] = Array.from({ length: 14 }, (_, i) => 0.001 * 2 ** i);
-
-/** An apply slower than this is counted in `etcd_server_slow_apply_total`, ms (etcd's warnApplyDuration, 100 ms). */
-export const SLOW_APPLY_MS = 100;
 
 /** The per-member counters and disk histograms. One instance per member (EtcdNode owns it). */
 export class MemberCounters {
@@ -28,7 +26,7 @@ export class MemberCounters {
   txn = 0;
   /** `etcd_server_proposals_failed_total`: proposals that timed out, were cancelled or stopped. */
   proposalsFailed = 0;
-  /** `etcd_server_slow_apply_total`: applies slower than {@link SLOW_APPLY_MS}. */
+  /** `etcd_server_slow_apply_total`: requests slower than `--experimental-warning-apply-duration` (server/metrics/slow-apply.ts). */
   slowApply = 0;
   /** `etcd_server_heartbeat_send_failures_total`: leader heartbeats that could not be sent on time. */
   heartbeatSendFailures = 0;
@@ -44,6 +42,8 @@ export class MemberCounters {
   healthFailures = 0;
   /** Peer traffic of this member's transport (`etcd_network_peer_*`). */
   readonly peers = new PeerCounters();
+  /** The v2 keys API's `etcd_http_*` metrics (server/http/v2/keys.ts). */
+  readonly v2Http = new V2HttpCounters();
   /**
    * `etcd_disk_wal_fsync_duration_seconds`: the Raft log and the backend are one SQLite database
    * here, so a WAL fsync is the commit of the Ready transaction (synchronous=FULL); observed
@@ -68,7 +68,6 @@ export class MemberCounters {
     const s = ms / 1000;
     this.walFsyncSeconds.observe(s);
     this.backendCommitSeconds.observe(s);
-    if (ms > SLOW_APPLY_MS) this.slowApply++;
   }
 }
 

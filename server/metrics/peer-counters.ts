@@ -5,9 +5,13 @@
  * `etcd_network_peer_sent_failures_total{To}` (the etcd-mixin's etcdMembersDown alert),
  * `etcd_network_peer_round_trip_time_seconds{To}`.
  *
- * Unlike etcd, which counts the marshalled bytes it writes, the byte counters count the Raft entry
- * and snapshot data carried (what dominates the traffic), so that nothing is encoded twice on the
- * replication path. Round trips are measured by the leader, from a heartbeat to a peer until
+ * The byte counters count what etcd's count: the size of every Raft message streamed, as
+ * gogoproto's `raftpb.Message.Size()` gives it (server/raft/message-size.ts, computed without
+ * encoding), snapshot data included; not HTTP/2 framing, headers or TLS records, which etcd does
+ * not count either (rafthttp adds `m.Size()` per message, stream.go, pipeline.go,
+ * snapshot_sender.go). etcd's stream writers also count their link heartbeats (an empty
+ * MsgHeartbeat about every 1.7 s per stream); this transport keeps connections alive with HTTP/2
+ * PINGs instead, which are not Raft messages and are not counted. Round trips are measured by the leader, from a heartbeat to a peer until
  * that peer's answer (through both transports and the peer's Raft loop), one sample per answered
  * heartbeat; etcd instead probes every peer from every member and records the smoothed RTT every
  * 30 s, so followers have no series here.

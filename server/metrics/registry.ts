@@ -44,6 +44,8 @@ export interface MemberMetricsSource {
   watchStreams(): number;
   currentRevision(): number;
   compactRevision(): number;
+  /** The v2 store's counters (server/v2store/store.ts `metrics`) and its watchers now; absent: none reported. */
+  v2Store?(): { reads: Map<string, number>; writes: Map<string, number>; expires: number; watchRequests: number; watchers: number };
 }
 
 /** Options of {@link createMetricsRegistry}. */
@@ -70,6 +72,24 @@ function countFrom(registry: Registry, name: string, help: string, read: () => n
       const now = read();
       if (now > last) this.inc(now - last);
       last = Math.max(last, now);
+    },
+  });
+}
+
+/** Registers a counter with one label whose values per label are `read()` at scrape time (increments since the last scrape). */
+function countMapFrom(registry: Registry, name: string, help: string, label: string, read: () => Map<string, number> | undefined): void {
+  const last = new Map<string, number>();
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
+    collect() {
+      for (const [value, now] of read() ?? []) {
+        const before = last.get(value) ?? 0;
+        this.inc({ [label]: value }, Math.max(0, now - before));
+        last.set(value, Math.max(before, now));
+      }
     },
   });
 }
@@ -142,6 +162,32 @@ export function createMetricsRegistry(opts: MetricsOptions): Registry {
   gaugeFrom(r, "etcd_debugging_mvcc_current_revision", "The current revision of store.", () => m.currentRevision());
   gaugeFrom(r, "etcd_debugging_mvcc_compact_revision", "The revision of the last compaction in store.", () => m.compactRevision());
 
+  // etcdserver/api/v2store/metrics.go (registered by etcd whether or not --enable-v2 is set).
+  countMapFrom(r, "etcd_debugging_store_reads_total", "Total number of reads action by (get/getRecursive), local to this member.", "action", () => m.v2Store?.().reads);
+  countMapFrom(r, "etcd_debugging_store_writes_total", "Total number of writes (e.g. set/compareAndDelete) seen by this member.", "action", () => m.v2Store?.().writes);
+  countFrom(r, "etcd_debugging_store_expires_total", "Total number of expired keys.", () => m.v2Store?.().expires ?? 0);
+  countFrom(r, "etcd_debugging_store_watch_requests_total", "Total number of incoming watch requests (new or reestablished).", () => m.v2Store?.().watchRequests ?? 0);
+  gaugeFrom(r, "etcd_debugging_store_watchers", "Count of currently active watchers.", () => m.v2Store?.().watchers ?? 0);
+
+  // etcdserver/api/v2http/metrics.go
+  countMapFrom(r, "etcd_http_received_total", "Counter of requests received into the system (successfully parsed and authd).", "method", () => c.v2Http.received);
+  const failedBefore = new Map<string, number>();
+  new Counter({
+    name: "etcd_http_failed_total",
+    help: "Counter of handle failures of requests (non-watches), by method (GET/PUT etc.) and code (400, 500 etc.).",
+    labelNames: ["method", "code"],
+    registers: [r],
+    collect() {
+      for (const [key, now] of c.v2Http.failed) {
+        const [method, code] = key.split(" ") as [string, string];
+        const before = failedBefore.get(key) ?? 0;
+        this.inc({ method, code }, Math.max(0, now - before));
+        failedBefore.set(key, Math.max(before, now));
+      }
+    },
+  });
+  r.registerMetric(c.v2Http.successSeconds);
+
   // wal/metrics.go, mvcc/backend/metrics.go: observed by the member (MemberCounters.observeCommit).
   r.registerMetric(c.walFsyncSeconds);
   r.registerMetric(c.backendCommitSeconds);
@@ -153,23 +199,8 @@ export function createMetricsRegistry(opts: MetricsOptions): Registry {
 
 /** rafthttp's peer metrics; series appear once a peer was talked to, as in etcd. */
 function registerPeerMetrics(r: Registry, peers: PeerCounters | undefined): void {
-  const byPeer = (name: string, help: string, label: string, read: (p: PeerCounters) => Map<string, number>) => {
-    const last = new Map<string, number>();
-    new Counter({
-      name,
-      help,
-      labelNames: [label],
-      registers: [r],
-      collect() {
-        if (!peers) return;
-        for (const [id, now] of read(peers)) {
-          const before = last.get(id) ?? 0;
-          this.inc({ [label]: id }, Math.max(0, now - before));
-          last.set(id, Math.max(before, now));
-        }
-      },
-    });
-  };
+  const byPeer = (name: string, help: string, label: string, read: (p: PeerCounters) => Map<string, number>) =>
+    countMapFrom(r, name, help, label, () => (peers ? read(peers) : undefined));
   byPeer("etcd_network_peer_sent_bytes_total", "The total number of bytes sent to peers.", "To", (p) => p.sentBytes);
   byPeer("etcd_network_peer_received_bytes_total", "The total number of bytes received from peers.", "From", (p) => p.receivedBytes);
   byPeer("etcd_network_peer_sent_failures_total", "The total number of send failures from peers.", "To", (p) => p.sentFailures);

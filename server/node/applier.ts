@@ -30,6 +30,8 @@ import type { TokenProvider } from "../auth/tokens.ts";
 import type { AlarmResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { alarmRefusal, applyAlarm, type AlarmLog } from "../alarm/apply.ts";
 import type { AlarmStore } from "../alarm/store.ts";
+import { applyV2, type V2Outcome } from "../v2store/apply.ts";
+import type { V2Store } from "../v2store/store.ts";
 
 /** Response message of an applied write, header still unset (the node fills it). */
 export type AppliedResponse =
@@ -43,15 +45,20 @@ export type AppliedResponse =
   | AlarmResponse
   | AuthResponse;
 
-/** A successful apply: the response (none for an entry that has no client answer, e.g. member attributes), the MVCC events and the revision after it. */
-export interface Applied {
+/**
+ * A successful entry's outcome: the response (none for an entry without a v3 answer: member
+ * attributes, a v2 request, an unknown request), the MVCC events it produced and the revision
+ * after it; for a v2 request its v2 store outcome too.
+ */
+export interface AppliedOutcome {
   response: AppliedResponse | undefined;
   events: Event[];
   revision: number;
+  v2?: V2Outcome;
 }
 
 /** Outcome of applying one entry, or an etcd error. */
-export type ApplyOutcome = Applied | ConnectError;
+export type ApplyOutcome = AppliedOutcome | ConnectError;
 
 /** What the applier needs from the member: the MVCC store, the lessor and the auth store. */
 export interface ApplyTarget {
@@ -66,6 +73,8 @@ export interface ApplyTarget {
   alarms?: AlarmStore;
   /** Logs raised and cleared alarms. */
   alarmLog?: AlarmLog;
+  /** The v2 keys store; absent: v2 entries change nothing (tests of MVCC alone). */
+  v2Store?: V2Store;
 }
 
 /**
@@ -75,6 +84,11 @@ export interface ApplyTarget {
  */
 export function applyEntry(target: ApplyTarget, req: InternalRaftRequest, index = 0): ApplyOutcome {
   const { mvcc, lessor } = target;
+  // etcd applies v2 requests apart from the v3 appliers (no alarm or v3 auth check).
+  if (req.v2) {
+    const v2 = target.v2Store ? applyV2(target.v2Store, req.v2) : undefined;
+    return { response: undefined, events: [], revision: mvcc.currentRevision, v2 };
+  }
   try {
     if (target.alarms) {
       // etcd's applierV3Capped / applierV3Corrupt wrap every other applier.

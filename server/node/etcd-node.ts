@@ -82,7 +82,7 @@ import { backendSize, tableBytes } from "../storage/size.ts";
 import { defragment } from "../storage/defrag.ts";
 import { hashBackend, hashKV, type KvHash } from "../mvcc/hash.ts";
 import { SqliteRaftStorage } from "../storage/raft-storage.ts";
-import { MembersTable, type MemberRecord } from "../storage/members.ts";
+import { MembersTable, memberIdToHex, type MemberRecord } from "../storage/members.ts";
 import { LeasesTable } from "../storage/leases.ts";
 import { Lessor, minLeaseTtl, type Clock } from "../lease/lessor.ts";
 import { AuthStore, ROOT_USER, type AuthInfo } from "../auth/store.ts";
@@ -97,25 +97,35 @@ import { startLeaseExpiry, type LeaseExpiryLoop } from "../lease/expiry.ts";
 import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../config.ts";
 import { humanizeBytes as humanBytes } from "../../cli/go/humanize.ts";
 import { removeSnapshotLeftovers, snapshotChunks, type SnapshotChunk } from "../snapshot/stream.ts";
-import type { Applied, ApplyOutcome, AppliedResponse } from "./applier.ts";
+import type { AppliedOutcome, ApplyOutcome, AppliedResponse } from "./applier.ts";
 import { MemberStateMachine } from "./state-machine.ts";
+import { V2Server } from "./v2-server.ts";
+import type { V2Store } from "../v2store/store.ts";
+import type { V2HttpDeps } from "../http/v2/mount.ts";
+import { AppendStats } from "../v2stats/append-stats.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { encodeMemberContext } from "../membership/apply.ts";
 import { joinExistingCluster, type JoinInfo } from "../membership/join.ts";
 import { MessageType, StateType, type Message, type NodeId } from "../raft/types.ts";
 import { bootstrapMembership, type BootstrapConfig } from "./bootstrap.ts";
+import { forceNewCluster } from "../recovery/force-new-cluster.ts";
 import { ClusterAdmin, toMember } from "./cluster-admin.ts";
 import type { EtcdServerApi } from "./types.ts";
 import { exitOnFatal, type OnFatal } from "./fatal.ts";
 import { idToHex } from "../membership/ids.ts";
 import { realEnv, type MemberEnv } from "./env.ts";
 import { countTxn, MemberCounters } from "../metrics/member-counters.ts";
+import { applyErrorText, DEFAULT_WARNING_APPLY_DURATION_MS, READ_ONLY_PREFIX, SlowApplyWarner } from "../metrics/slow-apply.ts";
+import { loggableReadOnlyTxnResponse, loggableResponseSize, loggableTxn } from "../metrics/loggable-request.ts";
+import { compactText } from "../../cli/go/proto-text.ts";
 import { HeartbeatTimeoutDetector, LATE_HEARTBEAT_WARNING } from "../metrics/heartbeat-detector.ts";
 import type { MemberMetricsSource } from "../metrics/registry.ts";
 import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS, PROPOSAL_RETRY_MS } from "./limits.ts";
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
 export interface NodeConfig extends BootstrapConfig {
+  /** `--force-new-cluster`: rewrite the stored cluster state for a one-member restart first (server/recovery/force-new-cluster.ts). */
+  forceNewCluster?: boolean;
   /** Data directory; the backend lives at `<dataDir>/member/db`. */
   dataDir: string;
   /** Largest accepted proposal, bytes (`--max-request-bytes`, default 1.5 MiB). */
@@ -164,8 +174,12 @@ export interface NodeConfig extends BootstrapConfig {
   wallClock?: WallClock;
   /** `--quota-backend-bytes`: backend size that raises NOSPACE, bytes (0 or absent: 2 GiB; negative: none). */
   quotaBackendBytes?: number;
+  /** `--enable-v2`: the v2 HTTP API is served (the v2 store is kept and applied either way, as etcd's). */
+  enableV2?: boolean;
   /** `--experimental-compaction-batch-limit`: compacted rows deleted per event-loop turn (0 or absent: COMPACTION_BATCH_ROWS). */
   compactionBatchLimit?: number;
+  /** `--experimental-warning-apply-duration`, ms (absent: 100): slower requests are logged and counted (server/metrics/slow-apply.ts). */
+  warningApplyDurationMs?: number;
 }
 
 /** Minimal structured logger (server/log.ts provides one). */
@@ -220,6 +234,8 @@ export class EtcdNode implements EtcdServerApi {
   readonly cluster: ClusterAdmin;
   /** The cluster's members when this member joined it (`--initial-cluster-state existing`, first start). */
   readonly joinedMembers: MemberRecord[] | undefined;
+  /** When this member started, epoch ms (`startTime` of /v2/stats/self). */
+  private readonly startedAtMs: number;
   /** When a leader was last elected (epoch ms; etcd's leadElectedTime). */
   private leaderElectedAt = 0;
   private removalHandled = false;
@@ -251,6 +267,12 @@ export class EtcdNode implements EtcdServerApi {
   private readonly compactor: Compactor | undefined;
   /** Late heartbeats (`etcd_server_heartbeat_send_failures_total`). */
   private readonly heartbeats: HeartbeatTimeoutDetector;
+  /** Logs and counts slow and failed requests (`--experimental-warning-apply-duration`). */
+  private readonly slowApply: SlowApplyWarner;
+  /** MsgApp sent and received, for `/v2/stats/self` (server/v2stats/append-stats.ts). */
+  private readonly appendStats = new AppendStats();
+  /** The v2 keys store and its request path (server/node/v2-server.ts); served with `--enable-v2`. */
+  readonly v2: V2Server;
   /** Leader last seen (for `etcd_server_leader_changes_seen_total`). */
   private lastLeader: NodeId = 0n;
 
@@ -262,6 +284,7 @@ export class EtcdNode implements EtcdServerApi {
     join?: JoinInfo,
   ) {
     const env = (this.env = cfg.env ?? realEnv);
+    this.startedAtMs = env.now();
     // Checked first: a bad retention fails the start before any loop runs (etcd: StartEtcd fails).
     const compactionMode = cfg.autoCompactionMode ?? "periodic";
     const compactionRetention = parseCompactionRetention(compactionMode, cfg.autoCompactionRetention ?? "0");
@@ -276,6 +299,7 @@ export class EtcdNode implements EtcdServerApi {
     const electionMs = cfg.electionTimeoutMs ?? 1000;
     // etcd's ReqTimeout: 5 s plus two election timeouts (etcdserver/config.go).
     this.requestTimeoutMs = cfg.requestTimeoutMs ?? 5000 + 2 * electionMs;
+    this.slowApply = new SlowApplyWarner(cfg.warningApplyDurationMs ?? DEFAULT_WARNING_APPLY_DURATION_MS, logger, this.counters);
     this.heartbeats = new HeartbeatTimeoutDetector(heartbeatMs, () => env.monotonicMs());
     this.peerTls = peerClientTls(cfg.peerTls);
     this.lessor = new Lessor({
@@ -297,6 +321,21 @@ export class EtcdNode implements EtcdServerApi {
     });
     restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
     this.watchHub = new WatchHub(this.mvcc, new HistoryReader(db), { timers: env });
+
+    this.readyPromise = new Promise((resolve) => (this.markReady = resolve));
+    this.removed = new Promise((resolve) => (this.markRemoved = resolve));
+    // Before the Raft loop, which may apply entries (v2 ones, membership records) at once.
+    this.v2 = new V2Server({
+      db,
+      env,
+      propose: (fields, signal) => this.proposeEntry(fields, undefined, signal),
+      isLeader: () => this.raft.isLeader,
+      raftIndexTerm: () => {
+        const st = this.raft.status();
+        return { index: this.raft.committedIndex, term: Number(st.hardState.term) };
+      },
+      warn: (msg, fields) => logger.warn(msg, fields),
+    });
     this.sm = new MemberStateMachine({
       db,
       memberId: this.memberId,
@@ -308,6 +347,9 @@ export class EtcdNode implements EtcdServerApi {
       alarms: this.alarms,
       alarmLog: this.alarmLog,
       watchHub: this.watchHub,
+      v2: this.v2,
+      slowApply: this.slowApply,
+      header: () => this.header(),
       counters: this.counters,
       env,
       logger,
@@ -318,9 +360,6 @@ export class EtcdNode implements EtcdServerApi {
       onFatal: (msg, fields) => this.memberFatal(msg, fields),
       isClosed: () => this.closed,
     });
-
-    this.readyPromise = new Promise((resolve) => (this.markReady = resolve));
-    this.removed = new Promise((resolve) => (this.markRemoved = resolve));
     this.raftStorage = new SqliteRaftStorage(db, this.meta);
     // etcd replaces --snapshot-count 0 with its default (etcdserver/server.go).
     const snapshotCount = cfg.snapshotCount || 100_000;
@@ -346,6 +385,7 @@ export class EtcdNode implements EtcdServerApi {
       onApplied: (index) => this.sm.afterApply(index),
       send: (messages) => {
         this.checkHeartbeats(messages);
+        for (const m of messages) if (m.type === MessageType.MsgApp) this.appendStats.sent(env.now(), messageBytes(m));
         this.sink?.send(messages);
       },
       onLeaderChange: (lead) => this.leaderChanged(lead, electionMs),
@@ -379,7 +419,7 @@ export class EtcdNode implements EtcdServerApi {
       bcryptCost: cfg.bcryptCost ?? 10,
       propose: (fields, ai) => this.clientPropose(fields, ai),
       linearizableReadNotify: () => this.linearizableReadNotify(),
-      appliedIndex: () => this.raft.appliedIndex,
+      waitApplied: (index) => this.raft.waitAppliedFor(index, this.requestTimeoutMs),
       header: () => this.header(),
     });
     this.cluster = new ClusterAdmin({
@@ -406,6 +446,35 @@ export class EtcdNode implements EtcdServerApi {
       rev: () => this.mvcc.currentRevision,
       compact: (revision) => this.propose({ compaction: create(CompactionRequestSchema, { revision: BigInt(revision) }) }),
     });
+  }
+
+  /** The v2 store entries are applied to (server/node/applier.ts ApplyTarget). */
+  get v2Store(): V2Store {
+    return this.v2.store;
+  }
+
+  /** What the v2 HTTP routes use (server/http/v2/mount.ts); undefined without `--enable-v2`. */
+  v2Http(): V2HttpDeps | undefined {
+    if (!this.cfg.enableV2) return undefined;
+    const states = ["StateFollower", "StateCandidate", "StateLeader", "StatePreCandidate"];
+    return {
+      clusterId: this.clusterId,
+      memberId: this.memberId,
+      name: this.cfg.name,
+      v2: this.v2,
+      nowMs: () => this.env.now(),
+      httpCounters: this.counters.v2Http,
+      members: () => this.membersTable.all().map(toMember),
+      leader: () => this.raft.leader,
+      cluster: this.cluster,
+      isIdRemoved: (id) => this.membersTable.isRemoved(id),
+      state: () => states[this.raft.status().softState.raftState] ?? "StateFollower",
+      startMs: this.startedAtMs,
+      leaderSinceMs: () => this.leaderElectedAt,
+      peers: () => this.membersTable.all().filter((m) => m.id !== this.memberId).map((m) => m.id),
+      storeStats: () => this.v2.store.statsJson(),
+      appendStatsJson: () => this.appendStats.jsonFields(this.env.now()),
+    };
   }
 
   rejectIfLearner(): void {
@@ -543,7 +612,42 @@ export class EtcdNode implements EtcdServerApi {
     });
   }
 
-  async range(req: RangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<RangeResponse> {
+  range(req: RangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<RangeResponse> {
+    return this.timedRead(
+      () => this.serveRange(req, ai, signal),
+      () => compactText(RangeRequestSchema, req),
+      (r) => `range_response_count:${r.kvs.length} ${loggableResponseSize(r, this.header())}`,
+    );
+  }
+
+  /**
+   * Serves a read-only request and hands it to the slow-request warner, timed from the request to
+   * its answer, ReadIndex included (etcd's warnOfExpensiveReadOnlyRangeRequest /
+   * warnOfExpensiveReadOnlyTxnRequest in Range and Txn); the texts are built only when logged.
+   */
+  private async timedRead<T>(serve: () => Promise<T>, request: () => string, response: (r: T) => string): Promise<T> {
+    const startMs = this.env.monotonicMs();
+    let answer: T | undefined;
+    let error: unknown;
+    try {
+      return (answer = await serve());
+    } catch (e) {
+      throw (error = e);
+    } finally {
+      const tookMs = this.env.monotonicMs() - startMs;
+      if (this.slowApply.wants(tookMs, error !== undefined)) {
+        this.slowApply.finished({
+          tookMs,
+          prefix: READ_ONLY_PREFIX,
+          request,
+          response: () => (answer === undefined ? "" : response(answer)),
+          error: error instanceof ConnectError ? applyErrorText(error) : undefined,
+        });
+      }
+    }
+  }
+
+  private async serveRange(req: RangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<RangeResponse> {
     this.assertOpen();
     if (signal?.aborted) throw Errors.Canceled();
     if (!req.serializable) {
@@ -576,18 +680,26 @@ export class EtcdNode implements EtcdServerApi {
   async txn(req: TxnRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<TxnResponse> {
     this.rejectIfLearner();
     if (isTxnReadOnly(req)) {
-      // etcd serves read-only txns without a proposal (v3_server.go Txn); they change nothing.
-      this.assertOpen();
-      if (!isTxnSerializable(req)) await this.readIndex();
-      if (signal?.aborted) throw Errors.Canceled();
-      if (this.authStore.enabled) checkTxnAuth(this.authStore, ai, req);
-      const { response } = this.mvcc.txn(req);
-      this.checkAuthRevision(ai);
-      countTxn(this.counters, response);
-      response.header = this.header();
-      return response;
+      return this.timedRead(
+        () => this.serveReadOnlyTxn(req, ai, signal),
+        () => loggableTxn(req),
+        (r) => loggableReadOnlyTxnResponse(r, this.header()),
+      );
     }
     return this.quotaRefusal({ txn: req }) ?? (this.propose({ txn: req }, ai, signal) as Promise<TxnResponse>);
+  }
+
+  /** etcd serves read-only txns without a proposal (v3_server.go Txn); they change nothing. */
+  private async serveReadOnlyTxn(req: TxnRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<TxnResponse> {
+    this.assertOpen();
+    if (!isTxnSerializable(req)) await this.readIndex();
+    if (signal?.aborted) throw Errors.Canceled();
+    if (this.authStore.enabled) checkTxnAuth(this.authStore, ai, req);
+    const { response } = this.mvcc.txn(req);
+    this.checkAuthRevision(ai);
+    countTxn(this.counters, response);
+    response.header = this.header();
+    return response;
   }
 
   /** Compaction through the log; with `physical`, answered once the freed rows are deleted (as etcd's). */
@@ -759,6 +871,7 @@ export class EtcdNode implements EtcdServerApi {
   private shutdown(): void {
     this.compactor?.stop();
     this.leaseExpiry.stop();
+    this.v2.stop();
     this.watchHub.close();
     this.raft.stop();
     this.sm.waiters.failAll(Errors.Stopped());
@@ -776,7 +889,9 @@ export class EtcdNode implements EtcdServerApi {
 
   /** Steps a Raft message from a peer (the transport calls this). */
   step(m: Message): void {
-    if (!this.closed) this.raft.step(m);
+    if (this.closed) return;
+    if (m.type === MessageType.MsgApp) this.appendStats.received(this.env.now(), messageBytes(m));
+    this.raft.step(m);
   }
 
   /**
@@ -792,15 +907,15 @@ export class EtcdNode implements EtcdServerApi {
    */
   private async propose(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: AbortSignal): Promise<AppliedResponse> {
     const { response, revision } = await this.proposeEntry(fields, ai, signal);
-    // Every client request has an answer (server/node/applier.ts); only member attributes have none.
+    // Every client request has an answer (server/node/applier.ts); member attributes and v2 requests have none.
     if (!response) throw new Error("applied entry has no response");
     response.header = this.header();
     response.header.revision = BigInt(revision);
     return response;
   }
 
-  /** {@link propose} without the response: resolves once the entry is applied (member attributes have no response). */
-  private async proposeEntry(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: AbortSignal): Promise<Applied> {
+  /** {@link propose}, resolving with the entry's whole outcome (a v2 request's is in `v2`; member attributes have no response). */
+  private async proposeEntry(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: AbortSignal): Promise<AppliedOutcome> {
     this.assertOpen();
     if (signal?.aborted) throw Errors.Canceled();
     // Publishing this member's attributes is exempt, as etcd's publish (a v2 request) is: a member
@@ -813,7 +928,8 @@ export class EtcdNode implements EtcdServerApi {
     // The sender, checked when the entry is applied (etcd's RequestHeader username/auth_revision).
     if (ai) req.header = create(RequestHeaderSchema, { ID: id, username: ai.username, authRevision: BigInt(ai.revision) });
     const data = toBinary(InternalRaftRequestSchema, req);
-    if (data.length > this.cfg.maxRequestBytes) throw Errors.RequestTooLarge();
+    // etcd checks --max-request-bytes on v3 requests only; a v2 form is capped at 10 MiB by Go's ParseForm.
+    if (data.length > this.cfg.maxRequestBytes && !fields.v2) throw Errors.RequestTooLarge();
     if (limited && this.sm.waiters.size > 0 && this.sm.waiters.bytes + data.length > MAX_PENDING_PROPOSAL_BYTES) {
       throw Errors.TooManyRequests();
     }
@@ -992,6 +1108,7 @@ export class EtcdNode implements EtcdServerApi {
       watchStreams: () => this.watchStreams,
       currentRevision: () => this.mvcc.currentRevision,
       compactRevision: () => this.mvcc.compactRevision,
+      v2Store: () => ({ ...this.v2.store.metrics, watchers: this.v2.store.hub.count }),
     };
   }
 
@@ -1003,6 +1120,13 @@ export class EtcdNode implements EtcdServerApi {
   get hasFailed(): boolean {
     return this.failed;
   }
+}
+
+/** Approximate size of a Raft message for the append rates, bytes: its entries' payloads plus a header each. */
+function messageBytes(m: Message): number {
+  let bytes = 32;
+  for (const e of m.entries) bytes += 16 + (e.data?.length ?? 0);
+  return bytes;
 }
 
 /** True when every range of the txn (nested ones included) is serializable: no ReadIndex needed. */
@@ -1034,6 +1158,16 @@ export async function startEtcdNode(cfg: NodeConfig, logger: NodeLogger): Promis
   try {
     // Files of a snapshot transfer cut short by a crash (we hold the data dir, so none is in use).
     removeSnapshotLeftovers(db.filename);
+    if (cfg.forceNewCluster) {
+      const forced = forceNewCluster(db, cfg);
+      if (forced) {
+        logger.info("forcing restart member", {
+          "cluster-id": memberIdToHex(forced.clusterId),
+          "local-member-id": memberIdToHex(forced.memberId),
+          "commit-index": forced.commitIndex,
+        });
+      }
+    }
     let join: JoinInfo | undefined;
     if (cfg.initialClusterState === "existing" && new Meta(db).getBigint(MetaKeys.memberId) === undefined) {
       join = await joinExistingCluster(cfg.initialCluster, cfg.name, undefined, peerClientTls(cfg.peerTls));

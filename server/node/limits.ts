@@ -34,6 +34,12 @@ export const MAX_PENDING_PROPOSAL_BYTES = 256 * 1024 * 1024;
 export const MAX_READ_INDEX_WAITERS = 10_000;
 
 /**
+ * Most bounded waits for the applied index at once (simple tokens naming an entry not applied
+ * here yet, server/node/applied-waiters.ts); more answer `etcdserver: too many requests`.
+ */
+export const MAX_TOKEN_INDEX_WAITERS = 10_000;
+
+/**
  * Most bytes of committed entry data applied in one Ready, i.e. in one SQLite transaction and
  * one turn of the event loop (Raft's MaxCommittedSizePerReady): clients are served between
  * batches, and see the apply lag.
@@ -57,7 +63,11 @@ export const MAX_LEASE_KEEPALIVE_STREAMS = 10_000;
 export const PROPOSAL_RETRY_MS = 50;
 
 /**
- * Rows a compaction frees that one event-loop turn deletes (in its own transaction): etcd deletes
- * in batches too (mvcc/kvstore_compaction.go), so heartbeats are never held up.
+ * Rows a compaction frees that one event-loop turn deletes (in its own transaction): etcd 3.4
+ * deletes 1,000 keys per batch by default (`--experimental-compaction-batch-limit`,
+ * mvcc/kvstore_compaction.go), so heartbeats and requests are never held up for long.
  */
-export const COMPACTION_BATCH_ROWS = 10_000;
+export const COMPACTION_BATCH_ROWS = 1_000;
+
+/** Pause between two compaction batches, ms (etcd 3.4's fixed 10 ms, mvcc/kvstore_compaction.go). */
+export const COMPACTION_BATCH_PAUSE_MS = 10;

@@ -49,8 +49,9 @@ import {
 import { Errors } from "../errors.ts";
 import { attachSnapshotImage, copyStateFromImage } from "./snapshot-restore.ts";
 import { errorFields, MemberFatalError, type OnFatal } from "./fatal.ts";
-import { MAX_APPLY_BATCH_BYTES, MAX_READ_INDEX_WAITERS, PROPOSAL_RETRY_MS } from "./limits.ts";
+import { MAX_APPLY_BATCH_BYTES, MAX_READ_INDEX_WAITERS, MAX_TOKEN_INDEX_WAITERS, PROPOSAL_RETRY_MS } from "./limits.ts";
 import { realEnv, type EnvTimer, type MemberEnv } from "./env.ts";
+import { AppliedWaiters } from "./applied-waiters.ts";
 
 /** How long a ReadIndex request may stay unanswered before it is sent again, ms. */
 const READ_RETRY_MS = 300;
@@ -121,13 +122,6 @@ interface ReadWaiter {
   reject: (e: unknown) => void;
 }
 
-/** A caller waiting until the applied index reaches `index`. */
-interface ApplyWaiter {
-  index: number;
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
-
 /** The running Raft loop of one member. */
 export class RaftDriver {
   readonly raw: RawNode;
@@ -141,7 +135,7 @@ export class RaftDriver {
   private readBatch: ReadWaiter[] = [];
   /** ReadIndex requests in flight, by request context (hex). */
   private readonly readsInFlight = new Map<string, { waiters: ReadWaiter[]; timer: EnvTimer }>();
-  private applyWaiters: ApplyWaiter[] = [];
+  private readonly applyWaiters: AppliedWaiters;
   /** Linearizable reads not yet answered (bounded by MAX_READ_INDEX_WAITERS). */
   private pendingReads = 0;
   /** Proposals Raft dropped, in proposal order; retried together every PROPOSAL_RETRY_MS. */
@@ -156,6 +150,7 @@ export class RaftDriver {
     this.applied = opts.meta.getNumber(MetaKeys.appliedIndex, 0);
     const electionTick = Math.max(2, Math.round(opts.electionMs / opts.heartbeatMs));
     const env = (this.env = opts.env ?? realEnv);
+    this.applyWaiters = new AppliedWaiters(env);
     this.raw = new RawNode({
       id: opts.id,
       electionTick,
@@ -351,10 +346,24 @@ export class RaftDriver {
   }
 
   /** Resolves once the applied index is at least `index`; rejects with Errors.Stopped() after stop(). */
-  waitApplied(index: number): Promise<void> {
-    if (this.applied >= index) return Promise.resolve();
+  async waitApplied(index: number): Promise<void> {
+    await this.waitAppliedFor(index);
+  }
+
+  /**
+   * Resolves `true` once the applied index is at least `index`, `false` if `timeoutMs` passed
+   * first (no bound when absent); rejects with Errors.Stopped() after stop(), with
+   * Errors.TooManyRequests() when a bounded wait finds MAX_TOKEN_INDEX_WAITERS waiting beyond the
+   * reads. Waits share one list and one timer (server/node/applied-waiters.ts).
+   */
+  waitAppliedFor(index: number, timeoutMs?: number): Promise<boolean> {
+    if (this.applied >= index) return Promise.resolve(true);
     if (this.stopped) return Promise.reject(Errors.Stopped());
-    return new Promise((resolve, reject) => this.applyWaiters.push({ index, resolve, reject }));
+    // Unbounded waits come from reads, already bounded by MAX_READ_INDEX_WAITERS.
+    if (timeoutMs !== undefined && this.applyWaiters.size >= MAX_READ_INDEX_WAITERS + MAX_TOKEN_INDEX_WAITERS) {
+      return Promise.reject(Errors.TooManyRequests());
+    }
+    return this.applyWaiters.wait(index, this.applied, timeoutMs);
   }
 
   /** Stops ticking and processing; pending reads fail with Errors.Stopped(). */
@@ -371,8 +380,7 @@ export class RaftDriver {
     this.readsInFlight.clear();
     for (const w of this.readBatch) w.reject(Errors.Stopped());
     this.readBatch = [];
-    for (const w of this.applyWaiters) w.reject(Errors.Stopped());
-    this.applyWaiters = [];
+    this.applyWaiters.failAll(Errors.Stopped());
   }
 
   private assertRunning(): void {
@@ -530,7 +538,7 @@ export class RaftDriver {
     if (applied !== this.applied) {
       this.applied = applied;
       this.opts.onApplied(applied);
-      this.releaseApplyWaiters();
+      this.applyWaiters.release(applied);
     }
     for (const rs of rd.readStates) {
       const key = Buffer.from(rs.requestCtx).toString("hex");
@@ -542,15 +550,5 @@ export class RaftDriver {
     }
     this.raw.advance(rd);
     return appliedNow;
-  }
-
-  private releaseApplyWaiters(): void {
-    if (this.applyWaiters.length === 0) return;
-    const still: ApplyWaiter[] = [];
-    for (const w of this.applyWaiters) {
-      if (w.index <= this.applied) w.resolve();
-      else still.push(w);
-    }
-    this.applyWaiters = still;
   }
 }

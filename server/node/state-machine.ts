@@ -13,7 +13,7 @@ import { ConnectError } from "@connectrpc/connect";
 import { fromBinary } from "@bufbuild/protobuf";
 import type { Database } from "bun:sqlite";
 import { InternalRaftRequestSchema, type InternalRaftRequest } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
-import type { TxnResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import type { ResponseHeader, TxnResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { Event } from "../../proto/gen/mvccpb/kv_pb.ts";
 import type { AlarmLog } from "../alarm/apply.ts";
 import type { AlarmStore } from "../alarm/store.ts";
@@ -31,7 +31,11 @@ import { backendSize } from "../storage/size.ts";
 import { applyEntry, type ApplyOutcome, type AppliedResponse, type ApplyTarget } from "./applier.ts";
 import type { ConfChangeOutcome } from "./cluster-admin.ts";
 import type { MemberEnv } from "./env.ts";
-import { COMPACTION_BATCH_ROWS } from "./limits.ts";
+import { COMPACTION_BATCH_PAUSE_MS, COMPACTION_BATCH_ROWS } from "./limits.ts";
+import type { V2Store } from "../v2store/store.ts";
+import type { V2Server } from "./v2-server.ts";
+import { applyErrorText, type SlowApplyWarner } from "../metrics/slow-apply.ts";
+import { loggableRaftRequest, loggableResponseSize } from "../metrics/loggable-request.ts";
 import { ProposalWaiters } from "./proposals.ts";
 
 /** What the state machine works on and whom it tells. */
@@ -46,6 +50,12 @@ export interface StateMachineOptions {
   alarms: AlarmStore;
   alarmLog: AlarmLog;
   watchHub: WatchHub;
+  /** The v2 keys store's server: v2 entries and etcd's membership records go to its store. */
+  v2: V2Server;
+  /** Logs applies slower than `--experimental-warning-apply-duration` (etcd's "apply request took too long"). */
+  slowApply: SlowApplyWarner;
+  /** A response header as of now (for the slow-apply log line). */
+  header(): ResponseHeader;
   counters: MemberCounters;
   env: MemberEnv;
   logger: { info(msg: string, fields?: Record<string, unknown>): void; warn(msg: string, fields?: Record<string, unknown>): void };
@@ -75,6 +85,7 @@ export class MemberStateMachine implements ApplyTarget {
   readonly tokens: TokenProvider;
   readonly alarms: AlarmStore;
   readonly alarmLog: AlarmLog;
+  readonly v2Store: V2Store;
   /** Watch events of entries applied in the current transaction, delivered once it committed. */
   private appliedEvents: [number, Event[]][] = [];
   /** A snapshot was installed in the transaction being applied. */
@@ -96,6 +107,7 @@ export class MemberStateMachine implements ApplyTarget {
     this.tokens = o.tokens;
     this.alarms = o.alarms;
     this.alarmLog = o.alarmLog;
+    this.v2Store = o.v2.store;
     this.learner = o.members.get(o.memberId)?.isLearner ?? false;
     this.backendBytes = backendSize(o.db).totalBytes;
   }
@@ -122,13 +134,30 @@ export class MemberStateMachine implements ApplyTarget {
    */
   applyCommitted(e: Entry): void {
     const req = fromBinary(InternalRaftRequestSchema, e.data);
+    const members = this.o.members;
     if (req.memberAttributes) {
       const a = req.memberAttributes;
-      applyMemberAttributes(this.o.members, a.ID, a.name, a.clientURLs);
+      // etcd writes the attributes of a known member to its v2 store (skipped for a removed one).
+      if (members.get(a.ID)) this.v2Store.recordInternal("attributes", "set");
+      applyMemberAttributes(members, a.ID, a.name, a.clientURLs);
+      if (members.all().every((m) => m.name !== "")) this.v2Store.recordClusterVersion();
       this.waiters.record(req.ID, { response: undefined, events: [], revision: this.mvcc.currentRevision });
       return;
     }
+    const env = this.o.env;
+    const startMs = env.monotonicMs();
     const outcome = this.applyOne(req, e.index);
+    const tookMs = env.monotonicMs() - startMs;
+    const failed = outcome instanceof ConnectError;
+    if (this.o.slowApply.wants(tookMs, failed)) {
+      this.o.slowApply.finished({
+        tookMs,
+        prefix: "",
+        request: () => loggableRaftRequest(req),
+        response: () => (outcome instanceof ConnectError || !outcome.response ? "" : loggableResponseSize(outcome.response, this.o.header())),
+        error: outcome instanceof ConnectError ? applyErrorText(outcome) : undefined,
+      });
+    }
     if (!(outcome instanceof ConnectError)) {
       if (outcome.response) this.countApplied(req, outcome.response);
       if (outcome.events.length > 0) this.appliedEvents.push([outcome.revision, outcome.events]);
@@ -157,7 +186,9 @@ export class MemberStateMachine implements ApplyTarget {
   applyConfChange(cc: ConfChange): boolean {
     const members = this.o.members;
     if (isAlreadyApplied(members, cc)) {
-      // The bootstrap entries of a new cluster: bootstrapMembership stored these voters already.
+      // The bootstrap entries of a new cluster: bootstrapMembership stored these voters already
+      // (etcd's v2 store records each all the same).
+      this.v2Store.recordInternal("member", "create");
       this.confWaiters.record(cc.id, members.all());
       return true;
     }
@@ -167,7 +198,9 @@ export class MemberStateMachine implements ApplyTarget {
       this.confWaiters.record(cc.id, refused);
       return false;
     }
+    const existed = members.get(cc.nodeId) !== undefined;
     applyMemberConfChange(members, cc);
+    recordMemberChange(this.v2Store, cc.type, existed);
     this.learner = members.get(this.o.memberId)?.isLearner ?? false;
     if (cc.type === ConfChangeType.ConfChangeRemoveNode && cc.nodeId === this.o.memberId) this.removedSelf = true;
     this.confWaiters.record(cc.id, members.all());
@@ -184,6 +217,7 @@ export class MemberStateMachine implements ApplyTarget {
     this.lessor.reload();
     this.authStore.reload();
     this.alarms.reload();
+    this.o.v2.reload();
     restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
     this.learner = this.o.members.get(this.o.memberId)?.isLearner ?? false;
     if (this.o.members.isRemoved(this.o.memberId)) this.removedSelf = true;
@@ -215,17 +249,18 @@ export class MemberStateMachine implements ApplyTarget {
 
   /**
    * Deletes the rows compactions freed, COMPACTION_BATCH_ROWS (or `--experimental-compaction-batch-limit`)
-   * per event-loop turn in their own transaction, so compacting millions of revisions never holds
-   * the loop long enough to delay heartbeats (etcd's scheduleCompaction: batches with pauses).
+   * per event-loop turn in their own transaction, COMPACTION_BATCH_PAUSE_MS apart, so compacting
+   * millions of revisions never holds the loop long enough to delay heartbeats (etcd's
+   * scheduleCompaction: batches with pauses).
    */
-  scheduleCompaction(): void {
+  scheduleCompaction(pauseMs = 0): void {
     if (this.compactionScheduled || this.o.isClosed()) return;
     if (this.mvcc.pendingCompactionRows === 0) {
       for (const done of this.compactionWaiters.splice(0)) done();
       return;
     }
     this.compactionScheduled = true;
-    this.o.env.setImmediate(() => {
+    const step = () => {
       this.compactionScheduled = false;
       if (this.o.isClosed()) return;
       const db = this.o.db;
@@ -238,8 +273,10 @@ export class MemberStateMachine implements ApplyTarget {
           return;
         }
       }
-      this.scheduleCompaction();
-    });
+      this.scheduleCompaction(COMPACTION_BATCH_PAUSE_MS);
+    };
+    if (pauseMs > 0) this.o.env.setTimeout(step, pauseMs);
+    else this.o.env.setImmediate(step);
   }
 
   /** Resolves once no compacted rows wait for deletion. */
@@ -257,6 +294,22 @@ export class MemberStateMachine implements ApplyTarget {
     if (req.put) counters.put++;
     else if (req.deleteRange) counters.deleteRange++;
     else if (req.txn) countTxn(counters, response as TxnResponse);
+  }
+}
+
+/**
+ * The records etcd's membership code writes to its v2 store for an applied change: an added
+ * member's `raftAttributes` (create), an updated or promoted one's (update: `existed`), a removed
+ * member's directory (delete) and its `removed_members` entry (create).
+ */
+function recordMemberChange(store: V2Store, type: ConfChangeType, existed: boolean): void {
+  if (type === ConfChangeType.ConfChangeRemoveNode) {
+    store.recordInternal("member", "delete");
+    store.recordInternal("removed_member", "create");
+  } else if (type === ConfChangeType.ConfChangeUpdateNode || existed) {
+    store.recordInternal("member", "update");
+  } else {
+    store.recordInternal("member", "create");
   }
 }
 

@@ -110,6 +110,7 @@ export class TestCluster {
       authTokenTtl: 300,
       bcryptCost: 10,
       ...this.opts,
+      enableV2: this.opts.enableV2 ?? false,
     };
   }
 

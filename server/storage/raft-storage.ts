@@ -16,14 +16,10 @@ import { limitSize, type ConfState, type Entry, type HardState, type Snapshot } 
 import { HardStateTable } from "./hard-state.ts";
 import type { Meta } from "./meta.ts";
 import { RaftLog } from "./raft-log.ts";
+import { RaftMetaKeys } from "./raft-meta-keys.ts";
 
-/** `meta` keys of the latest snapshot. */
-const SNAP_INDEX = "raft_snapshot_index";
-const SNAP_TERM = "raft_snapshot_term";
-const CONF_STATE = "raft_conf_state";
-/** `meta` keys of the log's compaction point: entries up to it are gone (raft's dummy entry). */
-const COMPACT_INDEX = "raft_compact_index";
-const COMPACT_TERM = "raft_compact_term";
+/** `meta` keys of the latest snapshot and of the log's compaction point (entries up to it are gone). */
+const { snapIndex: SNAP_INDEX, snapTerm: SNAP_TERM, confState: CONF_STATE, compactIndex: COMPACT_INDEX, compactTerm: COMPACT_TERM } = RaftMetaKeys;
 
 /** Entries kept in the in-memory tail, at most. */
 const TAIL_ENTRIES = 20000;

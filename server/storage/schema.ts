@@ -15,6 +15,8 @@
  *   see server/storage/auth.ts. The auth store's enabled flag and revision live in `meta`.
  * - `alarms`: raised alarms, one row per (member, alarm type) (etcd's `alarm` bucket); see
  *   server/alarm/store.ts.
+ * - `v2_nodes`, `v2_state`: the v2 keys store (`--enable-v2`, etcd's v2store kept in its
+ *   snapshots), one row per directory or file, and the store's index; see server/v2store/tables.ts.
  */
 import type { Database } from "bun:sqlite";
 
@@ -79,6 +81,21 @@ const SCHEMA = [
      member_id TEXT NOT NULL,
      alarm INTEGER NOT NULL,
      PRIMARY KEY (member_id, alarm)
+   )`,
+  // path: the clean key (`/a/b`; the root is not stored); dir: 1 for a directory (value '');
+  // expire_ms: epoch ms of its TTL expiry, 0 when permanent.
+  `CREATE TABLE IF NOT EXISTS v2_nodes (
+     path TEXT PRIMARY KEY,
+     dir INTEGER NOT NULL,
+     value TEXT NOT NULL,
+     created_index INTEGER NOT NULL,
+     modified_index INTEGER NOT NULL,
+     expire_ms INTEGER NOT NULL
+   )`,
+  // key 'index': the store's current index (etcd's CurrentIndex).
+  `CREATE TABLE IF NOT EXISTS v2_state (
+     key TEXT PRIMARY KEY,
+     value INTEGER NOT NULL
    )`,
 ];
 

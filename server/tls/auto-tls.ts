@@ -8,7 +8,6 @@
 import { join } from "node:path";
 import type { EtcdConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { selfCert } from "./self-cert.ts";
 import { emptyTlsInfo, isTlsInfoEmpty, type TlsInfo } from "./tls-info.ts";
 
 function hostsOf(urls: string[]): string[] {
@@ -30,6 +29,12 @@ async function resolveSide(
     log.warn(`ignoring ${side} auto TLS since certs given`);
     return info;
   }
+  // Loaded here, not at start-up: @peculiar/x509 and its ASN.1 schemas cost about 2 MB of resident memory
+  // (release binary, idle) that only --auto-tls / --peer-auto-tls need. The Reflect polyfill goes first: in the
+  // bundled binary a lazily loaded module's imports are not evaluated in source order, and tsyringe (under x509)
+  // throws at load without it.
+  await import("reflect-metadata");
+  const { selfCert } = await import("./self-cert.ts");
   const made = await selfCert(log, join(dataDir, "fixtures", side), hostsOf(listenUrls), validityYears);
   return { ...made, cipherSuites };
 }

@@ -9,6 +9,7 @@ import { create } from "@bufbuild/protobuf";
 import type { Logger } from "../log.ts";
 import { MessageType, type Message } from "../raft/types.ts";
 import { messageFromProto } from "../raft/wire.ts";
+import { raftMessageSize } from "../raft/message-size.ts";
 import {
   Peer,
   SnapshotReceivedSchema,
@@ -26,7 +27,7 @@ export interface ReceiverContext extends ReceiverIdentity {
   deliver(msg: Message): void;
   /** A peer opened a stream to us: it is up (used to cut our back-off to it short). */
   peerConnected(id: bigint): void;
-  /** `/metrics` counters: entry and snapshot data bytes received per peer. */
+  /** `/metrics` counters: bytes of the Raft messages received per peer (server/raft/message-size.ts). */
   counters?: PeerCounters;
 }
 
@@ -67,7 +68,7 @@ function deliverBatch(batch: MessageBatch, from: bigint, self: ReceiverContext):
   let bytes = 0;
   for (const pm of batch.messages) {
     const msg = messageFromProto(pm);
-    for (const e of msg.entries) bytes += e.data.length;
+    if (self.counters) bytes += raftMessageSize(msg);
     if (addressedToUs(msg, from, self)) self.deliver(msg);
   }
   if (self.counters && bytes > 0) self.counters.received(hexId(from), bytes);
@@ -126,7 +127,7 @@ export function peerService(self: ReceiverContext): ServiceImpl<typeof Peer> {
         "incoming-snapshot-size-bytes": msg.snapshot!.data.length,
         "download-took-ms": Date.now() - started,
       });
-      self.counters?.received(hexId(from), msg.snapshot!.data.length);
+      self.counters?.received(hexId(from), raftMessageSize(msg));
       self.deliver(msg);
       return create(SnapshotReceivedSchema);
     },

@@ -10,6 +10,7 @@ import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect
 import type { Logger } from "../log.ts";
 import { EMPTY_BYTES, MessageType, type Message } from "../raft/types.ts";
 import { messageToProto } from "../raft/wire.ts";
+import { raftMessageSize, raftMessagesSize } from "../raft/message-size.ts";
 import { MessageBatchSchema, Peer, SnapshotChunkSchema, type MessageBatch, type SnapshotChunk } from "../../proto/gen/etcdts/peer_pb.ts";
 import { CLUSTER_ID_HEADER, REFUSALS, hexId, requestHeaders } from "./headers.ts";
 import { PEER_READ_MAX_BYTES } from "./listen.ts";
@@ -39,7 +40,7 @@ export interface SenderContext {
   maxQueuedMessages: number;
   /** Snapshot chunk size, bytes. */
   snapshotChunkBytes: number;
-  /** `/metrics` counters: entry and snapshot data bytes sent per peer. */
+  /** `/metrics` counters: bytes of the Raft messages sent per peer (server/raft/message-size.ts). */
   counters?: PeerCounters;
   /** Time a stream may take to be accepted (TCP connect + the peer's StreamAccepted), ms. */
   dialTimeoutMs: number;
@@ -207,7 +208,7 @@ export class RemotePeer {
       if (this.stopped) return;
       this.stats[ok ? "snapshotsSent" : "snapshotsFailed"]++;
       if (!ok) this.ctx.counters?.sentFailed(hexId(this.id), 1);
-      if (ok) this.ctx.counters?.sent(hexId(this.id), m.snapshot?.data.length ?? 0);
+      if (ok) this.ctx.counters?.sent(hexId(this.id), raftMessageSize(m));
       if (!ok) this.ctx.reportUnreachable(this.id);
       this.ctx.reportSnapshot(this.id, ok);
     })();
@@ -254,7 +255,7 @@ export class RemotePeer {
       this.inflight = 0;
       this.stats.batchesSent++;
       this.stats.messagesSent += msgs.length;
-      if (this.ctx.counters && bytes > 0) this.ctx.counters.sent(hexId(this.id), bytes);
+      if (this.ctx.counters) this.ctx.counters.sent(hexId(this.id), raftMessagesSize(msgs));
     }
   }
 

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import * as net from "node:net";
-import { MessageType, makeMessage, type Message } from "../raft/types.ts";
+import { EntryType, MessageType, makeMessage, type Message } from "../raft/types.ts";
+import { raftMessagesSize } from "../raft/message-size.ts";
+import { PeerCounters } from "../metrics/peer-counters.ts";
 import { freePort } from "../http/test-util.ts";
 import { connect, numbered, recordedTransport, until, type RecordedTransport } from "./testing.ts";
 import type { PeerTransportOptions } from "./types.ts";
@@ -213,6 +215,20 @@ describe("snapshot", () => {
     expect(Buffer.from(snap.snapshot!.data).equals(Buffer.from(data))).toBe(true);
     expect(b.logs.some((l) => l.msg === "received database snapshot" && l["incoming-snapshot-size-bytes"] === data.length)).toBe(true);
     expect(a.t.stats(2n)!.snapshotsSent).toBe(1);
+  });
+
+  test("peer byte counters add etcd's raftpb.Message.Size() of every message streamed and snapshot sent, on both ends", async () => {
+    const [sent, received] = [new PeerCounters(), new PeerCounters()];
+    const [a, b] = [await start(1n, { counters: sent }), await start(2n, { counters: received })];
+    await connect(a, b);
+    const app = makeMessage({ type: MessageType.MsgApp, from: 1n, to: 2n, term: 3, index: 7, entries: [{ term: 3, index: 8, type: EntryType.EntryNormal, data: new Uint8Array(1000) }] });
+    const msgs = [...range(0, 50).map((n) => numbered(1n, 2n, n)), app, snapMsg(new Uint8Array(300_000))];
+    a.t.send(msgs);
+    await until(() => b.got.length === msgs.length && a.snapshots.length === 1, "every message and the snapshot report");
+    const expected = raftMessagesSize(msgs);
+    expect(expected).toBeGreaterThan(301_000 + 50 * 30);
+    await until(() => received.receivedBytes.get("1") === expected, "received bytes");
+    expect(sent.sentBytes.get("2")).toBe(expected);
   });
 
   test("a snapshot to a peer that is down is reported failed and unreachable", async () => {

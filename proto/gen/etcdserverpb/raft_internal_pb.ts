@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file etcdserverpb/raft_internal.proto.
  */
 export const file_etcdserverpb_raft_internal: GenFile = /*@__PURE__*/
-  fileDesc("CiBldGNkc2VydmVycGIvcmFmdF9pbnRlcm5hbC5wcm90bxIMZXRjZHNlcnZlcnBiIkQKDVJlcXVlc3RIZWFkZXISCgoCSUQYASABKAQSEAoIdXNlcm5hbWUYAiABKAkSFQoNYXV0aF9yZXZpc2lvbhgDIAEoBCLADAoTSW50ZXJuYWxSYWZ0UmVxdWVzdBIrCgZoZWFkZXIYZCABKAsyGy5ldGNkc2VydmVycGIuUmVxdWVzdEhlYWRlchIKCgJJRBgBIAEoBBIlCgNwdXQYBCABKAsyGC5ldGNkc2VydmVycGIuUHV0UmVxdWVzdBI2CgxkZWxldGVfcmFuZ2UYBSABKAsyIC5ldGNkc2VydmVycGIuRGVsZXRlUmFuZ2VSZXF1ZXN0EiUKA3R4bhgGIAEoCzIYLmV0Y2RzZXJ2ZXJwYi5UeG5SZXF1ZXN0EjMKCmNvbXBhY3Rpb24YByABKAsyHy5ldGNkc2VydmVycGIuQ29tcGFjdGlvblJlcXVlc3QSNAoLbGVhc2VfZ3JhbnQYCCABKAsyHy5ldGNkc2VydmVycGIuTGVhc2VHcmFudFJlcXVlc3QSNgoMbGVhc2VfcmV2b2tlGAkgASgLMiAuZXRjZHNlcnZlcnBiLkxlYXNlUmV2b2tlUmVxdWVzdBIpCgVhbGFybRgKIAEoCzIaLmV0Y2RzZXJ2ZXJwYi5BbGFybVJlcXVlc3QSPgoQbGVhc2VfY2hlY2twb2ludBgLIAEoCzIkLmV0Y2RzZXJ2ZXJwYi5MZWFzZUNoZWNrcG9pbnRSZXF1ZXN0EkEKEW1lbWJlcl9hdHRyaWJ1dGVzGNAPIAEoCzIlLmV0Y2RzZXJ2ZXJwYi5NZW1iZXJBdHRyaWJ1dGVzUmVxdWVzdBI1CgthdXRoX2VuYWJsZRjoByABKAsyHy5ldGNkc2VydmVycGIuQXV0aEVuYWJsZVJlcXVlc3QSNwoMYXV0aF9kaXNhYmxlGPMHIAEoCzIgLmV0Y2RzZXJ2ZXJwYi5BdXRoRGlzYWJsZVJlcXVlc3QSQAoMYXV0aGVudGljYXRlGPQHIAEoCzIpLmV0Y2RzZXJ2ZXJwYi5JbnRlcm5hbEF1dGhlbnRpY2F0ZVJlcXVlc3QSOAoNYXV0aF91c2VyX2FkZBjMCCABKAsyIC5ldGNkc2VydmVycGIuQXV0aFVzZXJBZGRSZXF1ZXN0Ej4KEGF1dGhfdXNlcl9kZWxldGUYzQggASgLMiMuZXRjZHNlcnZlcnBiLkF1dGhVc2VyRGVsZXRlUmVxdWVzdBI4Cg1hdXRoX3VzZXJfZ2V0GM4IIAEoCzIgLmV0Y2RzZXJ2ZXJwYi5BdXRoVXNlckdldFJlcXVlc3QSTwoZYXV0aF91c2VyX2NoYW5nZV9wYXNzd29yZBjPCCABKAsyKy5ldGNkc2VydmVycGIuQXV0aFVzZXJDaGFuZ2VQYXNzd29yZFJlcXVlc3QSRQoUYXV0aF91c2VyX2dyYW50X3JvbGUY0AggASgLMiYuZXRjZHNlcnZlcnBiLkF1dGhVc2VyR3JhbnRSb2xlUmVxdWVzdBJHChVhdXRoX3VzZXJfcmV2b2tlX3JvbGUY0QggASgLMicuZXRjZHNlcnZlcnBiLkF1dGhVc2VyUmV2b2tlUm9sZVJlcXVlc3QSOgoOYXV0aF91c2VyX2xpc3QY0gggASgLMiEuZXRjZHNlcnZlcnBiLkF1dGhVc2VyTGlzdFJlcXVlc3QSOgoOYXV0aF9yb2xlX2xpc3QY0wggASgLMiEuZXRjZHNlcnZlcnBiLkF1dGhSb2xlTGlzdFJlcXVlc3QSOAoNYXV0aF9yb2xlX2FkZBiwCSABKAsyIC5ldGNkc2VydmVycGIuQXV0aFJvbGVBZGRSZXF1ZXN0Ej4KEGF1dGhfcm9sZV9kZWxldGUYsQkgASgLMiMuZXRjZHNlcnZlcnBiLkF1dGhSb2xlRGVsZXRlUmVxdWVzdBI4Cg1hdXRoX3JvbGVfZ2V0GLIJIAEoCzIgLmV0Y2RzZXJ2ZXJwYi5BdXRoUm9sZUdldFJlcXVlc3QSUQoaYXV0aF9yb2xlX2dyYW50X3Blcm1pc3Npb24YswkgASgLMiwuZXRjZHNlcnZlcnBiLkF1dGhSb2xlR3JhbnRQZXJtaXNzaW9uUmVxdWVzdBJTChthdXRoX3JvbGVfcmV2b2tlX3Blcm1pc3Npb24YtAkgASgLMi0uZXRjZHNlcnZlcnBiLkF1dGhSb2xlUmV2b2tlUGVybWlzc2lvblJlcXVlc3QiUwobSW50ZXJuYWxBdXRoZW50aWNhdGVSZXF1ZXN0EgwKBG5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFAoMc2ltcGxlX3Rva2VuGAMgASgJIkcKF01lbWJlckF0dHJpYnV0ZXNSZXF1ZXN0EgoKAklEGAEgASgEEgwKBG5hbWUYAiABKAkSEgoKY2xpZW50VVJMcxgDIAMoCWIGcHJvdG8z", [file_etcdserverpb_rpc]);
+  fileDesc("CiBldGNkc2VydmVycGIvcmFmdF9pbnRlcm5hbC5wcm90bxIMZXRjZHNlcnZlcnBiIkQKDVJlcXVlc3RIZWFkZXISCgoCSUQYASABKAQSEAoIdXNlcm5hbWUYAiABKAkSFQoNYXV0aF9yZXZpc2lvbhgDIAEoBCLlDAoTSW50ZXJuYWxSYWZ0UmVxdWVzdBIrCgZoZWFkZXIYZCABKAsyGy5ldGNkc2VydmVycGIuUmVxdWVzdEhlYWRlchIKCgJJRBgBIAEoBBIjCgJ2MhgCIAEoCzIXLmV0Y2RzZXJ2ZXJwYi5WMlJlcXVlc3QSJQoDcHV0GAQgASgLMhguZXRjZHNlcnZlcnBiLlB1dFJlcXVlc3QSNgoMZGVsZXRlX3JhbmdlGAUgASgLMiAuZXRjZHNlcnZlcnBiLkRlbGV0ZVJhbmdlUmVxdWVzdBIlCgN0eG4YBiABKAsyGC5ldGNkc2VydmVycGIuVHhuUmVxdWVzdBIzCgpjb21wYWN0aW9uGAcgASgLMh8uZXRjZHNlcnZlcnBiLkNvbXBhY3Rpb25SZXF1ZXN0EjQKC2xlYXNlX2dyYW50GAggASgLMh8uZXRjZHNlcnZlcnBiLkxlYXNlR3JhbnRSZXF1ZXN0EjYKDGxlYXNlX3Jldm9rZRgJIAEoCzIgLmV0Y2RzZXJ2ZXJwYi5MZWFzZVJldm9rZVJlcXVlc3QSKQoFYWxhcm0YCiABKAsyGi5ldGNkc2VydmVycGIuQWxhcm1SZXF1ZXN0Ej4KEGxlYXNlX2NoZWNrcG9pbnQYCyABKAsyJC5ldGNkc2VydmVycGIuTGVhc2VDaGVja3BvaW50UmVxdWVzdBJBChFtZW1iZXJfYXR0cmlidXRlcxjQDyABKAsyJS5ldGNkc2VydmVycGIuTWVtYmVyQXR0cmlidXRlc1JlcXVlc3QSNQoLYXV0aF9lbmFibGUY6AcgASgLMh8uZXRjZHNlcnZlcnBiLkF1dGhFbmFibGVSZXF1ZXN0EjcKDGF1dGhfZGlzYWJsZRjzByABKAsyIC5ldGNkc2VydmVycGIuQXV0aERpc2FibGVSZXF1ZXN0EkAKDGF1dGhlbnRpY2F0ZRj0ByABKAsyKS5ldGNkc2VydmVycGIuSW50ZXJuYWxBdXRoZW50aWNhdGVSZXF1ZXN0EjgKDWF1dGhfdXNlcl9hZGQYzAggASgLMiAuZXRjZHNlcnZlcnBiLkF1dGhVc2VyQWRkUmVxdWVzdBI+ChBhdXRoX3VzZXJfZGVsZXRlGM0IIAEoCzIjLmV0Y2RzZXJ2ZXJwYi5BdXRoVXNlckRlbGV0ZVJlcXVlc3QSOAoNYXV0aF91c2VyX2dldBjOCCABKAsyIC5ldGNkc2VydmVycGIuQXV0aFVzZXJHZXRSZXF1ZXN0Ek8KGWF1dGhfdXNlcl9jaGFuZ2VfcGFzc3dvcmQYzwggASgLMisuZXRjZHNlcnZlcnBiLkF1dGhVc2VyQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EkUKFGF1dGhfdXNlcl9ncmFudF9yb2xlGNAIIAEoCzImLmV0Y2RzZXJ2ZXJwYi5BdXRoVXNlckdyYW50Um9sZVJlcXVlc3QSRwoVYXV0aF91c2VyX3Jldm9rZV9yb2xlGNEIIAEoCzInLmV0Y2RzZXJ2ZXJwYi5BdXRoVXNlclJldm9rZVJvbGVSZXF1ZXN0EjoKDmF1dGhfdXNlcl9saXN0GNIIIAEoCzIhLmV0Y2RzZXJ2ZXJwYi5BdXRoVXNlckxpc3RSZXF1ZXN0EjoKDmF1dGhfcm9sZV9saXN0GNMIIAEoCzIhLmV0Y2RzZXJ2ZXJwYi5BdXRoUm9sZUxpc3RSZXF1ZXN0EjgKDWF1dGhfcm9sZV9hZGQYsAkgASgLMiAuZXRjZHNlcnZlcnBiLkF1dGhSb2xlQWRkUmVxdWVzdBI+ChBhdXRoX3JvbGVfZGVsZXRlGLEJIAEoCzIjLmV0Y2RzZXJ2ZXJwYi5BdXRoUm9sZURlbGV0ZVJlcXVlc3QSOAoNYXV0aF9yb2xlX2dldBiyCSABKAsyIC5ldGNkc2VydmVycGIuQXV0aFJvbGVHZXRSZXF1ZXN0ElEKGmF1dGhfcm9sZV9ncmFudF9wZXJtaXNzaW9uGLMJIAEoCzIsLmV0Y2RzZXJ2ZXJwYi5BdXRoUm9sZUdyYW50UGVybWlzc2lvblJlcXVlc3QSUwobYXV0aF9yb2xlX3Jldm9rZV9wZXJtaXNzaW9uGLQJIAEoCzItLmV0Y2RzZXJ2ZXJwYi5BdXRoUm9sZVJldm9rZVBlcm1pc3Npb25SZXF1ZXN0IlMKG0ludGVybmFsQXV0aGVudGljYXRlUmVxdWVzdBIMCgRuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhQKDHNpbXBsZV90b2tlbhgDIAEoCSJHChdNZW1iZXJBdHRyaWJ1dGVzUmVxdWVzdBIKCgJJRBgBIAEoBBIMCgRuYW1lGAIgASgJEhIKCmNsaWVudFVSTHMYAyADKAkivwIKCVYyUmVxdWVzdBIKCgJJRBgBIAEoBBIOCgZNZXRob2QYAiABKAkSDAoEUGF0aBgDIAEoCRILCgNWYWwYBCABKAkSCwoDRGlyGAUgASgIEhEKCVByZXZWYWx1ZRgGIAEoCRIRCglQcmV2SW5kZXgYByABKAQSFgoJUHJldkV4aXN0GAggASgISACIAQESEgoKRXhwaXJhdGlvbhgJIAEoAxIMCgRXYWl0GAogASgIEg0KBVNpbmNlGAsgASgEEhEKCVJlY3Vyc2l2ZRgMIAEoCBIOCgZTb3J0ZWQYDSABKAgSDgoGUXVvcnVtGA4gASgIEgwKBFRpbWUYDyABKAMSDgoGU3RyZWFtGBAgASgIEhQKB1JlZnJlc2gYESABKAhIAYgBAUIMCgpfUHJldkV4aXN0QgoKCF9SZWZyZXNoYgZwcm90bzM", [file_etcdserverpb_rpc]);
 
 /**
  * @generated from message etcdserverpb.RequestHeader
@@ -59,6 +59,13 @@ export type InternalRaftRequest = Message<"etcdserverpb.InternalRaftRequest"> & 
    * @generated from field: uint64 ID = 1;
    */
   ID: bigint;
+
+  /**
+   * A v2 keys API write, quorum read or TTL sync (etcd's `Request v2 = 2`).
+   *
+   * @generated from field: etcdserverpb.V2Request v2 = 2;
+   */
+  v2?: V2Request | undefined;
 
   /**
    * @generated from field: etcdserverpb.PutRequest put = 4;
@@ -254,4 +261,105 @@ export type MemberAttributesRequest = Message<"etcdserverpb.MemberAttributesRequ
  */
 export const MemberAttributesRequestSchema: GenMessage<MemberAttributesRequest> = /*@__PURE__*/
   messageDesc(file_etcdserverpb_raft_internal, 3);
+
+/**
+ * A v2 keys API request as replicated (etcd's etcdserverpb.Request, etcdserver.proto): Method is
+ * PUT, POST, DELETE, QGET (a quorum GET) or SYNC (the leader's TTL sweep at Time); Path is the
+ * key (`/foo`, without etcd's `/1` store prefix); Expiration and Time are Unix nanoseconds.
+ *
+ * @generated from message etcdserverpb.V2Request
+ */
+export type V2Request = Message<"etcdserverpb.V2Request"> & {
+  /**
+   * @generated from field: uint64 ID = 1;
+   */
+  ID: bigint;
+
+  /**
+   * @generated from field: string Method = 2;
+   */
+  Method: string;
+
+  /**
+   * @generated from field: string Path = 3;
+   */
+  Path: string;
+
+  /**
+   * @generated from field: string Val = 4;
+   */
+  Val: string;
+
+  /**
+   * @generated from field: bool Dir = 5;
+   */
+  Dir: boolean;
+
+  /**
+   * @generated from field: string PrevValue = 6;
+   */
+  PrevValue: string;
+
+  /**
+   * @generated from field: uint64 PrevIndex = 7;
+   */
+  PrevIndex: bigint;
+
+  /**
+   * @generated from field: optional bool PrevExist = 8;
+   */
+  PrevExist?: boolean | undefined;
+
+  /**
+   * @generated from field: int64 Expiration = 9;
+   */
+  Expiration: bigint;
+
+  /**
+   * @generated from field: bool Wait = 10;
+   */
+  Wait: boolean;
+
+  /**
+   * @generated from field: uint64 Since = 11;
+   */
+  Since: bigint;
+
+  /**
+   * @generated from field: bool Recursive = 12;
+   */
+  Recursive: boolean;
+
+  /**
+   * @generated from field: bool Sorted = 13;
+   */
+  Sorted: boolean;
+
+  /**
+   * @generated from field: bool Quorum = 14;
+   */
+  Quorum: boolean;
+
+  /**
+   * @generated from field: int64 Time = 15;
+   */
+  Time: bigint;
+
+  /**
+   * @generated from field: bool Stream = 16;
+   */
+  Stream: boolean;
+
+  /**
+   * @generated from field: optional bool Refresh = 17;
+   */
+  Refresh?: boolean | undefined;
+};
+
+/**
+ * Describes the message etcdserverpb.V2Request.
+ * Use `create(V2RequestSchema)` to create a new message.
+ */
+export const V2RequestSchema: GenMessage<V2Request> = /*@__PURE__*/
+  messageDesc(file_etcdserverpb_raft_internal, 4);
 

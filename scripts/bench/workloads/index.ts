@@ -3,13 +3,15 @@
  * folder exporting a {@link Workload} and list it here.
  */
 import type { Workload } from "../workload.ts";
+import { deleteWorkload } from "./delete.ts";
 import { putWorkload } from "./put.ts";
 import { rangeWorkload } from "./range.ts";
 import { txnPutWorkload } from "./txn-put.ts";
+import { v2SetWorkload } from "./v2-set.ts";
 
 /** All workloads, keyed by mode name. */
 export const WORKLOADS: ReadonlyMap<string, Workload> = new Map(
-  [putWorkload, rangeWorkload, txnPutWorkload].map((w) => [w.mode, w]),
+  [putWorkload, rangeWorkload, txnPutWorkload, deleteWorkload, v2SetWorkload].map((w) => [w.mode, w]),
 );
 
 /** The workload of a mode; throws Error("unknown benchmark mode ...") for an unknown one. */

@@ -1,0 +1,67 @@
+/**
+ * Smoke test of the benchmark tools, so they cannot rot: `scripts/benchmark.ts` (one mode, two client counts, tiny
+ * slices) runs against the real etcd 3.4 and the release binary (dist/etcd, when built; otherwise etcd alone), and
+ * `scripts/scale.ts` (tiny sizes) against the release binary alone (`--etcd none`; etcd's restarts each wait an
+ * election timeout), and both print their tables. Not a timed test: no figure is checked beyond being there.
+ */
+import { expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dir, "..");
+const ETCD = "/usr/bin/etcd";
+const oursBuilt = existsSync(join(root, "dist", "etcd"));
+
+setDefaultTimeout(120_000);
+
+/** Runs `bun <script> ...args` in the repo root; resolves with exit status, stdout and stderr. */
+async function run(script: string, args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn([process.execPath, join(root, "scripts", script), ...args], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, status] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { status, stdout, stderr };
+}
+
+/** The table rows (lines starting with "|") of `text` whose first cells match `first`. */
+function rows(text: string, first: RegExp): string[] {
+  return text.split("\n").filter((line) => line.startsWith("|") && first.test(line));
+}
+
+test.skipIf(!existsSync(ETCD))("benchmark.ts runs a mode per client count and prints its table with peak RSS", async () => {
+  const r = await run("benchmark.ts", [
+    "delete",
+    ...["--clients", "2,8", "--conns", "2", "--delete-keys", "300", "--slices", "1", "--slice-seconds", "0.2"],
+    ...["--warmup-seconds", "0.2", "--startup-runs", "1", "--total", "100"],
+  ]);
+  expect(r.stderr).not.toContain("benchmark: ");
+  expect(r.status).toBe(0);
+  expect(r.stdout).toContain("| workload | server | req/s | slices req/s | p50 (ms) | p99 (ms) | server CPU (µs/op) | generator CPU (µs/op) | peak RSS (MB) | errors |");
+  for (const clients of [2, 8]) {
+    const row = rows(r.stdout, new RegExp(`^\\| delete \\(.*\\), ${clients} clients, 1 × `));
+    expect(row.length).toBe(1);
+    // etcd's row, then ours (each: req/s, peak RSS > 0 MB, 0 errors)
+    expect(row[0]).toMatch(/\| etcd \| [\d,]+ \|.*\| [1-9]\d* \| 0 \|$/);
+  }
+  expect(rows(r.stdout, /^\| +\| ours \| [\d,]+ \|.*\| [1-9]\d* \| 0 \|$/).length).toBe(oursBuilt ? 2 : 0);
+});
+
+test.skipIf(!oursBuilt)("scale.ts runs every step at tiny sizes and prints its table", async () => {
+  const r = await run("scale.ts", [
+    ...["--etcd", "none"],
+    ...["--keys", "300", "--range-keys", "50", "--range-requests", "2", "--watchers", "20", "--watch-streams", "2"],
+    ...["--history-bytes", "100000", "--history-val-size", "10000", "--put-val-sizes", "1024", "--put-seconds", "0.3"],
+  ]);
+  expect(r.stderr).not.toContain("scale: ");
+  expect(r.status).toBe(0);
+  expect(r.stdout).toContain("| measurement | ours |");
+  for (const what of [
+    /^\| load 300 keys .*: time \(s\) \|/,
+    /^\| range of 50 keys at 300 keys: median \(ms\) \|/,
+    /^\| 20 watchers on distinct keys .* \|/,
+    /^\| restart with 300 keys: exec → first answer \(ms\) \|/,
+    /^\| compaction of every revision so far \(physical\): revisions \| 320 \|/,
+    /^\| … restart with the history: exec → first answer \(ms\) \|/,
+    /^\| put, 1,024 B values, 64 clients over 8 connections: req\/s \|/,
+  ]) {
+    expect(rows(r.stdout, what).length).toBe(1);
+  }
+});

@@ -1,0 +1,80 @@
+/**
+ * What the v2 store answers: an event (etcd's v2store.Event: `action`, `node`, `prevNode`) whose
+ * nodes are NodeExterns (v2store/node_extern.go), and their JSON exactly as etcd's encoding/json
+ * writes it: fields in Go declaration order, zero values omitted (`omitempty`), a file's `value`
+ * always present (a pointer in Go), `expiration` in RFC 3339 with trailing zeros of the fraction
+ * trimmed, strings escaped as Go does (`\u003c` for `<`...).
+ */
+import { goJsonString } from "../../cli/go/json.ts";
+
+/** etcd's v2 actions (v2store/event.go). */
+export type V2Action = "get" | "create" | "set" | "update" | "delete" | "compareAndSwap" | "compareAndDelete" | "expire";
+
+/** A node as answered (etcd's NodeExtern); `key` "/" is the root (written without a key). */
+export interface NodeExtern {
+  key: string;
+  /** A file's value; undefined for a directory. */
+  value?: string;
+  dir?: boolean;
+  /** Expiry time, epoch ms (absent: permanent). */
+  expirationMs?: number;
+  /** Seconds left, rounded up (etcd's expirationAndTTL); 0 is omitted. */
+  ttl?: number;
+  nodes?: NodeExtern[];
+  modifiedIndex: number;
+  createdIndex: number;
+}
+
+/** An applied request's or a watch's event; `etcdIndex` is the store index (X-Etcd-Index). */
+export interface V2Event {
+  action: V2Action;
+  node: NodeExtern;
+  prevNode?: NodeExtern;
+  etcdIndex: number;
+  /** A TTL refresh: kept in history but never delivered to watchers (etcd's Event.Refresh). */
+  refresh?: boolean;
+}
+
+/** The index of an event (its node's modifiedIndex, as etcd's Event.Index). */
+export function eventIndex(e: V2Event): number {
+  return e.node.modifiedIndex;
+}
+
+/** True when the event created its key (201 Created): `create`, or `set` with no previous node. */
+export function isCreated(e: V2Event): boolean {
+  return e.action === "create" || (e.action === "set" && e.prevNode === undefined);
+}
+
+/** Go's RFC3339Nano of an epoch-ms time in UTC: `2026-12-06T03:30:40.591Z`, `...:40Z` on a whole second. */
+export function rfc3339Nano(ms: number): string {
+  const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+  const frac = iso.slice(20, 23).replace(/0+$/, "");
+  return iso.slice(0, 19) + (frac ? "." + frac : "") + "Z";
+}
+
+/** A NodeExtern as etcd's JSON (`{"key":...,"value":...,"modifiedIndex":...,"createdIndex":...}`). */
+export function nodeJson(n: NodeExtern): string {
+  const parts: string[] = [];
+  if (n.key !== "/" && n.key !== "") parts.push(`"key":${goJsonString(n.key)}`);
+  if (n.value !== undefined) parts.push(`"value":${goJsonString(n.value)}`);
+  if (n.dir) parts.push(`"dir":true`);
+  if (n.expirationMs !== undefined) parts.push(`"expiration":"${rfc3339Nano(n.expirationMs)}"`);
+  if (n.ttl) parts.push(`"ttl":${n.ttl}`);
+  if (n.nodes && n.nodes.length > 0) parts.push(`"nodes":[${n.nodes.map(nodeJson).join(",")}]`);
+  if (n.modifiedIndex) parts.push(`"modifiedIndex":${n.modifiedIndex}`);
+  if (n.createdIndex) parts.push(`"createdIndex":${n.createdIndex}`);
+  return `{${parts.join(",")}}`;
+}
+
+/**
+ * An event as etcd's JSON, without the trailing newline its json.Encoder adds. `refresh` is
+ * never written: etcd answers a clone of the event, and Event.Clone drops it.
+ */
+export function eventJson(e: V2Event, noValue = false): string {
+  let out = `{"action":"${e.action}"`;
+  if (!noValue) {
+    out += `,"node":${nodeJson(e.node)}`;
+    if (e.prevNode) out += `,"prevNode":${nodeJson(e.prevNode)}`;
+  }
+  return out + "}";
+}
