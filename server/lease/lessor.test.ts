@@ -157,6 +157,17 @@ describe("keep-alive", () => {
     const e = await result;
     expect((e as ConnectError).rawMessage).toBe("etcdserver: requested lease not found");
   });
+
+  test("a keep-alive waiting for an expired lease's revoke fails with 'not leader' when the lessor is demoted (found by server/sim seed 7140: it waited for good)", async () => {
+    const clock = new FakeClock();
+    const lessor = primary(clock);
+    lessor.grant(1n, 2);
+    clock.advance(2000);
+    const pending = lessor.renew(1n) as Promise<number>;
+    lessor.demote();
+    const e = await pending.catch((err: ConnectError) => err);
+    expect((e as ConnectError).rawMessage).toBe("etcdserver: not leader");
+  });
 });
 
 describe("time to live and listing", () => {

@@ -731,7 +731,15 @@ export class EtcdNode implements EtcdServerApi {
   async leaseRenew(id: bigint, localOnly = false): Promise<bigint> {
     this.assertOpen();
     if (!localOnly) this.rejectIfLearner();
-    if (this.lessor.isPrimary || localOnly) return BigInt(await this.lessor.renew(id));
+    if (this.lessor.isPrimary || localOnly) {
+      try {
+        return BigInt(await this.lessor.renew(id));
+      } catch (e) {
+        // Demoted while waiting for an expired lease's revocation: ask the new leader, as etcd's
+        // LeaseRenew does on ErrNotPrimary.
+        if (localOnly || !(e instanceof ConnectError) || e.rawMessage !== Errors.NotLeader().rawMessage) throw e;
+      }
+    }
     return forwardLeaseRenew(this.leaderPeerUrls(), id, this.requestTimeoutMs, this.peerTls);
   }
 

@@ -66,10 +66,11 @@ test(
  * it: the simulated network now refuses removed members as the transport does), 220 (a
  * duplicated forwarded proposal was applied twice: the network no longer duplicates MsgProp),
  * 5 (the harness checked convergence while a lease expiry was committing), 4362 (watchers got
- * events again after their member installed a snapshot: server/mvcc/watch/hub.ts notify).
+ * events again after their member installed a snapshot: server/mvcc/watch/hub.ts notify), 7140
+ * (a keep-alive of an expired lease on a leader that lost leadership never got an answer).
  * The workload has changed since 33, 48 and 220 failed; they run the current one.
  */
-const FOUND_SEEDS = [5, 33, 48, 220, 4362];
+const FOUND_SEEDS = [5, 33, 48, 220, 4362, 7140];
 
 test(`member simulation: seeds that found problems (${FOUND_SEEDS.join(", ")})`, async () => {
   const { failed } = await runSeeds(FOUND_SEEDS, {});
