@@ -15,6 +15,7 @@ import { getCommand } from "./get.ts";
 import { LEASE_COMMANDS } from "./lease.ts";
 import { lockCommand } from "./lock.ts";
 import { MEMBER_COMMANDS } from "./member.ts";
+import { migrateCommand } from "./migrate.ts";
 import { moveLeaderCommand } from "./move-leader.ts";
 import { putCommand } from "./put.ts";
 import { ROLE_COMMANDS } from "./role.ts";
@@ -40,6 +41,7 @@ export const COMMANDS: CommandSpec[] = [
   versionCommand,
   ...MEMBER_COMMANDS,
   ...SNAPSHOT_COMMANDS,
+  migrateCommand,
   moveLeaderCommand,
   ...ALARM_COMMANDS,
   defragCommand,

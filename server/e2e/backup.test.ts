@@ -3,7 +3,7 @@
  * "Disaster Recovery"): a member's data dir backed up while the member is stopped
  * (`ETCDCTL_API=2 etcdctl backup --data-dir --backup-dir [--with-v3]`, our etcdctl), then
  * `etcd --force-new-cluster` on the backup: a one-member cluster with a new member ID that
- * serves the old v3 data and takes writes. Also `--force-new-cluster` on a member of a
+ * serves the old v2 and v3 data and takes writes. Also `--force-new-cluster` on a member of a
  * three-member cluster, in place. Through the release binaries; our data dir format only.
  */
 import { afterAll, describe, expect, test } from "bun:test";
@@ -16,6 +16,18 @@ afterAll(async () => {
 
 const backup = (args: string[]) => run([ourEtcdctlBin(), "backup", ...args], { env: { ETCDCTL_API: "2" } });
 
+/** Sets v2 key `key` to `value` (PUT /v2/keys, the member runs with --enable-v2). */
+async function v2Set(endpoint: string, key: string, value: string): Promise<void> {
+  const r = await fetch(`${endpoint}/v2/keys/${key}`, { method: "PUT", body: new URLSearchParams({ value }) });
+  expect(r.status).toBe(201);
+}
+
+/** The value of v2 key `key`, or the error code etcd's v2 API answers with (100: not found). */
+async function v2Get(endpoint: string, key: string): Promise<string | number> {
+  const body = (await (await fetch(`${endpoint}/v2/keys/${key}`)).json()) as { node?: { value: string }; errorCode?: number };
+  return body.node?.value ?? body.errorCode!;
+}
+
 async function memberLines(endpoint: string): Promise<string[]> {
   const r = await goEtcdctl(endpoint, ["member", "list"]);
   expect(r.code).toBe(0);
@@ -23,9 +35,10 @@ async function memberLines(endpoint: string): Promise<string[]> {
 }
 
 describe.skipIf(IS_REAL_ETCD)("etcdctl backup + etcd --force-new-cluster (our data dir)", () => {
-  test("a stopped member's backup starts as a new one-member cluster with the v3 data (--with-v3)", async () => {
-    const original = await startEtcd({ name: "orig" });
+  test("a stopped member's backup starts as a new one-member cluster with the v2 and v3 data (--with-v3)", async () => {
+    const original = await startEtcd({ name: "orig", extraArgs: ["--enable-v2"] });
     for (let i = 0; i < 5; i++) expect((await goEtcdctl(original.endpoint, ["put", `k${i}`, `v${i}`])).code).toBe(0);
+    await v2Set(original.endpoint, "v2dir/a", "v2value");
     const lease = await goEtcdctl(original.endpoint, ["lease", "grant", "3600"]);
     const leaseId = /lease ([0-9a-f]+) granted/.exec(lease.stdout)![1]!;
     expect((await goEtcdctl(original.endpoint, ["put", "leased", "x", "--lease", leaseId])).code).toBe(0);
@@ -45,13 +58,14 @@ describe.skipIf(IS_REAL_ETCD)("etcdctl backup + etcd --force-new-cluster (our da
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`${join(backupDir, "member", "db")} exists`);
 
-    const restored = await startEtcd({ name: "restored", dataDir: backupDir, extraArgs: ["--force-new-cluster"] });
+    const restored = await startEtcd({ name: "restored", dataDir: backupDir, extraArgs: ["--force-new-cluster", "--enable-v2"] });
     const members = await memberLines(restored.endpoint);
     expect(members.length).toBe(1);
     expect(members[0]).toContain(", started, restored, ");
     expect(members[0]!.split(", ")[0]).not.toBe(oldMember!.split(", ")[0]);
     const get = await goEtcdctl(restored.endpoint, ["get", "k", "--prefix", "--print-value-only"]);
     expect(get.stdout).toBe("v0\nv1\nv2\nv3\nv4\n");
+    expect(await v2Get(restored.endpoint, "v2dir/a")).toBe("v2value");
     const ttl = await goEtcdctl(restored.endpoint, ["lease", "timetolive", leaseId, "--keys"]);
     expect(ttl.stdout).toContain("attached keys([leased])");
     expect((await goEtcdctl(restored.endpoint, ["put", "after", "restore"])).code).toBe(0);
@@ -62,15 +76,18 @@ describe.skipIf(IS_REAL_ETCD)("etcdctl backup + etcd --force-new-cluster (our da
     await again2.stop();
   }, 90_000);
 
-  test("without --with-v3 the v3 keyspace stays behind, as etcd's v2 backup", async () => {
-    const original = await startEtcd({ name: "orig2" });
+  test("without --with-v3 the v3 keyspace stays behind and the v2 store comes along, as etcd's v2 backup", async () => {
+    const original = await startEtcd({ name: "orig2", extraArgs: ["--enable-v2"] });
     expect((await goEtcdctl(original.endpoint, ["put", "v3key", "v"])).code).toBe(0);
+    await v2Set(original.endpoint, "v2key", "kept");
     await original.stop();
     const backupDir = join(makeTempDir("backup"), "b.etcd");
     expect((await backup(["--data-dir", original.dataDir, "--backup-dir", backupDir])).code).toBe(0);
-    const restored = await startEtcd({ name: "b", dataDir: backupDir, extraArgs: ["--force-new-cluster"] });
+    const restored = await startEtcd({ name: "b", dataDir: backupDir, extraArgs: ["--force-new-cluster", "--enable-v2"] });
     const get = await goEtcdctl(restored.endpoint, ["get", "v3key"]);
     expect([get.code, get.stdout]).toEqual([0, ""]);
+    expect(await v2Get(restored.endpoint, "v2key")).toBe("kept");
+    expect(await v2Get(restored.endpoint, "missing")).toBe(100);
     expect((await memberLines(restored.endpoint)).length).toBe(1);
   }, 60_000);
 
