@@ -118,7 +118,7 @@ test("a learner joining under a stable leader whose first publish of attributes 
   expect(cluster.leader()).toBe(lead);
   expect(lead.node!.raft.status().hardState.term).toBe(term);
   expect(lead.node!.memberRecords().find((r) => r.id === learnerId)?.name).toBe(learner!.name);
-  for (const m of cluster.members) void m.node?.close();
+  cluster.destroy();
 }, 60_000);
 
 test("a wall-clock step on one member moves no request deadline: a write and a read it cannot serve still time out after the request timeout", async () => {
@@ -158,5 +158,5 @@ test("a wall-clock step on one member moves no request deadline: a write and a r
   f.env.wallOffsetMs += 120_000;
   await sched.runUntil(read2Start + 700);
   expect(read2Done).toBeUndefined();
-  for (const m of cluster.members) void m.node?.close();
+  cluster.destroy();
 }, 60_000);
