@@ -264,8 +264,9 @@ export class Lessor {
 
   /**
    * Keep-alive (etcd's Renew): the lease expires its granted TTL from now; returns that TTL
-   * (seconds). Only the primary renews. A lease already past its expiry is not renewed: the
-   * answer waits until its revocation is applied and then fails, or until this lessor is demoted
+   * (seconds). Only the primary renews. A lease already past its expiry, or whose revocation this
+   * member has proposed, is not renewed: the answer waits until its revocation is applied and
+   * then fails, or until this lessor is demoted
    * (etcd's Renew: `<-l.revokec` or `<-demotec`).
    * Errors: LeaseNotFound (NotFound) for an unknown or (after waiting) expired lease;
    * NotLeader (FailedPrecondition "etcdserver: not leader") when not primary, or demoted while
@@ -276,7 +277,10 @@ export class Lessor {
     const l = this.table.get(id);
     if (!l) throw Errors.LeaseNotFound();
     const now = this.clock.now();
-    if (l.remainingMs(now) <= 0) {
+    // A lease whose revocation this member proposed is not renewed even if a promotion has
+    // refreshed it since: the revoke may still commit (found by server/sim seed 11707, a
+    // keep-alive acknowledged just before the revoke proposed in an earlier term applied).
+    if (l.remainingMs(now) <= 0 || l.revokeRequestedAt > -Infinity) {
       return l.whenRevoked().then((outcome) => {
         throw outcome === "demoted" ? Errors.NotLeader() : Errors.LeaseNotFound();
       });

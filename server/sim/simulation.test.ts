@@ -67,10 +67,11 @@ test(
  * duplicated forwarded proposal was applied twice: the network no longer duplicates MsgProp),
  * 5 (the harness checked convergence while a lease expiry was committing), 4362 (watchers got
  * events again after their member installed a snapshot: server/mvcc/watch/hub.ts notify), 7140
- * (a keep-alive of an expired lease on a leader that lost leadership never got an answer).
+ * (a keep-alive of an expired lease on a leader that lost leadership never got an answer), 11707
+ * (a keep-alive acknowledged just before a revoke proposed in the leader's earlier term applied).
  * The workload has changed since 33, 48 and 220 failed; they run the current one.
  */
-const FOUND_SEEDS = [5, 33, 48, 220, 4362, 7140];
+const FOUND_SEEDS = [5, 33, 48, 220, 4362, 7140, 11707];
 
 test(`member simulation: seeds that found problems (${FOUND_SEEDS.join(", ")})`, async () => {
   const { failed } = await runSeeds(FOUND_SEEDS, {});
