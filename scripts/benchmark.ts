@@ -227,6 +227,8 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
     ({ specs, notes } = comparedServers(checks, String(flags.etcd), oursPath, { security }));
     for (const note of notes) log(`benchmark: ${note}`);
   }
+  // The v2 API only when a v2 workload runs (older binaries of ours do not know the flag).
+  if (workloads.some((w) => w.mode === "v2-set")) specs = specs.map((s) => ({ ...s, extraFlags: [...(s.extraFlags ?? []), "--enable-v2"] }));
 
   const date = new Date().toISOString();
   const loadAverageBefore = loadavg();

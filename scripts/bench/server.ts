@@ -168,8 +168,6 @@ export class RunningServer {
       "--initial-advertise-peer-urls", peer,
       "--initial-cluster", `bench=${peer}`,
       "--initial-cluster-state", "new",
-      // The v2 API (v2-set mode); it changes nothing else in either server.
-      "--enable-v2",
       ...security.flags,
       ...(spec.extraFlags ?? []),
     ];

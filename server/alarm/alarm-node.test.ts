@@ -18,7 +18,7 @@ import {
   TxnRequestSchema,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { startEtcdNode, type EtcdNode } from "../node/etcd-node.ts";
-import { quietNodeLogger, singleMemberConfig } from "../node/testing.ts";
+import { quietNodeLogger, singleMemberConfig, TestCluster, waitFor } from "../node/testing.ts";
 import { alarmString } from "./store.ts";
 
 const dirs: string[] = [];
@@ -124,3 +124,48 @@ test("the quota leaves the Raft log out (etcd counts its bbolt file, not its WAL
   expect(await errorOf(node.put(put("fits", new Uint8Array(100 * 1024))))).toBe("ok");
   expect(node.alarmList()).toEqual([]);
 });
+
+test("apply-time quota (etcd's quotaApplierV3): puts admitted together but over the quota when applied are applied, answered NOSPACE, and raise the alarm", async () => {
+  const dir = tmp();
+  const warnings: string[] = [];
+  const logger = { info() {}, warn: (msg: string) => void warnings.push(msg) };
+  // A quota just above today's size: every put below passes the API's check (it sees the size
+  // before any of them is applied), the later ones no longer fit once the earlier are applied.
+  const sized = await startEtcdNode({ ...singleMemberConfig(dir), quotaBackendBytes: 0 }, quietNodeLogger);
+  const quota = sized.backendSize + 300 * 1024;
+  await sized.close();
+  const n = await startEtcdNode({ ...singleMemberConfig(dir), quotaBackendBytes: quota }, logger);
+  nodes.push(n);
+  await n.ready();
+  const value = new Uint8Array(60 * 1024).fill(99);
+  const results = await Promise.all(Array.from({ length: 12 }, (_, i) => errorOf(n.put(put(`q${i}`, value)))));
+  expect(results).toContain("ok");
+  expect(results).toContain(NOSPACE);
+  expect(results.every((r) => r === "ok" || r === NOSPACE)).toBe(true);
+  // As etcd, a put refused at apply time was applied all the same.
+  for (let i = 0; i < 12; i++) expect((await n.range(create(RangeRequestSchema, { key: enc.encode(`q${i}`) }))).kvs.length).toBe(1);
+  expect(warnings).toContain("message exceeded backend quota; raising alarm");
+  for (let i = 0; i < 100 && n.alarmList().length === 0; i++) await Bun.sleep(10);
+  expect(n.alarmList().map(alarmString)).toEqual([`memberID:${n.memberId} alarm:NOSPACE `]);
+  expect(await errorOf(n.put(put("after", "x")))).toBe(NOSPACE);
+});
+
+test("apply-time quota on 3 members: each member that applies an entry over the quota raises NOSPACE for itself", async () => {
+  const probe = await startEtcdNode({ ...singleMemberConfig(tmp()), quotaBackendBytes: 0 }, quietNodeLogger);
+  const baseBytes = probe.backendSize;
+  await probe.close();
+  const cluster = await TestCluster.start(3, { quotaBackendBytes: baseBytes + 600 * 1024, maxRequestBytes: 1.5 * 1024 * 1024 });
+  try {
+    const leader = await cluster.leader();
+    const value = new Uint8Array(100 * 1024).fill(100);
+    const results = await Promise.all(Array.from({ length: 16 }, (_, i) => errorOf(leader.put(put(`c${i}`, value)))));
+    expect(results).toContain(NOSPACE);
+    await waitFor(() => cluster.running().every((m) => m.alarmList().length === 3), "NOSPACE raised by every member");
+    const ids = cluster.running().map((m) => m.memberId).sort();
+    for (const m of cluster.running()) {
+      expect(m.alarmList().map((a) => [a.memberID, a.alarm]).sort()).toEqual(ids.map((id) => [id, AlarmType.NOSPACE]));
+    }
+  } finally {
+    await cluster.stop();
+  }
+}, 60_000);

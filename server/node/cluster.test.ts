@@ -5,6 +5,8 @@
  * and a minority that times out.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { PutRequestSchema, RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
@@ -122,6 +124,9 @@ describe("catch-up and failures", () => {
     expect(back.mvcc.currentRevision).toBe(leader.mvcc.currentRevision);
     expect(back.lessor.leaseOf("leased")).toBe(77n);
     expect(back.members().length).toBe(3);
+    // The image went through files (server/node/raft-snapshot-image.ts), none left behind.
+    expect(slot.logs.some((l) => l.msg === "received database snapshot" && Number(l["incoming-snapshot-size-bytes"]) > 4096)).toBe(true);
+    await waitFor(() => c.slots.every((s) => readdirSync(join(s.dataDir, "member")).every((f) => !f.includes(".snapshot-"))), "snapshot files removed");
 
     // The installed snapshot survives a restart; the member keeps applying new entries.
     await c.kill(slot);

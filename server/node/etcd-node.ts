@@ -78,7 +78,7 @@ import { WatchHub } from "../mvcc/watch/hub.ts";
 import { WatchStream } from "../mvcc/watch/stream.ts";
 import { backendPath, openBackend } from "../storage/sqlite.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
-import { backendSize, tableBytes } from "../storage/size.ts";
+import { backendPages, backendSize, tableBytes } from "../storage/size.ts";
 import { defragment } from "../storage/defrag.ts";
 import { hashBackend, hashKV, type KvHash } from "../mvcc/hash.ts";
 import { SqliteRaftStorage } from "../storage/raft-storage.ts";
@@ -97,6 +97,8 @@ import { startLeaseExpiry, type LeaseExpiryLoop } from "../lease/expiry.ts";
 import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../config.ts";
 import { humanizeBytes as humanBytes } from "../../cli/go/humanize.ts";
 import { removeSnapshotLeftovers, snapshotChunks, type SnapshotChunk } from "../snapshot/stream.ts";
+import { incomingImage, outgoingImage } from "./raft-snapshot-image.ts";
+import type { IncomingSnapshot, OutgoingSnapshot } from "../transport/snapshot-data.ts";
 import type { AppliedOutcome, ApplyOutcome, AppliedResponse } from "./applier.ts";
 import { MemberStateMachine } from "./state-machine.ts";
 import { V2Server } from "./v2-server.ts";
@@ -350,6 +352,8 @@ export class EtcdNode implements EtcdServerApi {
       v2: this.v2,
       slowApply: this.slowApply,
       header: () => this.header(),
+      fitsQuota: (req) => this.fitsQuotaAtApply(req),
+      onOverQuota: () => this.raiseNoSpaceAfterApply(),
       counters: this.counters,
       env,
       logger,
@@ -526,13 +530,15 @@ export class EtcdNode implements EtcdServerApi {
     return resp;
   }
 
-  /** Bytes of the Raft log's pages, measured at most once per applied index. */
+  /** Bytes of the Raft log's pages, measured again only when the applied index or the file size changed. */
   private raftLogBytes(): number {
     const applied = this.raft.appliedIndex;
-    if (this.raftLogBytesAt?.applied !== applied) this.raftLogBytesAt = { applied, bytes: tableBytes(this.db, "raft_log") };
-    return this.raftLogBytesAt.bytes;
+    const pages = backendPages(this.db);
+    const at = this.raftLogBytesAt;
+    if (at?.applied !== applied || at.pages !== pages) this.raftLogBytesAt = { applied, pages, bytes: tableBytes(this.db, "raft_log") };
+    return this.raftLogBytesAt!.bytes;
   }
-  private raftLogBytesAt: { applied: number; bytes: number } | undefined;
+  private raftLogBytesAt: { applied: number; pages: number; bytes: number } | undefined;
 
   /** Every alarm raised (as applied on this member), by type then member ID. */
   alarmList(): AlarmMember[] {
@@ -895,6 +901,18 @@ export class EtcdNode implements EtcdServerApi {
     return this.readyPromise;
   }
 
+  /** The image to send with a MsgSnap: a copy of the backend file (server/node/raft-snapshot-image.ts). */
+  raftSnapshotImage(): Promise<OutgoingSnapshot> {
+    this.assertOpen();
+    return outgoingImage(this.db);
+  }
+
+  /** Where the image of an incoming MsgSnap `m` is written, for the apply loop to install. */
+  receiveRaftSnapshotImage(m: Message): IncomingSnapshot {
+    this.assertOpen();
+    return incomingImage(this.db.filename, m);
+  }
+
   /** Steps a Raft message from a peer (the transport calls this). */
   step(m: Message): void {
     if (this.closed) return;
@@ -1020,6 +1038,51 @@ export class EtcdNode implements EtcdServerApi {
       return Errors.TimeoutDueToConnectionLost();
     }
     return Errors.Timeout();
+  }
+
+  /**
+   * etcd's quotaApplierV3 (etcdserver/apply.go): whether a Put, a Txn (its put cost) or a
+   * LeaseGrant still fits in the quota as the backend is now, checked on every member when the
+   * entry is applied (the API's check, quotaRefusal, saw an older size). An entry that does not
+   * fit is applied all the same and answered NoSpace, as etcd does.
+   */
+  private fitsQuotaAtApply(req: InternalRaftRequest): boolean {
+    const r: QuotaRequest | undefined = req.put ? { put: req.put } : req.txn ? { txn: req.txn } : req.leaseGrant ? { leaseGrant: req.leaseGrant } : undefined;
+    if (!r || this.quotaBytes === Infinity) return true;
+    const now = backendPages(this.db) * this.pageBytes;
+    return quotaAvailable(r, now, this.quotaBytes) || quotaAvailable(r, now - this.raftLogBytes(), this.quotaBytes);
+  }
+
+  /** Page size of the backend, bytes (fixed once the file exists). */
+  private get pageBytes(): number {
+    return (this.pageBytesCached ??= this.db.query<{ page_size: number }, []>("PRAGMA page_size").get()?.page_size ?? 4096);
+  }
+  private pageBytesCached: number | undefined;
+
+  /** A NOSPACE alarm proposal this member has in flight (one at a time). */
+  private raisingNoSpace = false;
+
+  /**
+   * An applied entry exceeded the quota: unless NOSPACE is raised already, logs etcd's warning
+   * and proposes NOSPACE for this member (etcdserver/server.go applyEntryNormal). A learner
+   * cannot propose: the voters raise it.
+   */
+  private raiseNoSpaceAfterApply(): void {
+    if (this.raisingNoSpace || this.sm.isLearner || this.alarms.get(AlarmType.NOSPACE).length > 0) return;
+    this.logger.warn("message exceeded backend quota; raising alarm", {
+      "quota-size-bytes": this.cfg.quotaBackendBytes ?? 0,
+      "quota-size": humanBytes(this.quotaBytes),
+      error: Errors.NoSpace().rawMessage,
+    });
+    this.raisingNoSpace = true;
+    const activate = create(AlarmRequestSchema, { memberID: this.memberId, action: AlarmRequest_AlarmAction.ACTIVATE, alarm: AlarmType.NOSPACE });
+    // Proposed once the apply round is over (etcd: in a goroutine of its own).
+    this.env.setImmediate(() => {
+      if (this.closed) return;
+      void this.alarm(activate)
+        .catch((e) => this.logger.warn("failed to raise the NOSPACE alarm", { error: String(e) }))
+        .finally(() => (this.raisingNoSpace = false));
+    });
   }
 
   /**

@@ -41,6 +41,8 @@ export async function startMember(cfg: EtcdConfig & Partial<NodeConfig>, log: Lo
       onMessage: (m) => node.step(m),
       reportUnreachable: (id) => node.raft.reportUnreachable(id),
       reportSnapshot: (id, ok) => node.raft.reportSnapshot(id, ok),
+      snapshotImage: () => node.raftSnapshotImage(),
+      receiveSnapshotImage: (m) => node.receiveRaftSnapshotImage(m),
       members: () => node.memberRecords(),
       isIdRemoved: (id) => node.isIdRemoved(id),
       leases: { renew: (id) => node.leaseRenew(id, true), timeToLive: (req) => node.leaseTimeToLive(req, true) },

@@ -485,7 +485,7 @@ export class RaftDriver {
 
     const { db, storage, meta } = this.opts;
     let applied = this.applied;
-    const image = rd.snapshot ? attachSnapshotImage(db, rd.snapshot.data) : undefined;
+    const image = rd.snapshot ? attachSnapshotImage(db, rd.snapshot.metadata.index) : undefined;
     const commitStart = this.env.monotonicMs();
     try {
       db.transaction(() => {

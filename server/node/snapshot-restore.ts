@@ -1,7 +1,8 @@
 /**
- * Installing a Raft snapshot received from the leader on a follower: the snapshot's data is
- * a SQLite image of the leader's backend (server/storage/raft-storage.ts backendImage). Its
- * state-machine tables replace ours; the Raft tables and this member's identity stay.
+ * Installing a Raft snapshot received from the leader on a follower: the snapshot's image is a
+ * copy of the leader's SQLite backend file, received by the peer transport into
+ * `receivedImagePath(<db>, index)` (./raft-snapshot-image.ts). Its state-machine tables replace
+ * ours; the Raft tables and this member's identity stay.
  * Mirrors etcd's applySnapshot (etcdserver/server.go: the received bbolt file replaces the
  * backend, then the KV store, lessor and membership are recovered from it).
  *
@@ -10,8 +11,9 @@
  * ({@link copyStateFromImage}) and detached afterwards.
  */
 import type { Database } from "bun:sqlite";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { MetaKeys } from "../storage/meta.ts";
+import { receivedImagePath } from "./raft-snapshot-image.ts";
 
 /** Schema name the image is attached under. */
 const SNAP = "snap";
@@ -33,12 +35,13 @@ export interface AttachedImage {
 }
 
 /**
- * Writes the image next to the backend file and attaches it as schema `snap` (only read).
- * Must be called outside any transaction. Throws SQLite errors (e.g. a corrupt image).
+ * Attaches the image received for the snapshot at Raft `index` as schema `snap` (only read);
+ * detach() removes the file. Must be called outside any transaction. Throws Error `no snapshot
+ * image received for index <index>` (ATTACH would create an empty one), SQLite errors (corrupt image).
  */
-export function attachSnapshotImage(db: Database, data: Uint8Array): AttachedImage {
-  const path = `${db.filename}.snap-recv`;
-  writeFileSync(path, data);
+export function attachSnapshotImage(db: Database, index: number): AttachedImage {
+  const path = receivedImagePath(db.filename, index);
+  if (!existsSync(path)) throw new Error(`no snapshot image received for index ${index}`);
   try {
     db.run(`ATTACH DATABASE ? AS ${SNAP}`, [path]);
   } catch (e) {

@@ -10,6 +10,7 @@
  * applyConfChange, applySnapshot) and `wait.Wait`.
  */
 import { ConnectError } from "@connectrpc/connect";
+import { Errors } from "../errors.ts";
 import { fromBinary } from "@bufbuild/protobuf";
 import type { Database } from "bun:sqlite";
 import { InternalRaftRequestSchema, type InternalRaftRequest } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
@@ -56,6 +57,10 @@ export interface StateMachineOptions {
   slowApply: SlowApplyWarner;
   /** A response header as of now (for the slow-apply log line). */
   header(): ResponseHeader;
+  /** Whether a Put, Txn or LeaseGrant still fits in the space quota as the backend is now (etcd's quotaApplierV3). */
+  fitsQuota(req: InternalRaftRequest): boolean;
+  /** An entry was applied over the quota (answered NoSpace): raise the NOSPACE alarm. */
+  onOverQuota(): void;
   counters: MemberCounters;
   env: MemberEnv;
   logger: { info(msg: string, fields?: Record<string, unknown>): void; warn(msg: string, fields?: Record<string, unknown>): void };
@@ -146,6 +151,7 @@ export class MemberStateMachine implements ApplyTarget {
     }
     const env = this.o.env;
     const startMs = env.monotonicMs();
+    const fits = this.o.fitsQuota(req);
     const outcome = this.applyOne(req, e.index);
     const tookMs = env.monotonicMs() - startMs;
     const failed = outcome instanceof ConnectError;
@@ -161,6 +167,12 @@ export class MemberStateMachine implements ApplyTarget {
     if (!(outcome instanceof ConnectError)) {
       if (outcome.response) this.countApplied(req, outcome.response);
       if (outcome.events.length > 0) this.appliedEvents.push([outcome.revision, outcome.events]);
+      if (!fits) {
+        // Applied all the same and answered NoSpace, as etcd does.
+        this.waiters.record(req.ID, Errors.NoSpace());
+        this.o.onOverQuota();
+        return;
+      }
     }
     this.waiters.record(req.ID, outcome);
   }

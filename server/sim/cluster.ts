@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EtcdNode, type NodeConfig } from "../node/etcd-node.ts";
+import type { OutgoingSnapshot } from "../transport/snapshot-data.ts";
 import type { MemberRecord } from "../storage/members.ts";
 import type { Message } from "../raft/types.ts";
 import { Prng } from "../raft/prng.ts";
@@ -104,6 +105,27 @@ export class SimCluster {
     private readonly opts: SimClusterOptions,
   ) {
     this.prng = new Prng(opts.seed ^ 0x27d4eb2d);
+    net.snapshotIO = {
+      image: (from) => {
+        const node = this.members.find((m) => m.id === from)?.node;
+        return node ? readAll(node.raftSnapshotImage()) : undefined;
+      },
+      receive: (to, m, data) => {
+        const node = this.members.find((x) => x.id === to)?.node;
+        if (!node) return undefined;
+        const incoming = node.receiveRaftSnapshotImage(m);
+        return (async () => {
+          try {
+            await incoming.write(data);
+            const written = await incoming.finish();
+            return { ...m, snapshot: { ...m.snapshot!, data: written } };
+          } catch (e) {
+            incoming.abort();
+            throw e;
+          }
+        })();
+      },
+    };
     for (let i = 0; i < opts.size; i++) this.newSlot();
   }
 
@@ -278,6 +300,18 @@ export class SimCluster {
       m.removed = true;
       return undefined;
     }
+  }
+}
+
+/** The whole of an outgoing snapshot image, released after. */
+async function readAll(p: Promise<OutgoingSnapshot>): Promise<Uint8Array> {
+  const img = await p;
+  try {
+    const parts: Uint8Array[] = [];
+    for await (const part of img.read(1 << 20)) parts.push(part.slice());
+    return Buffer.concat(parts);
+  } finally {
+    img.release();
   }
 }
 

@@ -35,6 +35,15 @@ export class SimNetwork {
   dropped = 0;
   /** MsgSnap delivered. */
   snapshots = 0;
+  /**
+   * The snapshot side channel of the real transport: the sender's image of a MsgSnap, and the
+   * receiver's file it is written to (returns the message to step, data filled in). Undefined
+   * when the member is not running.
+   */
+  snapshotIO: {
+    image(from: bigint): Promise<Uint8Array> | undefined;
+    receive(to: bigint, m: Message, data: Uint8Array): Promise<Message> | undefined;
+  } | undefined;
 
   constructor(
     private readonly sched: SimScheduler,
@@ -86,6 +95,12 @@ export class SimNetwork {
       return;
     }
     const bytes = encodeMessage(m);
+    // A MsgSnap's image is read when it is sent (real file I/O: the simulated world waits for it).
+    let image: Uint8Array | undefined;
+    if (snap && this.snapshotIO) {
+      const read = this.snapshotIO.image(from);
+      if (read) this.sched.hold(read.then((d) => void (image = d)));
+    }
     // A forwarded proposal (MsgProp) is never duplicated: a duplicate is a second entry, applied
     // twice (etcd does not deduplicate request IDs either), and the real transport's TCP streams
     // never deliver a message twice. Every other message type Raft must take any number of times.
@@ -103,6 +118,25 @@ export class SimNetwork {
           return;
         }
         this.delivered++;
+        if (snap && this.snapshotIO) {
+          const received = image && this.snapshotIO.receive(m.to, decodeMessage(bytes), image);
+          if (!received) {
+            if (i === 0) reportSnapshot?.(m.to, false);
+            return;
+          }
+          this.sched.hold(
+            received.then(
+              (msg) => {
+                if (this.endpoints.get(m.to) !== ep) return;
+                ep.step(msg);
+                this.snapshots++;
+                if (i === 0) reportSnapshot?.(m.to, true);
+              },
+              () => i === 0 && reportSnapshot?.(m.to, false),
+            ),
+          );
+          return;
+        }
         ep.step(decodeMessage(bytes));
         if (snap) this.snapshots++;
         if (snap && i === 0) reportSnapshot?.(m.to, true);

@@ -88,6 +88,16 @@ export class SimScheduler {
   private readonly heap = new TaskHeap();
   /** Tasks run so far. */
   steps = 0;
+  /** Real I/O the simulated world waits for before its next task (snapshot files). */
+  private held: Promise<unknown>[] = [];
+
+  /**
+   * Simulated time stands still until `p` settles: real asynchronous I/O (a snapshot image
+   * written to or read from a file) completes between two tasks, so runs stay deterministic.
+   */
+  hold(p: Promise<unknown>): void {
+    this.held.push(p.catch(() => {}));
+  }
 
   /** Queues `fn` to run `delayMs` from now (for `owner`, if given: dropped once it crashed). */
   at(delayMs: number, fn: () => void, owner?: Owner): EnvTimer {
@@ -112,6 +122,12 @@ export class SimScheduler {
       this.steps++;
       t.fn();
       await settle();
+      while (this.held.length > 0) {
+        const held = this.held;
+        this.held = [];
+        await Promise.all(held);
+        await settle();
+      }
       if (stop?.()) return;
     }
     this.now = Math.max(this.now, end);

@@ -25,8 +25,10 @@ import type { EtcdState } from "./etcd-state.ts";
 
 const enc = new TextEncoder();
 
-/** Entries written between two yields of {@link writeEtcdDb}. */
+/** Entries written between two yields of {@link writeEtcdDb}, at most. */
 export const ENTRIES_PER_STEP = 2000;
+/** Value bytes written between two yields, at most (about; one large value may pass it). */
+export const BYTES_PER_STEP = 1024 * 1024;
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -42,14 +44,21 @@ function putSorted(b: BucketWriter, pairs: [Uint8Array, Uint8Array][]): void {
 
 /**
  * Writes `state` to `sink` as a bbolt file of 4096-byte pages. A generator: it yields after
- * every {@link ENTRIES_PER_STEP} entries so a caller can let other work run, and returns the
+ * every {@link ENTRIES_PER_STEP} entries or {@link BYTES_PER_STEP} of values so a caller can let other work run, and returns the
  * page count (the file is `pages * 4096` bytes). Throws Error if the state's iterables break
  * their order (bbolt: keys must be added in ascending order).
  */
 export function* writeEtcdDb(state: EtcdState, sink: PageSink): Generator<void, number> {
   const w = new BboltWriter(sink);
   let n = 0;
-  const step = () => ++n % ENTRIES_PER_STEP === 0;
+  let bytes = 0;
+  /** Counts one entry of `size` bytes; true when a step is full (then the caller yields). */
+  const step = (size = 0) => {
+    bytes += size;
+    if (++n < ENTRIES_PER_STEP && bytes < BYTES_PER_STEP) return false;
+    n = bytes = 0;
+    return true;
+  };
 
   putSorted(w.bucket("alarm"), state.alarms().map((a) => [a, new Uint8Array(0)]));
   w.endBucket();
@@ -74,8 +83,9 @@ export function* writeEtcdDb(state: EtcdState, sink: PageSink): Generator<void, 
 
   const key = w.bucket("key");
   for (const r of state.revisions()) {
-    key.put(revisionKey(r.main, r.sub, r.tombstone), toBinary(KeyValueSchema, r.kv));
-    if (step()) yield;
+    const value = toBinary(KeyValueSchema, r.kv);
+    key.put(revisionKey(r.main, r.sub, r.tombstone), value);
+    if (step(value.length)) yield;
   }
   w.endBucket();
 

@@ -13,6 +13,7 @@
  * file takes, like every etcd defrag does; later ones are incremental.
  */
 import type { Database } from "bun:sqlite";
+import { backendCopyRunning } from "./backend-copy.ts";
 
 /** Pages moved per step (4 KiB pages: 1 MiB), small enough to keep a step within a few ms. */
 export const DEFRAG_STEP_PAGES = 256;
@@ -47,7 +48,8 @@ export function freePages(db: Database): number {
 
 /**
  * Gives the free pages of `db` back to the file system in steps of `stepPages`, one per
- * event-loop turn, waiting while a transaction is open. Resolves when none are left and the WAL
+ * event-loop turn, waiting while a transaction is open (and, before the full VACUUM and the
+ * final checkpoint, while a backend copy reads the file). Resolves when none are left and the WAL
  * was checkpointed. Throws SQLite errors (the caller answers them to the client).
  */
 export async function defragment(db: Database, opts: DefragOptions): Promise<DefragResult> {
@@ -56,7 +58,7 @@ export async function defragment(db: Database, opts: DefragOptions): Promise<Def
   const before = freePages(db);
   let fullVacuum = false;
   if (pragmaNumber(db, "auto_vacuum") !== 2) {
-    while (db.inTransaction) await turn();
+    while (db.inTransaction || backendCopyRunning(db)) await turn();
     opts.onFullVacuum?.();
     db.run("PRAGMA auto_vacuum = INCREMENTAL");
     db.run("VACUUM");
@@ -70,7 +72,8 @@ export async function defragment(db: Database, opts: DefragOptions): Promise<Def
     db.run(`PRAGMA incremental_vacuum(${step})`);
     await turn();
   }
-  while (db.inTransaction) await turn();
+  // A backend copy (server/storage/backend-copy.ts) reads the main file: checkpoint after it.
+  while (db.inTransaction || backendCopyRunning(db)) await turn();
   db.run("PRAGMA wal_checkpoint(TRUNCATE)");
   return { freedPages: before - freePages(db), fullVacuum };
 }

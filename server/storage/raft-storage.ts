@@ -4,15 +4,17 @@
  * membership (ConfState). Recent entries are also kept in memory (a contiguous tail) so the
  * leader replicates without reading SQLite.
  *
- * A snapshot's data is the whole backend (`db.serialize()`, bytes) made when Raft asks for it:
- * it holds the state machine at some applied index >= the snapshot index; the receiver skips
- * entries at or below the applied index stored inside it (etcd's consistent index trick).
+ * A snapshot carries no data here: the peer transport sends the state-machine image beside the
+ * message, a copy of the backend file made when the MsgSnap is sent (server/node/
+ * raft-snapshot-image.ts), as etcd's rafthttp streams its bbolt file. The image holds the state
+ * machine at some applied index >= the snapshot index; the receiver skips entries at or below
+ * the applied index stored inside it (etcd's consistent index trick).
  * Mirrors etcd's raft.MemoryStorage + WAL + snapshotter (raft/storage.go, etcdserver/storage.go).
  */
 import type { Database } from "bun:sqlite";
 import { RaftError } from "../raft/errors.ts";
 import type { InitialState, Storage } from "../raft/storage.ts";
-import { limitSize, type ConfState, type Entry, type HardState, type Snapshot } from "../raft/types.ts";
+import { EMPTY_BYTES, limitSize, type ConfState, type Entry, type HardState, type Snapshot } from "../raft/types.ts";
 import { HardStateTable } from "./hard-state.ts";
 import type { Meta } from "./meta.ts";
 import { RaftLog } from "./raft-log.ts";
@@ -23,6 +25,10 @@ const { snapIndex: SNAP_INDEX, snapTerm: SNAP_TERM, confState: CONF_STATE, compa
 
 /** Entries kept in the in-memory tail, at most. */
 const TAIL_ENTRIES = 20000;
+/** Entry data kept in the in-memory tail, bytes at most (large values must not pin the log in memory). */
+const TAIL_BYTES = 64 * 1024 * 1024;
+
+const dataBytes = (entries: readonly Entry[]) => entries.reduce((n, e) => n + e.data.length, 0);
 
 function encodeConfState(cs: ConfState): string {
   return JSON.stringify({ voters: cs.voters.map(String), learners: cs.learners.map(String) });
@@ -32,19 +38,6 @@ function decodeConfState(s: string | undefined): ConfState {
   if (!s) return { voters: [], learners: [] };
   const o = JSON.parse(s) as { voters: string[]; learners: string[] };
   return { voters: o.voters.map(BigInt), learners: o.learners.map(BigInt) };
-}
-
-/**
- * The backend as one self-contained SQLite file image (bytes), WAL content included. The
- * header's read/write format bytes (offsets 18, 19) are set to 1 (rollback journal) so the
- * image opens as a plain file or with Database.deserialize; opening it with openBackend
- * switches it back to WAL. Source: SQLite file format §1.3.
- */
-export function backendImage(db: Database): Uint8Array {
-  const image = db.serialize();
-  image[18] = 1;
-  image[19] = 1;
-  return image;
 }
 
 /** Raft Storage backed by SQLite; writes join the caller's transaction if one is open. */
@@ -59,6 +52,8 @@ export class SqliteRaftStorage implements Storage {
   private last: number;
   /** Contiguous entries ending at `last` (possibly empty). */
   private tail: Entry[] = [];
+  /** Sum of the tail's entry data, bytes. */
+  private tailBytes = 0;
 
   constructor(
     private readonly db: Database,
@@ -112,7 +107,7 @@ export class SqliteRaftStorage implements Storage {
 
   snapshot(): Snapshot {
     return {
-      data: backendImage(this.db),
+      data: EMPTY_BYTES,
       metadata: { index: this.snapIndex, term: this.snapTerm, confState: this.confState },
     };
   }
@@ -139,13 +134,25 @@ export class SqliteRaftStorage implements Storage {
     const tailStart = this.last - this.tail.length + 1;
     const start = entries[0]!.index;
     if (this.tail.length > 0 && start >= tailStart && start <= this.last + 1) {
+      this.tailBytes -= dataBytes(this.tail.slice(start - tailStart));
       this.tail.length = start - tailStart;
       for (const e of entries) this.tail.push(e);
+      this.tailBytes += dataBytes(entries);
     } else {
       this.tail = [...entries];
+      this.tailBytes = dataBytes(entries);
     }
-    if (this.tail.length > TAIL_ENTRIES) this.tail = this.tail.slice(this.tail.length - TAIL_ENTRIES / 2);
+    if (this.tail.length > TAIL_ENTRIES || this.tailBytes > TAIL_BYTES) this.trimTail();
     this.last = entries[entries.length - 1]!.index;
+  }
+
+  /** Drops the tail's older half (by count and by bytes); those entries are read from SQLite. */
+  private trimTail(): void {
+    let drop = Math.max(0, this.tail.length - TAIL_ENTRIES / 2);
+    let bytes = dataBytes(this.tail.slice(0, drop));
+    while (drop < this.tail.length - 1 && this.tailBytes - bytes > TAIL_BYTES / 2) bytes += this.tail[drop++]!.data.length;
+    this.tail = this.tail.slice(drop);
+    this.tailBytes -= bytes;
   }
 
   /** Persists the hard state. */
@@ -183,7 +190,10 @@ export class SqliteRaftStorage implements Storage {
     this.meta.setNumber(COMPACT_TERM, this.compactTerm);
     this.log.compactBefore(index + 1);
     const tailStart = this.last - this.tail.length + 1;
-    if (this.tail.length > 0 && index >= tailStart) this.tail = this.tail.slice(index - tailStart + 1);
+    if (this.tail.length > 0 && index >= tailStart) {
+      this.tailBytes -= dataBytes(this.tail.slice(0, index - tailStart + 1));
+      this.tail = this.tail.slice(index - tailStart + 1);
+    }
   }
 
   /** Replaces the log with a received snapshot's position (state machine data handled by the caller). */
@@ -197,6 +207,7 @@ export class SqliteRaftStorage implements Storage {
     this.meta.setNumber(COMPACT_TERM, term);
     this.log.compactBefore(Number.MAX_SAFE_INTEGER);
     this.tail = [];
+    this.tailBytes = 0;
     this.last = index;
   }
 }

@@ -18,6 +18,11 @@ export function backendSize(db: Database): BackendSize {
   return { totalBytes: pages * pageBytes, inUseBytes: (pages - free) * pageBytes };
 }
 
+/** Pages of `db`'s main database now (inside a write transaction: as that transaction left it). */
+export function backendPages(db: Database): number {
+  return db.query<{ page_count: number }, []>("PRAGMA page_count").get()?.page_count ?? 0;
+}
+
 /**
  * Bytes of the pages holding table `name` (SQLite's dbstat). Cost: one walk of that table's
  * pages; the quota check asks for the Raft log's only when a request would not fit otherwise.

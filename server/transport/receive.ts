@@ -18,6 +18,7 @@ import {
   type SnapshotChunk,
 } from "../../proto/gen/etcdts/peer_pb.ts";
 import type { PeerCounters } from "../metrics/peer-counters.ts";
+import type { IncomingSnapshot } from "./snapshot-data.ts";
 import { CLUSTER_ID_HEADER, REFUSALS, checkRequestHeaders, hexId, type ReceiverIdentity } from "./headers.ts";
 
 /** What the receiving service needs from the transport. */
@@ -29,6 +30,8 @@ export interface ReceiverContext extends ReceiverIdentity {
   peerConnected(id: bigint): void;
   /** `/metrics` counters: bytes of the Raft messages received per peer (server/raft/message-size.ts). */
   counters?: PeerCounters;
+  /** Where the image of an incoming MsgSnap (its metadata in `msg`) is written (./snapshot-data.ts). */
+  receiveSnapshotImage(msg: Message): IncomingSnapshot;
 }
 
 /** Checks the headers of a call and answers our cluster ID in the response headers; returns the sender. */
@@ -75,31 +78,40 @@ function deliverBatch(batch: MessageBatch, from: bigint, self: ReceiverContext):
 }
 
 /**
- * Reassembles one chunked MsgSnap. Throws InvalidArgument when the first chunk has no message, the
- * message is not MsgSnap, or the data does not add up to total_size bytes.
+ * Reassembles one chunked MsgSnap: the first chunk's message and size, then the image written
+ * to ReceiverContext.receiveSnapshotImage piece by piece (never whole in memory unless that
+ * keeps it there). Returns the message with the `snapshot.data` the sink gives, and the image
+ * size. Throws InvalidArgument when the first chunk has no message, the message is not MsgSnap,
+ * or the data does not add up to total_size bytes, FailedPrecondition when the message is not
+ * from `from` to us (before anything is written); the sink is aborted on any failure.
  */
-async function reassemble(chunks: AsyncIterable<SnapshotChunk>): Promise<Message> {
-  let head: SnapshotChunk | undefined;
+async function reassemble(chunks: AsyncIterable<SnapshotChunk>, from: bigint, self: ReceiverContext): Promise<{ msg: Message; sizeBytes: number }> {
+  let msg: Message | undefined;
+  let sink: IncomingSnapshot | undefined;
   let total = 0;
   let received = 0;
-  const parts: Uint8Array[] = [];
-  for await (const chunk of chunks) {
-    if (!head) {
-      if (!chunk.message) throw new ConnectError("snapshot without message", Code.InvalidArgument);
-      if (chunk.message.type !== MessageType.MsgSnap) throw new ConnectError("wrong raft message type", Code.InvalidArgument);
-      head = chunk;
-      total = Number(chunk.totalSize);
+  try {
+    for await (const chunk of chunks) {
+      if (!msg) {
+        if (!chunk.message) throw new ConnectError("snapshot without message", Code.InvalidArgument);
+        if (chunk.message.type !== MessageType.MsgSnap) throw new ConnectError("wrong raft message type", Code.InvalidArgument);
+        msg = messageFromProto(chunk.message);
+        if (!addressedToUs(msg, from, self)) throw new ConnectError(REFUSALS.toMismatch, Code.FailedPrecondition);
+        total = Number(chunk.totalSize);
+        sink = self.receiveSnapshotImage(msg);
+      }
+      received += chunk.data.length;
+      if (received > total) throw new ConnectError(`snapshot data exceeds ${total} bytes`, Code.InvalidArgument);
+      if (chunk.data.length > 0) await sink!.write(chunk.data);
     }
-    received += chunk.data.length;
-    if (received > total) throw new ConnectError(`snapshot data exceeds ${total} bytes`, Code.InvalidArgument);
-    if (chunk.data.length > 0) parts.push(chunk.data);
+    if (!msg) throw new ConnectError("snapshot without message", Code.InvalidArgument);
+    if (received !== total) throw new ConnectError(`snapshot truncated: ${received} of ${total} bytes`, Code.InvalidArgument);
+    msg.snapshot = { data: await sink!.finish(), metadata: msg.snapshot!.metadata };
+    return { msg, sizeBytes: total };
+  } catch (e) {
+    sink?.abort();
+    throw e;
   }
-  if (!head) throw new ConnectError("snapshot without message", Code.InvalidArgument);
-  if (received !== total) throw new ConnectError(`snapshot truncated: ${received} of ${total} bytes`, Code.InvalidArgument);
-  const msg = messageFromProto(head.message!);
-  const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
-  msg.snapshot = { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), metadata: msg.snapshot!.metadata };
-  return msg;
 }
 
 /** The etcdts.v1.Peer implementation for the peer listener's Connect router. */
@@ -118,16 +130,16 @@ export function peerService(self: ReceiverContext): ServiceImpl<typeof Peer> {
     async snapshot(chunks: AsyncIterable<SnapshotChunk>, ctx: HandlerContext) {
       const from = admit(ctx, self, "snapshot");
       const started = Date.now();
-      const msg = await reassemble(chunks);
-      if (!addressedToUs(msg, from, self)) throw new ConnectError(REFUSALS.toMismatch, Code.FailedPrecondition);
+      const { msg, sizeBytes } = await reassemble(chunks, from, self);
       self.log.info("received database snapshot", {
         "local-member-id": hexId(self.memberId),
         "remote-snapshot-sender-id": hexId(from),
         "incoming-snapshot-index": msg.snapshot!.metadata.index,
-        "incoming-snapshot-size-bytes": msg.snapshot!.data.length,
+        "incoming-snapshot-size-bytes": sizeBytes,
         "download-took-ms": Date.now() - started,
       });
-      self.counters?.received(hexId(from), raftMessageSize(msg));
+      // etcd counts the message and then the database it carries (rafthttp/http.go snapshotHandler).
+      self.counters?.received(hexId(from), raftMessageSize(msg) + sizeBytes);
       self.deliver(msg);
       return create(SnapshotReceivedSchema);
     },

@@ -15,6 +15,7 @@ import { MessageBatchSchema, Peer, SnapshotChunkSchema, type MessageBatch, type 
 import { CLUSTER_ID_HEADER, REFUSALS, hexId, requestHeaders } from "./headers.ts";
 import { PEER_READ_MAX_BYTES } from "./listen.ts";
 import { peerConnectOptions, type PeerClientTls } from "./peer-tls.ts";
+import type { OutgoingSnapshot } from "./snapshot-data.ts";
 import type { PeerStats } from "./types.ts";
 import type { PeerCounters } from "../metrics/peer-counters.ts";
 
@@ -40,7 +41,9 @@ export interface SenderContext {
   maxQueuedMessages: number;
   /** Snapshot chunk size, bytes. */
   snapshotChunkBytes: number;
-  /** `/metrics` counters: bytes of the Raft messages sent per peer (server/raft/message-size.ts). */
+  /** The image sent with a MsgSnap (./snapshot-data.ts); throws when it cannot be made. */
+  snapshotImage(m: Message): Promise<OutgoingSnapshot>;
+  /** `/metrics` counters: bytes of the Raft messages sent per peer (server/raft/message-size.ts), snapshot images included. */
   counters?: PeerCounters;
   /** Time a stream may take to be accepted (TCP connect + the peer's StreamAccepted), ms. */
   dialTimeoutMs: number;
@@ -78,15 +81,15 @@ function payloadBytes(m: Message): number {
   return n;
 }
 
-/** The first chunk carries the MsgSnap without its data, the rest carry data only. */
-async function* snapshotChunks(m: Message, chunkBytes: number): AsyncGenerator<SnapshotChunk> {
+/**
+ * The first chunk carries the MsgSnap without its data and the image's size, the rest carry
+ * pieces of the image only; the image is read as HTTP/2 flow control asks for more.
+ */
+async function* snapshotChunks(m: Message, image: OutgoingSnapshot, chunkBytes: number): AsyncGenerator<SnapshotChunk> {
   const snap = m.snapshot!;
-  const data = snap.data;
   const head = messageToProto({ ...m, snapshot: { ...snap, data: EMPTY_BYTES } });
-  yield create(SnapshotChunkSchema, { message: head, totalSize: BigInt(data.length), data: data.subarray(0, chunkBytes) });
-  for (let off = chunkBytes; off < data.length; off += chunkBytes) {
-    yield create(SnapshotChunkSchema, { data: data.subarray(off, off + chunkBytes) });
-  }
+  yield create(SnapshotChunkSchema, { message: head, totalSize: BigInt(image.sizeBytes) });
+  for await (const data of image.read(chunkBytes)) yield create(SnapshotChunkSchema, { data });
 }
 
 /** Sending state for one remote member; see the module doc. */
@@ -179,24 +182,30 @@ export class RemotePeer {
     this.ctx.counters?.sentFailed(hexId(this.id), n);
   }
 
-  /** Sends one MsgSnap in chunks on its own connection; reportSnapshot (and reportUnreachable on failure) follow. */
+  /**
+   * Sends one MsgSnap in chunks on its own connection, its image from SenderContext.snapshotImage
+   * (released when the transfer ends); reportSnapshot (and reportUnreachable on failure) follow.
+   */
   sendSnapshot(m: Message): void {
     if (this.stopped || this.urls.length === 0) return;
     const url = this.urls[this.urlIndex % this.urls.length]!;
     const { manager, client } = connectTo(url, this.ctx.tls);
     this.snapshots.add(manager);
     const started = Date.now();
+    let image: OutgoingSnapshot | undefined;
     const fields = () => ({
       "local-member-id": hexId(this.ctx.memberId),
       "remote-peer-id": hexId(this.id),
       "snapshot-index": m.snapshot?.metadata.index ?? 0,
-      "snapshot-size-bytes": m.snapshot?.data.length ?? 0,
+      "snapshot-size-bytes": image?.sizeBytes ?? 0,
     });
     void (async () => {
       let ok = false;
       try {
         if (!m.snapshot) throw new Error("MsgSnap without snapshot");
-        await client.snapshot(snapshotChunks(m, this.ctx.snapshotChunkBytes), { headers: this.headers() });
+        image = await this.ctx.snapshotImage(m);
+        if (this.stopped) throw new Error("transport stopped");
+        await client.snapshot(snapshotChunks(m, image, this.ctx.snapshotChunkBytes), { headers: this.headers() });
         ok = true;
         this.log.info("sent database snapshot", { ...fields(), "took-ms": Date.now() - started });
       } catch (e) {
@@ -204,11 +213,13 @@ export class RemotePeer {
       } finally {
         this.snapshots.delete(manager);
         manager.abort();
+        image?.release();
       }
       if (this.stopped) return;
       this.stats[ok ? "snapshotsSent" : "snapshotsFailed"]++;
       if (!ok) this.ctx.counters?.sentFailed(hexId(this.id), 1);
-      if (ok) this.ctx.counters?.sent(hexId(this.id), raftMessageSize(m));
+      // etcd counts the message and the database file it carries (rafthttp/snapshot_sender.go TotalSize).
+      if (ok) this.ctx.counters?.sent(hexId(this.id), raftMessageSize(m) + (image?.sizeBytes ?? 0));
       if (!ok) this.ctx.reportUnreachable(this.id);
       this.ctx.reportSnapshot(this.id, ok);
     })();

@@ -15,6 +15,7 @@ import { startPeerListeners } from "./listen.ts";
 import { peerClientTls } from "./peer-tls.ts";
 import { peerService } from "./receive.ts";
 import { RemotePeer, type SenderContext } from "./remote-peer.ts";
+import { inMemoryIncoming, inMemoryOutgoing } from "./snapshot-data.ts";
 import type { PeerTransport, PeerTransportOptions } from "./types.ts";
 
 export type { PeerTransport, PeerTransportOptions } from "./types.ts";
@@ -58,6 +59,7 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
     onRemovedFromCluster: opts.onRemovedFromCluster?.bind(opts),
     maxQueuedMessages: opts.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
     snapshotChunkBytes: opts.snapshotChunkBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES,
+    snapshotImage: async (m) => (opts.snapshotImage ? opts.snapshotImage(m) : inMemoryOutgoing(m.snapshot!.data)),
     dialTimeoutMs: opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
     minBackoffMs: opts.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS,
     maxBackoffMs: opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
@@ -87,6 +89,7 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
     },
     peerConnected: (id) => peers.get(id)?.peerConnected(),
     counters: opts.counters,
+    receiveSnapshotImage: (msg) => (opts.receiveSnapshotImage ? opts.receiveSnapshotImage(msg) : inMemoryIncoming()),
   });
   const listeners = await startPeerListeners(
     opts.listenPeerUrls,

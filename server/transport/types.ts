@@ -13,6 +13,7 @@ import type { Message } from "../raft/types.ts";
 import type { MemberRecord } from "../storage/members.ts";
 import type { LeaseHandler } from "../lease/forward.ts";
 import type { TlsInfo } from "../tls/tls-info.ts";
+import type { IncomingSnapshot, OutgoingSnapshot } from "./snapshot-data.ts";
 
 /** Options of startPeerTransport (server/transport/transport.ts). */
 export interface PeerTransportOptions {
@@ -74,6 +75,17 @@ export interface PeerTransportOptions {
   maxQueuedMessages?: number;
   /** Bytes of snapshot data per SnapshotChunk (default 1 MiB). */
   snapshotChunkBytes?: number;
+  /**
+   * Leader side: the state-machine image to send with MsgSnap `m` (server/transport/
+   * snapshot-data.ts; the member's is a file, server/node/raft-snapshot-image.ts). A rejection
+   * fails the transfer (reportSnapshot false). Absent: `m.snapshot.data` from memory.
+   */
+  snapshotImage?(m: Message): Promise<OutgoingSnapshot>;
+  /**
+   * Follower side: where the image of incoming MsgSnap `msg` (metadata only) is written; the
+   * message is delivered with the `snapshot.data` its finish() returns. Absent: kept in memory.
+   */
+  receiveSnapshotImage?(msg: Message): IncomingSnapshot;
   /**
    * Time a stream may take from dialing to the peer's StreamAccepted before the attempt counts as failed,
    * ms (default 3000; rafthttp dials with a timeout of about a second).

@@ -2,7 +2,7 @@
  * `v2-set` workload: each request is a v2 keys API set (`PUT /v2/keys/bench/<key> value=...`, as
  * `etcdctl set` sends it with ETCDCTL_API=2) of a `--key-size` key (hex in the path, random or
  * sequential in `--key-space-size`) with a `--val-size` value, over HTTP/1.1 keep-alive fetch.
- * Both servers run with `--enable-v2` (scripts/bench/server.ts).
+ * Both servers run with `--enable-v2` when this workload is in the run (scripts/benchmark.ts).
  */
 import type { Workload } from "../workload.ts";
 import { encodeKey, keyNumber, keyedTable } from "./keys.ts";

@@ -26,10 +26,18 @@ import {
   writePageHeader,
 } from "./format.ts";
 
-/** Where pages go: `bytes` (a whole number of pages) belongs at page `pgid` (offset pgid*pageSize). */
+/**
+ * Where pages go: `bytes` (a whole number of pages) belongs at page `pgid` (offset
+ * pgid*pageSize). `bytes` is valid only during the call (the writer reuses its page buffer, so
+ * a large snapshot leaves no page garbage behind): write or copy it before returning.
+ */
 export interface PageSink {
   writePages(pgid: number, bytes: Uint8Array): void;
 }
+
+/** A zeroed buffer of `size` bytes at offset 0 of its ArrayBuffer. */
+type Alloc = (size: number) => Uint8Array;
+const fresh: Alloc = (size) => new Uint8Array(size);
 
 /** bbolt's limit on a key (bucket.go MaxKeySize), bytes. */
 export const MAX_KEY_SIZE = 32768;
@@ -44,11 +52,11 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** Encodes a leaf page (header + elements + data), padded to whole pages unless `inline`. */
-function encodeLeaf(entries: LeafEntry[], pgid: number, pageSize: number, inline: boolean): Uint8Array {
+function encodeLeaf(entries: LeafEntry[], pgid: number, pageSize: number, inline: boolean, alloc: Alloc = fresh): Uint8Array {
   let size = PAGE_HEADER_SIZE + entries.length * LEAF_ELEMENT_SIZE;
   for (const e of entries) size += e.key.length + e.value.length;
   const pages = Math.max(1, Math.ceil(size / pageSize));
-  const buf = new Uint8Array(inline ? size : pages * pageSize);
+  const buf = alloc(inline ? size : pages * pageSize);
   writePageHeader(buf, { id: BigInt(pgid), flags: LEAF_PAGE_FLAG, count: entries.length, overflow: inline ? 0 : pages - 1 });
   const dv = new DataView(buf.buffer);
   let data = PAGE_HEADER_SIZE + entries.length * LEAF_ELEMENT_SIZE;
@@ -66,11 +74,11 @@ function encodeLeaf(entries: LeafEntry[], pgid: number, pageSize: number, inline
 }
 
 /** Encodes a branch page, padded to whole pages. */
-function encodeBranch(entries: BranchEntry[], pgid: number, pageSize: number): Uint8Array {
+function encodeBranch(entries: BranchEntry[], pgid: number, pageSize: number, alloc: Alloc = fresh): Uint8Array {
   let size = PAGE_HEADER_SIZE + entries.length * BRANCH_ELEMENT_SIZE;
   for (const e of entries) size += e.key.length;
   const pages = Math.max(1, Math.ceil(size / pageSize));
-  const buf = new Uint8Array(pages * pageSize);
+  const buf = alloc(pages * pageSize);
   writePageHeader(buf, { id: BigInt(pgid), flags: BRANCH_PAGE_FLAG, count: entries.length, overflow: pages - 1 });
   const dv = new DataView(buf.buffer);
   let data = PAGE_HEADER_SIZE + entries.length * BRANCH_ELEMENT_SIZE;
@@ -123,7 +131,7 @@ class TreeBuilder {
 
   private flushLeaf(): void {
     const first = this.leaf[0]!.key;
-    const pgid = this.w.writePage((id) => encodeLeaf(this.leaf, id, this.w.pageSize, false));
+    const pgid = this.w.writePage((id) => encodeLeaf(this.leaf, id, this.w.pageSize, false, this.w.pageBuffer));
     this.leaf = [];
     this.leafSize = PAGE_HEADER_SIZE;
     this.leavesWritten++;
@@ -146,7 +154,7 @@ class TreeBuilder {
     const b = this.branches[level]!;
     const first = b.entries[0]!.key;
     const entries = b.entries;
-    const pgid = this.w.writePage((id) => encodeBranch(entries, id, this.w.pageSize));
+    const pgid = this.w.writePage((id) => encodeBranch(entries, id, this.w.pageSize, this.w.pageBuffer));
     b.entries = [];
     b.size = PAGE_HEADER_SIZE;
     b.written++;
@@ -156,7 +164,7 @@ class TreeBuilder {
   /** Writes the remaining pages and returns the root page. */
   finish(): number {
     if (this.leavesWritten === 0) {
-      return this.w.writePage((id) => encodeLeaf(this.leaf, id, this.w.pageSize, false));
+      return this.w.writePage((id) => encodeLeaf(this.leaf, id, this.w.pageSize, false, this.w.pageBuffer));
     }
     if (this.leaf.length > 0) this.flushLeaf();
     for (let level = 0; ; level++) {
@@ -164,7 +172,7 @@ class TreeBuilder {
       const top = level === this.branches.length - 1;
       if (top && b.written === 0) {
         const entries = b.entries;
-        return this.w.writePage((id) => encodeBranch(entries, id, this.w.pageSize));
+        return this.w.writePage((id) => encodeBranch(entries, id, this.w.pageSize, this.w.pageBuffer));
       }
       if (b.entries.length > 0) this.flushBranch(level);
     }
@@ -211,6 +219,14 @@ export class BboltWriter {
     this.pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
     this.root = new TreeBuilder(this);
   }
+
+  private scratch = new Uint8Array(0);
+
+  /** @internal The reused page buffer (see PageSink): `size` zeroed bytes, valid until the next call. */
+  readonly pageBuffer: Alloc = (size) => {
+    if (this.scratch.length < size) this.scratch = new Uint8Array(Math.max(size, 2 * this.scratch.length));
+    return this.scratch.subarray(0, size).fill(0);
+  };
 
   /** Pages allocated so far (the high water mark once finished). */
   get pageCount(): number {

@@ -1,0 +1,106 @@
+/**
+ * Snapshot and defrag benchmark, ours against etcd 3.4 in the same run (issue 8):
+ *
+ *   npx bun scripts/snapshot-defrag-bench.ts [--size-mib 32] [--value-kib 64] [--ours dist/etcd] [--etcd /usr/bin/etcd] [--json]
+ *
+ * For each server (etcd first, then ours; each on free loopback ports with a temp data dir):
+ * writes `--size-mib` MiB of values in distinct keys, saves a snapshot with the Go `etcdctl
+ * snapshot save` (time, MiB/s, peak RSS of the server), deletes every other key and compacts,
+ * then runs Maintenance.Defragment while one client puts in a closed loop (defrag time, file
+ * size before and after, put p99 and max during it). Prints a Markdown table (or JSON).
+ * It kills only the processes it started (by PID) and removes its temp dirs, also on errors
+ * and SIGINT. Run it small on a shared machine: the numbers are dominated by the disk.
+ */
+import cac from "cac";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { installCleanupHandlers } from "./bench/cleanup.ts";
+import { defragment, fillBackend, freeHalf, putLatencyDuring, quotaFlags, sizeFlags, snapshotSave } from "./bench/backend-ops.ts";
+import { RunningServer, type ServerSpec } from "./bench/server.ts";
+
+const MIB = 1024 * 1024;
+const DEFAULT_OURS = fileURLToPath(new URL("../dist/etcd", import.meta.url));
+
+/** One server's results: seconds, bytes, MiB/s, ms. */
+export interface SnapshotDefragResult {
+  server: string;
+  dataMib: number;
+  snapshotSeconds: number;
+  snapshotMibPerSecond: number;
+  snapshotBytes: number;
+  snapshotPeakRssBytes: number;
+  defragSeconds: number;
+  dbBeforeDefragBytes: number;
+  dbAfterDefragBytes: number;
+  putP99DuringDefragMs: number;
+  putMaxDuringDefragMs: number;
+  putsDuringDefrag: number;
+}
+
+async function run(spec: ServerSpec, sizeMib: number, valueKib: number): Promise<SnapshotDefragResult> {
+  const server = await RunningServer.start(spec);
+  try {
+    const keys = Math.ceil((sizeMib * MIB) / (valueKib * 1024));
+    console.error(`[${spec.label}] writing ${keys} keys of ${valueKib} KiB`);
+    await fillBackend(server, keys, valueKib * 1024);
+    console.error(`[${spec.label}] snapshot save`);
+    const snap = await snapshotSave(server, join(server.tempDir, "snap.db"));
+    console.error(`[${spec.label}] deleting half, compacting, defragmenting`);
+    await freeHalf(server, keys);
+    const defrag = defragment(server);
+    const puts = await putLatencyDuring(server, defrag);
+    const d = await defrag;
+    return {
+      server: spec.label,
+      dataMib: sizeMib,
+      snapshotSeconds: snap.seconds,
+      snapshotMibPerSecond: snap.mibPerSecond,
+      snapshotBytes: snap.fileBytes,
+      snapshotPeakRssBytes: snap.peakRssBytes,
+      defragSeconds: d.seconds,
+      dbBeforeDefragBytes: d.beforeBytes,
+      dbAfterDefragBytes: d.afterBytes,
+      putP99DuringDefragMs: puts.p99Ms,
+      putMaxDuringDefragMs: puts.maxMs,
+      putsDuringDefrag: puts.puts,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The results as a Markdown table. */
+export function snapshotDefragMarkdown(results: SnapshotDefragResult[]): string {
+  const mib = (b: number) => (b / MIB).toFixed(1);
+  return [
+    "| server | values MiB | snapshot save s | MiB/s | snapshot MiB | peak RSS MiB | defrag s | db before → after MiB (reclaimed) | put p99 / max during defrag ms (puts) |",
+    "|---|---|---|---|---|---|---|---|---|",
+    ...results.map(
+      (r) =>
+        `| ${r.server} | ${r.dataMib} | ${r.snapshotSeconds.toFixed(2)} | ${r.snapshotMibPerSecond.toFixed(1)} | ${mib(r.snapshotBytes)} | ${mib(r.snapshotPeakRssBytes)} | ${r.defragSeconds.toFixed(2)} | ${mib(r.dbBeforeDefragBytes)} → ${mib(r.dbAfterDefragBytes)} (${mib(r.dbBeforeDefragBytes - r.dbAfterDefragBytes)}) | ${r.putP99DuringDefragMs.toFixed(1)} / ${r.putMaxDuringDefragMs.toFixed(1)} (${r.putsDuringDefrag}) |`,
+    ),
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  const cli = cac("snapshot-defrag-bench");
+  cli.option("--size-mib <n>", "MiB of values to write", { default: 32 });
+  cli.option("--value-kib <n>", "value size, KiB", { default: 64 });
+  cli.option("--ours <path>", "our etcd binary", { default: DEFAULT_OURS });
+  cli.option("--etcd <path>", "etcd 3.4 binary", { default: "/usr/bin/etcd" });
+  cli.option("--json", "print JSON instead of Markdown");
+  cli.help();
+  const { options } = cli.parse();
+  if (options.help) process.exit(0);
+  const { sizeMib, valueKib } = sizeFlags(options);
+  installCleanupHandlers();
+  const quota = quotaFlags(sizeMib);
+  const results: SnapshotDefragResult[] = [];
+  for (const spec of [
+    { label: "etcd", binary: options.etcd, extraFlags: quota },
+    { label: "ours", binary: options.ours, extraFlags: quota },
+  ]) {
+    results.push(await run(spec, sizeMib, valueKib));
+  }
+  console.log(options.json ? JSON.stringify(results, null, 2) : snapshotDefragMarkdown(results));
+}

@@ -1,0 +1,79 @@
+/**
+ * A point-in-time copy of the member's SQLite backend file without blocking the event loop
+ * (what etcd gets from a long bbolt read transaction, mvcc/backend/backend.go Snapshot).
+ *
+ * The backend runs in WAL mode with an exclusive lock (server/storage/sqlite.ts), so no second
+ * connection can read it. Instead, the WAL is checkpointed into the main file once (bounded by
+ * the auto-checkpoint size, about 4 MiB), then automatic checkpoints are switched off: from then
+ * on every write goes to the WAL only and the main file is frozen at that point in time. The
+ * frozen file is copied with the file system's own copy (`fs.promises.copyFile`, off the main
+ * thread, no file data in the JS heap), and automatic checkpoints are switched back on. The WAL
+ * grows by what is written during the copy and shrinks at the next checkpoint.
+ *
+ * Copies of one database run one after another, each with its own freeze, so every copy is at
+ * least as new as the moment it was asked for (a Raft snapshot's image must not be older than
+ * its index). Whoever else checkpoints or rewrites the file (Defragment) waits for
+ * {@link backendCopyRunning} to turn false first.
+ */
+import type { Database } from "bun:sqlite";
+import { openSync, writeSync, closeSync } from "node:fs";
+import { copyFile, rm } from "node:fs/promises";
+
+/** SQLite's default `wal_autocheckpoint`, pages, restored after a copy. */
+const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
+
+/** Per database: the copy chain's tail and whether a copy holds the file frozen now. */
+const state = new WeakMap<Database, { tail: Promise<void>; frozen: boolean }>();
+
+/** True while a copy of `db` holds its main file frozen: do not checkpoint or VACUUM it now. */
+export function backendCopyRunning(db: Database): boolean {
+  return state.get(db)?.frozen ?? false;
+}
+
+/** Switches automatic checkpoints back on; a database closed meanwhile (member stopping) has none to switch. */
+function restoreAutocheckpoint(db: Database): void {
+  try {
+    db.run(`PRAGMA wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
+  } catch (e) {
+    if (!/closed/i.test(String(e))) throw e;
+  }
+}
+
+/**
+ * Writes a copy of `db`'s file (as of the call, or later when copies queue) to `destPath`, as a
+ * plain rollback-journal SQLite file (header bytes 18 and 19 set to 1, SQLite file format §1.3)
+ * that opens read-only or ATTACHes without a WAL. `db` must not be inside a transaction when the
+ * copy starts (the caller's apply loop commits synchronously, so an async caller never is).
+ * `signal` abandons the copy (and removes `destPath`) with the signal's reason. Errors: file
+ * system errors (e.g. ENOSPC) and SQLite errors as they are; the freeze always ends.
+ */
+export function copyBackendFile(db: Database, destPath: string, signal?: AbortSignal): Promise<void> {
+  const s = state.get(db) ?? { tail: Promise.resolve(), frozen: false };
+  state.set(db, s);
+  const run = async () => {
+    signal?.throwIfAborted();
+    const cp = db.query<{ busy: number }, []>("PRAGMA wal_checkpoint(TRUNCATE)").get();
+    if (cp?.busy) throw new Error("backend copy: the WAL checkpoint did not complete");
+    db.run("PRAGMA wal_autocheckpoint = 0");
+    s.frozen = true;
+    try {
+      await copyFile(db.filename, destPath);
+      signal?.throwIfAborted();
+    } catch (e) {
+      await rm(destPath, { force: true });
+      throw e;
+    } finally {
+      s.frozen = false;
+      restoreAutocheckpoint(db);
+    }
+    const fd = openSync(destPath, "r+");
+    try {
+      writeSync(fd, Uint8Array.of(1, 1), 0, 2, 18);
+    } finally {
+      closeSync(fd);
+    }
+  };
+  const done = s.tail.then(run, run);
+  s.tail = done.catch(() => {});
+  return done;
+}
