@@ -109,16 +109,20 @@ test("alarms survive a restart; CORRUPT refuses writes but not reads; a negative
 
 test("the quota leaves the Raft log out (etcd counts its bbolt file, not its WAL)", async () => {
   const dir = tmp();
-  const node = await open(dir, 400 * 1024);
+  // Without a quota first: the history below must not hit it before its compaction.
+  const writer = await open(dir, -1);
   const big = new Uint8Array(40 * 1024).fill(98);
   // 8 x 40 kB through the log, each deleted again: the Raft log keeps ~320 kB, the kv table little.
   let rev = 0n;
   for (let i = 0; i < 8; i++) {
-    await node.put(put("big", big));
-    rev = (await node.deleteRange(create(DeleteRangeRequestSchema, { key: enc.encode("big") }))).header!.revision;
+    await writer.put(put("big", big));
+    rev = (await writer.deleteRange(create(DeleteRangeRequestSchema, { key: enc.encode("big") }))).header!.revision;
   }
-  await node.compact(create(CompactionRequestSchema, { revision: rev, physical: true }));
-  await node.defragment();
+  await writer.compact(create(CompactionRequestSchema, { revision: rev, physical: true }));
+  await writer.defragment();
+  await writer.close();
+  nodes.length = 0;
+  const node = await open(dir, 400 * 1024);
   expect(node.backendSize).toBeGreaterThan(300 * 1024);
   // 300 kB + 100 kB > 400 kB with the Raft log counted; it fits without.
   expect(await errorOf(node.put(put("fits", new Uint8Array(100 * 1024))))).toBe("ok");

@@ -18,7 +18,7 @@ import {
   type SnapshotChunk,
 } from "../../proto/gen/etcdts/peer_pb.ts";
 import type { PeerCounters } from "../metrics/peer-counters.ts";
-import type { IncomingSnapshot } from "./snapshot-data.ts";
+import { snapshotTransferBytes, type IncomingSnapshot } from "./snapshot-data.ts";
 import { CLUSTER_ID_HEADER, REFUSALS, checkRequestHeaders, hexId, type ReceiverIdentity } from "./headers.ts";
 
 /** What the receiving service needs from the transport. */
@@ -138,8 +138,7 @@ export function peerService(self: ReceiverContext): ServiceImpl<typeof Peer> {
         "incoming-snapshot-size-bytes": sizeBytes,
         "download-took-ms": Date.now() - started,
       });
-      // etcd counts the message and then the database it carries (rafthttp/http.go snapshotHandler).
-      self.counters?.received(hexId(from), raftMessageSize(msg) + sizeBytes);
+      self.counters?.received(hexId(from), snapshotTransferBytes(msg, sizeBytes));
       self.deliver(msg);
       return create(SnapshotReceivedSchema);
     },

@@ -10,12 +10,12 @@ import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect
 import type { Logger } from "../log.ts";
 import { EMPTY_BYTES, MessageType, type Message } from "../raft/types.ts";
 import { messageToProto } from "../raft/wire.ts";
-import { raftMessageSize, raftMessagesSize } from "../raft/message-size.ts";
+import { raftMessagesSize } from "../raft/message-size.ts";
 import { MessageBatchSchema, Peer, SnapshotChunkSchema, type MessageBatch, type SnapshotChunk } from "../../proto/gen/etcdts/peer_pb.ts";
 import { CLUSTER_ID_HEADER, REFUSALS, hexId, requestHeaders } from "./headers.ts";
 import { PEER_READ_MAX_BYTES } from "./listen.ts";
 import { peerConnectOptions, type PeerClientTls } from "./peer-tls.ts";
-import type { OutgoingSnapshot } from "./snapshot-data.ts";
+import { snapshotTransferBytes, type OutgoingSnapshot } from "./snapshot-data.ts";
 import type { PeerStats } from "./types.ts";
 import type { PeerCounters } from "../metrics/peer-counters.ts";
 
@@ -218,8 +218,7 @@ export class RemotePeer {
       if (this.stopped) return;
       this.stats[ok ? "snapshotsSent" : "snapshotsFailed"]++;
       if (!ok) this.ctx.counters?.sentFailed(hexId(this.id), 1);
-      // etcd counts the message and the database file it carries (rafthttp/snapshot_sender.go TotalSize).
-      if (ok) this.ctx.counters?.sent(hexId(this.id), raftMessageSize(m) + (image?.sizeBytes ?? 0));
+      if (ok) this.ctx.counters?.sent(hexId(this.id), snapshotTransferBytes(m, image?.sizeBytes ?? 0));
       if (!ok) this.ctx.reportUnreachable(this.id);
       this.ctx.reportSnapshot(this.id, ok);
     })();

@@ -8,6 +8,17 @@
  * bounded whatever the backend size; without them the transport sends and delivers the
  * message's own `snapshot.data` in memory (transport tests, the transport benchmark).
  */
+import { raftMessageSize } from "../raft/message-size.ts";
+import { EMPTY_BYTES, type Message } from "../raft/types.ts";
+
+/**
+ * Bytes one MsgSnap transfer counts in the peer byte metrics, on both ends: the message as sent
+ * (its snapshot without data) plus the image, as etcd adds the message's Size() and the database
+ * file's bytes (rafthttp/snapshot_sender.go TotalSize, rafthttp/http.go snapshotHandler).
+ */
+export function snapshotTransferBytes(m: Message, imageBytes: number): number {
+  return raftMessageSize({ ...m, snapshot: { ...m.snapshot!, data: EMPTY_BYTES } }) + imageBytes;
+}
 
 /** The image sent with one MsgSnap. */
 export interface OutgoingSnapshot {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import * as net from "node:net";
 import { EntryType, MessageType, makeMessage, type Message } from "../raft/types.ts";
-import { raftMessagesSize } from "../raft/message-size.ts";
+import { raftMessageSize, raftMessagesSize } from "../raft/message-size.ts";
+import { snapshotTransferBytes } from "./snapshot-data.ts";
 import { PeerCounters } from "../metrics/peer-counters.ts";
 import { freePort } from "../http/test-util.ts";
 import { connect, numbered, recordedTransport, until, type RecordedTransport } from "./testing.ts";
@@ -225,8 +226,11 @@ describe("snapshot", () => {
     const msgs = [...range(0, 50).map((n) => numbered(1n, 2n, n)), app, snapMsg(new Uint8Array(300_000))];
     a.t.send(msgs);
     await until(() => b.got.length === msgs.length && a.snapshots.length === 1, "every message and the snapshot report");
-    const expected = raftMessagesSize(msgs);
+    // The MsgSnap counts as sent (its snapshot without data) plus its image, as etcd's TotalSize.
+    const snap = msgs.at(-1)!;
+    const expected = raftMessagesSize(msgs.slice(0, -1)) + snapshotTransferBytes(snap, 300_000);
     expect(expected).toBeGreaterThan(301_000 + 50 * 30);
+    expect(snapshotTransferBytes(snap, 300_000)).toBe(raftMessageSize({ ...snap, snapshot: { ...snap.snapshot!, data: new Uint8Array() } }) + 300_000);
     await until(() => received.receivedBytes.get("1") === expected, "received bytes");
     expect(sent.sentBytes.get("2")).toBe(expected);
   });
