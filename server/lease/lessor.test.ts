@@ -157,6 +157,33 @@ describe("keep-alive", () => {
     const e = await result;
     expect((e as ConnectError).rawMessage).toBe("etcdserver: requested lease not found");
   });
+
+  test("a lease whose revoke was proposed is not renewed after a re-promotion refreshed it (found by server/sim seed 11707)", async () => {
+    const clock = new FakeClock();
+    const lessor = primary(clock);
+    lessor.grant(1n, 2);
+    clock.advance(2000);
+    expect(lessor.findExpired(10)).toEqual([1n]);
+    // Leadership lost and regained before the revoke committed: the lease looks alive again.
+    lessor.demote();
+    lessor.promote(1000);
+    const pending = lessor.renew(1n);
+    expect(pending).toBeInstanceOf(Promise);
+    lessor.remove(1n);
+    const e = await (pending as Promise<number>).catch((err: ConnectError) => err);
+    expect((e as ConnectError).rawMessage).toBe("etcdserver: requested lease not found");
+  });
+
+  test("a keep-alive waiting for an expired lease's revoke fails with 'not leader' when the lessor is demoted (found by server/sim seed 7140: it waited for good)", async () => {
+    const clock = new FakeClock();
+    const lessor = primary(clock);
+    lessor.grant(1n, 2);
+    clock.advance(2000);
+    const pending = lessor.renew(1n) as Promise<number>;
+    lessor.demote();
+    const e = await pending.catch((err: ConnectError) => err);
+    expect((e as ConnectError).rawMessage).toBe("etcdserver: not leader");
+  });
 });
 
 describe("time to live and listing", () => {

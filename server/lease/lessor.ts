@@ -68,7 +68,7 @@ export class Lease {
   expiry = Infinity;
   /** When the revocation of this expired lease was last handed out, ms. */
   revokeRequestedAt = -Infinity;
-  private revokedWaiters: (() => void)[] = [];
+  private revokedWaiters: ((outcome: "revoked" | "demoted") => void)[] = [];
 
   /**
    * @param id lease ID
@@ -91,14 +91,17 @@ export class Lease {
     return this.expiry - now;
   }
 
-  /** Resolves once the lease has been revoked (removed from the lessor). */
-  whenRevoked(): Promise<void> {
+  /**
+   * Resolves with "revoked" once the lease has been revoked (removed from the lessor), or with
+   * "demoted" once its lessor stopped being primary first (the revocation may then never come).
+   */
+  whenRevoked(): Promise<"revoked" | "demoted"> {
     return new Promise((resolve) => this.revokedWaiters.push(resolve));
   }
 
-  /** Wakes everyone waiting in {@link whenRevoked}. */
-  markRevoked(): void {
-    for (const w of this.revokedWaiters.splice(0)) w();
+  /** Wakes everyone waiting in {@link whenRevoked} with `outcome`. */
+  markRevoked(outcome: "revoked" | "demoted" = "revoked"): void {
+    for (const w of this.revokedWaiters.splice(0)) w(outcome);
   }
 }
 
@@ -206,7 +209,11 @@ export class Lessor {
   /** Stops deciding expiry (etcd's Demote): leases never expire until promoted again. */
   demote(): void {
     this.primary = false;
-    for (const l of this.table.values()) l.expiry = Infinity;
+    for (const l of this.table.values()) {
+      l.expiry = Infinity;
+      // Keep-alives waiting for an expired lease's revocation: this member no longer decides it.
+      l.markRevoked("demoted");
+    }
   }
 
   /**
@@ -257,19 +264,25 @@ export class Lessor {
 
   /**
    * Keep-alive (etcd's Renew): the lease expires its granted TTL from now; returns that TTL
-   * (seconds). Only the primary renews. A lease already past its expiry is not renewed: the
-   * answer waits until its revocation is applied and then fails.
+   * (seconds). Only the primary renews. A lease already past its expiry, or whose revocation this
+   * member has proposed, is not renewed: the answer waits until its revocation is applied and
+   * then fails, or until this lessor is demoted
+   * (etcd's Renew: `<-l.revokec` or `<-demotec`).
    * Errors: LeaseNotFound (NotFound) for an unknown or (after waiting) expired lease;
-   * NotLeader (FailedPrecondition "etcdserver: not leader") when not primary.
+   * NotLeader (FailedPrecondition "etcdserver: not leader") when not primary, or demoted while
+   * waiting (etcd's ErrNotPrimary: the caller asks the new leader).
    */
   renew(id: bigint): number | Promise<number> {
     if (!this.primary) throw Errors.NotLeader();
     const l = this.table.get(id);
     if (!l) throw Errors.LeaseNotFound();
     const now = this.clock.now();
-    if (l.remainingMs(now) <= 0) {
-      return l.whenRevoked().then(() => {
-        throw Errors.LeaseNotFound();
+    // A lease whose revocation this member proposed is not renewed even if a promotion has
+    // refreshed it since: the revoke may still commit (found by server/sim seed 11707, a
+    // keep-alive acknowledged just before the revoke proposed in an earlier term applied).
+    if (l.remainingMs(now) <= 0 || l.revokeRequestedAt > -Infinity) {
+      return l.whenRevoked().then((outcome) => {
+        throw outcome === "demoted" ? Errors.NotLeader() : Errors.LeaseNotFound();
       });
     }
     l.remainingTtl = 0;

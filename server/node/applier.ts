@@ -46,10 +46,16 @@ export type AppliedResponse =
   | AuthResponse;
 
 /**
- * A successful entry's outcome: the response and the MVCC events it produced; for a v2 request
- * (whose response is empty) its v2 store outcome too.
+ * A successful entry's outcome: the response (none for an entry without a v3 answer: member
+ * attributes, a v2 request, an unknown request), the MVCC events it produced and the revision
+ * after it; for a v2 request its v2 store outcome too.
  */
-export type AppliedOutcome = { response: AppliedResponse; events: Event[]; revision: number; v2?: V2Outcome };
+export interface AppliedOutcome {
+  response: AppliedResponse | undefined;
+  events: Event[];
+  revision: number;
+  v2?: V2Outcome;
+}
 
 /** Outcome of applying one entry, or an etcd error. */
 export type ApplyOutcome = AppliedOutcome | ConnectError;
@@ -81,7 +87,7 @@ export function applyEntry(target: ApplyTarget, req: InternalRaftRequest, index 
   // etcd applies v2 requests apart from the v3 appliers (no alarm or v3 auth check).
   if (req.v2) {
     const v2 = target.v2Store ? applyV2(target.v2Store, req.v2) : undefined;
-    return { response: create(CompactionResponseSchema), events: [], revision: mvcc.currentRevision, v2 };
+    return { response: undefined, events: [], revision: mvcc.currentRevision, v2 };
   }
   try {
     if (target.alarms) {
@@ -114,8 +120,8 @@ export function applyEntry(target: ApplyTarget, req: InternalRaftRequest, index 
     if (error instanceof ConnectError) return error;
     throw error;
   }
-  // An entry with no known request (e.g. an empty leader entry) changes nothing.
-  return { response: create(CompactionResponseSchema), events: [], revision: mvcc.currentRevision };
+  // An entry with no known request changes nothing and has no answer.
+  return { response: undefined, events: [], revision: mvcc.currentRevision };
 }
 
 /** The outcome of a write: keys move between leases as its events say, then the revision is read. */

@@ -149,10 +149,10 @@ export class ClusterAdmin implements ClusterAdminApi {
     if (!transferee || transferee.isLearner) throw Errors.BadLeaderTransferee();
     this.ctx.raft.transferLeader(target);
     const { env } = this.ctx;
-    const deadline = env.now() + this.ctx.requestTimeoutMs;
+    const deadline = env.monotonicMs() + this.ctx.requestTimeoutMs;
     while (this.ctx.raft.leader !== target) {
       if (this.ctx.isClosed()) throw Errors.Stopped();
-      if (env.now() >= deadline) throw Errors.TimeoutLeaderTransfer();
+      if (env.monotonicMs() >= deadline) throw Errors.TimeoutLeaderTransfer();
       await new Promise<void>((r) => env.setTimeout(r, this.ctx.heartbeatMs));
     }
   }

@@ -10,6 +10,8 @@ import {
   RangeRequestSchema,
   TxnRequestSchema,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { InternalRaftRequestSchema } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
+import { applyEntry } from "./applier.ts";
 import { startEtcdNode, type EtcdNode } from "./etcd-node.ts";
 import { quietNodeLogger, singleMemberConfig } from "./testing.ts";
 
@@ -99,4 +101,11 @@ test("a read-only txn does not go through the log", async () => {
   );
   expect(res.succeeded).toBe(true);
   expect(node.status().raftIndex).toBe(before);
+});
+
+test("an entry with no request applies nothing and has no answer (no fake response is recorded for it)", async () => {
+  const { node } = await open();
+  const before = node.mvcc.currentRevision;
+  const out = applyEntry(node, create(InternalRaftRequestSchema, { ID: 5n }));
+  expect(out).toEqual({ response: undefined, events: [], revision: before });
 });

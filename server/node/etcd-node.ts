@@ -1,5 +1,8 @@
 /**
- * EtcdNode: one member's read and write pipeline, implementing `EtcdServerApi`.
+ * EtcdNode: one member's client-facing server, implementing `EtcdServerApi`: requests come in,
+ * writes are proposed and waited for, answers go out. What committed entries do (apply, the
+ * waiters' outcomes, watch events, membership facts, compaction batches) lives in the state
+ * machine (server/node/state-machine.ts); the Raft loop in server/node/raft-driver.ts.
  *
  * Write path (etcd's `etcdserver/v3_server.go` processInternalRaftRequest): client ->
  * propose (encode InternalRaftRequest with a unique ID, size check) -> Raft (RaftDriver:
@@ -18,7 +21,7 @@
 import { peerClientTls, type PeerClientTls } from "../transport/peer-tls.ts";
 import type { TlsInfo } from "../tls/tls-info.ts";
 import { ConnectError } from "@connectrpc/connect";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { statSync } from "node:fs";
 import type { Database } from "bun:sqlite";
 import {
@@ -67,7 +70,6 @@ import {
   type TxnRequest,
   type TxnResponse,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import type { Event } from "../../proto/gen/mvccpb/kv_pb.ts";
 import { Errors } from "../errors.ts";
 import { MvccStore, isTxnReadOnly } from "../mvcc/store.ts";
 import { keyToBytes } from "../mvcc/keys.ts";
@@ -82,12 +84,12 @@ import { hashBackend, hashKV, type KvHash } from "../mvcc/hash.ts";
 import { SqliteRaftStorage } from "../storage/raft-storage.ts";
 import { MembersTable, memberIdToHex, type MemberRecord } from "../storage/members.ts";
 import { LeasesTable } from "../storage/leases.ts";
-import { Lessor, minLeaseTtl, systemClock, type Clock } from "../lease/lessor.ts";
+import { Lessor, minLeaseTtl, type Clock } from "../lease/lessor.ts";
 import { AuthStore, ROOT_USER, type AuthInfo } from "../auth/store.ts";
 import { AuthServer, BCRYPT_DEFAULT_COST, BCRYPT_MAX_COST, BCRYPT_MIN_COST, isValidBcryptCost } from "../auth/server.ts";
 import { checkTxnAuth } from "../auth/apply.ts";
 import { createTokenProvider, type TokenProvider } from "../auth/tokens.ts";
-import { systemWallClock, type WallClock } from "../auth/jwt-token.ts";
+import type { WallClock } from "../auth/jwt-token.ts";
 import { LeaseIdGenerator } from "../lease/ids.ts";
 import { restoreLeaseAttachments } from "../lease/apply.ts";
 import { forwardLeaseRenew, forwardLeaseTimeToLive } from "../lease/forward.ts";
@@ -97,30 +99,30 @@ import { humanizeBytes as humanBytes } from "../../cli/go/humanize.ts";
 import { removeSnapshotLeftovers, snapshotChunks, type SnapshotChunk } from "../snapshot/stream.ts";
 import { incomingImage, outgoingImage } from "./raft-snapshot-image.ts";
 import type { IncomingSnapshot, OutgoingSnapshot } from "../transport/snapshot-data.ts";
-import { applyEntry, type AppliedOutcome, type ApplyOutcome, type AppliedResponse } from "./applier.ts";
+import type { AppliedOutcome, ApplyOutcome, AppliedResponse } from "./applier.ts";
+import { MemberStateMachine } from "./state-machine.ts";
 import { V2Server } from "./v2-server.ts";
 import type { V2Store } from "../v2store/store.ts";
 import type { V2HttpDeps } from "../http/v2/mount.ts";
 import { AppendStats } from "../v2stats/append-stats.ts";
-import { ProposalWaiters } from "./proposals.ts";
 import { RaftDriver } from "./raft-driver.ts";
-import { decodeMemberContext, applyMemberAttributes, applyMemberConfChange, encodeMemberContext, validateConfChange } from "../membership/apply.ts";
+import { encodeMemberContext } from "../membership/apply.ts";
 import { joinExistingCluster, type JoinInfo } from "../membership/join.ts";
-import { ConfChangeType, MessageType, StateType, type ConfChange, type Entry, type Message, type NodeId } from "../raft/types.ts";
+import { MessageType, StateType, type Message, type NodeId } from "../raft/types.ts";
 import { bootstrapMembership, type BootstrapConfig } from "./bootstrap.ts";
 import { forceNewCluster } from "../recovery/force-new-cluster.ts";
-import { ClusterAdmin, toMember, type ConfChangeOutcome } from "./cluster-admin.ts";
+import { ClusterAdmin, toMember } from "./cluster-admin.ts";
 import type { EtcdServerApi } from "./types.ts";
 import { exitOnFatal, type OnFatal } from "./fatal.ts";
 import { idToHex } from "../membership/ids.ts";
 import { realEnv, type MemberEnv } from "./env.ts";
 import { countTxn, MemberCounters } from "../metrics/member-counters.ts";
 import { applyErrorText, DEFAULT_WARNING_APPLY_DURATION_MS, READ_ONLY_PREFIX, SlowApplyWarner } from "../metrics/slow-apply.ts";
-import { loggableRaftRequest, loggableReadOnlyTxnResponse, loggableResponseSize, loggableTxn } from "../metrics/loggable-request.ts";
+import { loggableReadOnlyTxnResponse, loggableResponseSize, loggableTxn } from "../metrics/loggable-request.ts";
 import { compactText } from "../../cli/go/proto-text.ts";
 import { HeartbeatTimeoutDetector, LATE_HEARTBEAT_WARNING } from "../metrics/heartbeat-detector.ts";
 import type { MemberMetricsSource } from "../metrics/registry.ts";
-import { COMPACTION_BATCH_PAUSE_MS, COMPACTION_BATCH_ROWS, MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS, PROPOSAL_RETRY_MS } from "./limits.ts";
+import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS, PROPOSAL_RETRY_MS } from "./limits.ts";
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
 export interface NodeConfig extends BootstrapConfig {
@@ -221,31 +223,23 @@ export class EtcdNode implements EtcdServerApi {
   readonly alarmLog: (msg: string, fields: Record<string, unknown>) => void;
   /** The space quota, bytes (Infinity: none). */
   private readonly quotaBytes: number;
-  /** Backend size as of the last apply batch, bytes (etcd's backend.Size(), updated at commit). */
-  private backendBytes = 0;
   private readonly meta: Meta;
   private readonly membersTable: MembersTable;
   private readonly raftStorage: SqliteRaftStorage;
   /** The Raft loop of this member. */
   readonly raft: RaftDriver;
   private readonly env: MemberEnv;
-  private readonly waiters: ProposalWaiters;
-  /** Callers of membership changes, by ConfChange ID. */
-  private readonly confWaiters: ProposalWaiters<ConfChangeOutcome>;
+  /** Apply, the proposal waiters and the events of the batch being applied (server/node/state-machine.ts). */
+  private readonly sm: MemberStateMachine;
   private readonly requestIds: LeaseIdGenerator;
   /** MemberAdd/Remove/Update/Promote and MoveLeader (server/node/cluster-admin.ts). */
   readonly cluster: ClusterAdmin;
   /** The cluster's members when this member joined it (`--initial-cluster-state existing`, first start). */
   readonly joinedMembers: MemberRecord[] | undefined;
-  /** Whether this member is a learner (cached: checked on every client request). */
-  private learner = false;
   /** When this member started, epoch ms (`startTime` of /v2/stats/self). */
   private readonly startedAtMs: number;
   /** When a leader was last elected (epoch ms; etcd's leadElectedTime). */
   private leaderElectedAt = 0;
-  /** A snapshot was installed in the transaction being applied. */
-  private snapshotRestored = false;
-  private removedSelf = false;
   private removalHandled = false;
   /**
    * Resolves once this member has been removed from the cluster (its own removal applied, or a
@@ -253,8 +247,6 @@ export class EtcdNode implements EtcdServerApi {
    */
   readonly removed: Promise<void>;
   private markRemoved!: () => void;
-  /** Watch events of entries applied in the current transaction, delivered once it committed. */
-  private appliedEvents: [number, Event[]][] = [];
   private readonly requestTimeoutMs: number;
   /** How to dial `https://` peer URLs for forwarded calls. */
   private readonly peerTls: PeerClientTls | undefined;
@@ -298,8 +290,6 @@ export class EtcdNode implements EtcdServerApi {
     // Checked first: a bad retention fails the start before any loop runs (etcd: StartEtcd fails).
     const compactionMode = cfg.autoCompactionMode ?? "periodic";
     const compactionRetention = parseCompactionRetention(compactionMode, cfg.autoCompactionRetention ?? "0");
-    this.waiters = new ProposalWaiters(env);
-    this.confWaiters = new ProposalWaiters<ConfChangeOutcome>(env);
     this.meta = new Meta(db);
     this.membersTable = new MembersTable(db);
     const ids = bootstrapMembership(db, this.meta, this.membersTable, cfg, join);
@@ -307,7 +297,6 @@ export class EtcdNode implements EtcdServerApi {
     this.memberId = ids.memberId;
     this.joinedMembers = join?.members;
     this.onFatal = cfg.onFatal ?? exitOnFatal({ fatal: (msg, fields) => (logger.fatal ?? logger.warn).call(logger, msg, fields) });
-    this.learner = this.membersTable.get(this.memberId)?.isLearner ?? false;
     const heartbeatMs = cfg.heartbeatIntervalMs ?? 100;
     const electionMs = cfg.electionTimeoutMs ?? 1000;
     // etcd's ReqTimeout: 5 s plus two election timeouts (etcdserver/config.go).
@@ -328,13 +317,12 @@ export class EtcdNode implements EtcdServerApi {
     this.alarmLog = (msg, fields) => logger.warn(msg, fields);
     this.quotaBytes = effectiveQuotaBytes(cfg.quotaBackendBytes ?? 0);
     this.logQuota(cfg.quotaBackendBytes ?? 0);
-    this.backendBytes = backendSize(db).totalBytes;
     this.tokens = createTokenProvider(cfg.authToken ?? "simple", (cfg.authTokenTtl ?? 300) * 1000, {
-      monotonic: cfg.clock ?? systemClock,
-      wall: cfg.wallClock ?? systemWallClock,
+      monotonic: cfg.clock ?? { now: () => env.monotonicMs() },
+      wall: cfg.wallClock ?? { now: () => env.now() },
     });
     restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
-    this.watchHub = new WatchHub(this.mvcc, new HistoryReader(db));
+    this.watchHub = new WatchHub(this.mvcc, new HistoryReader(db), { timers: env });
 
     this.readyPromise = new Promise((resolve) => (this.markReady = resolve));
     this.removed = new Promise((resolve) => (this.markRemoved = resolve));
@@ -349,6 +337,32 @@ export class EtcdNode implements EtcdServerApi {
         return { index: this.raft.committedIndex, term: Number(st.hardState.term) };
       },
       warn: (msg, fields) => logger.warn(msg, fields),
+    });
+    this.sm = new MemberStateMachine({
+      db,
+      memberId: this.memberId,
+      members: this.membersTable,
+      mvcc: this.mvcc,
+      lessor: this.lessor,
+      authStore: this.authStore,
+      tokens: this.tokens,
+      alarms: this.alarms,
+      alarmLog: this.alarmLog,
+      watchHub: this.watchHub,
+      v2: this.v2,
+      slowApply: this.slowApply,
+      header: () => this.header(),
+      fitsQuota: (req) => this.fitsQuotaAtApply(req),
+      onOverQuota: () => this.raiseNoSpaceAfterApply(),
+      counters: this.counters,
+      env,
+      logger,
+      compactionBatchLimit: cfg.compactionBatchLimit,
+      onMembersChanged: () => this.onMembersChanged?.(),
+      onRemovedSelf: () => this.stopRemoved(),
+      onSnapshotRestored: () => (this.lastWatchHeader = undefined),
+      onFatal: (msg, fields) => this.memberFatal(msg, fields),
+      isClosed: () => this.closed,
     });
     this.raftStorage = new SqliteRaftStorage(db, this.meta);
     // etcd replaces --snapshot-count 0 with its default (etcdserver/server.go).
@@ -369,10 +383,10 @@ export class EtcdNode implements EtcdServerApi {
       // that many, so that a member more than two snapshot counts behind catches up by snapshot.
       catchUpEntries: cfg.catchUpEntries ?? Math.min(5000, snapshotCount),
       requestTimeoutMs: this.requestTimeoutMs,
-      applyEntry: (e) => this.applyCommitted(e),
-      applyConfChange: (cc) => this.applyConfChange(cc),
-      restoreSnapshot: () => this.restoreSnapshot(),
-      onApplied: () => this.afterApply(),
+      applyEntry: (e) => this.sm.applyCommitted(e),
+      applyConfChange: (cc) => this.sm.applyConfChange(cc),
+      restoreSnapshot: () => this.sm.restoreSnapshot(),
+      onApplied: (index) => this.sm.afterApply(index),
       send: (messages) => {
         this.checkHeartbeats(messages);
         for (const m of messages) if (m.type === MessageType.MsgApp) this.appendStats.sent(env.now(), messageBytes(m));
@@ -416,7 +430,7 @@ export class EtcdNode implements EtcdServerApi {
       memberId: this.memberId,
       raft: this.raft,
       members: () => this.membersTable.all(),
-      confWaiters: this.confWaiters,
+      confWaiters: this.sm.confWaiters,
       nextRequestId: () => this.requestIds.next(),
       requestTimeoutMs: this.requestTimeoutMs,
       heartbeatMs,
@@ -429,7 +443,7 @@ export class EtcdNode implements EtcdServerApi {
       peerTls: this.peerTls,
     });
     // Rows of a compaction a restart interrupted.
-    this.scheduleCompaction();
+    this.sm.scheduleCompaction();
     this.compactor = startCompactor(compactionMode, compactionRetention, {
       env,
       log: logger,
@@ -468,7 +482,7 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   rejectIfLearner(): void {
-    if (this.learner) throw Errors.NotSupportedForLearner();
+    if (this.sm.isLearner) throw Errors.NotSupportedForLearner();
   }
 
   /** etcd's NewBackendQuota start-up line. */
@@ -494,9 +508,9 @@ export class EtcdNode implements EtcdServerApi {
    */
   private quotaRefusal(r: QuotaRequest): Promise<never> | undefined {
     // A learner's writes are refused as such by propose (etcd's interceptor runs first).
-    if (this.learner || quotaAvailable(r, this.backendBytes, this.quotaBytes)) return undefined;
+    if (this.sm.isLearner || quotaAvailable(r, this.sm.backendSize, this.quotaBytes)) return undefined;
     // etcd's quota counts its bbolt file, not its WAL: leave out the pages of our Raft log.
-    if (quotaAvailable(r, this.backendBytes - this.raftLogBytes(), this.quotaBytes)) return undefined;
+    if (quotaAvailable(r, this.sm.backendSize - this.raftLogBytes(), this.quotaBytes)) return undefined;
     const activate = create(AlarmRequestSchema, { memberID: this.memberId, action: AlarmRequest_AlarmAction.ACTIVATE, alarm: AlarmType.NOSPACE });
     return this.alarm(activate).then(
       () => Promise.reject(Errors.NoSpace()),
@@ -550,50 +564,6 @@ export class EtcdNode implements EtcdServerApi {
     return hashBackend(this.db);
   }
 
-  /** A compaction batch is scheduled. */
-  private compactionScheduled = false;
-  /** Callers waiting until a compaction's rows are all deleted (physical compactions). */
-  private compactionWaiters: (() => void)[] = [];
-
-  /**
-   * Deletes the rows compactions freed, COMPACTION_BATCH_ROWS (or `--experimental-compaction-batch-limit`) per event-loop turn in their own
-   * transaction, COMPACTION_BATCH_PAUSE_MS apart, so compacting millions of revisions never holds
-   * the loop long enough to delay heartbeats (etcd's scheduleCompaction: batches with pauses).
-   */
-  private scheduleCompaction(pauseMs = 0): void {
-    if (this.compactionScheduled || this.closed) return;
-    if (this.mvcc.pendingCompactionRows === 0) {
-      for (const done of this.compactionWaiters.splice(0)) done();
-      return;
-    }
-    this.compactionScheduled = true;
-    const step = () => {
-      this.compactionScheduled = false;
-      if (this.closed) return;
-      if (!this.db.inTransaction) {
-        try {
-          const batch = (this.cfg.compactionBatchLimit ?? 0) > 0 ? this.cfg.compactionBatchLimit! : COMPACTION_BATCH_ROWS;
-          this.db.transaction(() => this.mvcc.compactStep(batch))();
-        } catch (e) {
-          this.memberFatal("failed to delete compacted revisions", { error: e instanceof Error ? e.message : String(e) });
-          return;
-        }
-      }
-      this.scheduleCompaction(COMPACTION_BATCH_PAUSE_MS);
-    };
-    if (pauseMs > 0) this.env.setTimeout(step, pauseMs);
-    else this.env.setImmediate(step);
-  }
-
-  /** Resolves once no compacted rows wait for deletion. */
-  private compactionDone(): Promise<void> {
-    if (this.mvcc.pendingCompactionRows === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.compactionWaiters.push(resolve);
-      this.scheduleCompaction();
-    });
-  }
-
   /** The Defragment running now, shared by concurrent callers. */
   private defragRunning: Promise<void> | undefined;
 
@@ -614,7 +584,7 @@ export class EtcdNode implements EtcdServerApi {
           nextTurn: (fn) => this.env.setImmediate(fn),
           onFullVacuum: () => this.logger.warn("converting the backend to incremental vacuum with one full VACUUM", { path }),
         });
-        this.backendBytes = backendSize(this.db).totalBytes;
+        this.sm.measureBackend();
         this.logger.info("defragmented", {
           path,
           "current-db-size-bytes-diff": fileSize(path) - before,
@@ -631,7 +601,7 @@ export class EtcdNode implements EtcdServerApi {
 
   /** Backend size used by the quota and Status, bytes (as of the last applied batch). */
   get backendSize(): number {
-    return this.backendBytes;
+    return this.sm.backendSize;
   }
 
   async linearizableReadNotify(): Promise<void> {
@@ -741,7 +711,7 @@ export class EtcdNode implements EtcdServerApi {
   /** Compaction through the log; with `physical`, answered once the freed rows are deleted (as etcd's). */
   async compact(req: CompactionRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<CompactionResponse> {
     const resp = (await this.clientPropose({ compaction: req }, ai, signal)) as CompactionResponse;
-    if (req.physical) await this.compactionDone();
+    if (req.physical) await this.sm.compactionDone();
     return resp;
   }
 
@@ -767,7 +737,15 @@ export class EtcdNode implements EtcdServerApi {
   async leaseRenew(id: bigint, localOnly = false): Promise<bigint> {
     this.assertOpen();
     if (!localOnly) this.rejectIfLearner();
-    if (this.lessor.isPrimary || localOnly) return BigInt(await this.lessor.renew(id));
+    if (this.lessor.isPrimary || localOnly) {
+      try {
+        return BigInt(await this.lessor.renew(id));
+      } catch (e) {
+        // Demoted while waiting for an expired lease's revocation: ask the new leader, as etcd's
+        // LeaseRenew does on ErrNotPrimary.
+        if (localOnly || !(e instanceof ConnectError) || e.rawMessage !== Errors.NotLeader().rawMessage) throw e;
+      }
+    }
     return forwardLeaseRenew(this.leaderPeerUrls(), id, this.requestTimeoutMs, this.peerTls);
   }
 
@@ -839,7 +817,7 @@ export class EtcdNode implements EtcdServerApi {
       raftIndex: BigInt(st.hardState.commit),
       raftTerm: BigInt(st.hardState.term),
       raftAppliedIndex: BigInt(this.raft.appliedIndex),
-      isLearner: this.learner,
+      isLearner: this.sm.isLearner,
       // etcd lists "etcdserver: no leader" (and raised alarms) in errors (v3rpc/maintenance.go).
       errors: [...(st.softState.lead === 0n ? [Errors.NoLeader().rawMessage] : []), ...this.alarmList().map(alarmString)],
     });
@@ -882,6 +860,7 @@ export class EtcdNode implements EtcdServerApi {
       // etcd fragments at --max-request-bytes + grpcOverheadBytes (512 KiB), v3rpc/watch.go.
       maxResponseBytes: this.cfg.maxRequestBytes + 512 * 1024,
       progressIntervalMs: this.cfg.watchProgressNotifyIntervalMs,
+      env: this.env,
     });
   }
 
@@ -909,8 +888,8 @@ export class EtcdNode implements EtcdServerApi {
     this.v2.stop();
     this.watchHub.close();
     this.raft.stop();
-    this.waiters.failAll(Errors.Stopped());
-    this.confWaiters.failAll(Errors.Stopped());
+    this.sm.waiters.failAll(Errors.Stopped());
+    this.sm.confWaiters.failAll(Errors.Stopped());
     this.db.close();
   }
 
@@ -953,13 +932,15 @@ export class EtcdNode implements EtcdServerApi {
    * request's own etcd error.
    */
   private async propose(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: AbortSignal): Promise<AppliedResponse> {
-    const result = await this.proposeEntry(fields, ai, signal);
-    result.response.header = this.header();
-    result.response.header.revision = BigInt(result.revision);
-    return result.response;
+    const { response, revision } = await this.proposeEntry(fields, ai, signal);
+    // Every client request has an answer (server/node/applier.ts); member attributes and v2 requests have none.
+    if (!response) throw new Error("applied entry has no response");
+    response.header = this.header();
+    response.header.revision = BigInt(revision);
+    return response;
   }
 
-  /** {@link propose}, resolving with the entry's whole outcome (a v2 request's is in `v2`). */
+  /** {@link propose}, resolving with the entry's whole outcome (a v2 request's is in `v2`; member attributes have no response). */
   private async proposeEntry(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: AbortSignal): Promise<AppliedOutcome> {
     this.assertOpen();
     if (signal?.aborted) throw Errors.Canceled();
@@ -967,7 +948,7 @@ export class EtcdNode implements EtcdServerApi {
     // restarting behind a long unapplied tail must still become ready.
     const limited = !fields.memberAttributes;
     if (limited && this.raft.lagEntries > MAX_APPLY_LAG_ENTRIES) throw Errors.TooManyRequests();
-    if (limited && this.waiters.size >= MAX_PENDING_PROPOSALS) throw Errors.TooManyRequests();
+    if (limited && this.sm.waiters.size >= MAX_PENDING_PROPOSALS) throw Errors.TooManyRequests();
     const id = this.requestIds.next();
     const req = create(InternalRaftRequestSchema, { ...fields, ID: id });
     // The sender, checked when the entry is applied (etcd's RequestHeader username/auth_revision).
@@ -975,12 +956,12 @@ export class EtcdNode implements EtcdServerApi {
     const data = toBinary(InternalRaftRequestSchema, req);
     // etcd checks --max-request-bytes on v3 requests only; a v2 form is capped at 10 MiB by Go's ParseForm.
     if (data.length > this.cfg.maxRequestBytes && !fields.v2) throw Errors.RequestTooLarge();
-    if (limited && this.waiters.size > 0 && this.waiters.bytes + data.length > MAX_PENDING_PROPOSAL_BYTES) {
+    if (limited && this.sm.waiters.size > 0 && this.sm.waiters.bytes + data.length > MAX_PENDING_PROPOSAL_BYTES) {
       throw Errors.TooManyRequests();
     }
     const start = this.env.now();
     let accepted = false;
-    const outcome = this.waiters.register(
+    const outcome = this.sm.waiters.register(
       id,
       this.requestTimeoutMs,
       () => {
@@ -991,12 +972,12 @@ export class EtcdNode implements EtcdServerApi {
     );
     const onAbort = () => {
       this.counters.proposalsFailed++;
-      this.waiters.cancel(id, Errors.Canceled());
+      this.sm.waiters.cancel(id, Errors.Canceled());
     };
     signal?.addEventListener("abort", onAbort, { once: true });
     this.raft.propose({
       data,
-      wanted: () => !this.closed && this.waiters.has(id),
+      wanted: () => !this.closed && this.sm.waiters.has(id),
       accepted: () => (accepted = true),
     });
     let result: ApplyOutcome;
@@ -1059,43 +1040,6 @@ export class EtcdNode implements EtcdServerApi {
     return Errors.Timeout();
   }
 
-  /** Applies one committed normal entry (inside the apply transaction). */
-  private applyCommitted(e: Entry): void {
-    const req = fromBinary(InternalRaftRequestSchema, e.data);
-    if (req.memberAttributes) {
-      const a = req.memberAttributes;
-      // etcd writes the attributes of a known member to its v2 store (skipped for a removed one).
-      if (this.membersTable.get(a.ID)) this.v2.store.recordInternal("attributes", "set");
-      applyMemberAttributes(this.membersTable, a.ID, a.name, a.clientURLs);
-      if (this.membersTable.all().every((m) => m.name !== "")) this.v2.store.recordClusterVersion();
-      this.waiters.record(req.ID, applyEntry(this, req));
-      return;
-    }
-    const startMs = this.env.monotonicMs();
-    const fits = this.fitsQuotaAtApply(req);
-    const outcome = this.applyOne(req, e.index);
-    const tookMs = this.env.monotonicMs() - startMs;
-    if (this.slowApply.wants(tookMs, outcome instanceof ConnectError)) {
-      this.slowApply.finished({
-        tookMs,
-        prefix: "",
-        request: () => loggableRaftRequest(req),
-        response: () => (outcome instanceof ConnectError ? "" : loggableResponseSize(outcome.response, this.header())),
-        error: outcome instanceof ConnectError ? applyErrorText(outcome) : undefined,
-      });
-    }
-    if (!(outcome instanceof ConnectError)) this.countApplied(req, outcome.response);
-    if (!(outcome instanceof ConnectError) && outcome.events.length > 0) {
-      this.appliedEvents.push([outcome.revision, outcome.events]);
-    }
-    if (!fits && !(outcome instanceof ConnectError)) {
-      this.waiters.record(req.ID, Errors.NoSpace());
-      this.raiseNoSpaceAfterApply();
-      return;
-    }
-    this.waiters.record(req.ID, outcome);
-  }
-
   /**
    * etcd's quotaApplierV3 (etcdserver/apply.go): whether a Put, a Txn (its put cost) or a
    * LeaseGrant still fits in the quota as the backend is now, checked on every member when the
@@ -1124,7 +1068,7 @@ export class EtcdNode implements EtcdServerApi {
    * cannot propose: the voters raise it.
    */
   private raiseNoSpaceAfterApply(): void {
-    if (this.raisingNoSpace || this.learner || this.alarms.get(AlarmType.NOSPACE).length > 0) return;
+    if (this.raisingNoSpace || this.sm.isLearner || this.alarms.get(AlarmType.NOSPACE).length > 0) return;
     this.logger.warn("message exceeded backend quota; raising alarm", {
       "quota-size-bytes": this.cfg.quotaBackendBytes ?? 0,
       "quota-size": humanBytes(this.quotaBytes),
@@ -1139,70 +1083,6 @@ export class EtcdNode implements EtcdServerApi {
         .catch((e) => this.logger.warn("failed to raise the NOSPACE alarm", { error: String(e) }))
         .finally(() => (this.raisingNoSpace = false));
     });
-  }
-
-  /**
-   * Validates and applies a committed membership change (inside the apply transaction); its
-   * proposer gets the membership after it or the refusal. Returns whether it was applied.
-   */
-  private applyConfChange(cc: ConfChange): boolean {
-    if (isAlreadyApplied(this.membersTable, cc)) {
-      // The bootstrap entries of a new cluster: bootstrapMembership stored these voters already
-      // (etcd's v2 store records each all the same).
-      this.v2.store.recordInternal("member", "create");
-      this.confWaiters.record(cc.id, this.membersTable.all());
-      return true;
-    }
-    const refused = validateConfChange(this.membersTable, cc);
-    if (refused) {
-      this.logger.warn("rejected a configuration change", { "raft-conf-change": ConfChangeType[cc.type], error: refused.rawMessage });
-      this.confWaiters.record(cc.id, refused);
-      return false;
-    }
-    const existed = this.membersTable.get(cc.nodeId) !== undefined;
-    applyMemberConfChange(this.membersTable, cc);
-    recordMemberChange(this.v2.store, cc.type, existed);
-    this.learner = this.membersTable.get(this.memberId)?.isLearner ?? false;
-    if (cc.type === ConfChangeType.ConfChangeRemoveNode && cc.nodeId === this.memberId) this.removedSelf = true;
-    this.confWaiters.record(cc.id, this.membersTable.all());
-    queueMicrotask(() => this.onMembersChanged?.());
-    return true;
-  }
-
-  /**
-   * A snapshot's tables were copied in (inside the apply transaction): rebuild the MVCC index
-   * and the lease table from them (etcd's applySnapshot: kv.Restore, lessor.Recover).
-   */
-  private restoreSnapshot(): void {
-    this.mvcc.reload();
-    this.lessor.reload();
-    this.authStore.reload();
-    this.alarms.reload();
-    this.v2.reload();
-    restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
-    this.lastWatchHeader = undefined;
-    this.learner = this.membersTable.get(this.memberId)?.isLearner ?? false;
-    if (this.membersTable.isRemoved(this.memberId)) this.removedSelf = true;
-    this.snapshotRestored = true;
-  }
-
-  /** After an apply transaction committed: watchers get their events, callers their answers. */
-  private afterApply(): void {
-    this.backendBytes = backendSize(this.db).totalBytes;
-    this.scheduleCompaction();
-    if (this.snapshotRestored) {
-      this.snapshotRestored = false;
-      this.appliedEvents = [];
-      this.watchHub.restore();
-      this.onMembersChanged?.();
-      this.logger.info("applied snapshot", { "applied-index": this.raft.appliedIndex });
-    }
-    const events = this.appliedEvents;
-    this.appliedEvents = [];
-    for (const [revision, evs] of events) this.watchHub.notify(revision, evs);
-    this.waiters.flush();
-    this.confWaiters.flush();
-    if (this.removedSelf) this.stopRemoved();
   }
 
   /**
@@ -1244,7 +1124,7 @@ export class EtcdNode implements EtcdServerApi {
   private publishAttributes(): void {
     if (this.closed) return;
     const self = this.membersTable.get(this.memberId);
-    this.propose({
+    this.proposeEntry({
       memberAttributes: { ID: this.memberId, name: this.cfg.name, clientURLs: this.cfg.advertiseClientUrls },
     } as Partial<InternalRaftRequest>).then(
       () => this.markReady(),
@@ -1253,20 +1133,6 @@ export class EtcdNode implements EtcdServerApi {
         this.env.setTimeout(() => this.publishAttributes(), PROPOSAL_RETRY_MS);
       },
     );
-  }
-
-  /** Applies one entry inside a savepoint, so a failed request leaves no partial writes. */
-  private applyOne(req: InternalRaftRequest, index: number): ApplyOutcome {
-    try {
-      return this.db.transaction(() => {
-        const outcome = applyEntry(this, req, index);
-        if (outcome instanceof ConnectError) throw outcome;
-        return outcome;
-      })();
-    } catch (error) {
-      if (error instanceof ConnectError) return error;
-      throw error;
-    }
   }
 
   /** A ReadIndex round; a failure is counted in `etcd_server_read_indexes_failed_total` (etcd's linearizableReadLoop). */
@@ -1291,13 +1157,6 @@ export class EtcdNode implements EtcdServerApi {
     }
   }
 
-  /** Bumps the MVCC counters for an applied write (etcd counts them in mvcc/metrics_txn.go). */
-  private countApplied(req: InternalRaftRequest, response: AppliedResponse): void {
-    if (req.put) this.counters.put++;
-    else if (req.deleteRange) this.counters.deleteRange++;
-    else if (req.txn) countTxn(this.counters, response as TxnResponse);
-  }
-
   /** What `/metrics` reads from this member at scrape time (server/metrics/registry.ts). */
   metricsSource(): MemberMetricsSource {
     return {
@@ -1305,10 +1164,10 @@ export class EtcdNode implements EtcdServerApi {
       counters: this.counters,
       hasLeader: () => this.raft.leader !== 0n,
       isLeader: () => this.raft.leader === this.memberId,
-      isLearner: () => this.learner,
+      isLearner: () => this.sm.isLearner,
       committedIndex: () => this.raft.committedIndex,
       appliedIndex: () => this.raft.appliedIndex,
-      pendingProposals: () => this.waiters.size,
+      pendingProposals: () => this.sm.waiters.size,
       backendBytes: () => {
         if (this.closed) return { total: 0, inUse: 0 };
         // As Status reports them (dbSize, dbSizeInUse).
@@ -1331,30 +1190,6 @@ export class EtcdNode implements EtcdServerApi {
   /** True once a member-fatal error stopped this member (tests; production has exited). */
   get hasFailed(): boolean {
     return this.failed;
-  }
-}
-
-/** True for an AddNode of a voter the members table already holds with the same peer URLs. */
-function isAlreadyApplied(members: MembersTable, cc: ConfChange): boolean {
-  if (cc.type !== ConfChangeType.ConfChangeAddNode) return false;
-  const existing = members.get(cc.nodeId);
-  const ctx = decodeMemberContext(cc.context);
-  return !!existing && !existing.isLearner && !!ctx && ctx.peerURLs.join(",") === existing.peerURLs.join(",");
-}
-
-/**
- * The records etcd's membership code writes to its v2 store for an applied change: an added
- * member's `raftAttributes` (create), an updated or promoted one's (update: `existed`), a removed
- * member's directory (delete) and its `removed_members` entry (create).
- */
-function recordMemberChange(store: V2Store, type: ConfChangeType, existed: boolean): void {
-  if (type === ConfChangeType.ConfChangeRemoveNode) {
-    store.recordInternal("member", "delete");
-    store.recordInternal("removed_member", "create");
-  } else if (type === ConfChangeType.ConfChangeUpdateNode || existed) {
-    store.recordInternal("member", "update");
-  } else {
-    store.recordInternal("member", "create");
   }
 }
 

@@ -8,6 +8,7 @@ import { createLogger } from "../log.ts";
 import { openBackend } from "../storage/sqlite.ts";
 import { EtcdNode, startEtcdNode } from "./etcd-node.ts";
 import { fatal } from "./fatal.ts";
+import { makeMessage, MessageType } from "../raft/types.ts";
 import { quietNodeLogger, singleMemberConfig, waitFor } from "./testing.ts";
 
 const enc = new TextEncoder();
@@ -94,4 +95,22 @@ test("a write failing in the middle of an apply batch is fatal: entries applied 
     "etcdserver: server stopped",
   );
   expect(await restartAndList(dir)).toEqual([["a", "1", acked.header!.revision]]);
+});
+
+test("a Raft panic while stepping a peer's message is fatal, not swallowed by the transport (found by server/sim with a member that lost acknowledged log entries, lazy-sync seed 16)", async () => {
+  const { node, calls } = await failingMember();
+  const st = node.raft.status();
+  // A heartbeat of the current term from another member committing far past this member's log.
+  node.step(makeMessage({ type: MessageType.MsgHeartbeat, from: 99n, to: node.memberId, term: st.hardState.term + 1, commit: st.hardState.commit + 100 }));
+  await waitFor(() => calls.length > 0, "the fatal call");
+  expect(calls[0]![0]).toBe("failed to step a Raft message");
+  expect(String(calls[0]![1].error)).toContain("out of range");
+  expect(node.hasFailed).toBe(true);
+});
+
+test("a local-only Raft message type from a peer stays the caller's error (the transport logs it), not fatal", async () => {
+  const { node, calls } = await failingMember();
+  expect(() => node.step(makeMessage({ type: MessageType.MsgHup, from: 99n, to: node.memberId }))).toThrow();
+  expect(calls).toEqual([]);
+  expect(node.hasFailed).toBe(false);
 });

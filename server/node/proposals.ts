@@ -15,7 +15,7 @@ import { realEnv, type EnvTimer, type MemberEnv } from "./env.ts";
 interface Waiter<T> {
   resolve: (outcome: T) => void;
   reject: (error: unknown) => void;
-  /** When the request times out, ms on the env clock. */
+  /** When the request times out, ms on the env's monotonic clock (a wall-clock step moves no deadline). */
   deadlineMs: number;
   onTimeout: () => unknown;
   /** Size of the proposal, bytes (counted in {@link ProposalWaiters.bytes}). */
@@ -41,7 +41,7 @@ export class ProposalWaiters<T = ApplyOutcome> {
    */
   register(id: bigint, timeoutMs: number, onTimeout: () => unknown = Errors.Timeout, bytes = 0): Promise<T> {
     return new Promise((resolve, reject) => {
-      const deadlineMs = this.env.now() + timeoutMs;
+      const deadlineMs = this.env.monotonicMs() + timeoutMs;
       this.waiting.set(id, { resolve, reject, deadlineMs, onTimeout, bytes });
       this.waitingBytes += bytes;
       if (deadlineMs < this.timerAtMs) this.arm(deadlineMs);
@@ -51,14 +51,14 @@ export class ProposalWaiters<T = ApplyOutcome> {
   private arm(atMs: number): void {
     this.timer?.cancel();
     this.timerAtMs = atMs;
-    this.timer = this.env.setTimeout(() => this.expire(), Math.max(0, atMs - this.env.now()));
+    this.timer = this.env.setTimeout(() => this.expire(), Math.max(0, atMs - this.env.monotonicMs()));
   }
 
   /** Rejects every waiter past its deadline; re-arms for the earliest one left. */
   private expire(): void {
     this.timer = undefined;
     this.timerAtMs = Infinity;
-    const now = this.env.now();
+    const now = this.env.monotonicMs();
     let next = Infinity;
     for (const [id, w] of this.waiting) {
       if (w.deadlineMs <= now) {

@@ -36,6 +36,7 @@ import { MetaKeys } from "../storage/meta.ts";
 import type { SqliteRaftStorage } from "../storage/raft-storage.ts";
 import { RawNode, SnapshotStatus, type Ready, type Status } from "../raft/node.ts";
 import { decodeConfChange } from "../raft/wire.ts";
+import { RaftError } from "../raft/errors.ts";
 import {
   EntryType,
   StateType,
@@ -286,10 +287,22 @@ export class RaftDriver {
     return true;
   }
 
-  /** Steps a message from a peer. */
+  /**
+   * Steps a message from a peer. Throws RaftError ErrStepLocalMsg for a local-only message type
+   * (the transport logs it). Any other exception is one of Raft's panics (e.g. `tocommit(n) is out
+   * of range`, a peer contradicting this member's durable log): Raft's state may be half-changed,
+   * so it is member-fatal like a failed Ready, never swallowed by the transport.
+   */
   step(m: Message): void {
     if (this.stopped) return;
-    this.raw.step(m);
+    try {
+      this.raw.step(m);
+    } catch (error) {
+      if (error instanceof RaftError && error.code === "ErrStepLocalMsg") throw error;
+      this.phase = "failed to step a Raft message";
+      this.die(error);
+      return;
+    }
     this.schedule();
   }
 
@@ -437,7 +450,8 @@ export class RaftDriver {
     const waiters = this.readBatch;
     this.readBatch = [];
     const env = this.env;
-    const deadline = env.now() + this.opts.requestTimeoutMs;
+    // Monotonic: a step of the wall clock neither fails reads early nor keeps them waiting.
+    const deadline = env.monotonicMs() + this.opts.requestTimeoutMs;
     const send = () => {
       const ctx = new Uint8Array(16);
       const view = new DataView(ctx.buffer);
@@ -446,12 +460,12 @@ export class RaftDriver {
       const key = Buffer.from(ctx).toString("hex");
       const timer = env.setTimeout(() => {
         if (!this.readsInFlight.delete(key)) return;
-        if (env.now() >= deadline) for (const w of waiters) w.reject(Errors.Timeout());
+        if (env.monotonicMs() >= deadline) for (const w of waiters) w.reject(Errors.Timeout());
         else if (!this.stopped) {
           send();
           this.schedule();
         }
-      }, Math.min(READ_RETRY_MS, Math.max(1, deadline - env.now())));
+      }, Math.min(READ_RETRY_MS, Math.max(1, deadline - env.monotonicMs())));
       this.readsInFlight.set(key, { waiters, timer });
       this.raw.readIndex(ctx);
     };

@@ -9,10 +9,10 @@
 /** A key's value: the bytes as a string, or null when the key does not exist. */
 export type RegisterValue = string | null;
 
-/** What a client asked for. */
+/** What a client asked for (a write of null is a delete). */
 export type RegisterInput =
   | { kind: "read" }
-  | { kind: "write"; value: string }
+  | { kind: "write"; value: RegisterValue }
   | { kind: "cas"; expected: string; value: string };
 
 /** What the server answered (only for operations whose outcome is known). */

@@ -94,10 +94,12 @@ export async function runWorkload(opts: WorkloadOptions, recorder: HistoryRecord
           output = { kind: "read", value: got };
           lastSeen.set(key, got);
         } else if (input.kind === "write") {
-          const res = await kv.put({ key: bytes(key), value: bytes(input.value) }, call);
+          // This workload writes values only (a write of null, a delete, is the simulation's).
+          const value = input.value as string;
+          const res = await kv.put({ key: bytes(key), value: bytes(value) }, call);
           output = { kind: "write" };
-          stats.acked.push({ key, value: input.value, revision: res.header!.revision });
-          lastSeen.set(key, input.value);
+          stats.acked.push({ key, value, revision: res.header!.revision });
+          lastSeen.set(key, value);
         } else {
           const res = await kv.txn(
             {

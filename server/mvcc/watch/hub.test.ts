@@ -161,6 +161,22 @@ test("restore (snapshot installed): synced watchers catch up from the store, non
   expect(f.hub.stats()).toMatchObject({ synced: 1, unsynced: 0 });
 });
 
+test("restore after live events: a synced watcher gets only what it has not seen (found by server/sim seed 2222: events delivered twice after a snapshot)", async () => {
+  const f = fixture();
+  const s = f.stream();
+  s.create(createReq("k"));
+  await nextWithin(s);
+  f.put("k", "1");
+  f.put("k", "2");
+  expect((await collectEvents(s, 2)).events).toEqual(["PUT k=1@2", "PUT k=2@3"]);
+  // A snapshot brings revisions 4 and 5.
+  for (const v of ["3", "4"]) f.t.db.transaction(() => f.t.store.put(putReq("k", v)))();
+  f.hub.restore();
+  expect((await collectEvents(s, 2)).events).toEqual(["PUT k=3@4", "PUT k=4@5"]);
+  f.put("k", "5");
+  expect((await collectEvents(s, 1)).events).toEqual(["PUT k=5@6"]);
+});
+
 describe("progress", () => {
   test("a progress request answers watch_id -1 with the current revision once all watchers are synced", async () => {
     const f = fixture();

@@ -43,7 +43,22 @@ export interface WatchHubOptions {
   maxWatchersPerSync?: number;
   /** Most history rows read in one pass (bounds the memory of a catch-up), default 10 000. */
   historyChunkRows?: number;
+  /** Timers of the sync and victim passes (the member's MemberEnv); default the runtime's. */
+  timers?: HubTimers;
 }
+
+/** A cancellable one-shot timer source (server/node/env.ts MemberEnv satisfies it). */
+export interface HubTimers {
+  setTimeout(fn: () => void, ms: number): { cancel(): void };
+}
+
+/** The runtime's timers. */
+const runtimeTimers: HubTimers = {
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(t) };
+  },
+};
 
 /** Counts for tests and metrics (etcd's watcher/slow-watcher gauges). */
 export interface WatchHubStats {
@@ -63,8 +78,9 @@ export class WatchHub {
   private readonly victimRetryMs: number;
   private readonly maxWatchersPerSync: number;
   private readonly historyChunkRows: number;
-  private syncTimer: ReturnType<typeof setTimeout> | undefined;
-  private victimTimer: ReturnType<typeof setTimeout> | undefined;
+  private syncTimer: { cancel(): void } | undefined;
+  private victimTimer: { cancel(): void } | undefined;
+  private readonly timers: HubTimers;
   private readonly syncListeners = new Set<() => boolean>();
   private closed = false;
 
@@ -81,6 +97,7 @@ export class WatchHub {
     this.victimRetryMs = options.victimRetryMs ?? 10;
     this.maxWatchersPerSync = options.maxWatchersPerSync ?? 512;
     this.historyChunkRows = options.historyChunkRows ?? 10_000;
+    this.timers = options.timers ?? runtimeTimers;
   }
 
   /** Watchers registered now (synced, unsynced and those waiting as victims): etcd's `watcherGauge`. */
@@ -148,8 +165,10 @@ export class WatchHub {
     if (events.length === 0 || this.synced.size === 0) return;
     let victims = false;
     for (const [w, eb] of this.synced.batch(events)) {
-      if (w.send({ watchId: w.id, events: eb.events, revision: rev, compactRevision: 0 })) continue;
+      // Kept exact for synced watchers too: a snapshot restore re-reads history from here, and a
+      // stale minRev would deliver the events since it twice (found by server/sim, seed 2222).
       w.minRev = rev + 1;
+      if (w.send({ watchId: w.id, events: eb.events, revision: rev, compactRevision: 0 })) continue;
       this.synced.delete(w);
       this.makeVictim(w, eb);
       victims = true;
@@ -185,8 +204,8 @@ export class WatchHub {
   /** Stops the timers; watchers get nothing more. */
   close(): void {
     this.closed = true;
-    clearTimeout(this.syncTimer);
-    clearTimeout(this.victimTimer);
+    this.syncTimer?.cancel();
+    this.victimTimer?.cancel();
     this.syncListeners.clear();
   }
 
@@ -198,7 +217,7 @@ export class WatchHub {
 
   private scheduleSync(delayMs: number): void {
     if (this.closed || this.syncTimer !== undefined) return;
-    this.syncTimer = setTimeout(() => {
+    this.syncTimer = this.timers.setTimeout(() => {
       this.syncTimer = undefined;
       const before = this.unsynced.size;
       const progressed = this.syncWatchers();
@@ -211,9 +230,9 @@ export class WatchHub {
     if (this.closed) return;
     if (this.victimTimer !== undefined) {
       if (delayMs > 0) return;
-      clearTimeout(this.victimTimer);
+      this.victimTimer.cancel();
     }
-    this.victimTimer = setTimeout(() => {
+    this.victimTimer = this.timers.setTimeout(() => {
       this.victimTimer = undefined;
       this.moveVictims();
       this.fireSyncListeners();

@@ -58,7 +58,28 @@ export interface WatchStreamOptions {
   progressIntervalMs?: number;
   /** Called once when the stream closes (the member counts its open streams). */
   onClose?: () => void;
+  /**
+   * Timer and randomness of the progress ticker (the member's MemberEnv: `setInterval`, and
+   * `random(n)` an integer in [0, n) for the jitter); default the runtime's and Math.random.
+   */
+  env?: StreamEnv;
 }
+
+/** What a stream needs from its member's environment (server/node/env.ts MemberEnv satisfies it). */
+export interface StreamEnv {
+  setInterval(fn: () => void, ms: number): { cancel(): void };
+  random(n: number): number;
+}
+
+/** The runtime's timer (not keeping the process alive) and Math.random. */
+const runtimeEnv: StreamEnv = {
+  setInterval(fn, ms) {
+    const t = setInterval(fn, ms);
+    (t as { unref?: () => void }).unref?.();
+    return { cancel: () => clearInterval(t) };
+  },
+  random: (n) => Math.floor(Math.random() * n),
+};
 
 /** A watcher as its stream sees it: the hub watcher plus the per-watch options of the create request. */
 interface StreamWatcher {
@@ -141,16 +162,16 @@ export class WatchStream implements WatchSink {
   private progressPending = false;
   private closed = false;
   private readonly budget: number;
-  private readonly ticker: ReturnType<typeof setInterval> | undefined;
+  private readonly ticker: { cancel(): void } | undefined;
 
   /** Opens a stream on `opts.hub`; call {@link close} when the client goes away. */
   constructor(private readonly opts: WatchStreamOptions) {
     this.budget = opts.bufferBytes ?? DEFAULT_STREAM_BUFFER_BYTES;
     const interval = opts.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
     if (interval > 0) {
-      const jittered = interval + Math.floor(Math.random() * (interval / 10));
-      this.ticker = setInterval(() => this.progressTick(), jittered);
-      (this.ticker as { unref?: () => void }).unref?.();
+      const env = opts.env ?? runtimeEnv;
+      const jittered = interval + env.random(Math.max(1, Math.floor(interval / 10)));
+      this.ticker = env.setInterval(() => this.progressTick(), jittered);
     }
   }
 
@@ -285,7 +306,7 @@ export class WatchStream implements WatchSink {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.ticker);
+    this.ticker?.cancel();
     for (const sw of this.watchers.values()) this.opts.hub.cancel(sw.watcher);
     this.watchers.clear();
     this.byWatcher.clear();

@@ -1,0 +1,334 @@
+/**
+ * The member's state machine: everything a committed entry changes and who hears about it.
+ * It applies committed entries and configuration changes (inside the Ready transaction the
+ * RaftDriver opens, with the applied index), installs snapshots, and after each transaction
+ * committed hands watchers their events and proposers their outcomes, in that order; then it
+ * deletes compacted rows in bounded batches. It owns the proposal waiters, the events of the
+ * transaction in progress and the membership facts apply decides (learner, removed).
+ * The client-facing side (server/node/etcd-node.ts) proposes, waits and answers.
+ * Mirrors etcd's `etcdserver/apply.go` + the apply half of `server.go` (applyAll, applyEntries,
+ * applyConfChange, applySnapshot) and `wait.Wait`.
+ */
+import { ConnectError } from "@connectrpc/connect";
+import { Errors } from "../errors.ts";
+import { fromBinary } from "@bufbuild/protobuf";
+import type { Database } from "bun:sqlite";
+import { InternalRaftRequestSchema, type InternalRaftRequest } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
+import type { ResponseHeader, TxnResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import type { Event } from "../../proto/gen/mvccpb/kv_pb.ts";
+import type { AlarmLog } from "../alarm/apply.ts";
+import type { AlarmStore } from "../alarm/store.ts";
+import type { AuthStore } from "../auth/store.ts";
+import type { TokenProvider } from "../auth/tokens.ts";
+import { restoreLeaseAttachments } from "../lease/apply.ts";
+import type { Lessor } from "../lease/lessor.ts";
+import { applyMemberAttributes, applyMemberConfChange, decodeMemberContext, validateConfChange } from "../membership/apply.ts";
+import { countTxn, type MemberCounters } from "../metrics/member-counters.ts";
+import type { MvccStore } from "../mvcc/store.ts";
+import type { WatchHub } from "../mvcc/watch/hub.ts";
+import { ConfChangeType, type ConfChange, type Entry } from "../raft/types.ts";
+import type { MembersTable } from "../storage/members.ts";
+import { backendSize } from "../storage/size.ts";
+import { applyEntry, type ApplyOutcome, type AppliedResponse, type ApplyTarget } from "./applier.ts";
+import type { ConfChangeOutcome } from "./cluster-admin.ts";
+import type { MemberEnv } from "./env.ts";
+import { COMPACTION_BATCH_PAUSE_MS, COMPACTION_BATCH_ROWS } from "./limits.ts";
+import type { V2Store } from "../v2store/store.ts";
+import type { V2Server } from "./v2-server.ts";
+import { applyErrorText, type SlowApplyWarner } from "../metrics/slow-apply.ts";
+import { loggableRaftRequest, loggableResponseSize } from "../metrics/loggable-request.ts";
+import { ProposalWaiters } from "./proposals.ts";
+
+/** What the state machine works on and whom it tells. */
+export interface StateMachineOptions {
+  db: Database;
+  memberId: bigint;
+  members: MembersTable;
+  mvcc: MvccStore;
+  lessor: Lessor;
+  authStore: AuthStore;
+  tokens: TokenProvider;
+  alarms: AlarmStore;
+  alarmLog: AlarmLog;
+  watchHub: WatchHub;
+  /** The v2 keys store's server: v2 entries and etcd's membership records go to its store. */
+  v2: V2Server;
+  /** Logs applies slower than `--experimental-warning-apply-duration` (etcd's "apply request took too long"). */
+  slowApply: SlowApplyWarner;
+  /** A response header as of now (for the slow-apply log line). */
+  header(): ResponseHeader;
+  /** Whether a Put, Txn or LeaseGrant still fits in the space quota as the backend is now (etcd's quotaApplierV3). */
+  fitsQuota(req: InternalRaftRequest): boolean;
+  /** An entry was applied over the quota (answered NoSpace): raise the NOSPACE alarm. */
+  onOverQuota(): void;
+  counters: MemberCounters;
+  env: MemberEnv;
+  logger: { info(msg: string, fields?: Record<string, unknown>): void; warn(msg: string, fields?: Record<string, unknown>): void };
+  /** Compacted rows deleted per event-loop turn (`--experimental-compaction-batch-limit`; 0: COMPACTION_BATCH_ROWS). */
+  compactionBatchLimit?: number;
+  /** After a committed membership change or snapshot (the transport follows the membership). */
+  onMembersChanged(): void;
+  /** This member's own removal was applied (after its transaction committed). */
+  onRemovedSelf(): void;
+  /** A snapshot replaced the state (after its transaction committed). */
+  onSnapshotRestored(): void;
+  /** Deleting compacted rows failed: member-fatal (server/node/fatal.ts). */
+  onFatal(msg: string, fields: Record<string, unknown>): void;
+  /** True once the member stopped: no more compaction batches. */
+  isClosed(): boolean;
+}
+
+/** See the module doc. */
+export class MemberStateMachine implements ApplyTarget {
+  /** Proposers waiting for their entries, by request ID. */
+  readonly waiters: ProposalWaiters;
+  /** Proposers of membership changes, by ConfChange ID. */
+  readonly confWaiters: ProposalWaiters<ConfChangeOutcome>;
+  readonly mvcc: MvccStore;
+  readonly lessor: Lessor;
+  readonly authStore: AuthStore;
+  readonly tokens: TokenProvider;
+  readonly alarms: AlarmStore;
+  readonly alarmLog: AlarmLog;
+  readonly v2Store: V2Store;
+  /** Watch events of entries applied in the current transaction, delivered once it committed. */
+  private appliedEvents: [number, Event[]][] = [];
+  /** A snapshot was installed in the transaction being applied. */
+  private snapshotRestored = false;
+  private removedSelf = false;
+  private learner: boolean;
+  /** Backend size as of the last apply batch, bytes (etcd's backend.Size(), updated at commit). */
+  private backendBytes: number;
+  private compactionScheduled = false;
+  /** Callers waiting until a compaction's rows are all deleted (physical compactions). */
+  private compactionWaiters: (() => void)[] = [];
+
+  constructor(private readonly o: StateMachineOptions) {
+    this.waiters = new ProposalWaiters(o.env);
+    this.confWaiters = new ProposalWaiters<ConfChangeOutcome>(o.env);
+    this.mvcc = o.mvcc;
+    this.lessor = o.lessor;
+    this.authStore = o.authStore;
+    this.tokens = o.tokens;
+    this.alarms = o.alarms;
+    this.alarmLog = o.alarmLog;
+    this.v2Store = o.v2.store;
+    this.learner = o.members.get(o.memberId)?.isLearner ?? false;
+    this.backendBytes = backendSize(o.db).totalBytes;
+  }
+
+  /** Whether this member is a learner, as applied (cached: checked on every client request). */
+  get isLearner(): boolean {
+    return this.learner;
+  }
+
+  /** Backend size as of the last applied batch, bytes (the quota and Status use it). */
+  get backendSize(): number {
+    return this.backendBytes;
+  }
+
+  /** Re-reads the backend size (after a defragmentation). */
+  measureBackend(): void {
+    this.backendBytes = backendSize(this.o.db).totalBytes;
+  }
+
+  /**
+   * Applies one committed normal entry (inside the apply transaction). Its proposer, if waiting
+   * here, gets the outcome once the transaction committed; an entry without a response (member
+   * attributes, an unknown request) resolves it with none.
+   */
+  applyCommitted(e: Entry): void {
+    const req = fromBinary(InternalRaftRequestSchema, e.data);
+    const members = this.o.members;
+    if (req.memberAttributes) {
+      const a = req.memberAttributes;
+      // etcd writes the attributes of a known member to its v2 store (skipped for a removed one).
+      if (members.get(a.ID)) this.v2Store.recordInternal("attributes", "set");
+      applyMemberAttributes(members, a.ID, a.name, a.clientURLs);
+      if (members.all().every((m) => m.name !== "")) this.v2Store.recordClusterVersion();
+      this.waiters.record(req.ID, { response: undefined, events: [], revision: this.mvcc.currentRevision });
+      return;
+    }
+    const env = this.o.env;
+    const startMs = env.monotonicMs();
+    const fits = this.o.fitsQuota(req);
+    const outcome = this.applyOne(req, e.index);
+    const tookMs = env.monotonicMs() - startMs;
+    const failed = outcome instanceof ConnectError;
+    if (this.o.slowApply.wants(tookMs, failed)) {
+      this.o.slowApply.finished({
+        tookMs,
+        prefix: "",
+        request: () => loggableRaftRequest(req),
+        response: () => (outcome instanceof ConnectError || !outcome.response ? "" : loggableResponseSize(outcome.response, this.o.header())),
+        error: outcome instanceof ConnectError ? applyErrorText(outcome) : undefined,
+      });
+    }
+    if (!(outcome instanceof ConnectError)) {
+      if (outcome.response) this.countApplied(req, outcome.response);
+      if (outcome.events.length > 0) this.appliedEvents.push([outcome.revision, outcome.events]);
+      if (!fits) {
+        // Applied all the same and answered NoSpace, as etcd does.
+        this.waiters.record(req.ID, Errors.NoSpace());
+        this.o.onOverQuota();
+        return;
+      }
+    }
+    this.waiters.record(req.ID, outcome);
+  }
+
+  /** Applies one entry inside a savepoint, so a failed request leaves no partial writes. */
+  private applyOne(req: InternalRaftRequest, index: number): ApplyOutcome {
+    try {
+      return this.o.db.transaction(() => {
+        const outcome = applyEntry(this, req, index);
+        if (outcome instanceof ConnectError) throw outcome;
+        return outcome;
+      })();
+    } catch (error) {
+      if (error instanceof ConnectError) return error;
+      throw error;
+    }
+  }
+
+  /**
+   * Validates and applies a committed membership change (inside the apply transaction); its
+   * proposer gets the membership after it or the refusal. Returns whether it was applied.
+   */
+  applyConfChange(cc: ConfChange): boolean {
+    const members = this.o.members;
+    if (isAlreadyApplied(members, cc)) {
+      // The bootstrap entries of a new cluster: bootstrapMembership stored these voters already
+      // (etcd's v2 store records each all the same).
+      this.v2Store.recordInternal("member", "create");
+      this.confWaiters.record(cc.id, members.all());
+      return true;
+    }
+    const refused = validateConfChange(members, cc);
+    if (refused) {
+      this.o.logger.warn("rejected a configuration change", { "raft-conf-change": ConfChangeType[cc.type], error: refused.rawMessage });
+      this.confWaiters.record(cc.id, refused);
+      return false;
+    }
+    const existed = members.get(cc.nodeId) !== undefined;
+    applyMemberConfChange(members, cc);
+    recordMemberChange(this.v2Store, cc.type, existed);
+    this.learner = members.get(this.o.memberId)?.isLearner ?? false;
+    if (cc.type === ConfChangeType.ConfChangeRemoveNode && cc.nodeId === this.o.memberId) this.removedSelf = true;
+    this.confWaiters.record(cc.id, members.all());
+    queueMicrotask(() => this.o.onMembersChanged());
+    return true;
+  }
+
+  /**
+   * A snapshot's tables were copied in (inside the apply transaction): rebuild the MVCC index
+   * and the lease table from them (etcd's applySnapshot: kv.Restore, lessor.Recover).
+   */
+  restoreSnapshot(): void {
+    this.mvcc.reload();
+    this.lessor.reload();
+    this.authStore.reload();
+    this.alarms.reload();
+    this.o.v2.reload();
+    restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
+    this.learner = this.o.members.get(this.o.memberId)?.isLearner ?? false;
+    if (this.o.members.isRemoved(this.o.memberId)) this.removedSelf = true;
+    this.snapshotRestored = true;
+  }
+
+  /**
+   * After an apply transaction committed (up to `appliedIndex`): watchers get their events,
+   * proposers their outcomes, then compacted rows are scheduled for deletion.
+   */
+  afterApply(appliedIndex: number): void {
+    this.backendBytes = backendSize(this.o.db).totalBytes;
+    this.scheduleCompaction();
+    if (this.snapshotRestored) {
+      this.snapshotRestored = false;
+      this.appliedEvents = [];
+      this.o.watchHub.restore();
+      this.o.onSnapshotRestored();
+      this.o.onMembersChanged();
+      this.o.logger.info("applied snapshot", { "applied-index": appliedIndex });
+    }
+    const events = this.appliedEvents;
+    this.appliedEvents = [];
+    for (const [revision, evs] of events) this.o.watchHub.notify(revision, evs);
+    this.waiters.flush();
+    this.confWaiters.flush();
+    if (this.removedSelf) this.o.onRemovedSelf();
+  }
+
+  /**
+   * Deletes the rows compactions freed, COMPACTION_BATCH_ROWS (or `--experimental-compaction-batch-limit`)
+   * per event-loop turn in their own transaction, COMPACTION_BATCH_PAUSE_MS apart, so compacting
+   * millions of revisions never holds the loop long enough to delay heartbeats (etcd's
+   * scheduleCompaction: batches with pauses).
+   */
+  scheduleCompaction(pauseMs = 0): void {
+    if (this.compactionScheduled || this.o.isClosed()) return;
+    if (this.mvcc.pendingCompactionRows === 0) {
+      for (const done of this.compactionWaiters.splice(0)) done();
+      return;
+    }
+    this.compactionScheduled = true;
+    const step = () => {
+      this.compactionScheduled = false;
+      if (this.o.isClosed()) return;
+      const db = this.o.db;
+      if (!db.inTransaction) {
+        try {
+          const limit = this.o.compactionBatchLimit ?? 0;
+          db.transaction(() => this.mvcc.compactStep(limit > 0 ? limit : COMPACTION_BATCH_ROWS))();
+        } catch (e) {
+          this.o.onFatal("failed to delete compacted revisions", { error: e instanceof Error ? e.message : String(e) });
+          return;
+        }
+      }
+      this.scheduleCompaction(COMPACTION_BATCH_PAUSE_MS);
+    };
+    if (pauseMs > 0) this.o.env.setTimeout(step, pauseMs);
+    else this.o.env.setImmediate(step);
+  }
+
+  /** Resolves once no compacted rows wait for deletion. */
+  compactionDone(): Promise<void> {
+    if (this.mvcc.pendingCompactionRows === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.compactionWaiters.push(resolve);
+      this.scheduleCompaction();
+    });
+  }
+
+  /** Bumps the MVCC counters for an applied write (etcd counts them in mvcc/metrics_txn.go). */
+  private countApplied(req: InternalRaftRequest, response: AppliedResponse): void {
+    const counters = this.o.counters;
+    if (req.put) counters.put++;
+    else if (req.deleteRange) counters.deleteRange++;
+    else if (req.txn) countTxn(counters, response as TxnResponse);
+  }
+}
+
+/**
+ * The records etcd's membership code writes to its v2 store for an applied change: an added
+ * member's `raftAttributes` (create), an updated or promoted one's (update: `existed`), a removed
+ * member's directory (delete) and its `removed_members` entry (create).
+ */
+function recordMemberChange(store: V2Store, type: ConfChangeType, existed: boolean): void {
+  if (type === ConfChangeType.ConfChangeRemoveNode) {
+    store.recordInternal("member", "delete");
+    store.recordInternal("removed_member", "create");
+  } else if (type === ConfChangeType.ConfChangeUpdateNode || existed) {
+    store.recordInternal("member", "update");
+  } else {
+    store.recordInternal("member", "create");
+  }
+}
+
+/** True for an AddNode of a voter the members table already holds with the same peer URLs. */
+function isAlreadyApplied(members: MembersTable, cc: ConfChange): boolean {
+  if (cc.type !== ConfChangeType.ConfChangeAddNode) return false;
+  const existing = members.get(cc.nodeId);
+  const ctx = decodeMemberContext(cc.context);
+  return !!existing && !existing.isLearner && !!ctx && ctx.peerURLs.join(",") === existing.peerURLs.join(",");
+}
