@@ -11,16 +11,42 @@ import { join } from "node:path";
 /** Ports {@link freePort} has handed out in this process: the OS may offer a just-released port again. */
 const handedOut = new Set<number>();
 
+/** Ports of each `bun test --parallel` worker: its own block below Linux's ephemeral range (32768+). */
+const WORKER_PORT_BASE = 20_000;
+const WORKER_PORT_SPAN = 3_000;
+
+/** Binds `port` on 127.0.0.1 (0: any) and releases it; the port bound, or undefined when taken. */
+async function probePort(port: number): Promise<number | undefined> {
+  const srv = net.createServer();
+  const bound = await new Promise<boolean>((resolve) => {
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => resolve(true));
+  });
+  if (!bound) return undefined;
+  const got = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return got;
+}
+
 /**
- * A currently free TCP port on 127.0.0.1 (bound to port 0, read back, released), never one this
- * process was given before: a cluster's client and peer ports picked one after another must differ.
+ * A currently free TCP port on 127.0.0.1, never one this process was given before: a cluster's
+ * client and peer ports picked one after another must differ. Under `bun test --parallel` each
+ * worker (`BUN_TEST_WORKER_ID` 1, 2, ...) draws from its own block of WORKER_PORT_SPAN ports from
+ * WORKER_PORT_BASE, below the ephemeral range, so two workers never hand out the same port and
+ * ports the OS gives other processes (bind to 0, outgoing connections) never fall in a block.
+ * Otherwise the OS picks (bind to port 0).
  */
 export async function freePort(): Promise<number> {
-  for (;;) {
-    const srv = net.createServer();
-    await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-    const port = (srv.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => srv.close(() => resolve()));
+  const worker = Number(process.env.BUN_TEST_WORKER_ID);
+  const block = Number.isInteger(worker) && worker >= 1 && worker <= 4 ? WORKER_PORT_BASE + (worker - 1) * WORKER_PORT_SPAN : undefined;
+  for (let attempt = 0; ; attempt++) {
+    const wanted = block === undefined ? 0 : block + Math.floor(Math.random() * WORKER_PORT_SPAN);
+    if (wanted !== 0 && handedOut.has(wanted)) continue;
+    const port = await probePort(wanted);
+    if (port === undefined) {
+      if (attempt > 10 * WORKER_PORT_SPAN) throw new Error(`freePort: no free port in ${block}..${block! + WORKER_PORT_SPAN - 1}`);
+      continue;
+    }
     if (!handedOut.has(port)) {
       handedOut.add(port);
       return port;
