@@ -1,6 +1,7 @@
 /**
- * `etcdctl auth enable|disable` (etcdctl 3.4 `ctlv3/command/auth_command.go`). etcdctl 3.4 has no
- * `auth status` (added in 3.5), so neither do we.
+ * `etcdctl auth enable|disable` (etcdctl 3.4 `ctlv3/command/auth_command.go`) and `auth status`
+ * (etcdctl 3.5: `Authentication Status: <bool>` / `AuthRevision: <n>`, the response in `-w json`
+ * and `-w protobuf`, `table`/`fields` not supported as output format, exit 4).
  *
  * `enable` creates what etcd requires first, as etcdctl does: on `etcdserver: root user does not
  * have root role` it adds role `root`, grants it to user `root` and tries again (a missing user
@@ -55,5 +56,19 @@ export const authDisableCommand: CommandSpec = {
   },
 };
 
-/** Both auth commands, in etcdctl's order. */
-export const AUTH_COMMANDS: CommandSpec[] = [authEnableCommand, authDisableCommand];
+/** `auth status` (etcdctl 3.5). */
+export const authStatusCommand: CommandSpec = {
+  path: ["auth", "status"],
+  usage: "",
+  description: "Returns authentication status",
+  groupDescription: GROUP,
+  flags: [],
+  async run(ctx) {
+    if (ctx.args.length !== 0) throw badArgs("auth status command does not accept any arguments");
+    const { client, printer } = await ctx.connect();
+    printer.authStatus(await client.call((s, o) => s.auth.authStatus({}, o)));
+  },
+};
+
+/** The auth commands, in etcdctl 3.5's order. */
+export const AUTH_COMMANDS: CommandSpec[] = [authEnableCommand, authDisableCommand, authStatusCommand];

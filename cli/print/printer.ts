@@ -20,6 +20,7 @@ import {
   AuthRoleRevokePermissionResponseSchema,
   AuthUserAddResponseSchema,
   AuthUserGetResponseSchema,
+  AuthStatusResponseSchema,
   AuthUserListResponseSchema,
   AuthUserChangePasswordResponseSchema,
   AuthUserGrantRoleResponseSchema,
@@ -43,6 +44,7 @@ import {
   type AuthRoleRevokePermissionResponse,
   type AuthUserAddResponse,
   type AuthUserGetResponse,
+  type AuthStatusResponse,
   type AuthUserListResponse,
   type AuthUserChangePasswordResponse,
   type AuthUserGrantRoleResponse,
@@ -163,6 +165,8 @@ export interface Printer {
   userRevokeRole(user: string, role: string, r: AuthUserRevokeRoleResponse): void;
   /** `user delete <user>`. */
   userDelete(user: string, r: AuthUserDeleteResponse): void;
+  /** `auth status` (etcdctl 3.5). */
+  authStatus(r: AuthStatusResponse): void;
 }
 
 /** Base for formats that support only some responses: everything else exits 4. */
@@ -284,6 +288,9 @@ export abstract class UnsupportedPrinter implements Printer {
   userDelete(_user: string, _r: AuthUserDeleteResponse): void {
     this.unsupported();
   }
+  authStatus(_r: AuthStatusResponse): void {
+    this.unsupported();
+  }
 }
 
 /**
@@ -366,5 +373,8 @@ export abstract class RpcPrinter extends UnsupportedPrinter {
   }
   override userDelete(_user: string, r: AuthUserDeleteResponse): void {
     this.message(AuthUserDeleteResponseSchema, r);
+  }
+  override authStatus(r: AuthStatusResponse): void {
+    this.message(AuthStatusResponseSchema, r);
   }
 }

@@ -7,6 +7,7 @@ import type {
   AuthRoleGetResponse,
   AuthRoleListResponse,
   AuthUserGetResponse,
+  AuthStatusResponse,
   AuthUserListResponse,
   DeleteRangeResponse,
   LeaseGrantResponse,
@@ -225,6 +226,12 @@ export class SimplePrinter implements Printer {
 
   userList(r: AuthUserListResponse): void {
     for (const user of r.users) this.out.println(user);
+  }
+
+  /** etcdctl 3.5: `Authentication Status: <bool>` and `AuthRevision: <n>`. */
+  authStatus(r: AuthStatusResponse): void {
+    this.out.println(`Authentication Status: ${r.enabled}`);
+    this.out.println(`AuthRevision: ${r.authRevision}`);
   }
 
   userChangePassword(): void {
