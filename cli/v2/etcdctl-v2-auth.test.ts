@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { cleanEnv, ETCD_UNDER_TEST, placeEtcd, runProcess, spawnEtcd, type EtcdProcess, type RunResult } from "../testing/etcd-process.ts";
+import { cleanEnv, runProcess, type EtcdProcess, type RunResult } from "../testing/etcd-process.ts";
+import { runOnFreshMembers } from "./testing.ts";
 
 const MAIN = join(import.meta.dir, "..", "main.ts");
 const REAL = ["/usr/bin/etcdctl"];
@@ -55,22 +56,7 @@ async function runAll(cmd: string[], ep: string): Promise<RunResult[]> {
 }
 
 beforeAll(async () => {
-  const placement = await placeEtcd("v2-auth");
-  const ep = `http://127.0.0.1:${placement.clientPort}`;
-  const start = async () => {
-    const e = spawnEtcd(placement, [`--initial-cluster=${placement.name}=http://127.0.0.1:${placement.peerPort}`, "--enable-v2"], undefined, ETCD_UNDER_TEST);
-    await e.waitHealthy(15000);
-    await enableAuth(ep);
-    return e;
-  };
-  const first = await start();
-  try {
-    real = await runAll(REAL, ep);
-  } finally {
-    await first.stop();
-  }
-  etcd = await start();
-  ours = await runAll(OURS, ep);
+  ({ real, ours, etcd } = await runOnFreshMembers("v2-auth", undefined, (ep) => runAll(REAL, ep), (ep) => runAll(OURS, ep), enableAuth));
 }, 120_000);
 
 afterAll(async () => {
