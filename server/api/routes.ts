@@ -3,7 +3,8 @@
  * registered here get grpc-go's `unknown service etcdserverpb.X` from the listener
  * (server/http/rpc-handler.ts).
  */
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { Auth, Cluster, KV, Lease, Maintenance, Watch } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { Watch as BrowserWatch } from "../../proto/gen/etcdts/watch_pb.ts";
 import { Election } from "../../proto/gen/v3electionpb/v3election_pb.ts";
@@ -20,20 +21,35 @@ import { leaseService } from "./lease.ts";
 import { lockService } from "./lock.ts";
 import { maintenanceService } from "./maintenance.ts";
 import { browserWatchService, watchService } from "./watch.ts";
+import { LeaderRequirement, requireLeaderService } from "./require-leader.ts";
+
+/** What the services need besides the member: etcd's `--max-txn-ops` and the require-leader check. */
+export interface RouteOptions extends KvOptions {
+  /** Checks calls with `hasleader: true` (server/api/require-leader.ts); default: polls `api` every 1000 ms. */
+  leader?: LeaderRequirement;
+}
 
 /**
  * Adds KV, Lease, Cluster, Maintenance, Auth, Watch, the browser watch (etcdts.v1.Watch), Lock,
- * Election and grpc.health.v1.Health over `api` to `router`.
+ * Election and grpc.health.v1.Health over `api` to `router`. Every etcd service honours the
+ * require-leader metadata (etcd's interceptors).
  */
-export function registerEtcdServices(router: ConnectRouter, api: EtcdServerApi, opts: KvOptions): void {
-  router.service(KV, kvService(api, opts));
-  router.service(Lease, leaseService(api));
-  router.service(Cluster, clusterService(api));
-  router.service(Maintenance, maintenanceService(api));
-  router.service(Auth, authService(api));
-  router.service(Watch, watchService(api));
-  router.service(BrowserWatch, browserWatchService(api));
-  router.service(Lock, lockService(api, waitersOf(api)));
-  router.service(Election, electionService(api, waitersOf(api)));
-  router.service(Health, healthService(api));
+export function registerEtcdServices(router: ConnectRouter, api: EtcdServerApi, opts: RouteOptions): void {
+  const leader = opts.leader ?? new LeaderRequirement(leaderKnown(api), 1000);
+  const add = <S extends DescService>(service: S, impl: ServiceImpl<S>) => router.service(service, requireLeaderService(service, impl, leader));
+  add(KV, kvService(api, opts));
+  add(Lease, leaseService(api));
+  add(Cluster, clusterService(api));
+  add(Maintenance, maintenanceService(api));
+  add(Auth, authService(api));
+  add(Watch, watchService(api));
+  add(BrowserWatch, browserWatchService(api));
+  add(Lock, lockService(api, waitersOf(api)));
+  add(Election, electionService(api, waitersOf(api)));
+  add(Health, healthService(api));
+}
+
+/** Whether `api` knows a leader now: its cheap leaderId(), else its Status. */
+export function leaderKnown(api: EtcdServerApi): () => boolean {
+  return api.leaderId ? () => api.leaderId!() !== 0n : () => api.status().leader !== 0n;
 }

@@ -22,6 +22,7 @@ import { clientCertCommonName } from "../tls/client-identity.ts";
 import { handleCheckedWatchRequest, watchAuthorizer, type WatchAuthorizer } from "./watch.ts";
 import type { GrpcMethodStats, GrpcStats } from "../metrics/grpc-stats.ts";
 import { WatchResponseEncoder } from "./watch-wire.ts";
+import { LeaderRequirement, REQUIRE_LEADER_KEY } from "./require-leader.ts";
 
 /** The gRPC path of etcd's Watch method. */
 export const WATCH_PATH = "/etcdserverpb.Watch/Watch";
@@ -63,6 +64,7 @@ export interface WatchCallStats {
 /**
  * Runs one Watch call on `res` until the client goes away or the request side fails. `stats`
  * counts the call as handled with its status code when it ends (Canceled when the client left).
+ * Returns the function that ends the call with an error status (require-leader cancellation).
  */
 function serve(
   stream: WatchStream,
@@ -71,7 +73,7 @@ function serve(
   readMaxBytes: number,
   stats: WatchCallStats,
   authorize?: WatchAuthorizer,
-): void {
+): (error: ConnectError) => void {
   let finished = false;
   const startMs = stats.method ? performance.now() : 0;
   let counted = false;
@@ -142,6 +144,7 @@ function serve(
     }
     finish();
   })();
+  return finish;
 }
 
 /**
@@ -150,15 +153,17 @@ function serve(
  * request. `readMaxBytes`: largest request message (etcd: `--max-request-bytes` + 512 KiB).
  * `grpcStats`: `/metrics` counters; each call is counted as started and, when it ends, handled.
  */
-export function rawGrpcWatch(api: EtcdServerApi, readMaxBytes: number, grpcStats?: GrpcStats): (req: NodeRequest, res: NodeResponse) => boolean {
+export function rawGrpcWatch(api: EtcdServerApi, readMaxBytes: number, grpcStats?: GrpcStats, leader?: LeaderRequirement): (req: NodeRequest, res: NodeResponse) => boolean {
   const stats: WatchCallStats = { totals: grpcStats };
   return (req, res) => {
     if (!servesHere(req)) return false;
     // Looked up on use: the RPC handler creates the method records after this interceptor.
     stats.method ??= grpcStats?.forPath(WATCH_PATH);
     if (stats.method) stats.method.started++;
+    const requireLeader = leader !== undefined && LeaderRequirement.asked(req.headers[REQUIRE_LEADER_KEY] as string | undefined);
     let stream: WatchStream;
     try {
+      if (requireLeader) leader.check();
       stream = api.openWatchStream();
     } catch (e) {
       const err = ConnectError.from(e);
@@ -173,7 +178,11 @@ export function rawGrpcWatch(api: EtcdServerApi, readMaxBytes: number, grpcStats
       if (typeof v === "string") headers.set(name, v);
     }
     const authorize = watchAuthorizer(api, headers, clientCertCommonName(req));
-    serve(stream, req as Http2ServerRequest, res as Http2ServerResponse, readMaxBytes, stats, authorize);
+    const cancel = serve(stream, req as Http2ServerRequest, res as Http2ServerResponse, readMaxBytes, stats, authorize);
+    if (requireLeader) {
+      const untrack = leader.track(cancel);
+      res.on("close", untrack);
+    }
     return true;
   };
 }

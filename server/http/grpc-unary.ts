@@ -65,11 +65,12 @@ export function isPlainUnaryGrpc(headers: IncomingHttpHeaders): boolean {
   return enc === undefined || enc === "identity";
 }
 
-/** The request metadata handlers may read (etcd's auth `token`), without converting every header. */
+/** The request metadata handlers may read (etcd's auth `token`, `hasleader`), without converting every header. */
 function authHeaders(headers: IncomingHttpHeaders): Headers {
   const h = new Headers();
   const token = headers.token ?? headers.authorization;
   if (typeof token === "string") h.set("token", token);
+  if (typeof headers.hasleader === "string") h.set("hasleader", headers.hasleader);
   return h;
 }
 

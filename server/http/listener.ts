@@ -23,7 +23,8 @@ import type * as tls from "node:tls";
 import type { Registry } from "prom-client";
 import type { EtcdConfig } from "../config.ts";
 import type { GrpcStats } from "../metrics/grpc-stats.ts";
-import { registerEtcdServices } from "../api/routes.ts";
+import { leaderKnown, registerEtcdServices } from "../api/routes.ts";
+import { LeaderRequirement } from "../api/require-leader.ts";
 import { rawGrpcWatch } from "../api/watch-grpc.ts";
 import type { Logger } from "../log.ts";
 import type { EtcdServerApi } from "../node/types.ts";
@@ -60,7 +61,7 @@ export interface ClientMetrics {
 }
 
 /** The settings the listeners use; EtcdConfig satisfies it. */
-export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBytes" | "maxTxnOps" | "clientTls" | "cors" | "hostWhitelist" | "enableUi">;
+export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "electionTimeoutMs" | "maxRequestBytes" | "maxTxnOps" | "clientTls" | "cors" | "hostWhitelist" | "enableUi">;
 
 /**
  * Binds every `cfg.listenClientUrls` URL (host `localhost` binds 127.0.0.1, as Go's listener
@@ -73,12 +74,13 @@ export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "maxRequestBy
  */
 export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerApi, log: Logger, metrics: ClientMetrics = {}): Promise<ClientListeners> {
   const app = createHttpApp(api, { maxTxnOps: cfg.maxTxnOps, metrics: metrics.registry, health: metrics.health, ui: cfg.enableUi ?? true });
+  const leader = new LeaderRequirement(leaderKnown(api), cfg.electionTimeoutMs);
   const handler = createRpcHandler({
-    routes: (router) => registerEtcdServices(router, api, { maxTxnOps: cfg.maxTxnOps }),
+    routes: (router) => registerEtcdServices(router, api, { maxTxnOps: cfg.maxTxnOps, leader }),
     fallback: getRequestListener(app.fetch, { overrideGlobalObjects: false }) as NodeHandler,
     readMaxBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     log,
-    intercept: rawGrpcWatch(api, cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES, metrics.grpcStats),
+    intercept: rawGrpcWatch(api, cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES, metrics.grpcStats, leader),
     grpcStats: metrics.grpcStats,
     cors: cfg.cors,
     hostWhitelist: cfg.hostWhitelist,

@@ -803,6 +803,11 @@ export class EtcdNode implements EtcdServerApi {
     return this.membersTable.isRemoved(id);
   }
 
+  /** See EtcdServerApi.leaderId. */
+  leaderId(): bigint {
+    return this.raft.leader;
+  }
+
   status(): StatusResponse {
     // The file lags behind the pages still in the WAL: report the larger (etcd: the bbolt file size).
     const size = backendSize(this.db);

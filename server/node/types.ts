@@ -93,6 +93,11 @@ export interface EtcdServerApi {
   members(): Member[];
   /** Maintenance.Status for this member (header, version, dbSize, leader, raft index/term...). */
   status(): StatusResponse;
+  /**
+   * The leader this member knows now (0n: none), without building a Status; for etcd's
+   * require-leader check (server/api/require-leader.ts). Optional: fakes answer through status().
+   */
+  leaderId?(): bigint;
 
   /**
    * Maintenance.Snapshot's data: this member's backend at one point in time in etcd 3.4's bbolt
