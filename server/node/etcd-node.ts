@@ -975,6 +975,8 @@ export class EtcdNode implements EtcdServerApi {
       this.sm.waiters.cancel(id, Errors.Canceled());
     };
     signal?.addEventListener("abort", onAbort, { once: true });
+    // Not changed from here on: the state machine applies this object instead of decoding `data`.
+    this.sm.proposed.set(data, req);
     this.raft.propose({
       data,
       wanted: () => !this.closed && this.sm.waiters.has(id),
