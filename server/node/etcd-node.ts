@@ -394,7 +394,7 @@ export class EtcdNode implements EtcdServerApi {
       },
       onLeaderChange: (lead) => this.leaderChanged(lead, electionMs),
       onFatal: (msg, fields) => this.memberFatal(msg, fields),
-      onCommitMs: (ms) => this.counters.observeCommit(ms),
+      onCommitMs: (ms, synced) => this.counters.observeCommit(ms, synced),
       env,
     });
     // Expiry revokes as root, as etcd's lessor does (authStore.WithRoot), so keys are checked alike.
