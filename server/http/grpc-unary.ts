@@ -18,7 +18,7 @@
  */
 import { clientIdentityContextValues } from "../tls/client-identity.ts";
 import { fromBinary, toBinary, create, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { Logger } from "../log.ts";
 import { grpcPercentEncode } from "./grpc-status.ts";
@@ -72,6 +72,53 @@ function authHeaders(headers: IncomingHttpHeaders): Headers {
   if (typeof token === "string") h.set("token", token);
   if (typeof headers.hasleader === "string") h.set("hasleader", headers.hasleader);
   return h;
+}
+
+/**
+ * The handler context of a lean call. The service implementations (server/api) read its request
+ * metadata (the auth token), its abort signal and its context values (the client's TLS
+ * identity); those and the response metadata are built only when read. Connect's
+ * createHandlerContext links two more AbortControllers (deadline, request) and copies four
+ * Headers on every call, whether read or not.
+ */
+class LeanHandlerContext implements HandlerContext {
+  readonly protocolName = "grpc";
+  readonly requestMethod = "POST";
+  private header: Headers | undefined;
+  private contextValues: ContextValues | undefined;
+  private responseHeaders: Headers | undefined;
+  private responseTrailers: Headers | undefined;
+
+  constructor(
+    private readonly route: UnaryRoute,
+    readonly url: string,
+    private readonly headers: IncomingHttpHeaders,
+    private readonly stream: ServerHttp2Stream,
+    readonly signal: AbortSignal,
+  ) {}
+
+  get service(): DescService {
+    return this.route.service;
+  }
+  get method(): DescMethod {
+    return this.route.method;
+  }
+  /** No deadline: etcd ignores `grpc-timeout` (its own request timeout applies). */
+  timeoutMs(): number | undefined {
+    return undefined;
+  }
+  get requestHeader(): Headers {
+    return (this.header ??= authHeaders(this.headers));
+  }
+  get values(): ContextValues {
+    return (this.contextValues ??= clientIdentityContextValues({ stream: this.stream }));
+  }
+  get responseHeader(): Headers {
+    return (this.responseHeaders ??= new Headers());
+  }
+  get responseTrailer(): Headers {
+    return (this.responseTrailers ??= new Headers());
+  }
 }
 
 /**
@@ -134,7 +181,9 @@ function readMessage(stream: ServerHttp2Stream, limit: number): Promise<Uint8Arr
       if ((body[0]! & 1) !== 0) {
         return reject(new ConnectError("grpc: compressed flag set with identity or empty encoding", Code.Internal));
       }
-      resolve(body.subarray(5, 5 + body.readUInt32BE(1)));
+      // A plain Uint8Array view (not a Buffer): the decoded bytes fields are then Uint8Arrays
+      // whose slice() copies, as the store's cache expects (server/mvcc/store.ts writePut).
+      resolve(new Uint8Array(body.buffer, body.byteOffset + 5, body.readUInt32BE(1)));
     });
     stream.on("error", (e) => {
       failed = true;
@@ -178,17 +227,7 @@ export function serveUnaryGrpc(
       } catch (e) {
         throw unmarshalError(e);
       }
-      const ctx = createHandlerContext({
-        service: route.service,
-        method: route.method,
-        protocolName: "grpc",
-        requestMethod: "POST",
-        url: path,
-        requestHeader: authHeaders(headers),
-        requestSignal: gone.signal,
-        contextValues: clientIdentityContextValues({ stream }),
-      });
-      return route.impl(input, ctx);
+      return route.impl(input, new LeanHandlerContext(route, path, headers, stream, gone.signal));
     })
     .then(
       (output) => {

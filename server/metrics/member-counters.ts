@@ -47,7 +47,7 @@ export class MemberCounters {
   /**
    * `etcd_disk_wal_fsync_duration_seconds`: the Raft log and the backend are one SQLite database
    * here, so a WAL fsync is the commit of the Ready transaction (synchronous=FULL); observed
-   * once per Ready, seconds.
+   * once per Ready that must sync (new entries, term or vote: etcd's MustSync), seconds.
    */
   readonly walFsyncSeconds = new Histogram({
     name: "etcd_disk_wal_fsync_duration_seconds",
@@ -63,10 +63,10 @@ export class MemberCounters {
     registers: [],
   });
 
-  /** Records one Ready transaction that took `ms` milliseconds to commit (and fsync). */
-  observeCommit(ms: number): void {
+  /** Records one Ready transaction that took `ms` milliseconds to commit (and fsync when `synced`). */
+  observeCommit(ms: number, synced: boolean): void {
     const s = ms / 1000;
-    this.walFsyncSeconds.observe(s);
+    if (synced) this.walFsyncSeconds.observe(s);
     this.backendCommitSeconds.observe(s);
   }
 }

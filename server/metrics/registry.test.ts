@@ -58,11 +58,12 @@ describe("metrics registry", () => {
     expect(m.has("process_resident_memory_bytes")).toBe(true);
   });
 
-  test("disk histograms have etcd's buckets (1 ms doubling to 8.192 s) ; slow applies are reported as counted", async () => {
+  test("disk histograms have etcd's buckets (1 ms doubling to 8.192 s), the WAL's counting synced commits only; slow applies are reported as counted", async () => {
     const member = fakeMember();
     const r = createMetricsRegistry({ member, quotaBackendBytes: 1000 });
-    member.counters.observeCommit(3);
-    member.counters.observeCommit(150);
+    member.counters.observeCommit(3, true);
+    member.counters.observeCommit(150, true);
+    member.counters.observeCommit(1, false);
     member.counters.slowApply = 2;
     const m = await scrape(r);
     const h = m.get("etcd_disk_wal_fsync_duration_seconds")!;
@@ -70,6 +71,7 @@ describe("metrics registry", () => {
     expect(Object.keys(h.metrics[0]!.buckets!)).toEqual(["0.001", "0.002", "0.004", "0.008", "0.016", "0.032", "0.064", "0.128", "0.256", "0.512", "1.024", "2.048", "4.096", "8.192", "+Inf"]);
     expect(h.metrics[0]!.buckets!["0.004"]).toBe("1");
     expect(h.metrics[0]!.count).toBe("2");
+    expect(m.get("etcd_disk_backend_commit_duration_seconds")!.metrics[0]!.count).toBe("3");
     expect(value(m.get("etcd_server_slow_apply_total"))).toBe(2);
     expect(value(m.get("etcd_server_quota_backend_bytes"))).toBe(1000);
   });

@@ -14,6 +14,8 @@ import { Errors } from "../errors.ts";
 import { checkHealth } from "../http/app.ts";
 import type { EtcdNode } from "./etcd-node.ts";
 import { TestCluster, waitFor } from "./testing.ts";
+import { syncLevel } from "./raft-driver.ts";
+import type { Database } from "bun:sqlite";
 
 const enc = new TextEncoder();
 const put = (node: EtcdNode, key: string, value = "v") =>
@@ -163,5 +165,26 @@ describe("catch-up and failures", () => {
     expect((await get(survivor, "seen", true)).kvs.length).toBe(1);
     expect(survivor.status().errors).toEqual(["etcdserver: no leader"]);
     expect(await checkHealth(survivor)).toEqual({ health: "false" });
+  }, 30_000);
+});
+
+describe("durability", () => {
+  test("commits that only apply (no new entry, term or vote) skip their fsync on leader and followers; the level stays synchronous=FULL", async () => {
+    const c = await TestCluster.start(3);
+    clusters.push(c);
+    const leader = await c.leader();
+    const count = async (h: EtcdNode["counters"]["walFsyncSeconds"]) => (await h.get()).values.find((v) => v.metricName?.endsWith("_count"))?.value ?? 0;
+    for (let i = 0; i < 5; i++) expect(await outcome(put(leader, `d${i}`))).toBe("ok");
+    await waitFor(async () => {
+      for (const m of c.running()) if ((await get(m, "d4", true)).kvs.length !== 1) return false;
+      return true;
+    }, "the puts applied everywhere");
+    for (const m of c.running()) {
+      const synced = await count(m.counters.walFsyncSeconds);
+      const commits = await count(m.counters.backendCommitSeconds);
+      expect(synced).toBeGreaterThan(0);
+      expect(commits).toBeGreaterThan(synced);
+      expect(syncLevel((m as unknown as { db: Database }).db)).toBe(2);
+    }
   }, 30_000);
 });

@@ -13,6 +13,8 @@ import {
 import { InternalRaftRequestSchema } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
 import { applyEntry } from "./applier.ts";
 import { startEtcdNode, type EtcdNode } from "./etcd-node.ts";
+import { syncLevel } from "./raft-driver.ts";
+import type { Database } from "bun:sqlite";
 import { quietNodeLogger, singleMemberConfig } from "./testing.ts";
 
 const dirs: string[] = [];
@@ -108,4 +110,16 @@ test("an entry with no request applies nothing and has no answer (no fake respon
   const before = node.mvcc.currentRevision;
   const out = applyEntry(node, create(InternalRaftRequestSchema, { ID: 5n }));
   expect(out).toEqual({ response: undefined, events: [], revision: before });
+});
+
+test("a lone member's puts are all fsynced (each Ready appends and applies them) and the connection stays at synchronous=FULL", async () => {
+  const { node } = await open();
+  const count = async (h: typeof node.counters.walFsyncSeconds) => (await h.get()).values.find((v) => v.metricName?.endsWith("_count"))?.value ?? 0;
+  const [synced0, commits0] = [await count(node.counters.walFsyncSeconds), await count(node.counters.backendCommitSeconds)];
+  for (let i = 0; i < 5; i++) await node.put(create(PutRequestSchema, { key: enc.encode(`s${i}`), value: enc.encode("v") }));
+  const synced = (await count(node.counters.walFsyncSeconds)) - synced0;
+  const commits = (await count(node.counters.backendCommitSeconds)) - commits0;
+  expect(synced).toBeGreaterThanOrEqual(5);
+  expect(synced).toBe(commits);
+  expect(syncLevel((node as unknown as { db: Database }).db)).toBe(2);
 });

@@ -394,7 +394,7 @@ export class EtcdNode implements EtcdServerApi {
       },
       onLeaderChange: (lead) => this.leaderChanged(lead, electionMs),
       onFatal: (msg, fields) => this.memberFatal(msg, fields),
-      onCommitMs: (ms) => this.counters.observeCommit(ms),
+      onCommitMs: (ms, synced) => this.counters.observeCommit(ms, synced),
       env,
     });
     // Expiry revokes as root, as etcd's lessor does (authStore.WithRoot), so keys are checked alike.
@@ -980,6 +980,8 @@ export class EtcdNode implements EtcdServerApi {
       this.sm.waiters.cancel(id, Errors.Canceled());
     };
     signal?.addEventListener("abort", onAbort, { once: true });
+    // Not changed from here on: the state machine applies this object instead of decoding `data`.
+    this.sm.proposed.set(data, req);
     this.raft.propose({
       data,
       wanted: () => !this.closed && this.sm.waiters.has(id),

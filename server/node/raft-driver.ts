@@ -9,7 +9,9 @@
  *   everything proposed or received in one turn of the event loop is handled together):
  *   1. a leader sends its messages first, writing its log in parallel with replication
  *      (Raft thesis §10.2.1); 2. ONE SQLite transaction appends the new entries, saves the hard
- *   state and applies the committed entries with the applied index (synchronous=FULL: fsync);
+ *   state and applies the committed entries with the applied index (synchronous=FULL: fsync,
+ *   unless the Ready has no new entries, term, vote or snapshot, as etcd's MustSync: such a
+ *   commit becomes durable with the next fsync, and a crash before it re-applies its entries);
  *   3. a follower sends its messages only now, after its log is durable; 4. `onApplied` runs
  *   (answer clients, notify watchers) and ReadIndex answers are served; 5. advance().
  * - Applying is idempotent across crashes: an entry at or below the stored applied index is
@@ -52,6 +54,19 @@ import { errorFields, MemberFatalError, type OnFatal } from "./fatal.ts";
 import { MAX_APPLY_BATCH_BYTES, MAX_READ_INDEX_WAITERS, MAX_TOKEN_INDEX_WAITERS, PROPOSAL_RETRY_MS } from "./limits.ts";
 import { realEnv, type EnvTimer, type MemberEnv } from "./env.ts";
 import { AppliedWaiters } from "./applied-waiters.ts";
+
+/** SQLite's `PRAGMA synchronous` level FULL (OFF 0, NORMAL 1, FULL 2, EXTRA 3). */
+const SQLITE_SYNCHRONOUS_FULL = 2;
+
+/** The connection's `PRAGMA synchronous` level now (prepared afresh: a cached statement would answer its prepare time's). */
+export function syncLevel(db: Database): number {
+  const st = db.prepare<{ synchronous: number }, []>("PRAGMA synchronous");
+  try {
+    return st.get()?.synchronous ?? 0;
+  } finally {
+    st.finalize();
+  }
+}
 
 /** How long a ReadIndex request may stay unanswered before it is sent again, ms. */
 const READ_RETRY_MS = 300;
@@ -103,8 +118,8 @@ export interface RaftDriverOptions {
   send(messages: Message[]): void;
   /** Leader changes (informational). */
   onLeaderChange?(lead: NodeId, term: number): void;
-  /** How long the Ready transaction took to commit (entries, hard state and applies, fsynced), ms; for `/metrics`. */
-  onCommitMs?(ms: number): void;
+  /** How long the Ready transaction took to commit (entries, hard state and applies), ms, and whether it was fsynced; for `/metrics`. */
+  onCommitMs?(ms: number, synced: boolean): void;
   /** Random source for election timeouts (default: `env.random`). */
   random?: (n: number) => number;
   /** Clock, timers and randomness (default: the real ones, server/node/env.ts `realEnv`). */
@@ -145,9 +160,15 @@ export class RaftDriver {
   private appliedSinceSnapshot = 0;
   /** Set at start: a lone voter campaigns at once (after its first Ready applied the bootstrap). */
   private campaignIfAlone = false;
+  /**
+   * The connection's own `PRAGMA synchronous` level, restored after a Ready that needed no fsync
+   * ran with NORMAL; below FULL (the simulated disks run with OFF) commits never fsync anyway.
+   */
+  private readonly syncLevel: number;
 
   constructor(private readonly opts: RaftDriverOptions) {
     this.applied = opts.meta.getNumber(MetaKeys.appliedIndex, 0);
+    this.syncLevel = syncLevel(opts.db);
     const electionTick = Math.max(2, Math.round(opts.electionMs / opts.heartbeatMs));
     const env = (this.env = opts.env ?? realEnv);
     this.applyWaiters = new AppliedWaiters(env);
@@ -487,6 +508,12 @@ export class RaftDriver {
     let applied = this.applied;
     const image = rd.snapshot ? attachSnapshotImage(db, rd.snapshot.metadata.index) : undefined;
     const commitStart = this.env.monotonicMs();
+    // etcd's MustSync: a Ready without new entries, term or vote (only a commit index and applied
+    // entries, which a restart re-applies from the log) is committed without an fsync of its own;
+    // the next synced commit makes it durable with everything before it (SQLite's WAL is in order).
+    // (PRAGMA synchronous takes effect when prepared: run afresh each time, never as a cached statement.)
+    const relaxed = this.syncLevel >= SQLITE_SYNCHRONOUS_FULL && !rd.mustSync && !rd.snapshot;
+    if (relaxed) db.run("PRAGMA synchronous = NORMAL");
     try {
       db.transaction(() => {
         let snapshotNow = false;
@@ -528,9 +555,10 @@ export class RaftDriver {
         this.phase = "failed to commit the Raft Ready transaction";
       })();
     } finally {
+      if (relaxed) db.run(`PRAGMA synchronous = ${this.syncLevel}`);
       image?.detach();
     }
-    this.opts.onCommitMs?.(this.env.monotonicMs() - commitStart);
+    this.opts.onCommitMs?.(this.env.monotonicMs() - commitStart, !relaxed);
 
     this.phase = "failed to deliver applied entries";
     if (!leader) this.opts.send(rd.messages);

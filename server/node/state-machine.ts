@@ -103,7 +103,23 @@ export class MemberStateMachine implements ApplyTarget {
   /** Callers waiting until a compaction's rows are all deleted (physical compactions). */
   private compactionWaiters: (() => void)[] = [];
 
+  /**
+   * Requests this member proposed, by their encoded entry data (the very bytes Raft hands back
+   * committed), so that applying them skips decoding; entries from elsewhere are decoded.
+   */
+  readonly proposed = new WeakMap<Uint8Array, InternalRaftRequest>();
+  /**
+   * applyEntry in a savepoint (bun:sqlite's nested transaction), throwing an etcd error so that
+   * it rolls back; the wrapper is built once (building one per entry cost more than the savepoint).
+   */
+  private readonly applyInSavepoint: (req: InternalRaftRequest, index: number) => ApplyOutcome;
+
   constructor(private readonly o: StateMachineOptions) {
+    this.applyInSavepoint = o.db.transaction((req: InternalRaftRequest, index: number) => {
+      const outcome = applyEntry(this, req, index);
+      if (outcome instanceof ConnectError) throw outcome;
+      return outcome;
+    });
     this.waiters = new ProposalWaiters(o.env);
     this.confWaiters = new ProposalWaiters<ConfChangeOutcome>(o.env);
     this.mvcc = o.mvcc;
@@ -138,7 +154,8 @@ export class MemberStateMachine implements ApplyTarget {
    * attributes, an unknown request) resolves it with none.
    */
   applyCommitted(e: Entry): void {
-    const req = fromBinary(InternalRaftRequestSchema, e.data);
+    // The proposer's own request when this member proposed it (the same bytes, not decoded again).
+    const req = this.proposed.get(e.data) ?? fromBinary(InternalRaftRequestSchema, e.data);
     const members = this.o.members;
     if (req.memberAttributes) {
       const a = req.memberAttributes;
@@ -180,16 +197,13 @@ export class MemberStateMachine implements ApplyTarget {
   /** Applies one entry inside a savepoint, so a failed request leaves no partial writes. */
   private applyOne(req: InternalRaftRequest, index: number): ApplyOutcome {
     try {
-      return this.o.db.transaction(() => {
-        const outcome = applyEntry(this, req, index);
-        if (outcome instanceof ConnectError) throw outcome;
-        return outcome;
-      })();
+      return this.applyInSavepoint(req, index);
     } catch (error) {
       if (error instanceof ConnectError) return error;
       throw error;
     }
   }
+
 
   /**
    * Validates and applies a committed membership change (inside the apply transaction); its
