@@ -122,7 +122,7 @@ import { loggableReadOnlyTxnResponse, loggableResponseSize, loggableTxn } from "
 import { compactText } from "../../cli/go/proto-text.ts";
 import { HeartbeatTimeoutDetector, LATE_HEARTBEAT_WARNING } from "../metrics/heartbeat-detector.ts";
 import type { MemberMetricsSource } from "../metrics/registry.ts";
-import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS, PROPOSAL_RETRY_MS } from "./limits.ts";
+import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_READ_INDEX_WAITERS, MAX_WATCH_STREAMS, PROPOSAL_RETRY_MS } from "./limits.ts";
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
 export interface NodeConfig extends BootstrapConfig {
@@ -340,6 +340,7 @@ export class EtcdNode implements EtcdServerApi {
     });
     this.sm = new MemberStateMachine({
       db,
+      meta: this.meta,
       memberId: this.memberId,
       members: this.membersTable,
       mvcc: this.mvcc,
@@ -370,7 +371,6 @@ export class EtcdNode implements EtcdServerApi {
     const fresh = this.raftStorage.lastIndex() === 0 && !join && (cfg.initialClusterState ?? "new") === "new";
     this.raft = new RaftDriver({
       db,
-      meta: this.meta,
       storage: this.raftStorage,
       id: this.memberId,
       bootstrapPeers: fresh
@@ -383,10 +383,7 @@ export class EtcdNode implements EtcdServerApi {
       // that many, so that a member more than two snapshot counts behind catches up by snapshot.
       catchUpEntries: cfg.catchUpEntries ?? Math.min(5000, snapshotCount),
       requestTimeoutMs: this.requestTimeoutMs,
-      applyEntry: (e) => this.sm.applyCommitted(e),
-      applyConfChange: (cc) => this.sm.applyConfChange(cc),
-      restoreSnapshot: () => this.sm.restoreSnapshot(),
-      onApplied: (index) => this.sm.afterApply(index),
+      applier: this.sm,
       send: (messages) => {
         this.checkHeartbeats(messages);
         for (const m of messages) if (m.type === MessageType.MsgApp) this.appendStats.sent(env.now(), messageBytes(m));
@@ -423,7 +420,7 @@ export class EtcdNode implements EtcdServerApi {
       bcryptCost: cfg.bcryptCost ?? 10,
       propose: (fields, ai) => this.clientPropose(fields, ai),
       linearizableReadNotify: () => this.linearizableReadNotify(),
-      waitApplied: (index) => this.raft.waitAppliedFor(index, this.requestTimeoutMs),
+      waitApplied: (index) => this.sm.waitAppliedFor(index, this.requestTimeoutMs),
       header: () => this.header(),
     });
     this.cluster = new ClusterAdmin({
@@ -532,7 +529,7 @@ export class EtcdNode implements EtcdServerApi {
 
   /** Bytes of the Raft log's pages, measured again only when the applied index or the file size changed. */
   private raftLogBytes(): number {
-    const applied = this.raft.appliedIndex;
+    const applied = this.sm.appliedIndex;
     const pages = backendPages(this.db);
     const at = this.raftLogBytesAt;
     if (at?.applied !== applied || at.pages !== pages) this.raftLogBytesAt = { applied, pages, bytes: tableBytes(this.db, "raft_log") };
@@ -816,7 +813,7 @@ export class EtcdNode implements EtcdServerApi {
       leader: st.softState.lead,
       raftIndex: BigInt(st.hardState.commit),
       raftTerm: BigInt(st.hardState.term),
-      raftAppliedIndex: BigInt(this.raft.appliedIndex),
+      raftAppliedIndex: BigInt(this.sm.appliedIndex),
       isLearner: this.sm.isLearner,
       // etcd lists "etcdserver: no leader" (and raised alarms) in errors (v3rpc/maintenance.go).
       errors: [...(st.softState.lead === 0n ? [Errors.NoLeader().rawMessage] : []), ...this.alarmList().map(alarmString)],
@@ -888,8 +885,7 @@ export class EtcdNode implements EtcdServerApi {
     this.v2.stop();
     this.watchHub.close();
     this.raft.stop();
-    this.sm.waiters.failAll(Errors.Stopped());
-    this.sm.confWaiters.failAll(Errors.Stopped());
+    this.sm.stop();
     this.db.close();
   }
 
@@ -947,7 +943,7 @@ export class EtcdNode implements EtcdServerApi {
     // Publishing this member's attributes is exempt, as etcd's publish (a v2 request) is: a member
     // restarting behind a long unapplied tail must still become ready.
     const limited = !fields.memberAttributes;
-    if (limited && this.raft.lagEntries > MAX_APPLY_LAG_ENTRIES) throw Errors.TooManyRequests();
+    if (limited && this.applyLagEntries > MAX_APPLY_LAG_ENTRIES) throw Errors.TooManyRequests();
     if (limited && this.sm.waiters.size >= MAX_PENDING_PROPOSALS) throw Errors.TooManyRequests();
     const id = this.requestIds.next();
     const req = create(InternalRaftRequestSchema, { ...fields, ID: id });
@@ -1135,14 +1131,44 @@ export class EtcdNode implements EtcdServerApi {
     );
   }
 
-  /** A ReadIndex round; a failure is counted in `etcd_server_read_indexes_failed_total` (etcd's linearizableReadLoop). */
+  /**
+   * A ReadIndex round, then the wait until this member applied the read index; a failed round is
+   * counted in `etcd_server_read_indexes_failed_total` (etcd's linearizableReadLoop). At most
+   * MAX_READ_INDEX_WAITERS reads are in either step at once; one more is refused with
+   * Errors.TooManyRequests().
+   */
   private async readIndex(): Promise<void> {
+    if (this.readsWaiting >= MAX_READ_INDEX_WAITERS) throw Errors.TooManyRequests();
+    this.readsWaiting++;
     try {
-      await this.raft.readIndex();
-    } catch (e) {
-      this.counters.readIndexFailed++;
-      throw e;
+      let index: number;
+      try {
+        index = await this.raft.readIndex();
+      } catch (e) {
+        this.counters.readIndexFailed++;
+        throw e;
+      }
+      await this.sm.waitApplied(index);
+    } finally {
+      this.readsWaiting--;
     }
+  }
+  /** Linearizable reads in their ReadIndex round or waiting for apply to reach its index. */
+  private readsWaiting = 0;
+
+  /** Applied index: the last log entry this member applied (durably, with its effects). */
+  get appliedIndex(): number {
+    return this.sm.appliedIndex;
+  }
+
+  /**
+   * Entries in the log not yet applied: etcd's committed minus applied index, plus the entries
+   * appended but not yet committed. etcd's Raft goroutine commits proposals while requests keep
+   * arriving; ours runs between turns of the event loop, so a burst proposed within one turn
+   * would otherwise all pass the check before any of it is committed.
+   */
+  get applyLagEntries(): number {
+    return Math.max(0, this.raft.lastIndex - this.sm.appliedIndex);
   }
 
   /** Counts and logs heartbeats sent later than two heartbeat intervals after the previous one (etcd's raft.go). */
@@ -1166,7 +1192,7 @@ export class EtcdNode implements EtcdServerApi {
       isLeader: () => this.raft.leader === this.memberId,
       isLearner: () => this.sm.isLearner,
       committedIndex: () => this.raft.committedIndex,
-      appliedIndex: () => this.raft.appliedIndex,
+      appliedIndex: () => this.sm.appliedIndex,
       pendingProposals: () => this.sm.waiters.size,
       backendBytes: () => {
         if (this.closed) return { total: 0, inUse: 0 };

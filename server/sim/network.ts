@@ -35,6 +35,8 @@ export class SimNetwork {
   dropped = 0;
   /** MsgSnap delivered. */
   snapshots = 0;
+  /** Forwarded proposals (MsgProp) sent twice. */
+  duplicatedProposals = 0;
   /**
    * The snapshot side channel of the real transport: the sender's image of a MsgSnap, and the
    * receiver's file it is written to (returns the message to step, data filled in). Undefined
@@ -101,10 +103,10 @@ export class SimNetwork {
       const read = this.snapshotIO.image(from);
       if (read) this.sched.hold(read.then((d) => void (image = d)));
     }
-    // A forwarded proposal (MsgProp) is never duplicated: a duplicate is a second entry, applied
-    // twice (etcd does not deduplicate request IDs either), and the real transport's TCP streams
-    // never deliver a message twice. Every other message type Raft must take any number of times.
-    const dup = this.prng.chance(this.faults.duplicate) && m.type !== MessageType.MsgProp;
+    // Any message may arrive twice, a forwarded proposal (MsgProp) too: its copy becomes a second
+    // entry with the same request ID, which the state machine skips (server/node/applied-requests.ts).
+    const dup = this.prng.chance(this.faults.duplicate);
+    if (dup && m.type === MessageType.MsgProp) this.duplicatedProposals++;
     const copies = dup ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       let delay = 1 + this.prng.int(this.faults.maxDelayMs);
