@@ -109,6 +109,7 @@ import { RaftDriver } from "./raft-driver.ts";
 import { encodeMemberContext } from "../membership/apply.ts";
 import { joinExistingCluster, type JoinInfo } from "../membership/join.ts";
 import { MessageType, StateType, type Message, type NodeId } from "../raft/types.ts";
+import type { NodePeers } from "./peer-link.ts";
 import { bootstrapMembership, type BootstrapConfig } from "./bootstrap.ts";
 import { forceNewCluster } from "../recovery/force-new-cluster.ts";
 import { ClusterAdmin, toMember } from "./cluster-admin.ts";
@@ -160,6 +161,11 @@ export interface NodeConfig extends BootstrapConfig {
    * the process with code 1. Tests inject one that records the call; the member has then stopped.
    */
   onFatal?: OnFatal;
+  /**
+   * The member's peers: where Raft messages go, told of membership changes, stopped first by
+   * close() (server/node/peer-link.ts). None: messages are dropped (a lone member in tests).
+   */
+  peers?: NodePeers;
   /** Peer TLS (`--peer-cert-file` ...): used to reach other members' `https://` peer URLs when joining and forwarding. */
   peerTls?: TlsInfo;
   /** `--auto-compaction-mode` (default periodic; server/compactor/). */
@@ -192,12 +198,6 @@ export interface NodeLogger {
   fatal?(msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** Where the node sends Raft messages (the peer transport); absent for a lone member. */
-export interface RaftMessageSink {
-  send(messages: Message[]): void;
-  /** Epoch ms since which the stream to peer `id` is up; undefined while it is down. */
-  activeSince?(id: bigint): number | undefined;
-}
 
 /** A running member. `close()` stops accepting writes, waits for the last batch and closes SQLite. */
 export class EtcdNode implements EtcdServerApi {
@@ -250,10 +250,8 @@ export class EtcdNode implements EtcdServerApi {
   private readonly requestTimeoutMs: number;
   /** How to dial `https://` peer URLs for forwarded calls. */
   private readonly peerTls: PeerClientTls | undefined;
-  /** Peer transport; set by main once peers are reachable (none for a lone member). */
-  sink: RaftMessageSink | undefined;
-  /** Called after a committed membership change (the transport adds or removes the peer). */
-  onMembersChanged: (() => void) | undefined;
+  /** The peers (NodeConfig `peers`); undefined for a member built without a transport (tests). */
+  private readonly peers: NodePeers | undefined;
   private attributesPublished = false;
   private readonly readyPromise: Promise<void>;
   private markReady!: () => void;
@@ -286,6 +284,7 @@ export class EtcdNode implements EtcdServerApi {
     join?: JoinInfo,
   ) {
     const env = (this.env = cfg.env ?? realEnv);
+    this.peers = cfg.peers;
     this.startedAtMs = env.now();
     // Checked first: a bad retention fails the start before any loop runs (etcd: StartEtcd fails).
     const compactionMode = cfg.autoCompactionMode ?? "periodic";
@@ -359,7 +358,7 @@ export class EtcdNode implements EtcdServerApi {
       env,
       logger,
       compactionBatchLimit: cfg.compactionBatchLimit,
-      onMembersChanged: () => this.onMembersChanged?.(),
+      onMembersChanged: () => this.peers?.membersChanged?.(),
       onRemovedSelf: () => this.stopRemoved(),
       onSnapshotRestored: () => (this.lastWatchHeader = undefined),
       onFatal: (msg, fields) => this.memberFatal(msg, fields),
@@ -387,7 +386,7 @@ export class EtcdNode implements EtcdServerApi {
       send: (messages) => {
         this.checkHeartbeats(messages);
         for (const m of messages) if (m.type === MessageType.MsgApp) this.appendStats.sent(env.now(), messageBytes(m));
-        this.sink?.send(messages);
+        this.peers?.send(messages);
       },
       onLeaderChange: (lead) => this.leaderChanged(lead, electionMs),
       onFatal: (msg, fields) => this.memberFatal(msg, fields),
@@ -433,7 +432,7 @@ export class EtcdNode implements EtcdServerApi {
       heartbeatMs,
       electionMs,
       strictReconfigCheck: cfg.strictReconfigCheck ?? true,
-      activeSince: (id) => this.sink?.activeSince?.(id),
+      activeSince: (id) => this.peers?.activeSince?.(id),
       timeoutError: (start, accepted) => this.timeoutError(start, accepted),
       isClosed: () => this.closed,
       env,
@@ -875,7 +874,11 @@ export class EtcdNode implements EtcdServerApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.shutdown();
+    try {
+      await this.peers?.close?.();
+    } finally {
+      this.shutdown();
+    }
   }
 
   /** Stops every loop, fails every waiting caller with Stopped and closes the backend. */
@@ -1023,14 +1026,14 @@ export class EtcdNode implements EtcdServerApi {
     if (start > elected - 2 * electionMs && start < elected) return Errors.TimeoutDueToLeaderFail();
     const lead = this.raft.leader;
     const connectedSince = (id: bigint) => {
-      const t = this.sink?.activeSince?.(id);
+      const t = this.peers?.activeSince?.(id);
       return t !== undefined && t <= start;
     };
     if (lead === this.memberId) {
       const members = this.membersTable.all();
       const connected = members.filter((m) => m.id === this.memberId || connectedSince(m.id)).length;
-      if (this.sink && connected < Math.floor(members.length / 2) + 1) return Errors.TimeoutDueToConnectionLost();
-    } else if (lead !== 0n && this.sink && !connectedSince(lead)) {
+      if (this.peers && connected < Math.floor(members.length / 2) + 1) return Errors.TimeoutDueToConnectionLost();
+    } else if (lead !== 0n && this.peers && !connectedSince(lead)) {
       return Errors.TimeoutDueToConnectionLost();
     }
     return Errors.Timeout();

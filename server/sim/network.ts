@@ -7,7 +7,7 @@
 import type { Prng } from "../raft/prng.ts";
 import { decodeMessage, encodeMessage } from "../raft/wire.ts";
 import { MessageType, type Message } from "../raft/types.ts";
-import type { RaftMessageSink } from "../node/etcd-node.ts";
+import type { RaftMessageSink } from "../node/peer-link.ts";
 import type { Owner, SimScheduler } from "./scheduler.ts";
 
 /** Fault rates of the network (probabilities per message). */
@@ -77,15 +77,15 @@ export class SimNetwork {
   }
 
   /**
-   * The sink member `from` sends through; `reportSnapshot` hears whether each MsgSnap it sent
+   * The sink of the member whose ID `self()` returns; `reportSnapshot` hears whether each MsgSnap it sent
    * arrived (the real transport's ReportSnapshot).
    */
-  sink(from: bigint, reportSnapshot?: (to: bigint, ok: boolean) => void): RaftMessageSink {
+  sink(self: () => bigint, reportSnapshot?: (to: bigint, ok: boolean) => void): RaftMessageSink {
     return {
       send: (msgs) => {
-        for (const m of msgs) this.sendOne(from, m, reportSnapshot);
+        for (const m of msgs) this.sendOne(self(), m, reportSnapshot);
       },
-      activeSince: (id) => (this.endpoints.has(id) && !this.isCut(from, id) ? 0 : undefined),
+      activeSince: (id) => (this.endpoints.has(id) && !this.isCut(self(), id) ? 0 : undefined),
     };
   }
 
