@@ -443,9 +443,37 @@ export class RaftDriver {
     const leader = (rd.softState?.raftState ?? this.raw.status().softState.raftState) === StateType.Leader;
     if (leader) this.opts.send(rd.messages);
 
+    // Nothing to persist or apply (heartbeats and their answers): no transaction, as etcd's WAL
+    // Save writes nothing for an empty Ready.
+    if (rd.snapshot || rd.entries.length > 0 || rd.hardState || rd.committedEntries.length > 0) {
+      const commitStart = this.env.monotonicMs();
+      this.persist(rd);
+      this.opts.onCommitMs?.(this.env.monotonicMs() - commitStart);
+    }
+
+    this.phase = "failed to deliver applied entries";
+    if (!leader) this.opts.send(rd.messages);
+    const appliedNow = this.opts.applier.committed();
+    for (const rs of rd.readStates) {
+      const key = Buffer.from(rs.requestCtx).toString("hex");
+      const r = this.readsInFlight.get(key);
+      if (!r) continue;
+      this.readsInFlight.delete(key);
+      r.timer.cancel();
+      for (const w of r.waiters) w.resolve(rs.index);
+    }
+    this.raw.advance(rd);
+    return appliedNow;
+  }
+
+  /**
+   * Step 2 of a Ready, in ONE SQLite transaction: installs its snapshot, appends its entries,
+   * saves its hard state, has the state machine apply its committed entries (with the applied
+   * index) and records a snapshot position when one is due.
+   */
+  private persist(rd: Ready): void {
     const { db, storage, applier } = this.opts;
     const image = rd.snapshot ? attachSnapshotImage(db, rd.snapshot.metadata.index) : undefined;
-    const commitStart = this.env.monotonicMs();
     try {
       db.transaction(() => {
         let snapshotNow = false;
@@ -476,20 +504,5 @@ export class RaftDriver {
     } finally {
       image?.detach();
     }
-    this.opts.onCommitMs?.(this.env.monotonicMs() - commitStart);
-
-    this.phase = "failed to deliver applied entries";
-    if (!leader) this.opts.send(rd.messages);
-    const appliedNow = applier.committed();
-    for (const rs of rd.readStates) {
-      const key = Buffer.from(rs.requestCtx).toString("hex");
-      const r = this.readsInFlight.get(key);
-      if (!r) continue;
-      this.readsInFlight.delete(key);
-      r.timer.cancel();
-      for (const w of r.waiters) w.resolve(rs.index);
-    }
-    this.raw.advance(rd);
-    return appliedNow;
   }
 }

@@ -27,7 +27,8 @@ export interface Endpoint {
 
 export class SimNetwork {
   private readonly endpoints = new Map<bigint, Endpoint>();
-  private readonly cut = new Set<string>();
+  /** Cut links, both directions: member ID -> the members it cannot reach. */
+  private readonly cut = new Map<bigint, Set<bigint>>();
   /** Test hook: a message for which it returns true is dropped. */
   filter: ((m: Message) => boolean) | undefined;
   faults: NetworkFaults = { loss: 0, duplicate: 0, maxDelayMs: 5, slow: 0 };
@@ -63,9 +64,16 @@ export class SimNetwork {
 
   /** Cuts (or heals, `on` false) the link between `a` and `b`. */
   partition(a: bigint, b: bigint, on: boolean): void {
-    const k = linkKey(a, b);
-    if (on) this.cut.add(k);
-    else this.cut.delete(k);
+    for (const [x, y] of [[a, b], [b, a]] as const) {
+      let set = this.cut.get(x);
+      if (on) {
+        if (!set) this.cut.set(x, (set = new Set()));
+        set.add(y);
+      } else {
+        set?.delete(y);
+        if (set?.size === 0) this.cut.delete(x);
+      }
+    }
   }
 
   heal(): void {
@@ -73,7 +81,7 @@ export class SimNetwork {
   }
 
   isCut(a: bigint, b: bigint): boolean {
-    return this.cut.has(linkKey(a, b));
+    return this.cut.get(a)?.has(b) ?? false;
   }
 
   /**
@@ -145,8 +153,4 @@ export class SimNetwork {
       });
     }
   }
-}
-
-function linkKey(a: bigint, b: bigint): string {
-  return a < b ? `${a}-${b}` : `${b}-${a}`;
 }
