@@ -1,8 +1,10 @@
 /**
  * EtcdNode: one member's client-facing server, implementing `EtcdServerApi`: requests come in,
  * writes are proposed and waited for, answers go out. What committed entries do (apply, the
- * waiters' outcomes, watch events, membership facts, compaction batches) lives in the state
- * machine (server/node/state-machine.ts); the Raft loop in server/node/raft-driver.ts.
+ * applied index and its waits, the waiters' outcomes, watch events, membership facts, compaction
+ * batches) lives in the state machine (server/node/state-machine.ts); the Raft loop, which only
+ * persists, sends and hands committed entries over, in server/node/raft-driver.ts; the peers come
+ * in at construction (NodeConfig `peers`, server/node/peer-link.ts).
  *
  * Write path (etcd's `etcdserver/v3_server.go` processInternalRaftRequest): client ->
  * propose (encode InternalRaftRequest with a unique ID, size check) -> Raft (RaftDriver:

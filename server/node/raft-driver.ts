@@ -30,7 +30,7 @@
  *   `onFatal`, which ends the process; a restart rebuilds the member from disk.
  * - Bounds: one turn of the event loop applies at most one Ready's committed entries
  *   (`MAX_APPLY_BATCH_BYTES`), so clients are served between batches and a proposal sees how far
- *   apply lags commit (`lagEntries`, refused past etcd's 5000 by the member); proposals waiting
+ *   apply lags commit (EtcdNode.applyLagEntries, refused past etcd's 5000); proposals waiting
  *   for a leader sit in one retry queue; linearizable reads are capped (`MAX_READ_INDEX_WAITERS`).
  */
 import type { Database } from "bun:sqlite";

@@ -64,7 +64,8 @@ test(
 /**
  * Seeds that once failed, with what they found: 33, 48 (a member removed while down never learned
  * it: the simulated network now refuses removed members as the transport does), 220 (a
- * duplicated forwarded proposal was applied twice: the network no longer duplicates MsgProp),
+ * duplicated forwarded proposal was applied twice: entries now carry their request ID and the
+ * state machine skips one applied already, server/node/applied-requests.ts),
  * 5 (the harness checked convergence while a lease expiry was committing), 4362 (watchers got
  * events again after their member installed a snapshot: server/mvcc/watch/hub.ts notify), 7140
  * (a keep-alive of an expired lease on a leader that lost leadership never got an answer), 11707
