@@ -50,20 +50,20 @@ test("a follower given a token minted at an index it has not applied waits for i
   const release = holdInbound(follower);
   const { token } = await leader.auth.authenticate({ name: "root", password: "pw" } as never);
   const index = Number(token.split(".")[1]);
-  expect(follower.raft.appliedIndex).toBeLessThan(index);
+  expect(follower.appliedIndex).toBeLessThan(index);
   const asked = follower.auth.authInfo(token);
   // Held back by the lagging follower, not refused.
   expect(await settledWithin(asked, 200)).toBe(false);
   release();
   expect(await asked).toEqual({ username: "root", revision: expect.any(Number) });
-  expect(follower.raft.appliedIndex).toBeGreaterThanOrEqual(index);
+  expect(follower.appliedIndex).toBeGreaterThanOrEqual(index);
 });
 
 test("a token naming an index the cluster never reaches is refused once the request timeout passed", async () => {
   const c = clusters[0] ?? (await TestCluster.start(3, OPTIONS));
   const follower = await c.follower();
   const start = performance.now();
-  const refused = follower.auth.authInfo(`abcdefghijklmnop.${follower.raft.appliedIndex + 1_000_000}`);
+  const refused = follower.auth.authInfo(`abcdefghijklmnop.${follower.appliedIndex + 1_000_000}`);
   await expect(refused).rejects.toThrow(Errors.InvalidAuthToken().rawMessage);
   // etcd waits for the index until the request's deadline; a single ReadIndex answers far sooner.
   expect(performance.now() - start).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 50);

@@ -119,8 +119,8 @@ describe("catch-up and failures", () => {
     await leader.put(create(PutRequestSchema, { key: enc.encode("leased"), value: enc.encode("x"), lease: 77n }));
 
     const back = await c.run(slot);
-    const target = leader.raft.appliedIndex;
-    await waitFor(() => back.raft.appliedIndex >= target, "the member to catch up");
+    const target = leader.appliedIndex;
+    await waitFor(() => back.appliedIndex >= target, "the member to catch up");
     expect(slot.logs.some((l) => l.msg === "applied snapshot")).toBe(true);
     expect(new TextDecoder().decode((await get(back, "k59", true)).kvs[0]!.value)).toBe("v59");
     expect(back.mvcc.currentRevision).toBe(leader.mvcc.currentRevision);

@@ -1,8 +1,10 @@
 /**
  * EtcdNode: one member's client-facing server, implementing `EtcdServerApi`: requests come in,
  * writes are proposed and waited for, answers go out. What committed entries do (apply, the
- * waiters' outcomes, watch events, membership facts, compaction batches) lives in the state
- * machine (server/node/state-machine.ts); the Raft loop in server/node/raft-driver.ts.
+ * applied index and its waits, the waiters' outcomes, watch events, membership facts, compaction
+ * batches) lives in the state machine (server/node/state-machine.ts); the Raft loop, which only
+ * persists, sends and hands committed entries over, in server/node/raft-driver.ts; the peers come
+ * in at construction (NodeConfig `peers`, server/node/peer-link.ts).
  *
  * Write path (etcd's `etcdserver/v3_server.go` processInternalRaftRequest): client ->
  * propose (encode InternalRaftRequest with a unique ID, size check) -> Raft (RaftDriver:
@@ -109,6 +111,7 @@ import { RaftDriver } from "./raft-driver.ts";
 import { encodeMemberContext } from "../membership/apply.ts";
 import { joinExistingCluster, type JoinInfo } from "../membership/join.ts";
 import { MessageType, StateType, type Message, type NodeId } from "../raft/types.ts";
+import type { NodePeers } from "./peer-link.ts";
 import { bootstrapMembership, type BootstrapConfig } from "./bootstrap.ts";
 import { forceNewCluster } from "../recovery/force-new-cluster.ts";
 import { ClusterAdmin, toMember } from "./cluster-admin.ts";
@@ -122,7 +125,7 @@ import { loggableReadOnlyTxnResponse, loggableResponseSize, loggableTxn } from "
 import { compactText } from "../../cli/go/proto-text.ts";
 import { HeartbeatTimeoutDetector, LATE_HEARTBEAT_WARNING } from "../metrics/heartbeat-detector.ts";
 import type { MemberMetricsSource } from "../metrics/registry.ts";
-import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_WATCH_STREAMS, PROPOSAL_RETRY_MS } from "./limits.ts";
+import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_READ_INDEX_WAITERS, MAX_WATCH_STREAMS, PROPOSAL_RETRY_MS } from "./limits.ts";
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
 export interface NodeConfig extends BootstrapConfig {
@@ -160,6 +163,11 @@ export interface NodeConfig extends BootstrapConfig {
    * the process with code 1. Tests inject one that records the call; the member has then stopped.
    */
   onFatal?: OnFatal;
+  /**
+   * The member's peers: where Raft messages go, told of membership changes, stopped first by
+   * close() (server/node/peer-link.ts). None: messages are dropped (a lone member in tests).
+   */
+  peers?: NodePeers;
   /** Peer TLS (`--peer-cert-file` ...): used to reach other members' `https://` peer URLs when joining and forwarding. */
   peerTls?: TlsInfo;
   /** `--auto-compaction-mode` (default periodic; server/compactor/). */
@@ -192,12 +200,6 @@ export interface NodeLogger {
   fatal?(msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** Where the node sends Raft messages (the peer transport); absent for a lone member. */
-export interface RaftMessageSink {
-  send(messages: Message[]): void;
-  /** Epoch ms since which the stream to peer `id` is up; undefined while it is down. */
-  activeSince?(id: bigint): number | undefined;
-}
 
 /** A running member. `close()` stops accepting writes, waits for the last batch and closes SQLite. */
 export class EtcdNode implements EtcdServerApi {
@@ -250,10 +252,8 @@ export class EtcdNode implements EtcdServerApi {
   private readonly requestTimeoutMs: number;
   /** How to dial `https://` peer URLs for forwarded calls. */
   private readonly peerTls: PeerClientTls | undefined;
-  /** Peer transport; set by main once peers are reachable (none for a lone member). */
-  sink: RaftMessageSink | undefined;
-  /** Called after a committed membership change (the transport adds or removes the peer). */
-  onMembersChanged: (() => void) | undefined;
+  /** The peers (NodeConfig `peers`); undefined for a member built without a transport (tests). */
+  private readonly peers: NodePeers | undefined;
   private attributesPublished = false;
   private readonly readyPromise: Promise<void>;
   private markReady!: () => void;
@@ -286,6 +286,7 @@ export class EtcdNode implements EtcdServerApi {
     join?: JoinInfo,
   ) {
     const env = (this.env = cfg.env ?? realEnv);
+    this.peers = cfg.peers;
     this.startedAtMs = env.now();
     // Checked first: a bad retention fails the start before any loop runs (etcd: StartEtcd fails).
     const compactionMode = cfg.autoCompactionMode ?? "periodic";
@@ -340,6 +341,7 @@ export class EtcdNode implements EtcdServerApi {
     });
     this.sm = new MemberStateMachine({
       db,
+      meta: this.meta,
       memberId: this.memberId,
       members: this.membersTable,
       mvcc: this.mvcc,
@@ -358,7 +360,7 @@ export class EtcdNode implements EtcdServerApi {
       env,
       logger,
       compactionBatchLimit: cfg.compactionBatchLimit,
-      onMembersChanged: () => this.onMembersChanged?.(),
+      onMembersChanged: () => this.peers?.membersChanged?.(),
       onRemovedSelf: () => this.stopRemoved(),
       onSnapshotRestored: () => (this.lastWatchHeader = undefined),
       onFatal: (msg, fields) => this.memberFatal(msg, fields),
@@ -370,7 +372,6 @@ export class EtcdNode implements EtcdServerApi {
     const fresh = this.raftStorage.lastIndex() === 0 && !join && (cfg.initialClusterState ?? "new") === "new";
     this.raft = new RaftDriver({
       db,
-      meta: this.meta,
       storage: this.raftStorage,
       id: this.memberId,
       bootstrapPeers: fresh
@@ -383,14 +384,11 @@ export class EtcdNode implements EtcdServerApi {
       // that many, so that a member more than two snapshot counts behind catches up by snapshot.
       catchUpEntries: cfg.catchUpEntries ?? Math.min(5000, snapshotCount),
       requestTimeoutMs: this.requestTimeoutMs,
-      applyEntry: (e) => this.sm.applyCommitted(e),
-      applyConfChange: (cc) => this.sm.applyConfChange(cc),
-      restoreSnapshot: () => this.sm.restoreSnapshot(),
-      onApplied: (index) => this.sm.afterApply(index),
+      applier: this.sm,
       send: (messages) => {
         this.checkHeartbeats(messages);
         for (const m of messages) if (m.type === MessageType.MsgApp) this.appendStats.sent(env.now(), messageBytes(m));
-        this.sink?.send(messages);
+        this.peers?.send(messages);
       },
       onLeaderChange: (lead) => this.leaderChanged(lead, electionMs),
       onFatal: (msg, fields) => this.memberFatal(msg, fields),
@@ -423,7 +421,7 @@ export class EtcdNode implements EtcdServerApi {
       bcryptCost: cfg.bcryptCost ?? 10,
       propose: (fields, ai) => this.clientPropose(fields, ai),
       linearizableReadNotify: () => this.linearizableReadNotify(),
-      waitApplied: (index) => this.raft.waitAppliedFor(index, this.requestTimeoutMs),
+      waitApplied: (index) => this.sm.waitAppliedFor(index, this.requestTimeoutMs),
       header: () => this.header(),
     });
     this.cluster = new ClusterAdmin({
@@ -436,7 +434,7 @@ export class EtcdNode implements EtcdServerApi {
       heartbeatMs,
       electionMs,
       strictReconfigCheck: cfg.strictReconfigCheck ?? true,
-      activeSince: (id) => this.sink?.activeSince?.(id),
+      activeSince: (id) => this.peers?.activeSince?.(id),
       timeoutError: (start, accepted) => this.timeoutError(start, accepted),
       isClosed: () => this.closed,
       env,
@@ -532,7 +530,7 @@ export class EtcdNode implements EtcdServerApi {
 
   /** Bytes of the Raft log's pages, measured again only when the applied index or the file size changed. */
   private raftLogBytes(): number {
-    const applied = this.raft.appliedIndex;
+    const applied = this.sm.appliedIndex;
     const pages = backendPages(this.db);
     const at = this.raftLogBytesAt;
     if (at?.applied !== applied || at.pages !== pages) this.raftLogBytesAt = { applied, pages, bytes: tableBytes(this.db, "raft_log") };
@@ -821,7 +819,7 @@ export class EtcdNode implements EtcdServerApi {
       leader: st.softState.lead,
       raftIndex: BigInt(st.hardState.commit),
       raftTerm: BigInt(st.hardState.term),
-      raftAppliedIndex: BigInt(this.raft.appliedIndex),
+      raftAppliedIndex: BigInt(this.sm.appliedIndex),
       isLearner: this.sm.isLearner,
       // etcd lists "etcdserver: no leader" (and raised alarms) in errors (v3rpc/maintenance.go).
       errors: [...(st.softState.lead === 0n ? [Errors.NoLeader().rawMessage] : []), ...this.alarmList().map(alarmString)],
@@ -883,7 +881,11 @@ export class EtcdNode implements EtcdServerApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.shutdown();
+    try {
+      await this.peers?.close?.();
+    } finally {
+      this.shutdown();
+    }
   }
 
   /** Stops every loop, fails every waiting caller with Stopped and closes the backend. */
@@ -893,8 +895,7 @@ export class EtcdNode implements EtcdServerApi {
     this.v2.stop();
     this.watchHub.close();
     this.raft.stop();
-    this.sm.waiters.failAll(Errors.Stopped());
-    this.sm.confWaiters.failAll(Errors.Stopped());
+    this.sm.stop();
     this.db.close();
   }
 
@@ -952,7 +953,7 @@ export class EtcdNode implements EtcdServerApi {
     // Publishing this member's attributes is exempt, as etcd's publish (a v2 request) is: a member
     // restarting behind a long unapplied tail must still become ready.
     const limited = !fields.memberAttributes;
-    if (limited && this.raft.lagEntries > MAX_APPLY_LAG_ENTRIES) throw Errors.TooManyRequests();
+    if (limited && this.applyLagEntries > MAX_APPLY_LAG_ENTRIES) throw Errors.TooManyRequests();
     if (limited && this.sm.waiters.size >= MAX_PENDING_PROPOSALS) throw Errors.TooManyRequests();
     const id = this.requestIds.next();
     const req = create(InternalRaftRequestSchema, { ...fields, ID: id });
@@ -1034,14 +1035,14 @@ export class EtcdNode implements EtcdServerApi {
     if (start > elected - 2 * electionMs && start < elected) return Errors.TimeoutDueToLeaderFail();
     const lead = this.raft.leader;
     const connectedSince = (id: bigint) => {
-      const t = this.sink?.activeSince?.(id);
+      const t = this.peers?.activeSince?.(id);
       return t !== undefined && t <= start;
     };
     if (lead === this.memberId) {
       const members = this.membersTable.all();
       const connected = members.filter((m) => m.id === this.memberId || connectedSince(m.id)).length;
-      if (this.sink && connected < Math.floor(members.length / 2) + 1) return Errors.TimeoutDueToConnectionLost();
-    } else if (lead !== 0n && this.sink && !connectedSince(lead)) {
+      if (this.peers && connected < Math.floor(members.length / 2) + 1) return Errors.TimeoutDueToConnectionLost();
+    } else if (lead !== 0n && this.peers && !connectedSince(lead)) {
       return Errors.TimeoutDueToConnectionLost();
     }
     return Errors.Timeout();
@@ -1142,14 +1143,44 @@ export class EtcdNode implements EtcdServerApi {
     );
   }
 
-  /** A ReadIndex round; a failure is counted in `etcd_server_read_indexes_failed_total` (etcd's linearizableReadLoop). */
+  /**
+   * A ReadIndex round, then the wait until this member applied the read index; a failed round is
+   * counted in `etcd_server_read_indexes_failed_total` (etcd's linearizableReadLoop). At most
+   * MAX_READ_INDEX_WAITERS reads are in either step at once; one more is refused with
+   * Errors.TooManyRequests().
+   */
   private async readIndex(): Promise<void> {
+    if (this.readsWaiting >= MAX_READ_INDEX_WAITERS) throw Errors.TooManyRequests();
+    this.readsWaiting++;
     try {
-      await this.raft.readIndex();
-    } catch (e) {
-      this.counters.readIndexFailed++;
-      throw e;
+      let index: number;
+      try {
+        index = await this.raft.readIndex();
+      } catch (e) {
+        this.counters.readIndexFailed++;
+        throw e;
+      }
+      await this.sm.waitApplied(index);
+    } finally {
+      this.readsWaiting--;
     }
+  }
+  /** Linearizable reads in their ReadIndex round or waiting for apply to reach its index. */
+  private readsWaiting = 0;
+
+  /** Applied index: the last log entry this member applied (durably, with its effects). */
+  get appliedIndex(): number {
+    return this.sm.appliedIndex;
+  }
+
+  /**
+   * Entries in the log not yet applied: etcd's committed minus applied index, plus the entries
+   * appended but not yet committed. etcd's Raft goroutine commits proposals while requests keep
+   * arriving; ours runs between turns of the event loop, so a burst proposed within one turn
+   * would otherwise all pass the check before any of it is committed.
+   */
+  get applyLagEntries(): number {
+    return Math.max(0, this.raft.lastIndex - this.sm.appliedIndex);
   }
 
   /** Counts and logs heartbeats sent later than two heartbeat intervals after the previous one (etcd's raft.go). */
@@ -1173,7 +1204,7 @@ export class EtcdNode implements EtcdServerApi {
       isLeader: () => this.raft.leader === this.memberId,
       isLearner: () => this.sm.isLearner,
       committedIndex: () => this.raft.committedIndex,
-      appliedIndex: () => this.raft.appliedIndex,
+      appliedIndex: () => this.sm.appliedIndex,
       pendingProposals: () => this.sm.waiters.size,
       backendBytes: () => {
         if (this.closed) return { total: 0, inUse: 0 };

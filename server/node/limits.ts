@@ -14,7 +14,7 @@
 /**
  * A proposal is refused while the applied index lags the log by more than this many entries
  * (etcd's maxGapBetweenApplyAndCommitIndex = 5000, measured against the committed index; ours
- * also counts entries proposed in the current turn, see RaftDriver.lagEntries).
+ * also counts entries proposed in the current turn, see EtcdNode.applyLagEntries).
  */
 export const MAX_APPLY_LAG_ENTRIES = 5000;
 

@@ -17,18 +17,22 @@ import { CorruptChecker } from "../corrupt/check.ts";
 import { fetchPeerHashKV } from "../corrupt/peer-hashkv.ts";
 import { peerClientTls } from "../transport/peer-tls.ts";
 import { realEnv } from "./env.ts";
+import { PeerLink } from "./peer-link.ts";
 
 /**
  * Starts the member and its peer transport, then waits until the member has joined the Raft
  * group (a leader is known and its attributes are published), like etcd's ReadyNotify, or has
  * learned that it was removed from the cluster (then `node.removed` resolves soon).
- * `close()` stops the transport, then the node. Rejects with the start-up error
+ * `close()` stops the corruption checker and the transport, then the node. Rejects with the start-up error
  * (DataDirLockedError, `listen tcp ...: bind: address already in use`, bad bootstrap flags,
  * `cannot fetch cluster info from peer urls: ...` when joining). `cfg` may carry the node's
  * test-only settings (NodeConfig: catchUpEntries, requestTimeoutMs, clock).
  */
 export async function startMember(cfg: EtcdConfig & Partial<NodeConfig>, log: Logger): Promise<EtcdNode> {
-  const node = await startEtcdNode(cfg, log);
+  // The transport answers peers with the running node's state, so it starts after the node and
+  // is attached to the link the node was built with (server/node/peer-link.ts).
+  const peers = new PeerLink();
+  const node = await startEtcdNode({ ...cfg, peers }, log);
   let transport: PeerTransport;
   try {
     transport = await startPeerTransport({
@@ -56,15 +60,15 @@ export async function startMember(cfg: EtcdConfig & Partial<NodeConfig>, log: Lo
   }
   const syncPeers = peerSync(node, transport);
   syncPeers();
-  node.sink = transport;
-  node.onMembersChanged = syncPeers;
   const checker = corruptChecker(node, cfg, log);
-  const closeNode = node.close.bind(node);
-  node.close = async () => {
-    checker.stop();
-    await transport.close();
-    await closeNode();
-  };
+  peers.attach({
+    sink: transport,
+    membersChanged: syncPeers,
+    close: async () => {
+      checker.stop();
+      await transport.close();
+    },
+  });
   if (cfg.initialCorruptCheck) {
     try {
       await checker.initialCheck();

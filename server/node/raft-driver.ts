@@ -9,14 +9,17 @@
  *   everything proposed or received in one turn of the event loop is handled together):
  *   1. a leader sends its messages first, writing its log in parallel with replication
  *      (Raft thesis §10.2.1); 2. ONE SQLite transaction appends the new entries, saves the hard
- *   state and applies the committed entries with the applied index (synchronous=FULL: fsync,
- *   unless the Ready has no new entries, term, vote or snapshot, as etcd's MustSync: such a
- *   commit becomes durable with the next fsync, and a crash before it re-applies its entries);
- *   3. a follower sends its messages only now, after its log is durable; 4. `onApplied` runs
- *   (answer clients, notify watchers) and ReadIndex answers are served; 5. advance().
- * - Applying is idempotent across crashes: an entry at or below the stored applied index is
- *   skipped (etcd's consistent index), so a crash between append and apply never applies twice.
- * - Configuration changes are validated by the member when applied (etcd's
+ *   state and hands the committed entries to the state machine, which applies them and writes
+ *   the applied index (synchronous=FULL: one fsync per Ready, unless the Ready has no new
+ *   entries, term, vote or snapshot, as etcd's MustSync: such a commit becomes durable with the
+ *   next fsync, and a crash before it re-applies its entries); 3. a follower sends its messages
+ *   only now, after its log is durable; 4. the state machine publishes what it applied
+ *   (`applier.committed()`: answer clients, notify watchers, wake applied-index waits) and
+ *   ReadIndex answers are served; 5. advance().
+ * - The driver owns no applied state: the state machine (server/node/state-machine.ts) owns the
+ *   applied index and skips entries at or below it (etcd's consistent index), so a crash between
+ *   append and apply never applies twice.
+ * - Configuration changes are validated by the state machine when applied (etcd's
  *   ValidateConfigurationChange); a refused one reaches Raft as a no-op (node ID 0), as in etcd.
  *   Each applied conf change also records a snapshot position in the same transaction, so no
  *   conf change ever lies between the snapshot index (where Raft restarts its membership from)
@@ -29,31 +32,19 @@
  *   `onFatal`, which ends the process; a restart rebuilds the member from disk.
  * - Bounds: one turn of the event loop applies at most one Ready's committed entries
  *   (`MAX_APPLY_BATCH_BYTES`), so clients are served between batches and a proposal sees how far
- *   apply lags commit (`lagEntries`, refused past etcd's 5000 by the member); proposals waiting
+ *   apply lags commit (EtcdNode.applyLagEntries, refused past etcd's 5000); proposals waiting
  *   for a leader sit in one retry queue; linearizable reads are capped (`MAX_READ_INDEX_WAITERS`).
  */
 import type { Database } from "bun:sqlite";
-import type { Meta } from "../storage/meta.ts";
-import { MetaKeys } from "../storage/meta.ts";
 import type { SqliteRaftStorage } from "../storage/raft-storage.ts";
 import { RawNode, SnapshotStatus, type Ready, type Status } from "../raft/node.ts";
-import { decodeConfChange } from "../raft/wire.ts";
 import { RaftError } from "../raft/errors.ts";
-import {
-  EntryType,
-  StateType,
-  None,
-  type ConfChange,
-  type Entry,
-  type Message,
-  type NodeId,
-} from "../raft/types.ts";
+import { StateType, None, type ConfChange, type Entry, type Message, type NodeId } from "../raft/types.ts";
 import { Errors } from "../errors.ts";
-import { attachSnapshotImage, copyStateFromImage } from "./snapshot-restore.ts";
+import { attachSnapshotImage } from "./snapshot-restore.ts";
 import { errorFields, MemberFatalError, type OnFatal } from "./fatal.ts";
-import { MAX_APPLY_BATCH_BYTES, MAX_READ_INDEX_WAITERS, MAX_TOKEN_INDEX_WAITERS, PROPOSAL_RETRY_MS } from "./limits.ts";
+import { MAX_APPLY_BATCH_BYTES, MAX_READ_INDEX_WAITERS, PROPOSAL_RETRY_MS } from "./limits.ts";
 import { realEnv, type EnvTimer, type MemberEnv } from "./env.ts";
-import { AppliedWaiters } from "./applied-waiters.ts";
 
 /** SQLite's `PRAGMA synchronous` level FULL (OFF 0, NORMAL 1, FULL 2, EXTRA 3). */
 const SQLITE_SYNCHRONOUS_FULL = 2;
@@ -81,10 +72,28 @@ export interface QueuedProposal {
   accepted(): void;
 }
 
+/**
+ * Where committed entries go: the member's state machine (server/node/state-machine.ts
+ * MemberStateMachine). The first two run inside the Ready transaction.
+ */
+export interface RaftApplier {
+  /** Applied index as of the last committed transaction. */
+  readonly appliedIndex: number;
+  /**
+   * Applies the committed entries above the applied index, writing the applied index; calls
+   * `onConfChange` for each configuration change with whether it was accepted. Returns the
+   * applied index after them.
+   */
+  applyEntries(entries: Entry[], onConfChange: (cc: ConfChange, accepted: boolean) => void): number;
+  /** The image of the snapshot at `snapshotIndex` is attached: replace the state with it; returns the new applied index. */
+  installSnapshot(snapshotIndex: number): number;
+  /** The transaction committed: publish what was applied; returns whether anything was. */
+  committed(): boolean;
+}
+
 /** What the driver needs from the member (EtcdNode) and the outside world. */
 export interface RaftDriverOptions {
   db: Database;
-  meta: Meta;
   storage: SqliteRaftStorage;
   /** This member's Raft ID (= member ID). */
   id: NodeId;
@@ -100,20 +109,8 @@ export interface RaftDriverOptions {
   catchUpEntries?: number;
   /** How long a proposal or ReadIndex may wait before `etcdserver: request timed out`, ms. */
   requestTimeoutMs: number;
-  /** Applies one committed normal entry (inside the apply transaction). */
-  applyEntry(entry: Entry): void;
-  /**
-   * Validates and applies a committed configuration change to the membership (inside the apply
-   * transaction); returns false when it is refused (Raft then gets a no-op change).
-   */
-  applyConfChange(cc: ConfChange, entry: Entry): boolean;
-  /**
-   * A snapshot's state tables were just copied into the backend (inside the apply transaction,
-   * applied index `applied`): reload in-memory state from them.
-   */
-  restoreSnapshot(applied: number): void;
-  /** Called after the transaction that applied up to `index` committed (durable). */
-  onApplied(index: number): void;
+  /** The state machine committed entries are handed to. */
+  applier: RaftApplier;
   /** Hands messages to the transport (must not block). */
   send(messages: Message[]): void;
   /** Leader changes (informational). */
@@ -131,7 +128,7 @@ export interface RaftDriverOptions {
   onFatal?: OnFatal;
 }
 
-/** A linearizable read waiting for its ReadIndex answer. */
+/** A linearizable read waiting for its ReadIndex answer (the read index). */
 interface ReadWaiter {
   resolve: (index: number) => void;
   reject: (e: unknown) => void;
@@ -140,7 +137,6 @@ interface ReadWaiter {
 /** The running Raft loop of one member. */
 export class RaftDriver {
   readonly raw: RawNode;
-  private applied: number;
   private scheduled = false;
   private stopped = false;
   private readonly ticker: EnvTimer;
@@ -150,8 +146,7 @@ export class RaftDriver {
   private readBatch: ReadWaiter[] = [];
   /** ReadIndex requests in flight, by request context (hex). */
   private readonly readsInFlight = new Map<string, { waiters: ReadWaiter[]; timer: EnvTimer }>();
-  private readonly applyWaiters: AppliedWaiters;
-  /** Linearizable reads not yet answered (bounded by MAX_READ_INDEX_WAITERS). */
+  /** ReadIndex requests not yet answered (bounded by MAX_READ_INDEX_WAITERS). */
   private pendingReads = 0;
   /** Proposals Raft dropped, in proposal order; retried together every PROPOSAL_RETRY_MS. */
   private retryQueue: QueuedProposal[] = [];
@@ -167,11 +162,9 @@ export class RaftDriver {
   private readonly syncLevel: number;
 
   constructor(private readonly opts: RaftDriverOptions) {
-    this.applied = opts.meta.getNumber(MetaKeys.appliedIndex, 0);
     this.syncLevel = syncLevel(opts.db);
     const electionTick = Math.max(2, Math.round(opts.electionMs / opts.heartbeatMs));
     const env = (this.env = opts.env ?? realEnv);
-    this.applyWaiters = new AppliedWaiters(env);
     this.raw = new RawNode({
       id: opts.id,
       electionTick,
@@ -179,7 +172,7 @@ export class RaftDriver {
       storage: opts.storage,
       // Raft takes its membership from the latest snapshot record (never older than the last
       // applied conf change) and re-delivers the committed entries after it; those already
-      // applied are skipped in handleReady.
+      // applied are skipped by the state machine.
       applied: opts.storage.snapshotIndex(),
       maxSizePerMsg: 1024 * 1024,
       maxCommittedSizePerReady: MAX_APPLY_BATCH_BYTES,
@@ -206,24 +199,14 @@ export class RaftDriver {
     this.schedule();
   }
 
-  /** Applied index (last entry applied to the state machine). */
-  get appliedIndex(): number {
-    return this.applied;
-  }
-
-  /** Highest log index known committed (may run ahead of {@link appliedIndex}). */
+  /** Highest log index known committed (may run ahead of the state machine's applied index). */
   get committedIndex(): number {
     return this.raw.raft.raftLog.committed;
   }
 
-  /**
-   * Entries in the log not yet applied: etcd's committed minus applied index, plus the entries
-   * appended but not yet committed. etcd's Raft goroutine commits proposals while requests keep
-   * arriving; ours runs between turns of the event loop, so a burst proposed within one turn
-   * would otherwise all pass the check before any of it is committed.
-   */
-  get lagEntries(): number {
-    return Math.max(0, this.raw.raft.raftLog.lastIndex() - this.applied);
+  /** Index of the last entry in the log (appended, perhaps not committed). */
+  get lastIndex(): number {
+    return this.raw.raft.raftLog.lastIndex();
   }
 
   /** Known leader (None when there is none). */
@@ -348,43 +331,21 @@ export class RaftDriver {
   }
 
   /**
-   * Linearizable read point (ReadIndex, thesis §6.4): resolves once this member has applied
-   * everything committed when the read was asked. Reads asked in the same turn share one
-   * ReadIndex round. Rejects with Errors.Timeout() after `requestTimeoutMs`, with
-   * Errors.TooManyRequests() (ResourceExhausted `etcdserver: too many requests`) while
-   * MAX_READ_INDEX_WAITERS reads wait already, Errors.Stopped() after stop().
+   * Linearizable read point (ReadIndex, thesis §6.4): resolves with the commit index the leader
+   * confirmed when the read was asked; the reader then waits until the state machine applied it
+   * (MemberStateMachine.waitApplied). Reads asked in the same turn share one ReadIndex round.
+   * Rejects with Errors.Timeout() after `requestTimeoutMs`, with Errors.TooManyRequests()
+   * (ResourceExhausted `etcdserver: too many requests`) while MAX_READ_INDEX_WAITERS reads wait
+   * for their round already, Errors.Stopped() after stop().
    */
-  readIndex(): Promise<void> {
+  readIndex(): Promise<number> {
     this.assertRunning();
     if (this.pendingReads >= MAX_READ_INDEX_WAITERS) return Promise.reject(Errors.TooManyRequests());
     this.pendingReads++;
     return new Promise<number>((resolve, reject) => {
       this.readBatch.push({ resolve, reject });
       this.schedule();
-    })
-      .then((index) => this.waitApplied(index))
-      .finally(() => this.pendingReads--);
-  }
-
-  /** Resolves once the applied index is at least `index`; rejects with Errors.Stopped() after stop(). */
-  async waitApplied(index: number): Promise<void> {
-    await this.waitAppliedFor(index);
-  }
-
-  /**
-   * Resolves `true` once the applied index is at least `index`, `false` if `timeoutMs` passed
-   * first (no bound when absent); rejects with Errors.Stopped() after stop(), with
-   * Errors.TooManyRequests() when a bounded wait finds MAX_TOKEN_INDEX_WAITERS waiting beyond the
-   * reads. Waits share one list and one timer (server/node/applied-waiters.ts).
-   */
-  waitAppliedFor(index: number, timeoutMs?: number): Promise<boolean> {
-    if (this.applied >= index) return Promise.resolve(true);
-    if (this.stopped) return Promise.reject(Errors.Stopped());
-    // Unbounded waits come from reads, already bounded by MAX_READ_INDEX_WAITERS.
-    if (timeoutMs !== undefined && this.applyWaiters.size >= MAX_READ_INDEX_WAITERS + MAX_TOKEN_INDEX_WAITERS) {
-      return Promise.reject(Errors.TooManyRequests());
-    }
-    return this.applyWaiters.wait(index, this.applied, timeoutMs);
+    }).finally(() => this.pendingReads--);
   }
 
   /** Stops ticking and processing; pending reads fail with Errors.Stopped(). */
@@ -401,7 +362,6 @@ export class RaftDriver {
     this.readsInFlight.clear();
     for (const w of this.readBatch) w.reject(Errors.Stopped());
     this.readBatch = [];
-    this.applyWaiters.failAll(Errors.Stopped());
   }
 
   private assertRunning(): void {
@@ -456,7 +416,7 @@ export class RaftDriver {
   private die(error: unknown): void {
     const msg = this.phase;
     this.stop();
-    const fields = { ...errorFields(error), "applied-index": this.applied, "committed-index": this.committedIndex };
+    const fields = { ...errorFields(error), "applied-index": this.opts.applier.appliedIndex, "committed-index": this.committedIndex };
     if (this.opts.onFatal) this.opts.onFatal(msg, fields);
     else throw new MemberFatalError(msg, fields);
   }
@@ -504,10 +464,38 @@ export class RaftDriver {
     const leader = (rd.softState?.raftState ?? this.raw.status().softState.raftState) === StateType.Leader;
     if (leader) this.opts.send(rd.messages);
 
-    const { db, storage, meta } = this.opts;
-    let applied = this.applied;
+    // Nothing to persist or apply (heartbeats and their answers): no transaction, as etcd's WAL
+    // Save writes nothing for an empty Ready.
+    if (rd.snapshot || rd.entries.length > 0 || rd.hardState || rd.committedEntries.length > 0) {
+      const commitStart = this.env.monotonicMs();
+      const synced = this.persist(rd);
+      this.opts.onCommitMs?.(this.env.monotonicMs() - commitStart, synced);
+    }
+
+    this.phase = "failed to deliver applied entries";
+    if (!leader) this.opts.send(rd.messages);
+    const appliedNow = this.opts.applier.committed();
+    for (const rs of rd.readStates) {
+      const key = Buffer.from(rs.requestCtx).toString("hex");
+      const r = this.readsInFlight.get(key);
+      if (!r) continue;
+      this.readsInFlight.delete(key);
+      r.timer.cancel();
+      for (const w of r.waiters) w.resolve(rs.index);
+    }
+    this.raw.advance(rd);
+    return appliedNow;
+  }
+
+  /**
+   * Step 2 of a Ready, in ONE SQLite transaction: installs its snapshot, appends its entries,
+   * saves its hard state, has the state machine apply its committed entries (with the applied
+   * index) and records a snapshot position when one is due. Returns whether the commit was
+   * fsynced (false: etcd's MustSync said it need not be).
+   */
+  private persist(rd: Ready): boolean {
+    const { db, storage, applier } = this.opts;
     const image = rd.snapshot ? attachSnapshotImage(db, rd.snapshot.metadata.index) : undefined;
-    const commitStart = this.env.monotonicMs();
     // etcd's MustSync: a Ready without new entries, term or vote (only a commit index and applied
     // entries, which a restart re-applies from the log) is committed without an fsync of its own;
     // the next synced commit makes it durable with everything before it (SQLite's WAL is in order).
@@ -517,34 +505,21 @@ export class RaftDriver {
     try {
       db.transaction(() => {
         let snapshotNow = false;
-        let base = this.applied;
+        let base = applier.appliedIndex;
         if (rd.snapshot) {
           this.phase = "failed to save Raft snapshot";
-          // The image may be ahead of its metadata (it is the leader's backend when sent): the
-          // entries up to its own applied index then arrive again and are skipped below.
-          applied = base = Math.max(copyStateFromImage(db), rd.snapshot.metadata.index);
+          base = applier.installSnapshot(rd.snapshot.metadata.index);
           storage.applySnapshot(rd.snapshot);
-          meta.setNumber(MetaKeys.appliedIndex, applied);
-          this.opts.restoreSnapshot(applied);
           this.appliedSinceSnapshot = 0;
         }
         this.phase = "failed to save Raft hard state and entries";
         storage.append(rd.entries);
         if (rd.hardState) storage.setHardState(rd.hardState);
         this.phase = "failed to apply committed entries";
-        for (const e of rd.committedEntries) {
-          if (e.index <= applied) continue;
-          if (e.type === EntryType.EntryConfChange) {
-            const cc = decodeConfChange(e.data);
-            const accepted = this.opts.applyConfChange(cc, e);
-            this.raw.applyConfChange(accepted ? cc : { ...cc, nodeId: None });
-            snapshotNow = true;
-          } else if (e.data.length > 0) {
-            this.opts.applyEntry(e);
-          }
-          applied = e.index;
-        }
-        if (applied !== base) meta.setNumber(MetaKeys.appliedIndex, applied);
+        const applied = applier.applyEntries(rd.committedEntries, (cc, accepted) => {
+          this.raw.applyConfChange(accepted ? cc : { ...cc, nodeId: None });
+          snapshotNow = true;
+        });
         this.appliedSinceSnapshot += applied - base;
         if (snapshotNow || this.appliedSinceSnapshot >= this.opts.snapshotCount) {
           this.appliedSinceSnapshot = 0;
@@ -558,25 +533,6 @@ export class RaftDriver {
       if (relaxed) db.run(`PRAGMA synchronous = ${this.syncLevel}`);
       image?.detach();
     }
-    this.opts.onCommitMs?.(this.env.monotonicMs() - commitStart, !relaxed);
-
-    this.phase = "failed to deliver applied entries";
-    if (!leader) this.opts.send(rd.messages);
-    const appliedNow = applied !== this.applied;
-    if (applied !== this.applied) {
-      this.applied = applied;
-      this.opts.onApplied(applied);
-      this.applyWaiters.release(applied);
-    }
-    for (const rs of rd.readStates) {
-      const key = Buffer.from(rs.requestCtx).toString("hex");
-      const r = this.readsInFlight.get(key);
-      if (!r) continue;
-      this.readsInFlight.delete(key);
-      r.timer.cancel();
-      for (const w of r.waiters) w.resolve(rs.index);
-    }
-    this.raw.advance(rd);
-    return appliedNow;
+    return !relaxed;
   }
 }

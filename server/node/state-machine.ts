@@ -1,10 +1,14 @@
 /**
  * The member's state machine: everything a committed entry changes and who hears about it.
- * It applies committed entries and configuration changes (inside the Ready transaction the
- * RaftDriver opens, with the applied index), installs snapshots, and after each transaction
- * committed hands watchers their events and proposers their outcomes, in that order; then it
- * deletes compacted rows in bounded batches. It owns the proposal waiters, the events of the
- * transaction in progress and the membership facts apply decides (learner, removed).
+ * The RaftDriver (server/node/raft-driver.ts) persists the log and hands committed entries over,
+ * inside its Ready transaction; this applies them and writes the applied index in that same
+ * transaction (etcd's consistent index), skipping every entry at or below it, so a restart never
+ * applies an entry twice; an entry whose request ID was applied already is skipped too
+ * (./applied-requests.ts). It installs snapshots, and after each transaction committed publishes
+ * the applied index, hands watchers their events, proposers their outcomes and wakes the waits
+ * for the applied index, in that order; then it deletes compacted rows in bounded batches. It
+ * owns the applied index, the proposal and applied-index waiters, the events of the transaction
+ * in progress and the membership facts apply decides (learner, removed).
  * The client-facing side (server/node/etcd-node.ts) proposes, waits and answers.
  * Mirrors etcd's `etcdserver/apply.go` + the apply half of `server.go` (applyAll, applyEntries,
  * applyConfChange, applySnapshot) and `wait.Wait`.
@@ -26,13 +30,18 @@ import { applyMemberAttributes, applyMemberConfChange, decodeMemberContext, vali
 import { countTxn, type MemberCounters } from "../metrics/member-counters.ts";
 import type { MvccStore } from "../mvcc/store.ts";
 import type { WatchHub } from "../mvcc/watch/hub.ts";
-import { ConfChangeType, type ConfChange, type Entry } from "../raft/types.ts";
+import { ConfChangeType, EntryType, type ConfChange, type Entry } from "../raft/types.ts";
+import { decodeConfChange } from "../raft/wire.ts";
+import { MetaKeys, type Meta } from "../storage/meta.ts";
+import { copyStateFromImage } from "./snapshot-restore.ts";
+import { AppliedWaiters } from "./applied-waiters.ts";
+import { AppliedRequests } from "./applied-requests.ts";
 import type { MembersTable } from "../storage/members.ts";
 import { backendSize } from "../storage/size.ts";
 import { applyEntry, type ApplyOutcome, type AppliedResponse, type ApplyTarget } from "./applier.ts";
 import type { ConfChangeOutcome } from "./cluster-admin.ts";
 import type { MemberEnv } from "./env.ts";
-import { COMPACTION_BATCH_PAUSE_MS, COMPACTION_BATCH_ROWS } from "./limits.ts";
+import { COMPACTION_BATCH_PAUSE_MS, COMPACTION_BATCH_ROWS, MAX_READ_INDEX_WAITERS, MAX_TOKEN_INDEX_WAITERS } from "./limits.ts";
 import type { V2Store } from "../v2store/store.ts";
 import type { V2Server } from "./v2-server.ts";
 import { applyErrorText, type SlowApplyWarner } from "../metrics/slow-apply.ts";
@@ -42,6 +51,8 @@ import { ProposalWaiters } from "./proposals.ts";
 /** What the state machine works on and whom it tells. */
 export interface StateMachineOptions {
   db: Database;
+  /** The `meta` table (the applied index is written there). */
+  meta: Meta;
   memberId: bigint;
   members: MembersTable;
   mvcc: MvccStore;
@@ -102,6 +113,14 @@ export class MemberStateMachine implements ApplyTarget {
   private compactionScheduled = false;
   /** Callers waiting until a compaction's rows are all deleted (physical compactions). */
   private compactionWaiters: (() => void)[] = [];
+  /** Applied index as of the last committed apply transaction. */
+  private applied: number;
+  /** Applied index within the transaction in progress (equal to {@link applied} outside one). */
+  private applying: number;
+  /** Callers waiting for the applied index to reach theirs (linearizable reads, simple tokens). */
+  private readonly appliedWaiters: AppliedWaiters;
+  /** Request IDs of the latest applied entries (duplicates are skipped). */
+  private readonly requests: AppliedRequests;
 
   /**
    * Requests this member proposed, by their encoded entry data (the very bytes Raft hands back
@@ -115,6 +134,9 @@ export class MemberStateMachine implements ApplyTarget {
   private readonly applyInSavepoint: (req: InternalRaftRequest, index: number) => ApplyOutcome;
 
   constructor(private readonly o: StateMachineOptions) {
+    this.applied = this.applying = o.meta.getNumber(MetaKeys.appliedIndex, 0);
+    this.appliedWaiters = new AppliedWaiters(o.env);
+    this.requests = new AppliedRequests(o.db);
     this.applyInSavepoint = o.db.transaction((req: InternalRaftRequest, index: number) => {
       const outcome = applyEntry(this, req, index);
       if (outcome instanceof ConnectError) throw outcome;
@@ -131,6 +153,96 @@ export class MemberStateMachine implements ApplyTarget {
     this.v2Store = o.v2.store;
     this.learner = o.members.get(o.memberId)?.isLearner ?? false;
     this.backendBytes = backendSize(o.db).totalBytes;
+  }
+
+  /** Applied index: the last log entry applied, as of the last committed apply transaction. */
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  /**
+   * Inside the Ready transaction: applies the committed `entries` above the applied index (the
+   * others were applied before a restart or came with a snapshot) and writes the new applied
+   * index. Each configuration change is validated and applied to the membership, then passed to
+   * `onConfChange` with whether it was accepted (Raft takes a refused one as a no-op). Returns the
+   * applied index after them; it is published by {@link committed} once the transaction committed.
+   */
+  applyEntries(entries: Entry[], onConfChange: (cc: ConfChange, accepted: boolean) => void): number {
+    const base = this.applying;
+    let applied = base;
+    for (const e of entries) {
+      if (e.index <= applied) continue;
+      if (e.type === EntryType.EntryConfChange) {
+        const cc = decodeConfChange(e.data);
+        onConfChange(cc, this.applyConfChange(cc, e.index));
+      } else if (e.data.length > 0) {
+        this.applyCommitted(e);
+      }
+      applied = e.index;
+    }
+    if (applied !== base) {
+      this.o.meta.setNumber(MetaKeys.appliedIndex, applied);
+      this.requests.trim(applied);
+      this.applying = applied;
+    }
+    return applied;
+  }
+
+  /**
+   * Inside the Ready transaction: the image of the snapshot at Raft index `snapshotIndex` is
+   * attached (server/node/snapshot-restore.ts); its state tables replace ours and the in-memory
+   * state is rebuilt from them. Returns the new applied index: the image's own, which may be
+   * ahead of `snapshotIndex` (the image is the leader's backend as of sending; the entries up to
+   * it arrive again and are skipped).
+   */
+  installSnapshot(snapshotIndex: number): number {
+    const applied = Math.max(copyStateFromImage(this.o.db), snapshotIndex);
+    this.o.meta.setNumber(MetaKeys.appliedIndex, applied);
+    this.applying = applied;
+    this.restoreSnapshot();
+    return applied;
+  }
+
+  /**
+   * The Ready transaction committed: publishes the applied index, then (if it moved) delivers
+   * the events and outcomes ({@link afterApply}) and wakes the waits it satisfies. Returns
+   * whether anything was applied.
+   */
+  committed(): boolean {
+    if (this.applying === this.applied) return false;
+    this.applied = this.applying;
+    this.afterApply(this.applied);
+    this.appliedWaiters.release(this.applied);
+    return true;
+  }
+
+  /** Resolves once the applied index is at least `index`; rejects with Errors.Stopped() after stop(). */
+  async waitApplied(index: number): Promise<void> {
+    await this.waitAppliedFor(index);
+  }
+
+  /**
+   * Resolves `true` once the applied index is at least `index`, `false` if `timeoutMs` passed
+   * first (no bound when absent); rejects with Errors.Stopped() after stop(), with
+   * Errors.TooManyRequests() when a bounded wait finds MAX_TOKEN_INDEX_WAITERS waiting beyond the
+   * reads. Waits share one list and one timer (server/node/applied-waiters.ts).
+   */
+  waitAppliedFor(index: number, timeoutMs?: number): Promise<boolean> {
+    if (this.applied >= index) return Promise.resolve(true);
+    if (this.o.isClosed()) return Promise.reject(Errors.Stopped());
+    // Unbounded waits come from reads, already bounded by MAX_READ_INDEX_WAITERS.
+    if (timeoutMs !== undefined && this.appliedWaiters.size >= MAX_READ_INDEX_WAITERS + MAX_TOKEN_INDEX_WAITERS) {
+      return Promise.reject(Errors.TooManyRequests());
+    }
+    return this.appliedWaiters.wait(index, this.applied, timeoutMs);
+  }
+
+  /** The member stopped: every waiting caller fails with Errors.Stopped(). */
+  stop(): void {
+    const stopped = Errors.Stopped();
+    this.waiters.failAll(stopped);
+    this.confWaiters.failAll(stopped);
+    this.appliedWaiters.failAll(stopped);
   }
 
   /** Whether this member is a learner, as applied (cached: checked on every client request). */
@@ -153,9 +265,13 @@ export class MemberStateMachine implements ApplyTarget {
    * here, gets the outcome once the transaction committed; an entry without a response (member
    * attributes, an unknown request) resolves it with none.
    */
-  applyCommitted(e: Entry): void {
+  private applyCommitted(e: Entry): void {
     // The proposer's own request when this member proposed it (the same bytes, not decoded again).
     const req = this.proposed.get(e.data) ?? fromBinary(InternalRaftRequestSchema, e.data);
+    if (!this.requests.firstTime(req.ID, e.index)) {
+      this.o.logger.info("skipped an entry whose request was applied already", { index: e.index, "request-id": req.ID.toString(16) });
+      return;
+    }
     const members = this.o.members;
     if (req.memberAttributes) {
       const a = req.memberAttributes;
@@ -207,10 +323,15 @@ export class MemberStateMachine implements ApplyTarget {
 
   /**
    * Validates and applies a committed membership change (inside the apply transaction); its
-   * proposer gets the membership after it or the refusal. Returns whether it was applied.
+   * proposer gets the membership after it or the refusal. A change whose ID was applied already
+   * (proposed twice) is refused without an answer. Returns whether it was applied.
    */
-  applyConfChange(cc: ConfChange): boolean {
+  private applyConfChange(cc: ConfChange, index: number): boolean {
     const members = this.o.members;
+    if (!this.requests.firstTime(cc.id, index)) {
+      this.o.logger.info("skipped a configuration change applied already", { index, "request-id": cc.id.toString(16) });
+      return false;
+    }
     if (isAlreadyApplied(members, cc)) {
       // The bootstrap entries of a new cluster: bootstrapMembership stored these voters already
       // (etcd's v2 store records each all the same).
@@ -238,7 +359,7 @@ export class MemberStateMachine implements ApplyTarget {
    * A snapshot's tables were copied in (inside the apply transaction): rebuild the MVCC index
    * and the lease table from them (etcd's applySnapshot: kv.Restore, lessor.Recover).
    */
-  restoreSnapshot(): void {
+  private restoreSnapshot(): void {
     this.mvcc.reload();
     this.lessor.reload();
     this.authStore.reload();
@@ -254,7 +375,7 @@ export class MemberStateMachine implements ApplyTarget {
    * After an apply transaction committed (up to `appliedIndex`): watchers get their events,
    * proposers their outcomes, then compacted rows are scheduled for deletion.
    */
-  afterApply(appliedIndex: number): void {
+  private afterApply(appliedIndex: number): void {
     this.backendBytes = backendSize(this.o.db).totalBytes;
     this.scheduleCompaction();
     if (this.snapshotRestored) {

@@ -89,7 +89,7 @@ export function checkWatches(rec: ClientRecord, ref: EtcdNode, db: import("bun:s
 /** All `members` are at the same revision and hash their MVCC history alike. */
 export async function checkHashes(members: SimMember[]): Promise<string[]> {
   const revs = members.map((m) => m.node!.mvcc.currentRevision);
-  const applied = members.map((m) => m.node!.raft.appliedIndex);
+  const applied = members.map((m) => m.node!.appliedIndex);
   if (new Set(revs).size > 1 || new Set(applied).size > 1) {
     return [`members did not converge: ${members.map((m, i) => `${m.name} rev ${revs[i]} applied ${applied[i]}`).join(", ")}`];
   }

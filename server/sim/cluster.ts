@@ -11,6 +11,7 @@ import { EtcdNode, type NodeConfig } from "../node/etcd-node.ts";
 import type { OutgoingSnapshot } from "../transport/snapshot-data.ts";
 import type { MemberRecord } from "../storage/members.ts";
 import type { Message } from "../raft/types.ts";
+import type { NodePeers } from "../node/peer-link.ts";
 import { Prng } from "../raft/prng.ts";
 import type { JoinInfo } from "../membership/join.ts";
 import { SimDisk } from "./disk.ts";
@@ -149,8 +150,9 @@ export class SimCluster {
       .join(",");
   }
 
-  private config(m: SimMember): NodeConfig {
+  private config(m: SimMember, peers: NodePeers): NodeConfig {
     return {
+      peers,
       name: m.name,
       dataDir: m.disk.dir,
       initialCluster: m.join ? [...m.join.members.filter((r) => r.name).map((r) => `${r.name}=${r.peerURLs[0]}`), `${m.name}=${m.peerUrl}`].join(",") : this.initialCluster(),
@@ -185,7 +187,11 @@ export class SimCluster {
       warn: (msg: string, f?: Record<string, unknown>) => this.opts.trace && this.trace(`${m.name} WARN ${msg} ${fmt(f)}`),
     };
     // A fresh disk joins with what `member add` returned; a restarted one knows its cluster.
-    const node = new EtcdNode(db, this.config(m), logger, m.join);
+    // The member's ID is known once its node read or chose it; a snapshot report reaches only
+    // the incarnation that sent the snapshot.
+    const gen = m.gen;
+    const peers = this.net.sink(() => m.id, (to, ok) => m.gen === gen && m.node?.raft.reportSnapshot(to, ok));
+    const node = new EtcdNode(db, this.config(m, peers), logger, m.join);
     m.node = node;
     m.id = node.memberId;
     const lessor = node.lessor;
@@ -194,7 +200,6 @@ export class SimCluster {
       remove(id);
       this.leaseRemovals.push({ member: m.name, id, at: this.sched.now });
     };
-    node.sink = this.net.sink(m.id, (to, ok) => m.node === node && node.raft.reportSnapshot(to, ok));
     this.net.attach(m.id, {
       owner: m,
       step: (msg: Message) => {

@@ -7,7 +7,7 @@
 import type { Prng } from "../raft/prng.ts";
 import { decodeMessage, encodeMessage } from "../raft/wire.ts";
 import { MessageType, type Message } from "../raft/types.ts";
-import type { RaftMessageSink } from "../node/etcd-node.ts";
+import type { RaftMessageSink } from "../node/peer-link.ts";
 import type { Owner, SimScheduler } from "./scheduler.ts";
 
 /** Fault rates of the network (probabilities per message). */
@@ -27,7 +27,8 @@ export interface Endpoint {
 
 export class SimNetwork {
   private readonly endpoints = new Map<bigint, Endpoint>();
-  private readonly cut = new Set<string>();
+  /** Cut links, both directions: member ID -> the members it cannot reach. */
+  private readonly cut = new Map<bigint, Set<bigint>>();
   /** Test hook: a message for which it returns true is dropped. */
   filter: ((m: Message) => boolean) | undefined;
   faults: NetworkFaults = { loss: 0, duplicate: 0, maxDelayMs: 5, slow: 0 };
@@ -35,6 +36,8 @@ export class SimNetwork {
   dropped = 0;
   /** MsgSnap delivered. */
   snapshots = 0;
+  /** Forwarded proposals (MsgProp) sent twice. */
+  duplicatedProposals = 0;
   /**
    * The snapshot side channel of the real transport: the sender's image of a MsgSnap, and the
    * receiver's file it is written to (returns the message to step, data filled in). Undefined
@@ -61,9 +64,16 @@ export class SimNetwork {
 
   /** Cuts (or heals, `on` false) the link between `a` and `b`. */
   partition(a: bigint, b: bigint, on: boolean): void {
-    const k = linkKey(a, b);
-    if (on) this.cut.add(k);
-    else this.cut.delete(k);
+    for (const [x, y] of [[a, b], [b, a]] as const) {
+      let set = this.cut.get(x);
+      if (on) {
+        if (!set) this.cut.set(x, (set = new Set()));
+        set.add(y);
+      } else {
+        set?.delete(y);
+        if (set?.size === 0) this.cut.delete(x);
+      }
+    }
   }
 
   heal(): void {
@@ -71,19 +81,19 @@ export class SimNetwork {
   }
 
   isCut(a: bigint, b: bigint): boolean {
-    return this.cut.has(linkKey(a, b));
+    return this.cut.get(a)?.has(b) ?? false;
   }
 
   /**
-   * The sink member `from` sends through; `reportSnapshot` hears whether each MsgSnap it sent
+   * The sink of the member whose ID `self()` returns; `reportSnapshot` hears whether each MsgSnap it sent
    * arrived (the real transport's ReportSnapshot).
    */
-  sink(from: bigint, reportSnapshot?: (to: bigint, ok: boolean) => void): RaftMessageSink {
+  sink(self: () => bigint, reportSnapshot?: (to: bigint, ok: boolean) => void): RaftMessageSink {
     return {
       send: (msgs) => {
-        for (const m of msgs) this.sendOne(from, m, reportSnapshot);
+        for (const m of msgs) this.sendOne(self(), m, reportSnapshot);
       },
-      activeSince: (id) => (this.endpoints.has(id) && !this.isCut(from, id) ? 0 : undefined),
+      activeSince: (id) => (this.endpoints.has(id) && !this.isCut(self(), id) ? 0 : undefined),
     };
   }
 
@@ -101,10 +111,10 @@ export class SimNetwork {
       const read = this.snapshotIO.image(from);
       if (read) this.sched.hold(read.then((d) => void (image = d)));
     }
-    // A forwarded proposal (MsgProp) is never duplicated: a duplicate is a second entry, applied
-    // twice (etcd does not deduplicate request IDs either), and the real transport's TCP streams
-    // never deliver a message twice. Every other message type Raft must take any number of times.
-    const dup = this.prng.chance(this.faults.duplicate) && m.type !== MessageType.MsgProp;
+    // Any message may arrive twice, a forwarded proposal (MsgProp) too: its copy becomes a second
+    // entry with the same request ID, which the state machine skips (server/node/applied-requests.ts).
+    const dup = this.prng.chance(this.faults.duplicate);
+    if (dup && m.type === MessageType.MsgProp) this.duplicatedProposals++;
     const copies = dup ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       let delay = 1 + this.prng.int(this.faults.maxDelayMs);
@@ -143,8 +153,4 @@ export class SimNetwork {
       });
     }
   }
-}
-
-function linkKey(a: bigint, b: bigint): string {
-  return a < b ? `${a}-${b}` : `${b}-${a}`;
 }

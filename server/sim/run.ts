@@ -165,7 +165,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
       if (!lead) return false;
       const commit = lead.node!.raft.committedIndex;
       const rev = lead.node!.mvcc.currentRevision;
-      return cluster.running().every((m) => m.node!.raft.appliedIndex === commit && m.node!.mvcc.currentRevision === rev) &&
+      return cluster.running().every((m) => m.node!.appliedIndex === commit && m.node!.mvcc.currentRevision === rev) &&
         cluster.members.every((m) => m.removed || m.running);
     };
     const deadline = sched.now + 30_000;
@@ -180,7 +180,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     if (!ref || !converged()) {
       const lead = cluster.leader()?.node?.raft.status();
       const progress = lead ? [...(lead.progress ?? new Map()).entries()].map(([id, p]) => `${id.toString(16).slice(0, 4)} match ${p.match} next ${p.next} state ${p.state}${p.isLearner ? " learner" : ""}`).join(", ") : "no leader";
-      problems.push(`cluster did not converge in 30 s of calm (leader's progress: ${progress}; voters ${lead?.confState.voters.map((v) => v.toString(16).slice(0, 4))}): ${cluster.members.map((m) => `${m.name}${m.removed ? " removed" : m.running ? ` applied ${m.node!.raft.appliedIndex} commit ${m.node!.raft.committedIndex} leader ${m.node!.raft.leader.toString(16)}` : " down"}`).join("; ")}`);
+      problems.push(`cluster did not converge in 30 s of calm (leader's progress: ${progress}; voters ${lead?.confState.voters.map((v) => v.toString(16).slice(0, 4))}): ${cluster.members.map((m) => `${m.name}${m.removed ? " removed" : m.running ? ` applied ${m.node!.appliedIndex} commit ${m.node!.raft.committedIndex} leader ${m.node!.raft.leader.toString(16)}` : " down"}`).join("; ")}`);
     }
     if (ref) {
       problems.push(...checkLinearizable(rec));
@@ -201,6 +201,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     stats["fatal errors"] = cluster.fatals.length;
     stats["tasks"] = sched.steps;
     stats["snapshots"] = net.snapshots;
+    stats["duplicated proposals"] = net.duplicatedProposals;
     stats["lease expiries"] = cluster.leaseRemovals.filter((r) => rec.leases.has(r.id) && !rec.leases.get(r.id)!.revokeAsked).length;
     stats["snapshot runs"] = snapshots ? 1 : 0;
     stats["revision"] = ref?.node?.mvcc.currentRevision ?? 0;

@@ -13,8 +13,8 @@ import { SimNetwork } from "./network.ts";
 import { SimScheduler } from "./scheduler.ts";
 
 const single = process.env.SIM_SEED;
-// CI: 100 seeds, about 80 s on this shared 2-core machine under load (0.8 s a seed; 0.4 s idle).
-const count = process.env.SIM_LONG ? 100_000 : Number(process.env.SIM_SEEDS ?? 100);
+// CI: 300 seeds (see the README section "Whole-member simulation" for the time they take).
+const count = process.env.SIM_LONG ? 100_000 : Number(process.env.SIM_SEEDS ?? 300);
 const first = Number(process.env.SIM_FIRST ?? 1);
 const seeds = single ? [Number(single)] : Array.from({ length: count }, (_, i) => first + i);
 
@@ -52,7 +52,7 @@ test(
     expect(failed.map((f) => f.seed)).toEqual([]);
     if (!single) {
       // The runs exercise what they claim to.
-      for (const k of ["put", "cas ok", "delete", "range", "serializable range", "lease grant", "keep-alive", "lease revoke", "member add", "member promote", "crashes", "power cuts", "disk failures", "partitions", "clock jumps", "slow disks", "snapshots", "member remove", "disk failures", "lease expiries", "move leader", "txn range"]) {
+      for (const k of ["put", "cas ok", "delete", "range", "serializable range", "lease grant", "keep-alive", "lease revoke", "member add", "member promote", "crashes", "power cuts", "disk failures", "partitions", "clock jumps", "slow disks", "snapshots", "member remove", "disk failures", "lease expiries", "move leader", "txn range", "duplicated proposals"]) {
         expect(totals[k] ?? 0).toBeGreaterThan(0);
       }
       expect(totals["watch events"]!).toBeGreaterThan(seeds.length * 50);
@@ -64,7 +64,8 @@ test(
 /**
  * Seeds that once failed, with what they found: 33, 48 (a member removed while down never learned
  * it: the simulated network now refuses removed members as the transport does), 220 (a
- * duplicated forwarded proposal was applied twice: the network no longer duplicates MsgProp),
+ * duplicated forwarded proposal was applied twice: entries now carry their request ID and the
+ * state machine skips one applied already, server/node/applied-requests.ts),
  * 5 (the harness checked convergence while a lease expiry was committing), 4362 (watchers got
  * events again after their member installed a snapshot: server/mvcc/watch/hub.ts notify), 7140
  * (a keep-alive of an expired lease on a leader that lost leadership never got an answer), 11707
@@ -78,6 +79,38 @@ test(`member simulation: seeds that found problems (${FOUND_SEEDS.join(", ")})`,
   for (const f of failed) console.log(report(f));
   expect(failed.map((f) => f.seed)).toEqual([]);
 }, 120_000);
+
+/** A calm 3-member cluster (request timeout 1 s) after 3 s of simulated time: a leader is elected. */
+async function startedCluster(seed: number): Promise<{ sched: SimScheduler; net: SimNetwork; cluster: SimCluster }> {
+  const sched = new SimScheduler();
+  const net = new SimNetwork(sched, new Prng(seed));
+  const cluster = new SimCluster(sched, net, { seed, size: 3, requestTimeoutMs: 1000 });
+  for (const m of cluster.members) cluster.start(m);
+  await sched.runUntil(3000);
+  return { sched, net, cluster };
+}
+
+test("a proposal the network delivers twice to the leader is applied once on every member", async () => {
+  const { sched, net, cluster } = await startedCluster(3);
+  const lead = cluster.leader()!;
+  const f = cluster.members.find((m) => m !== lead)!;
+  await sched.runUntil(4000, () => cluster.running().every((m) => m.node!.appliedIndex === lead.node!.appliedIndex));
+  const rev = lead.node!.mvcc.currentRevision;
+  // Every message is sent twice: the follower's forwarded MsgProp becomes two entries.
+  net.faults = { loss: 0, duplicate: 1, maxDelayMs: 5, slow: 0 };
+  const enc = new TextEncoder();
+  let done = false;
+  f.node!.put(create(PutRequestSchema, { key: enc.encode("dup"), value: enc.encode("1") })).then(() => (done = true));
+  await sched.runUntil(6000, () => done);
+  expect(done).toBe(true);
+  expect(net.duplicatedProposals).toBeGreaterThan(0);
+  await sched.runUntil(7000);
+  for (const m of cluster.running()) {
+    const got = await m.node!.range(create(RangeRequestSchema, { key: enc.encode("dup"), serializable: true }));
+    expect([m.name, got.kvs[0]?.version, m.node!.mvcc.currentRevision]).toEqual([m.name, 1n, rev + 1]);
+  }
+  cluster.destroy();
+}, 60_000);
 
 test("a run depends only on its seed: two runs of one seed have the same trace and outcome", async () => {
   const a = await runSimulation({ seed: 12, trace: true, chaosMs: 3000 });
@@ -94,11 +127,7 @@ test("a member that acknowledges writes before they are durable is caught within
 }, 120_000);
 
 test("a learner joining under a stable leader whose first publish of attributes times out still becomes ready", async () => {
-  const sched = new SimScheduler();
-  const net = new SimNetwork(sched, new Prng(1));
-  const cluster = new SimCluster(sched, net, { seed: 1, size: 3, requestTimeoutMs: 1000 });
-  for (const m of cluster.members) cluster.start(m);
-  await sched.runUntil(3000);
+  const { sched, net, cluster } = await startedCluster(1);
   const lead = cluster.leader()!;
   expect(lead).toBeDefined();
   const term = lead.node!.raft.status().hardState.term;
@@ -123,11 +152,7 @@ test("a learner joining under a stable leader whose first publish of attributes 
 }, 60_000);
 
 test("a wall-clock step on one member moves no request deadline: a write and a read it cannot serve still time out after the request timeout", async () => {
-  const sched = new SimScheduler();
-  const net = new SimNetwork(sched, new Prng(2));
-  const cluster = new SimCluster(sched, net, { seed: 2, size: 3, requestTimeoutMs: 1000 });
-  for (const m of cluster.members) cluster.start(m);
-  await sched.runUntil(3000);
+  const { sched, net, cluster } = await startedCluster(2);
   const lead = cluster.leader()!;
   const f = cluster.members.find((m) => m !== lead)!;
   // The follower is cut off, then its wall clock steps back a minute (forward for the read).

@@ -17,6 +17,8 @@
  *   server/alarm/store.ts.
  * - `v2_nodes`, `v2_state`: the v2 keys store (`--enable-v2`, etcd's v2store kept in its
  *   snapshots), one row per directory or file, and the store's index; see server/v2store/tables.ts.
+ * - `applied_requests`: the request IDs of recently applied entries, so that a proposal delivered
+ *   twice is applied once (ours; etcd has none); see server/node/applied-requests.ts.
  */
 import type { Database } from "bun:sqlite";
 
@@ -97,6 +99,12 @@ const SCHEMA = [
      key TEXT PRIMARY KEY,
      value INTEGER NOT NULL
    )`,
+  // idx: the Raft index of the entry; id: its request ID (InternalRaftRequest.ID or ConfChange ID) as int64.
+  `CREATE TABLE IF NOT EXISTS applied_requests (
+     idx INTEGER PRIMARY KEY,
+     id INTEGER NOT NULL
+   )`,
+  `CREATE INDEX IF NOT EXISTS applied_requests_id ON applied_requests (id)`,
 ];
 
 /**

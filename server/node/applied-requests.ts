@@ -1,0 +1,58 @@
+/**
+ * The request IDs of the most recently applied entries, so that an entry proposed twice is
+ * applied once. A proposal reaches the log twice when the network delivers a forwarded MsgProp
+ * twice (a follower forwards proposals to the leader; the simulated network duplicates messages,
+ * and so may any transport that retries) or the same request is proposed again: both copies
+ * carry the same request ID (InternalRaftRequest.ID = RequestHeader.ID, ConfChange.ID), and every
+ * member applies the first and skips the second. etcd has no such check (its TCP streams never
+ * deliver a message twice); it is ours.
+ *
+ * Bound: the IDs of the last {@link REQUEST_DEDUP_WINDOW_ENTRIES} log entries. The memory is a
+ * state table (`applied_requests`, written in the apply transaction with the applied index and
+ * carried by snapshots), so every member, restarted or not, makes the same decision for the same
+ * log. Why the window is safe:
+ * - a duplicate is caught when it is applied within 10,000 entries of the original: the copy of
+ *   a message is delivered within the network's delivery time, while the original is still in
+ *   flight or just appended; a leader would have to commit 10,000 entries in between (a member
+ *   refuses proposals once apply lags 5000 entries behind, server/node/limits.ts);
+ * - a fresh request never reuses an ID within the window: IDs are unique per member (the low 16
+ *   bits of the member ID, the start-up time in ms, a counter: server/lease/ids.ts), so a reuse
+ *   needs a member restarted with its wall clock set back to within a few ms of an earlier start,
+ *   and the skipped request then times out at its proposer (it is never acknowledged);
+ * - entries without an ID (0: Raft's empty entries, the bootstrap configuration changes) are
+ *   never skipped.
+ */
+import type { Database, Statement } from "bun:sqlite";
+
+/** How many of the latest log entries' request IDs are remembered, entries. */
+export const REQUEST_DEDUP_WINDOW_ENTRIES = 10_000;
+
+/** See the module doc. Every method runs inside the apply transaction. */
+export class AppliedRequests {
+  private readonly seenStmt: Statement<{ one: number }, [bigint]>;
+  private readonly addStmt: Statement<unknown, [number, bigint]>;
+  private readonly forgetStmt: Statement<unknown, [number]>;
+
+  constructor(db: Database) {
+    this.seenStmt = db.query("SELECT 1 AS one FROM applied_requests WHERE id = ?");
+    this.addStmt = db.query("INSERT OR REPLACE INTO applied_requests (idx, id) VALUES (?, ?)");
+    this.forgetStmt = db.query("DELETE FROM applied_requests WHERE idx <= ?");
+  }
+
+  /**
+   * Records request `id` (uint64) as applied at log `index`; returns false, recording nothing,
+   * when the same ID was applied within the window (the entry must be skipped). ID 0 is always new.
+   */
+  firstTime(id: bigint, index: number): boolean {
+    if (id === 0n) return true;
+    const key = BigInt.asIntN(64, id);
+    if (this.seenStmt.get(key)) return false;
+    this.addStmt.run(index, key);
+    return true;
+  }
+
+  /** Forgets the IDs of entries older than the window, as of applied index `applied`. */
+  trim(applied: number): void {
+    if (applied > REQUEST_DEDUP_WINDOW_ENTRIES) this.forgetStmt.run(applied - REQUEST_DEDUP_WINDOW_ENTRIES);
+  }
+}
