@@ -81,6 +81,11 @@ const EMPTY = new Uint8Array(0);
 const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 /** Values larger than this (bytes) are always read from SQLite. */
 const CACHE_MAX_VALUE = 64 * 1024;
+/**
+ * Keys whose index history one deferred compaction step compacts (a few ms at 1,000,000 keys,
+ * where the whole index takes 0.3–0.7 s on this project's 2-core machine).
+ */
+const COMPACTION_INDEX_KEYS_PER_STEP = 10_000;
 /** Rough per-entry cost (bytes) counted against the cache budget besides key and value. */
 const CACHE_ENTRY_OVERHEAD = 128;
 
@@ -132,6 +137,8 @@ export class MvccStore {
   /** Row ids freed by compactions and not deleted yet (oldest first), with the next one to delete. */
   private pendingDeletes: number[] = [];
   private pendingAt = 0;
+  /** A deferred compaction of the index still going: its revision and the next key to compact. */
+  private indexCompaction: { rev: number; fromKey: string } | undefined;
   private readonly deferCompaction: boolean;
   private readonly cacheBudget: number;
   private cachedBytes = 0;
@@ -237,6 +244,7 @@ export class MvccStore {
     // meanwhile): the index just rebuilt still has them; compacting it again finds them.
     this.pendingDeletes = [];
     this.pendingAt = 0;
+    this.indexCompaction = undefined;
     const finished = this.meta.getNumber(MetaKeys.compactFinishedRevision, this.compactMainRev);
     if (this.compactMainRev > 0 && finished < this.compactMainRev) {
       this.pendingDeletes = this.index.compact(this.compactMainRev, true);
@@ -605,8 +613,10 @@ export class MvccStore {
    * <= `revision` unless the key was deleted at or below it; histories that end in such a
    * tombstone are removed entirely. Reads at revisions < `revision` then fail with Compacted;
    * reading at `revision` itself still works. The index changes at once and the compact revision
-   * is persisted in `meta`; the freed rows are deleted at once, or with `deferCompaction` left to
-   * {@link compactStep} (etcd schedules its backend deletes in batches too). Until they are gone
+   * is persisted in `meta`; the index and the freed rows are compacted at once, or with
+   * `deferCompaction` the index's first COMPACTION_INDEX_KEYS_PER_STEP keys at once and the rest,
+   * with the row deletes, by {@link compactStep} (etcd runs both in a background job, the
+   * deletes in batches). Until they are gone
    * they are invisible: reads go through the index, HashKV skips them (server/mvcc/hash.ts).
    *
    * Errors: Compacted (OutOfRange "etcdserver: mvcc: required revision has been compacted")
@@ -620,35 +630,58 @@ export class MvccStore {
       this.meta.setNumber(MetaKeys.compactFinishedRevision, Math.max(this.compactMainRev, 0));
     }
     this.meta.setNumber(MetaKeys.compactRevision, revision);
-    const doomed = this.index.compact(revision, true);
     this.compactMainRev = revision;
     if (this.pendingAt === this.pendingDeletes.length) {
-      this.pendingDeletes = doomed;
+      this.pendingDeletes = [];
       this.pendingAt = 0;
-    } else {
-      for (const id of doomed) this.pendingDeletes.push(id);
     }
-    if (!this.deferCompaction) this.compactStep(Infinity);
+    if (!this.deferCompaction) {
+      this.indexCompaction = undefined;
+      for (const id of this.index.compact(revision, true)) this.pendingDeletes.push(id);
+      this.compactStep(Infinity);
+      return;
+    }
+    // A compaction still going restarts from the first key at the new revision, which
+    // covers the old one (etcd runs its index compaction in the background job too).
+    this.indexCompaction = { rev: revision, fromKey: "" };
+    this.compactIndexStep();
   }
 
-  /** Rows freed by compactions and not deleted yet. */
-  get pendingCompactionRows(): number {
-    return this.pendingDeletes.length - this.pendingAt;
+  /** Compacts the next COMPACTION_INDEX_KEYS_PER_STEP keys of a deferred index compaction. */
+  private compactIndexStep(): void {
+    const c = this.indexCompaction;
+    if (!c) return;
+    const next = this.index.compactSome(c.rev, c.fromKey, COMPACTION_INDEX_KEYS_PER_STEP, this.pendingDeletes);
+    if (next === undefined) this.indexCompaction = undefined;
+    else c.fromKey = next;
   }
 
   /**
-   * Deletes up to `maxRows` of the rows compactions freed (etcd's scheduleCompaction deletes in
-   * batches of 10 000 between pauses). When none are left, records the compaction as finished
+   * Rows freed by compactions and not deleted yet; at least 1 while a deferred compaction still
+   * has index keys to go through (they free more).
+   */
+  get pendingCompactionRows(): number {
+    const rows = this.pendingDeletes.length - this.pendingAt;
+    return this.indexCompaction && rows === 0 ? 1 : rows;
+  }
+
+  /**
+   * Compacts the next keys of a deferred index compaction, if one is going, then deletes up to
+   * `maxRows` of the rows compactions freed (etcd's scheduleCompaction deletes in batches of
+   * 10 000 between pauses). When none are left and the index is done, records the compaction as finished
    * (`meta` compact_finished_revision), so a restart does not look for them again. Joins the
    * caller's transaction if one is open; call it between apply transactions otherwise. Returns
    * the rows still pending.
    */
   compactStep(maxRows: number): number {
+    this.compactIndexStep();
     const end = Math.min(this.pendingDeletes.length, this.pendingAt + maxRows);
     this.savepoint.run();
     try {
       for (let k = this.pendingAt; k < end; k++) this.rows.delete(this.pendingDeletes[k]!);
-      if (end === this.pendingDeletes.length) this.meta.setNumber(MetaKeys.compactFinishedRevision, Math.max(this.compactMainRev, 0));
+      if (end === this.pendingDeletes.length && !this.indexCompaction) {
+        this.meta.setNumber(MetaKeys.compactFinishedRevision, Math.max(this.compactMainRev, 0));
+      }
     } catch (err) {
       this.rollbackTo.run();
       this.release.run();
