@@ -70,14 +70,14 @@ export type MvccStoreOptions = {
    */
   deferCompaction?: boolean;
   /**
-   * Memory budget in bytes of the live-value cache (the current KeyValue of each key, so
-   * reads at the current revision skip SQLite). Default 256 MiB; 0 disables the cache.
+   * Memory budget in bytes of the live-value cache (the current value and lease of each key,
+   * so reads at the current revision skip SQLite). Default 256 MiB; 0 disables the cache.
    */
   cacheBytes?: number;
 };
 
 const EMPTY = new Uint8Array(0);
-/** Default memory budget of the live-value cache: 256 MiB of keys and values. */
+/** Default memory budget of the live-value cache: 256 MiB of values and entry overheads. */
 const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 /** Values larger than this (bytes) are always read from SQLite. */
 const CACHE_MAX_VALUE = 64 * 1024;
@@ -86,7 +86,11 @@ const CACHE_MAX_VALUE = 64 * 1024;
  * where the whole index takes 0.3–0.7 s on this project's 2-core machine).
  */
 const COMPACTION_INDEX_KEYS_PER_STEP = 10_000;
-/** Rough per-entry cost (bytes) counted against the cache budget besides key and value. */
+/**
+ * Per-entry cost (bytes) counted against the cache budget besides the value: the entry object
+ * and the value's Uint8Array cell (about 80 bytes measured with bun:jsc heapStats; the key
+ * lives in the index anyway).
+ */
 const CACHE_ENTRY_OVERHEAD = 128;
 
 /** A (key, lease) pair found at restore, for re-attaching keys to leases. */
@@ -258,18 +262,18 @@ export class MvccStore {
   /** KeyValue of revision `f` of `ki`: from the live-value cache, else from its `kv` row. */
   private readKv(ki: KeyIndex, f: FoundRevision): KeyValue {
     const c = ki.cached;
+    const main = f.gen.mains[f.i]!;
     if (c !== undefined && ki.isCurrent(f)) {
       return {
         $typeName: "mvccpb.KeyValue",
-        key: c.key,
-        createRevision: c.createRevision,
-        modRevision: c.modRevision,
-        version: c.version,
+        key: keyToBytes(ki.key),
+        createRevision: BigInt(f.gen.created),
+        modRevision: BigInt(main),
+        version: BigInt(f.gen.ver),
         value: c.value,
         lease: c.lease,
       };
     }
-    const main = f.gen.mains[f.i]!;
     const id = f.gen.ids[f.i]!;
     const r = this.rows.get(id);
     if (!r) throw new Error(`mvcc: index points at missing kv row ${id} (revision ${main})`);
@@ -282,19 +286,22 @@ export class MvccStore {
       value: r.value,
       lease: r.lease,
     };
-    if (ki.isCurrent(f)) this.setCached(ki, { ...kv });
+    if (ki.isCurrent(f)) this.setCached(ki, r.value, r.lease);
     return kv;
   }
 
-  /** Caches `kv` as the live value of `ki` (undefined clears), within the cache budget. */
-  private setCached(ki: KeyIndex, kv: KeyValue | undefined): void {
+  /**
+   * Caches `value` (not shared with anything mutable) and `lease` as the live revision of `ki`
+   * (undefined clears), within the cache budget.
+   */
+  private setCached(ki: KeyIndex, value: Uint8Array | undefined, lease: bigint): void {
     const old = ki.cached;
-    if (old) this.cachedBytes -= old.key.length + old.value.length + CACHE_ENTRY_OVERHEAD;
+    if (old) this.cachedBytes -= old.value.length + CACHE_ENTRY_OVERHEAD;
     ki.cached = undefined;
-    if (!kv || kv.value.length > CACHE_MAX_VALUE) return;
-    const size = kv.key.length + kv.value.length + CACHE_ENTRY_OVERHEAD;
+    if (!value || value.length > CACHE_MAX_VALUE) return;
+    const size = value.length + CACHE_ENTRY_OVERHEAD;
     if (this.cachedBytes + size > this.cacheBudget) return;
-    ki.cached = kv;
+    ki.cached = { value, lease };
     this.cachedBytes += size;
   }
 
@@ -370,8 +377,8 @@ export class MvccStore {
       value,
       lease,
     };
-    // The cache gets its own copies: request bytes may be views into a large request buffer.
-    this.setCached(ki, { ...kv, key: keyBytes.slice(), value: value.slice() });
+    // The cache gets its own copy: request bytes may be views into a large request buffer.
+    this.setCached(ki, value.slice(), lease);
     w.events.push({ $typeName: "mvccpb.Event", type: Event_EventType.PUT, kv });
     return kv;
   }
@@ -393,7 +400,7 @@ export class MvccStore {
       tombstone: true,
     });
     ki.tombstone(main, id);
-    this.setCached(ki, undefined);
+    this.setCached(ki, undefined, 0n);
     w.undo.push({ ki, tombstone: true, created: false });
     this.nextId++;
     w.changes++;
@@ -463,7 +470,7 @@ export class MvccStore {
         const u = w.undo[i]!;
         if (u.tombstone) u.ki.undoTombstone();
         else u.ki.undoPut();
-        this.setCached(u.ki, undefined);
+        this.setCached(u.ki, undefined, 0n);
         if (u.created) this.index.remove(u.ki.key);
       }
       if (savepoint) {
