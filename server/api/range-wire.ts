@@ -129,7 +129,7 @@ export function encodeRangeResponse(r: RangeResponse): Uint8Array {
   if (r.more) size += 2;
   size += optionalVarintSize(r.count);
 
-  const w = new Writer(Buffer.allocUnsafe(size));
+  const w = new Writer(new Uint8Array(size));
   if (r.header) {
     const h = r.header;
     w.buf[w.pos++] = (1 << 3) | 2;

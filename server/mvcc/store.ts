@@ -377,8 +377,9 @@ export class MvccStore {
       value,
       lease,
     };
-    // The cache gets its own copy: request bytes may be views into a large request buffer.
-    this.setCached(ki, value.slice(), lease);
+    // The cache gets its own copy: request bytes may be views into a large request buffer
+    // (and Buffer#slice, unlike Uint8Array#slice, would return another view).
+    this.setCached(ki, new Uint8Array(value), lease);
     w.events.push({ $typeName: "mvccpb.Event", type: Event_EventType.PUT, kv });
     return kv;
   }
