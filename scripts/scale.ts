@@ -28,6 +28,8 @@ const checks = flagChecks("scale");
 /** Annotated, so that TypeScript knows code after a usage() call is unreachable. */
 const usage: FlagChecks["usage"] = checks.usage;
 const { positiveInt, positiveIntList, positiveNumber } = checks;
+/** A count that may be 0. */
+const nonNegativeInt = (name: string, value: unknown): number => (Number(value) === 0 ? 0 : positiveInt(name, value));
 
 const DEFAULT_OURS = fileURLToPath(new URL("../dist/etcd", import.meta.url));
 
@@ -35,7 +37,8 @@ const DEFAULT_OURS = fileURLToPath(new URL("../dist/etcd", import.meta.url));
 const MIN_QUOTA_BYTES = 8 * 2 ** 30;
 
 /** Parsed command-line flags (cac camel-cases them): the sizes of ScaleOptions as typed, plus the binaries. */
-interface Flags extends Omit<ScaleOptions, "loadPutsPerRequest" | "putValSizes"> {
+interface Flags extends Omit<ScaleOptions, "loadPutsPerRequest" | "putValSizes" | "overwrites"> {
+  overwrites?: number;
   loadTxnOps: number;
   putValSizes: string | number;
   etcd: string;
@@ -53,6 +56,7 @@ async function main(flags: Flags): Promise<void> {
     rangeRequests: positiveInt("range-requests", flags.rangeRequests),
     watchers: positiveInt("watchers", flags.watchers),
     watchStreams: positiveInt("watch-streams", flags.watchStreams),
+    overwrites: flags.overwrites === undefined ? positiveInt("keys", flags.keys) : nonNegativeInt("overwrites", flags.overwrites),
     historyBytes: positiveInt("history-bytes", flags.historyBytes),
     historyValSize: positiveInt("history-val-size", flags.historyValSize),
     putValSizes: positiveIntList("put-val-sizes", flags.putValSizes),
@@ -105,6 +109,7 @@ cli
   .option("--range-requests <n>", "Serial requests of the range step", { default: 20 })
   .option("--watchers <n>", "Watchers on distinct keys", { default: 10_000 })
   .option("--watch-streams <n>", "Watch streams (one connection each) the watchers are spread over", { default: 10 })
+  .option("--overwrites <n>", "Loaded keys overwritten once before the compaction step (default: --keys, so it frees a revision per key)")
   .option("--history-bytes <n>", "Bytes of values written as uncompacted history before the last restart (the issue's target: 10737418240)", { default: 64 * 2 ** 20 })
   .option("--history-val-size <bytes>", "Value size of the history puts", { default: 64 * 1024 })
   .option("--put-val-sizes <n[,n...]>", "Value sizes of the put-rate step", { default: "1024,65536" })

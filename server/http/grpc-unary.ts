@@ -24,6 +24,8 @@ import type { Logger } from "../log.ts";
 import { grpcPercentEncode } from "./grpc-status.ts";
 import type { GrpcMethodStats, GrpcStats } from "../metrics/grpc-stats.ts";
 import { tooLargeError, unmarshalError } from "./request-guard.ts";
+import { encodeRangeResponse } from "../api/range-wire.ts";
+import { type RangeResponse, RangeResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 
 /** One unary method and the implementation that answers it. */
 export interface UnaryRoute {
@@ -141,7 +143,9 @@ function answerStatus(stream: ServerHttp2Stream, code: Code, message: string): v
 /** Sends one response message and `grpc-status: 0`; returns the message's size, bytes. */
 function answerMessage(stream: ServerHttp2Stream, output: DescMessage, message: unknown): number {
   if (stream.destroyed || stream.closed) return 0;
-  const payload = toBinary(output, (message as { $typeName?: string }).$typeName ? (message as never) : create(output, message as never));
+  const typed = (message as { $typeName?: string }).$typeName ? (message as never) : create(output, message as never);
+  // Large ranges: a direct encoder (server/api/range-wire.ts), byte-identical to toBinary.
+  const payload = output.typeName === RangeResponseSchema.typeName ? encodeRangeResponse(typed as RangeResponse) : toBinary(output, typed);
   const frame = Buffer.allocUnsafe(5 + payload.length);
   frame[0] = 0;
   frame.writeUInt32BE(payload.length, 1);

@@ -136,4 +136,41 @@ describe("deferred compaction (deleted in batches by compactStep)", () => {
     expect((await hashKV(reopened, 59)).hash).toBe((await hashKV(immediate.store, 59)).hash);
     expect(deferred.reopen().pendingCompactionRows).toBe(0);
   });
+
+  test("an index larger than one step is compacted in steps; writes and a second compaction meanwhile end as an immediate compaction", async () => {
+    const { hashKV } = await import("./hash.ts");
+    const keys = 12_000; // 2 steps of the index (10,000 keys each)
+    const deferred = open({ deferCompaction: true });
+    const immediate = open();
+    const key = (i: number) => `k${String(i).padStart(6, "0")}`;
+    for (const t of [deferred, immediate]) {
+      t.db.transaction(() => {
+        for (let i = 0; i < keys; i++) t.store.put(putReq(key(i), "a"));
+        for (let i = 0; i < keys; i += 2) t.store.put(putReq(key(i), "b"));
+        for (let i = 0; i < keys; i += 5) t.store.deleteRange(deleteReq(key(i)));
+      })();
+      t.store.compact(t.store.currentRevision - 100);
+    }
+    // The first step ran inside compact(); more keys wait.
+    expect(deferred.store.pendingCompactionRows).toBeGreaterThan(0);
+    const rows = () => rangeTuples(deferred.store.range(rangeReq("k", "l")));
+    expect(rows()).toEqual(rangeTuples(immediate.store.range(rangeReq("k", "l"))));
+    // Writes to keys the index has not reached yet, then the rest of the first pass, then a
+    // second compaction that starts over.
+    for (const t of [deferred, immediate]) {
+      t.store.put(putReq(key(11_999), "c"));
+      t.store.deleteRange(deleteReq(key(10_001)));
+    }
+    deferred.store.compactStep(0);
+    for (const t of [deferred, immediate]) t.store.compact(t.store.currentRevision - 1);
+    let steps = 0;
+    while (deferred.store.compactStep(1_000) > 0) steps++;
+    expect(steps).toBeGreaterThan(3);
+    expect(deferred.rowCount()).toBe(immediate.rowCount());
+    expect(deferred.store.indexedKeys).toBe(immediate.store.indexedKeys);
+    expect(rows()).toEqual(rangeTuples(immediate.store.range(rangeReq("k", "l"))));
+    const rev = deferred.store.currentRevision;
+    expect((await hashKV(deferred.store, rev)).hash).toBe((await hashKV(immediate.store, rev)).hash);
+    expect(deferred.reopen().pendingCompactionRows).toBe(0);
+  }, 60_000);
 });

@@ -23,7 +23,8 @@ export type Generation = {
   ids: number[];
 };
 
-import type { KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
+/** What the live-value cache keeps of a key's live revision. */
+export type CachedValue = { value: Uint8Array; lease: bigint };
 
 /** A revision found by {@link KeyIndex.find}: the generation and position in it. */
 export type FoundRevision = { gen: Generation; i: number };
@@ -39,10 +40,11 @@ export class KeyIndex {
   /** Generations, oldest first; the last one is empty while the key is deleted. */
   generations: Generation[] = [];
   /**
-   * The KeyValue of the live revision (last put of the live generation), when the owner
-   * caches it; undefined otherwise. The owner keeps it in step with writes.
+   * The value and lease of the live revision (last put of the live generation), when the owner
+   * caches it; undefined otherwise. The owner keeps it in step with writes. The other KeyValue
+   * fields come from the index itself (key, generation's created and ver, last main).
    */
-  cached: KeyValue | undefined = undefined;
+  cached: CachedValue | undefined = undefined;
 
   constructor(key: string) {
     this.key = key;

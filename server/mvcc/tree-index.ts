@@ -96,6 +96,33 @@ export class TreeIndex {
   }
 
   /**
+   * Compacts, at `atRev`, the histories of at most `maxKeys` keys from `fromKey` (inclusive) on,
+   * in key order, and removes keys left empty; pushes the row ids no longer backing any
+   * revision onto `removed`. Returns the key to continue from, or undefined when the last key
+   * was done. A compaction in steps lets the member answer between them; keys written
+   * meanwhile only gain revisions above `atRev`, which compaction keeps.
+   */
+  compactSome(atRev: number, fromKey: string, maxKeys: number, removed: number[]): string | undefined {
+    const max = this.tree.maxKey();
+    if (max === undefined || max < fromKey) return undefined;
+    const emptied: string[] = [];
+    let done = 0;
+    let next: string | undefined;
+    this.tree.forRange(fromKey, max, true, (key, ki) => {
+      if (done === maxKeys) {
+        next = key;
+        return { break: true };
+      }
+      ki.compact(atRev, removed, true);
+      if (ki.isEmpty()) emptied.push(key);
+      done++;
+      return undefined;
+    });
+    for (const key of emptied) this.remove(key);
+    return next;
+  }
+
+  /**
    * Compacts every history at `atRev` (treeIndex.Compact) and removes keys left empty.
    * Returns the row ids of the `kv` table that no longer back any revision. With `apply`
    * false, only computes that list and changes nothing.

@@ -30,6 +30,7 @@ function rows(o: ScaleOptions): Row[] {
     { what: `restart with ${keys} keys: exec → first answer (ms)`, value: (r) => r.restart.ms, format: ms },
     { what: "… RSS after restart (MB)", value: (r) => r.restart.rssBytes, format: MB },
     { what: "compaction of every revision so far (physical): revisions", value: (r) => r.compaction.revisions, format: int },
+    { what: "… of them overwritten, freed by it", value: (r) => r.compaction.freedRows, format: int },
     { what: "… time (ms)", value: (r) => r.compaction.ms, format: ms },
     { what: "… longest answer gap of a 10 ms probe meanwhile (ms)", value: (r) => r.compaction.longestGapMs, format: ms },
     { what: `history: ${MB(o.historyBytes)} MB of ${int(o.historyValSize)} B values over 1,000 keys, not compacted: write (s)`, value: (r) => r.history.ms / 1000, format: (n) => n.toFixed(1) },

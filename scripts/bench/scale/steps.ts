@@ -4,8 +4,8 @@
  * 2. range of `rangeKeys` keys out of them (median and slowest of `rangeRequests` serial requests, server CPU each);
  * 3. `watchers` watchers on distinct keys (creation, RSS growth, delivery of one event each; watchers.ts);
  * 4. restart with the keys: exec → first answered request, RSS after;
- * 5. compaction of every revision so far (Compact with physical=true), with the longest answer gap of a 10 ms
- *    probe meanwhile (gap-probe.ts);
+ * 5. `overwrites` puts over the loaded keys, then compaction of every revision so far (Compact with physical=true),
+ *    with the longest answer gap of a 10 ms probe meanwhile (gap-probe.ts);
  * 6. history: `historyBytes` of values (`historyValSize` each) overwriting 1,000 keys, not compacted; data-dir size
  *    and restart time with it;
  * 7. put rate with each of `putValSizes` (64 clients over 8 connections, closed loop, via the benchmark's generator).
@@ -31,6 +31,8 @@ export interface ScaleOptions {
   rangeRequests: number;
   watchers: number;
   watchStreams: number;
+  /** Loaded keys overwritten once before the compaction step (so it frees that many revisions). */
+  overwrites: number;
   historyBytes: number;
   historyValSize: number;
   putValSizes: number[];
@@ -47,7 +49,8 @@ export interface ScaleResult {
   range: { keys: number; medianMs: number; maxMs: number; serverCpuMicrosPerRange: number };
   watchers: WatchersResult;
   restart: { ms: number; rssBytes: number };
-  compaction: { revisions: number; ms: number; longestGapMs: number; probeAnswers: number };
+  /** freedRows: the rows overwritten since the load (overwrites and watched-key puts), which the compaction frees. */
+  compaction: { revisions: number; freedRows: number; ms: number; longestGapMs: number; probeAnswers: number };
   history: { bytes: number; puts: number; ms: number; dataDirBytes: number; restartMs: number; rssBytes: number };
   puts: { valSize: number; requestsPerSecond: number; p99Ms: number; serverCpuMicrosPerOp: number; peakRssBytes: number }[];
 }
@@ -98,7 +101,11 @@ export async function runScaleSteps(server: RunningServer, generator: GeneratorH
     const restart = { ms: restartMs, rssBytes: server.rssBytes() };
     say(`restart with ${o.keys.toLocaleString("en-US")} keys: ${restartMs.toFixed(0)} ms, RSS ${MB(restart.rssBytes)}`);
 
-    // 5. compaction of every revision so far
+    // 5. compaction of every revision so far, after overwriting the first `overwrites` keys once
+    //    (each overwrite leaves one revision for the compaction to free)
+    const overwrites = Math.min(o.overwrites, o.keys);
+    const overwriteMs = overwrites > 0 ? await putKeys(server.endpoint, overwrites, o.keys, makeValue(o.valSize), o.loadPutsPerRequest) : 0;
+    if (overwrites > 0) say(`overwrote ${overwrites.toLocaleString("en-US")} keys in ${(overwriteMs / 1000).toFixed(1)} s`);
     const revision = await client.revision();
     const probe = startGapProbe(server.endpoint);
     await Bun.sleep(200);
@@ -107,7 +114,7 @@ export async function runScaleSteps(server: RunningServer, generator: GeneratorH
     const compactMs = performance.now() - c0;
     await Bun.sleep(200);
     const gap = await probe.stop();
-    const compaction = { revisions: Number(revision) - 1, ms: compactMs, longestGapMs: gap.longestGapMs, probeAnswers: gap.answers };
+    const compaction = { revisions: Number(revision) - 1, freedRows: overwrites + watchers.watchers, ms: compactMs, longestGapMs: gap.longestGapMs, probeAnswers: gap.answers };
     say(`compaction of ${compaction.revisions.toLocaleString("en-US")} revisions: ${compactMs.toFixed(0)} ms, longest answer gap ${gap.longestGapMs.toFixed(0)} ms`);
 
     // 6. history, then restart with it
