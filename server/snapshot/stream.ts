@@ -6,8 +6,8 @@
  *
  * Consistency and memory: the backend file is first copied at one point in time without
  * blocking the event loop (server/storage/backend-copy.ts) into a private file beside it; the bbolt file is then built from that copy page by page into a second
- * temporary file, yielding to the event loop between steps, and streamed from disk. Memory
- * stays bounded (a few pages plus one chunk) whatever the database size; disk needs about
+ * temporary file, yielding to the event loop between steps, and streamed from disk 1 MiB per
+ * read. Memory stays bounded (a few pages plus one read) whatever the database size; disk needs about
  * twice the backend size for the duration. Both files are removed when the stream ends, fails
  * or the client goes away.
  */
