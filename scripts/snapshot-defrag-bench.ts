@@ -32,6 +32,8 @@ export interface SnapshotDefragResult {
   defragSeconds: number;
   dbBeforeDefragBytes: number;
   dbAfterDefragBytes: number;
+  /** Status.dbSizeInUse after the defrag. */
+  dbInUseAfterDefragBytes: number;
   putP99DuringDefragMs: number;
   putMaxDuringDefragMs: number;
   putsDuringDefrag: number;
@@ -60,6 +62,7 @@ async function run(spec: ServerSpec, sizeMib: number, valueKib: number): Promise
       defragSeconds: d.seconds,
       dbBeforeDefragBytes: d.beforeBytes,
       dbAfterDefragBytes: d.afterBytes,
+      dbInUseAfterDefragBytes: d.afterInUseBytes,
       putP99DuringDefragMs: puts.p99Ms,
       putMaxDuringDefragMs: puts.maxMs,
       putsDuringDefrag: puts.puts,
@@ -73,11 +76,11 @@ async function run(spec: ServerSpec, sizeMib: number, valueKib: number): Promise
 export function snapshotDefragMarkdown(results: SnapshotDefragResult[]): string {
   const mib = (b: number) => (b / MIB).toFixed(1);
   return [
-    "| server | values MiB | snapshot save s | MiB/s | snapshot MiB | peak RSS MiB | defrag s | db before → after MiB (reclaimed) | put p99 / max during defrag ms (puts) |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| server | values MiB | snapshot save s | MiB/s | snapshot MiB | peak RSS MiB | defrag s | db before → after MiB (reclaimed) | in use after MiB | put p99 / max during defrag ms (puts) |",
+    "|---|---|---|---|---|---|---|---|---|---|",
     ...results.map(
       (r) =>
-        `| ${r.server} | ${r.dataMib} | ${r.snapshotSeconds.toFixed(2)} | ${r.snapshotMibPerSecond.toFixed(1)} | ${mib(r.snapshotBytes)} | ${mib(r.snapshotPeakRssBytes)} | ${r.defragSeconds.toFixed(2)} | ${mib(r.dbBeforeDefragBytes)} → ${mib(r.dbAfterDefragBytes)} (${mib(r.dbBeforeDefragBytes - r.dbAfterDefragBytes)}) | ${r.putP99DuringDefragMs.toFixed(1)} / ${r.putMaxDuringDefragMs.toFixed(1)} (${r.putsDuringDefrag}) |`,
+        `| ${r.server} | ${r.dataMib} | ${r.snapshotSeconds.toFixed(2)} | ${r.snapshotMibPerSecond.toFixed(1)} | ${mib(r.snapshotBytes)} | ${mib(r.snapshotPeakRssBytes)} | ${r.defragSeconds.toFixed(2)} | ${mib(r.dbBeforeDefragBytes)} → ${mib(r.dbAfterDefragBytes)} (${mib(r.dbBeforeDefragBytes - r.dbAfterDefragBytes)}) | ${mib(r.dbInUseAfterDefragBytes)} | ${r.putP99DuringDefragMs.toFixed(1)} / ${r.putMaxDuringDefragMs.toFixed(1)} (${r.putsDuringDefrag}) |`,
     ),
   ].join("\n");
 }

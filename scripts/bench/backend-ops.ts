@@ -137,14 +137,17 @@ export async function freeHalf(server: RunningServer, keys: number): Promise<voi
   );
 }
 
-/** Maintenance.Defragment: its wall time and the file size before and after, bytes. */
-export async function defragment(server: RunningServer): Promise<{ seconds: number; beforeBytes: number; afterBytes: number }> {
+/**
+ * Maintenance.Defragment: its wall time, the file size (Status.dbSize) before and after, and
+ * Status.dbSizeInUse after, bytes.
+ */
+export async function defragment(server: RunningServer): Promise<{ seconds: number; beforeBytes: number; afterBytes: number; afterInUseBytes: number }> {
   const before = await dbSizes(server);
   const t0 = performance.now();
   await withTransport(server.endpoint, (t) => createClient(Maintenance, t).defragment({}, { timeoutMs: 600_000 }), server.access);
   const seconds = (performance.now() - t0) / 1000;
   const after = await dbSizes(server);
-  return { seconds, beforeBytes: before.dbSize, afterBytes: after.dbSize };
+  return { seconds, beforeBytes: before.dbSize, afterBytes: after.dbSize, afterInUseBytes: after.dbSizeInUse };
 }
 
 /**

@@ -6,8 +6,8 @@
  *
  * Consistency and memory: the backend file is first copied at one point in time without
  * blocking the event loop (server/storage/backend-copy.ts) into a private file beside it; the bbolt file is then built from that copy page by page into a second
- * temporary file, yielding to the event loop between steps, and streamed from disk. Memory
- * stays bounded (a few pages plus one chunk) whatever the database size; disk needs about
+ * temporary file, yielding to the event loop between steps, and streamed from disk 1 MiB per
+ * read. Memory stays bounded (a few pages plus one read) whatever the database size; disk needs about
  * twice the backend size for the duration. Both files are removed when the stream ends, fails
  * or the client goes away.
  */
@@ -43,8 +43,8 @@ export function removeSnapshotLeftovers(dbPath: string): void {
   for (const f of readdirSync(dir)) if (f.startsWith(prefix)) rmSync(join(dir, f), { force: true });
 }
 
-/** Chunks streamed between two garbage checks (1 MiB). */
-const CHUNKS_PER_GC_HINT = 32;
+/** Bytes of the bbolt file read at once (32 chunks); a garbage check follows each read. */
+const READ_BYTES = 32 * SNAPSHOT_CHUNK_BYTES;
 /** RSS growth over the snapshot's start that triggers a full collection, bytes. */
 const GC_RSS_GROWTH_BYTES = 48 * 1024 * 1024;
 
@@ -113,18 +113,27 @@ export async function* snapshotChunks(
     events.sending?.(total);
     const hash = createHash("sha256");
     let sent = 0;
+    // One read per READ_BYTES (few syscalls); the chunks are views of that fresh buffer, so a
+    // consumer may keep them.
+    let buf = new Uint8Array(0);
+    let bufAt = 0;
     while (sent < total) {
       signal?.throwIfAborted();
-      const blob = new Uint8Array(Math.min(SNAPSHOT_CHUNK_BYTES, total - sent));
-      let got = 0;
-      while (got < blob.length) {
-        const n = readSync(fd!, blob, got, blob.length - got, sent + got);
-        if (n === 0) throw new Error("snapshot file shorter than its pages");
-        got += n;
+      if (bufAt === buf.length) {
+        buf = new Uint8Array(Math.min(READ_BYTES, total - sent));
+        bufAt = 0;
+        let got = 0;
+        while (got < buf.length) {
+          const n = readSync(fd!, buf, got, buf.length - got, sent + got);
+          if (n === 0) throw new Error("snapshot file shorter than its pages");
+          got += n;
+        }
+        hash.update(buf);
+        collectGarbage();
       }
+      const blob = buf.subarray(bufAt, Math.min(buf.length, bufAt + SNAPSHOT_CHUNK_BYTES));
+      bufAt += blob.length;
       sent += blob.length;
-      hash.update(blob);
-      if (sent % (CHUNKS_PER_GC_HINT * SNAPSHOT_CHUNK_BYTES) === 0) collectGarbage();
       yield { remainingBytes: BigInt(total - sent), blob };
     }
     yield { remainingBytes: 0n, blob: new Uint8Array(hash.digest()) };
