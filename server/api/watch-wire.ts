@@ -7,15 +7,14 @@
  */
 import { toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { ResponseHeaderSchema, type ResponseHeader, type WatchResponse, WatchResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { type WatchResponse, WatchResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { type Event, EventSchema } from "../../proto/gen/mvccpb/kv_pb.ts";
+import { ResponseHeaderBytes } from "./header-wire.ts";
 
 /** Encodes WatchResponses with cached event and header bytes; see the module doc. */
 export class WatchResponseEncoder {
   private readonly events = new WeakMap<Event, Uint8Array>();
-  private headerKey: ResponseHeader | undefined;
-  private headerRev = -1n;
-  private headerBytes = new Uint8Array(0);
+  private readonly header = new ResponseHeaderBytes();
 
   private event(ev: Event): Uint8Array {
     let b = this.events.get(ev);
@@ -26,28 +25,12 @@ export class WatchResponseEncoder {
     return b;
   }
 
-  private header(h: ResponseHeader): Uint8Array {
-    const k = this.headerKey;
-    if (
-      !k ||
-      this.headerRev !== h.revision ||
-      k.clusterId !== h.clusterId ||
-      k.memberId !== h.memberId ||
-      k.raftTerm !== h.raftTerm
-    ) {
-      this.headerBytes = toBinary(ResponseHeaderSchema, h);
-      this.headerKey = h;
-      this.headerRev = h.revision;
-    }
-    return this.headerBytes;
-  }
-
   /** The protobuf encoding of `r`. */
   encode(r: WatchResponse): Uint8Array {
     const plain = r.header !== undefined && !r.created && !r.canceled && r.compactRevision === 0n && r.cancelReason === "" && !r.fragment;
     if (!plain) return toBinary(WatchResponseSchema, r);
     const w = new BinaryWriter();
-    w.tag(1, WireType.LengthDelimited).bytes(this.header(r.header!));
+    w.tag(1, WireType.LengthDelimited).bytes(this.header.encode(r.header!));
     if (r.watchId !== 0n) w.tag(2, WireType.Varint).int64(r.watchId);
     for (const ev of r.events) w.tag(11, WireType.LengthDelimited).bytes(this.event(ev));
     return w.finish();

@@ -1,0 +1,25 @@
+/**
+ * The protobuf encoding of the ResponseHeader of streamed answers, cached: every watch event
+ * and keep-alive answer carries one, and in a burst they all share the same cluster, member,
+ * revision and term, so the bytes are encoded once per change of any of them.
+ */
+import { toBinary } from "@bufbuild/protobuf";
+import { ResponseHeaderSchema, type ResponseHeader } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+
+/** Encodes ResponseHeaders, reusing the last bytes while the fields stay the same. */
+export class ResponseHeaderBytes {
+  private last: ResponseHeader | undefined;
+  private revision = -1n;
+  private bytes = new Uint8Array(0);
+
+  /** `toBinary(ResponseHeaderSchema, h)`, from the cache when `h` equals the last header. */
+  encode(h: ResponseHeader): Uint8Array {
+    const k = this.last;
+    if (k !== h && (!k || this.revision !== h.revision || k.clusterId !== h.clusterId || k.memberId !== h.memberId || k.raftTerm !== h.raftTerm)) {
+      this.bytes = toBinary(ResponseHeaderSchema, h);
+      this.revision = h.revision;
+    }
+    this.last = h;
+    return this.bytes;
+  }
+}
