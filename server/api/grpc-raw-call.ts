@@ -117,6 +117,17 @@ export class RawGrpcCall {
     return this.res.write(grpcFrames(messages));
   }
 
+  /**
+   * Writes `frames` (each already a whole gRPC frame, `bytes` in all, prefixes included) in one
+   * write; returns false as {@link write} does.
+   */
+  writeFrames(frames: readonly Uint8Array[], bytes: number): boolean {
+    if (this.closed) return true;
+    if (this.stats.totals) this.stats.totals.sentBytes += bytes - 5 * frames.length;
+    if (this.stats.method) this.stats.method.msgSent += frames.length;
+    return this.res.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames as Uint8Array[], bytes));
+  }
+
   /** Resolves once the stream's buffer drained or the stream closed. */
   drained(): Promise<void> {
     return new Promise<void>((resolve) => {

@@ -75,15 +75,15 @@ function serve(
     for (;;) {
       const first = await stream.next();
       if (!first) break;
-      const messages = [encoder.encode(first)];
-      let size = messages[0]!.length;
+      const frames = [encoder.frame(first)];
+      let size = frames[0]!.length;
       for (let r = size < MAX_WRITE_BYTES ? stream.tryNext() : undefined; r; r = size < MAX_WRITE_BYTES ? stream.tryNext() : undefined) {
-        const m = encoder.encode(r);
-        messages.push(m);
-        size += m.length;
+        const f = encoder.frame(r);
+        frames.push(f);
+        size += f.length;
       }
       if (call.closed) break;
-      if (!call.write(messages, size)) await call.drained();
+      if (!call.writeFrames(frames, size)) await call.drained();
     }
     finish();
   })();

@@ -16,11 +16,19 @@ describe("WatchResponseEncoder", () => {
       create(WatchResponseSchema, { header: header(5n), watchId: 0n, events: shared }),
       create(WatchResponseSchema, { header: header(5n), watchId: 300n, events: shared }),
       create(WatchResponseSchema, { header: header(6n), watchId: -1n }),
+      create(WatchResponseSchema, { header: header(6n), watchId: 1n << 40n, events: shared }),
+      create(WatchResponseSchema, { header: header(7n), watchId: 5n, events: Array.from({ length: 3 }, (_, i) => ev(`k${i}`, 7n)) }),
       create(WatchResponseSchema, { header: header(6n), watchId: 7n, events: [{ ...ev("c", 6n), prevKv: ev("c", 4n).kv }] }),
       create(WatchResponseSchema, { header: header(6n), watchId: 1n, created: true }),
       create(WatchResponseSchema, { header: header(0n), watchId: 2n, canceled: true, compactRevision: 4n }),
       create(WatchResponseSchema, { header: header(6n), watchId: -1n, created: true, canceled: true, cancelReason: "mvcc: watcher range is empty" }),
     ];
     for (const r of cases) expect(enc.encode(r)).toEqual(toBinary(WatchResponseSchema, r));
+    for (const r of cases) {
+      const frame = enc.frame(r);
+      const m = toBinary(WatchResponseSchema, r);
+      expect([...frame.subarray(0, 5)]).toEqual([0, m.length >>> 24, (m.length >>> 16) & 255, (m.length >>> 8) & 255, m.length & 255]);
+      expect(frame.subarray(5)).toEqual(m);
+    }
   });
 });
