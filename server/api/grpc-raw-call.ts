@@ -55,7 +55,7 @@ export class GrpcMessageReader {
 
   /** The messages (payloads, without the 5-byte prefix) completed by `chunk`. */
   push(chunk: Uint8Array): Uint8Array[] {
-    let buf: Buffer = this.pending ? Buffer.concat([this.pending, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    let buf: Buffer = this.pending ? Buffer.concat([this.pending, chunk]) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     this.pending = undefined;
     const out: Uint8Array[] = [];
     let pos = 0;
@@ -118,14 +118,14 @@ export class RawGrpcCall {
   }
 
   /**
-   * Writes `frames` (each already a whole gRPC frame, `bytes` in all, prefixes included) in one
+   * Writes `frames`, `count` whole gRPC frames of `bytes` in all (prefixes included), in one
    * write; returns false as {@link write} does.
    */
-  writeFrames(frames: readonly Uint8Array[], bytes: number): boolean {
+  writeFrames(frames: Uint8Array, count: number, bytes: number): boolean {
     if (this.closed) return true;
-    if (this.stats.totals) this.stats.totals.sentBytes += bytes - 5 * frames.length;
-    if (this.stats.method) this.stats.method.msgSent += frames.length;
-    return this.res.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames as Uint8Array[], bytes));
+    if (this.stats.totals) this.stats.totals.sentBytes += bytes - 5 * count;
+    if (this.stats.method) this.stats.method.msgSent += count;
+    return this.res.write(frames);
   }
 
   /** Resolves once the stream's buffer drained or the stream closed. */

@@ -21,7 +21,7 @@ import { clientCertCommonName } from "../tls/client-identity.ts";
 import { handleCheckedWatchRequest, watchAuthorizer, type WatchAuthorizer } from "./watch.ts";
 import type { GrpcStats } from "../metrics/grpc-stats.ts";
 import { rawGrpcInterceptor, RawGrpcCall, type RawCallStats } from "./grpc-raw-call.ts";
-import { WatchResponseEncoder } from "./watch-wire.ts";
+import { WatchFrameBatch } from "./watch-wire.ts";
 import type { LeaderRequirement } from "./require-leader.ts";
 
 /** The gRPC path of etcd's Watch method. */
@@ -71,19 +71,16 @@ function serve(
   })();
 
   void (async () => {
-    const encoder = new WatchResponseEncoder();
+    const batch = new WatchFrameBatch();
     for (;;) {
       const first = await stream.next();
       if (!first) break;
-      const frames = [encoder.frame(first)];
-      let size = frames[0]!.length;
-      for (let r = size < MAX_WRITE_BYTES ? stream.tryNext() : undefined; r; r = size < MAX_WRITE_BYTES ? stream.tryNext() : undefined) {
-        const f = encoder.frame(r);
-        frames.push(f);
-        size += f.length;
-      }
+      batch.add(first);
+      for (let r = batch.bytes < MAX_WRITE_BYTES ? stream.tryNext() : undefined; r; r = batch.bytes < MAX_WRITE_BYTES ? stream.tryNext() : undefined) batch.add(r);
       if (call.closed) break;
-      if (!call.writeFrames(frames, size)) await call.drained();
+      const count = batch.count;
+      const bytes = batch.bytes;
+      if (!call.writeFrames(batch.take(), count, bytes)) await call.drained();
     }
     finish();
   })();
