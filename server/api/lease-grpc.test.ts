@@ -128,8 +128,16 @@ describe("keep-alive wire", () => {
       [7n, 0n],
       [0n, 0n],
       [-1n, 9_000_000_000n],
+      [0x694d7a3b5b2c1a05n, 60n],
+      [0x7fffffffffffffffn, 1n],
+      [1n << 32n, 127n],
+      [(1n << 35n) - 1n, 128n],
+      [300n, -5n],
     ] as const) {
       expect(enc.encode(header, ID, TTL)).toEqual(toBinary(LeaseKeepAliveResponseSchema, create(LeaseKeepAliveResponseSchema, { header, ID, TTL })));
+    }
+    for (const ID of [1n, 127n, 128n, 1n << 28n, (1n << 32n) - 1n, 1n << 32n, 0x694d7a3b5b2c1a05n, 0x7fffffffffffffffn, -1n, -(1n << 40n)]) {
+      expect(decodeKeepAliveId(toBinary(LeaseKeepAliveRequestSchema, create(LeaseKeepAliveRequestSchema, { ID })))).toBe(ID);
     }
     const req = toBinary(LeaseKeepAliveRequestSchema, create(LeaseKeepAliveRequestSchema, { ID: 1234567890123n }));
     expect(decodeKeepAliveId(req)).toBe(1234567890123n);

@@ -21,7 +21,7 @@ import type { NodeRequest, NodeResponse } from "../http/rpc-handler.ts";
 import type { GrpcStats } from "../metrics/grpc-stats.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { GrpcMessageReader, rawGrpcInterceptor, RawGrpcCall, type RawCallStats } from "./grpc-raw-call.ts";
-import { ResponseHeaderBytes } from "./header-wire.ts";
+import { ResponseHeaderBytes, varintSize, writeVarint } from "./header-wire.ts";
 import { renewedTtl, takeKeepAliveStreamSlot } from "./lease.ts";
 import type { LeaderRequirement } from "./require-leader.ts";
 
@@ -33,6 +33,22 @@ export const LEASE_KEEPALIVE_PATH = "/etcdserverpb.Lease/LeaseKeepAlive";
  * protobuf requires. Throws Internal `grpc: error unmarshalling request: ...` on a broken message.
  */
 export function decodeKeepAliveId(bytes: Uint8Array): bigint {
+  // What every client sends: field 1 alone (tag, then a varint of up to 10 bytes).
+  if (bytes.length >= 2 && bytes.length <= 11 && bytes[0] === 0x08 && bytes[bytes.length - 1]! < 0x80) {
+    let lo = 0;
+    let hi = 0;
+    let i = 1;
+    for (let shift = 0; i < bytes.length; i++, shift += 7) {
+      const b = bytes[i]! & 0x7f;
+      if (shift < 28) lo |= b << shift;
+      else if (shift === 28) {
+        lo |= b << 28;
+        hi |= b >>> 4;
+      } else hi |= b << (shift - 32);
+      if (bytes[i]! < 0x80) break;
+    }
+    if (i === bytes.length - 1) return BigInt.asIntN(64, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
+  }
   try {
     const r = new BinaryReader(bytes);
     let id = 0n;
@@ -47,11 +63,54 @@ export function decodeKeepAliveId(bytes: Uint8Array): bigint {
   }
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Bytes of the unsigned 64-bit `hi`·2^32 + `lo` (both uint32) as a varint. */
+function varint64Size(lo: number, hi: number): number {
+  let size = 1;
+  while (hi !== 0 || lo >= 0x80) {
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+    size++;
+  }
+  return size;
+}
+
+/** Writes the unsigned 64-bit `hi`·2^32 + `lo` (both uint32) as a varint at `pos`; returns the position after it. */
+function writeVarint64(out: Uint8Array, pos: number, lo: number, hi: number): number {
+  while (hi !== 0 || lo >= 0x80) {
+    out[pos++] = (lo & 0x7f) | 0x80;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  out[pos++] = lo;
+  return pos;
+}
+
 /** Encodes LeaseKeepAliveResponses (`toBinary`'s bytes: fields in number order, zeros left out) with a cached header. */
 export class KeepAliveResponseEncoder {
   private readonly header = new ResponseHeaderBytes();
 
   encode(header: ResponseHeader, id: bigint, ttl: bigint): Uint8Array {
+    const head = this.header.encode(header);
+    if (id > 0n && ttl >= 0n && ttl <= MAX_SAFE && head.length < 0x80) {
+      // The usual answer, written byte by byte: header, positive ID (int64 varint), TTL.
+      const idLo = Number(id & 0xffffffffn);
+      const idHi = Number(id >> 32n);
+      const ttlNum = Number(ttl);
+      const out = new Uint8Array(2 + head.length + 1 + varint64Size(idLo, idHi) + (ttlNum !== 0 ? 1 + varintSize(ttlNum) : 0));
+      out[0] = 0x0a;
+      out[1] = head.length;
+      out.set(head, 2);
+      let pos = 2 + head.length;
+      out[pos++] = 0x10;
+      pos = writeVarint64(out, pos, idLo, idHi);
+      if (ttlNum !== 0) {
+        out[pos++] = 0x18;
+        writeVarint(out, pos, ttlNum);
+      }
+      return out;
+    }
     const w = new BinaryWriter();
     w.tag(1, WireType.LengthDelimited).bytes(this.header.encode(header));
     if (id !== 0n) w.tag(2, WireType.Varint).int64(id);

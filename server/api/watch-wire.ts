@@ -11,7 +11,7 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { type WatchResponse, WatchResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { type Event, EventSchema } from "../../proto/gen/mvccpb/kv_pb.ts";
-import { ResponseHeaderBytes } from "./header-wire.ts";
+import { ResponseHeaderBytes, varintSize, writeVarint } from "./header-wire.ts";
 
 /** Tag bytes of WatchResponse fields header (1, length-delimited), watch_id (2, varint), events (11, length-delimited). */
 const TAG_HEADER = 0x0a;
@@ -22,26 +22,6 @@ const TAG_EVENT = 0x5a;
 const eventBytes = new WeakMap<Event, Uint8Array>();
 /** Field 11 (tag, length, event) of every event of an array, concatenated, per array. */
 const eventsFields = new WeakMap<readonly Event[], Uint8Array>();
-
-/** Bytes of `n` (0 ≤ n < 2^53) as a protobuf varint. */
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-/** Writes `n` (0 ≤ n < 2^53) as a varint at `pos`; returns the position after it. */
-function writeVarint(out: Uint8Array, pos: number, n: number): number {
-  while (n >= 0x80) {
-    out[pos++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[pos++] = n;
-  return pos;
-}
 
 function encodedEvent(ev: Event): Uint8Array {
   let b = eventBytes.get(ev);
