@@ -112,7 +112,7 @@ export class KeepAliveResponseEncoder {
       return out;
     }
     const w = new BinaryWriter();
-    w.tag(1, WireType.LengthDelimited).bytes(this.header.encode(header));
+    w.tag(1, WireType.LengthDelimited).bytes(head);
     if (id !== 0n) w.tag(2, WireType.Varint).int64(id);
     if (ttl !== 0n) w.tag(3, WireType.Varint).int64(ttl);
     return w.finish();
