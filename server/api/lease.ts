@@ -42,20 +42,47 @@ export async function leaseTimeToLive(api: EtcdServerApi, req: LeaseTimeToLiveRe
 }
 
 /**
+ * The TTL (s) a keep-alive of lease `id` answers with: the granted TTL after renewing it, or 0
+ * when the lease is unknown or expired (etcd answers those with TTL 0, not an error). Other
+ * errors (NotLeader, Timeout, no leader) reject.
+ */
+export async function renewedTtl(api: EtcdServerApi, id: bigint): Promise<bigint> {
+  try {
+    return await api.leaseRenew(id);
+  } catch (e) {
+    if (!isLeaseNotFound(e)) throw e;
+    return 0n;
+  }
+}
+
+/**
  * One keep-alive answer: the header is taken before renewing (so its revision is never newer
- * than the renewal, as etcd does), TTL is the granted TTL in seconds, or 0 when the lease is
- * unknown or expired.
+ * than the renewal, as etcd does), TTL as {@link renewedTtl}.
  */
 export async function keepAliveOnce(api: EtcdServerApi, id: bigint) {
   const header = api.header();
-  let ttl: bigint;
-  try {
-    ttl = await api.leaseRenew(id);
-  } catch (e) {
-    if (!isLeaseNotFound(e)) throw e;
-    ttl = 0n;
-  }
-  return create(LeaseKeepAliveResponseSchema, { header, ID: id, TTL: ttl });
+  return create(LeaseKeepAliveResponseSchema, { header, ID: id, TTL: await renewedTtl(api, id) });
+}
+
+const openKeepAliveStreams = new WeakMap<EtcdServerApi, { open: number }>();
+
+/**
+ * Takes a LeaseKeepAlive stream slot of `api`'s member, shared by the Connect route and the raw
+ * gRPC path (server/api/lease-grpc.ts); returns the function that gives it back. Throws
+ * TooManyRequests (ResourceExhausted `etcdserver: too many requests`) when
+ * MAX_LEASE_KEEPALIVE_STREAMS streams are open.
+ */
+export function takeKeepAliveStreamSlot(api: EtcdServerApi): () => void {
+  let slots = openKeepAliveStreams.get(api);
+  if (!slots) openKeepAliveStreams.set(api, (slots = { open: 0 }));
+  if (slots.open >= MAX_LEASE_KEEPALIVE_STREAMS) throw Errors.TooManyRequests();
+  slots.open++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    slots.open--;
+  };
 }
 
 /**
@@ -64,7 +91,6 @@ export async function keepAliveOnce(api: EtcdServerApi, id: bigint) {
  * `etcdserver: too many requests`).
  */
 export function leaseService(api: EtcdServerApi): ServiceImpl<typeof Lease> {
-  let keepAliveStreams = 0;
   return {
     async leaseGrant(req, ctx) {
       return api.leaseGrant(req, await requestAuth(api, ctx));
@@ -74,12 +100,11 @@ export function leaseService(api: EtcdServerApi): ServiceImpl<typeof Lease> {
       return api.leaseRevoke(req, await requestAuth(api, ctx));
     },
     async *leaseKeepAlive(requests) {
-      if (keepAliveStreams >= MAX_LEASE_KEEPALIVE_STREAMS) throw Errors.TooManyRequests();
-      keepAliveStreams++;
+      const release = takeKeepAliveStreamSlot(api);
       try {
         for await (const req of requests) yield await keepAliveOnce(api, req.ID);
       } finally {
-        keepAliveStreams--;
+        release();
       }
     },
     leaseTimeToLive(req) {

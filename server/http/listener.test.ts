@@ -5,21 +5,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { Cluster, KV, Maintenance, PutRequestSchema, RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import { parseConfig, type EtcdConfig } from "../config.ts";
 import { createLogger } from "../log.ts";
 import { createFakeApi, type FakeApi } from "./fake-api.ts";
 import { startClientListeners, type ClientListeners } from "./listener.ts";
-import { etcdctl, freePort } from "./test-util.ts";
+import { etcdctl, freePort, listenerTestConfig } from "./test-util.ts";
 
 const MiB = 1024 * 1024;
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-
-function testConfig(listen: string): EtcdConfig {
-  const out = parseConfig(["--listen-client-urls", listen, "--advertise-client-urls", listen], {});
-  if (out.kind !== "run") throw new Error(JSON.stringify(out));
-  return out.config;
-}
 
 let api: FakeApi;
 let listeners: ClientListeners;
@@ -28,7 +21,7 @@ const logLines: string[] = [];
 
 beforeAll(async () => {
   api = createFakeApi();
-  listeners = await startClientListeners(testConfig("http://127.0.0.1:0"), api, createLogger({ level: "debug", write: (l) => logLines.push(l) }));
+  listeners = await startClientListeners(listenerTestConfig("http://127.0.0.1:0"), api, createLogger({ level: "debug", write: (l) => logLines.push(l) }));
   base = listeners.urls[0]!;
 });
 afterAll(async () => {
@@ -308,18 +301,18 @@ describe("Go etcdctl against the listener (h2c + keepalive as Go does them)", ()
 describe("binding", () => {
   test("localhost binds 127.0.0.1; a port in use fails with Go's message", async () => {
     const port = await freePort();
-    const a = await startClientListeners(testConfig(`http://localhost:${port}`), api, createLogger({ write: () => {} }));
+    const a = await startClientListeners(listenerTestConfig(`http://localhost:${port}`), api, createLogger({ write: () => {} }));
     try {
       expect(a.urls).toEqual([`http://127.0.0.1:${port}`]);
       expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
-      await expect(startClientListeners(testConfig(`http://127.0.0.1:${port}`), api, createLogger({ write: () => {} }))).rejects.toThrow(
+      await expect(startClientListeners(listenerTestConfig(`http://127.0.0.1:${port}`), api, createLogger({ write: () => {} }))).rejects.toThrow(
         `listen tcp 127.0.0.1:${port}: bind: address already in use`,
       );
     } finally {
       await a.close();
     }
     // closed: the port is free again
-    const again = await startClientListeners(testConfig(`http://127.0.0.1:${port}`), api, createLogger({ write: () => {} }));
+    const again = await startClientListeners(listenerTestConfig(`http://127.0.0.1:${port}`), api, createLogger({ write: () => {} }));
     await again.close();
   });
 });

@@ -25,7 +25,7 @@ import type { EtcdConfig } from "../config.ts";
 import type { GrpcStats } from "../metrics/grpc-stats.ts";
 import { leaderKnown, registerEtcdServices } from "../api/routes.ts";
 import { LeaderRequirement } from "../api/require-leader.ts";
-import { rawGrpcWatch } from "../api/watch-grpc.ts";
+import { rawGrpcStreams } from "../api/grpc-raw-streams.ts";
 import type { Logger } from "../log.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { createHttpApp } from "./app.ts";
@@ -80,7 +80,7 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
     fallback: getRequestListener(app.fetch, { overrideGlobalObjects: false }) as NodeHandler,
     readMaxBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     log,
-    intercept: rawGrpcWatch(api, cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES, metrics.grpcStats, leader),
+    intercept: rawGrpcStreams(api, cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES, metrics.grpcStats, leader),
     grpcStats: metrics.grpcStats,
     cors: cfg.cors,
     hostWhitelist: cfg.hostWhitelist,

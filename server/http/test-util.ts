@@ -4,9 +4,17 @@
  * Not used by production code.
  */
 import * as net from "node:net";
+import { parseConfig, type EtcdConfig } from "../config.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+
+/** A member configuration whose client listeners are `listen` (e.g. `http://127.0.0.1:0`), etcd's defaults otherwise. */
+export function listenerTestConfig(listen: string): EtcdConfig {
+  const out = parseConfig(["--listen-client-urls", listen, "--advertise-client-urls", listen], {});
+  if (out.kind !== "run") throw new Error(JSON.stringify(out));
+  return out.config;
+}
 
 /** Ports {@link freePort} has handed out in this process: the OS may offer a just-released port again. */
 const handedOut = new Set<number>();

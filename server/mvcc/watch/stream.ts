@@ -320,7 +320,12 @@ export class WatchStream implements WatchSink {
 
   private push(item: Item): void {
     this.queue.push(item);
-    this.wake?.();
+    // One wake-up per burst: the reader drains everything queued by then.
+    const wake = this.wake;
+    if (wake) {
+      this.wake = undefined;
+      wake();
+    }
   }
 
   private take(): Item | undefined {

@@ -91,6 +91,20 @@ export class WatcherGroup {
   batch(events: readonly Event[]): WatcherBatch {
     const wb: WatcherBatch = new Map();
     if (this.watchers.size === 0) return wb;
+    if (events.length === 1) {
+      // The common revision (one put): every watcher gets the same one-event batch, so the
+      // fan-out allocates nothing per watcher here and the response bytes are encoded once
+      // for all (server/api/watch-wire.ts). Batches are never changed once made.
+      const ev = events[0]!;
+      const rev = Number(ev.kv!.modRevision);
+      let shared: EventBatch | undefined;
+      this.forEachWatching(bytesToKey(ev.kv!.key), (w) => {
+        if (rev < w.minRev) return;
+        if (!shared) (shared = new EventBatch()).add(ev);
+        wb.set(w, shared);
+      });
+      return wb;
+    }
     for (const ev of events) {
       const rev = Number(ev.kv!.modRevision);
       this.forEachWatching(bytesToKey(ev.kv!.key), (w) => {
