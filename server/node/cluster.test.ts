@@ -147,6 +147,34 @@ describe("catch-up and failures", () => {
     expect(joined.status().isLearner).toBe(true);
   }, 60_000);
 
+  test("Defragment keeps the log entries a stopped follower still needs, and drops them once every peer has them", async () => {
+    const c = await TestCluster.start(3);
+    clusters.push(c);
+    const leader = await c.leader();
+    for (let i = 0; i < 20; i++) await put(leader, `d${i}`);
+    await waitFor(() => c.slots.every((s) => !s.node || s.node.appliedIndex >= leader.appliedIndex), "every member applied");
+    const lagging = await c.follower();
+    const slot = c.slotOf(lagging);
+    await c.kill(slot);
+    const missed = leader.appliedIndex;
+    for (let i = 0; i < 20; i++) await put(leader, `e${i}`);
+    const db = (leader as unknown as { db: Database }).db;
+    const firstLogIndex = () => db.query<{ i: number | null }, []>("SELECT MIN(idx) AS i FROM raft_log").get()!.i ?? Infinity;
+    await leader.defragment();
+    // The stopped follower's match index bounds the cut: it catches up from the log, not a snapshot.
+    expect(firstLogIndex()).toBeLessThanOrEqual(missed + 1);
+    const back = await c.run(slot);
+    await waitFor(() => back.appliedIndex >= leader.appliedIndex, "the follower to catch up");
+    expect(slot.logs.some((l) => l.msg === "applied snapshot")).toBe(false);
+    expect((await get(back, "e19", true)).kvs.length).toBe(1);
+    // Every peer has everything: the next Defragment drops the whole log up to the applied index.
+    await waitFor(() => leader.raft.status().progress!.values().every((p) => p.match >= leader.appliedIndex), "every peer matched");
+    await leader.defragment();
+    expect(firstLogIndex()).toBeGreaterThan(leader.appliedIndex - 1);
+    await put(leader, "after-defrag");
+    await waitFor(async () => (await get(back, "after-defrag", true)).kvs.length === 1, "replication after the cut");
+  }, 60_000);
+
   test("a minority times out writes and linearizable reads, serves serializable reads", async () => {
     const c = await TestCluster.start(3, { requestTimeoutMs: 1500 });
     clusters.push(c);

@@ -123,3 +123,21 @@ test("a lone member's puts are all fsynced (each Ready appends and applies them)
   expect(synced).toBe(commits);
   expect(syncLevel((node as unknown as { db: Database }).db)).toBe(2);
 });
+
+test("Defragment drops the Raft log a lone member no longer needs, and the member restarts with its data", async () => {
+  const first = await open();
+  const value = new Uint8Array(512).fill(7);
+  for (let i = 0; i < 50; i++) await first.node.put(create(PutRequestSchema, { key: enc.encode(`k${i}`), value }));
+  const db = (first.node as unknown as { db: Database }).db;
+  const logRows = () => db.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM raft_log").get()!.n;
+  expect(logRows()).toBeGreaterThan(50);
+  await first.node.defragment();
+  expect(logRows()).toBeLessThanOrEqual(1);
+  const put = await first.node.put(create(PutRequestSchema, { key: enc.encode("after"), value }));
+  expect(put.header!.revision).toBe(52n);
+  await first.node.close();
+  const { node } = await open(first.dir);
+  const range = await node.range(create(RangeRequestSchema, { key: enc.encode("k"), rangeEnd: enc.encode("l"), countOnly: true }));
+  expect(range.count).toBe(50n);
+  expect((await node.put(create(PutRequestSchema, { key: enc.encode("again"), value }))).header!.revision).toBe(53n);
+});

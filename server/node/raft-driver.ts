@@ -224,6 +224,29 @@ export class RaftDriver {
     return this.raw.raft.state === StateType.Leader;
   }
 
+  /**
+   * Records a snapshot position at the applied index and drops the log entries no peer still
+   * needs, in its own transaction between Readies; for Defragment, so that the backend gives
+   * back the log's space (etcd keeps its log in a separate WAL, outside the size it reports).
+   * A leader keeps the entries above its slowest peer's match index (a peer whose match is not
+   * known keeps everything); a follower serves no entries and keeps none at or below its applied
+   * index. A peer further behind later gets a snapshot, as after any log compaction (Raft thesis
+   * §5.1). Returns the number of entries dropped.
+   */
+  compactLogNow(): number {
+    this.assertRunning();
+    const { db, storage, applier } = this.opts;
+    const applied = applier.appliedIndex;
+    const st = this.raw.status();
+    let keepAbove = applied;
+    for (const [id, p] of st.progress ?? []) if (id !== this.opts.id) keepAbove = Math.min(keepAbove, p.match);
+    const before = storage.firstIndex();
+    if (applied < storage.snapshotIndex() || keepAbove < before) return 0;
+    db.transaction(() => storage.createSnapshot(applied, storage.term(applied), st.confState, applied - keepAbove))();
+    this.appliedSinceSnapshot = 0;
+    return storage.firstIndex() - before;
+  }
+
   /** Current Raft term (cheap: no status snapshot). */
   get term(): number {
     return this.raw.raft.term;

@@ -163,11 +163,12 @@ export class SqliteRaftStorage implements Storage {
   /**
    * Records that everything up to `index` (term `term`, membership `confState`) is in the state
    * machine, and drops log entries up to `index - keep` (Raft may still need the last few to
-   * catch up slow followers without a snapshot). Call inside the apply transaction.
+   * catch up slow followers without a snapshot). At the latest snapshot's own index it only
+   * drops entries (a smaller `keep`). Call inside the apply transaction.
    */
   createSnapshot(index: number, term: number, confState: ConfState, keep: number): void {
-    if (index <= this.snapIndex) return;
-    this.recordSnapshot(index, term, confState);
+    if (index < this.snapIndex) return;
+    if (index > this.snapIndex) this.recordSnapshot(index, term, confState);
     const compactTo = index - keep;
     if (compactTo > this.compactIndex) this.compactLogTo(compactTo);
   }
