@@ -1047,10 +1047,16 @@ export class EtcdNode implements EtcdServerApi {
    * LeaseGrant still fits in the quota as the backend is now, checked on every member when the
    * entry is applied (the API's check, quotaRefusal, saw an older size). An entry that does not
    * fit is applied all the same and answered NoSpace, as etcd does.
+   *
+   * Like etcd's, the size checked first is the one measured when the backend transaction began
+   * (etcd's backend.begin stores tx.Size(); ours: after the previous apply batch committed), so
+   * a put far below the quota costs no `PRAGMA page_count`; only a request that would not fit in
+   * that size is checked against the pages now, with and without the Raft log's.
    */
   private fitsQuotaAtApply(req: InternalRaftRequest): boolean {
     const r: QuotaRequest | undefined = req.put ? { put: req.put } : req.txn ? { txn: req.txn } : req.leaseGrant ? { leaseGrant: req.leaseGrant } : undefined;
     if (!r || this.quotaBytes === Infinity) return true;
+    if (quotaAvailable(r, this.sm.backendSize, this.quotaBytes)) return true;
     const now = backendPages(this.db) * this.pageBytes;
     return quotaAvailable(r, now, this.quotaBytes) || quotaAvailable(r, now - this.raftLogBytes(), this.quotaBytes);
   }
