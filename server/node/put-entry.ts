@@ -5,6 +5,7 @@
  * rpc.proto). The reflective encoder was 4% of a put-loaded member's profile.
  */
 import type { PutRequest } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { varintSize } from "../raft/message-size.ts";
 
 /** Who sent the put (etcd's RequestHeader: ID, username, auth_revision), or none without auth. */
 export interface PutEntryHeader {
@@ -14,22 +15,12 @@ export interface PutEntryHeader {
 
 const utf8 = new TextEncoder();
 
-/** Bytes of `v` as an unsigned varint (0 ≤ `v` < 2^64). */
+/** Bytes of `v` as an unsigned varint (0 ≤ `v` < 2^64), without a BigInt shift per byte. */
 function varintBytes(v: bigint): number {
-  if (v < 0x1_0000_0000n) return smallVarintBytes(Number(v));
+  if (v < 0x1_0000_0000n) return varintSize(Number(v));
   const hi = Number(v >> 32n);
   // Bits above 32: hi's bit length plus 32, 7 bits per byte.
   return Math.ceil((32 + (32 - Math.clz32(hi))) / 7);
-}
-
-/** Bytes of the unsigned varint `v` (a safe integer ≥ 0). */
-function smallVarintBytes(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
 }
 
 /** Writer over one preallocated buffer. */
@@ -84,8 +75,8 @@ export function encodePutEntry(id: bigint, put: PutRequest, header?: PutEntryHea
   if (put.$unknown?.length) return undefined;
   const lease = put.lease === 0n ? 0n : asUint64(put.lease);
   let putLen = 0;
-  if (put.key.length > 0) putLen += 1 + smallVarintBytes(put.key.length) + put.key.length;
-  if (put.value.length > 0) putLen += 1 + smallVarintBytes(put.value.length) + put.value.length;
+  if (put.key.length > 0) putLen += 1 + varintSize(put.key.length) + put.key.length;
+  if (put.value.length > 0) putLen += 1 + varintSize(put.value.length) + put.value.length;
   if (lease !== 0n) putLen += 1 + varintBytes(lease);
   if (put.prevKv) putLen += 2;
   if (put.ignoreValue) putLen += 2;
@@ -94,13 +85,13 @@ export function encodePutEntry(id: bigint, put: PutRequest, header?: PutEntryHea
   let headerLen = 0;
   if (header) {
     if (id !== 0n) headerLen += 1 + varintBytes(id);
-    if (name) headerLen += 1 + smallVarintBytes(name.length) + name.length;
+    if (name) headerLen += 1 + varintSize(name.length) + name.length;
     if (header.authRevision !== 0n) headerLen += 1 + varintBytes(header.authRevision);
   }
-  let total = 1 + smallVarintBytes(putLen) + putLen;
+  let total = 1 + varintSize(putLen) + putLen;
   if (id !== 0n) total += 1 + varintBytes(id);
   // Field 100, wire type 2: tag 802 = two varint bytes.
-  if (header) total += 2 + smallVarintBytes(headerLen) + headerLen;
+  if (header) total += 2 + varintSize(headerLen) + headerLen;
   const o = new Out(new Uint8Array(total));
   if (id !== 0n) {
     o.buf[o.pos++] = 0x08;
