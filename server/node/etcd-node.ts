@@ -81,6 +81,7 @@ import { WatchStream } from "../mvcc/watch/stream.ts";
 import { backendPath, openBackend } from "../storage/sqlite.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
 import { backendPages, backendSize, tableBytes } from "../storage/size.ts";
+import { encodePutEntry } from "./put-entry.ts";
 import { defragment } from "../storage/defrag.ts";
 import { hashBackend, hashKV, type KvHash } from "../mvcc/hash.ts";
 import { SqliteRaftStorage } from "../storage/raft-storage.ts";
@@ -962,7 +963,8 @@ export class EtcdNode implements EtcdServerApi {
     const req = create(InternalRaftRequestSchema, { ...fields, ID: id });
     // The sender, checked when the entry is applied (etcd's RequestHeader username/auth_revision).
     if (ai) req.header = create(RequestHeaderSchema, { ID: id, username: ai.username, authRevision: BigInt(ai.revision) });
-    const data = toBinary(InternalRaftRequestSchema, req);
+    // A put (nearly every write) is written by hand, the same bytes as toBinary's.
+    const data = (req.put && encodePutEntry(id, req.put, req.header)) || toBinary(InternalRaftRequestSchema, req);
     // etcd checks --max-request-bytes on v3 requests only; a v2 form is capped at 10 MiB by Go's ParseForm.
     if (data.length > this.cfg.maxRequestBytes && !fields.v2) throw Errors.RequestTooLarge();
     if (limited && this.sm.waiters.size > 0 && this.sm.waiters.bytes + data.length > MAX_PENDING_PROPOSAL_BYTES) {
@@ -1056,10 +1058,16 @@ export class EtcdNode implements EtcdServerApi {
    * LeaseGrant still fits in the quota as the backend is now, checked on every member when the
    * entry is applied (the API's check, quotaRefusal, saw an older size). An entry that does not
    * fit is applied all the same and answered NoSpace, as etcd does.
+   *
+   * Like etcd's, the size checked first is the one measured when the backend transaction began
+   * (etcd's backend.begin stores tx.Size(); ours: after the previous apply batch committed), so
+   * a put far below the quota costs no `PRAGMA page_count`; only a request that would not fit in
+   * that size is checked against the pages now, with and without the Raft log's.
    */
   private fitsQuotaAtApply(req: InternalRaftRequest): boolean {
     const r: QuotaRequest | undefined = req.put ? { put: req.put } : req.txn ? { txn: req.txn } : req.leaseGrant ? { leaseGrant: req.leaseGrant } : undefined;
     if (!r || this.quotaBytes === Infinity) return true;
+    if (quotaAvailable(r, this.sm.backendSize, this.quotaBytes)) return true;
     const now = backendPages(this.db) * this.pageBytes;
     return quotaAvailable(r, now, this.quotaBytes) || quotaAvailable(r, now - this.raftLogBytes(), this.quotaBytes);
   }
