@@ -102,6 +102,8 @@ export class MemberStateMachine implements ApplyTarget {
   private compactionScheduled = false;
   /** Callers waiting until a compaction's rows are all deleted (physical compactions). */
   private compactionWaiters: (() => void)[] = [];
+  /** One entry's savepoint (applyOne), built on first use. */
+  private applySavepoint?: (req: InternalRaftRequest, index: number) => ApplyOutcome;
 
   constructor(private readonly o: StateMachineOptions) {
     this.waiters = new ProposalWaiters(o.env);
@@ -179,12 +181,14 @@ export class MemberStateMachine implements ApplyTarget {
 
   /** Applies one entry inside a savepoint, so a failed request leaves no partial writes. */
   private applyOne(req: InternalRaftRequest, index: number): ApplyOutcome {
+    // bun:sqlite builds a transaction function with several properties: build it once, not per entry.
+    this.applySavepoint ??= this.o.db.transaction((r: InternalRaftRequest, i: number) => {
+      const outcome = applyEntry(this, r, i);
+      if (outcome instanceof ConnectError) throw outcome;
+      return outcome;
+    });
     try {
-      return this.o.db.transaction(() => {
-        const outcome = applyEntry(this, req, index);
-        if (outcome instanceof ConnectError) throw outcome;
-        return outcome;
-      })();
+      return this.applySavepoint(req, index);
     } catch (error) {
       if (error instanceof ConnectError) return error;
       throw error;
