@@ -105,6 +105,7 @@ import { V2Server } from "./v2-server.ts";
 import type { V2Store } from "../v2store/store.ts";
 import type { V2HttpDeps } from "../http/v2/mount.ts";
 import { AppendStats } from "../v2stats/append-stats.ts";
+import type { FollowerStats } from "../v2stats/follower-stats.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { encodeMemberContext } from "../membership/apply.ts";
 import { joinExistingCluster, type JoinInfo } from "../membership/join.ts";
@@ -197,6 +198,8 @@ export interface RaftMessageSink {
   send(messages: Message[]): void;
   /** Epoch ms since which the stream to peer `id` is up; undefined while it is down. */
   activeSince?(id: bigint): number | undefined;
+  /** The MsgApp counts and latency sent to peer `id` (`/v2/stats/leader`); undefined for an unknown peer. */
+  followerStats?(id: bigint): FollowerStats | undefined;
 }
 
 /** A running member. `close()` stops accepting writes, waits for the last batch and closes SQLite. */
@@ -476,6 +479,7 @@ export class EtcdNode implements EtcdServerApi {
       startMs: this.startedAtMs,
       leaderSinceMs: () => this.leaderElectedAt,
       peers: () => this.membersTable.all().filter((m) => m.id !== this.memberId).map((m) => m.id),
+      followerStats: (id) => this.sink?.followerStats?.(id),
       storeStats: () => this.v2.store.statsJson(),
       appendStatsJson: () => this.appendStats.jsonFields(this.env.now()),
     };
