@@ -958,6 +958,7 @@ export class EtcdNode implements EtcdServerApi {
     // The sender, checked when the entry is applied (etcd's RequestHeader username/auth_revision).
     if (ai) req.header = create(RequestHeaderSchema, { ID: id, username: ai.username, authRevision: BigInt(ai.revision) });
     const data = toBinary(InternalRaftRequestSchema, req);
+    this.sm.rememberProposal(data, req);
     // etcd checks --max-request-bytes on v3 requests only; a v2 form is capped at 10 MiB by Go's ParseForm.
     if (data.length > this.cfg.maxRequestBytes && !fields.v2) throw Errors.RequestTooLarge();
     if (limited && this.sm.waiters.size > 0 && this.sm.waiters.bytes + data.length > MAX_PENDING_PROPOSAL_BYTES) {

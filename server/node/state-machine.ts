@@ -102,6 +102,12 @@ export class MemberStateMachine implements ApplyTarget {
   private compactionScheduled = false;
   /** Callers waiting until a compaction's rows are all deleted (physical compactions). */
   private compactionWaiters: (() => void)[] = [];
+  /**
+   * Requests proposed by this member, by the entry data they were encoded to (the Raft log keeps
+   * that array until it is applied here), so the leader skips decoding its own entries. Entries
+   * whose bytes come back from storage or a peer are decoded as usual.
+   */
+  private readonly proposed = new WeakMap<Uint8Array, InternalRaftRequest>();
   /** One entry's savepoint (applyOne), built on first use. */
   private applySavepoint?: (req: InternalRaftRequest, index: number) => ApplyOutcome;
 
@@ -129,6 +135,11 @@ export class MemberStateMachine implements ApplyTarget {
     return this.backendBytes;
   }
 
+  /** Records that `data` is the encoding of `req`, proposed by this member (see `proposed`). */
+  rememberProposal(data: Uint8Array, req: InternalRaftRequest): void {
+    this.proposed.set(data, req);
+  }
+
   /** Re-reads the backend size (after a defragmentation). */
   measureBackend(): void {
     this.backendBytes = backendSize(this.o.db).totalBytes;
@@ -140,7 +151,8 @@ export class MemberStateMachine implements ApplyTarget {
    * attributes, an unknown request) resolves it with none.
    */
   applyCommitted(e: Entry): void {
-    const req = fromBinary(InternalRaftRequestSchema, e.data);
+    // An entry proposed here still carries the bytes it was encoded to: reuse its request object.
+    const req = this.proposed.get(e.data) ?? fromBinary(InternalRaftRequestSchema, e.data);
     const members = this.o.members;
     if (req.memberAttributes) {
       const a = req.memberAttributes;

@@ -22,6 +22,8 @@ export class FollowerStats {
 
   /** One MsgApp written to the follower in `ms` (etcd's FollowerStats.Succ). */
   succeeded(ms: number): void {
+    // etcd's latency is a whole number of ns in ms (float64(d) / 1e6): round the same way.
+    ms = Math.round(ms * 1e6) / 1e6;
     const total = this.successes * this.averageMs;
     const totalSquare = this.successes * this.averageSquareMs2;
     this.successes++;

@@ -158,6 +158,14 @@ export function keyPathOf(url: string): string {
   return decoded.slice(KEYS_PREFIX.length) || "/";
 }
 
+let lastClusterId: [bigint, string] = [0n, idToHex(0n)];
+
+/** `X-Etcd-Cluster-Id`: the hex of the last cluster ID is kept (it does not change). */
+function clusterIdHex(id: bigint): string {
+  if (lastClusterId[0] !== id) lastClusterId = [id, idToHex(id)];
+  return lastClusterId[1];
+}
+
 /** The methods `/v2/keys` serves (others: 405 with this list in `Allow`). */
 export const KEYS_METHODS: readonly string[] = ["HEAD", "GET", "PUT", "POST", "DELETE"];
 
@@ -175,7 +183,7 @@ export async function serveKeys(req: Request, deps: KeysDeps): Promise<Response>
  * `signal` aborts a proposal whose client went away.
  */
 export async function answerKeys(req: FormRequest, deps: KeysDeps, signal?: AbortSignal): Promise<KeysAnswer | KeysWatch> {
-  const base = { "x-etcd-cluster-id": idToHex(deps.clusterId) };
+  const base = { "x-etcd-cluster-id": clusterIdHex(deps.clusterId) };
   let parsed: Awaited<ReturnType<typeof parseKeyRequest>>;
   try {
     parsed = await parseKeyRequest(req, keyPathOf(req.url), deps.nowMs());
