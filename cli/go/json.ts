@@ -13,8 +13,13 @@ import { base64Encode } from "@bufbuild/protobuf/wire";
 
 const HEX = "0123456789abcdef";
 
+/** Any character goJsonString escapes or replaces (control, `"`, `\\`, `<>&`, U+2028/9, lone surrogate halves). */
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\<>&\u2028\u2029\ud800-\udfff]/;
+
 /** A JSON string literal exactly as Go's `encoding/json` (with `SetEscapeHTML(true)`) writes it. */
 export function goJsonString(s: string): string {
+  // Most strings (keys, values) need no escape: one regex test instead of a per-code-point loop.
+  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
   let out = '"';
   for (const ch of s) {
     const c = ch.codePointAt(0)!;

@@ -36,6 +36,7 @@ import { listenOnUrl, startsWithHttp2Preface, startsWithTlsHandshake } from "./c
 import { linkClientIdentity } from "../tls/client-identity.ts";
 import { isSecureRequest, markSecureConnection } from "./secure-connection.ts";
 import { createTlsAcceptor } from "../tls/tls-port.ts";
+import { v2KeysFastPath } from "./v2/mount.ts";
 import { isTlsInfoEmpty } from "../tls/tls-info.ts";
 
 /** grpc-go's allowance on top of `--max-request-bytes` for the receive limit (etcd's grpcOverheadBytes), bytes. */
@@ -60,6 +61,16 @@ export interface ClientMetrics {
   health?: HealthCounters;
 }
 
+/** `hono` behind the v2 keys HTTP/1.1 fast path when the member serves v2 (server/http/v2/keys-node.ts). */
+function withV2KeysFastPath(api: EtcdServerApi, hono: NodeHandler): NodeHandler {
+  const fast = v2KeysFastPath(api);
+  if (!fast) return hono;
+  return (req, res) => {
+    if ("httpVersionMajor" in req && req.httpVersionMajor === 1 && fast(req as http.IncomingMessage, res as http.ServerResponse)) return;
+    hono(req, res);
+  };
+}
+
 /** The settings the listeners use; EtcdConfig satisfies it. */
 export type ListenerConfig = Pick<EtcdConfig, "listenClientUrls" | "electionTimeoutMs" | "maxRequestBytes" | "maxTxnOps" | "clientTls" | "cors" | "hostWhitelist" | "enableUi">;
 
@@ -77,7 +88,7 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
   const leader = new LeaderRequirement(leaderKnown(api), cfg.electionTimeoutMs);
   const handler = createRpcHandler({
     routes: (router) => registerEtcdServices(router, api, { maxTxnOps: cfg.maxTxnOps, leader }),
-    fallback: getRequestListener(app.fetch, { overrideGlobalObjects: false }) as NodeHandler,
+    fallback: withV2KeysFastPath(api, getRequestListener(app.fetch, { overrideGlobalObjects: false }) as NodeHandler),
     readMaxBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     log,
     intercept: rawGrpcStreams(api, cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES, metrics.grpcStats, leader),

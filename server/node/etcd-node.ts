@@ -475,6 +475,7 @@ export class EtcdNode implements EtcdServerApi {
       startMs: this.startedAtMs,
       leaderSinceMs: () => this.leaderElectedAt,
       peers: () => this.membersTable.all().filter((m) => m.id !== this.memberId).map((m) => m.id),
+      followerStats: (id) => this.peers?.followerStats?.(id),
       storeStats: () => this.v2.store.statsJson(),
       appendStatsJson: () => this.appendStats.jsonFields(this.env.now()),
     };

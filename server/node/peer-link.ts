@@ -10,12 +10,15 @@
  * added yet). The simulation (server/sim/cluster.ts) passes its network's sink directly.
  */
 import type { Message } from "../raft/types.ts";
+import type { FollowerStats } from "../v2stats/follower-stats.ts";
 
 /** Where the node sends Raft messages (the peer transport); absent for a lone member in tests. */
 export interface RaftMessageSink {
   send(messages: Message[]): void;
   /** Epoch ms since which the stream to peer `id` is up; undefined while it is down. */
   activeSince?(id: bigint): number | undefined;
+  /** The MsgApp counts and latency sent to peer `id` (`/v2/stats/leader`); undefined for an unknown peer. */
+  followerStats?(id: bigint): FollowerStats | undefined;
 }
 
 /** A member's peers as the node sees them. */
@@ -52,6 +55,10 @@ export class PeerLink implements NodePeers {
 
   activeSince(id: bigint): number | undefined {
     return this.peers?.sink.activeSince?.(id);
+  }
+
+  followerStats(id: bigint): FollowerStats | undefined {
+    return this.peers?.sink.followerStats?.(id);
   }
 
   membersChanged(): void {

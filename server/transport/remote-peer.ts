@@ -18,6 +18,14 @@ import { peerConnectOptions, type PeerClientTls } from "./peer-tls.ts";
 import { snapshotTransferBytes, type OutgoingSnapshot } from "./snapshot-data.ts";
 import type { PeerStats } from "./types.ts";
 import type { PeerCounters } from "../metrics/peer-counters.ts";
+import { FollowerStats } from "../v2stats/follower-stats.ts";
+
+/** How many of `msgs` are MsgApp. */
+function countAppends(msgs: readonly Message[]): number {
+  let n = 0;
+  for (const m of msgs) if (m.type === MessageType.MsgApp) n++;
+  return n;
+}
 
 /** Largest batch the writer takes from the queue, bytes of entry and snapshot data (at least one message). */
 export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
@@ -98,7 +106,7 @@ export class RemotePeer {
   private urlIndex = 0;
   private queue: Message[] = [];
   /** Messages of the batch being written (lost if the stream fails). */
-  private inflight = 0;
+  private inflight: Message[] = [];
   private wakeWriter: (() => void) | undefined;
   private state: "connecting" | "active" | "backoff" = "connecting";
   private since: number | undefined;
@@ -114,6 +122,8 @@ export class RemotePeer {
   private readonly snapshots = new Set<Http2SessionManager>();
   /** See PeerStats. */
   readonly stats: PeerStats = { batchesSent: 0, messagesSent: 0, messagesDropped: 0, snapshotsSent: 0, snapshotsFailed: 0 };
+  /** The MsgApp counts and write latency of `/v2/stats/leader` for this peer. */
+  readonly followerStats = new FollowerStats();
   private readonly loop: Promise<void>;
 
   constructor(
@@ -137,11 +147,11 @@ export class RemotePeer {
   enqueue(m: Message): boolean {
     if (this.stopped) return false;
     if (this.state === "backoff") {
-      this.dropped(1);
+      this.dropped([m]);
       return false;
     }
     if (this.queue.length >= this.ctx.maxQueuedMessages) {
-      this.dropped(1);
+      this.dropped([m]);
       const now = Date.now();
       if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
         this.lastDropLog = now;
@@ -175,11 +185,16 @@ export class RemotePeer {
     if (this.state === "backoff") this.endBackoff?.();
   }
 
-  /** Counts `n` messages that will not reach the peer (stats, and `etcd_network_peer_sent_failures_total`). */
-  private dropped(n: number): void {
+  /**
+   * Counts messages that will not reach the peer (stats, `etcd_network_peer_sent_failures_total`,
+   * and the MsgApp among them as failures in followerStats).
+   */
+  private dropped(msgs: readonly Message[]): void {
+    const n = msgs.length;
     if (n === 0) return;
     this.stats.messagesDropped += n;
     this.ctx.counters?.sentFailed(hexId(this.id), n);
+    this.followerStats.failed(countAppends(msgs));
   }
 
   /**
@@ -260,9 +275,14 @@ export class RemotePeer {
       }
       const msgs = n === this.queue.length ? this.queue : this.queue.slice(0, n);
       this.queue = n === this.queue.length ? [] : this.queue.slice(n);
-      this.inflight = msgs.length;
-      yield create(MessageBatchSchema, { messages: msgs.map(messageToProto) });
-      this.inflight = 0;
+      this.inflight = msgs;
+      const batch = create(MessageBatchSchema, { messages: msgs.map(messageToProto) });
+      // The generator resumes once the stream took the batch: that wait is the appends' write time.
+      const writeStart = performance.now();
+      yield batch;
+      const writeMs = performance.now() - writeStart;
+      this.inflight = [];
+      for (const m of msgs) if (m.type === MessageType.MsgApp) this.followerStats.succeeded(writeMs);
       this.stats.batchesSent++;
       this.stats.messagesSent += msgs.length;
       if (this.ctx.counters) this.ctx.counters.sent(hexId(this.id), raftMessagesSize(msgs));
@@ -326,9 +346,10 @@ export class RemotePeer {
     const wasActive = this.state === "active";
     this.state = "backoff";
     this.since = undefined;
-    const lost = this.inflight + this.queue.length;
-    this.dropped(lost);
-    this.inflight = 0;
+    const lost = this.inflight.length + this.queue.length;
+    this.dropped(this.inflight);
+    this.dropped(this.queue);
+    this.inflight = [];
     this.queue = [];
     if (this.urls.length > 0) this.urlIndex = (this.urlIndex + 1) % this.urls.length;
     const err = ConnectError.from(failure);

@@ -155,6 +155,10 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
       return peers.get(id)?.stats;
     },
 
+    followerStats(id) {
+      return peers.get(id)?.followerStats;
+    },
+
     async close() {
       if (closed) return;
       closed = true;

@@ -14,6 +14,7 @@ import type { MemberRecord } from "../storage/members.ts";
 import type { LeaseHandler } from "../lease/forward.ts";
 import type { TlsInfo } from "../tls/tls-info.ts";
 import type { IncomingSnapshot, OutgoingSnapshot } from "./snapshot-data.ts";
+import type { FollowerStats } from "../v2stats/follower-stats.ts";
 
 /** Options of startPeerTransport (server/transport/transport.ts). */
 export interface PeerTransportOptions {
@@ -133,6 +134,8 @@ export interface PeerTransport {
   activeSince(id: bigint): number | undefined;
   /** Counters of the sending side for peer `id` (a live object), or undefined for an unknown peer. */
   stats(id: bigint): Readonly<PeerStats> | undefined;
+  /** The MsgApp counts and latency of `/v2/stats/leader` for peer `id` (a live object), or undefined for an unknown peer. */
+  followerStats(id: bigint): FollowerStats | undefined;
   /** Stops streams, back-off timers, in-flight snapshots and listeners; no callback runs after it resolves. */
   close(): Promise<void>;
 }

@@ -427,7 +427,8 @@ export class V2Store {
       if (!replace) throw new V2Error(V2Code.NodeExist, path, currIndex);
       if (existing.isDir) throw new V2Error(V2Code.NotFile, path, currIndex);
       e.prevNode = this.repr(existing, false, false);
-      this.removeNode(existing, false, false, undefined);
+      // A file: its row is replaced by the new node's (same path), no delete needed.
+      this.unlinkTree(existing, undefined);
     }
     const n = new V2Node(path, nextIndex, nextIndex, d, expireMs, dir ? "" : value, dir);
     if (dir) e.node.dir = true;

@@ -63,10 +63,22 @@ function parseQuery(into: FormValues, query: string): FormError | undefined {
 }
 
 /**
+ * What parseForm reads of a request: a Web `Request` has it, and so does the HTTP/1.1 fast path
+ * (server/http/v2/keys-node.ts). `url` may be absolute or the request target (`/path?query`).
+ */
+export interface FormRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: { get(name: string): string | null };
+  /** The body as UTF-8 text (read once). */
+  text(): Promise<string>;
+}
+
+/**
  * The form of `req` (body values first, then the query's).
  * @throws FormError with Go's message
  */
-export async function parseForm(req: Request): Promise<FormValues> {
+export async function parseForm(req: FormRequest): Promise<FormValues> {
   const form: FormValues = new Map();
   let error: FormError | undefined;
   if (req.method === "PUT" || req.method === "POST" || req.method === "PATCH") {

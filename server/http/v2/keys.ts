@@ -13,7 +13,7 @@ import { msToNanos } from "../../v2store/apply.ts";
 import { V2Code, V2Error } from "../../v2store/errors.ts";
 import { eventJson, isCreated } from "../../v2store/event.ts";
 import type { V2Watcher } from "../../v2store/watcher-hub.ts";
-import { FormError, formValue, parseForm, type FormValues } from "./form.ts";
+import { FormError, formValue, parseForm, type FormRequest, type FormValues } from "./form.ts";
 import type { V2HttpCounters } from "../../metrics/v2-http-counters.ts";
 
 const KEYS_PREFIX = "/v2/keys";
@@ -36,12 +36,34 @@ export function methodNotAllowed(allow: string[]): Response {
   });
 }
 
+/** A `/v2/keys` answer before it is written: status, headers and body (null for HEAD). */
+export interface KeysAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+/** A long-poll watch to answer (etcd's handleKeyWatch): 200 with `headers`, then the watcher's events. */
+export interface KeysWatch {
+  headers: Record<string, string>;
+  watcher: V2Watcher;
+  /** `stream=true`: every event, not only the first. */
+  stream: boolean;
+}
+
 /** A v2 error as etcd writes it (v2error.Error.WriteTo). */
-export function v2ErrorResponse(e: V2Error, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(e.toJSON()) + "\n", {
+export function v2ErrorAnswer(e: V2Error, headers: Record<string, string> = {}): KeysAnswer {
+  return {
     status: e.status,
     headers: { ...headers, "content-type": "application/json", "x-etcd-index": String(e.index) },
-  });
+    body: JSON.stringify(e.toJSON()) + "\n",
+  };
+}
+
+/** {@link v2ErrorAnswer} as a Web Response. */
+export function v2ErrorResponse(e: V2Error, headers: Record<string, string> = {}): Response {
+  const a = v2ErrorAnswer(e, headers);
+  return new Response(a.body, { status: a.status, headers: a.headers });
 }
 
 function getUint(form: FormValues, name: string, code: number, cause: string): number {
@@ -69,7 +91,7 @@ function getBool(form: FormValues, name: string, cause = `invalid value for "${n
  * @throws V2Error 210 (bad form), 203 (prevIndex/waitIndex), 209 (booleans, wait with a method
  *   other than GET), 201 (empty prevValue), 202 (ttl), 211/212 (refresh with a value / no ttl)
  */
-export async function parseKeyRequest(req: Request, keyPath: string, nowMs: number): Promise<{ init: V2RequestInit; noValueOnSuccess: boolean }> {
+export async function parseKeyRequest(req: FormRequest, keyPath: string, nowMs: number): Promise<{ init: V2RequestInit; noValueOnSuccess: boolean }> {
   let form: FormValues;
   try {
     form = await parseForm(req);
@@ -121,9 +143,12 @@ export async function parseKeyRequest(req: Request, keyPath: string, nowMs: numb
   return { init, noValueOnSuccess };
 }
 
-/** The key path of a request URL: the decoded path after `/v2/keys`, cleaned later by the store. */
+/**
+ * The key path of a request URL (absolute, or a request target starting with `/`): the decoded
+ * path after `/v2/keys`, cleaned later by the store.
+ */
 export function keyPathOf(url: string): string {
-  const pathname = new URL(url).pathname;
+  const pathname = url.startsWith("/") ? url.split("?", 1)[0]! : new URL(url).pathname;
   let decoded: string;
   try {
     decoded = decodeURIComponent(pathname);
@@ -133,16 +158,37 @@ export function keyPathOf(url: string): string {
   return decoded.slice(KEYS_PREFIX.length) || "/";
 }
 
-/** Serves one `/v2/keys` request. */
+let lastClusterId: [bigint, string] = [0n, idToHex(0n)];
+
+/** `X-Etcd-Cluster-Id`: the hex of the last cluster ID is kept (it does not change). */
+function clusterIdHex(id: bigint): string {
+  if (lastClusterId[0] !== id) lastClusterId = [id, idToHex(id)];
+  return lastClusterId[1];
+}
+
+/** The methods `/v2/keys` serves (others: 405 with this list in `Allow`). */
+export const KEYS_METHODS: readonly string[] = ["HEAD", "GET", "PUT", "POST", "DELETE"];
+
+/** Serves one `/v2/keys` request as a Web Response (the hono route). */
 export async function serveKeys(req: Request, deps: KeysDeps): Promise<Response> {
-  const allowed = ["HEAD", "GET", "PUT", "POST", "DELETE"];
-  if (!allowed.includes(req.method)) return methodNotAllowed(allowed);
-  const base = { "x-etcd-cluster-id": idToHex(deps.clusterId) };
+  if (!KEYS_METHODS.includes(req.method)) return methodNotAllowed([...KEYS_METHODS]);
+  const a = await answerKeys(req, deps, req.signal);
+  if ("watcher" in a) return watchResponse(a.watcher, a.headers, a.stream, req.signal);
+  return new Response(a.body, { status: a.status, headers: a.headers });
+}
+
+/**
+ * The answer to one `/v2/keys` request of a method in {@link KEYS_METHODS}: parsed, handed to
+ * the member's v2 server and turned into etcd's status, headers and JSON, or a watch to stream.
+ * `signal` aborts a proposal whose client went away.
+ */
+export async function answerKeys(req: FormRequest, deps: KeysDeps, signal?: AbortSignal): Promise<KeysAnswer | KeysWatch> {
+  const base = { "x-etcd-cluster-id": clusterIdHex(deps.clusterId) };
   let parsed: Awaited<ReturnType<typeof parseKeyRequest>>;
   try {
     parsed = await parseKeyRequest(req, keyPathOf(req.url), deps.nowMs());
   } catch (e) {
-    if (e instanceof V2Error) return v2ErrorResponse(e, base);
+    if (e instanceof V2Error) return v2ErrorAnswer(e, base);
     throw e;
   }
   const started = performance.now();
@@ -150,12 +196,12 @@ export async function serveKeys(req: Request, deps: KeysDeps): Promise<Response>
   if (!parsed.init.Wait) deps.httpCounters.receivedOne(method);
   let resp;
   try {
-    resp = await deps.v2.do(parsed.init, req.signal);
+    resp = await deps.v2.do(parsed.init, signal);
   } catch (e) {
     // etcd's writeKeyError: any other error is a 300 with the error's text (counted as a 500).
     const err = e instanceof V2Error ? e : new V2Error(V2Code.RaftInternal, e instanceof ConnectError ? e.rawMessage : String(e), 0);
     deps.httpCounters.failedOne(method, e instanceof V2Error ? e.status : 500);
-    return v2ErrorResponse(err, base);
+    return v2ErrorAnswer(err, base);
   }
   const headers = {
     ...base,
@@ -166,7 +212,7 @@ export async function serveKeys(req: Request, deps: KeysDeps): Promise<Response>
   };
   if (resp.watcher) {
     headers["x-etcd-index"] = String(resp.watcher.startIndex);
-    return watchResponse(resp.watcher, headers, parsed.init.Stream === true, req.signal);
+    return { headers, watcher: resp.watcher, stream: parsed.init.Stream === true };
   }
   const ev = resp.event!;
   deps.httpCounters.completed(method, (performance.now() - started) / 1000);
@@ -174,7 +220,7 @@ export async function serveKeys(req: Request, deps: KeysDeps): Promise<Response>
   const noValue =
     parsed.noValueOnSuccess && (ev.action === "set" || ev.action === "compareAndSwap" || ev.action === "create" || ev.action === "update");
   const body = req.method === "HEAD" ? null : eventJson(ev, noValue) + "\n";
-  return new Response(body, { status: isCreated(ev) ? 201 : 200, headers });
+  return { status: isCreated(ev) ? 201 : 200, headers, body };
 }
 
 /** etcd's handleKeyWatch: 200 and the headers at once, then one event (or every event with `stream`). */

@@ -1,8 +1,7 @@
 /**
  * `/v2/stats/self`, `/v2/stats/leader`, `/v2/stats/store` (etcd's v2http statsHandler over
- * etcdserver/api/v2stats): JSON written without a trailing newline. The follower latencies and
- * success/failure counts of etcd's LeaderStats are not tracked by this server's transport: they
- * read 0.
+ * etcdserver/api/v2stats): JSON written without a trailing newline. The leader's per-follower
+ * MsgApp counts and latencies come from the peer transport (server/v2stats/follower-stats.ts).
  */
 import { goDurationString } from "../../../cli/go/duration.ts";
 import { goJsonString } from "../../../cli/go/json.ts";
@@ -10,6 +9,7 @@ import { idToHex } from "../../membership/ids.ts";
 import { rfc3339Nano } from "../../v2store/event.ts";
 import { httpError } from "./members.ts";
 import { methodNotAllowed } from "./keys.ts";
+import { FollowerStats } from "../../v2stats/follower-stats.ts";
 
 /** What the stats need from the member. */
 export interface StatsDeps {
@@ -25,6 +25,8 @@ export interface StatsDeps {
   leaderSinceMs(): number;
   /** Every other member's ID (the leader's followers). */
   peers(): bigint[];
+  /** The appends sent to follower `id` (undefined: no stream to it yet). */
+  followerStats(id: bigint): FollowerStats | undefined;
   nowMs(): number;
   /** The v2 store's JSON counters. */
   storeStats(): string;
@@ -33,6 +35,9 @@ export interface StatsDeps {
 }
 
 const json = { "content-type": "application/json" };
+
+/** A follower no append was sent to yet. */
+const NO_APPENDS = new FollowerStats();
 
 /** Serves `/v2/stats/<what>`; undefined for another path (404 by the caller). */
 export function serveStats(req: Request, what: string, deps: StatsDeps): Response | undefined {
@@ -50,7 +55,10 @@ export function serveStats(req: Request, what: string, deps: StatsDeps): Respons
     return new Response(body, { headers: json });
   }
   if (deps.leader() !== deps.memberId) return httpError(403, "not current leader");
-  const zero = `{"latency":{"current":0,"average":0,"standardDeviation":0,"minimum":0,"maximum":0},"counts":{"fail":0,"success":0}}`;
-  const followers = deps.peers().map((id) => `"${idToHex(id)}":${zero}`);
+  // Go's encoding/json writes a map's keys in order.
+  const followers = deps
+    .peers()
+    .map((id) => `"${idToHex(id)}":${(deps.followerStats(id) ?? NO_APPENDS).json()}`)
+    .sort();
   return new Response(`{"leader":"${idToHex(deps.memberId)}","followers":{${followers.join(",")}}}`, { headers: json });
 }

@@ -1,0 +1,95 @@
+/**
+ * The HTTP/1.1 fast path of `/v2/keys` writes (PUT, POST, DELETE): served on node:http's own
+ * request and response, without building a Web Request and Response and routing through hono
+ * (what `v2 set` spent most of its HTTP time on). The answer is the same as the hono route's:
+ * both call {@link answerKeys} (server/http/v2/keys.ts). Everything else (reads, watches,
+ * other methods, paths Go's mux would redirect, absolute-form targets) goes on to hono.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { answerKeys, type KeysAnswer, type KeysDeps } from "./keys.ts";
+import type { FormRequest } from "./form.ts";
+import { goMuxCleanPath } from "./clean-path.ts";
+
+const KEYS_PREFIX = "/v2/keys";
+
+/** The methods served here: those that never answer with a watch. */
+const FAST_METHODS = new Set(["PUT", "POST", "DELETE"]);
+
+/**
+ * Whether the request target `url` (`/v2/keys...?query`) is served here: under `/v2/keys`,
+ * a path Go's ServeMux serves as is (decodes, already clean), no `\` or `#` (which WHATWG URL
+ * parsing, used by the hono route, would treat differently from a plain split).
+ */
+export function isFastKeysTarget(method: string, url: string): boolean {
+  if (!FAST_METHODS.has(method) || !url.startsWith(KEYS_PREFIX)) return false;
+  const next = url.charCodeAt(KEYS_PREFIX.length);
+  if (!Number.isNaN(next) && next !== 0x2f /* / */ && next !== 0x3f /* ? */) return false;
+  if (url.includes("\\") || url.includes("#")) return false;
+  const path = url.split("?", 1)[0]!;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return false;
+  }
+  return goMuxCleanPath(decoded) === decoded;
+}
+
+/** The request body as text, read from the stream (node:http hands it over in chunks). */
+function readText(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.once("end", () => resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")));
+    req.once("error", reject);
+  });
+}
+
+/**
+ * Writes `a` with its Content-Length (on top of the CORS headers the access controller set); its
+ * headers in name order, as the hono route's Web Headers (and Go's Header.Write) have them.
+ */
+function writeAnswer(res: ServerResponse, a: KeysAnswer): void {
+  const headers: Record<string, string | number> = {};
+  for (const name of Object.keys(a.headers).sort()) headers[name] = a.headers[name]!;
+  headers["content-length"] = a.body === null ? 0 : Buffer.byteLength(a.body);
+  // Head and body in one send: corked, node:http's writes to the socket go out together.
+  const socket = res.socket;
+  socket?.cork();
+  res.writeHead(a.status, headers);
+  res.end(a.body ?? undefined);
+  socket?.uncork();
+}
+
+/**
+ * Serves `req` when {@link isFastKeysTarget} says so and returns true; otherwise returns false
+ * and leaves the request untouched. An unexpected failure answers hono's 500
+ * `Internal Server Error`.
+ */
+export function serveKeysOnNode(req: IncomingMessage, res: ServerResponse, deps: KeysDeps): boolean {
+  const url = req.url ?? "";
+  const method = req.method ?? "";
+  if (!isFastKeysTarget(method, url)) return false;
+  const aborter = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) aborter.abort();
+  });
+  const form: FormRequest = {
+    method,
+    url,
+    headers: { get: (name) => (req.headers[name] as string | undefined) ?? null },
+    text: () => readText(req),
+  };
+  answerKeys(form, deps, aborter.signal).then(
+    (a) => {
+      // A watch is a GET: never answered to the methods served here.
+      if ("watcher" in a) throw new Error("v2 keys fast path: unexpected watch");
+      writeAnswer(res, a);
+    },
+    () => {
+      if (res.headersSent) return void res.destroy();
+      writeAnswer(res, { status: 500, headers: { "content-type": "text/plain; charset=UTF-8" }, body: "Internal Server Error" });
+    },
+  );
+  return true;
+}
