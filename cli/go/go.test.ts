@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { goDurationString, goParseDuration } from "./duration.ts";
 import { humanizeBytes } from "./humanize.ts";
-import { goCamelCase, goJsonString } from "./json.ts";
+import { goCamelCase, goJsonFloat, goJsonString } from "./json.ts";
 import { goParseBool, goParseInt, goQuote, goUnquote } from "./strconv.ts";
 
 describe("strconv", () => {
@@ -89,6 +89,11 @@ describe("go-humanize Bytes", () => {
 });
 
 describe("encoding/json", () => {
+  test("float64 as Go's encoder writes it: plain between 1e-6 and 1e21, else exponent with e-7 (not e-07)", () => {
+    expect([0, 1, 0.5, 1234.5678, 1e-6, 1e20].map(goJsonFloat)).toEqual(["0", "1", "0.5", "1234.5678", "0.000001", "100000000000000000000"]);
+    expect([1e-7, 2.5e-8, 3e-300, 1.5e21, -1e22].map(goJsonFloat)).toEqual(["1e-7", "2.5e-8", "3e-300", "1.5e+21", "-1e+22"]);
+  });
+
   test("strings are HTML-escaped and control characters use \\u00XX", () => {
     expect(goJsonString('<a&b>"\\\n\b\u2028é')).toBe('"\\u003ca\\u0026b\\u003e\\"\\\\\\n\\u0008\\u2028é"');
   });

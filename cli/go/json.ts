@@ -36,6 +36,17 @@ export function goJsonString(s: string): string {
   return out + '"';
 }
 
+/**
+ * Go's encoding/json text of a float64: the shortest round-trip form, in exponent form below
+ * 1e-6 and from 1e21 up, where Go cleans `e-09` to `e-9` (encoding/json floatEncoder), which is
+ * what JavaScript's toExponential prints too (`1e-7`, `1.5e+21`). NaN and ±Inf: Go refuses them
+ * (UnsupportedValueError); callers must not pass them.
+ */
+export function goJsonFloat(x: number): string {
+  const abs = Math.abs(x);
+  return abs !== 0 && (abs < 1e-6 || abs >= 1e21) ? x.toExponential() : String(x);
+}
+
 /** Go's CamelCase of a proto name, as gogo names struct fields (`response_put` -> `ResponsePut`). */
 export function goCamelCase(name: string): string {
   return name

@@ -5,6 +5,8 @@
  * rate is 0 (and left out of the JSON) once the last request is more than a second old.
  */
 
+import { goJsonFloat } from "../../cli/go/json.ts";
+
 /** Requests the rates are computed over (etcd's queueCapacity). */
 export const RATE_QUEUE_REQUESTS = 200;
 
@@ -36,15 +38,6 @@ class RateQueue {
   }
 }
 
-/** Go's encoding/json text of a float64 (shortest round-trip form, as strconv 'g' with exponent limits). */
-function goFloat(x: number): string {
-  const abs = Math.abs(x);
-  if (abs !== 0 && (abs < 1e-6 || abs >= 1e21)) {
-    return x.toExponential().replace(/e([+-])(\d)$/, "e$10$2");
-  }
-  return String(x);
-}
-
 /** Counters and rates of appends sent and received. */
 export class AppendStats {
   private recvCount = 0;
@@ -69,11 +62,11 @@ export class AppendStats {
     const [rp, rb] = this.recvQueue.rate(nowMs);
     const [sp, sb] = this.sendQueue.rate(nowMs);
     let out = `"recvAppendRequestCnt":${this.recvCount}`;
-    if (rp) out += `,"recvPkgRate":${goFloat(rp)}`;
-    if (rb) out += `,"recvBandwidthRate":${goFloat(rb)}`;
+    if (rp) out += `,"recvPkgRate":${goJsonFloat(rp)}`;
+    if (rb) out += `,"recvBandwidthRate":${goJsonFloat(rb)}`;
     out += `,"sendAppendRequestCnt":${this.sendCount}`;
-    if (sp) out += `,"sendPkgRate":${goFloat(sp)}`;
-    if (sb) out += `,"sendBandwidthRate":${goFloat(sb)}`;
+    if (sp) out += `,"sendPkgRate":${goJsonFloat(sp)}`;
+    if (sb) out += `,"sendBandwidthRate":${goJsonFloat(sb)}`;
     return out;
   }
 }
