@@ -1,6 +1,6 @@
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConnectError } from "@connectrpc/connect";
@@ -18,11 +18,10 @@ import {
   TxnRequestSchema,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { startEtcdNode, type EtcdNode } from "../node/etcd-node.ts";
-import { quietNodeLogger, singleMemberConfig, TestCluster, waitFor } from "../node/testing.ts";
+import { quietNodeLogger, singleMemberConfig, TestCluster, waitFor, nodesClosedAfterEach } from "../node/testing.ts";
 import { alarmString } from "./store.ts";
 
-const dirs: string[] = [];
-const nodes: EtcdNode[] = [];
+const { nodes, dirs } = nodesClosedAfterEach();
 const enc = new TextEncoder();
 
 async function open(dir: string, quotaBackendBytes: number): Promise<EtcdNode> {
@@ -38,10 +37,6 @@ function tmp(): string {
   return d;
 }
 
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 const put = (k: string, v: Uint8Array | string) => create(PutRequestSchema, { key: enc.encode(k), value: typeof v === "string" ? enc.encode(v) : v });
 

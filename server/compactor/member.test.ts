@@ -3,22 +3,17 @@
  * ManualEnv): the compaction goes through the log and the store's compact revision moves on
  * etcd 3.4's schedule, with the member's own timers only.
  */
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PutRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { openBackend } from "../storage/sqlite.ts";
 import { EtcdNode, type NodeConfig } from "../node/etcd-node.ts";
-import { ManualEnv, singleMemberConfig } from "../node/testing.ts";
+import { ManualEnv, singleMemberConfig, nodesClosedAfterEach } from "../node/testing.ts";
 
-const dirs: string[] = [];
-const nodes: EtcdNode[] = [];
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const { nodes, dirs } = nodesClosedAfterEach();
 
 function member(env: ManualEnv, overrides: Partial<NodeConfig>, lines: string[]): EtcdNode {
   const dir = mkdtempSync(join(tmpdir(), "etcd-compactor-"));

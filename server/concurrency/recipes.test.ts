@@ -3,22 +3,21 @@
  * between several waiters, withdrawal on abort, lease 0 sessions, resumed campaigns, the order
  * of observed proclamations and the end of a wait on a compacted revision.
  */
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { CompactionRequestSchema, LeaseGrantRequestSchema, LeaseTimeToLiveRequestSchema, PutRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { startEtcdNode, type EtcdNode } from "../node/etcd-node.ts";
-import { quietNodeLogger, singleMemberConfig } from "../node/testing.ts";
+import { quietNodeLogger, singleMemberConfig, nodesClosedAfterEach } from "../node/testing.ts";
 import { MemberClient } from "./client.ts";
 import { campaign, leader, observe, proclaim, resign } from "./election.ts";
 import { lock, unlock } from "./mutex.ts";
 import { waitDelete } from "./wait-deletes.ts";
 
-const dirs: string[] = [];
-const nodes: EtcdNode[] = [];
+const { nodes, dirs } = nodesClosedAfterEach();
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -32,10 +31,6 @@ async function member(): Promise<{ node: EtcdNode; client: MemberClient }> {
   return { node, client: new MemberClient(node) };
 }
 
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 async function grant(node: EtcdNode, id: bigint): Promise<bigint> {
   return (await node.leaseGrant(create(LeaseGrantRequestSchema, { ID: id, TTL: 60n }))).ID;

@@ -3,20 +3,19 @@
  * attach by put, revoke deleting every key in one revision, expiry proposing a revoke through
  * the log, keep-alive, and a restart giving leases their full TTL back.
  */
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PutRequestSchema, RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { rpcError } from "../e2e/clients.ts";
 import { startEtcdNode, type EtcdNode } from "../node/etcd-node.ts";
-import { quietNodeLogger, singleMemberConfig } from "../node/testing.ts";
+import { quietNodeLogger, singleMemberConfig, nodesClosedAfterEach } from "../node/testing.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const dirs: string[] = [];
-const nodes: EtcdNode[] = [];
+const { nodes, dirs } = nodesClosedAfterEach();
 
 class FakeClock {
   t = 5_000_000;
@@ -34,10 +33,6 @@ async function open(clock: FakeClock, dir?: string): Promise<{ node: EtcdNode; d
   return { node, dir: d };
 }
 
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 const put = (node: EtcdNode, key: string, lease = 0n) =>
   node.put(create(PutRequestSchema, { key: enc.encode(key), value: enc.encode("v"), lease }));

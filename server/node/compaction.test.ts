@@ -1,19 +1,14 @@
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CompactionRequestSchema, PutRequestSchema, RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { startEtcdNode, type EtcdNode } from "./etcd-node.ts";
-import { quietNodeLogger, singleMemberConfig } from "./testing.ts";
+import { quietNodeLogger, singleMemberConfig, nodesClosedAfterEach } from "./testing.ts";
 import { COMPACTION_BATCH_ROWS } from "./limits.ts";
 
-const nodes: EtcdNode[] = [];
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const { nodes, dirs } = nodesClosedAfterEach();
 
 const enc = new TextEncoder();
 

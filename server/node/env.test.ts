@@ -3,25 +3,20 @@
  * retries, Raft ticks and lease expiry follow a clock the test moves (ManualEnv), with no real
  * waiting and no reads of the global clock.
  */
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LeaseGrantRequestSchema, PutRequestSchema, RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { openBackend } from "../storage/sqlite.ts";
 import { EtcdNode } from "./etcd-node.ts";
-import { ManualEnv, quietNodeLogger, singleMemberConfig } from "./testing.ts";
+import { ManualEnv, quietNodeLogger, singleMemberConfig, nodesClosedAfterEach } from "./testing.ts";
 
 const enc = new TextEncoder();
-const dirs: string[] = [];
-const nodes: EtcdNode[] = [];
+const { nodes, dirs } = nodesClosedAfterEach();
 
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 /** A member under `env`; `alone`: the only voter (leads at once), else one of three that never meet. */
 function member(env: ManualEnv, alone: boolean): EtcdNode {

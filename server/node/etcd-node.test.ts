@@ -1,6 +1,6 @@
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -15,10 +15,9 @@ import { applyEntry } from "./applier.ts";
 import { startEtcdNode, type EtcdNode } from "./etcd-node.ts";
 import { syncLevel } from "./raft-driver.ts";
 import type { Database } from "bun:sqlite";
-import { quietNodeLogger, singleMemberConfig } from "./testing.ts";
+import { quietNodeLogger, singleMemberConfig, nodesClosedAfterEach } from "./testing.ts";
 
-const dirs: string[] = [];
-const nodes: EtcdNode[] = [];
+const { nodes, dirs } = nodesClosedAfterEach();
 const enc = new TextEncoder();
 
 async function open(dir?: string): Promise<{ node: EtcdNode; dir: string }> {
@@ -41,10 +40,6 @@ async function settled(node: EtcdNode): Promise<void> {
   throw new Error("member did not become leader");
 }
 
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 test("concurrent puts get consecutive revisions and headers; term starts at 2", async () => {
   const { node } = await open();

@@ -1,6 +1,6 @@
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PutRequestSchema, RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
@@ -9,17 +9,12 @@ import { openBackend } from "../storage/sqlite.ts";
 import { EtcdNode, startEtcdNode } from "./etcd-node.ts";
 import { fatal } from "./fatal.ts";
 import { makeMessage, MessageType } from "../raft/types.ts";
-import { quietNodeLogger, singleMemberConfig, waitFor } from "./testing.ts";
+import { quietNodeLogger, singleMemberConfig, waitFor, nodesClosedAfterEach } from "./testing.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const dirs: string[] = [];
-const nodes: EtcdNode[] = [];
+const { nodes, dirs } = nodesClosedAfterEach();
 
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 function lines(out: string[]): Record<string, unknown>[] {
   return out.map((l) => JSON.parse(l));

@@ -4,26 +4,21 @@
  * and the member recovers; proposals waiting for a leader leave the retry queue when their
  * client goes away.
  */
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PutRequestSchema, RangeRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { openBackend } from "../storage/sqlite.ts";
 import { EtcdNode } from "./etcd-node.ts";
 import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSALS, MAX_READ_INDEX_WAITERS, MAX_WATCH_STREAMS } from "./limits.ts";
-import { quietNodeLogger, singleMemberConfig, waitFor } from "./testing.ts";
+import { quietNodeLogger, singleMemberConfig, waitFor, nodesClosedAfterEach } from "./testing.ts";
 
 const enc = new TextEncoder();
-const dirs: string[] = [];
-const nodes: EtcdNode[] = [];
+const { nodes, dirs } = nodesClosedAfterEach();
 
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), "etcd-overload-"));

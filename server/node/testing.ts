@@ -4,6 +4,7 @@
  * started, closed and restarted by slot; nothing is left behind by `stop()`.
  * Not used by production code.
  */
+import { afterEach } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -259,4 +260,27 @@ export class ManualEnv implements MemberEnv {
     this.timers.push(t);
     return { cancel: () => void (t.cancelled = true) };
   }
+}
+
+/**
+ * The members and data dirs of one test file, closed and removed after each test (registers a
+ * bun:test `afterEach`): push what a test opens into `nodes`/`dirs`, or make a temp dir with
+ * `tempDir(label)` (`<tmpdir>/<label>-XXXXXX`, removed afterwards).
+ */
+export function nodesClosedAfterEach(): { nodes: EtcdNode[]; dirs: string[]; tempDir(label: string): string } {
+  const nodes: EtcdNode[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const n of nodes.splice(0)) await n.close();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  return {
+    nodes,
+    dirs,
+    tempDir(label) {
+      const d = mkdtempSync(join(tmpdir(), `${label}-`));
+      dirs.push(d);
+      return d;
+    },
+  };
 }
