@@ -11,15 +11,12 @@
  * It kills only the processes it started (by PID) and removes its temp dirs, also on errors
  * and SIGINT. Run it small on a shared machine: the numbers are dominated by the disk.
  */
-import cac from "cac";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { installCleanupHandlers } from "./bench/cleanup.ts";
-import { defragment, fillBackend, freeHalf, putLatencyDuring, quotaFlags, sizeFlags, snapshotSave } from "./bench/backend-ops.ts";
+import { defragment, fillBackend, freeHalf, putLatencyDuring, backendBenchFlags, quotaFlags, snapshotSave } from "./bench/backend-ops.ts";
 import { RunningServer, type ServerSpec } from "./bench/server.ts";
 
 const MIB = 1024 * 1024;
-const DEFAULT_OURS = fileURLToPath(new URL("../dist/etcd", import.meta.url));
 
 /** One server's results: seconds, bytes, MiB/s, ms. */
 export interface SnapshotDefragResult {
@@ -86,24 +83,15 @@ export function snapshotDefragMarkdown(results: SnapshotDefragResult[]): string 
 }
 
 if (import.meta.main) {
-  const cli = cac("snapshot-defrag-bench");
-  cli.option("--size-mib <n>", "MiB of values to write", { default: 32 });
-  cli.option("--value-kib <n>", "value size, KiB", { default: 64 });
-  cli.option("--ours <path>", "our etcd binary", { default: DEFAULT_OURS });
-  cli.option("--etcd <path>", "etcd 3.4 binary", { default: "/usr/bin/etcd" });
-  cli.option("--json", "print JSON instead of Markdown");
-  cli.help();
-  const { options } = cli.parse();
-  if (options.help) process.exit(0);
-  const { sizeMib, valueKib } = sizeFlags(options);
+  const { sizeMib, valueKib, ours, etcd, json } = backendBenchFlags("snapshot-defrag-bench", { sizeMib: 32, valueKib: 64 });
   installCleanupHandlers();
   const quota = quotaFlags(sizeMib);
   const results: SnapshotDefragResult[] = [];
   for (const spec of [
-    { label: "etcd", binary: options.etcd, extraFlags: quota },
-    { label: "ours", binary: options.ours, extraFlags: quota },
+    { label: "etcd", binary: etcd, extraFlags: quota },
+    { label: "ours", binary: ours, extraFlags: quota },
   ]) {
     results.push(await run(spec, sizeMib, valueKib));
   }
-  console.log(options.json ? JSON.stringify(results, null, 2) : snapshotDefragMarkdown(results));
+  console.log(json ? JSON.stringify(results, null, 2) : snapshotDefragMarkdown(results));
 }

@@ -12,15 +12,12 @@
  * processes it started (by PID) and removes its temp dirs, also on errors and SIGINT.
  * Disk: about 3x the size for ours (backend with its Raft log, the frozen copy, the bbolt file).
  */
-import cac from "cac";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { installCleanupHandlers } from "./bench/cleanup.ts";
-import { dbSizes, fillBackend, putLatencyDuring, quotaFlags, sizeFlags, snapshotSave } from "./bench/backend-ops.ts";
+import { backendBenchFlags, dbSizes, fillBackend, putLatencyDuring, quotaFlags, snapshotSave } from "./bench/backend-ops.ts";
 import { RunningServer, type ServerSpec } from "./bench/server.ts";
 
 const MIB = 1024 * 1024;
-const DEFAULT_OURS = fileURLToPath(new URL("../dist/etcd", import.meta.url));
 
 /** One server's measurement, bytes and seconds. */
 export interface RssResult {
@@ -87,27 +84,20 @@ export function rssMarkdown(results: RssResult[]): string {
 }
 
 if (import.meta.main) {
-  const cli = cac("snapshot-rss");
-  cli.option("--size-mib <n>", "MiB of values to write", { default: 2048 });
-  cli.option("--value-kib <n>", "value size, KiB", { default: 256 });
-  cli.option("--server <which>", "ours, etcd or both", { default: "ours" });
-  cli.option("--ours <path>", "our etcd binary", { default: DEFAULT_OURS });
-  cli.option("--etcd <path>", "etcd 3.4 binary", { default: "/usr/bin/etcd" });
-  cli.option("--json", "print JSON instead of Markdown");
-  cli.help();
-  const { options } = cli.parse();
-  if (options.help) process.exit(0);
-  const { sizeMib, valueKib } = sizeFlags(options);
-  if (!["ours", "etcd", "both"].includes(options.server)) {
-    console.error(`--server must be ours, etcd or both, got ${options.server}`);
+  const { sizeMib, valueKib, ours, etcd, json, options } = backendBenchFlags("snapshot-rss", { sizeMib: 2048, valueKib: 256 }, (cli) =>
+    cli.option("--server <which>", "ours, etcd or both", { default: "ours" }),
+  );
+  const which = String(options.server);
+  if (!["ours", "etcd", "both"].includes(which)) {
+    console.error(`--server must be ours, etcd or both, got ${which}`);
     process.exit(2);
   }
   installCleanupHandlers();
   const quota = quotaFlags(sizeMib);
   const specs: ServerSpec[] = [];
-  if (options.server !== "ours") specs.push({ label: "etcd", binary: options.etcd, extraFlags: quota });
-  if (options.server !== "etcd") specs.push({ label: "ours", binary: options.ours, extraFlags: quota });
+  if (which !== "ours") specs.push({ label: "etcd", binary: etcd, extraFlags: quota });
+  if (which !== "etcd") specs.push({ label: "ours", binary: ours, extraFlags: quota });
   const results: RssResult[] = [];
   for (const spec of specs) results.push(await measure(spec, sizeMib, valueKib));
-  console.log(options.json ? JSON.stringify(results, null, 2) : rssMarkdown(results));
+  console.log(json ? JSON.stringify(results, null, 2) : rssMarkdown(results));
 }

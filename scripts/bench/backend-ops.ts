@@ -4,8 +4,10 @@
  * a size with puts, read its Status sizes, save a snapshot with the Go `etcdctl snapshot save`
  * while sampling the server's RSS, compact and defragment.
  */
+import cac from "cac";
 import { createClient } from "@connectrpc/connect";
 import { statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { KV, Maintenance } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { treeRssBytes } from "./proc.ts";
 import { withTransport, type RunningServer } from "./server.ts";
@@ -23,15 +25,45 @@ export function quotaFlags(sizeMib: number): string[] {
   return ["--quota-backend-bytes", String(Math.max(2 * 1024 * MIB, 3 * sizeMib * MIB))];
 }
 
-/** The scripts' `--size-mib` and `--value-kib`; exits with status 2 and a message when out of range. */
-export function sizeFlags(options: { [flag: string]: unknown }): { sizeMib: number; valueKib: number } {
+/** The command line both backend scripts share, parsed. */
+export interface BackendBenchFlags {
+  sizeMib: number;
+  valueKib: number;
+  /** Our etcd binary (default dist/etcd) and etcd 3.4's (default /usr/bin/etcd). */
+  ours: string;
+  etcd: string;
+  json: boolean;
+  /** The cac options, for flags a script adds through `extra`. */
+  options: { [flag: string]: unknown };
+}
+
+/**
+ * Parses `--size-mib` (MiB of values) and `--value-kib` (value size, KiB) with the script's
+ * defaults, `--ours`, `--etcd`, `--json`, plus what `extra` adds to the cac instance; `--help`
+ * prints and exits 0. Exits with status 2 and a message when a size is out of range.
+ */
+export function backendBenchFlags(
+  name: string,
+  defaults: { sizeMib: number; valueKib: number },
+  extra?: (cli: ReturnType<typeof cac>) => void,
+): BackendBenchFlags {
+  const cli = cac(name);
+  cli.option("--size-mib <n>", "MiB of values to write", { default: defaults.sizeMib });
+  cli.option("--value-kib <n>", "value size, KiB", { default: defaults.valueKib });
+  extra?.(cli);
+  cli.option("--ours <path>", "our etcd binary", { default: fileURLToPath(new URL("../../dist/etcd", import.meta.url)) });
+  cli.option("--etcd <path>", "etcd 3.4 binary", { default: "/usr/bin/etcd" });
+  cli.option("--json", "print JSON instead of Markdown");
+  cli.help();
+  const { options } = cli.parse();
+  if (options.help) process.exit(0);
   const sizeMib = Number(options.sizeMib);
   const valueKib = Number(options.valueKib);
   if (!(sizeMib > 0) || !(valueKib > 0) || valueKib > 1024) {
     console.error("--size-mib must be > 0 and --value-kib in (0, 1024]");
     process.exit(2);
   }
-  return { sizeMib, valueKib };
+  return { sizeMib, valueKib, ours: String(options.ours), etcd: String(options.etcd), json: Boolean(options.json), options };
 }
 
 /** Status sizes, bytes: `dbSize` (the file) and `dbSizeInUse`. */
