@@ -25,15 +25,8 @@ export class ResponseHeaderBytes {
   }
 }
 
-/** Bytes of `n` (0 ≤ n < 2^53) as a protobuf varint. */
-export function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
+/** Bytes of a non-negative number or bigint as a protobuf varint (one helper for every hand encoder). */
+export { varintSize } from "../raft/message-size.ts";
 
 /** Writes `n` (0 ≤ n < 2^53) as a varint at `pos`; returns the position after it. */
 export function writeVarint(out: Uint8Array, pos: number, n: number): number {

@@ -11,32 +11,17 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { type RangeResponse, RangeResponseSchema, type ResponseHeader } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
-
-/** Bytes of the varint of a number in [0, 2^53). */
-function numberVarintSize(v: number): number {
-  let n = 1;
-  while (v >= 128) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
+import { varintSize } from "./header-wire.ts";
 
 /** Bytes of the varint of an int64/uint64 field value (negative: 10 bytes, two's complement). */
-function varintSize(v: bigint): number {
+function int64Size(v: bigint): number {
   if (v < 0n) return 10;
-  if (v < 9007199254740992n) return numberVarintSize(Number(v));
-  let n = 1;
-  while (v >= 128n) {
-    v >>= 7n;
-    n++;
-  }
-  return n;
+  return v < 9007199254740992n ? varintSize(Number(v)) : varintSize(v);
 }
 
 /** Bytes of a length-delimited field with a one-byte tag: tag + length varint + payload. */
 function delimitedSize(len: number): number {
-  return 1 + numberVarintSize(len) + len;
+  return 1 + varintSize(len) + len;
 }
 
 /** Writes protobuf into a preallocated buffer; `pos` is the next byte to write. */
@@ -84,7 +69,7 @@ class Writer {
 }
 
 function optionalVarintSize(v: bigint): number {
-  return v === 0n ? 0 : 1 + varintSize(v);
+  return v === 0n ? 0 : 1 + int64Size(v);
 }
 
 function optionalBytesSize(v: Uint8Array): number {
