@@ -28,6 +28,12 @@ export const MAX_NO_LEADER_ELECTIONS = 3;
  * least one require-leader stream is open.
  */
 export class LeaderRequirement {
+  /**
+   * Cancel functions of the open require-leader streams, removed when a stream ends. No limit of
+   * its own: nearly all are Watch and LeaseKeepAlive streams, which the member already caps
+   * (server/node/limits.ts MAX_WATCH_STREAMS, MAX_LEASE_KEEPALIVE_STREAMS); the rest are
+   * snapshot streams, one per client transfer.
+   */
   private readonly streams = new Set<(err: ConnectError) => void>();
   private timer: EnvTimer | undefined;
   private noLeaderCount = 0;
