@@ -161,3 +161,20 @@ export async function startRealEtcd(name: string, extraArgs: string[] = []): Pro
     },
   };
 }
+
+/** Watches the event loop: a 2 ms timer; `stop()` ends it and gives the longest gap between two ticks, ms. */
+export function watchEventLoopGaps(): { stop(): number } {
+  let longestMs = 0;
+  let last = performance.now();
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    longestMs = Math.max(longestMs, now - last);
+    last = now;
+  }, 2);
+  return {
+    stop() {
+      clearInterval(ticker);
+      return longestMs;
+    },
+  };
+}
