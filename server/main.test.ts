@@ -4,7 +4,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFakeApi } from "./http/fake-api.ts";
-import { etcdctl, freePort } from "./http/test-util.ts";
+import { etcdctl, freePort, waitFor } from "./http/test-util.ts";
 import { main, onUncaught, type MainIo, type RunningNode, type StartNode } from "./main.ts";
 import { Database } from "bun:sqlite";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -46,10 +46,8 @@ async function flags() {
   return { client, peer, argv: ["--name", "m1", "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `m1=${peer}`] };
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(cond()).toBe(true);
-}
+/** Polls `cond` every 10 ms for up to 5 s. */
+const until = (cond: () => boolean): Promise<void> => waitFor(cond, "the condition", 5000, 10);
 
 describe("main with a fake member", () => {
   test("logs etcd's start-up lines, serves, and stops on a signal with exit 0", async () => {

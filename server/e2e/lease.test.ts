@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Etcd3 } from "etcd3";
 import { cleanup, ETCDCTLS, type EtcdProcess, GO_ETCDCTL, goEtcdctl, ourEtcdctl, startEtcd } from "./harness.ts";
+import { waitFor } from "../http/test-util.ts";
 
 setDefaultTimeout(90_000);
 
@@ -32,20 +33,11 @@ async function get(key: string): Promise<string> {
   return (await goEtcdctl(etcd.endpoint, ["get", key, "--print-value-only"])).stdout;
 }
 
-/** Polls until `cond()` holds; throws after `ms`. */
-async function eventually(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(200);
-  }
-}
-
 test("grant, put --lease, and expiry deletes the key", async () => {
   const id = await grant(1);
   expect((await goEtcdctl(etcd.endpoint, ["put", "exp/k", "v", `--lease=${id}`])).stdout).toBe("OK\n");
   expect(await get("exp/k")).toBe("v\n");
-  await eventually("the key to expire", async () => (await get("exp/k")) === "");
+  await waitFor(async () => (await get("exp/k")) === "", "the key to expire", 20_000, 200);
   const ttl = await goEtcdctl(etcd.endpoint, ["lease", "timetolive", id]);
   expect(ttl.stdout).toBe(`lease ${id} already expired\n`);
 });
@@ -80,7 +72,7 @@ test("lease keep-alive holds a key past its TTL; once stopped the key expires", 
     process.kill(keeper.pid, "SIGTERM");
   }
   expect(await output).toContain(`lease ${id} keepalived with TTL(2)\n`);
-  await eventually("the key to expire after keep-alive stopped", async () => (await get("ka/k")) === "");
+  await waitFor(async () => (await get("ka/k")) === "", "the key to expire after keep-alive stopped", 20_000, 200);
 });
 
 test("our etcdctl keep-alive also keeps the lease, and ends when the lease is revoked", async () => {

@@ -15,6 +15,7 @@ import { Election, type LeaderResponse } from "../../proto/gen/v3electionpb/v3el
 import { Lock } from "../../proto/gen/v3lockpb/v3lock_pb.ts";
 import { bytes, rpcError, settlesWithin, text } from "./clients.ts";
 import { cleanup, type EtcdProcess, ETCDCTLS, GO_ETCDCTL, ourEtcdctlBin, startEtcd } from "./harness.ts";
+import { waitFor } from "../http/test-util.ts";
 
 setDefaultTimeout(60_000);
 
@@ -123,13 +124,8 @@ function observeInto(name: string, seen: string[]): AbortController {
   return ac;
 }
 
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(25);
-  }
-}
+/** Polls `cond` every 25 ms for up to `ms`. */
+const until = (cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> => waitFor(cond, "the condition", ms, 25);
 
 describe("Election service", () => {
   test("campaign, leader, proclaim, observe, resign, hand-over to the next candidate", async () => {

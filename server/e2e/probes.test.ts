@@ -11,6 +11,7 @@ import parse from "parse-prometheus-text-format";
 import { join } from "node:path";
 import { bytes, grpcClients } from "./clients.ts";
 import { cleanup, freePort, goEtcdctl, httpGet, IS_REAL_ETCD, makeTempDir, startEtcd, type EtcdProcess } from "./harness.ts";
+import { waitFor } from "../http/test-util.ts";
 
 setDefaultTimeout(90_000);
 afterAll(cleanup);
@@ -40,14 +41,8 @@ async function twoMembers(): Promise<EtcdProcess[]> {
   return Promise.all([start(0), start(1)]);
 }
 
-async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond().catch(() => false)) return;
-    await Bun.sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** Polls `cond` (a failing request counts as false) every 200 ms for up to 20 s. */
+const until = (what: string, cond: () => Promise<boolean>): Promise<void> => waitFor(() => cond().catch(() => false), what, 20_000, 200);
 
 test("probes pass with a quorum, /health and /readyz fail without one while /livez passes; peer traffic is counted per peer", async () => {
   const [a, b] = await twoMembers();

@@ -178,3 +178,12 @@ export function watchEventLoopGaps(): { stop(): number } {
     },
   };
 }
+
+/** Polls `cond` every `everyMs` (default 20 ms); throws `timed out waiting for <what>` after `ms` (default 15 s). */
+export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 15_000, everyMs = 20): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

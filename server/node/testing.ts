@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EtcdConfig } from "../config.ts";
 import { createLogger, type Logger } from "../log.ts";
-import { freePort } from "../http/test-util.ts";
+import { freePort, waitFor } from "../http/test-util.ts";
 import type { EtcdNode, NodeConfig } from "./etcd-node.ts";
 import { startMember } from "./member.ts";
 import type { EnvTimer, MemberEnv } from "./env.ts";
@@ -50,14 +50,7 @@ export interface Slot {
 /** Settings of a test cluster; node settings apply to every member. */
 export type TestClusterOptions = Partial<NodeConfig> & { token?: string };
 
-/** Polls `cond` every 20 ms; throws `timed out waiting for <what>` after `ms` (default 15 s). */
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { waitFor };
 
 /** A cluster of in-process members. */
 export class TestCluster {

@@ -2,6 +2,7 @@
  * Test helpers for the peer transport: a transport on a loopback port with every callback recorded,
  * message builders and a polling wait. Not used by production code.
  */
+import { waitFor } from "../http/test-util.ts";
 import { createLogger } from "../log.ts";
 import { MessageType, makeMessage, type Message } from "../raft/types.ts";
 import type { MemberRecord } from "../storage/members.ts";
@@ -50,12 +51,8 @@ export function numbered(from: bigint, to: bigint, n: number): Message {
 }
 
 /** Polls `cond` every 5 ms; throws `timed out waiting for <what>` after `ms` (default 10 s). */
-export async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+export function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  return waitFor(cond, what, ms, 5);
 }
 
 /** Connects `a` and `b` both ways and waits until both streams are active. */
