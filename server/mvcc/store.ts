@@ -5,7 +5,7 @@
  *
  * Transactions: the store never begins a top-level SQLite transaction of its own. The
  * caller (server/node) wraps each batch of writes in `db.transaction(...)` together with the
- * applied index. Multi-row writes (txn, delete-range, compact) run inside a SAVEPOINT so a
+ * applied index. Multi-row writes (txn, delete of a range, compact) run inside a SAVEPOINT so a
  * failing write leaves neither SQLite nor the index half-changed.
  *
  * Consistency between SQLite and memory: every etcd error (KeyNotFound, LeaseNotFound,
@@ -508,7 +508,8 @@ export class MvccStore {
    * advance the revision. No etcd errors.
    */
   deleteRange(req: DeleteRangeRequest): WriteResult<DeleteRangeResponse> {
-    return this.write(true, (w) => this.applyDeleteRange(w, req));
+    // One key writes at most one row, which needs no savepoint to be all or nothing.
+    return this.write(req.rangeEnd.length > 0, (w) => this.applyDeleteRange(w, req));
   }
 
   // ---- txn ---------------------------------------------------------------------------
