@@ -101,7 +101,11 @@ export class V2Store {
     this.reset();
     this.index = index;
     this.clusterVersionRecorded = state.clusterVersionRecorded;
-    if (replayed) for (const e of events) for (const n of [e.node, e.prevNode]) if (n?.expirationMs !== undefined) n.ttl = this.ttlSeconds(n.expirationMs);
+    if (replayed) {
+      for (const e of events) {
+        for (const n of [e.node, e.prevNode]) if (n?.expirationMs !== undefined) n.ttl = this.ttlSeconds(n.expirationMs);
+      }
+    }
     this.hub.history.restore(events, index);
     for (const r of rows) {
       const [dirName, name] = splitPath(r.path);
