@@ -86,7 +86,7 @@ export async function hashKV(store: MvccStore, rev: number, nextTurn?: (fn: () =
  * Tables left out: those that are not the replicated state machine, and the v2 store's, which
  * etcd 3.4 keeps outside its bbolt backend (so its Hash never covers them).
  */
-const NOT_HASHED = new Set(["raft_log", "hard_state", "meta", "v2_nodes", "v2_state"]);
+const NOT_HASHED = new Set(["raft_log", "hard_state", "meta", "v2_events", "v2_nodes", "v2_state"]);
 
 /** Hash of the backend's state-machine tables (see the file comment); synchronous. */
 export function hashBackend(db: Database): number {

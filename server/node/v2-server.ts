@@ -55,14 +55,13 @@ export class V2Server {
   constructor(private readonly deps: V2ServerDeps) {
     this.tables = new V2Tables(deps.db);
     this.store = new V2Store(() => deps.env.now(), this.tables);
-    this.reload();
+    this.store.load(this.tables.load(), true);
     this.syncTimer = deps.env.setInterval(() => this.sync(), SYNC_INTERVAL_MS);
   }
 
-  /** Rebuilds the store from the tables (start-up, after a snapshot was installed). */
+  /** Rebuilds the store and its event history from the tables after a snapshot was installed. */
   reload(): void {
-    const { rows, index, clusterVersionRecorded } = this.tables.load();
-    this.store.load(rows, index, clusterVersionRecorded);
+    this.store.load(this.tables.load());
   }
 
   stop(): void {

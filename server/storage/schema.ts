@@ -15,8 +15,9 @@
  *   see server/storage/auth.ts. The auth store's enabled flag and revision live in `meta`.
  * - `alarms`: raised alarms, one row per (member, alarm type) (etcd's `alarm` bucket); see
  *   server/alarm/store.ts.
- * - `v2_nodes`, `v2_state`: the v2 keys store (`--enable-v2`, etcd's v2store kept in its
- *   snapshots), one row per directory or file, and the store's index; see server/v2store/tables.ts.
+ * - `v2_nodes`, `v2_state`, `v2_events`: the v2 keys store (`--enable-v2`, etcd's v2store kept in
+ *   its snapshots), one row per directory or file, the store's index, and the watcher hub's last
+ *   1000 events; see server/v2store/tables.ts.
  * - `applied_requests`: the request IDs of recently applied entries, so that a proposal delivered
  *   twice is applied once (ours; etcd has none); see server/node/applied-requests.ts.
  */
@@ -98,6 +99,13 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS v2_state (
      key TEXT PRIMARY KEY,
      value INTEGER NOT NULL
+   )`,
+  // The v2 watcher hub's event history (etcd's EventHistory, 1000 events): slot is idx % 1000, so
+  // writing an event replaces the one 1000 indexes older; event: the event as JSON (tables.ts).
+  `CREATE TABLE IF NOT EXISTS v2_events (
+     slot INTEGER PRIMARY KEY,
+     idx INTEGER NOT NULL,
+     event TEXT NOT NULL
    )`,
   // idx: the Raft index of the entry; id: its request ID (InternalRaftRequest.ID or ConfChange ID) as int64.
   `CREATE TABLE IF NOT EXISTS applied_requests (

@@ -39,7 +39,7 @@ describe("openBackend", () => {
         .query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .all()
         .map((r) => (r as { name: string }).name);
-      expect(tables).toEqual(["alarms", "applied_requests", "auth_roles", "auth_users", "hard_state", "kv", "leases", "members", "meta", "raft_log", "removed_members", "v2_nodes", "v2_state"]);
+      expect(tables).toEqual(["alarms", "applied_requests", "auth_roles", "auth_users", "hard_state", "kv", "leases", "members", "meta", "raft_log", "removed_members", "v2_events", "v2_nodes", "v2_state"]);
     } finally {
       db.close();
     }

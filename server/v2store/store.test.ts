@@ -146,31 +146,89 @@ describe("watcher hub", () => {
 });
 
 describe("persistence", () => {
-  test("the v2_* tables rebuild the same store", () => {
+  /** A store writing through the v2_* tables of an in-memory backend. */
+  function persisted(): { db: Database; tables: V2Tables; s: V2Store } {
     const db = new Database(":memory:");
     createSchema(db);
     const tables = new V2Tables(db);
-    const s = store(() => T0, tables);
+    return { db, tables, s: store(() => T0, tables) };
+  }
+
+  test("the v2_* tables rebuild the same store", () => {
+    const { db, tables, s } = persisted();
     s.set("/a/b/c", false, "1", NONE);
     s.set("/t", false, "2", { expireMs: T0 + 5000 });
     s.create("/q", false, "x", true, NONE);
     s.set("/gone/x", false, "3", NONE);
     s.delete("/gone", true, true);
     s.compareAndSwap("/t", "2", 0, "3", { expireMs: T0 + 6000 });
-    const { rows, index } = tables.load();
+    const state = tables.load();
     const copy = store(() => T0);
-    copy.load(rows, index);
+    copy.load(state);
     expect(eventJson(copy.get("/", true, true))).toBe(eventJson(s.get("/", true, true)));
     expect(copy.index).toBe(s.index);
     expect(copy.hasTtlKeys()).toBe(true);
-    expect(rows.map((r) => r.path)).toEqual(["/a", "/a/b", "/a/b/c", "/q", "/q/00000000000000000003", "/t"]);
-    // History does not survive the load: an older watch is told so instead of waiting.
-    expect(error(() => copy.watch("/t", false, false, 3)).toJSON()).toEqual({
+    expect(state.rows.map((r) => r.path)).toEqual(["/a", "/a/b", "/a/b/c", "/q", "/q/00000000000000000003", "/t"]);
+    expect(copy.watch("/t", false, false, 0).sinceIndex).toBe(s.index + 1);
+  });
+
+  /** The first event at or after `since` for `key`, as answered (JSON and X-Etcd-Index). */
+  async function waited(st: V2Store, key: string, since: number, recursive = false): Promise<string> {
+    const e = await st.watch(key, recursive, false, since).next();
+    return `${e?.etcdIndex} ${e && eventJson(e)}`;
+  }
+
+  test("the event history survives the load, the same waits get the same answers", async () => {
+    const { db, tables, s } = persisted();
+    s.set("/k", false, "1", NONE);
+    s.set("/t", false, "x", { expireMs: T0 + 100_000 });
+    s.set("/t", false, "", { expireMs: T0 + 200_000, refresh: true });
+    s.update("/k", "2", NONE);
+    s.set("/d/x", false, "1", NONE);
+    s.delete("/d", true, true);
+    s.recordInternal("member", "create");
+    s.set("/k", false, "3", NONE);
+    const waits: [string, number, boolean][] = [["/k", 1, false], ["/k", 2, false], ["/t", 1, false], ["/d/x", 6, false], ["/", 3, true], ["/", 7, true]];
+    const before = await Promise.all(waits.map(([k, i, r]) => waited(s, k, i, r)));
+    const copy = store(() => T0, tables);
+    copy.load(tables.load());
+    expect(await Promise.all(waits.map(([k, i, r]) => waited(copy, k, i, r)))).toEqual(before);
+    expect(before[2]).toBe(`8 {"action":"set","node":{"key":"/t","value":"x","expiration":"${rfc3339Nano(T0 + 100_000)}","ttl":100,"modifiedIndex":2,"createdIndex":2}}`);
+    // The refresh at 3 is history but never an answer; the internal record at 7 matches no key.
+    expect([before[4], before[5]].map((a) => a.slice(0, 30))).toEqual(['8 {"action":"update","node":{"', '8 {"action":"set","node":{"key']);
+    // Loaded as at start-up: TTLs are counted again from the clock now, as etcd's WAL replay does.
+    const later = store(() => T0 + 30_500, tables);
+    later.load(tables.load(), true);
+    expect(await waited(later, "/t", 1)).toContain(`"ttl":70,`);
+    // The loaded store goes on recording: a write after the load is history for the next one.
+    const set = copy.set("/k", false, "4", NONE);
+    const again = store(() => T0, tables);
+    again.load(tables.load());
+    expect(await waited(again, "/k", 9)).toBe(`9 ${eventJson(set)}`);
+  });
+
+  test("the tables keep the last 1000 events; without them a past index is 401", () => {
+    const { db, tables, s } = persisted();
+    for (let i = 0; i < 1100; i++) s.set("/k", false, String(i), NONE);
+    expect(db.query("SELECT count(*) AS n FROM v2_events").get()).toEqual({ n: 1000 });
+    const copy = store(() => T0);
+    copy.load(tables.load());
+    expect(error(() => copy.watch("/k", false, false, 100)).toJSON()).toEqual(error(() => s.watch("/k", false, false, 100)).toJSON());
+    expect(copy.hub.history.startIndex).toBe(101);
+    // Only the run of indexes that ends at the store's index is history.
+    db.run("DELETE FROM v2_events WHERE idx = 1050");
+    const gap = store(() => T0);
+    gap.load(tables.load());
+    expect(gap.hub.history.startIndex).toBe(1051);
+    // A data dir written before the history was kept (no v2_events rows): an older watch is told so instead of waiting.
+    db.run("DELETE FROM v2_events");
+    const bare = store(() => T0);
+    bare.load(tables.load());
+    expect(error(() => bare.watch("/k", false, false, 1100)).toJSON()).toEqual({
       errorCode: 401,
       message: "The event in requested index is outdated and cleared",
-      cause: `the requested history has been cleared [${s.index + 1}/3]`,
-      index: s.index,
+      cause: "the requested history has been cleared [1101/1100]",
+      index: 1100,
     });
-    expect(copy.watch("/t", false, false, 0).sinceIndex).toBe(s.index + 1);
   });
 });

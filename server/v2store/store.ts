@@ -13,7 +13,7 @@
 import { V2Code, V2Error } from "./errors.ts";
 import type { NodeExtern, V2Action, V2Event } from "./event.ts";
 import { V2Stats, type StatName } from "./stats.ts";
-import type { V2Persistence, V2Row } from "./tables.ts";
+import type { V2Persistence, V2Row, V2State } from "./tables.ts";
 import { WatcherHub, type V2Watcher } from "./watcher-hub.ts";
 import { cleanPath, joinPath, splitPath } from "./path.ts";
 
@@ -67,7 +67,7 @@ export class V2Store {
   private root!: V2Node;
   /** The store index (etcd's CurrentIndex). */
   index = 0;
-  readonly hub = new WatcherHub();
+  readonly hub: WatcherHub;
   readonly stats = new V2Stats();
   /** `etcd_debugging_store_*` counters (etcd's v2store/metrics.go): reads and writes by action, expiries, watch requests. */
   readonly metrics = { reads: new Map<string, number>(), writes: new Map<string, number>(), expires: 0, watchRequests: 0 };
@@ -80,6 +80,7 @@ export class V2Store {
     private readonly nowMs: () => number,
     private readonly persist?: V2Persistence,
   ) {
+    this.hub = new WatcherHub(persist && ((e) => persist.addEvent(e)));
     this.reset();
   }
 
@@ -90,16 +91,22 @@ export class V2Store {
   }
 
   /**
-   * Replaces the whole tree with `rows` (parents first) and `index`: at start-up and after a
-   * snapshot. Watchers are kept; the event history is not kept in the tables, so it starts
-   * after `index` (etcd keeps it in its snapshots: a watch from an index before the load gets
-   * 401 here where etcd may still answer it).
+   * Replaces the whole tree and the event history with `state`: at start-up and after a snapshot
+   * (etcd's store.Recovery). Watchers are kept. `replayed` (start-up): the events' `ttl` fields
+   * are computed again with the clock now, as etcd's are when it applies its WAL entries again
+   * at start-up; without it (a received snapshot) they stay as recorded, as in etcd's snapshot.
    */
-  load(rows: V2Row[], index: number, clusterVersionRecorded = false): void {
+  load(state: V2State, replayed = false): void {
+    const { rows, index, events } = state;
     this.reset();
     this.index = index;
-    this.clusterVersionRecorded = clusterVersionRecorded;
-    this.hub.history.resetAt(index);
+    this.clusterVersionRecorded = state.clusterVersionRecorded;
+    if (replayed) {
+      for (const e of events) {
+        for (const n of [e.node, e.prevNode]) if (n?.expirationMs !== undefined) n.ttl = this.ttlSeconds(n.expirationMs);
+      }
+    }
+    this.hub.history.restore(events, index);
     for (const r of rows) {
       const [dirName, name] = splitPath(r.path);
       const parent = this.lookup(dirName);
@@ -530,9 +537,14 @@ export class V2Store {
   /** Sets `expirationMs` and `ttl` (seconds left, rounded up) of a node with an expiry time. */
   private setTtl(out: NodeExtern, n: V2Node): void {
     if (n.expireMs === 0) return;
-    const leftMs = n.expireMs - this.nowMs();
     out.expirationMs = n.expireMs;
-    out.ttl = Math.trunc(leftMs / 1000) + (leftMs % 1000 > 0 ? 1 : 0);
+    out.ttl = this.ttlSeconds(n.expireMs);
+  }
+
+  /** Seconds left until `expireMs`, rounded up (etcd's expirationAndTTL; negative once past). */
+  private ttlSeconds(expireMs: number): number {
+    const leftMs = expireMs - this.nowMs();
+    return Math.trunc(leftMs / 1000) + (leftMs % 1000 > 0 ? 1 : 0);
   }
 
   /** The JSON of `/v2/stats/store`. */

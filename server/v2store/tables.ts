@@ -1,11 +1,15 @@
 /**
- * The v2 store's rows in the member's SQLite backend (tables `v2_nodes` and `v2_state`, created
- * by server/storage/schema.ts). Every change is written by the applier inside the apply
- * transaction, so the store and the applied index are durable together; the tables travel in
- * Raft snapshots with the other state tables (server/node/snapshot-restore.ts) and in
- * `etcdctl backup` (which copies `v2_*`).
+ * The v2 store's rows in the member's SQLite backend (tables `v2_nodes`, `v2_state` and
+ * `v2_events`, created by server/storage/schema.ts). Every change, and the event it makes, is
+ * written by the applier inside the apply transaction, so the store, its watch history and the
+ * applied index are durable together; the tables travel in Raft snapshots with the other state
+ * tables (server/node/snapshot-restore.ts) and in `etcdctl backup` (which copies `v2_*`).
+ * etcd 3.4 gets the same from its v2 snapshot (store.Save: the tree and the watcher hub's
+ * EventHistory) plus the WAL entries after it, applied again at start-up.
  */
 import type { Database, Statement } from "bun:sqlite";
+import { eventIndex, type V2Event } from "./event.ts";
+import { HISTORY_EVENTS } from "./watcher-hub.ts";
 
 /** One stored node; `expireMs` 0 means permanent. */
 export interface V2Row {
@@ -25,6 +29,22 @@ export interface V2Persistence {
   setIndex(index: number): void;
   /** Records that the cluster version was set (see V2Store.recordClusterVersion). */
   setClusterVersionRecorded(): void;
+  /** Keeps `e` in the event history, replacing the one {@link HISTORY_EVENTS} indexes older. */
+  addEvent(e: V2Event): void;
+}
+
+/** What the tables hold: the tree's rows (parents first), the index, the cluster-version flag and the last events (oldest first). */
+export interface V2State {
+  rows: V2Row[];
+  index: number;
+  clusterVersionRecorded: boolean;
+  /** At most {@link HISTORY_EVENTS}, with indexes in (index - HISTORY_EVENTS, index]. */
+  events: V2Event[];
+}
+
+/** An event as kept in `v2_events` (the event without its etcdIndex, which is the store's when answered). */
+function eventRecord(e: V2Event): string {
+  return JSON.stringify({ action: e.action, node: e.node, prevNode: e.prevNode, refresh: e.refresh });
 }
 
 /** The `v2_*` tables of a member's backend. */
@@ -33,6 +53,7 @@ export class V2Tables implements V2Persistence {
   private readonly remove: Statement;
   private readonly writeIndex: Statement;
   private readonly writeVersion: Statement;
+  private readonly writeEvent: Statement;
 
   constructor(private readonly db: Database) {
     this.upsert = db.query(
@@ -42,6 +63,11 @@ export class V2Tables implements V2Persistence {
     this.remove = db.query(`DELETE FROM v2_nodes WHERE path = ?1 OR (path >= ?1 || '/' AND path < ?1 || '0')`);
     this.writeIndex = db.query(`INSERT OR REPLACE INTO v2_state (key, value) VALUES ('index', ?)`);
     this.writeVersion = db.query(`INSERT OR REPLACE INTO v2_state (key, value) VALUES ('cluster_version', 1)`);
+    this.writeEvent = db.query(`INSERT OR REPLACE INTO v2_events (slot, idx, event) VALUES (?1 % ${HISTORY_EVENTS}, ?1, ?2)`);
+  }
+
+  addEvent(e: V2Event): void {
+    this.writeEvent.run(eventIndex(e), eventRecord(e));
   }
 
   setClusterVersionRecorded(): void {
@@ -60,8 +86,8 @@ export class V2Tables implements V2Persistence {
     this.writeIndex.run(index);
   }
 
-  /** Every row, parents before children (a path sorts after its prefix), the index and the cluster-version flag. */
-  load(): { rows: V2Row[]; index: number; clusterVersionRecorded: boolean } {
+  /** Every row, parents before children (a path sorts after its prefix), the index, the cluster-version flag and the history. */
+  load(): V2State {
     const rows = this.db
       .query<{ path: string; dir: number; value: string; created_index: number; modified_index: number; expire_ms: number }, []>(
         "SELECT path, dir, value, created_index, modified_index, expire_ms FROM v2_nodes ORDER BY path",
@@ -76,6 +102,11 @@ export class V2Tables implements V2Persistence {
         expireMs: r.expire_ms,
       }));
     const state = (key: string) => this.db.query<{ value: number }, [string]>("SELECT value FROM v2_state WHERE key = ?").get(key)?.value;
-    return { rows, index: state("index") ?? 0, clusterVersionRecorded: state("cluster_version") === 1 };
+    const index = state("index") ?? 0;
+    const events = this.db
+      .query<{ idx: number; event: string }, [number, number]>("SELECT idx, event FROM v2_events WHERE idx > ? AND idx <= ? ORDER BY idx")
+      .all(index - HISTORY_EVENTS, index)
+      .map((r) => ({ ...(JSON.parse(r.event) as Omit<V2Event, "etcdIndex">), etcdIndex: r.idx }));
+    return { rows, index, clusterVersionRecorded: state("cluster_version") === 1, events };
   }
 }

@@ -89,14 +89,19 @@ export class EventHistory {
   }
 
   /**
-   * Drops every event: the store was loaded at `index` (start-up, snapshot). A watch from `index`
-   * or before then fails with 401, as for events pushed out of history, rather than waiting and
-   * silently missing the changes up to `index`.
+   * Replaces the history with `events` (oldest first) of a store loaded at `index` (start-up,
+   * snapshot; etcd's Recovery restores its saved EventHistory). Only the run of consecutive
+   * indexes ending at `index` is kept: a watch from before it, or from `index` or before when
+   * there is none (a data dir written before the history was kept), fails with 401 as for events
+   * pushed out of history, rather than waiting and silently missing those changes.
    */
-  resetAt(index: number): void {
-    this.events = [];
-    this.startIndex = index + 1;
+  restore(events: V2Event[], index: number): void {
+    let first = events.length;
+    while (first > 0 && eventIndex(events[first - 1]!) === index - (events.length - first)) first--;
+    const kept = events.slice(Math.max(first, events.length - this.capacity));
+    this.events = kept;
     this.lastIndex = index;
+    this.startIndex = kept.length > 0 ? eventIndex(kept[0]!) : index + 1;
   }
 
   /**
@@ -130,6 +135,9 @@ export class WatcherHub {
   /** Watchers registered now (`watchers` in /v2/stats/store). */
   count = 0;
 
+  /** `recorded`: told of every event added to history (the store persists them). */
+  constructor(private readonly recorded?: (e: V2Event) => void) {}
+
   /**
    * Watches `key` from `sinceIndex`; `storeIndex` is the store's index now.
    * @throws V2Error 401 when `sinceIndex` is older than the history
@@ -162,11 +170,12 @@ export class WatcherHub {
   /** Records a TTL refresh in history without waking watchers (etcd's watcherHub.add). */
   add(e: V2Event): void {
     this.history.add(e);
+    this.recorded?.(e);
   }
 
   /** Records `e` and notifies the watchers of its key and of every ancestor. */
   notify(e: V2Event): void {
-    this.history.add(e);
+    this.add(e);
     let curr = "/";
     this.notifyWatchers(e, curr, false);
     for (const segment of e.node.key.split("/")) {

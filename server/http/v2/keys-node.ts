@@ -26,11 +26,13 @@ export function isFastKeysTarget(method: string, url: string): boolean {
   if (!Number.isNaN(next) && next !== 0x2f /* / */ && next !== 0x3f /* ? */) return false;
   if (url.includes("\\") || url.includes("#")) return false;
   const path = url.split("?", 1)[0]!;
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    return false;
+  let decoded = path;
+  if (path.includes("%")) {
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      return false;
+    }
   }
   return goMuxCleanPath(decoded) === decoded;
 }
@@ -52,12 +54,14 @@ function readText(req: IncomingMessage): Promise<string> {
 function writeAnswer(res: ServerResponse, a: KeysAnswer): void {
   const headers: Record<string, string | number> = {};
   for (const name of Object.keys(a.headers).sort()) headers[name] = a.headers[name]!;
-  headers["content-length"] = a.body === null ? 0 : Buffer.byteLength(a.body);
+  // Encoded once: its length is the Content-Length, and node:http writes the bytes as they are.
+  const body = a.body === null ? undefined : Buffer.from(a.body);
+  headers["content-length"] = body?.length ?? 0;
   // Head and body in one send: corked, node:http's writes to the socket go out together.
   const socket = res.socket;
   socket?.cork();
   res.writeHead(a.status, headers);
-  res.end(a.body ?? undefined);
+  res.end(body);
   socket?.uncork();
 }
 
