@@ -119,6 +119,19 @@ test("a lone member's puts are all fsynced (each Ready appends and applies them)
   expect(syncLevel((node as unknown as { db: Database }).db)).toBe(2);
 });
 
+test("a lone member keeps no applied write in memory: the log's tail holds at most 2 × 1024 entries, the proposed requests are forgotten", async () => {
+  const { node } = await open();
+  const internals = node as unknown as { raftStorage: { tail: { data: Uint8Array }[] }; sm: { proposed: WeakMap<Uint8Array, unknown> } };
+  for (let i = 0; i < 50; i++) {
+    await Promise.all(Array.from({ length: 64 }, (_, j) => node.put(create(PutRequestSchema, { key: enc.encode(`t${j}`), value: enc.encode("v") }))));
+  }
+  const tail = internals.raftStorage.tail;
+  expect(node.status().raftIndex).toBeGreaterThan(3200n);
+  expect(tail.length).toBeGreaterThanOrEqual(1024);
+  expect(tail.length).toBeLessThanOrEqual(2048);
+  expect(tail.filter((e) => internals.sm.proposed.has(e.data))).toEqual([]);
+});
+
 test("Defragment drops the Raft log a lone member no longer needs, and the member restarts with its data", async () => {
   const first = await open();
   const value = new Uint8Array(512).fill(7);

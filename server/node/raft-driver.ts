@@ -247,6 +247,19 @@ export class RaftDriver {
     return storage.firstIndex() - before;
   }
 
+  /**
+   * The highest log index this member no longer needs in memory (server/storage/raft-storage.ts
+   * releaseTail): applied here and, on a leader, acknowledged by every follower (a follower
+   * further behind is sent entries from SQLite, or a snapshot).
+   */
+  private releasableIndex(applied: number): number {
+    const raft = this.raw.raft;
+    if (raft.state !== StateType.Leader) return applied;
+    let index = applied;
+    for (const [id, pr] of raft.prs.progress) if (id !== this.opts.id) index = Math.min(index, pr.match);
+    return index;
+  }
+
   /** Current Raft term (cheap: no status snapshot). */
   get term(): number {
     return this.raw.raft.term;
@@ -525,6 +538,7 @@ export class RaftDriver {
     // (PRAGMA synchronous takes effect when prepared: run afresh each time, never as a cached statement.)
     const relaxed = this.syncLevel >= SQLITE_SYNCHRONOUS_FULL && !rd.mustSync && !rd.snapshot;
     if (relaxed) db.run("PRAGMA synchronous = NORMAL");
+    let applied = applier.appliedIndex;
     try {
       db.transaction(() => {
         let snapshotNow = false;
@@ -539,7 +553,7 @@ export class RaftDriver {
         storage.append(rd.entries);
         if (rd.hardState) storage.setHardState(rd.hardState);
         this.phase = "failed to apply committed entries";
-        const applied = applier.applyEntries(rd.committedEntries, (cc, accepted) => {
+        applied = applier.applyEntries(rd.committedEntries, (cc, accepted) => {
           this.raw.applyConfChange(accepted ? cc : { ...cc, nodeId: None });
           snapshotNow = true;
         });
@@ -552,6 +566,7 @@ export class RaftDriver {
         }
         this.phase = "failed to commit the Raft Ready transaction";
       })();
+      storage.releaseTail(this.releasableIndex(applied));
     } finally {
       if (relaxed) db.run(`PRAGMA synchronous = ${this.syncLevel}`);
       image?.detach();

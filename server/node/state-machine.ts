@@ -267,7 +267,11 @@ export class MemberStateMachine implements ApplyTarget {
    */
   private applyCommitted(e: Entry): void {
     // The proposer's own request when this member proposed it (the same bytes, not decoded again).
-    const req = this.proposed.get(e.data) ?? fromBinary(InternalRaftRequestSchema, e.data);
+    // Forgotten once applied: the entry's bytes stay in the Raft log's in-memory tail for a
+    // while, and would keep the decoded request alive with them.
+    const mine = this.proposed.get(e.data);
+    if (mine) this.proposed.delete(e.data);
+    const req = mine ?? fromBinary(InternalRaftRequestSchema, e.data);
     if (!this.requests.firstTime(req.ID, e.index)) {
       this.o.logger.info("skipped an entry whose request was applied already", { index: e.index, "request-id": req.ID.toString(16) });
       return;

@@ -87,6 +87,22 @@ test("large entries: the in-memory tail keeps only part of them (64 MiB), the re
   expect(internals.tailBytes).toBe(internals.tail.reduce((n, e) => n + e.data.length, 0));
 });
 
+test("releaseTail: released entries leave memory but not SQLite; the latest 1024 and unreleased ones stay in memory", () => {
+  const { storage } = open();
+  const internals = storage as unknown as { tail: Entry[]; tailBytes: number };
+  for (let i = 1; i <= 3000; i++) storage.append([entry(i, 1)]);
+  storage.releaseTail(100);
+  expect(internals.tail.length).toBe(3000);
+  storage.releaseTail(2500);
+  expect(internals.tail[0]!.index).toBe(3000 - 1024 + 1);
+  expect(internals.tail.length).toBe(1024);
+  expect(internals.tailBytes).toBe(internals.tail.reduce((n, e) => n + e.data.length, 0));
+  expect(storage.entries(1, 3001, Infinity).map((e) => e.index)).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+  expect([storage.term(1), storage.term(3000)]).toEqual([1, 1]);
+  storage.append([entry(3000, 2), entry(3001, 2)]);
+  expect(storage.entries(2999, 3002, Infinity).map((e) => [e.index, e.term])).toEqual([[2999, 1], [3000, 2], [3001, 2]]);
+});
+
 test("applySnapshot empties the log at the snapshot position; a snapshot carries no data (the transport sends the image)", () => {
   const { storage, db } = open();
   storage.append([entry(1, 1), entry(2, 1)]);

@@ -25,6 +25,12 @@ const { snapIndex: SNAP_INDEX, snapTerm: SNAP_TERM, confState: CONF_STATE, compa
 
 /** Entries kept in the in-memory tail, at most. */
 const TAIL_ENTRIES = 20000;
+/**
+ * Entries the tail keeps at its end even when the caller released them (see releaseTail): Raft
+ * looks up the terms of the latest entries and probes followers a little way back, and those
+ * reads should not go to SQLite. 1024 entries of a 256 B put are about 0.4 MB.
+ */
+const TAIL_MIN_ENTRIES = 1024;
 /** Entry data kept in the in-memory tail, bytes at most (large values must not pin the log in memory). */
 const TAIL_BYTES = 64 * 1024 * 1024;
 
@@ -144,6 +150,21 @@ export class SqliteRaftStorage implements Storage {
     }
     if (this.tail.length > TAIL_ENTRIES || this.tailBytes > TAIL_BYTES) this.trimTail();
     this.last = entries[entries.length - 1]!.index;
+  }
+
+  /**
+   * Lets the in-memory tail forget the entries up to `index` (they stay in SQLite, where
+   * entries() and term() still read them): the caller needs them no more, having applied them
+   * and, as a leader, seen every follower acknowledge them. The last TAIL_MIN_ENTRIES stay. The
+   * tail is copied only when at least as many entries go as stay, so that releasing a few
+   * entries per Ready costs O(1) per entry.
+   */
+  releaseTail(index: number): void {
+    const tailStart = this.last - this.tail.length + 1;
+    const drop = Math.min(index, this.last - TAIL_MIN_ENTRIES) - tailStart + 1;
+    if (drop <= 0 || drop < this.tail.length - drop) return;
+    this.tailBytes -= dataBytes(this.tail.slice(0, drop));
+    this.tail = this.tail.slice(drop);
   }
 
   /** Drops the tail's older half (by count and by bytes); those entries are read from SQLite. */
