@@ -12,6 +12,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import { type RangeResponse, RangeResponseSchema, type ResponseHeader } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
 import { varintSize } from "./header-wire.ts";
+import { ProtoWriter } from "../raft/proto-writer.ts";
 
 /** Bytes of the varint of an int64/uint64 field value (negative: 10 bytes, two's complement). */
 function int64Size(v: bigint): number {
@@ -22,50 +23,6 @@ function int64Size(v: bigint): number {
 /** Bytes of a length-delimited field with a one-byte tag: tag + length varint + payload. */
 function delimitedSize(len: number): number {
   return 1 + varintSize(len) + len;
-}
-
-/** Writes protobuf into a preallocated buffer; `pos` is the next byte to write. */
-class Writer {
-  pos = 0;
-  constructor(readonly buf: Uint8Array) {}
-
-  /** A varint of a number in [0, 2^53). */
-  number(v: number): void {
-    const b = this.buf;
-    while (v >= 128) {
-      b[this.pos++] = (v % 128) | 128;
-      v = Math.floor(v / 128);
-    }
-    b[this.pos++] = v;
-  }
-
-  /** A varint of an int64/uint64 value (negative: 64-bit two's complement). */
-  bigint(v: bigint): void {
-    if (v >= 0n && v < 9007199254740992n) return this.number(Number(v));
-    let u = BigInt.asUintN(64, v);
-    const b = this.buf;
-    while (u >= 128n) {
-      b[this.pos++] = Number(u & 127n) | 128;
-      u >>= 7n;
-    }
-    b[this.pos++] = Number(u);
-  }
-
-  /** A tag byte (field number < 16) followed by a varint field value, unless it is 0. */
-  varintField(tag: number, v: bigint): void {
-    if (v === 0n) return;
-    this.buf[this.pos++] = tag;
-    this.bigint(v);
-  }
-
-  /** A tag byte and length-delimited bytes, unless they are empty. */
-  bytesField(tag: number, v: Uint8Array): void {
-    if (v.length === 0) return;
-    this.buf[this.pos++] = tag;
-    this.number(v.length);
-    this.buf.set(v, this.pos);
-    this.pos += v.length;
-  }
 }
 
 function optionalVarintSize(v: bigint): number {
@@ -114,7 +71,7 @@ export function encodeRangeResponse(r: RangeResponse): Uint8Array {
   if (r.more) size += 2;
   size += optionalVarintSize(r.count);
 
-  const w = new Writer(new Uint8Array(size));
+  const w = new ProtoWriter(new Uint8Array(size));
   if (r.header) {
     const h = r.header;
     w.buf[w.pos++] = (1 << 3) | 2;

@@ -4,7 +4,8 @@ import { MemoryStorage } from "./memory-storage.ts";
 import { RawNode, type Ready, SnapshotStatus } from "./node.ts";
 import { Prng } from "./prng.ts";
 import { RaftError } from "./errors.ts";
-import { decodeConfChange, decodeMessage, encodeMessage } from "./wire.ts";
+import { decodeConfChange } from "./wire.ts";
+import { decodeMessage, encodeMessage } from "./message-codec.ts";
 import { ConfChangeType, type Entry, EntryType, type Message, MessageType, type NodeId, StateType, makeMessage } from "./types.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);

@@ -1,7 +1,7 @@
 /**
  * Conversions between the core's plain objects (types.ts; numbers for terms/indexes) and the protobuf
- * messages of proto/raftpb/raft.proto (bigint for every uint64), plus binary encode/decode helpers for the
- * transport and for conf change entry payloads.
+ * messages of proto/raftpb/raft.proto (bigint for every uint64), plus binary encode/decode helpers for
+ * conf change entry payloads. The transport's Raft messages are encoded by message-codec.ts.
  *
  * Errors: decode functions throw the protobuf runtime's Error on malformed bytes; toNumber throws a
  * RangeError for values above Number.MAX_SAFE_INTEGER (never produced by a sane log).
@@ -103,16 +103,6 @@ export function messageFromProto(m: pb.Message): Message {
     rejectHint: toNumber(m.rejectHint),
     context: m.context,
   };
-}
-
-/** Encodes a message for the transport (raftpb.Message bytes). */
-export function encodeMessage(m: Message): Uint8Array {
-  return toBinary(pb.MessageSchema, messageToProto(m));
-}
-
-/** Decodes raftpb.Message bytes. Throws on malformed input. */
-export function decodeMessage(bytes: Uint8Array): Message {
-  return messageFromProto(fromBinary(pb.MessageSchema, bytes));
 }
 
 /** Encodes a conf change as the data of an EntryConfChange entry. */

@@ -5,7 +5,7 @@
  * directions. Each member gets a {@link RaftMessageSink} like the real transport's.
  */
 import type { Prng } from "../raft/prng.ts";
-import { decodeMessage, encodeMessage } from "../raft/wire.ts";
+import { decodeMessage, encodeMessage } from "../raft/message-codec.ts";
 import { MessageType, type Message } from "../raft/types.ts";
 import type { RaftMessageSink } from "../node/peer-link.ts";
 import type { Owner, SimScheduler } from "./scheduler.ts";

@@ -9,6 +9,7 @@ import { create } from "@bufbuild/protobuf";
 import type { Logger } from "../log.ts";
 import { MessageType, type Message } from "../raft/types.ts";
 import { messageFromProto } from "../raft/wire.ts";
+import { decodeMessage } from "../raft/message-codec.ts";
 import { raftMessageSize } from "../raft/message-size.ts";
 import {
   Peer,
@@ -69,8 +70,8 @@ function addressedToUs(msg: Message, from: bigint, self: ReceiverContext): boole
 /** Converts and delivers the messages of one batch (see addressedToUs). */
 function deliverBatch(batch: MessageBatch, from: bigint, self: ReceiverContext): void {
   let bytes = 0;
-  for (const pm of batch.messages) {
-    const msg = messageFromProto(pm);
+  for (const encoded of batch.messages) {
+    const msg = decodeMessage(encoded);
     if (self.counters) bytes += raftMessageSize(msg);
     if (addressedToUs(msg, from, self)) self.deliver(msg);
   }

@@ -10,6 +10,7 @@ import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect
 import type { Logger } from "../log.ts";
 import { EMPTY_BYTES, MessageType, type Message } from "../raft/types.ts";
 import { messageToProto } from "../raft/wire.ts";
+import { encodeMessage } from "../raft/message-codec.ts";
 import { raftMessagesSize } from "../raft/message-size.ts";
 import { MessageBatchSchema, Peer, SnapshotChunkSchema, type MessageBatch, type SnapshotChunk } from "../../proto/gen/etcdts/peer_pb.ts";
 import { CLUSTER_ID_HEADER, REFUSALS, hexId, requestHeaders } from "./headers.ts";
@@ -276,7 +277,7 @@ export class RemotePeer {
       const msgs = n === this.queue.length ? this.queue : this.queue.slice(0, n);
       this.queue = n === this.queue.length ? [] : this.queue.slice(n);
       this.inflight = msgs;
-      const batch = create(MessageBatchSchema, { messages: msgs.map(messageToProto) });
+      const batch = create(MessageBatchSchema, { messages: msgs.map(encodeMessage) });
       // The generator resumes once the stream took the batch: that wait is the appends' write time.
       const writeStart = performance.now();
       yield batch;

@@ -24,18 +24,20 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file etcdts/peer.proto.
  */
 export const file_etcdts_peer: GenFile = /*@__PURE__*/
-  fileDesc("ChFldGNkdHMvcGVlci5wcm90bxIJZXRjZHRzLnYxIjEKDE1lc3NhZ2VCYXRjaBIhCghtZXNzYWdlcxgBIAMoCzIPLnJhZnRwYi5NZXNzYWdlIhAKDlN0cmVhbUFjY2VwdGVkIlMKDVNuYXBzaG90Q2h1bmsSIAoHbWVzc2FnZRgBIAEoCzIPLnJhZnRwYi5NZXNzYWdlEhIKCnRvdGFsX3NpemUYAiABKAQSDAoEZGF0YRgDIAEoDCISChBTbmFwc2hvdFJlY2VpdmVkMo0BCgRQZWVyEkAKBlN0cmVhbRIXLmV0Y2R0cy52MS5NZXNzYWdlQmF0Y2gaGS5ldGNkdHMudjEuU3RyZWFtQWNjZXB0ZWQoATABEkMKCFNuYXBzaG90EhguZXRjZHRzLnYxLlNuYXBzaG90Q2h1bmsaGy5ldGNkdHMudjEuU25hcHNob3RSZWNlaXZlZCgBYgZwcm90bzM", [file_raftpb_raft]);
+  fileDesc("ChFldGNkdHMvcGVlci5wcm90bxIJZXRjZHRzLnYxIiAKDE1lc3NhZ2VCYXRjaBIQCghtZXNzYWdlcxgBIAMoDCIQCg5TdHJlYW1BY2NlcHRlZCJTCg1TbmFwc2hvdENodW5rEiAKB21lc3NhZ2UYASABKAsyDy5yYWZ0cGIuTWVzc2FnZRISCgp0b3RhbF9zaXplGAIgASgEEgwKBGRhdGEYAyABKAwiEgoQU25hcHNob3RSZWNlaXZlZDKNAQoEUGVlchJACgZTdHJlYW0SFy5ldGNkdHMudjEuTWVzc2FnZUJhdGNoGhkuZXRjZHRzLnYxLlN0cmVhbUFjY2VwdGVkKAEwARJDCghTbmFwc2hvdBIYLmV0Y2R0cy52MS5TbmFwc2hvdENodW5rGhsuZXRjZHRzLnYxLlNuYXBzaG90UmVjZWl2ZWQoAWIGcHJvdG8z", [file_raftpb_raft]);
 
 /**
- * Raft messages queued while the previous batch was being written, oldest first.
+ * Raft messages queued while the previous batch was being written, oldest first. Each is the encoded
+ * raftpb.Message (bytes, so that the members encode and decode them with server/raft/message-codec.ts
+ * instead of the protobuf runtime); on the wire the same as `repeated raftpb.Message messages = 1`.
  *
  * @generated from message etcdts.v1.MessageBatch
  */
 export type MessageBatch = Message<"etcdts.v1.MessageBatch"> & {
   /**
-   * @generated from field: repeated raftpb.Message messages = 1;
+   * @generated from field: repeated bytes messages = 1;
    */
-  messages: Message$1[];
+  messages: Uint8Array[];
 };
 
 /**
