@@ -144,16 +144,25 @@ function answerStatus(stream: ServerHttp2Stream, code: Code, message: string): v
 function answerMessage(stream: ServerHttp2Stream, output: DescMessage, message: unknown): number {
   if (stream.destroyed || stream.closed) return 0;
   const typed = (message as { $typeName?: string }).$typeName ? (message as never) : create(output, message as never);
-  // Large ranges: a direct encoder (server/api/range-wire.ts), byte-identical to toBinary.
-  const payload = output.typeName === RangeResponseSchema.typeName ? encodeRangeResponse(typed as RangeResponse) : toBinary(output, typed);
-  const frame = Buffer.allocUnsafe(5 + payload.length);
+  // Large ranges: a direct encoder (server/api/range-wire.ts), byte-identical to toBinary, that
+  // writes the message after the 5-byte prefix of its gRPC frame in one buffer.
+  let frame: Uint8Array;
+  if (output.typeName === RangeResponseSchema.typeName) frame = encodeRangeResponse(typed as RangeResponse, 5);
+  else {
+    const payload = toBinary(output, typed);
+    frame = Buffer.allocUnsafe(5 + payload.length);
+    frame.set(payload, 5);
+  }
+  const length = frame.length - 5;
   frame[0] = 0;
-  frame.writeUInt32BE(payload.length, 1);
-  frame.set(payload, 5);
+  frame[1] = length >>> 24;
+  frame[2] = (length >>> 16) & 255;
+  frame[3] = (length >>> 8) & 255;
+  frame[4] = length & 255;
   stream.respond(OK_HEADERS, RESPOND_OPTIONS);
   stream.once("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
   stream.end(frame);
-  return payload.length;
+  return length;
 }
 
 /** Reads the single enveloped request message; rejects with grpc-go's errors (see module doc). */
