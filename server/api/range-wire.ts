@@ -100,14 +100,14 @@ function hasUnknown(m: { $unknown?: unknown[] }): boolean {
  * kvs = 2, more = 3, count = 4; KeyValue: key = 1, create_revision = 2, mod_revision = 3,
  * version = 4, value = 5, lease = 6), identical to `toBinary(RangeResponseSchema, r)`, after
  * `reserve` bytes left for the caller (e.g. the 5-byte gRPC message prefix, so a large answer is
- * allocated and written once rather than encoded and then copied into a frame; a 2.8 MB buffer
- * costs about as much to fault in as to fill).
+ * written once rather than encoded and then copied into a frame), in a buffer of `reserve` + the
+ * encoding's size from `allocate` (default Buffer.allocUnsafe; its contents may be anything).
  */
-export function encodeRangeResponse(r: RangeResponse, reserve = 0): Uint8Array {
+export function encodeRangeResponse(r: RangeResponse, reserve = 0, allocate: (size: number) => Uint8Array = Buffer.allocUnsafe): Uint8Array {
   if (hasUnknown(r) || (r.header && hasUnknown(r.header)) || r.kvs.some(hasUnknown)) {
     const bytes = toBinary(RangeResponseSchema, r);
     if (reserve === 0) return bytes;
-    const out = new Uint8Array(reserve + bytes.length);
+    const out = allocate(reserve + bytes.length);
     out.set(bytes, reserve);
     return out;
   }
@@ -123,8 +123,8 @@ export function encodeRangeResponse(r: RangeResponse, reserve = 0): Uint8Array {
   if (r.more) size += 2;
   size += optionalVarintSize(r.count);
 
-  // Every byte is written below, so the buffer need not be zeroed.
-  const w = new Writer(Buffer.allocUnsafe(reserve + size));
+  // Every byte after `reserve` is written below, so the buffer need not be zeroed.
+  const w = new Writer(allocate(reserve + size));
   w.pos = reserve;
   if (r.header) {
     const h = r.header;
