@@ -2,11 +2,14 @@
  * Smoke test of the benchmark tools, so they cannot rot: `scripts/benchmark.ts` (one mode, two client counts, tiny
  * slices) runs against the real etcd 3.4 and the release binary (dist/etcd, when built; otherwise etcd alone), and
  * `scripts/scale.ts` (tiny sizes) against the release binary alone (`--etcd none`; etcd's restarts each wait an
- * election timeout), and both print their tables. Not a timed test: no figure is checked beyond being there.
+ * election timeout), and both print their tables; `scripts/scale-history.ts` writes a little history into a kept dir
+ * in two runs. Not a timed test: no figure is checked beyond being there.
  */
 import { expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { HistoryRun } from "./scale-history.ts";
 
 const root = resolve(import.meta.dir, "..");
 const ETCD = "/usr/bin/etcd";
@@ -65,5 +68,34 @@ test.skipIf(!oursBuilt)("scale.ts runs every step at tiny sizes and prints its t
     /^\| put, 1,024 B values, 64 clients over 8 connections: req\/s \|/,
   ]) {
     expect(rows(r.stdout, what).length).toBe(1);
+  }
+});
+
+test.skipIf(!oursBuilt)("scale-history.ts writes history into a kept dir over two runs, restarts, and removes the dir", async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), "scale-history-test-")), "kept");
+  try {
+    const args = ["--server", "ours", "--dir", dir, "--write-bytes", "200000", "--val-size", "10000", "--keys", "5", "--json"];
+    const first = await run("scale-history.ts", [...args, "--restarts", "1"]);
+    expect(first.stderr).not.toContain("scale-history: ");
+    expect(first.status).toBe(0);
+    const a = JSON.parse(first.stdout) as HistoryRun;
+    expect(a.state).toEqual({ label: "ours", bytes: 200_000, puts: 20 });
+    expect(a.starts.map((s) => [s.what, s.historyBytes])).toEqual([["first start (empty)", 0], ["restart after SIGTERM", 200_000]]);
+    expect(a.write.dataDirBytes).toBeGreaterThan(200_000);
+    // The second run starts on the dir with the history so far, adds to it, restarts after a SIGKILL, then removes it.
+    const second = await run("scale-history.ts", [...args, "--restarts", "1", "--kill", "--remove"]);
+    expect(second.status).toBe(0);
+    const b = JSON.parse(second.stdout) as HistoryRun;
+    expect(b.state.bytes).toBe(400_000);
+    expect(b.starts.map((s) => [s.what, s.historyBytes])).toEqual([["start on the kept dir", 200_000], ["restart after SIGKILL", 400_000]]);
+    expect(existsSync(dir)).toBe(false);
+    // A dir holding one server's history is refused to the other.
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "history.json"), JSON.stringify({ label: "ours", bytes: 1, puts: 1 }));
+    const refused = await run("scale-history.ts", ["--server", "etcd", "--dir", dir]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain(`holds ours's data, not etcd's`);
+  } finally {
+    rmSync(join(dir, ".."), { recursive: true, force: true });
   }
 });

@@ -7,7 +7,7 @@
 import type { Subprocess } from "bun";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +16,7 @@ import { removeDir, trackDir, trackPid, untrackPid } from "./cleanup.ts";
 import { resetPeakRss, treeCpuMicros, treePeakRssBytes, treeRssBytes } from "./proc.ts";
 import { enableAuth, nodeTlsOptions, securitySetup, type Security, type ServerAccess } from "./security.ts";
 
-/** How long a server may take from exec to its first answered request, in ms. */
+/** How long a server may take from exec to its first answered request, in ms (default of {@link StartOptions}). */
 const STARTUP_TIMEOUT_MS = 30_000;
 
 /** Which binary to run and what to call it in reports. */
@@ -29,6 +29,18 @@ export interface ServerSpec {
   security?: Security;
   /** Flags appended after the standard and security ones (e.g. `--metrics extensive`). */
   extraFlags?: string[];
+}
+
+/** Where and how long {@link RunningServer.start} starts a server. */
+export interface StartOptions {
+  /**
+   * A directory kept across runs (created if missing) instead of a fresh temp dir: it holds `data/`, `server.log`
+   * and `ports.json` (the client and peer ports, reused so a member restarted on its data dir keeps its URLs);
+   * stop() leaves it in place. Default: a fresh temp dir, removed by stop().
+   */
+  keptDir?: string;
+  /** How long a start may take from exec to the first answered request, in ms (default 30,000). */
+  startupTimeoutMs?: number;
 }
 
 /** Reserves `count` distinct free TCP ports on 127.0.0.1 (listen on port 0, note, close). */
@@ -45,6 +57,14 @@ export async function freePorts(count: number): Promise<number[]> {
     ports.push((server.address() as { port: number }).port);
   }
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+/** The two ports saved in `path` (client, peer), or two free ones saved there for the next start. */
+async function keptPorts(path: string): Promise<number[]> {
+  if (existsSync(path)) return JSON.parse(readFileSync(path, "utf8")) as number[];
+  const ports = await freePorts(2);
+  writeFileSync(path, JSON.stringify(ports));
   return ports;
 }
 
@@ -92,7 +112,15 @@ interface Launched {
  * Execs `binary args` with output appended to `logPath` and waits for its first answered request (≤ 30 s). Throws
  * Error with the tail of the log if it exits or does not answer in time.
  */
-async function launch(label: string, binary: string, args: string[], logPath: string, endpoint: string, access: ServerAccess): Promise<Launched> {
+async function launch(
+  label: string,
+  binary: string,
+  args: string[],
+  logPath: string,
+  endpoint: string,
+  access: ServerAccess,
+  timeoutMs: number,
+): Promise<Launched> {
   const t0 = performance.now();
   const proc = Bun.spawn([binary, ...args], {
     stdin: "ignore",
@@ -113,7 +141,7 @@ async function launch(label: string, binary: string, args: string[], logPath: st
   };
   while (!(await answersRange(endpoint, access))) {
     if (exited !== null) fail(`exited with code ${exited} during start-up`);
-    if (performance.now() - t0 > STARTUP_TIMEOUT_MS) fail(`answered no request within ${STARTUP_TIMEOUT_MS} ms`);
+    if (performance.now() - t0 > timeoutMs) fail(`answered no request within ${timeoutMs} ms`);
     await Bun.sleep(5);
   }
   return { process: proc, startupMs: performance.now() - t0 };
@@ -135,6 +163,10 @@ export class RunningServer {
     readonly access: ServerAccess,
     /** The flags it was started with. */
     private readonly args: string[],
+    /** Whether stop() leaves {@link tempDir} in place ({@link StartOptions.keptDir}). */
+    private readonly keepDir: boolean,
+    /** Longest start-up, ms. */
+    private readonly startupTimeoutMs: number,
   ) {}
 
   /** The member's data dir (`<tempDir>/data`). */
@@ -148,13 +180,15 @@ export class RunningServer {
   }
 
   /**
-   * Starts a server and waits for its first answered request (≤ 30 s), then (auth mode) enables auth. Throws Error
-   * with the tail of its log if it exits or does not answer in time.
+   * Starts a server and waits for its first answered request (≤ 30 s unless `options` say otherwise), then (auth
+   * mode) enables auth. Throws Error with the tail of its log if it exits or does not answer in time.
    */
-  static async start(spec: ServerSpec): Promise<RunningServer> {
-    const tempDir = mkdtempSync(join(tmpdir(), "etcd-benchmark-"));
-    trackDir(tempDir);
-    const [clientPort, peerPort] = await freePorts(2);
+  static async start(spec: ServerSpec, options: StartOptions = {}): Promise<RunningServer> {
+    const keepDir = options.keptDir !== undefined;
+    const tempDir = options.keptDir ?? mkdtempSync(join(tmpdir(), "etcd-benchmark-"));
+    if (keepDir) mkdirSync(tempDir, { recursive: true });
+    else trackDir(tempDir);
+    const [clientPort, peerPort] = keepDir ? await keptPorts(join(tempDir, "ports.json")) : await freePorts(2);
     const security = securitySetup(spec.security ?? "none", tempDir);
     const endpoint = `${security.scheme}://127.0.0.1:${clientPort}`;
     const peer = `http://127.0.0.1:${peerPort}`;
@@ -171,18 +205,21 @@ export class RunningServer {
       ...security.flags,
       ...(spec.extraFlags ?? []),
     ];
-    const { process: proc, startupMs } = await launch(spec.label, spec.binary, args, logPath, endpoint, security.access);
+    const timeoutMs = options.startupTimeoutMs ?? STARTUP_TIMEOUT_MS;
+    const { process: proc, startupMs } = await launch(spec.label, spec.binary, args, logPath, endpoint, security.access, timeoutMs);
     await enableAuth(endpoint, security.access);
-    return new RunningServer(spec, proc, tempDir, endpoint, startupMs, security.access, args);
+    return new RunningServer(spec, proc, tempDir, endpoint, startupMs, security.access, args, keepDir, timeoutMs);
   }
 
   /**
-   * Stops the server (SIGTERM, SIGKILL after 5 s) and starts it again on the same data dir and flags; resolves with
-   * the time from exec to its first answered request, in ms (also kept in {@link startupMs}). Throws like start().
+   * Stops the server (SIGTERM, SIGKILL after 5 s; `signal` "SIGKILL": killed at once, as in a crash) and starts it
+   * again on the same data dir and flags; resolves with the time from exec to its first answered request, in ms
+   * (also kept in {@link startupMs}). Throws like start().
    */
-  async restart(): Promise<number> {
-    await this.terminate();
-    const launched = await launch(this.spec.label, this.spec.binary, this.args, join(this.tempDir, "server.log"), this.endpoint, this.access);
+  async restart(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<number> {
+    await this.terminate(signal);
+    const log = join(this.tempDir, "server.log");
+    const launched = await launch(this.spec.label, this.spec.binary, this.args, log, this.endpoint, this.access, this.startupTimeoutMs);
     this.process = launched.process;
     this.startupMs = launched.startupMs;
     return launched.startupMs;
@@ -213,9 +250,9 @@ export class RunningServer {
     return treeCpuMicros(this.process.pid);
   }
 
-  /** SIGTERMs the server by PID and SIGKILLs it after 5 s. */
-  private async terminate(): Promise<void> {
-    this.process.kill("SIGTERM");
+  /** SIGTERMs the server by PID and SIGKILLs it after 5 s (`signal` "SIGKILL": at once, a crash). */
+  private async terminate(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
+    this.process.kill(signal);
     const exited = await Promise.race([this.process.exited.then(() => true), Bun.sleep(5_000).then(() => false)]);
     if (!exited) {
       this.process.kill("SIGKILL");
@@ -224,9 +261,9 @@ export class RunningServer {
     untrackPid(this.process.pid);
   }
 
-  /** SIGTERMs the server by PID, SIGKILLs it after 5 s, then removes its temp dir. */
+  /** SIGTERMs the server by PID, SIGKILLs it after 5 s, then removes its temp dir (unless it is a kept dir). */
   async stop(): Promise<void> {
     await this.terminate();
-    removeDir(this.tempDir);
+    if (!this.keepDir) removeDir(this.tempDir);
   }
 }

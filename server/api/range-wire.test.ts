@@ -43,6 +43,16 @@ describe("encodeRangeResponse", () => {
     expect(encodeRangeResponse(r)).toEqual(toBinary(RangeResponseSchema, r));
   });
 
+  test("reserve leaves that many leading bytes before the same encoding (also on the toBinary fallback)", () => {
+    const r = create(RangeResponseSchema, { header: { revision: 5n }, kvs: [create(KeyValueSchema, { key: bytes(3), value: bytes(300), version: 1n })], count: 1n });
+    const plain = toBinary(RangeResponseSchema, r);
+    const framed = encodeRangeResponse(r, 5);
+    expect(framed.length).toBe(5 + plain.length);
+    expect(framed.subarray(5)).toEqual(plain);
+    r.$unknown = [{ no: 99, wireType: 0, data: new Uint8Array([5]) }];
+    expect(encodeRangeResponse(r, 5).subarray(5)).toEqual(toBinary(RangeResponseSchema, r));
+  });
+
   test("a message with unknown fields keeps them (falls back to toBinary)", () => {
     const r = create(RangeResponseSchema, { count: 1n });
     r.$unknown = [{ no: 99, wireType: 0, data: new Uint8Array([5]) }];

@@ -55,10 +55,19 @@ function hasUnknown(m: { $unknown?: unknown[] }): boolean {
 /**
  * The protobuf encoding of `r` (etcdserverpb.RangeResponse: header = 1, repeated mvccpb.KeyValue
  * kvs = 2, more = 3, count = 4; KeyValue: key = 1, create_revision = 2, mod_revision = 3,
- * version = 4, value = 5, lease = 6), identical to `toBinary(RangeResponseSchema, r)`.
+ * version = 4, value = 5, lease = 6), identical to `toBinary(RangeResponseSchema, r)`, after
+ * `reserve` bytes left for the caller (e.g. the 5-byte gRPC message prefix, so a large answer is
+ * written once rather than encoded and then copied into a frame), in a buffer of `reserve` + the
+ * encoding's size from `allocate` (default Buffer.allocUnsafe; its contents may be anything).
  */
-export function encodeRangeResponse(r: RangeResponse): Uint8Array {
-  if (hasUnknown(r) || (r.header && hasUnknown(r.header)) || r.kvs.some(hasUnknown)) return toBinary(RangeResponseSchema, r);
+export function encodeRangeResponse(r: RangeResponse, reserve = 0, allocate: (size: number) => Uint8Array = Buffer.allocUnsafe): Uint8Array {
+  if (hasUnknown(r) || (r.header && hasUnknown(r.header)) || r.kvs.some(hasUnknown)) {
+    const bytes = toBinary(RangeResponseSchema, r);
+    if (reserve === 0) return bytes;
+    const out = allocate(reserve + bytes.length);
+    out.set(bytes, reserve);
+    return out;
+  }
   const kvSizes = new Array<number>(r.kvs.length);
   let size = 0;
   const hSize = r.header ? headerSize(r.header) : -1;
@@ -71,7 +80,9 @@ export function encodeRangeResponse(r: RangeResponse): Uint8Array {
   if (r.more) size += 2;
   size += optionalVarintSize(r.count);
 
-  const w = new ProtoWriter(new Uint8Array(size));
+  // Every byte after `reserve` is written below, so the buffer need not be zeroed.
+  const w = new ProtoWriter(allocate(reserve + size));
+  w.pos = reserve;
   if (r.header) {
     const h = r.header;
     w.buf[w.pos++] = (1 << 3) | 2;
@@ -97,6 +108,6 @@ export function encodeRangeResponse(r: RangeResponse): Uint8Array {
     w.buf[w.pos++] = 1;
   }
   w.varintField((4 << 3) | 0, r.count);
-  if (w.pos !== size) throw new Error(`range-wire: wrote ${w.pos} bytes, computed ${size}`);
+  if (w.pos !== reserve + size) throw new Error(`range-wire: wrote ${w.pos - reserve} bytes, computed ${size}`);
   return w.buf;
 }

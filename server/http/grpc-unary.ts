@@ -25,6 +25,7 @@ import { grpcPercentEncode } from "./grpc-status.ts";
 import type { GrpcMethodStats, GrpcStats } from "../metrics/grpc-stats.ts";
 import { tooLargeError, unmarshalError } from "./request-guard.ts";
 import { encodeRangeResponse } from "../api/range-wire.ts";
+import { returnFrame, takeFrame } from "./spare-frame.ts";
 import { type RangeResponse, RangeResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 
 /** One unary method and the implementation that answers it. */
@@ -144,16 +145,27 @@ function answerStatus(stream: ServerHttp2Stream, code: Code, message: string): v
 function answerMessage(stream: ServerHttp2Stream, output: DescMessage, message: unknown): number {
   if (stream.destroyed || stream.closed) return 0;
   const typed = (message as { $typeName?: string }).$typeName ? (message as never) : create(output, message as never);
-  // Large ranges: a direct encoder (server/api/range-wire.ts), byte-identical to toBinary.
-  const payload = output.typeName === RangeResponseSchema.typeName ? encodeRangeResponse(typed as RangeResponse) : toBinary(output, typed);
-  const frame = Buffer.allocUnsafe(5 + payload.length);
+  // Large ranges: a direct encoder (server/api/range-wire.ts), byte-identical to toBinary, that
+  // writes the message after the 5-byte prefix of its gRPC frame, in a reused buffer when free.
+  const isRange = output.typeName === RangeResponseSchema.typeName;
+  let frame: Uint8Array;
+  if (isRange) frame = encodeRangeResponse(typed as RangeResponse, 5, takeFrame);
+  else {
+    const payload = toBinary(output, typed);
+    frame = Buffer.allocUnsafe(5 + payload.length);
+    frame.set(payload, 5);
+  }
+  const length = frame.length - 5;
   frame[0] = 0;
-  frame.writeUInt32BE(payload.length, 1);
-  frame.set(payload, 5);
+  frame[1] = length >>> 24;
+  frame[2] = (length >>> 16) & 255;
+  frame[3] = (length >>> 8) & 255;
+  frame[4] = length & 255;
   stream.respond(OK_HEADERS, RESPOND_OPTIONS);
   stream.once("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
-  stream.end(frame);
-  return payload.length;
+  if (isRange) stream.end(frame, (err?: Error | null) => err || returnFrame(frame as Buffer));
+  else stream.end(frame);
+  return length;
 }
 
 /** Reads the single enveloped request message; rejects with grpc-go's errors (see module doc). */

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
-import { deleteReq, putReq, tempStores, type TempStore } from "./testing.ts";
+import { KV_COLUMNS } from "../storage/schema.ts";
+import { deleteReq, kvTuple, putReq, rangeReq, tempStores, useFirstKvLayout, type TempStore } from "./testing.ts";
 import { HASH_PAGE_ROWS, hashBackend, hashKV } from "./hash.ts";
 
 const open = tempStores();
@@ -79,4 +80,24 @@ test("a long history is read over several turns, with writes in between", async 
   });
   expect(turns).toBe(2);
   expect(paged.hash).toBe(sync.hash);
+});
+
+test("a data file with kv's first column order (value before create_revision) restores, reads and hashes like a new one", async () => {
+  const fresh = open();
+  const old = open();
+  // Recreate old's kv table in the first layout (KV_COLUMNS order), then reopen the store over it.
+  useFirstKvLayout(old.db);
+  old.reopen();
+  const columns = (t: TempStore) => t.db.query<{ name: string }, []>("PRAGMA table_info(kv)").all().map((c) => c.name);
+  expect(columns(old)).toEqual([...KV_COLUMNS]);
+  expect(columns(fresh).at(-1)).toBe("value");
+  history(fresh);
+  history(old);
+  fresh.reopen();
+  old.reopen();
+  const all = (t: TempStore) => t.store.range(rangeReq("\0", "\0")).kvs.map(kvTuple);
+  expect(all(old)).toEqual(all(fresh));
+  expect(all(old).length).toBe(2);
+  expect(hashBackend(old.db)).toBe(hashBackend(fresh.db));
+  expect((await hashKV(old.store, 0)).hash).toBe((await hashKV(fresh.store, 0)).hash);
 });

@@ -19,6 +19,7 @@ import type { Database } from "bun:sqlite";
 import { crc32 } from "node:zlib";
 import { Errors } from "../errors.ts";
 import type { RevisionRow } from "../storage/revisions.ts";
+import { KV_COLUMNS } from "../storage/schema.ts";
 import type { MvccStore } from "./store.ts";
 
 /** Rows hashed per event-loop turn. */
@@ -101,7 +102,9 @@ export function hashBackend(db: Database): number {
     const cols = db.query<{ name: string; pk: number }, []>(`PRAGMA table_info("${t}")`).all();
     const pk = cols.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => `"${c.name}"`);
     const order = pk.length > 0 ? pk.join(", ") : cols.map((c) => `"${c.name}"`).join(", ");
-    const stmt = db.query(`SELECT * FROM "${t}" ORDER BY ${order}`);
+    // Columns in one order whatever the file's layout (`kv` moved `value` last, KV_COLUMNS).
+    const names = t === "kv" ? KV_COLUMNS.map((c) => `"${c}"`).join(", ") : "*";
+    const stmt = db.query(`SELECT ${names} FROM "${t}" ORDER BY ${order}`);
     stmt.safeIntegers(true);
     for (const row of stmt.values() as unknown[][]) {
       for (const v of row) {

@@ -334,7 +334,10 @@ export class MvccStore {
     }
     const read = this.readInterval(iv, rev, fetchLimit(req));
     const { kvs, more } = finishRange(req, read.kvs);
-    return create(RangeResponseSchema, { kvs, more, count: BigInt(read.count) });
+    // kvs set after create: create() would copy the list and check every element is a message.
+    const response = create(RangeResponseSchema, { more, count: BigInt(read.count) });
+    response.kvs = kvs;
+    return response;
   }
 
   /**

@@ -22,6 +22,7 @@ import {
   TxnRequestSchema,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
+import { KV_COLUMNS } from "../storage/schema.ts";
 import { openBackend } from "../storage/sqlite.ts";
 import { MvccStore, type MvccStoreOptions } from "./store.ts";
 
@@ -33,6 +34,16 @@ export function b(s: string): Uint8Array {
 /** Latin1 string of bytes. */
 export function str(bytes: Uint8Array): string {
   return String.fromCharCode(...bytes);
+}
+
+/**
+ * Replaces the (empty) `kv` table of `db` with one in the column order of data files made before
+ * `value` moved last (KV_COLUMNS, server/storage/schema.ts); reopen the store afterwards.
+ */
+export function useFirstKvLayout(db: Database): void {
+  const type = (c: string) => (c === "id" ? "INTEGER PRIMARY KEY" : c === "key" || c === "value" ? "BLOB NOT NULL" : "INTEGER NOT NULL");
+  db.run("DROP TABLE kv");
+  db.run(`CREATE TABLE kv (${KV_COLUMNS.map((c) => `${c} ${type(c)}`).join(", ")})`);
 }
 
 /** A store on a fresh temporary data dir; `reopen` closes and restores it from disk. */

@@ -171,9 +171,8 @@ export class RaftDriver {
       heartbeatTick: 1,
       storage: opts.storage,
       // Raft takes its membership from the latest snapshot record (never older than the last
-      // applied conf change) and re-delivers the committed entries after it; those already
-      // applied are skipped by the state machine.
-      applied: opts.storage.snapshotIndex(),
+      // applied conf change) and hands out the committed entries after `applied`.
+      applied: restartAppliedIndex(opts.storage, opts.applier.appliedIndex),
       maxSizePerMsg: 1024 * 1024,
       maxCommittedSizePerReady: MAX_APPLY_BATCH_BYTES,
       maxInflightMsgs: 256,
@@ -573,4 +572,19 @@ export class RaftDriver {
     }
     return !relaxed;
   }
+}
+
+/**
+ * The index Raft restarts from as applied (raft Config.Applied): the state machine's applied
+ * index, at most the persisted commit index (a snapshot image's applied index may be ahead of
+ * it, see MemberStateMachine.installSnapshot) and at least the snapshot index. Entries between
+ * the snapshot index and the applied index would only be read back from SQLite and skipped by
+ * the state machine (up to `--snapshot-count` of them, whatever their size), and a campaign reads
+ * every committed entry above `applied` at once to look for conf changes (raft's hup). No conf change lies in between (each applied one records
+ * a snapshot position), so starting above them changes no membership. etcd starts from its
+ * snapshot index and skips by consistent index, its WAL entries being in memory already.
+ */
+function restartAppliedIndex(storage: SqliteRaftStorage, appliedIndex: number): number {
+  const commit = storage.initialState().hardState.commit;
+  return Math.max(storage.snapshotIndex(), Math.min(appliedIndex, commit));
 }

@@ -76,7 +76,14 @@ export function copyStateFromImage(db: Database): number {
   for (const t of tables) {
     if (RAFT_TABLES.has(t) || t === "meta" || !ours.has(t)) continue;
     db.run(`DELETE FROM main."${t}"`);
-    db.run(`INSERT INTO main."${t}" SELECT * FROM ${SNAP}."${t}"`);
+    // By column name: the two files may order a table's columns differently (`kv` moved `value`
+    // last, server/storage/schema.ts).
+    const cols = db
+      .query<{ name: string }, []>(`PRAGMA ${SNAP}.table_info("${t}")`)
+      .all()
+      .map((c) => `"${c.name}"`)
+      .join(", ");
+    db.run(`INSERT INTO main."${t}" (${cols}) SELECT ${cols} FROM ${SNAP}."${t}"`);
   }
   const metaRows = db.query<{ key: string; value: unknown }, []>(`SELECT key, value FROM ${SNAP}.meta`).all();
   const upsert = db.query("INSERT OR REPLACE INTO main.meta (key, value) VALUES (?, ?)");

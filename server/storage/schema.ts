@@ -43,16 +43,20 @@ const SCHEMA = [
    )`,
   // id: write order of the rows; it grows with (main, sub), so scanning by id replays history.
   // A tombstone row (tombstone = 1) has an empty value and zero create_revision/version/lease.
+  // `value` comes last: restoring the key index at start reads every row but its value, and
+  // SQLite reaches a column stored after a large value only through the value's overflow pages
+  // (10 GB of 256 KiB values: 0.7-2.0 s to scan 40,960 rows, 37-77 ms without the value). Files
+  // made before kept the order of KV_COLUMNS; statements name their columns, so either works.
   `CREATE TABLE IF NOT EXISTS kv (
      id INTEGER PRIMARY KEY,
      main INTEGER NOT NULL,
      sub INTEGER NOT NULL,
      key BLOB NOT NULL,
-     value BLOB NOT NULL,
      create_revision INTEGER NOT NULL,
      version INTEGER NOT NULL,
      lease INTEGER NOT NULL,
-     tombstone INTEGER NOT NULL
+     tombstone INTEGER NOT NULL,
+     value BLOB NOT NULL
    )`,
   `CREATE TABLE IF NOT EXISTS members (
      id TEXT PRIMARY KEY,
@@ -114,6 +118,13 @@ const SCHEMA = [
    )`,
   `CREATE INDEX IF NOT EXISTS applied_requests_id ON applied_requests (id)`,
 ];
+
+/**
+ * The columns of `kv` in their first order (value before create_revision), which data files
+ * made before `value` moved last still have: the order hashes read them in (server/mvcc/hash.ts),
+ * so members with either layout agree.
+ */
+export const KV_COLUMNS = ["id", "main", "sub", "key", "value", "create_revision", "version", "lease", "tombstone"] as const;
 
 /**
  * Creates the tables if they are missing (safe to call on every open).
