@@ -81,7 +81,7 @@ import { WatchStream } from "../mvcc/watch/stream.ts";
 import { backendPath, openBackend } from "../storage/sqlite.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
 import { backendPages, backendSize, tableBytes } from "../storage/size.ts";
-import { encodePutEntry } from "./put-entry.ts";
+import { encodeRequestEntry } from "./request-entry.ts";
 import { defragment } from "../storage/defrag.ts";
 import { hashBackend, hashKV, type KvHash } from "../mvcc/hash.ts";
 import { SqliteRaftStorage } from "../storage/raft-storage.ts";
@@ -964,8 +964,8 @@ export class EtcdNode implements EtcdServerApi {
     const req = create(InternalRaftRequestSchema, { ...fields, ID: id });
     // The sender, checked when the entry is applied (etcd's RequestHeader username/auth_revision).
     if (ai) req.header = create(RequestHeaderSchema, { ID: id, username: ai.username, authRevision: BigInt(ai.revision) });
-    // A put (nearly every write) is written by hand, the same bytes as toBinary's.
-    const data = (req.put && encodePutEntry(id, req.put, req.header)) || toBinary(InternalRaftRequestSchema, req);
+    // A put or a delete (nearly every write) is written by hand, the same bytes as toBinary's.
+    const data = encodeRequestEntry(id, fields, req.header) ?? toBinary(InternalRaftRequestSchema, req);
     // etcd checks --max-request-bytes on v3 requests only; a v2 form is capped at 10 MiB by Go's ParseForm.
     if (data.length > this.cfg.maxRequestBytes && !fields.v2) throw Errors.RequestTooLarge();
     if (limited && this.sm.waiters.size > 0 && this.sm.waiters.bytes + data.length > MAX_PENDING_PROPOSAL_BYTES) {

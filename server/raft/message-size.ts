@@ -13,14 +13,18 @@
  */
 import type { Entry, Message, Snapshot } from "./types.ts";
 
-/** Bytes of `v` as a protobuf varint (gogo's sovRaft); `v` ≥ 0. */
+/** Bytes of `v` as a protobuf varint (gogo's sovRaft); a negative bigint (an int64) takes 10. */
 export function varintSize(v: number | bigint): number {
   let n = 1;
-  if (typeof v === "number") {
-    for (; v >= 0x80; v = Math.floor(v / 0x80)) n++;
-    return n;
+  if (typeof v === "bigint") {
+    if (v < 0n) return 10;
+    if (v >= 0x20_0000_0000_0000n) {
+      for (; v >= 0x80n; v >>= 7n) n++;
+      return n;
+    }
+    v = Number(v);
   }
-  for (; v >= 0x80n; v >>= 7n) n++;
+  for (; v >= 0x80; v = Math.floor(v / 0x80)) n++;
   return n;
 }
 
