@@ -49,7 +49,7 @@ export function removeSnapshotLeftovers(dbPath: string): void {
 }
 
 /** RSS growth over the snapshot's start that triggers a full collection, bytes. */
-const GC_RSS_GROWTH_BYTES = 48 * 1024 * 1024;
+const GC_RSS_GROWTH_BYTES = 16 * 1024 * 1024;
 
 /** Lets other work run (the event loop's I/O and timers) between build steps. */
 const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -68,11 +68,14 @@ export async function* snapshotChunks(
   signal?: AbortSignal,
 ): AsyncGenerator<SnapshotChunk> {
   signal?.throwIfAborted();
-  // Every build step leaves row, value and chunk buffers behind, which the collector, left
-  // alone, lets pile up by 100-300 MiB on a large snapshot. A full collection whenever RSS grew
-  // by GC_RSS_GROWTH_BYTES since the start keeps the peak near that; it blocks for as long as
-  // the live heap takes to mark, so it runs only when that much garbage is there. Otherwise a
-  // non-blocking hint.
+  // Every build step leaves row values, chunks and frames behind (about three times the
+  // snapshot's size), which the collector, left alone, lets pile up by 100-300 MiB on a large
+  // snapshot. A full collection first (what earlier work left, e.g. a burst of puts or the last
+  // snapshot, so the snapshot reuses that memory instead of growing past it), then one whenever
+  // RSS grew by GC_RSS_GROWTH_BYTES since the start, keep the peak about that much above idle
+  // (measured: +15 MiB at 32 MiB of values, scripts/snapshot-defrag-bench.ts); a full
+  // collection blocks for as long as the live heap takes to mark. Otherwise a non-blocking hint.
+  Bun.gc(true);
   const startRss = process.memoryUsage.rss();
   const collectGarbage = () => {
     if (process.memoryUsage.rss() > startRss + GC_RSS_GROWTH_BYTES) Bun.gc(true);
