@@ -10,7 +10,7 @@
  * and one client puts in a closed loop, and prints idle, peak and peak - idle with the
  * snapshot's size and time and the put latencies meanwhile (does the member keep answering?). It kills only the
  * processes it started (by PID) and removes its temp dirs, also on errors and SIGINT.
- * Disk: about 3x the size for ours (backend with its Raft log, the frozen copy, the bbolt file).
+ * Disk: about 2x the size for ours (backend with its Raft log, and the frozen copy the snapshot is built from).
  */
 import { join } from "node:path";
 import { installCleanupHandlers } from "./bench/cleanup.ts";

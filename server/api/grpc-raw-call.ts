@@ -91,6 +91,8 @@ export interface RawCallStats {
 export class RawGrpcCall {
   private finished = false;
   private counted = false;
+  /** True once the stream closed ('close' seen: Bun's response need not say `destroyed` then). */
+  private gone = false;
   private readonly startMs: number;
 
   constructor(
@@ -98,12 +100,15 @@ export class RawGrpcCall {
     private readonly stats: RawCallStats,
   ) {
     this.startMs = stats.method ? performance.now() : 0;
-    res.on("close", () => this.count(Code.Canceled));
+    res.on("close", () => {
+      this.gone = true;
+      this.count(Code.Canceled);
+    });
   }
 
   /** Whether nothing more can be written (the call ended or the client left). */
   get closed(): boolean {
-    return this.finished || this.res.destroyed || this.res.writableEnded;
+    return this.finished || this.gone || this.res.destroyed || this.res.writableEnded;
   }
 
   /**
@@ -128,8 +133,9 @@ export class RawGrpcCall {
     return this.res.write(frames);
   }
 
-  /** Resolves once the stream's buffer drained or the stream closed. */
+  /** Resolves once the stream's buffer drained or the stream closed (at once if it is closed already). */
   drained(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = () => {
         this.res.off("drain", done);

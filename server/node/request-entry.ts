@@ -6,7 +6,7 @@
  */
 import type { DeleteRangeRequest, PutRequest } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { varintSize } from "../raft/message-size.ts";
-import { ProtoWriter } from "../raft/proto-writer.ts";
+import { optionalBytesSize, optionalVarintSize, ProtoWriter } from "../raft/proto-writer.ts";
 
 /** Who sent the request (etcd's RequestHeader: ID, username, auth_revision), or none without auth. */
 export interface EntryHeader {
@@ -22,14 +22,9 @@ export interface HandEncodedRequest {
 
 const utf8 = new TextEncoder();
 
-/** A length-delimited field of `len` bytes with a one-byte tag, or nothing when empty. */
-const bytesFieldSize = (len: number): number => (len === 0 ? 0 : 1 + varintSize(len) + len);
-/** A varint field with a one-byte tag, or nothing when 0. */
-const varintFieldSize = (v: bigint): number => (v === 0n ? 0 : 1 + varintSize(v));
-
 /** PutRequest: key 1, value 2, lease 3 (int64), prev_kv 4, ignore_value 5, ignore_lease 6. */
 function putSize(p: PutRequest): number {
-  return bytesFieldSize(p.key.length) + bytesFieldSize(p.value.length) + varintFieldSize(p.lease) + (p.prevKv ? 2 : 0) + (p.ignoreValue ? 2 : 0) + (p.ignoreLease ? 2 : 0);
+  return optionalBytesSize(p.key.length) + optionalBytesSize(p.value.length) + optionalVarintSize(p.lease) + (p.prevKv ? 2 : 0) + (p.ignoreValue ? 2 : 0) + (p.ignoreLease ? 2 : 0);
 }
 
 function writePut(w: ProtoWriter, p: PutRequest): void {
@@ -43,7 +38,7 @@ function writePut(w: ProtoWriter, p: PutRequest): void {
 
 /** DeleteRangeRequest: key 1, range_end 2, prev_kv 3. */
 function deleteSize(d: DeleteRangeRequest): number {
-  return bytesFieldSize(d.key.length) + bytesFieldSize(d.rangeEnd.length) + (d.prevKv ? 2 : 0);
+  return optionalBytesSize(d.key.length) + optionalBytesSize(d.rangeEnd.length) + (d.prevKv ? 2 : 0);
 }
 
 function writeDelete(w: ProtoWriter, d: DeleteRangeRequest): void {
@@ -63,9 +58,9 @@ export function encodeRequestEntry(id: bigint, req: HandEncodedRequest, header?:
   if (put ? put.$unknown?.length : !del || del.$unknown?.length) return undefined;
   const bodyLen = put ? putSize(put) : deleteSize(del!);
   const name = header && header.username !== "" ? utf8.encode(header.username) : undefined;
-  const headerLen = header ? varintFieldSize(id) + bytesFieldSize(name?.length ?? 0) + varintFieldSize(header.authRevision) : 0;
+  const headerLen = header ? optionalVarintSize(id) + optionalBytesSize(name?.length ?? 0) + optionalVarintSize(header.authRevision) : 0;
   // Field 100, wire type 2: tag 802 = two varint bytes.
-  const total = varintFieldSize(id) + 1 + varintSize(bodyLen) + bodyLen + (header ? 2 + varintSize(headerLen) + headerLen : 0);
+  const total = optionalVarintSize(id) + 1 + varintSize(bodyLen) + bodyLen + (header ? 2 + varintSize(headerLen) + headerLen : 0);
   const w = new ProtoWriter(new Uint8Array(total));
   w.varintField(0x08, id);
   w.buf[w.pos++] = put ? 0x22 : 0x2a;

@@ -2,14 +2,35 @@
  * A protobuf writer into a buffer sized in advance (the hand-written encoders compute the exact
  * size first, then write every field once): varints of numbers and of 64-bit integers, and
  * one-byte-tag fields as proto3 writes them (zero values and empty bytes left out). Used by
- * server/raft/message-codec.ts (Raft messages between members) and server/api/range-wire.ts
- * (RangeResponse); sizes come from message-size.ts `varintSize`. Wire format: the protobuf
+ * server/raft/message-codec.ts (Raft messages between members), server/api/range-wire.ts
+ * (RangeResponse), server/mvcc/key-value-wire.ts (KeyValue, in answers and snapshots) and
+ * server/node/request-entry.ts (put and delete entries); sizes come from message-size.ts `varintSize`. Wire format: the protobuf
  * encoding guide (protobuf.dev/programming-guides/encoding), "Base 128 Varints".
  */
+import { varintSize } from "./message-size.ts";
+
+/** Bytes of a length-delimited field with a one-byte tag: tag + length varint + payload. */
+export function delimitedSize(len: number): number {
+  return 1 + varintSize(len) + len;
+}
+
+/** Bytes of a one-byte-tag varint field of an int64/uint64 (negative: 10-byte varint), 0 when the value is 0 (left out). */
+export function optionalVarintSize(v: bigint): number {
+  return v === 0n ? 0 : 1 + varintSize(v);
+}
+
+/** Bytes of a one-byte-tag bytes field of `len` bytes, 0 when empty (left out). */
+export function optionalBytesSize(len: number): number {
+  return len === 0 ? 0 : delimitedSize(len);
+}
+
+/** Writes protobuf into a buffer sized in advance. */
 export class ProtoWriter {
-  /** The next byte to write. */
-  pos = 0;
-  constructor(readonly buf: Uint8Array) {}
+  /** `pos`: the next byte to write. */
+  constructor(
+    readonly buf: Uint8Array,
+    public pos = 0,
+  ) {}
 
   /** A varint of a number in [0, 2^53). */
   number(v: number): void {

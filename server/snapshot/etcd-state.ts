@@ -3,11 +3,17 @@
  * SQLite backend, server/snapshot/sqlite-state.ts) or goes to (a bbolt file,
  * ./write-etcd-db.ts; our data dir, ./restore.ts). Runs under Bun and Deno.
  */
-import type { KeyValue } from "../../proto/gen/mvccpb/kv_pb.ts";
+import type { KeyValueFields } from "../mvcc/key-value-wire.ts";
 import type { EtcdMember } from "./etcd-schema.ts";
 
-/** One row of etcd's `key` bucket. A tombstone's `kv` holds only the key. */
-export type RevisionRecord = { main: number; sub: number; tombstone: boolean; kv: KeyValue };
+/**
+ * One row of etcd's `key` bucket. A tombstone's `kv` holds only the key (other fields 0/empty).
+ * `kv` is a KeyValue message or a plain object of its encoded fields.
+ */
+export type RevisionRecord = { main: number; sub: number; tombstone: boolean; kv: KeyValueFields };
+
+/** A `key` bucket row for a layout pass: its revision and the size of its marshaled KeyValue, bytes. */
+export type RevisionSize = { main: number; sub: number; tombstone: boolean; size: number };
 
 /** A lease as etcd persists it: ID (int64), granted TTL and remaining TTL at the last checkpoint, seconds. */
 export type LeaseRecord = { id: bigint; ttl: bigint; remainingTtl: bigint };
@@ -22,6 +28,11 @@ export type AuthRecord = { name: Uint8Array; data: Uint8Array };
 export interface EtcdState {
   /** Every stored revision in (main, sub) order. */
   revisions(): Iterable<RevisionRecord>;
+  /**
+   * Optional, for a layout pass (./write-etcd-db.ts `layoutOnly`): the same rows as
+   * revisions(), in the same order, with their encoded sizes, read without the values.
+   */
+  revisionSizes?(): Iterable<RevisionSize>;
   /** Leases by ascending ID (IDs are positive int64). */
   leases(): Iterable<LeaseRecord>;
   /** Users by name, byte order. */

@@ -170,7 +170,7 @@ test("etcd 3.5's bump marker and a scheduled but unfinished compaction are honou
     w.endBucket();
   }
   const key = w.bucket("key");
-  for (const r of [put(2, "a", "a1", 2, 1), put(3, "a", "a2", 2, 2), put(4, "b", "b1", 4, 1)]) key.put(revisionKey(r.main, r.sub), toBinary(KeyValueSchema, r.kv));
+  for (const r of [put(2, "a", "a1", 2, 1), put(3, "a", "a2", 2, 2), put(4, "b", "b1", 4, 1)]) key.put(revisionKey(r.main, r.sub), toBinary(KeyValueSchema, create(KeyValueSchema, r.kv)));
   key.put(revisionKey(1004, 0), new Uint8Array(0));
   w.endBucket();
   for (const name of ["lease", "members", "members_removed"]) {

@@ -8,10 +8,10 @@
 import type { Database } from "bun:sqlite";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { AlarmMemberSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import { KeyValueSchema } from "../../proto/gen/mvccpb/kv_pb.ts";
+import { keyValueSizeOf } from "../mvcc/key-value-wire.ts";
 import { MembersTable } from "../storage/members.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
-import type { AuthRecord, EtcdState, LeaseRecord, RevisionRecord } from "./etcd-state.ts";
+import type { AuthRecord, EtcdState, LeaseRecord, RevisionRecord, RevisionSize } from "./etcd-state.ts";
 
 type KvRow = {
   main: bigint;
@@ -24,7 +24,19 @@ type KvRow = {
   tombstone: bigint;
 };
 
+type KvSizeRow = {
+  main: bigint;
+  sub: bigint;
+  key_bytes: number;
+  value_bytes: number;
+  create_revision: bigint;
+  version: bigint;
+  lease: bigint;
+  tombstone: bigint;
+};
+
 const enc = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 
 /** The state of backend `db` (which must have our schema) in etcd's terms. `clusterVersion` e.g. `3.4.0`. */
 export function sqliteEtcdState(db: Database, clusterVersion: string): EtcdState {
@@ -42,15 +54,27 @@ export function sqliteEtcdState(db: Database, clusterVersion: string): EtcdState
           sub: Number(r.sub),
           tombstone,
           kv: tombstone
-            ? create(KeyValueSchema, { key: r.key })
-            : create(KeyValueSchema, {
-                key: r.key,
-                value: r.value,
-                createRevision: r.create_revision,
-                modRevision: r.main,
-                version: r.version,
-                lease: r.lease,
-              }),
+            ? { key: r.key, value: EMPTY, createRevision: 0n, modRevision: 0n, version: 0n, lease: 0n }
+            : { key: r.key, value: r.value, createRevision: r.create_revision, modRevision: r.main, version: r.version, lease: r.lease },
+        };
+      }
+    },
+    // octet_length reads a blob's length from the record header, not its (overflow) pages.
+    *revisionSizes(): IterableIterator<RevisionSize> {
+      const stmt = db.query(
+        "SELECT main, sub, octet_length(key) AS key_bytes, octet_length(value) AS value_bytes, create_revision, version, lease, tombstone FROM kv ORDER BY id",
+      );
+      stmt.safeIntegers(true);
+      for (const r of stmt.iterate() as unknown as IterableIterator<KvSizeRow>) {
+        const tombstone = r.tombstone !== 0n;
+        const keyBytes = Number(r.key_bytes);
+        yield {
+          main: Number(r.main),
+          sub: Number(r.sub),
+          tombstone,
+          size: tombstone
+            ? keyValueSizeOf(keyBytes, 0n, 0n, 0n, 0, 0n)
+            : keyValueSizeOf(keyBytes, r.create_revision, r.main, r.version, Number(r.value_bytes), r.lease),
         };
       }
     },

@@ -4,10 +4,10 @@
  * fill (./bbolt/writer.ts), so memory stays bounded; only the small buckets (members,
  * alarms) are sorted in memory. Runs under Bun and Deno.
  */
-import { toBinary } from "@bufbuild/protobuf";
-import { KeyValueSchema } from "../../proto/gen/mvccpb/kv_pb.ts";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { LeaseSchema } from "../../proto/gen/leasepb/lease_pb.ts";
-import { create } from "@bufbuild/protobuf";
+import { keyValueSize, writeKeyValue } from "../mvcc/key-value-wire.ts";
+import { ProtoWriter } from "../raft/proto-writer.ts";
 import { BboltWriter, type BucketWriter, type PageSink } from "./bbolt/writer.ts";
 import {
   AUTH_ENABLED,
@@ -30,6 +30,9 @@ export const ENTRIES_PER_STEP = 2000;
 /** Value bytes written between two yields, at most (about; one large value may pass it). */
 export const BYTES_PER_STEP = 1024 * 1024;
 
+/** The value filler of a layout pass (values are never written). */
+const noFill = () => {};
+
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
@@ -42,14 +45,23 @@ function putSorted(b: BucketWriter, pairs: [Uint8Array, Uint8Array][]): void {
   for (const [k, v] of pairs) b.put(k, v);
 }
 
+/** The `key` bucket's rows of a layout pass: sizes only, from revisionSizes() when the state has it. */
+function* revisionSizes(state: EtcdState): Iterable<{ main: number; sub: number; tombstone: boolean; size: number }> {
+  if (state.revisionSizes) return yield* state.revisionSizes();
+  for (const r of state.revisions()) yield { main: r.main, sub: r.sub, tombstone: r.tombstone, size: keyValueSize(r.kv) };
+}
+
 /**
  * Writes `state` to `sink` as a bbolt file of 4096-byte pages. A generator: it yields after
- * every {@link ENTRIES_PER_STEP} entries or {@link BYTES_PER_STEP} of values so a caller can let other work run, and returns the
- * page count (the file is `pages * 4096` bytes). Throws Error if the state's iterables break
- * their order (bbolt: keys must be added in ascending order).
+ * every {@link ENTRIES_PER_STEP} entries or {@link BYTES_PER_STEP} of values so a caller can let
+ * other work run, and returns the page count (the file is `pages * 4096` bytes). With
+ * `opts.layoutOnly` it reads only sizes (EtcdState.revisionSizes) and gives the sink just the
+ * freelist and meta pages, the same ones a full run over the same state writes (see
+ * BboltWriter), so a reader can stream the file as it is built. Throws Error if the state's
+ * iterables break their order (bbolt: keys must be added in ascending order).
  */
-export function* writeEtcdDb(state: EtcdState, sink: PageSink): Generator<void, number> {
-  const w = new BboltWriter(sink);
+export function* writeEtcdDb(state: EtcdState, sink: PageSink, opts: { layoutOnly?: boolean } = {}): Generator<void, number> {
+  const w = new BboltWriter(sink, { layoutOnly: opts.layoutOnly });
   let n = 0;
   let bytes = 0;
   /** Counts one entry of `size` bytes; true when a step is full (then the caller yields). */
@@ -82,10 +94,19 @@ export function* writeEtcdDb(state: EtcdState, sink: PageSink): Generator<void, 
   w.endBucket();
 
   const key = w.bucket("key");
-  for (const r of state.revisions()) {
-    const value = toBinary(KeyValueSchema, r.kv);
-    key.put(revisionKey(r.main, r.sub, r.tombstone), value);
-    if (step(value.length)) yield;
+  if (opts.layoutOnly) {
+    for (const r of revisionSizes(state)) {
+      key.putWith(revisionKey(r.main, r.sub, r.tombstone), r.size, noFill);
+      if (step(r.size)) yield;
+    }
+  } else {
+    for (const r of state.revisions()) {
+      // The KeyValue is encoded straight into the page: its value is copied once.
+      const kv = r.kv;
+      const size = keyValueSize(kv);
+      key.putWith(revisionKey(r.main, r.sub, r.tombstone), size, (page, at) => writeKeyValue(new ProtoWriter(page, at), kv));
+      if (step(size)) yield;
+    }
   }
   w.endBucket();
 

@@ -42,7 +42,14 @@ const fresh: Alloc = (size) => new Uint8Array(size);
 /** bbolt's limit on a key (bucket.go MaxKeySize), bytes. */
 export const MAX_KEY_SIZE = 32768;
 
-type LeafEntry = { flags: number; key: Uint8Array; value: Uint8Array };
+/**
+ * A leaf element. Its value is `size` bytes: `value` itself, or written by `fill` at offset `at`
+ * of the page being encoded (so a large value is copied once, straight into the page); with
+ * neither, zeros (a layout pass, where only sizes matter).
+ */
+type LeafEntry = { flags: number; key: Uint8Array; size: number; value?: Uint8Array; fill?: ValueFill };
+/** Writes an element's value into `page` at offset `at`. */
+export type ValueFill = (page: Uint8Array, at: number) => void;
 type BranchEntry = { key: Uint8Array; pgid: number };
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -51,11 +58,29 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/** Pages of `size` bytes of content (at least one). */
+function pagesFor(size: number, pageSize: number): number {
+  return Math.max(1, Math.ceil(size / pageSize));
+}
+
+/** Bytes of a leaf page's content (header + elements + data). */
+function leafSize(entries: LeafEntry[]): number {
+  let size = PAGE_HEADER_SIZE + entries.length * LEAF_ELEMENT_SIZE;
+  for (const e of entries) size += e.key.length + e.size;
+  return size;
+}
+
+/** Bytes of a branch page's content. */
+function branchSize(entries: BranchEntry[]): number {
+  let size = PAGE_HEADER_SIZE + entries.length * BRANCH_ELEMENT_SIZE;
+  for (const e of entries) size += e.key.length;
+  return size;
+}
+
 /** Encodes a leaf page (header + elements + data), padded to whole pages unless `inline`. */
 function encodeLeaf(entries: LeafEntry[], pgid: number, pageSize: number, inline: boolean, alloc: Alloc = fresh): Uint8Array {
-  let size = PAGE_HEADER_SIZE + entries.length * LEAF_ELEMENT_SIZE;
-  for (const e of entries) size += e.key.length + e.value.length;
-  const pages = Math.max(1, Math.ceil(size / pageSize));
+  const size = leafSize(entries);
+  const pages = pagesFor(size, pageSize);
   const buf = alloc(inline ? size : pages * pageSize);
   writePageHeader(buf, { id: BigInt(pgid), flags: LEAF_PAGE_FLAG, count: entries.length, overflow: inline ? 0 : pages - 1 });
   const dv = new DataView(buf.buffer);
@@ -65,19 +90,18 @@ function encodeLeaf(entries: LeafEntry[], pgid: number, pageSize: number, inline
     dv.setUint32(el, e.flags, true);
     dv.setUint32(el + 4, data - el, true);
     dv.setUint32(el + 8, e.key.length, true);
-    dv.setUint32(el + 12, e.value.length, true);
+    dv.setUint32(el + 12, e.size, true);
     buf.set(e.key, data);
-    buf.set(e.value, data + e.key.length);
-    data += e.key.length + e.value.length;
+    if (e.value) buf.set(e.value, data + e.key.length);
+    else e.fill?.(buf, data + e.key.length);
+    data += e.key.length + e.size;
   });
   return buf;
 }
 
 /** Encodes a branch page, padded to whole pages. */
 function encodeBranch(entries: BranchEntry[], pgid: number, pageSize: number, alloc: Alloc = fresh): Uint8Array {
-  let size = PAGE_HEADER_SIZE + entries.length * BRANCH_ELEMENT_SIZE;
-  for (const e of entries) size += e.key.length;
-  const pages = Math.max(1, Math.ceil(size / pageSize));
+  const pages = pagesFor(branchSize(entries), pageSize);
   const buf = alloc(pages * pageSize);
   writePageHeader(buf, { id: BigInt(pgid), flags: BRANCH_PAGE_FLAG, count: entries.length, overflow: pages - 1 });
   const dv = new DataView(buf.buffer);
@@ -113,7 +137,7 @@ class TreeBuilder {
     if (e.key.length > MAX_KEY_SIZE) throw new Error("bbolt: key too large");
     if (this.last && compareBytes(this.last, e.key) >= 0) throw new Error("bbolt: keys must be added in ascending order");
     this.last = e.key;
-    const esize = LEAF_ELEMENT_SIZE + e.key.length + e.value.length;
+    const esize = LEAF_ELEMENT_SIZE + e.key.length + e.size;
     if (this.leaf.length > 0 && this.leafSize + esize > this.w.pageSize) this.flushLeaf();
     this.leaf.push(e);
     this.leafSize += esize;
@@ -131,7 +155,8 @@ class TreeBuilder {
 
   private flushLeaf(): void {
     const first = this.leaf[0]!.key;
-    const pgid = this.w.writePage((id) => encodeLeaf(this.leaf, id, this.w.pageSize, false, this.w.pageBuffer));
+    const leaf = this.leaf;
+    const pgid = this.w.writePage(this.leafSize, (id) => encodeLeaf(leaf, id, this.w.pageSize, false, this.w.pageBuffer));
     this.leaf = [];
     this.leafSize = PAGE_HEADER_SIZE;
     this.leavesWritten++;
@@ -154,7 +179,7 @@ class TreeBuilder {
     const b = this.branches[level]!;
     const first = b.entries[0]!.key;
     const entries = b.entries;
-    const pgid = this.w.writePage((id) => encodeBranch(entries, id, this.w.pageSize, this.w.pageBuffer));
+    const pgid = this.w.writePage(b.size, (id) => encodeBranch(entries, id, this.w.pageSize, this.w.pageBuffer));
     b.entries = [];
     b.size = PAGE_HEADER_SIZE;
     b.written++;
@@ -164,7 +189,8 @@ class TreeBuilder {
   /** Writes the remaining pages and returns the root page. */
   finish(): number {
     if (this.leavesWritten === 0) {
-      return this.w.writePage((id) => encodeLeaf(this.leaf, id, this.w.pageSize, false, this.w.pageBuffer));
+      const leaf = this.leaf;
+      return this.w.writePage(this.leafSize, (id) => encodeLeaf(leaf, id, this.w.pageSize, false, this.w.pageBuffer));
     }
     if (this.leaf.length > 0) this.flushLeaf();
     for (let level = 0; ; level++) {
@@ -172,7 +198,7 @@ class TreeBuilder {
       const top = level === this.branches.length - 1;
       if (top && b.written === 0) {
         const entries = b.entries;
-        return this.w.writePage((id) => encodeBranch(entries, id, this.w.pageSize, this.w.pageBuffer));
+        return this.w.writePage(b.size, (id) => encodeBranch(entries, id, this.w.pageSize, this.w.pageBuffer));
       }
       if (b.entries.length > 0) this.flushBranch(level);
     }
@@ -194,7 +220,15 @@ export class BucketWriter {
 
   /** Adds `key` = `value`. Throws Error when keys are not ascending, empty or longer than 32768 bytes. */
   put(key: Uint8Array, value: Uint8Array): void {
-    this.tree.add({ flags: 0, key, value });
+    this.tree.add({ flags: 0, key, size: value.length, value });
+  }
+
+  /**
+   * Adds `key` with a value of `size` bytes that `fill` writes straight into the page (no
+   * intermediate copy; `fill` is not called by a layout-only writer). Errors as {@link put}.
+   */
+  putWith(key: Uint8Array, size: number, fill: ValueFill): void {
+    this.tree.add({ flags: 0, key, size, fill });
   }
 }
 
@@ -212,11 +246,21 @@ export class BboltWriter {
   private open: { name: Uint8Array; bucket: BucketWriter } | undefined;
   private finished = false;
 
+  /** True: only the layout is computed; the sink gets the freelist and meta pages only. */
+  readonly layoutOnly: boolean;
+
+  /**
+   * `opts.layoutOnly`: compute the page layout without encoding data pages (values given to
+   * {@link BucketWriter.putWith} are never filled): the sink receives just the pages finish()
+   * writes (freelist and metas), which are the same as a full run over the same keys and sizes
+   * would write. A streaming reader can send those first (./../stream.ts).
+   */
   constructor(
     private readonly sink: PageSink,
-    opts: { pageSize?: number } = {},
+    opts: { pageSize?: number; layoutOnly?: boolean } = {},
   ) {
     this.pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
+    this.layoutOnly = opts.layoutOnly ?? false;
     this.root = new TreeBuilder(this);
   }
 
@@ -233,12 +277,14 @@ export class BboltWriter {
     return this.next;
   }
 
-  /** @internal Allocates the pages `encode` needs and writes them; returns the first page id. */
-  writePage(encode: (pgid: number) => Uint8Array): number {
+  /**
+   * @internal Allocates the pages for `size` bytes of content and writes them, encoded by
+   * `encode` (not called by a layout-only writer); returns the first page id.
+   */
+  writePage(size: number, encode: (pgid: number) => Uint8Array): number {
     const pgid = this.next;
-    const bytes = encode(pgid);
-    this.next += bytes.length / this.pageSize;
-    this.sink.writePages(pgid, bytes);
+    this.next += pagesFor(size, this.pageSize);
+    if (!this.layoutOnly) this.sink.writePages(pgid, encode(pgid));
     return pgid;
   }
 
@@ -264,7 +310,7 @@ export class BboltWriter {
     } else {
       value = encodeBucketHeader(BigInt(o.bucket.tree.finish()));
     }
-    this.root.add({ flags: BUCKET_LEAF_FLAG, key: o.name, value });
+    this.root.add({ flags: BUCKET_LEAF_FLAG, key: o.name, size: value.length, value });
   }
 
   /**
