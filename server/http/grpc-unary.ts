@@ -151,7 +151,8 @@ function answerMessage(stream: ServerHttp2Stream, output: DescMessage, message: 
   frame.writeUInt32BE(payload.length, 1);
   frame.set(payload, 5);
   stream.respond(OK_HEADERS, RESPOND_OPTIONS);
-  stream.once("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
+  // `on`, not `once`: each event fires once per stream, and once() wraps every listener anew.
+  stream.on("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
   stream.end(frame);
   return payload.length;
 }
@@ -218,7 +219,7 @@ export function serveUnaryGrpc(
   // drops the request early (server/node/etcd-node.ts propose).
   const gone = new AbortController();
   let answered = false;
-  stream.once("close", () => {
+  stream.on("close", () => {
     if (!answered) gone.abort();
   });
   readMessage(stream, limit)

@@ -365,6 +365,7 @@ export class MemberStateMachine implements ApplyTarget {
     this.authStore.reload();
     this.alarms.reload();
     this.o.v2.reload();
+    this.requests.reload();
     restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
     this.learner = this.o.members.get(this.o.memberId)?.isLearner ?? false;
     if (this.o.members.isRemoved(this.o.memberId)) this.removedSelf = true;
