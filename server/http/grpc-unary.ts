@@ -26,7 +26,8 @@ import type { GrpcMethodStats, GrpcStats } from "../metrics/grpc-stats.ts";
 import { tooLargeError, unmarshalError } from "./request-guard.ts";
 import { encodeRangeResponse } from "../api/range-wire.ts";
 import { returnFrame, takeFrame } from "./spare-frame.ts";
-import { type RangeResponse, RangeResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { type RangeResponse, RangeResponseSchema, PutRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { decodePutRequest } from "../api/put-request-wire.ts";
 
 /** One unary method and the implementation that answers it. */
 export interface UnaryRoute {
@@ -162,14 +163,18 @@ function answerMessage(stream: ServerHttp2Stream, output: DescMessage, message: 
   frame[3] = (length >>> 8) & 255;
   frame[4] = length & 255;
   stream.respond(OK_HEADERS, RESPOND_OPTIONS);
-  stream.once("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
+  // `on`, not `once`: each event fires once per stream, and once() wraps every listener anew.
+  stream.on("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
   if (isRange) stream.end(frame, (err?: Error | null) => err || returnFrame(frame as Buffer));
   else stream.end(frame);
   return length;
 }
 
-/** Reads the single enveloped request message; rejects with grpc-go's errors (see module doc). */
-function readMessage(stream: ServerHttp2Stream, limit: number): Promise<Uint8Array> {
+/**
+ * Reads the single enveloped request message; resolves with the whole body (5-byte prefix, then
+ * the message, checked to be all there); rejects with grpc-go's errors (see module doc).
+ */
+function readMessage(stream: ServerHttp2Stream, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -197,9 +202,7 @@ function readMessage(stream: ServerHttp2Stream, limit: number): Promise<Uint8Arr
       if ((body[0]! & 1) !== 0) {
         return reject(new ConnectError("grpc: compressed flag set with identity or empty encoding", Code.Internal));
       }
-      // A plain Uint8Array view (not a Buffer): the decoded bytes fields are then Uint8Arrays
-      // whose slice() copies, as the store's cache expects (server/mvcc/store.ts writePut).
-      resolve(new Uint8Array(body.buffer, body.byteOffset + 5, body.readUInt32BE(1)));
+      resolve(body);
     });
     stream.on("error", (e) => {
       failed = true;
@@ -230,16 +233,19 @@ export function serveUnaryGrpc(
   // drops the request early (server/node/etcd-node.ts propose).
   const gone = new AbortController();
   let answered = false;
-  stream.once("close", () => {
+  stream.on("close", () => {
     if (!answered) gone.abort();
   });
   readMessage(stream, limit)
-    .then((bytes) => {
-      if (totals) totals.receivedBytes += bytes.length;
+    .then((body) => {
+      const length = body.readUInt32BE(1);
+      if (totals) totals.receivedBytes += length;
       if (stats) stats.msgReceived++;
-      let input: unknown;
+      let input: unknown = route.method.input === PutRequestSchema ? decodePutRequest(body, 5, 5 + length) : undefined;
       try {
-        input = fromBinary(route.method.input, bytes);
+        // A plain Uint8Array view (not a Buffer): the decoded bytes fields are then Uint8Arrays
+        // whose slice() copies, as the store's cache expects (server/mvcc/store.ts writePut).
+        input ??= fromBinary(route.method.input, new Uint8Array(body.buffer, body.byteOffset + 5, length));
       } catch (e) {
         throw unmarshalError(e);
       }

@@ -37,7 +37,7 @@ import { copyStateFromImage } from "./snapshot-restore.ts";
 import { AppliedWaiters } from "./applied-waiters.ts";
 import { AppliedRequests } from "./applied-requests.ts";
 import type { MembersTable } from "../storage/members.ts";
-import { backendSize } from "../storage/size.ts";
+import { backendPages, pageBytes } from "../storage/size.ts";
 import { applyEntry, type ApplyOutcome, type AppliedResponse, type ApplyTarget } from "./applier.ts";
 import type { ConfChangeOutcome } from "./cluster-admin.ts";
 import type { MemberEnv } from "./env.ts";
@@ -110,6 +110,8 @@ export class MemberStateMachine implements ApplyTarget {
   private learner: boolean;
   /** Backend size as of the last apply batch, bytes (etcd's backend.Size(), updated at commit). */
   private backendBytes: number;
+  /** The backend's page size, bytes (read again with the size after a defragmentation). */
+  private pageBytes: number;
   private compactionScheduled = false;
   /** Callers waiting until a compaction's rows are all deleted (physical compactions). */
   private compactionWaiters: (() => void)[] = [];
@@ -152,7 +154,8 @@ export class MemberStateMachine implements ApplyTarget {
     this.alarmLog = o.alarmLog;
     this.v2Store = o.v2.store;
     this.learner = o.members.get(o.memberId)?.isLearner ?? false;
-    this.backendBytes = backendSize(o.db).totalBytes;
+    this.pageBytes = pageBytes(o.db);
+    this.backendBytes = backendPages(o.db) * this.pageBytes;
   }
 
   /** Applied index: the last log entry applied, as of the last committed apply transaction. */
@@ -257,7 +260,8 @@ export class MemberStateMachine implements ApplyTarget {
 
   /** Re-reads the backend size (after a defragmentation). */
   measureBackend(): void {
-    this.backendBytes = backendSize(this.o.db).totalBytes;
+    this.pageBytes = pageBytes(this.o.db);
+    this.backendBytes = backendPages(this.o.db) * this.pageBytes;
   }
 
   /**
@@ -369,6 +373,7 @@ export class MemberStateMachine implements ApplyTarget {
     this.authStore.reload();
     this.alarms.reload();
     this.o.v2.reload();
+    this.requests.reload();
     restoreLeaseAttachments(this.lessor, this.mvcc.leaseAttachmentsAtOpen());
     this.learner = this.o.members.get(this.o.memberId)?.isLearner ?? false;
     if (this.o.members.isRemoved(this.o.memberId)) this.removedSelf = true;
@@ -380,7 +385,8 @@ export class MemberStateMachine implements ApplyTarget {
    * proposers their outcomes, then compacted rows are scheduled for deletion.
    */
   private afterApply(appliedIndex: number): void {
-    this.backendBytes = backendSize(this.o.db).totalBytes;
+    // One PRAGMA per batch: the page count (the free pages and page size are not needed here).
+    this.backendBytes = backendPages(this.o.db) * this.pageBytes;
     this.scheduleCompaction();
     if (this.snapshotRestored) {
       this.snapshotRestored = false;

@@ -14,8 +14,13 @@ export interface BackendSize {
 export function backendSize(db: Database): BackendSize {
   const pages = db.query<{ page_count: number }, []>("PRAGMA page_count").get()?.page_count ?? 0;
   const free = db.query<{ freelist_count: number }, []>("PRAGMA freelist_count").get()?.freelist_count ?? 0;
-  const pageBytes = db.query<{ page_size: number }, []>("PRAGMA page_size").get()?.page_size ?? 4096;
-  return { totalBytes: pages * pageBytes, inUseBytes: (pages - free) * pageBytes };
+  const bytes = pageBytes(db);
+  return { totalBytes: pages * bytes, inUseBytes: (pages - free) * bytes };
+}
+
+/** Bytes per page of `db` (it changes only when a VACUUM is told to use another size). */
+export function pageBytes(db: Database): number {
+  return db.query<{ page_size: number }, []>("PRAGMA page_size").get()?.page_size ?? 4096;
 }
 
 /** Pages of `db`'s main database now (inside a write transaction: as that transaction left it). */
