@@ -7,6 +7,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { KV } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { requestAuth } from "./auth-context.ts";
+import { callCancellation } from "./call-cancellation.ts";
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnIntervals, checkTxnRequest } from "./kv-validate.ts";
 
 /** Settings of the KV service. */
@@ -24,23 +25,23 @@ export function kvService(api: EtcdServerApi, opts: KvOptions): ServiceImpl<type
   return {
     async range(req, ctx) {
       checkRangeRequest(req);
-      return api.range(req, await requestAuth(api, ctx), ctx.signal);
+      return api.range(req, await requestAuth(api, ctx), callCancellation(ctx));
     },
     async put(req, ctx) {
       checkPutRequest(req);
-      return api.put(req, await requestAuth(api, ctx), ctx.signal);
+      return api.put(req, await requestAuth(api, ctx), callCancellation(ctx));
     },
     async deleteRange(req, ctx) {
       checkDeleteRequest(req);
-      return api.deleteRange(req, await requestAuth(api, ctx), ctx.signal);
+      return api.deleteRange(req, await requestAuth(api, ctx), callCancellation(ctx));
     },
     async txn(req, ctx) {
       checkTxnRequest(req, opts.maxTxnOps);
       checkTxnIntervals(req);
-      return api.txn(req, await requestAuth(api, ctx), ctx.signal);
+      return api.txn(req, await requestAuth(api, ctx), callCancellation(ctx));
     },
     async compact(req, ctx) {
-      return api.compact(req, await requestAuth(api, ctx), ctx.signal);
+      return api.compact(req, await requestAuth(api, ctx), callCancellation(ctx));
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
- * A request whose client goes away is dropped early: the member's write gets an AbortSignal
- * that aborts when the client cancels (gRPC RST_STREAM, a closed HTTP/1.1 connection), on every
+ * A request whose client goes away is dropped early: the member's write gets a Cancellation
+ * (server/node/types.ts; an AbortSignal, or the lean gRPC path's own) that aborts when the client cancels (gRPC RST_STREAM, a closed HTTP/1.1 connection), on every
  * protocol of the client port and on the JSON gateway.
  */
 import { createClient, type Transport } from "@connectrpc/connect";
@@ -9,18 +9,19 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { KV, type PutRequest } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { parseConfig } from "../config.ts";
 import { createLogger } from "../log.ts";
+import type { Cancellation } from "../node/types.ts";
 import { createFakeApi } from "./fake-api.ts";
 import { startClientListeners, type ClientListeners } from "./listener.ts";
 
-/** The signals the member got with each put, by key. */
-const signals = new Map<string, AbortSignal>();
+/** The cancellations the member got with each put, by key. */
+const signals = new Map<string, Cancellation>();
 let listeners: ClientListeners;
 let base: string;
 
 beforeAll(async () => {
   const api = createFakeApi();
   // A member that never answers a put: only the client's going away ends it.
-  api.put = (req: PutRequest, _ai?: unknown, signal?: AbortSignal) => {
+  api.put = (req: PutRequest, _ai?: unknown, signal?: Cancellation) => {
     signals.set(new TextDecoder().decode(req.key), signal!);
     return new Promise((_, reject) => signal?.addEventListener("abort", () => reject(new Error("client gone"))));
   };

@@ -28,6 +28,8 @@ import { encodeRangeResponse } from "../api/range-wire.ts";
 import { returnFrame, takeFrame } from "./spare-frame.ts";
 import { type RangeResponse, RangeResponseSchema, PutRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { decodePutRequest } from "../api/put-request-wire.ts";
+import type { CancellableContext } from "../api/call-cancellation.ts";
+import type { Cancellation } from "../node/types.ts";
 
 /** One unary method and the implementation that answers it. */
 export interface UnaryRoute {
@@ -84,22 +86,67 @@ function authHeaders(headers: IncomingHttpHeaders): Headers {
  * identity); those and the response metadata are built only when read. Connect's
  * createHandlerContext links two more AbortControllers (deadline, request) and copies four
  * Headers on every call, whether read or not.
+ *
+ * The context is also the call's Cancellation (server/node/types.ts), which the KV handlers pass
+ * to the member (server/api/call-cancellation.ts): `aborted` once the stream closed before the
+ * answer (the client reset it or went away), and the member's listener called then. An
+ * AbortSignal is built only when `signal` is read (the other services).
  */
-class LeanHandlerContext implements HandlerContext {
+class LeanHandlerContext implements HandlerContext, CancellableContext, Cancellation {
   readonly protocolName = "grpc";
   readonly requestMethod = "POST";
+  /** True once the stream closed before the answer. */
+  aborted = false;
+  /** Set when the answer (or error status) goes out: a close after it cancels nothing. */
+  answered = false;
   private header: Headers | undefined;
   private contextValues: ContextValues | undefined;
   private responseHeaders: Headers | undefined;
   private responseTrailers: Headers | undefined;
+  private controller: AbortController | undefined;
+  /** The member waits on one proposal per call: one slot, and a list only for further listeners. */
+  private listener: (() => void) | undefined;
+  private moreListeners: (() => void)[] | undefined;
 
   constructor(
     private readonly route: UnaryRoute,
     readonly url: string,
     private readonly headers: IncomingHttpHeaders,
     private readonly stream: ServerHttp2Stream,
-    readonly signal: AbortSignal,
   ) {}
+
+  get cancellation(): Cancellation {
+    return this;
+  }
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+  addEventListener(_type: "abort", listener: () => void): void {
+    if (this.listener === undefined) this.listener = listener;
+    else (this.moreListeners ??= []).push(listener);
+  }
+  removeEventListener(_type: "abort", listener: () => void): void {
+    if (this.listener === listener) this.listener = undefined;
+    else if (this.moreListeners) {
+      const i = this.moreListeners.indexOf(listener);
+      if (i >= 0) this.moreListeners.splice(i, 1);
+    }
+  }
+  /** The stream closed: unless the call was answered, it is canceled and the listeners run (once). */
+  streamClosed(): void {
+    if (this.answered || this.aborted) return;
+    this.aborted = true;
+    this.controller?.abort();
+    const first = this.listener;
+    const more = this.moreListeners;
+    this.listener = this.moreListeners = undefined;
+    first?.();
+    if (more) for (const listener of more) listener();
+  }
 
   get service(): DescService {
     return this.route.service;
@@ -231,11 +278,8 @@ export function serveUnaryGrpc(
   const path = headers[":path"] ?? "";
   // Aborts when the client resets the stream or goes away before the answer: the member then
   // drops the request early (server/node/etcd-node.ts propose).
-  const gone = new AbortController();
-  let answered = false;
-  stream.on("close", () => {
-    if (!answered) gone.abort();
-  });
+  const ctx = new LeanHandlerContext(route, path, headers, stream);
+  stream.on("close", () => ctx.streamClosed());
   readMessage(stream, limit)
     .then((body) => {
       const length = body.readUInt32BE(1);
@@ -249,18 +293,18 @@ export function serveUnaryGrpc(
       } catch (e) {
         throw unmarshalError(e);
       }
-      return route.impl(input, new LeanHandlerContext(route, path, headers, stream, gone.signal));
+      return route.impl(input, ctx);
     })
     .then(
       (output) => {
-        answered = true;
+        ctx.answered = true;
         const sent = answerMessage(stream, route.method.output, output);
         if (totals) totals.sentBytes += sent;
         if (stats) stats.msgSent++;
         stats?.finish(0, performance.now() - startMs);
       },
       (e: unknown) => {
-        answered = true;
+        ctx.answered = true;
         const code = e instanceof ConnectError ? e.code : Code.Unknown;
         stats?.finish(code, performance.now() - startMs);
         if (e instanceof ConnectError) return answerStatus(stream, e.code, e.rawMessage);

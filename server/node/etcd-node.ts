@@ -16,7 +16,7 @@
  *
  * Back-pressure (server/node/limits.ts): a write is refused with `etcdserver: too many requests`
  * while apply lags commit by more than 5000 entries (etcd's v3_server.go) or too many proposals
- * wait; a write whose client went away (its AbortSignal) is not proposed and its waiter dropped.
+ * wait; a write whose client went away (its Cancellation) is not proposed and its waiter dropped.
  * A failure of the Ready loop (storage write, apply) is member-fatal (server/node/fatal.ts): the
  * member stops serving at once and `onFatal` ends the process.
  */
@@ -116,7 +116,7 @@ import type { NodePeers } from "./peer-link.ts";
 import { bootstrapMembership, type BootstrapConfig } from "./bootstrap.ts";
 import { forceNewCluster } from "../recovery/force-new-cluster.ts";
 import { ClusterAdmin, toMember } from "./cluster-admin.ts";
-import type { EtcdServerApi } from "./types.ts";
+import type { Cancellation, EtcdServerApi } from "./types.ts";
 import { exitOnFatal, type OnFatal } from "./fatal.ts";
 import { idToHex } from "../membership/ids.ts";
 import { realEnv, type MemberEnv } from "./env.ts";
@@ -621,7 +621,7 @@ export class EtcdNode implements EtcdServerApi {
     });
   }
 
-  range(req: RangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<RangeResponse> {
+  range(req: RangeRequest, ai?: AuthInfo, signal?: Cancellation): Promise<RangeResponse> {
     return this.timedRead(
       () => this.serveRange(req, ai, signal),
       () => compactText(RangeRequestSchema, req),
@@ -656,7 +656,7 @@ export class EtcdNode implements EtcdServerApi {
     }
   }
 
-  private async serveRange(req: RangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<RangeResponse> {
+  private async serveRange(req: RangeRequest, ai?: AuthInfo, signal?: Cancellation): Promise<RangeResponse> {
     this.assertOpen();
     if (signal?.aborted) throw Errors.Canceled();
     if (!req.serializable) {
@@ -678,15 +678,15 @@ export class EtcdNode implements EtcdServerApi {
     if (ai && ai.revision !== 0 && ai.revision !== this.authStore.revision) throw Errors.AuthOldRevision();
   }
 
-  put(req: PutRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<PutResponse> {
+  put(req: PutRequest, ai?: AuthInfo, signal?: Cancellation): Promise<PutResponse> {
     return this.quotaRefusal({ put: req }) ?? (this.clientPropose({ put: req }, ai, signal) as Promise<PutResponse>);
   }
 
-  deleteRange(req: DeleteRangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<DeleteRangeResponse> {
+  deleteRange(req: DeleteRangeRequest, ai?: AuthInfo, signal?: Cancellation): Promise<DeleteRangeResponse> {
     return this.clientPropose({ deleteRange: req }, ai, signal) as Promise<DeleteRangeResponse>;
   }
 
-  async txn(req: TxnRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<TxnResponse> {
+  async txn(req: TxnRequest, ai?: AuthInfo, signal?: Cancellation): Promise<TxnResponse> {
     this.rejectIfLearner();
     if (isTxnReadOnly(req)) {
       return this.timedRead(
@@ -699,7 +699,7 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   /** etcd serves read-only txns without a proposal (v3_server.go Txn); they change nothing. */
-  private async serveReadOnlyTxn(req: TxnRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<TxnResponse> {
+  private async serveReadOnlyTxn(req: TxnRequest, ai?: AuthInfo, signal?: Cancellation): Promise<TxnResponse> {
     this.assertOpen();
     if (!isTxnSerializable(req)) await this.readIndex();
     if (signal?.aborted) throw Errors.Canceled();
@@ -712,7 +712,7 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   /** Compaction through the log; with `physical`, answered once the freed rows are deleted (as etcd's). */
-  async compact(req: CompactionRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<CompactionResponse> {
+  async compact(req: CompactionRequest, ai?: AuthInfo, signal?: Cancellation): Promise<CompactionResponse> {
     const resp = (await this.clientPropose({ compaction: req }, ai, signal)) as CompactionResponse;
     if (req.physical) await this.sm.compactionDone();
     return resp;
@@ -942,7 +942,7 @@ export class EtcdNode implements EtcdServerApi {
    * proposal still queued for a leader is then never proposed); Stopped after close(); the
    * request's own etcd error.
    */
-  private async propose(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: AbortSignal): Promise<AppliedResponse> {
+  private async propose(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: Cancellation): Promise<AppliedResponse> {
     const { response, revision } = await this.proposeEntry(fields, ai, signal);
     // Every client request has an answer (server/node/applier.ts); member attributes and v2 requests have none.
     if (!response) throw new Error("applied entry has no response");
@@ -952,7 +952,7 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   /** {@link propose}, resolving with the entry's whole outcome (a v2 request's is in `v2`; member attributes have no response). */
-  private async proposeEntry(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: AbortSignal): Promise<AppliedOutcome> {
+  private async proposeEntry(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: Cancellation): Promise<AppliedOutcome> {
     this.assertOpen();
     if (signal?.aborted) throw Errors.Canceled();
     // Publishing this member's attributes is exempt, as etcd's publish (a v2 request) is: a member
@@ -986,7 +986,8 @@ export class EtcdNode implements EtcdServerApi {
       this.counters.proposalsFailed++;
       this.sm.waiters.cancel(id, Errors.Canceled());
     };
-    signal?.addEventListener("abort", onAbort, { once: true });
+    // No `once`: the listener is removed below whether or not it ran.
+    signal?.addEventListener("abort", onAbort);
     // Not changed from here on: the state machine applies this object instead of decoding `data`.
     this.sm.proposed.set(data, req);
     this.raft.propose({
@@ -1005,7 +1006,7 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   /** A client's write: refused on a learner, else {@link propose}. */
-  private async clientPropose(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: AbortSignal): Promise<AppliedResponse> {
+  private async clientPropose(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: Cancellation): Promise<AppliedResponse> {
     this.rejectIfLearner();
     return this.propose(fields, ai, signal);
   }

@@ -7,8 +7,8 @@
  * member_id, revision, raft_term) and rejects with a ConnectError from server/errors.ts.
  * Writes may also reject with TooManyRequests (ResourceExhausted `etcdserver: too many
  * requests`) when the member is overloaded (server/node/limits.ts). `signal` is the request's
- * AbortSignal (Connect's HandlerContext.signal): once it aborts (the client went away) the
- * member drops the request early, rejecting with Canceled.
+ * Cancellation (Connect's HandlerContext.signal, or the lean gRPC path's cheaper one): once it
+ * aborts (the client went away) the member drops the request early, rejecting with Canceled.
  */
 import type {
   AlarmMember,
@@ -38,6 +38,18 @@ import type {
 import type { WatchStream } from "../mvcc/watch/stream.ts";
 import type { SnapshotChunk } from "../snapshot/stream.ts";
 import type { AuthServer } from "../auth/server.ts";
+
+/**
+ * What the member reads of a client's cancellation: `aborted` once the client went away, and a
+ * listener called at that moment. An AbortSignal is one; the lean gRPC path
+ * (server/http/grpc-unary.ts) passes a plain object instead, without an AbortController and
+ * event-target listeners per call.
+ */
+export interface Cancellation {
+  readonly aborted: boolean;
+  addEventListener(type: "abort", listener: () => void): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
 import type { AuthInfo } from "../auth/store.ts";
 
 /** What a member offers to the client API. Implemented by `EtcdNode` (server/node/etcd-node.ts). */
@@ -58,15 +70,15 @@ export interface EtcdServerApi {
    */
 
   /** Range read. Linearizable unless `req.serializable`. Errors: Compacted, FutureRev (OutOfRange), auth refusals. */
-  range(req: RangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<RangeResponse>;
+  range(req: RangeRequest, ai?: AuthInfo, signal?: Cancellation): Promise<RangeResponse>;
   /** Put through the log. Errors: LeaseNotFound (NotFound), NoSpace, Timeout, TooManyRequests, auth refusals. */
-  put(req: PutRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<PutResponse>;
+  put(req: PutRequest, ai?: AuthInfo, signal?: Cancellation): Promise<PutResponse>;
   /** DeleteRange through the log. */
-  deleteRange(req: DeleteRangeRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<DeleteRangeResponse>;
+  deleteRange(req: DeleteRangeRequest, ai?: AuthInfo, signal?: Cancellation): Promise<DeleteRangeResponse>;
   /** Txn through the log (read-only txns may be served like a range). */
-  txn(req: TxnRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<TxnResponse>;
+  txn(req: TxnRequest, ai?: AuthInfo, signal?: Cancellation): Promise<TxnResponse>;
   /** Compact through the log (no permission needed, as in etcd 3.4). Errors: Compacted, FutureRev (OutOfRange). */
-  compact(req: CompactionRequest, ai?: AuthInfo, signal?: AbortSignal): Promise<CompactionResponse>;
+  compact(req: CompactionRequest, ai?: AuthInfo, signal?: Cancellation): Promise<CompactionResponse>;
 
   /**
    * LeaseGrant through the log (etcd's v3_server.go LeaseGrant): `req.ID` 0 = the member picks
