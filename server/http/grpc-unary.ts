@@ -71,12 +71,29 @@ export function isPlainUnaryGrpc(headers: IncomingHttpHeaders): boolean {
   return enc === undefined || enc === "identity";
 }
 
+/**
+ * The request metadata of a call that carries none that handlers read: one Headers shared by all
+ * such calls (most calls; the KV handlers and the require-leader check read it on every call), so
+ * it refuses changes.
+ */
+class NoMetadata extends Headers {
+  override set = readOnly;
+  override append = readOnly;
+  override delete = readOnly;
+}
+function readOnly(): never {
+  throw new Error("the request metadata is read-only");
+}
+const NO_METADATA: Headers = new NoMetadata();
+
 /** The request metadata handlers may read (etcd's auth `token`, `hasleader`), without converting every header. */
 function authHeaders(headers: IncomingHttpHeaders): Headers {
-  const h = new Headers();
   const token = headers.token ?? headers.authorization;
+  const hasLeader = headers.hasleader;
+  if (typeof token !== "string" && typeof hasLeader !== "string") return NO_METADATA;
+  const h = new Headers();
   if (typeof token === "string") h.set("token", token);
-  if (typeof headers.hasleader === "string") h.set("hasleader", headers.hasleader);
+  if (typeof hasLeader === "string") h.set("hasleader", hasLeader);
   return h;
 }
 
