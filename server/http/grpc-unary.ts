@@ -26,8 +26,8 @@ import type { GrpcMethodStats, GrpcStats } from "../metrics/grpc-stats.ts";
 import { tooLargeError, unmarshalError } from "./request-guard.ts";
 import { encodeRangeResponse } from "../api/range-wire.ts";
 import { returnFrame, takeFrame } from "./spare-frame.ts";
-import { type RangeResponse, RangeResponseSchema, PutRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import { decodePutRequest } from "../api/put-request-wire.ts";
+import { DeleteRangeRequestSchema, type RangeResponse, RangeResponseSchema, PutRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { decodeDeleteRangeRequest, decodePutRequest } from "../api/request-wire.ts";
 import type { CancellableContext } from "../api/call-cancellation.ts";
 import type { Cancellation } from "../node/types.ts";
 
@@ -302,7 +302,9 @@ export function serveUnaryGrpc(
       const length = body.readUInt32BE(1);
       if (totals) totals.receivedBytes += length;
       if (stats) stats.msgReceived++;
-      let input: unknown = route.method.input === PutRequestSchema ? decodePutRequest(body, 5, 5 + length) : undefined;
+      const schema = route.method.input;
+      let input: unknown =
+        schema === PutRequestSchema ? decodePutRequest(body, 5, 5 + length) : schema === DeleteRangeRequestSchema ? decodeDeleteRangeRequest(body, 5, 5 + length) : undefined;
       try {
         // A plain Uint8Array view (not a Buffer): the decoded bytes fields are then Uint8Arrays
         // whose slice() copies, as the store's cache expects (server/mvcc/store.ts writePut).

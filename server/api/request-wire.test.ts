@@ -1,15 +1,15 @@
 import { expect, test } from "bun:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { PutRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
-import { decodePutRequest } from "./put-request-wire.ts";
+import { DeleteRangeRequestSchema, PutRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
+import { decodeDeleteRangeRequest, decodePutRequest } from "./request-wire.ts";
 
 const enc = new TextEncoder();
 
-/** decodePutRequest over `bytes` placed at an offset inside a larger buffer. */
-function decodeAt(bytes: Uint8Array): ReturnType<typeof decodePutRequest> {
+/** `decode` (default decodePutRequest) over `bytes` placed at an offset inside a larger buffer. */
+function decodeAt<T>(bytes: Uint8Array, decode: (buf: Uint8Array, start: number, end: number) => T = decodePutRequest as never): T {
   const buf = Buffer.alloc(bytes.length + 8, 0xff);
   buf.set(bytes, 5);
-  return decodePutRequest(buf, 5, 5 + bytes.length);
+  return decode(buf, 5, 5 + bytes.length);
 }
 
 test("every combination of fields decodes as fromBinary does, into copies", () => {
@@ -23,7 +23,7 @@ test("every combination of fields decodes as fromBinary does, into copies", () =
         for (const flags of [0, 1, 2, 4, 7]) {
           const msg = create(PutRequestSchema, { key, value, lease, prevKv: (flags & 1) !== 0, ignoreValue: (flags & 2) !== 0, ignoreLease: (flags & 4) !== 0 });
           const bytes = toBinary(PutRequestSchema, msg);
-          const got = decodeAt(bytes);
+          const got = decodeAt(bytes, decodePutRequest);
           expect(got).toStrictEqual(fromBinary(PutRequestSchema, bytes));
           expect(got!.value.constructor).toBe(Uint8Array);
           expect(got!.value.buffer.byteLength).toBe(value.length);
@@ -60,4 +60,25 @@ test("unknown fields, wrong wire types and broken messages are left to fromBinar
   for (const bytes of cases) expect(decodeAt(bytes)).toBeUndefined();
   // The empty message is a PutRequest with every default.
   expect(decodeAt(new Uint8Array(0))).toStrictEqual(create(PutRequestSchema));
+});
+
+test("DeleteRangeRequest: every combination of fields, repeats, bad input as fromBinary reads them", () => {
+  const keys = [new Uint8Array(0), enc.encode("k"), new Uint8Array(200).fill(7)];
+  const ends = [new Uint8Array(0), new Uint8Array([0]), enc.encode("l"), new Uint8Array(300).fill(9)];
+  let n = 0;
+  for (const key of keys)
+    for (const rangeEnd of ends)
+      for (const prevKv of [false, true]) {
+        const bytes = toBinary(DeleteRangeRequestSchema, create(DeleteRangeRequestSchema, { key, rangeEnd, prevKv }));
+        const got = decodeAt(bytes, decodeDeleteRangeRequest);
+        expect(got).toStrictEqual(fromBinary(DeleteRangeRequestSchema, bytes));
+        expect(got!.key.buffer.byteLength).toBe(key.length);
+        n++;
+      }
+  expect(n).toBe(keys.length * ends.length * 2);
+  const read = [[0x0a, 1, 0x61, 0x0a, 1, 0x62, 0x18, 1, 0x18, 0], [0x18, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01], [0x12, 0x82, 0x00, 0x61, 0x62]];
+  for (const c of read) expect(decodeAt(new Uint8Array(c), decodeDeleteRangeRequest)).toStrictEqual(fromBinary(DeleteRangeRequestSchema, new Uint8Array(c)));
+  const left = [[0x20, 1], [0x08, 1], [0x0a, 5, 0x61], [0x18, 0x80], [0x22, 0]];
+  for (const c of left) expect(decodeAt(new Uint8Array(c), decodeDeleteRangeRequest)).toBeUndefined();
+  expect(decodeAt(new Uint8Array(0), decodeDeleteRangeRequest)).toStrictEqual(create(DeleteRangeRequestSchema));
 });
