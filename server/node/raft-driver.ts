@@ -580,9 +580,10 @@ export class RaftDriver {
  * it, see MemberStateMachine.installSnapshot) and at least the snapshot index. Entries between
  * the snapshot index and the applied index would only be read back from SQLite and skipped by
  * the state machine (up to `--snapshot-count` of them, whatever their size), and a campaign reads
- * every committed entry above `applied` at once to look for conf changes (raft's hup). No conf change lies in between (each applied one records
- * a snapshot position), so starting above them changes no membership. etcd starts from its
- * snapshot index and skips by consistent index, its WAL entries being in memory already.
+ * every committed entry above `applied` at once to look for conf changes (raft's hup). No conf
+ * change lies in between (each applied one records a snapshot position), so starting above them
+ * changes no membership. etcd starts from its snapshot index and skips by consistent index, its
+ * WAL entries being in memory already.
  */
 function restartAppliedIndex(storage: SqliteRaftStorage, appliedIndex: number): number {
   const commit = storage.initialState().hardState.commit;

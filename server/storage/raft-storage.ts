@@ -163,7 +163,7 @@ export class SqliteRaftStorage implements Storage {
     const tailStart = this.last - this.tail.length + 1;
     const drop = Math.min(index, this.last - TAIL_MIN_ENTRIES) - tailStart + 1;
     if (drop <= 0 || drop < this.tail.length - drop) return;
-    this.tailBytes -= dataBytes(this.tail.slice(0, drop));
+    for (let i = 0; i < drop; i++) this.tailBytes -= this.tail[i]!.data.length;
     this.tail = this.tail.slice(drop);
   }
 
