@@ -323,6 +323,9 @@ describe.skipIf(skip)("web console with auth enabled", () => {
     await p.locator("h2", { hasText: "Operations" }).waitFor();
 
     await p.click(".user button"); // log out
+    // Logging out reloads the permissions and then redraws the page: wait for that to finish, or
+    // the redraw can replace the login form after it was filled in (an empty form is not sent).
+    await p.locator(".user a", { hasText: "log in" }).waitFor();
     await p.goto(`${m.endpoint}/ui/#/auth`);
     await p.fill("#login-user", "alice");
     await p.fill("#login-password", "alicepw");
