@@ -2,7 +2,7 @@
  * Builds the release: `npm run build` (= `bun scripts/build-release.ts`).
  *
  * 1. The web console (server/console/build.ts) -> `dist/console/<file>.gz`, then
- *    `bun build --compile --target=bun-linux-x64` of `server/main.ts` -> `dist/etcd` with those
+ *    `bun build --compile --target=bun-linux-x64` of `server/etcd.ts` -> `dist/etcd` with those
  *    files embedded (read back through `Bun.embeddedFiles`, server/console/assets.ts) and of
  *    `cli/main.ts` -> `dist/etcdctl` (single self-contained executables).
  * 2. `dist/etcd-v<version>-linux-amd64.tar.gz` holding `etcd-v<version>-linux-amd64/{etcd,etcdctl,README.md}`,
@@ -24,11 +24,17 @@ export interface CompileTarget {
   output: string;
   /** Files (relative to the repo root) embedded as they are, kept under their own names. */
   embed?: string[];
+  /**
+   * Code splitting (`--splitting --format=esm`): modules the entry imports dynamically go in
+   * chunks of their own, not parsed before they are imported. The `etcd` entry re-executes itself
+   * before importing the member (server/etcd.ts): 50-60 ms to that execve instead of 200-300 ms.
+   */
+  splitting?: boolean;
 }
 
 /** The release's binaries: the `etcd` server and the `etcdctl` CLI. */
 export const TARGETS: CompileTarget[] = [
-  { entry: "server/main.ts", output: "etcd", embed: CONSOLE_FILES.map((f) => `dist/console/${f.name}${EMBEDDED_SUFFIX}`) },
+  { entry: "server/etcd.ts", output: "etcd", splitting: true, embed: CONSOLE_FILES.map((f) => `dist/console/${f.name}${EMBEDDED_SUFFIX}`) },
   { entry: "cli/main.ts", output: "etcdctl" },
 ];
 
@@ -60,6 +66,7 @@ export function compile(target: CompileTarget): string | null {
     "build",
     "--compile",
     "--target=bun-linux-x64",
+    ...(target.splitting ? ["--splitting", "--format=esm"] : []),
     target.entry,
     ...(target.embed ?? []),
     ...(target.embed ? ["--asset-naming=[name].[ext]"] : []),

@@ -253,9 +253,16 @@ export function onUncaught(log: Logger, error: unknown, kind: string, exit?: (co
   log.error(`${kind} (a bug: a per-request error escaped its request)`, errorFields(error));
 }
 
-if (import.meta.main) {
+/**
+ * Runs the process: uncaught errors handled by onUncaught, main() on the process's arguments and
+ * environment, and exit with its code. Called by server/etcd.ts (the binary) or when this file is
+ * run directly.
+ */
+export async function runMain(): Promise<void> {
   const log = createLogger();
   process.on("uncaughtException", (e) => onUncaught(log, e, "uncaught exception"));
   process.on("unhandledRejection", (e) => onUncaught(log, e, "unhandled rejection"));
   process.exit(await main(process.argv.slice(2), process.env));
 }
+
+if (import.meta.main) await runMain();

@@ -1,11 +1,12 @@
 /**
  * Process lifecycle of the `etcd` binary: default flags, `ETCD_*` environment variables, SIGTERM,
  * restart with stable member/cluster IDs, a second process on a data dir in use, `--version`,
- * and the plain HTTP endpoints `/health` and `/version`. Behaviour as etcd 3.4.23 shows it
+ * the plain HTTP endpoints `/health` and `/version`, and (ours) the allocator option the binary
+ * re-executes itself with (server/runtime/allocator-options.ts). Behaviour as etcd 3.4.23 shows it
  * (etcdmain/config.go, pkg/osutil/interrupt_unix.go, etcdserver/api/etcdhttp).
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { bytes, grpcClients, rpcError, text } from "./clients.ts";
 import {
@@ -154,6 +155,21 @@ describe("stop and restart on the same data dir", () => {
     const cli = await run([etcdBin(), "--version"]);
     expect(cli.stdout).toContain(`etcd Version: ${v.etcdserver}\n`);
   });
+});
+
+/** The environment of a running process, `NAME=value` entries. */
+function environOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+}
+
+test.skipIf(IS_REAL_ETCD)("the binary runs with mimalloc's purge delay, set by re-executing itself in place; a value the user set is kept", async () => {
+  const plain = await startEtcd({ name: "alloc", env: { MIMALLOC_PURGE_DELAY: undefined } as unknown as Record<string, string> });
+  // The PID the harness spawned serves with the variable: the re-exec replaced the process image.
+  expect(environOf(plain.pid)).toContain("MIMALLOC_PURGE_DELAY=10000");
+  await plain.stop();
+  const user = await startEtcd({ name: "alloc-user", env: { MIMALLOC_PURGE_DELAY: "50" } });
+  expect(environOf(user.pid)).toContain("MIMALLOC_PURGE_DELAY=50");
+  await user.stop();
 });
 
 test("--version prints the version and exits 0", async () => {
