@@ -10,6 +10,10 @@
  * the pool once the stream's write callback says the data was handled (Node's `writable.write`
  * contract: the chunk may be reused after its callback), so steady writes reuse the same memory.
  *
+ * server/http/spare-frame.ts does the same for large unary answers with one spare buffer of up
+ * to 8 MiB; watch writes are many small ones in flight at once (one per stream per revision), so
+ * they need several buffers per size instead. (Merging the two is left for later.)
+ *
  * Limits: buffers are size classes of powers of two from {@link MIN_BUFFER_BYTES} to
  * {@link MAX_POOLED_BYTES}; larger requests get a fresh buffer that is not kept. At most
  * {@link MAX_FREE_BYTES_PER_CLASS} of free buffers per class are kept (8 MiB in all at most):
