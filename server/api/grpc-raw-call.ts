@@ -124,13 +124,17 @@ export class RawGrpcCall {
 
   /**
    * Writes `frames`, `count` whole gRPC frames of `bytes` in all (prefixes included), in one
-   * write; returns false as {@link write} does.
+   * write; returns false as {@link write} does. `written` is called once `frames` is no longer
+   * needed (the write's callback, or at once when the call is closed), so it may be reused.
    */
-  writeFrames(frames: Uint8Array, count: number, bytes: number): boolean {
-    if (this.closed) return true;
+  writeFrames(frames: Uint8Array, count: number, bytes: number, written?: () => void): boolean {
+    if (this.closed) {
+      written?.();
+      return true;
+    }
     if (this.stats.totals) this.stats.totals.sentBytes += bytes - 5 * count;
     if (this.stats.method) this.stats.method.msgSent += count;
-    return this.res.write(frames);
+    return written ? this.res.write(frames, written) : this.res.write(frames);
   }
 
   /** Resolves once the stream's buffer drained or the stream closed (at once if it is closed already). */

@@ -11,6 +11,7 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { type WatchResponse, WatchResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { type Event, EventSchema } from "../../proto/gen/mvccpb/kv_pb.ts";
+import type { PooledBuffer, WriteBufferPool } from "../http/write-buffer-pool.ts";
 import { ResponseHeaderBytes, varintSize, writeVarint } from "./header-wire.ts";
 
 /** Tag bytes of WatchResponse fields header (1, length-delimited), watch_id (2, varint), events (11, length-delimited). */
@@ -133,9 +134,25 @@ export class WatchFrameBatch {
     this.bytes += 5 + plainSize(header, watchId, events);
   }
 
-  /** The frames of the responses added, in order; the batch is empty afterwards. */
+  /** The frames of the responses added, in order, in a fresh buffer; the batch is empty afterwards. */
   take(): Buffer {
     const out = Buffer.allocUnsafe(this.bytes);
+    this.writeTo(out);
+    return out;
+  }
+
+  /**
+   * As {@link take}, in a buffer of `pool` (server/http/write-buffer-pool.ts): release it once the
+   * write that sends it was handled.
+   */
+  takePooled(pool: WriteBufferPool): PooledBuffer {
+    const out = pool.take(this.bytes);
+    this.writeTo(out.bytes);
+    return out;
+  }
+
+  /** Writes the frames into `out` (exactly {@link bytes} long) and empties the batch. */
+  private writeTo(out: Buffer): void {
     let pos = 0;
     for (let i = 0; i < this.heads.length; i++) {
       const head = this.heads[i]!;
@@ -156,6 +173,5 @@ export class WatchFrameBatch {
     this.ids.length = 0;
     this.events.length = 0;
     this.bytes = 0;
-    return out;
   }
 }

@@ -74,9 +74,11 @@ export function trackLeaseAttachments(lessor: Lessor, events: readonly Event[]):
   for (const ev of events) {
     const kv = ev.kv;
     if (!kv) continue;
+    const next = ev.type === Event_EventType.PUT ? kv.lease : 0n;
+    // No key attached anywhere and none to attach: nothing moves (skips the key's string and lookup).
+    if (next === 0n && lessor.attachedKeys === 0) continue;
     const key = bytesToKey(kv.key);
     const old = lessor.leaseOf(key);
-    const next = ev.type === Event_EventType.PUT ? kv.lease : 0n;
     if (old === next) continue;
     if (old !== 0n) lessor.detach(old, key);
     if (next !== 0n && lessor.has(next)) lessor.attach(next, key);

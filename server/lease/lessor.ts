@@ -326,6 +326,11 @@ export class Lessor {
     return out;
   }
 
+  /** Number of keys attached to any lease (etcd's itemMap size). */
+  get attachedKeys(): number {
+    return this.itemMap.size;
+  }
+
   /** The lease `key` (binary string) is attached to; 0n when none. */
   leaseOf(key: string): bigint {
     return this.itemMap.get(key) ?? 0n;
