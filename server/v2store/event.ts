@@ -57,18 +57,21 @@ export function rfc3339Nano(ms: number): string {
   return iso.slice(0, 19) + (frac ? "." + frac : "") + "Z";
 }
 
-/** A NodeExtern as etcd's JSON (`{"key":...,"value":...,"modifiedIndex":...,"createdIndex":...}`). */
+/**
+ * A NodeExtern as etcd's JSON (`{"key":...,"value":...,"modifiedIndex":...,"createdIndex":...}`),
+ * concatenated field by field (no array of parts to join: built for every answer and record).
+ */
 export function nodeJson(n: NodeExtern): string {
-  const parts: string[] = [];
-  if (n.key !== "/" && n.key !== "") parts.push(`"key":${goJsonString(n.key)}`);
-  if (n.value !== undefined) parts.push(`"value":${goJsonString(n.value)}`);
-  if (n.dir) parts.push(`"dir":true`);
-  if (n.expirationMs !== undefined) parts.push(`"expiration":"${rfc3339Nano(n.expirationMs)}"`);
-  if (n.ttl) parts.push(`"ttl":${n.ttl}`);
-  if (n.nodes && n.nodes.length > 0) parts.push(`"nodes":[${n.nodes.map(nodeJson).join(",")}]`);
-  if (n.modifiedIndex) parts.push(`"modifiedIndex":${n.modifiedIndex}`);
-  if (n.createdIndex) parts.push(`"createdIndex":${n.createdIndex}`);
-  return `{${parts.join(",")}}`;
+  let out = "";
+  if (n.key !== "/" && n.key !== "") out += `,"key":${goJsonString(n.key)}`;
+  if (n.value !== undefined) out += `,"value":${goJsonString(n.value)}`;
+  if (n.dir) out += `,"dir":true`;
+  if (n.expirationMs !== undefined) out += `,"expiration":"${rfc3339Nano(n.expirationMs)}"`;
+  if (n.ttl) out += `,"ttl":${n.ttl}`;
+  if (n.nodes && n.nodes.length > 0) out += `,"nodes":[${n.nodes.map(nodeJson).join(",")}]`;
+  if (n.modifiedIndex) out += `,"modifiedIndex":${n.modifiedIndex}`;
+  if (n.createdIndex) out += `,"createdIndex":${n.createdIndex}`;
+  return `{${out.slice(1)}}`;
 }
 
 /**
