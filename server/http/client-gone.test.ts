@@ -1,7 +1,7 @@
 /**
  * A request whose client goes away is dropped early: the member's write gets a Cancellation
  * (server/node/types.ts; an AbortSignal, or the lean gRPC path's own) that aborts when the client cancels (gRPC RST_STREAM, a closed HTTP/1.1 connection), on every
- * protocol of the client port and on the JSON gateway.
+ * protocol of the client port, on the JSON gateway and on the v2 keys HTTP/1.1 fast path.
  */
 import { createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
@@ -10,6 +10,9 @@ import { KV, type PutRequest } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { parseConfig } from "../config.ts";
 import { createLogger } from "../log.ts";
 import type { Cancellation } from "../node/types.ts";
+import type { V2Server } from "../node/v2-server.ts";
+import { V2HttpCounters } from "../metrics/v2-http-counters.ts";
+import type { V2HttpDeps } from "./v2/mount.ts";
 import { createFakeApi } from "./fake-api.ts";
 import { startClientListeners, type ClientListeners } from "./listener.ts";
 
@@ -25,6 +28,15 @@ beforeAll(async () => {
     signals.set(new TextDecoder().decode(req.key), signal!);
     return new Promise((_, reject) => signal?.addEventListener("abort", () => reject(new Error("client gone"))));
   };
+  // The v2 keys API, whose writes never answer either.
+  const v2 = {
+    do: (init: { Path?: string }, signal?: Cancellation) => {
+      signals.set(`v2${init.Path}`, signal!);
+      return new Promise((_, reject) => signal?.addEventListener("abort", () => reject(new Error("client gone"))));
+    },
+  } as unknown as V2Server;
+  const v2Deps = { clusterId: 1n, v2, nowMs: () => Date.now(), httpCounters: new V2HttpCounters() } as Partial<V2HttpDeps>;
+  Object.assign(api, { v2Http: () => v2Deps });
   const out = parseConfig(["--listen-client-urls", "http://127.0.0.1:0", "--advertise-client-urls", "http://127.0.0.1:0"], {});
   if (out.kind !== "run") throw new Error(JSON.stringify(out));
   listeners = await startClientListeners(out.config, api, createLogger({ write: () => {} }));
@@ -66,4 +78,19 @@ test("JSON gateway: the member's signal aborts when the HTTP client goes away", 
   client.abort();
   expect(await call).toBe("canceled");
   expect(await aborted("gone-gateway")).toBe(true);
+});
+
+test("v2 keys over HTTP/1.1: the member's signal aborts when the client goes away", async () => {
+  const client = new AbortController();
+  const call = fetch(`${base}/v2/keys/gone`, {
+    method: "PUT",
+    body: "value=1",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    signal: client.signal,
+  }).catch(() => "canceled");
+  for (let i = 0; i < 100 && !signals.has("v2/gone"); i++) await Bun.sleep(10);
+  expect(signals.get("v2/gone")?.aborted).toBe(false);
+  client.abort();
+  expect(await call).toBe("canceled");
+  expect(await aborted("v2/gone")).toBe(true);
 });

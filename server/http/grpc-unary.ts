@@ -28,7 +28,7 @@ import { encodeRangeResponse } from "../api/range-wire.ts";
 import { returnFrame, takeFrame } from "./spare-frame.ts";
 import { DeleteRangeRequestSchema, type RangeResponse, RangeResponseSchema, PutRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { decodeDeleteRangeRequest, decodePutRequest } from "../api/request-wire.ts";
-import type { CancellableContext } from "../api/call-cancellation.ts";
+import { ListenerCancellation, type CancellableContext } from "../api/call-cancellation.ts";
 import type { Cancellation } from "../node/types.ts";
 
 /** One unary method and the implementation that answers it. */
@@ -109,11 +109,9 @@ function authHeaders(headers: IncomingHttpHeaders): Headers {
  * answer (the client reset it or went away), and the member's listener called then. An
  * AbortSignal is built only when `signal` is read (the other services).
  */
-class LeanHandlerContext implements HandlerContext, CancellableContext, Cancellation {
+class LeanHandlerContext extends ListenerCancellation implements HandlerContext, CancellableContext {
   readonly protocolName = "grpc";
   readonly requestMethod = "POST";
-  /** True once the stream closed before the answer. */
-  aborted = false;
   /** Set when the answer (or error status) goes out: a close after it cancels nothing. */
   answered = false;
   private header: Headers | undefined;
@@ -121,16 +119,15 @@ class LeanHandlerContext implements HandlerContext, CancellableContext, Cancella
   private responseHeaders: Headers | undefined;
   private responseTrailers: Headers | undefined;
   private controller: AbortController | undefined;
-  /** The member waits on one proposal per call: one slot, and a list only for further listeners. */
-  private listener: (() => void) | undefined;
-  private moreListeners: (() => void)[] | undefined;
 
   constructor(
     private readonly route: UnaryRoute,
     readonly url: string,
     private readonly headers: IncomingHttpHeaders,
     private readonly stream: ServerHttp2Stream,
-  ) {}
+  ) {
+    super();
+  }
 
   get cancellation(): Cancellation {
     return this;
@@ -142,27 +139,11 @@ class LeanHandlerContext implements HandlerContext, CancellableContext, Cancella
     }
     return this.controller.signal;
   }
-  addEventListener(_type: "abort", listener: () => void): void {
-    if (this.listener === undefined) this.listener = listener;
-    else (this.moreListeners ??= []).push(listener);
-  }
-  removeEventListener(_type: "abort", listener: () => void): void {
-    if (this.listener === listener) this.listener = undefined;
-    else if (this.moreListeners) {
-      const i = this.moreListeners.indexOf(listener);
-      if (i >= 0) this.moreListeners.splice(i, 1);
-    }
-  }
   /** The stream closed: unless the call was answered, it is canceled and the listeners run (once). */
   streamClosed(): void {
     if (this.answered || this.aborted) return;
-    this.aborted = true;
     this.controller?.abort();
-    const first = this.listener;
-    const more = this.moreListeners;
-    this.listener = this.moreListeners = undefined;
-    first?.();
-    if (more) for (const listener of more) listener();
+    this.abort();
   }
 
   get service(): DescService {

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { InternalRaftRequestSchema, RequestHeaderSchema } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
+import { InternalRaftRequestSchema, RequestHeaderSchema, V2RequestSchema, type V2Request } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
 import { DeleteRangeRequestSchema, PutRequestSchema, type DeleteRangeRequest, type PutRequest } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { encodeRequestEntry, type EntryHeader, type HandEncodedRequest } from "./request-entry.ts";
 
@@ -13,7 +13,7 @@ function reference(id: bigint, r: HandEncodedRequest, h?: EntryHeader): Uint8Arr
 
 const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
 
-test("encodeRequestEntry writes the same bytes as toBinary for puts and deletes of every field combination", () => {
+test("encodeRequestEntry writes the same bytes as toBinary for puts, deletes and v2 requests of every field combination", () => {
   const puts: PutRequest[] = [
     create(PutRequestSchema, {}),
     create(PutRequestSchema, { key: bytes(8, 0x61), value: bytes(256, 0x62) }),
@@ -28,7 +28,20 @@ test("encodeRequestEntry writes the same bytes as toBinary for puts and deletes 
     create(DeleteRangeRequestSchema, { key: bytes(1, 0), rangeEnd: bytes(1, 0), prevKv: true }),
     create(DeleteRangeRequestSchema, { key: bytes(300, 7), rangeEnd: bytes(200, 8) }),
   ];
-  const requests: HandEncodedRequest[] = [...puts.map((put) => ({ put })), ...deletes.map((deleteRange) => ({ deleteRange }))];
+  const v2s: V2Request[] = [
+    create(V2RequestSchema, {}),
+    create(V2RequestSchema, { Method: "PUT", Path: "/bench/3030303030303030", Val: "v".repeat(256) }),
+    create(V2RequestSchema, { Method: "PUT", Path: "/ä/€", Val: "😀".repeat(40), PrevExist: false, Refresh: false }),
+    create(V2RequestSchema, { Method: "PUT", Path: "/d", Dir: true, PrevExist: true, PrevValue: "old", PrevIndex: 128n, Expiration: 1_780_000_000_123_000_000n }),
+    create(V2RequestSchema, { ID: 0xffff_ffff_ffff_ffffn, Method: "GET", Path: "/", Wait: true, Since: 300n, Recursive: true, Sorted: true, Quorum: true, Stream: true }),
+    create(V2RequestSchema, { Method: "SYNC", Time: 1_780_000_000_000_000_000n, Expiration: -1n, Refresh: true }),
+    create(V2RequestSchema, { Method: "DELETE", Path: "/x".repeat(100), PrevValue: "p", PrevIndex: 0x7fff_ffff_ffff_ffffn, Dir: true, Recursive: true }),
+  ];
+  const requests: HandEncodedRequest[] = [
+    ...puts.map((put) => ({ put })),
+    ...deletes.map((deleteRange) => ({ deleteRange })),
+    ...v2s.map((v2) => ({ v2 })),
+  ];
   const headers: (EntryHeader | undefined)[] = [
     undefined,
     { username: "", authRevision: 0n },
@@ -55,5 +68,8 @@ test("encodeRequestEntry leaves other requests, and requests with unknown fields
   const deleteRange = create(DeleteRangeRequestSchema, { key: bytes(1, 1) });
   deleteRange.$unknown = put.$unknown;
   expect(encodeRequestEntry(1n, { deleteRange })).toBeUndefined();
+  const v2 = create(V2RequestSchema, { Method: "PUT" });
+  v2.$unknown = put.$unknown;
+  expect(encodeRequestEntry(1n, { v2 })).toBeUndefined();
   expect(encodeRequestEntry(1n, {})).toBeUndefined();
 });

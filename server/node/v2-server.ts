@@ -17,6 +17,7 @@ import { V2Tables } from "../v2store/tables.ts";
 import type { V2Watcher } from "../v2store/watcher-hub.ts";
 import type { AppliedOutcome } from "./applier.ts";
 import type { EnvTimer, MemberEnv } from "./env.ts";
+import type { Cancellation } from "./types.ts";
 
 /** Period of the leader's SYNC proposals, ms (etcd's SyncTicker: 500 ms). */
 export const SYNC_INTERVAL_MS = 500;
@@ -37,7 +38,7 @@ export interface V2ServerDeps {
   db: Database;
   env: MemberEnv;
   /** Proposes an entry and resolves with its outcome once applied here (EtcdNode.proposeEntry). */
-  propose(fields: Partial<InternalRaftRequest>, signal?: AbortSignal): Promise<AppliedOutcome>;
+  propose(fields: Partial<InternalRaftRequest>, signal?: Cancellation): Promise<AppliedOutcome>;
   isLeader(): boolean;
   /** Committed index and current term. */
   raftIndexTerm(): { index: number; term: number };
@@ -83,7 +84,7 @@ export class V2Server {
    * GET with Wait (a watcher), HEAD, PUT, POST, DELETE.
    * @throws V2Error of the store; the member's ConnectError (timeout, stopped...) for a proposal
    */
-  async do(init: V2RequestInit, signal?: AbortSignal): Promise<V2Response> {
+  async do(init: V2RequestInit, signal?: Cancellation): Promise<V2Response> {
     const req = create(V2RequestSchema, init);
     if (req.Method === "GET" && req.Quorum) req.Method = "QGET";
     let event: V2Event | undefined;

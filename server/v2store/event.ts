@@ -33,6 +33,11 @@ export interface V2Event {
   etcdIndex: number;
   /** A TTL refresh: kept in history but never delivered to watchers (etcd's Event.Refresh). */
   refresh?: boolean;
+  /**
+   * `eventJson(e)`, once it was built for the event's record in `v2_events` (server/v2store/tables.ts):
+   * the answer reuses it. Set only when the event is complete (nothing changes it afterwards).
+   */
+  json?: string;
 }
 
 /** The index of an event (its node's modifiedIndex, as etcd's Event.Index). */
@@ -52,18 +57,21 @@ export function rfc3339Nano(ms: number): string {
   return iso.slice(0, 19) + (frac ? "." + frac : "") + "Z";
 }
 
-/** A NodeExtern as etcd's JSON (`{"key":...,"value":...,"modifiedIndex":...,"createdIndex":...}`). */
+/**
+ * A NodeExtern as etcd's JSON (`{"key":...,"value":...,"modifiedIndex":...,"createdIndex":...}`),
+ * concatenated field by field (no array of parts to join: built for every answer and record).
+ */
 export function nodeJson(n: NodeExtern): string {
-  const parts: string[] = [];
-  if (n.key !== "/" && n.key !== "") parts.push(`"key":${goJsonString(n.key)}`);
-  if (n.value !== undefined) parts.push(`"value":${goJsonString(n.value)}`);
-  if (n.dir) parts.push(`"dir":true`);
-  if (n.expirationMs !== undefined) parts.push(`"expiration":"${rfc3339Nano(n.expirationMs)}"`);
-  if (n.ttl) parts.push(`"ttl":${n.ttl}`);
-  if (n.nodes && n.nodes.length > 0) parts.push(`"nodes":[${n.nodes.map(nodeJson).join(",")}]`);
-  if (n.modifiedIndex) parts.push(`"modifiedIndex":${n.modifiedIndex}`);
-  if (n.createdIndex) parts.push(`"createdIndex":${n.createdIndex}`);
-  return `{${parts.join(",")}}`;
+  let out = "";
+  if (n.key !== "/" && n.key !== "") out += `,"key":${goJsonString(n.key)}`;
+  if (n.value !== undefined) out += `,"value":${goJsonString(n.value)}`;
+  if (n.dir) out += `,"dir":true`;
+  if (n.expirationMs !== undefined) out += `,"expiration":"${rfc3339Nano(n.expirationMs)}"`;
+  if (n.ttl) out += `,"ttl":${n.ttl}`;
+  if (n.nodes && n.nodes.length > 0) out += `,"nodes":[${n.nodes.map(nodeJson).join(",")}]`;
+  if (n.modifiedIndex) out += `,"modifiedIndex":${n.modifiedIndex}`;
+  if (n.createdIndex) out += `,"createdIndex":${n.createdIndex}`;
+  return `{${out.slice(1)}}`;
 }
 
 /**
@@ -71,10 +79,49 @@ export function nodeJson(n: NodeExtern): string {
  * never written: etcd answers a clone of the event, and Event.Clone drops it.
  */
 export function eventJson(e: V2Event, noValue = false): string {
+  if (!noValue && e.json !== undefined) return e.json;
   let out = `{"action":"${e.action}"`;
   if (!noValue) {
     out += `,"node":${nodeJson(e.node)}`;
     if (e.prevNode) out += `,"prevNode":${nodeJson(e.prevNode)}`;
   }
   return out + "}";
+}
+
+/** A node of {@link eventFromJson}'s input: etcd's JSON (`expiration` in RFC 3339) or an older record's (`expirationMs`). */
+interface NodeRecord {
+  key?: string;
+  value?: string;
+  dir?: boolean;
+  expiration?: string;
+  expirationMs?: number;
+  ttl?: number;
+  nodes?: NodeRecord[];
+  modifiedIndex?: number;
+  createdIndex?: number;
+}
+
+function nodeFromJson(n: NodeRecord): NodeExtern {
+  const out: NodeExtern = { key: n.key ?? "/", modifiedIndex: n.modifiedIndex ?? 0, createdIndex: n.createdIndex ?? 0 };
+  if (n.value !== undefined) out.value = n.value;
+  if (n.dir) out.dir = true;
+  if (n.expiration !== undefined) out.expirationMs = Date.parse(n.expiration);
+  else if (n.expirationMs !== undefined) out.expirationMs = n.expirationMs;
+  if (n.ttl !== undefined) out.ttl = n.ttl;
+  if (n.nodes) out.nodes = n.nodes.map(nodeFromJson);
+  return out;
+}
+
+/**
+ * The event of `text` with its `etcdIndex`: {@link eventJson}'s JSON (the expiry back in epoch ms,
+ * exact since etcd's RFC 3339 has at most its milliseconds), or the JSON.stringify form of an event
+ * (`expirationMs`, `refresh`) that older records and TTL refreshes are kept in.
+ * @throws SyntaxError for text that is not JSON
+ */
+export function eventFromJson(text: string, etcdIndex: number): V2Event {
+  const o = JSON.parse(text) as { action: V2Action; node: NodeRecord; prevNode?: NodeRecord; refresh?: boolean };
+  const e: V2Event = { action: o.action, node: nodeFromJson(o.node), etcdIndex };
+  if (o.prevNode) e.prevNode = nodeFromJson(o.prevNode);
+  if (o.refresh) e.refresh = true;
+  return e;
 }

@@ -207,6 +207,31 @@ describe("persistence", () => {
     expect(await waited(again, "/k", 9)).toBe(`9 ${eventJson(set)}`);
   });
 
+  test("an event is kept as its answer's JSON; records of the older JSON.stringify form load alike", async () => {
+    const { db, tables, s } = persisted();
+    const set = s.set("/t", false, "x<y", { expireMs: T0 + 100_500 });
+    const row = () => db.query<{ event: string }, []>("SELECT event FROM v2_events ORDER BY idx DESC LIMIT 1").get()!.event;
+    expect(row()).toBe(eventJson(set));
+    expect(row()).toContain(`"expiration":"${rfc3339Nano(T0 + 100_500)}"`);
+    const del = s.delete("/t", false, false);
+    expect(row()).toBe(eventJson(del));
+    const fresh = await (async () => {
+      const copy = store(() => T0, tables);
+      copy.load(tables.load());
+      return Promise.all([waited(copy, "/t", 1), waited(copy, "/t", 2)]);
+    })();
+    // What an older build wrote for the same two events.
+    const older = (e: typeof set) => JSON.stringify({ action: e.action, node: e.node, prevNode: e.prevNode, refresh: e.refresh });
+    db.run("UPDATE v2_events SET event = ? WHERE idx = 1", [older(set)]);
+    db.run("UPDATE v2_events SET event = ? WHERE idx = 2", [older(del)]);
+    expect(row()).toContain('"expirationMs"');
+    const copy = store(() => T0, tables);
+    copy.load(tables.load());
+    expect(await Promise.all([waited(copy, "/t", 1), waited(copy, "/t", 2)])).toEqual(fresh);
+    expect(fresh[0]).toBe(`2 ${eventJson(set)}`);
+    expect(fresh[1]).toBe(`2 ${eventJson(del)}`);
+  });
+
   test("the tables keep the last 1000 events; without them a past index is 401", () => {
     const { db, tables, s } = persisted();
     for (let i = 0; i < 1100; i++) s.set("/k", false, String(i), NONE);

@@ -27,6 +27,8 @@ class V2Node {
 
   constructor(
     readonly path: string,
+    /** The last component of `path` ("" for the root). */
+    readonly name: string,
     public createdIndex: number,
     public modifiedIndex: number,
     public parent: V2Node | undefined,
@@ -40,10 +42,6 @@ class V2Node {
 
   get isDir(): boolean {
     return this.children !== undefined;
-  }
-
-  get name(): string {
-    return splitPath(this.path)[1];
   }
 
   get isHidden(): boolean {
@@ -85,7 +83,7 @@ export class V2Store {
   }
 
   private reset(): void {
-    this.root = new V2Node("/", 0, 0, undefined, 0, "", true);
+    this.root = new V2Node("/", "", 0, 0, undefined, 0, "", true);
     this.index = 0;
     this.ttlNodes.clear();
   }
@@ -111,7 +109,7 @@ export class V2Store {
       const [dirName, name] = splitPath(r.path);
       const parent = this.lookup(dirName);
       if (!parent?.children) continue; // an orphan row cannot happen: parents are written first
-      const n = new V2Node(r.path, r.createdIndex, r.modifiedIndex, parent, r.expireMs, r.value, r.dir);
+      const n = new V2Node(r.path, name, r.createdIndex, r.modifiedIndex, parent, r.expireMs, r.value, r.dir);
       parent.children.set(name, n);
       if (n.expireMs !== 0) this.ttlNodes.add(n);
     }
@@ -437,7 +435,7 @@ export class V2Store {
       // A file: its row is replaced by the new node's (same path), no delete needed.
       this.unlinkTree(existing, undefined);
     }
-    const n = new V2Node(path, nextIndex, nextIndex, d, expireMs, dir ? "" : value, dir);
+    const n = new V2Node(path, nodeName, nextIndex, nextIndex, d, expireMs, dir ? "" : value, dir);
     if (dir) e.node.dir = true;
     else e.node.value = value;
     d.children!.set(nodeName, n);
@@ -474,7 +472,7 @@ export class V2Store {
         curr = child;
         continue;
       }
-      const n = new V2Node(joinPath(curr.path, part), this.index + 1, this.index + 1, curr, 0, "", true);
+      const n = new V2Node(joinPath(curr.path, part), part, this.index + 1, this.index + 1, curr, 0, "", true);
       curr.children!.set(part, n);
       this.persist?.put(n.row());
       curr = n;

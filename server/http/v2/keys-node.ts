@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { answerKeys, type KeysAnswer, type KeysDeps } from "./keys.ts";
 import type { FormRequest } from "./form.ts";
 import { goMuxCleanPath } from "./clean-path.ts";
+import { ListenerCancellation } from "../../api/call-cancellation.ts";
 
 const KEYS_PREFIX = "/v2/keys";
 
@@ -54,9 +55,10 @@ function readText(req: IncomingMessage): Promise<string> {
 function writeAnswer(res: ServerResponse, a: KeysAnswer): void {
   const headers: Record<string, string | number> = {};
   for (const name of Object.keys(a.headers).sort()) headers[name] = a.headers[name]!;
-  // Encoded once: its length is the Content-Length, and node:http writes the bytes as they are.
-  const body = a.body === null ? undefined : Buffer.from(a.body);
-  headers["content-length"] = body?.length ?? 0;
+  // The text as it is: node:http encodes it as UTF-8 when writing it (a Buffer made here first
+  // cost about 3% of a v2-set-loaded member's samples); its UTF-8 length is the Content-Length.
+  const body = a.body ?? undefined;
+  headers["content-length"] = body === undefined ? 0 : Buffer.byteLength(body);
   // Head and body in one send: corked, node:http's writes to the socket go out together.
   const socket = res.socket;
   socket?.cork();
@@ -74,9 +76,10 @@ export function serveKeysOnNode(req: IncomingMessage, res: ServerResponse, deps:
   const url = req.url ?? "";
   const method = req.method ?? "";
   if (!isFastKeysTarget(method, url)) return false;
-  const aborter = new AbortController();
-  res.once("close", () => {
-    if (!res.writableFinished) aborter.abort();
+  // Aborted when the response closes unwritten (the client went away).
+  const cancellation = new ListenerCancellation();
+  res.on("close", () => {
+    if (!res.writableFinished) cancellation.abort();
   });
   const form: FormRequest = {
     method,
@@ -84,7 +87,7 @@ export function serveKeysOnNode(req: IncomingMessage, res: ServerResponse, deps:
     headers: { get: (name) => (req.headers[name] as string | undefined) ?? null },
     text: () => readText(req),
   };
-  answerKeys(form, deps, aborter.signal).then(
+  answerKeys(form, deps, cancellation).then(
     (a) => {
       // A watch is a GET: never answered to the methods served here.
       if ("watcher" in a) throw new Error("v2 keys fast path: unexpected watch");

@@ -8,6 +8,7 @@
 import { ConnectError } from "@connectrpc/connect";
 import { goParseBool, goParseUint } from "../../../cli/go/strconv.ts";
 import { idToHex } from "../../membership/ids.ts";
+import type { Cancellation } from "../../node/types.ts";
 import type { V2RequestInit, V2Server } from "../../node/v2-server.ts";
 import { msToNanos } from "../../v2store/apply.ts";
 import { V2Code, V2Error } from "../../v2store/errors.ts";
@@ -182,7 +183,7 @@ export async function serveKeys(req: Request, deps: KeysDeps): Promise<Response>
  * the member's v2 server and turned into etcd's status, headers and JSON, or a watch to stream.
  * `signal` aborts a proposal whose client went away.
  */
-export async function answerKeys(req: FormRequest, deps: KeysDeps, signal?: AbortSignal): Promise<KeysAnswer | KeysWatch> {
+export async function answerKeys(req: FormRequest, deps: KeysDeps, signal?: Cancellation): Promise<KeysAnswer | KeysWatch> {
   const base = { "x-etcd-cluster-id": clusterIdHex(deps.clusterId) };
   let parsed: Awaited<ReturnType<typeof parseKeyRequest>>;
   try {
