@@ -50,7 +50,10 @@ export abstract class SocketStandIn extends Duplex {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.onServerBytes(chunk);
-    this.socket.write(chunk, callback);
+    // Done once the socket took it, unless its buffer is full: waiting for each write's own
+    // callback would let the server hand over one chunk per event-loop turn.
+    if (this.socket.write(chunk)) callback();
+    else this.socket.once("drain", () => callback());
   }
 
   override _final(callback: (error?: Error | null) => void): void {
