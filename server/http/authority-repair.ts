@@ -13,8 +13,8 @@
  * Frames: RFC 9113 §4.1, §6.2 (HEADERS), §6.10 (CONTINUATION). Re-encoded blocks use literal
  * fields without indexing, so the server's HPACK table stays empty and in step.
  */
-import { Duplex } from "node:stream";
 import type * as net from "node:net";
+import { SocketStandIn } from "./socket-stand-in.ts";
 import { encodeWithoutIndexing, HpackDecoder, HpackError, type HeaderField } from "./hpack.ts";
 import {
   FLAG_ACK,
@@ -60,7 +60,7 @@ type Mode = "undecided" | "passthrough" | "repair";
  * the client's bytes (with header blocks repaired where needed), writes go to the socket.
  * The socket must still hold the connection preface (sniffing unshifted it).
  */
-export class AuthorityRepairStream extends Duplex {
+export class AuthorityRepairStream extends SocketStandIn {
   private mode: Mode = "undecided";
   private buffered: Buffer = Buffer.alloc(0);
   private prefaceSeen = false;
@@ -73,24 +73,12 @@ export class AuthorityRepairStream extends Duplex {
    * answers a SETTINGS frame the HTTP/2 server never sent (h2-handover's), so it is dropped.
    */
   constructor(
-    private readonly socket: net.Socket,
+    socket: net.Socket,
     initial?: Buffer,
     private dropSettingsAck = false,
   ) {
-    super();
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("end", () => this.push(null));
-    socket.on("close", () => this.destroy());
-    socket.on("error", (e) => this.destroy(e));
-    if (initial && initial.length > 0) this.onData(initial);
-  }
-
-  /**
-   * The socket this stream reads and writes (a tls.TLSSocket on a TLS listener): where the
-   * client certificate's common name is read for auth (server/api/auth-context.ts).
-   */
-  get underlyingSocket(): net.Socket {
-    return this.socket;
+    super(socket);
+    this.start(initial);
   }
 
   /** True once this connection's header blocks are being rewritten. */
@@ -98,29 +86,7 @@ export class AuthorityRepairStream extends Duplex {
     return this.mode === "repair";
   }
 
-  override _read(): void {
-    this.socket.resume();
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.socket.write(chunk, callback);
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.socket.end();
-    callback();
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.socket.destroy();
-    callback(error);
-  }
-
-  private forward(chunk: Buffer): void {
-    if (chunk.length > 0 && !this.push(chunk)) this.socket.pause();
-  }
-
-  private onData(chunk: Buffer): void {
+  protected onData(chunk: Buffer): void {
     if (this.mode === "passthrough" && !this.dropSettingsAck) return this.forward(chunk);
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     try {

@@ -1,17 +1,27 @@
 /**
- * The HTTP/2 frame layout that the connection sniffers (h2-handover.ts, authority-repair.ts)
+ * The HTTP/2 frame layout that the connection sniffers (h2-handover.ts, authority-repair.ts,
+ * window-repair.ts)
  * read: frame header, the types and flags they look at, and a HEADERS frame's header block
  * fragment. Source: RFC 9113 §3.4 (preface), §4.1 (frame format), §6.2 (HEADERS), §6.5
- * (SETTINGS), §6.10 (CONTINUATION).
+ * (SETTINGS), §6.9 (WINDOW_UPDATE), §6.10 (CONTINUATION).
  */
 
 /** Length of the client connection preface `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, octets. */
 export const PREFACE_LENGTH = 24;
 /** Length of a frame header (length 24 bits, type, flags, stream ID 31 bits), octets. */
 export const FRAME_HEADER_LENGTH = 9;
+export const TYPE_DATA = 0x0;
 export const TYPE_HEADERS = 0x1;
+export const TYPE_RST_STREAM = 0x3;
 export const TYPE_SETTINGS = 0x4;
+export const TYPE_WINDOW_UPDATE = 0x8;
 export const TYPE_CONTINUATION = 0x9;
+/** SETTINGS parameter SETTINGS_INITIAL_WINDOW_SIZE (RFC 9113 §6.5.2). */
+export const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
+/** Length of one SETTINGS parameter (identifier 16 bits, value 32 bits), octets. */
+export const SETTING_LENGTH = 6;
+/** Every flow-control window's size until SETTINGS or WINDOW_UPDATE change it (RFC 9113 §6.9.2), octets. */
+export const DEFAULT_INITIAL_WINDOW_SIZE = 65535;
 export const FLAG_ACK = 0x1;
 export const FLAG_END_STREAM = 0x1;
 export const FLAG_END_HEADERS = 0x4;

@@ -10,12 +10,13 @@ import { AuthorityRepairStream } from "./authority-repair.ts";
 import { handOverHttp2Connection, type Http2Connection } from "./h2-handover.ts";
 import { encodeFrame as frame } from "./h2-frames.ts";
 import { encodeWithoutIndexing } from "./hpack.ts";
+import { InitialWindowRepairStream } from "./window-repair.ts";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 let server: net.Server;
 let port: number;
 /** What each accepted connection was handed over as, in order. */
-const delivered: ("socket" | "repair")[] = [];
+const delivered: ("socket" | "repair" | "window")[] = [];
 /** The :authority of each request the HTTP/2 server saw. */
 const authorities: string[] = [];
 
@@ -28,10 +29,11 @@ beforeAll(async () => {
     handOverHttp2Connection(
       socket,
       (conn: Http2Connection) => {
-        delivered.push(conn instanceof AuthorityRepairStream ? "repair" : "socket");
+        delivered.push(conn instanceof AuthorityRepairStream ? "repair" : conn instanceof InitialWindowRepairStream ? "window" : "socket");
         h2.emit("connection", conn);
       },
       300,
+      new Set(["/bulk"]),
     ),
   );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -44,7 +46,7 @@ afterAll(() => server.close());
  * SETTINGS arrive; it acknowledges every SETTINGS frame, then sends one GET with `authority`
  * and resolves with the `:status` byte of the first HEADERS frame it gets back on stream 1.
  */
-function waitingClient(authority: string, idleMs = 0): Promise<{ settingsFrames: number; status: number }> {
+function waitingClient(authority: string, idleMs = 0, path = "/"): Promise<{ settingsFrames: number; status: number }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1");
     let buf = Buffer.alloc(0);
@@ -68,7 +70,7 @@ function waitingClient(authority: string, idleMs = 0): Promise<{ settingsFrames:
             const block = encodeWithoutIndexing([
               { name: ":method", value: "GET" },
               { name: ":scheme", value: "http" },
-              { name: ":path", value: "/" },
+              { name: ":path", value: path },
               { name: ":authority", value: authority },
             ]);
             setTimeout(() => socket.write(frame(0x1, 0x4 | 0x1, 1, block)), idleMs);
@@ -119,4 +121,11 @@ test("a connection idle past the deadline is served through the repair stream", 
   const got = await waitingClient(`127.0.0.1:${port}`, 500);
   expect(got.status).toBe(0x88);
   expect(delivered.slice(before)).toEqual(["repair"]);
+});
+
+test("a connection whose first request is to a bulk path goes through the window repair", async () => {
+  const before = delivered.length;
+  const got = await waitingClient(`127.0.0.1:${port}`, 0, "/bulk?x=1");
+  expect(got.status).toBe(0x88);
+  expect(delivered.slice(before)).toEqual(["window"]);
 });

@@ -1,6 +1,9 @@
 /**
  * Hands a client's HTTP/2 connection to the HTTP/2 server: the socket itself when its first
- * request has a well-formed `:authority`, else through {@link AuthorityRepairStream}.
+ * request has a well-formed `:authority`, else through {@link AuthorityRepairStream}; a
+ * connection whose first request is to one of the given bulk paths (Maintenance.Snapshot) goes
+ * through {@link InitialWindowRepairStream}, so that grpc-go's growing flow-control window
+ * reaches Bun's HTTP/2 server (see window-repair.ts).
  *
  * Bun's HTTP/2 server parses a socket natively, but a JavaScript stream in between (the repair
  * stream) costs every byte of the connection a trip through node:stream, in both directions.
@@ -20,6 +23,7 @@
 import type * as net from "node:net";
 import { AuthorityRepairStream, authorityNeedsRepair } from "./authority-repair.ts";
 import { HpackDecoder } from "./hpack.ts";
+import { InitialWindowRepairStream } from "./window-repair.ts";
 import {
   FLAG_ACK,
   FLAG_END_HEADERS,
@@ -39,14 +43,21 @@ export const FIRST_REQUEST_DECIDE_MS = 1000;
 const EMPTY_SETTINGS = Buffer.from([0, 0, 0, TYPE_SETTINGS, 0, 0, 0, 0, 0]);
 
 /** Where one connection goes: the socket itself, or a repair stream standing in for it. */
-export type Http2Connection = net.Socket | AuthorityRepairStream;
+export type Http2Connection = net.Socket | AuthorityRepairStream | InitialWindowRepairStream;
 
 /**
  * Reads `socket` (which still holds the client's connection preface) until it can tell whether
  * its requests need their `:authority` repaired, then calls `deliver` once with what the HTTP/2
- * server should take. Never throws; a socket that closes first is left to its close handlers.
+ * server should take. `bulkPaths`: `:path`s of responses large enough to need the window repair
+ * when they are the connection's first request. Never throws; a socket that closes first is left
+ * to its close handlers.
  */
-export function handOverHttp2Connection(socket: net.Socket, deliver: (conn: Http2Connection) => void, decideMs = FIRST_REQUEST_DECIDE_MS): void {
+export function handOverHttp2Connection(
+  socket: net.Socket,
+  deliver: (conn: Http2Connection) => void,
+  decideMs = FIRST_REQUEST_DECIDE_MS,
+  bulkPaths: ReadonlySet<string> = new Set(),
+): void {
   /** Bytes to give back: everything read, less the acknowledgement of our SETTINGS. */
   const kept: Buffer[] = [];
   let pending: Buffer = Buffer.alloc(0);
@@ -56,6 +67,8 @@ export function handOverHttp2Connection(socket: net.Socket, deliver: (conn: Http
   let fragments: Buffer[] | undefined;
   /** The first header block's verdict, once known. */
   let wellFormed: boolean | undefined;
+  /** Whether the first request is to one of `bulkPaths`. */
+  let bulk = false;
   let done = false;
 
   const finish = (raw: boolean) => {
@@ -65,7 +78,9 @@ export function handOverHttp2Connection(socket: net.Socket, deliver: (conn: Http
     socket.off("readable", onReadable);
     socket.off("close", onClose);
     const bytes = Buffer.concat([...kept, pending]);
-    if (raw) {
+    if (raw && bulk) {
+      deliver(new InitialWindowRepairStream(socket, bytes));
+    } else if (raw) {
       if (bytes.length > 0) socket.unshift(bytes);
       deliver(socket);
     } else {
@@ -93,6 +108,7 @@ export function handOverHttp2Connection(socket: net.Socket, deliver: (conn: Http
     try {
       const fields = new HpackDecoder().decode(Buffer.concat(fragments));
       wellFormed = !fields.some((f) => f.name === ":authority" && authorityNeedsRepair(f.value));
+      bulk = fields.some((f) => f.name === ":path" && bulkPaths.has(f.value.split("?", 1)[0]!));
     } catch {
       return false; // the repair stream passes it through and the server judges it
     }

@@ -12,8 +12,10 @@
  * otherwise to a `node:http` server (`server.emit("connection", socket)`); both use one request
  * handler (server/http/rpc-handler.ts). HTTP/2 connections are handed over by h2-handover.ts:
  * the socket itself, or, for grpc-go's `:authority: http://host:port` (accepted by Go's server),
- * through AuthorityRepairStream. The
- * HTTP/2 server answers PING frames itself (Go clients send keepalive pings).
+ * through AuthorityRepairStream; a connection that opens with Maintenance.Snapshot through
+ * InitialWindowRepairStream (window-repair.ts: otherwise Bun's server keeps the Go client's
+ * stream window at 64 KiB). The HTTP/2 server answers PING frames itself (Go clients send
+ * keepalive pings).
  */
 import { getRequestListener } from "@hono/node-server";
 import * as http from "node:http";
@@ -26,11 +28,12 @@ import type { GrpcStats } from "../metrics/grpc-stats.ts";
 import { leaderKnown, registerEtcdServices } from "../api/routes.ts";
 import { LeaderRequirement } from "../api/require-leader.ts";
 import { rawGrpcStreams } from "../api/grpc-raw-streams.ts";
+import { SNAPSHOT_PATH } from "../api/snapshot-grpc.ts";
 import type { Logger } from "../log.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { createHttpApp } from "./app.ts";
 import type { HealthCounters } from "./probes.ts";
-import { handOverHttp2Connection } from "./h2-handover.ts";
+import { FIRST_REQUEST_DECIDE_MS, handOverHttp2Connection } from "./h2-handover.ts";
 import { createRpcHandler, installUnaryStreamPath, type NodeHandler } from "./rpc-handler.ts";
 import { listenOnUrl, startsWithHttp2Preface, startsWithTlsHandshake } from "./cleartext-port.ts";
 import { linkClientIdentity } from "../tls/client-identity.ts";
@@ -60,6 +63,12 @@ export interface ClientMetrics {
   /** Where `/health` results are counted. */
   health?: HealthCounters;
 }
+
+/**
+ * Methods whose response streams far more than one flow-control window: a connection opening with
+ * one of them is handed over through the window repair (h2-handover.ts, window-repair.ts).
+ */
+const BULK_PATHS: ReadonlySet<string> = new Set([SNAPSHOT_PATH]);
 
 /** `hono` behind the v2 keys HTTP/1.1 fast path when the member serves v2 (server/http/v2/keys-node.ts). */
 function withV2KeysFastPath(api: EtcdServerApi, hono: NodeHandler): NodeHandler {
@@ -131,13 +140,18 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
     const serve = (socket: net.Socket, alpn: string | false = false) => {
       track(socket);
       const toH2 = () =>
-        handOverHttp2Connection(socket, (conn) => {
-          if (conn !== socket) {
-            linkClientIdentity(conn, socket);
-            if (isSecureRequest({ socket })) markSecureConnection(conn);
-          }
-          h2.emit("connection", conn);
-        });
+        handOverHttp2Connection(
+          socket,
+          (conn) => {
+            if (conn !== socket) {
+              linkClientIdentity(conn, socket);
+              if (isSecureRequest({ socket })) markSecureConnection(conn);
+            }
+            h2.emit("connection", conn);
+          },
+          FIRST_REQUEST_DECIDE_MS,
+          BULK_PATHS,
+        );
       if (alpn === "h2") return toH2();
       void startsWithHttp2Preface(socket).then((isH2) => (isH2 ? toH2() : h1.emit("connection", socket)));
     };
