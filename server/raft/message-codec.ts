@@ -216,3 +216,19 @@ export function decodeMessage(bytes: Uint8Array): Message {
   }
   return m;
 }
+
+/**
+ * Decodes the peer stream's MessageBatch (proto/etcdts/peer.proto, `repeated bytes messages = 1`,
+ * each a raftpb.Message) into its messages, in order; other fields are skipped. Throws as
+ * decodeMessage does (`raftpb.Message: ...`) for a malformed batch or message.
+ */
+export function decodeMessageBatch(bytes: Uint8Array): Message[] {
+  const out: Message[] = [];
+  const r = new Reader(bytes, 0, bytes.length);
+  while (r.pos < r.end) {
+    const key = r.uint();
+    if (key === tag(1, LEN)) out.push(decodeMessage(r.bytes()));
+    else r.skip(key & 7);
+  }
+  return out;
+}
