@@ -26,9 +26,18 @@ export function varint64(buf: Uint8Array, pos: number, next: number): bigint {
     for (let i = next - 1; i >= pos; i--) v = v * 128 + (buf[i]! & 0x7f);
     return BigInt(v);
   }
-  let v = 0n;
-  for (let i = next - 1; i >= pos; i--) v = (v << 7n) | BigInt(buf[i]! & 0x7f);
-  return BigInt.asUintN(64, v);
+  // Seven bits at a time into two 32-bit halves; one bigint at the end.
+  let lo = 0;
+  let hi = 0;
+  for (let i = pos, shift = 0; i < next; i++, shift += 7) {
+    const b = buf[i]! & 0x7f;
+    if (shift < 28) lo |= b << shift;
+    else if (shift === 28) {
+      lo |= (b & 0x0f) << 28;
+      hi = b >> 4;
+    } else hi |= b << (shift - 32);
+  }
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
 /** Where the last {@link delimitedSpan} found its bytes: `buf[start, end)`. */

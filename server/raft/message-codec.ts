@@ -87,6 +87,27 @@ export function encodeMessage(m: Message): Uint8Array {
   return w.buf;
 }
 
+/**
+ * The last values above 2^49 read (member IDs: every message carries `to` and `from`), so that
+ * reading one again costs no bigint arithmetic: [hi, lo, value] per slot, filled round-robin.
+ */
+const WIDE_SLOTS = 4;
+const wideHi = new Array<number>(WIDE_SLOTS).fill(-1);
+const wideLo = new Array<number>(WIDE_SLOTS).fill(-1);
+const wideValue = new Array<bigint>(WIDE_SLOTS).fill(0n);
+let wideNext = 0;
+
+/** The uint64 `hi * 2^32 + lo` (both unsigned 32-bit), from the slots when read lately. */
+function wideUint64(hi: number, lo: number): bigint {
+  for (let i = 0; i < WIDE_SLOTS; i++) if (wideHi[i] === hi && wideLo[i] === lo) return wideValue[i]!;
+  const v = (BigInt(hi) << 32n) | BigInt(lo);
+  wideHi[wideNext] = hi;
+  wideLo[wideNext] = lo;
+  wideValue[wideNext] = v;
+  wideNext = (wideNext + 1) % WIDE_SLOTS;
+  return v;
+}
+
 /** Reads protobuf fields from `buf[pos, end)`. */
 class Reader {
   constructor(
@@ -132,7 +153,7 @@ class Reader {
       } else hi |= (b & 0x7f) << (7 * i - 32);
       if (b < 0x80) {
         if (this.pos - start <= 7) return BigInt((lo >>> 0) + (hi >>> 0) * 0x100000000);
-        return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+        return wideUint64(hi >>> 0, lo >>> 0);
       }
     }
     this.fail("varint longer than 10 bytes");

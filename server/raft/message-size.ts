@@ -50,6 +50,9 @@ function snapshotSize(s: Snapshot | undefined): number {
   return data + delimited(metadata);
 }
 
+/** The always-written snapshot field of a message without snapshot, bytes. */
+const NO_SNAPSHOT_FIELD_SIZE = delimited(snapshotSize(undefined));
+
 /** etcd's `raftpb.Message.Size()` of `m`, bytes (snapshot data included, for MsgSnap). */
 export function raftMessageSize(m: Message): number {
   let n =
@@ -61,7 +64,7 @@ export function raftMessageSize(m: Message): number {
     1 + varintSize(m.index);
   for (const e of m.entries) n += delimited(entrySize(e));
   n += 1 + varintSize(m.commit);
-  n += delimited(snapshotSize(m.snapshot));
+  n += m.snapshot ? delimited(snapshotSize(m.snapshot)) : NO_SNAPSHOT_FIELD_SIZE;
   n += 2; // reject
   n += 1 + varintSize(m.rejectHint);
   if (m.context.length > 0) n += delimited(m.context.length);
