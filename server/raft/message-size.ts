@@ -24,8 +24,13 @@ export function varintSize(v: number | bigint): number {
     }
     v = Number(v);
   }
-  let n = 1;
-  for (; v >= 0x80; v = Math.floor(v / 0x80)) n++;
+  // Compares for the common sizes (entry indexes, terms, lengths): this runs several times per entry.
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x20_0000) return 3;
+  if (v < 0x1000_0000) return 4;
+  let n = 4;
+  for (v = Math.floor(v / 0x1000_0000); v >= 1; v = Math.floor(v / 0x80)) n++;
   return n;
 }
 
