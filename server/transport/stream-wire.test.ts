@@ -16,6 +16,15 @@ const msgs = [
     index: 9,
     entries: Array.from({ length: 3 }, (_, i) => ({ term: 3, index: 10 + i, type: 0, data: new Uint8Array(200 + i).fill(i) })),
   }),
+  makeMessage({
+    type: MessageType.MsgSnap,
+    to: 2n,
+    from: 1n,
+    term: 4,
+    reject: true,
+    context: new Uint8Array([1, 2]),
+    snapshot: { data: new Uint8Array(300).fill(7), metadata: { confState: { voters: [1n, 2n], learners: [] }, index: 40, term: 4 } },
+  }),
 ];
 
 describe("batch envelope", () => {

@@ -11,9 +11,7 @@
  * server/raft/message-codec.ts); the response carries one empty StreamAccepted, then only the end.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { encodeMessage } from "../raft/message-codec.ts";
-import { varintSize } from "../raft/message-size.ts";
-import { ProtoWriter } from "../raft/proto-writer.ts";
+import { encodeMessageBatch } from "../raft/message-codec.ts";
 import type { Message } from "../raft/types.ts";
 
 /** Path of the stream method. */
@@ -28,8 +26,6 @@ export const COMPRESSED_FLAG = 0x01;
 export const END_STREAM_FLAG = 0x02;
 /** The empty StreamAccepted message in its envelope. */
 export const ACCEPTED_ENVELOPE = new Uint8Array(5);
-/** Tag of MessageBatch.messages (field 1, length-delimited). */
-const MESSAGES_TAG = 0x0a;
 
 /** An envelope header for `length` bytes of payload with `flags`, written at `buf[pos]`. */
 function writeEnvelopeHeader(buf: Uint8Array, pos: number, flags: number, length: number): void {
@@ -39,18 +35,9 @@ function writeEnvelopeHeader(buf: Uint8Array, pos: number, flags: number, length
 
 /** One envelope holding the MessageBatch of `msgs`, ready for one write. */
 export function batchEnvelope(msgs: readonly Message[]): Uint8Array {
-  const encoded = msgs.map(encodeMessage);
-  let size = 0;
-  for (const m of encoded) size += 1 + varintSize(m.length) + m.length;
-  const w = new ProtoWriter(new Uint8Array(5 + size), 5);
-  writeEnvelopeHeader(w.buf, 0, 0, size);
-  for (const m of encoded) {
-    w.buf[w.pos++] = MESSAGES_TAG;
-    w.number(m.length);
-    w.buf.set(m, w.pos);
-    w.pos += m.length;
-  }
-  return w.buf;
+  const out = encodeMessageBatch(msgs, 5);
+  writeEnvelopeHeader(out, 0, 0, out.length - 5);
+  return out;
 }
 
 /** A Connect error code as the protocol spells it: `FailedPrecondition` → `failed_precondition`. */
