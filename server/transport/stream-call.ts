@@ -42,6 +42,8 @@ export class RaftStreamCall {
   private readonly pingTimer: ReturnType<typeof setInterval>;
   private pingSentAt: number | undefined;
   private responseHeaders = new Headers();
+  /** Resolves the write in progress (one at a time); called with false when the call ends first. */
+  private pendingWrite: ((written: boolean) => void) | undefined;
 
   /**
    * Dials `url` and sends the request with `headers` (the peer headers of ./headers.ts). Fails
@@ -92,13 +94,18 @@ export class RaftStreamCall {
 
   /**
    * Writes one envelope; resolves true once the stream took it, false when the call ended
-   * before (the bytes may or may not have reached the peer).
+   * before (the bytes may or may not have reached the peer). One write at a time: throws when
+   * the previous one has not resolved.
    */
   write(envelope: Uint8Array): Promise<boolean> {
     if (this.failure !== undefined) return Promise.resolve(false);
+    if (this.pendingWrite) throw new Error("RaftStreamCall: write while a write is pending");
     return new Promise<boolean>((resolve) => {
-      this.request.write(envelope, (e) => resolve(!e && this.failure === undefined));
-      void this.ended.then(() => resolve(false));
+      this.pendingWrite = resolve;
+      this.request.write(envelope, (e) => {
+        this.pendingWrite = undefined;
+        resolve(!e && this.failure === undefined);
+      });
     });
   }
 
@@ -138,6 +145,8 @@ export class RaftStreamCall {
     clearInterval(this.pingTimer);
     this.rejectAccepted(this.failure);
     this.resolveEnded(this.failure);
+    this.pendingWrite?.(false);
+    this.pendingWrite = undefined;
     this.request.close();
     this.session.destroy();
   }
