@@ -2,7 +2,7 @@
  * A/B benchmark of our etcd against the real etcd 3.4, modelled on etcd's `tools/benchmark`.
  *
  *   npx bun scripts/benchmark.ts [put | range [key] [end] | txn-put | delete | watch | lease-keepalive] [flags]
- *   npx bun scripts/benchmark.ts --cluster [--failovers n] [flags]
+ *   npx bun scripts/benchmark.ts --cluster [put | range] [--failovers n] [flags]
  *   npx bun scripts/benchmark.ts --security mtls|auth [put | range [key] [end] | txn-put] [flags]
  *   npx bun scripts/benchmark.ts --metrics-overhead [put | range [key] [end]] [flags]
  *
@@ -17,7 +17,8 @@
  * separate load-generator process (gRPC over HTTP/2, `--clients` closed-loop clients sharing `--conns` connections). It prints a Markdown table
  * (or JSON with `--json`) with requests/s, p50/p99 latency, server and generator CPU per request, the ours/etcd
  * ratios, idle RSS and the time from exec to the first answered request. With `--cluster` it compares 3-member
- * clusters instead (put and linearizable range through the leader, leader failover time; scripts/bench/cluster.ts).
+ * clusters instead (put and linearizable range through the leader, leader failover time; scripts/bench/cluster.ts;
+ * with mode put or range only that workload, no failover).
  * With `--security mtls` both servers serve clients over mutual TLS, with `--security auth` with auth enabled and
  * simple tokens (scripts/bench/security.ts); without a mode these run put and serializable range.
  * With `--metrics-overhead` it runs four copies of ours instead (no etcd): `--metrics basic` and `extensive`, each
@@ -173,8 +174,9 @@ function planWorkloads(mode: string | undefined, key: string | undefined, end: s
     if (mode !== "put" && mode !== "range") usage("--metrics-overhead runs put or range");
   }
   if (flags.cluster) {
-    if (mode !== undefined) usage("--cluster takes no mode (it runs put, linearizable range and leader failover)");
-    return [{ ...base, mode: "put" }, { ...base, mode: "range", consistency: "l" }];
+    if (mode === undefined) return [{ ...base, mode: "put" }, { ...base, mode: "range", consistency: "l" }];
+    if (mode !== "put" && mode !== "range") usage("--cluster runs put or range (or, without a mode, both and leader failover)");
+    return [{ ...base, mode }];
   }
   if (mode === undefined) {
     const many = positiveInt("range-keys-many", flags.rangeKeysMany);
@@ -263,12 +265,14 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
     );
     const generator = GeneratorHandle.start();
     try {
-      const result = await runClusterBenchmark(generator, specs, workloads, settings, positiveInt("failovers", flags.failovers), log);
+      // With a mode the cluster runs that workload alone, without failover rounds.
+      const failovers = mode === undefined ? positiveInt("failovers", flags.failovers) : 0;
+      const result = await runClusterBenchmark(generator, specs, workloads, settings, failovers, log);
       const report = reportOf(result.servers, result.workloads, 1);
       process.stdout.write(
         flags.json
           ? `${JSON.stringify({ ...report, failovers: result.failovers }, null, 2)}\n`
-          : `${toMarkdown(report)}\n\n${failoverMarkdown(result.failovers)}\n`,
+          : `${toMarkdown(report)}\n${failovers > 0 ? `\n${failoverMarkdown(result.failovers)}\n` : ""}`,
       );
     } finally {
       await generator.stop();

@@ -1,5 +1,6 @@
 /**
- * A PutRequest or DeleteRangeRequest read by hand from a unary call's body: the same message
+ * A PutRequest or DeleteRangeRequest read by hand from a unary call's body (or, on a follower, from
+ * a Raft entry: server/node/request-entry.ts decodeRequestEntry): the same message
  * `fromBinary(…Schema, …)` returns (proto/etcdserverpb/rpc.proto: PutRequest key = 1, value = 2,
  * lease = 3, prev_kv = 4, ignore_value = 5, ignore_lease = 6; DeleteRangeRequest key = 1,
  * range_end = 2, prev_kv = 3; a repeated field's last occurrence wins), for messages that hold
@@ -13,39 +14,56 @@
 import type { DeleteRangeRequest, PutRequest } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 
 /** Position after a varint starting at `pos`, or -1 when it runs past `end` or over 10 bytes. */
-function varintEnd(buf: Uint8Array, pos: number, end: number): number {
+export function varintEnd(buf: Uint8Array, pos: number, end: number): number {
   for (let i = pos; i < end && i < pos + 10; i++) if (buf[i]! < 0x80) return i + 1;
   return -1;
 }
 
 /** The varint in `buf[pos, next)` as a uint64 (low 64 bits, as protobuf reads an int64). */
-function varint64(buf: Uint8Array, pos: number, next: number): bigint {
+export function varint64(buf: Uint8Array, pos: number, next: number): bigint {
   if (next - pos <= 7) {
     let v = 0;
     for (let i = next - 1; i >= pos; i--) v = v * 128 + (buf[i]! & 0x7f);
     return BigInt(v);
   }
-  let v = 0n;
-  for (let i = next - 1; i >= pos; i--) v = (v << 7n) | BigInt(buf[i]! & 0x7f);
-  return BigInt.asUintN(64, v);
+  // Seven bits at a time into two 32-bit halves; one bigint at the end.
+  let lo = 0;
+  let hi = 0;
+  for (let i = pos, shift = 0; i < next; i++, shift += 7) {
+    const b = buf[i]! & 0x7f;
+    if (shift < 28) lo |= b << shift;
+    else if (shift === 28) {
+      lo |= (b & 0x0f) << 28;
+      hi = b >> 4;
+    } else hi |= b << (shift - 32);
+  }
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
-/** Where the last {@link bytesField} found its bytes: `buf[start, end)`. */
-const span = { start: 0, end: 0 };
+/** Where the last {@link delimitedSpan} found its bytes: `buf[start, end)`. */
+export const span = { start: 0, end: 0 };
+
+/**
+ * Finds the payload of the length-delimited field whose length varint is at `pos`: true with its
+ * place left in {@link span}, false when it runs past `end` (a length under 2^28 takes at most 4 bytes).
+ */
+export function delimitedSpan(buf: Uint8Array, pos: number, end: number): boolean {
+  const lenEnd = varintEnd(buf, pos, end);
+  if (lenEnd < 0 || lenEnd - pos > 4) return false;
+  let len = 0;
+  for (let i = lenEnd - 1; i >= pos; i--) len = len * 128 + (buf[i]! & 0x7f);
+  if (lenEnd + len > end) return false;
+  span.start = lenEnd;
+  span.end = lenEnd + len;
+  return true;
+}
 
 /**
  * A copy of the bytes of the length-delimited field whose length varint is at `pos` (their place
- * left in {@link span}), or undefined when it runs past `end` (a length under 2^28 takes at most 4 bytes).
+ * left in {@link span}), or undefined when it runs past `end`.
  */
 function bytesField(buf: Uint8Array, pos: number, end: number): Uint8Array | undefined {
-  const lenEnd = varintEnd(buf, pos, end);
-  if (lenEnd < 0 || lenEnd - pos > 4) return undefined;
-  let len = 0;
-  for (let i = lenEnd - 1; i >= pos; i--) len = len * 128 + (buf[i]! & 0x7f);
-  if (lenEnd + len > end) return undefined;
-  span.start = lenEnd;
-  span.end = lenEnd + len;
-  return copyOf(buf, lenEnd, lenEnd + len);
+  return delimitedSpan(buf, pos, end) ? copyOf(buf, span.start, span.end) : undefined;
 }
 
 /** A bool varint in `buf[pos, next)`: true when its low 64 bits are not all zero (a 10th byte adds bit 63 only). */

@@ -16,6 +16,7 @@
 import { ConnectError } from "@connectrpc/connect";
 import { Errors } from "../errors.ts";
 import { fromBinary } from "@bufbuild/protobuf";
+import { decodeRequestEntry } from "./request-entry.ts";
 import type { Database } from "bun:sqlite";
 import { InternalRaftRequestSchema, type InternalRaftRequest } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
 import type { ResponseHeader, TxnResponse } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
@@ -275,7 +276,7 @@ export class MemberStateMachine implements ApplyTarget {
     // while, and would keep the decoded request alive with them.
     const mine = this.proposed.get(e.data);
     if (mine) this.proposed.delete(e.data);
-    const req = mine ?? fromBinary(InternalRaftRequestSchema, e.data);
+    const req = mine ?? decodeRequestEntry(e.data) ?? fromBinary(InternalRaftRequestSchema, e.data);
     if (!this.requests.firstTime(req.ID, e.index)) {
       this.o.logger.info("skipped an entry whose request was applied already", { index: e.index, "request-id": req.ID.toString(16) });
       return;

@@ -7,7 +7,8 @@
  * scalars and empty bytes left out); the decoder reads any valid encoding (fields in any order,
  * unknown fields skipped). Entry data and the context come out as views of the input bytes
  * (no copy), as protobuf-es's `bytes` fields do. The rare MsgSnap's snapshot sub-message goes
- * through the protobuf runtime (wire.ts).
+ * through the protobuf runtime (wire.ts). The peer stream's MessageBatch (proto/etcdts/peer.proto)
+ * is written with its messages in place and read here too.
  *
  * Errors: decodeMessage throws an Error (`raftpb.Message: ...`) on truncated or malformed input,
  * and a RangeError for a term or index above 2^53 (as wire.ts's toNumber).
@@ -38,9 +39,8 @@ function entryBodySize(e: Entry): number {
   return n;
 }
 
-/** Encodes `m` as proto3 raftpb.Message bytes. */
-export function encodeMessage(m: Message): Uint8Array {
-  const snapshot = m.snapshot ? toBinary(SnapshotSchema, snapshotToProto(m.snapshot)) : undefined;
+/** Bytes of `m` as proto3 raftpb.Message, its snapshot sub-message encoded as `snapshot`. */
+function messageSize(m: Message, snapshot: Uint8Array | undefined): number {
   let size = 0;
   if (m.type !== 0) size += 1 + varintSize(m.type);
   if (m.to !== 0n) size += 1 + varintSize(m.to);
@@ -48,25 +48,29 @@ export function encodeMessage(m: Message): Uint8Array {
   if (m.term !== 0) size += 1 + varintSize(m.term);
   if (m.logTerm !== 0) size += 1 + varintSize(m.logTerm);
   if (m.index !== 0) size += 1 + varintSize(m.index);
-  const entrySizes = m.entries.map(entryBodySize);
-  for (const n of entrySizes) size += 1 + varintSize(n) + n;
+  for (const e of m.entries) {
+    const n = entryBodySize(e);
+    size += 1 + varintSize(n) + n;
+  }
   if (m.commit !== 0) size += 1 + varintSize(m.commit);
   if (snapshot) size += 1 + varintSize(snapshot.length) + snapshot.length;
   if (m.reject) size += 2;
   if (m.rejectHint !== 0) size += 1 + varintSize(m.rejectHint);
   if (m.context.length > 0) size += 1 + varintSize(m.context.length) + m.context.length;
+  return size;
+}
 
-  const w = new ProtoWriter(new Uint8Array(size));
+/** Writes `m` (see messageSize) at `w.pos`. */
+function writeMessage(w: ProtoWriter, m: Message, snapshot: Uint8Array | undefined): void {
   w.numberField(tag(1, VARINT), m.type);
   w.varintField(tag(2, VARINT), m.to);
   w.varintField(tag(3, VARINT), m.from);
   w.numberField(tag(4, VARINT), m.term);
   w.numberField(tag(5, VARINT), m.logTerm);
   w.numberField(tag(6, VARINT), m.index);
-  for (let i = 0; i < m.entries.length; i++) {
-    const e = m.entries[i]!;
+  for (const e of m.entries) {
     w.buf[w.pos++] = tag(7, LEN);
-    w.number(entrySizes[i]!);
+    w.number(entryBodySize(e));
     w.numberField(tag(1, VARINT), e.type);
     w.numberField(tag(2, VARINT), e.term);
     w.numberField(tag(3, VARINT), e.index);
@@ -83,8 +87,64 @@ export function encodeMessage(m: Message): Uint8Array {
   w.numberField(tag(10, VARINT), m.reject ? 1 : 0);
   w.numberField(tag(11, VARINT), m.rejectHint);
   w.bytesField(tag(12, LEN), m.context);
+}
+
+const snapshotBytes = (m: Message) => (m.snapshot ? toBinary(SnapshotSchema, snapshotToProto(m.snapshot)) : undefined);
+
+/** Encodes `m` as proto3 raftpb.Message bytes. */
+export function encodeMessage(m: Message): Uint8Array {
+  const snapshot = snapshotBytes(m);
+  const size = messageSize(m, snapshot);
+  const w = new ProtoWriter(new Uint8Array(size));
+  writeMessage(w, m, snapshot);
   if (w.pos !== size) throw new Error(`raftpb.Message: encoded ${w.pos} bytes, sized ${size}`);
   return w.buf;
+}
+
+/**
+ * Encodes the peer stream's MessageBatch of `msgs` (proto/etcdts/peer.proto, `repeated bytes
+ * messages = 1`, each the bytes encodeMessage writes) after `headBytes` bytes left for the
+ * caller (zero), every message written in place.
+ */
+export function encodeMessageBatch(msgs: readonly Message[], headBytes: number): Uint8Array {
+  const snapshots = msgs.some((m) => m.snapshot) ? msgs.map(snapshotBytes) : undefined;
+  const sizes = new Array<number>(msgs.length);
+  let total = headBytes;
+  for (let i = 0; i < msgs.length; i++) {
+    const n = messageSize(msgs[i]!, snapshots?.[i]);
+    sizes[i] = n;
+    total += 1 + varintSize(n) + n;
+  }
+  const w = new ProtoWriter(new Uint8Array(total), headBytes);
+  for (let i = 0; i < msgs.length; i++) {
+    w.buf[w.pos++] = tag(1, LEN);
+    w.number(sizes[i]!);
+    const start = w.pos;
+    writeMessage(w, msgs[i]!, snapshots?.[i]);
+    if (w.pos - start !== sizes[i]) throw new Error(`raftpb.Message: encoded ${w.pos - start} bytes, sized ${sizes[i]}`);
+  }
+  return w.buf;
+}
+
+/**
+ * The last values above 2^49 read (member IDs: every message carries `to` and `from`), so that
+ * reading one again costs no bigint arithmetic: [hi, lo, value] per slot, filled round-robin.
+ */
+const WIDE_SLOTS = 4;
+const wideHi = new Array<number>(WIDE_SLOTS).fill(-1);
+const wideLo = new Array<number>(WIDE_SLOTS).fill(-1);
+const wideValue = new Array<bigint>(WIDE_SLOTS).fill(0n);
+let wideNext = 0;
+
+/** The uint64 `hi * 2^32 + lo` (both unsigned 32-bit), from the slots when read lately. */
+function wideUint64(hi: number, lo: number): bigint {
+  for (let i = 0; i < WIDE_SLOTS; i++) if (wideHi[i] === hi && wideLo[i] === lo) return wideValue[i]!;
+  const v = (BigInt(hi) << 32n) | BigInt(lo);
+  wideHi[wideNext] = hi;
+  wideLo[wideNext] = lo;
+  wideValue[wideNext] = v;
+  wideNext = (wideNext + 1) % WIDE_SLOTS;
+  return v;
 }
 
 /** Reads protobuf fields from `buf[pos, end)`. */
@@ -132,7 +192,7 @@ class Reader {
       } else hi |= (b & 0x7f) << (7 * i - 32);
       if (b < 0x80) {
         if (this.pos - start <= 7) return BigInt((lo >>> 0) + (hi >>> 0) * 0x100000000);
-        return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+        return wideUint64(hi >>> 0, lo >>> 0);
       }
     }
     this.fail("varint longer than 10 bytes");
@@ -215,4 +275,20 @@ export function decodeMessage(bytes: Uint8Array): Message {
     else r.skip(wt);
   }
   return m;
+}
+
+/**
+ * Decodes the peer stream's MessageBatch (proto/etcdts/peer.proto, `repeated bytes messages = 1`,
+ * each a raftpb.Message) into its messages, in order; other fields are skipped. Throws as
+ * decodeMessage does (`raftpb.Message: ...`) for a malformed batch or message.
+ */
+export function decodeMessageBatch(bytes: Uint8Array): Message[] {
+  const out: Message[] = [];
+  const r = new Reader(bytes, 0, bytes.length);
+  while (r.pos < r.end) {
+    const key = r.uint();
+    if (key === tag(1, LEN)) out.push(decodeMessage(r.bytes()));
+    else r.skip(key & 7);
+  }
+  return out;
 }

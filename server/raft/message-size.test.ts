@@ -7,7 +7,14 @@ import { messageToProto } from "./wire.ts";
 
 test("varint sizes, numbers and bigints", () => {
   expect([0, 1, 127, 128, 16383, 16384, 2 ** 53 - 1].map(varintSize)).toEqual([1, 1, 1, 2, 2, 3, 8]);
+  for (let bits = 1; bits <= 53; bits++) {
+    for (const v of [2 ** bits - 1, 2 ** bits]) if (v < 2 ** 53) expect(varintSize(v)).toBe(Math.max(1, Math.ceil(v.toString(2).length / 7)));
+  }
   expect([0n, 127n, 128n, 2n ** 63n, 2n ** 64n - 1n].map(varintSize)).toEqual([1, 1, 2, 10, 10]);
+  // Around every power of two above 2^53 (member IDs): 7 bits per byte.
+  for (let bit = 53n; bit < 64n; bit++) {
+    for (const v of [2n ** bit - 1n, 2n ** bit, 2n ** bit + 1n]) expect(varintSize(v)).toBe(Math.ceil(v.toString(2).length / 7));
+  }
 });
 
 test("a heartbeat counts every field, zero or not, and the empty snapshot, as gogo's Size()", () => {

@@ -36,6 +36,11 @@ export function requestHeaders(clusterId: bigint, from: bigint, to: bigint): Rec
   return { [CLUSTER_ID_HEADER]: hexId(clusterId), [FROM_HEADER]: hexId(from), [TO_HEADER]: hexId(to) };
 }
 
+/** Request headers by lower-case name (a fetch Headers, or a node request's headers wrapped). */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
 /** What the receiver knows to check a request against. */
 export interface ReceiverIdentity {
   memberId: bigint;
@@ -48,7 +53,7 @@ export interface ReceiverIdentity {
  * `cluster ID mismatch` (another cluster), `removed member` (the sender was removed), `to field mismatch`
  * (meant for another member), InvalidArgument `invalid from` (no parsable sender ID).
  */
-export function checkRequestHeaders(header: Headers, self: ReceiverIdentity): bigint {
+export function checkRequestHeaders(header: HeaderReader, self: ReceiverIdentity): bigint {
   if (header.get(CLUSTER_ID_HEADER) !== hexId(self.clusterId)) {
     throw new ConnectError(REFUSALS.clusterIdMismatch, Code.FailedPrecondition);
   }

@@ -1,6 +1,7 @@
 /**
  * The peer listeners: one TCP port per `--listen-peer-urls` URL serving the peer service
- * (proto/etcdts/peer.proto, Connect over HTTP/2) and the plain HTTP endpoints
+ * (proto/etcdts/peer.proto over HTTP/2: the Raft stream by hand, ./stream-serve.ts, snapshots
+ * through Connect) and the plain HTTP endpoints
  * (server/transport/http-app.ts, HTTP/1.1 or HTTP/2) on the same port. `https://` URLs serve TLS
  * with the peer TlsInfo, checking client certificates as etcd's peer listener does
  * (server/tls/tls-port.ts with the SAN check; refusals logged as `rejected connection`). A
@@ -33,8 +34,15 @@ export interface PeerListeners {
   close(): Promise<void>;
 }
 
+/** A call served on the HTTP/2 stream itself, ahead of Connect's router (./stream-serve.ts). */
+export interface RawPeerCall {
+  /** Whether it takes `req`. */
+  matches(req: http2.Http2ServerRequest): boolean;
+  serve(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void;
+}
+
 /**
- * Binds every URL of `listenUrls` and serves `routes` (Connect) with `app` (hono) for other paths;
+ * Binds every URL of `listenUrls` and serves `raw` on HTTP/2, `routes` (Connect) and `app` (hono) for other paths;
  * `https://` URLs with `tls`. Rejects (after closing what it opened) with `listen tcp <host:port>:
  * <reason>` when a port cannot be bound, with `cannot listen on TLS for <host:port>: KeyFile and
  * CertFile are not presented` for an `https://` URL without certificate, or with a TLS file error.
@@ -43,6 +51,7 @@ export async function startPeerListeners(
   listenUrls: string[],
   routes: (router: ConnectRouter) => void,
   app: Hono,
+  raw: RawPeerCall,
   log: Logger,
   tls?: TlsInfo,
 ): Promise<PeerListeners> {
@@ -52,7 +61,7 @@ export async function startPeerListeners(
     fallback: getRequestListener(app.fetch, { overrideGlobalObjects: false }) as never,
   });
   const h1 = http.createServer(handler);
-  const h2 = http2.createServer(handler);
+  const h2 = http2.createServer((req, res) => (raw.matches(req) ? raw.serve(req, res) : handler(req, res)));
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (s) => {

@@ -1,7 +1,7 @@
 /**
- * The receiving side of the peer service (proto/etcdts/peer.proto): the Connect implementation of
- * etcdts.v1.Peer that checks each request's headers, hands Raft messages to the member in order and
- * reassembles chunked snapshots. Mirrors in behaviour rafthttp's streamHandler / snapshotHandler
+ * The receiving side of the peer service (proto/etcdts/peer.proto): the checks of each request's
+ * headers, the delivery of Raft messages to the member in order (for ./stream-serve.ts), and the
+ * Connect implementation of etcdts.v1.Peer/Snapshot that reassembles chunked snapshots. Mirrors in behaviour rafthttp's streamHandler / snapshotHandler
  * (etcdserver/api/rafthttp/http.go).
  */
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
@@ -9,18 +9,19 @@ import { create } from "@bufbuild/protobuf";
 import type { Logger } from "../log.ts";
 import { MessageType, type Message } from "../raft/types.ts";
 import { messageFromProto } from "../raft/wire.ts";
-import { decodeMessage } from "../raft/message-codec.ts";
 import { raftMessageSize } from "../raft/message-size.ts";
-import {
-  Peer,
-  SnapshotReceivedSchema,
-  StreamAcceptedSchema,
-  type MessageBatch,
-  type SnapshotChunk,
-} from "../../proto/gen/etcdts/peer_pb.ts";
+import { Peer, SnapshotReceivedSchema, type SnapshotChunk } from "../../proto/gen/etcdts/peer_pb.ts";
 import type { PeerCounters } from "../metrics/peer-counters.ts";
 import { snapshotTransferBytes, type IncomingSnapshot } from "./snapshot-data.ts";
-import { CLUSTER_ID_HEADER, REFUSALS, checkRequestHeaders, hexId, type ReceiverIdentity } from "./headers.ts";
+import {
+  CLUSTER_ID_HEADER,
+  FROM_HEADER,
+  REFUSALS,
+  checkRequestHeaders,
+  hexId,
+  type HeaderReader,
+  type ReceiverIdentity,
+} from "./headers.ts";
 
 /** What the receiving service needs from the transport. */
 export interface ReceiverContext extends ReceiverIdentity {
@@ -35,17 +36,19 @@ export interface ReceiverContext extends ReceiverIdentity {
   receiveSnapshotImage(msg: Message): IncomingSnapshot;
 }
 
-/** Checks the headers of a call and answers our cluster ID in the response headers; returns the sender. */
-function admit(ctx: HandlerContext, self: ReceiverContext, what: string): bigint {
-  ctx.responseHeader.set(CLUSTER_ID_HEADER, hexId(self.clusterId));
+/**
+ * Checks the headers of a call from a peer (`what`: "stream" or "snapshot"); returns the sender.
+ * A refusal is logged and thrown (see checkRequestHeaders).
+ */
+export function admit(header: HeaderReader, self: ReceiverContext, what: string): bigint {
   try {
-    return checkRequestHeaders(ctx.requestHeader, self);
+    return checkRequestHeaders(header, self);
   } catch (e) {
     self.log.warn(`rejected ${what} from remote peer`, {
       "local-member-id": hexId(self.memberId),
       "local-member-cluster-id": hexId(self.clusterId),
-      "remote-peer-id-from": ctx.requestHeader.get("x-server-from") ?? "",
-      "remote-peer-cluster-id": ctx.requestHeader.get(CLUSTER_ID_HEADER) ?? "",
+      "remote-peer-id-from": header.get(FROM_HEADER) ?? "",
+      "remote-peer-cluster-id": header.get(CLUSTER_ID_HEADER) ?? "",
       error: (e as ConnectError).rawMessage,
     });
     throw e;
@@ -67,15 +70,17 @@ function addressedToUs(msg: Message, from: bigint, self: ReceiverContext): boole
   return false;
 }
 
-/** Converts and delivers the messages of one batch (see addressedToUs). */
-function deliverBatch(batch: MessageBatch, from: bigint, self: ReceiverContext): void {
+/**
+ * Delivers the messages of one batch from peer `from` (its ID as hex in `fromHex`, for the
+ * counters; see addressedToUs).
+ */
+export function deliverBatch(msgs: readonly Message[], from: bigint, fromHex: string, self: ReceiverContext): void {
   let bytes = 0;
-  for (const encoded of batch.messages) {
-    const msg = decodeMessage(encoded);
+  for (const msg of msgs) {
     if (self.counters) bytes += raftMessageSize(msg);
     if (addressedToUs(msg, from, self)) self.deliver(msg);
   }
-  if (self.counters && bytes > 0) self.counters.received(hexId(from), bytes);
+  if (self.counters && bytes > 0) self.counters.received(fromHex, bytes);
 }
 
 /**
@@ -115,21 +120,16 @@ async function reassemble(chunks: AsyncIterable<SnapshotChunk>, from: bigint, se
   }
 }
 
-/** The etcdts.v1.Peer implementation for the peer listener's Connect router. */
-export function peerService(self: ReceiverContext): ServiceImpl<typeof Peer> {
+/**
+ * The etcdts.v1.Peer methods served by the peer listener's Connect router: Snapshot. Stream is
+ * served on the HTTP/2 stream itself (./stream-serve.ts); a Stream call Connect's router gets
+ * (another content type) is answered Unimplemented.
+ */
+export function peerService(self: ReceiverContext): Partial<ServiceImpl<typeof Peer>> {
   return {
-    async *stream(batches: AsyncIterable<MessageBatch>, ctx: HandlerContext) {
-      const from = admit(ctx, self, "stream");
-      self.peerConnected(from);
-      yield create(StreamAcceptedSchema);
-      for await (const batch of batches) {
-        if (self.isRemoved(from)) throw new ConnectError(REFUSALS.removedMember, Code.FailedPrecondition);
-        deliverBatch(batch, from, self);
-      }
-    },
-
     async snapshot(chunks: AsyncIterable<SnapshotChunk>, ctx: HandlerContext) {
-      const from = admit(ctx, self, "snapshot");
+      ctx.responseHeader.set(CLUSTER_ID_HEADER, hexId(self.clusterId));
+      const from = admit(ctx.requestHeader, self, "snapshot");
       const started = Date.now();
       const { msg, sizeBytes } = await reassemble(chunks, from, self);
       self.log.info("received database snapshot", {

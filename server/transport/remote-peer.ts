@@ -1,6 +1,6 @@
 /**
- * The sending side for one remote member: a long-lived etcdts.v1.Peer/Stream call carrying batches of
- * Raft messages from a bounded queue, re-opened with exponential back-off when it fails, and MsgSnap
+ * The sending side for one remote member: a long-lived etcdts.v1.Peer/Stream call
+ * (./stream-call.ts) carrying batches of Raft messages from a bounded queue, re-opened with exponential back-off when it fails, and MsgSnap
  * sent on its own chunked Peer/Snapshot call. Mirrors in behaviour rafthttp's peer, streamWriter,
  * snapshotSender and urlPicker (etcdserver/api/rafthttp/peer.go, stream.go, snapshot_sender.go).
  */
@@ -10,13 +10,14 @@ import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect
 import type { Logger } from "../log.ts";
 import { EMPTY_BYTES, MessageType, type Message } from "../raft/types.ts";
 import { messageToProto } from "../raft/wire.ts";
-import { encodeMessage } from "../raft/message-codec.ts";
 import { raftMessagesSize } from "../raft/message-size.ts";
-import { MessageBatchSchema, Peer, SnapshotChunkSchema, type MessageBatch, type SnapshotChunk } from "../../proto/gen/etcdts/peer_pb.ts";
+import { Peer, SnapshotChunkSchema, type SnapshotChunk } from "../../proto/gen/etcdts/peer_pb.ts";
 import { CLUSTER_ID_HEADER, REFUSALS, hexId, requestHeaders } from "./headers.ts";
 import { PEER_READ_MAX_BYTES } from "./listen.ts";
 import { peerConnectOptions, type PeerClientTls } from "./peer-tls.ts";
 import { snapshotTransferBytes, type OutgoingSnapshot } from "./snapshot-data.ts";
+import { PING_INTERVAL_MS, PING_TIMEOUT_MS, RaftStreamCall } from "./stream-call.ts";
+import { batchEnvelope } from "./stream-wire.ts";
 import type { PeerStats } from "./types.ts";
 import type { PeerCounters } from "../metrics/peer-counters.ts";
 import { FollowerStats } from "../v2stats/follower-stats.ts";
@@ -31,10 +32,6 @@ function countAppends(msgs: readonly Message[]): number {
 /** Largest batch the writer takes from the queue, bytes of entry and snapshot data (at least one message). */
 export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
-/** PING interval on a peer connection, ms; a PING unanswered for PING_TIMEOUT_MS ends the connection. */
-const PING_INTERVAL_MS = 2_000;
-/** See PING_INTERVAL_MS; rafthttp's stream read/write timeout is 5 s. */
-const PING_TIMEOUT_MS = 5_000;
 /** At most one "dropped ... sending buffer is full" warning per peer per this many ms. */
 const DROP_LOG_INTERVAL_MS = 1_000;
 
@@ -65,7 +62,10 @@ export interface SenderContext {
 
 type PeerClient = Client<typeof Peer>;
 
-/** A client on its own HTTP/2 connection to `url` (TLS with `tls` for `https://`); abort the manager to close it. */
+/**
+ * A Connect client (for snapshots) on its own HTTP/2 connection to `url` (TLS with `tls` for
+ * `https://`); abort the manager to close it.
+ */
 function connectTo(url: string, tls: PeerClientTls | undefined): { manager: Http2SessionManager; client: PeerClient } {
   const manager = new Http2SessionManager(
     url,
@@ -111,8 +111,10 @@ export class RemotePeer {
   private wakeWriter: (() => void) | undefined;
   private state: "connecting" | "active" | "backoff" = "connecting";
   private since: number | undefined;
-  /** The stream's connection, aborted to end the stream. */
-  private current: { url: string; manager: Http2SessionManager } | undefined;
+  /** The stream, closed to end it. */
+  private current: { url: string; call: RaftStreamCall } | undefined;
+  /** The peer's ID as hex, for log fields and counter labels. */
+  private readonly hex: string;
   private backoffMs: number;
   private backoffTimer: ReturnType<typeof setTimeout> | undefined;
   private endBackoff: (() => void) | undefined;
@@ -133,6 +135,7 @@ export class RemotePeer {
     private readonly ctx: SenderContext,
   ) {
     this.urls = [...urls];
+    this.hex = hexId(id);
     this.backoffMs = ctx.minBackoffMs;
     this.loop = this.run();
   }
@@ -158,7 +161,7 @@ export class RemotePeer {
         this.lastDropLog = now;
         this.log.warn("dropped internal Raft message since sending buffer is full (overloaded network)", {
           "local-member-id": hexId(this.ctx.memberId),
-          "remote-peer-id": hexId(this.id),
+          "remote-peer-id": this.hex,
           "message-type": MessageType[m.type],
         });
       }
@@ -178,7 +181,7 @@ export class RemotePeer {
   update(urls: string[]): void {
     this.urls = [...urls];
     this.urlIndex = 0;
-    if (this.current && !urls.includes(this.current.url)) this.current.manager.abort(new Error("peer URLs updated"));
+    if (this.current && !urls.includes(this.current.url)) this.current.call.close(new Error("peer URLs updated"));
   }
 
   /** The peer opened a stream to us, so it is up: end a back-off wait now. */
@@ -194,7 +197,7 @@ export class RemotePeer {
     const n = msgs.length;
     if (n === 0) return;
     this.stats.messagesDropped += n;
-    this.ctx.counters?.sentFailed(hexId(this.id), n);
+    this.ctx.counters?.sentFailed(this.hex, n);
     this.followerStats.failed(countAppends(msgs));
   }
 
@@ -211,7 +214,7 @@ export class RemotePeer {
     let image: OutgoingSnapshot | undefined;
     const fields = () => ({
       "local-member-id": hexId(this.ctx.memberId),
-      "remote-peer-id": hexId(this.id),
+      "remote-peer-id": this.hex,
       "snapshot-index": m.snapshot?.metadata.index ?? 0,
       "snapshot-size-bytes": image?.sizeBytes ?? 0,
     });
@@ -233,8 +236,8 @@ export class RemotePeer {
       }
       if (this.stopped) return;
       this.stats[ok ? "snapshotsSent" : "snapshotsFailed"]++;
-      if (!ok) this.ctx.counters?.sentFailed(hexId(this.id), 1);
-      if (ok) this.ctx.counters?.sent(hexId(this.id), snapshotTransferBytes(m, image?.sizeBytes ?? 0));
+      if (!ok) this.ctx.counters?.sentFailed(this.hex, 1);
+      if (ok) this.ctx.counters?.sent(this.hex, snapshotTransferBytes(m, image?.sizeBytes ?? 0));
       if (!ok) this.ctx.reportUnreachable(this.id);
       this.ctx.reportSnapshot(this.id, ok);
     })();
@@ -244,7 +247,7 @@ export class RemotePeer {
   async stop(): Promise<void> {
     this.stopped = true;
     this.queue = [];
-    this.current?.manager.abort(new Error("transport stopped"));
+    this.current?.call.close(new Error("transport stopped"));
     for (const manager of this.snapshots) manager.abort(new Error("transport stopped"));
     this.endBackoff?.();
     this.wakeWriter?.();
@@ -256,13 +259,20 @@ export class RemotePeer {
   }
 
   /**
-   * Yields batches from the queue, each once the previous one has been written; nothing before the peer
-   * accepted the stream, so a refusing or unresponsive peer gets no messages (they stay queued, bounded,
-   * and are dropped and reported when the attempt fails).
+   * Writes batches from the queue to `call`, each once the previous one was taken, until the call
+   * ends or the peer is stopped; nothing before the peer accepted the stream, so a refusing or
+   * unresponsive peer gets no messages (they stay queued, bounded, and are dropped and reported
+   * when the attempt fails). Returns why the stream ended.
    */
-  private async *batches(accepted: Promise<void>, signal: AbortSignal): AsyncGenerator<MessageBatch> {
-    await accepted;
-    while (!signal.aborted && !this.stopped) {
+  private async stream(call: RaftStreamCall, url: string): Promise<unknown> {
+    try {
+      await call.accepted;
+    } catch (e) {
+      return e;
+    }
+    this.activate(url);
+    void call.ended.then(() => this.wakeWriter?.());
+    while (call.failure === undefined && !this.stopped) {
       if (this.queue.length === 0) {
         await new Promise<void>((resolve) => (this.wakeWriter = resolve));
         this.wakeWriter = undefined;
@@ -277,17 +287,17 @@ export class RemotePeer {
       const msgs = n === this.queue.length ? this.queue : this.queue.slice(0, n);
       this.queue = n === this.queue.length ? [] : this.queue.slice(n);
       this.inflight = msgs;
-      const batch = create(MessageBatchSchema, { messages: msgs.map(encodeMessage) });
-      // The generator resumes once the stream took the batch: that wait is the appends' write time.
+      // The write resolves once the stream took the batch: that wait is the appends' write time.
       const writeStart = performance.now();
-      yield batch;
+      if (!(await call.write(batchEnvelope(msgs)))) break;
       const writeMs = performance.now() - writeStart;
       this.inflight = [];
       for (const m of msgs) if (m.type === MessageType.MsgApp) this.followerStats.succeeded(writeMs);
       this.stats.batchesSent++;
       this.stats.messagesSent += msgs.length;
-      if (this.ctx.counters) this.ctx.counters.sent(hexId(this.id), raftMessagesSize(msgs));
+      if (this.ctx.counters) this.ctx.counters.sent(this.hex, raftMessagesSize(msgs));
     }
+    return call.failure ?? new Error("stream closed by remote peer");
   }
 
   /** Opens the stream, waits for it to end, backs off, repeats until stopped. */
@@ -298,30 +308,11 @@ export class RemotePeer {
         continue;
       }
       const url = this.urls[this.urlIndex % this.urls.length]!;
-      const { manager, client } = connectTo(url, this.ctx.tls);
-      const abort = new AbortController();
-      this.current = { url, manager };
+      const call = new RaftStreamCall(url, this.ctx.tls, this.headers(), this.ctx.dialTimeoutMs);
+      this.current = { url, call };
       this.state = "connecting";
-      let failure: unknown = new Error("stream closed by remote peer");
-      let accept!: () => void;
-      const accepted = new Promise<void>((resolve) => (accept = resolve));
-      const dialTimer = setTimeout(
-        () => abort.abort(new Error(`stream not accepted within ${this.ctx.dialTimeoutMs} ms`)),
-        this.ctx.dialTimeoutMs,
-      );
-      try {
-        const acks = client.stream(this.batches(accepted, abort.signal), { headers: this.headers(), signal: abort.signal });
-        for await (const _ of acks) {
-          clearTimeout(dialTimer);
-          this.activate(url);
-          accept();
-        }
-      } catch (e) {
-        failure = abort.signal.aborted && !this.stopped ? abort.signal.reason : e;
-      }
-      clearTimeout(dialTimer);
-      abort.abort();
-      manager.abort();
+      const failure = await this.stream(call, url);
+      call.close(failure);
       this.wakeWriter?.();
       this.current = undefined;
       if (this.stopped) break;
@@ -339,7 +330,7 @@ export class RemotePeer {
     this.since = Date.now();
     this.backoffMs = this.ctx.minBackoffMs;
     this.failuresLogged = 0;
-    this.log.info("peer became active", { "local-member-id": hexId(this.ctx.memberId), "remote-peer-id": hexId(this.id), url });
+    this.log.info("peer became active", { "local-member-id": hexId(this.ctx.memberId), "remote-peer-id": this.hex, url });
   }
 
   /** Records a failed or ended stream: drops what was queued, logs, reports the peer unreachable, picks the next URL. */
@@ -356,7 +347,7 @@ export class RemotePeer {
     const err = ConnectError.from(failure);
     const fields = {
       "local-member-id": hexId(this.ctx.memberId),
-      "remote-peer-id": hexId(this.id),
+      "remote-peer-id": this.hex,
       url,
       "dropped-messages": lost,
       error: err.rawMessage,

@@ -7,6 +7,12 @@ import { PeerCounters } from "../metrics/peer-counters.ts";
 import { freePort } from "../http/test-util.ts";
 import { connect, numbered, recordedTransport, until, type RecordedTransport } from "./testing.ts";
 import type { PeerTransportOptions } from "./types.ts";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { MessageBatchSchema, Peer } from "../../proto/gen/etcdts/peer_pb.ts";
+import { encodeMessage } from "../raft/message-codec.ts";
+import { requestHeaders } from "./headers.ts";
 
 const started: RecordedTransport[] = [];
 async function start(id: bigint, overrides: Partial<PeerTransportOptions> = {}): Promise<RecordedTransport> {
@@ -188,6 +194,33 @@ describe("refusals", () => {
     b.t.addPeer(1n, a.t.urls); // a removed ID is never added back
     expect(b.t.activeSince(1n)).toBeUndefined();
     expect(b.t.stats(1n)).toBeUndefined();
+  });
+});
+
+describe("wire", () => {
+  test("a member speaking through Connect's client is served: StreamAccepted, then its batches delivered", async () => {
+    const b = await start(2n);
+    const transport = createConnectTransport({ baseUrl: b.t.urls[0]!, httpVersion: "2", useBinaryFormat: true });
+    const client = createClient(Peer, transport);
+    let accepted!: () => void;
+    const ack = new Promise<void>((resolve) => (accepted = resolve));
+    async function* batches() {
+      await ack;
+      yield create(MessageBatchSchema, { messages: [encodeMessage(numbered(1n, 2n, 1)), encodeMessage(numbered(1n, 2n, 2))] });
+      await until(() => b.got.length === 2, "the Connect client's batch");
+    }
+    const answers = [];
+    for await (const a of client.stream(batches(), { headers: requestHeaders(1n, 1n, 2n) })) {
+      answers.push(a);
+      accepted();
+    }
+    expect(answers.length).toBe(1);
+    expect(terms(b.got)).toEqual([1, 2]);
+    const refused = client.stream(batches(), { headers: requestHeaders(9n, 1n, 2n) });
+    const err = await (async () => {
+      for await (const _ of refused);
+    })().catch((e: unknown) => ConnectError.from(e));
+    expect([err?.code, err?.rawMessage, err?.metadata.get("x-etcd-cluster-id")]).toEqual([Code.FailedPrecondition, "cluster ID mismatch", "1"]);
   });
 });
 

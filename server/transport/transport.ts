@@ -3,7 +3,8 @@
  * transport.go, in behaviour): peer listeners serving etcdts.v1.Peer plus `GET /members` and
  * `GET /version`, and one RemotePeer (stream + snapshot sender) per remote member.
  *
- * Wire: proto/etcdts/peer.proto (Connect protocol, binary protobuf, HTTP/2; cleartext on `http://`
+ * Wire: proto/etcdts/peer.proto (Connect protocol, binary protobuf, HTTP/2, the Raft stream written
+ * and read by hand: ./stream-wire.ts; cleartext on `http://`
  * peer URLs, TLS with the peer certificates on `https://` ones). Each request
  * carries the sender's cluster and member IDs; see server/transport/headers.ts for the refusals.
  */
@@ -11,9 +12,10 @@ import { MessageType, type Message } from "../raft/types.ts";
 import { Peer } from "../../proto/gen/etcdts/peer_pb.ts";
 import { hexId } from "./headers.ts";
 import { createPeerHttpApp } from "./http-app.ts";
-import { startPeerListeners } from "./listen.ts";
+import { PEER_READ_MAX_BYTES, startPeerListeners } from "./listen.ts";
 import { peerClientTls } from "./peer-tls.ts";
-import { peerService } from "./receive.ts";
+import { peerService, type ReceiverContext } from "./receive.ts";
+import { isRaftStreamCall, serveRaftStream } from "./stream-serve.ts";
 import { RemotePeer, type SenderContext } from "./remote-peer.ts";
 import { inMemoryIncoming, inMemoryOutgoing } from "./snapshot-data.ts";
 import type { PeerTransport, PeerTransportOptions } from "./types.ts";
@@ -67,7 +69,7 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
     counters: opts.counters,
   };
 
-  const service = peerService({
+  const receiver: ReceiverContext = {
     memberId: opts.memberId,
     clusterId: opts.clusterId,
     log,
@@ -90,11 +92,12 @@ export async function startPeerTransport(opts: PeerTransportOptions): Promise<Pe
     peerConnected: (id) => peers.get(id)?.peerConnected(),
     counters: opts.counters,
     receiveSnapshotImage: (msg) => (opts.receiveSnapshotImage ? opts.receiveSnapshotImage(msg) : inMemoryIncoming()),
-  });
+  };
   const listeners = await startPeerListeners(
     opts.listenPeerUrls,
-    (router) => router.service(Peer, service),
+    (router) => router.service(Peer, peerService(receiver)),
     createPeerHttpApp(opts.clusterId, () => opts.members(), opts.leases, opts.promote, opts.hashKV),
+    { matches: isRaftStreamCall, serve: (req, res) => serveRaftStream(req, res, receiver, PEER_READ_MAX_BYTES) },
     log,
     opts.tls,
   );

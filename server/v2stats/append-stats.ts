@@ -10,31 +10,46 @@ import { goJsonFloat } from "../../cli/go/json.ts";
 /** Requests the rates are computed over (etcd's queueCapacity). */
 export const RATE_QUEUE_REQUESTS = 200;
 
-/** The last requests' times (epoch ms) and sizes (bytes). */
+/** The last requests' times (epoch ms) and sizes (bytes), in a ring of RATE_QUEUE_REQUESTS slots. */
 class RateQueue {
-  private items: { atMs: number; bytes: number }[] = [];
+  private readonly atMs = new Float64Array(RATE_QUEUE_REQUESTS);
+  private readonly bytes = new Float64Array(RATE_QUEUE_REQUESTS);
+  /** Slot of the oldest request kept, and how many are kept. */
+  private head = 0;
+  private count = 0;
   private totalBytes = 0;
 
   insert(atMs: number, bytes: number): void {
-    this.items.push({ atMs, bytes });
+    if (this.count === RATE_QUEUE_REQUESTS) {
+      // Full: the oldest request leaves, its slot takes the new one.
+      this.totalBytes -= this.bytes[this.head]!;
+      this.atMs[this.head] = atMs;
+      this.bytes[this.head] = bytes;
+      this.head = (this.head + 1) % RATE_QUEUE_REQUESTS;
+    } else {
+      const slot = (this.head + this.count) % RATE_QUEUE_REQUESTS;
+      this.atMs[slot] = atMs;
+      this.bytes[slot] = bytes;
+      this.count++;
+    }
     this.totalBytes += bytes;
-    if (this.items.length > RATE_QUEUE_REQUESTS) this.totalBytes -= this.items.shift()!.bytes;
   }
 
   /** [requests/s, bytes/s] (etcd's statsQueue.Rate). */
   rate(nowMs: number): [number, number] {
-    const front = this.items[0];
-    const back = this.items[this.items.length - 1];
-    if (!front || !back) return [0, 0];
-    if (nowMs - back.atMs > 1000) {
-      this.items = [];
+    if (this.count === 0) return [0, 0];
+    const front = this.atMs[this.head]!;
+    const back = this.atMs[(this.head + this.count - 1) % RATE_QUEUE_REQUESTS]!;
+    if (nowMs - back > 1000) {
+      this.head = 0;
+      this.count = 0;
       this.totalBytes = 0;
       return [0, 0];
     }
-    const seconds = (back.atMs - front.atMs) / 1000;
+    const seconds = (back - front) / 1000;
     // Go divides by a zero duration into +Inf, which encoding/json refuses; report 0 instead.
     if (seconds <= 0) return [0, 0];
-    return [this.items.length / seconds, this.totalBytes / seconds];
+    return [this.count / seconds, this.totalBytes / seconds];
   }
 }
 
