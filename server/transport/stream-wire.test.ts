@@ -63,9 +63,32 @@ describe("EnvelopeReader", () => {
     expect(r.midEnvelope).toBe(true);
   });
 
+  test("envelopes fed in small chunks (the header split too) come out whole, and the chunks may be reused", () => {
+    const big = new Uint8Array(70_000).map((_, i) => i % 251);
+    const bytes = new Uint8Array([...batchEnvelope(msgs), 0, 0, 1, 0x11, 0x70, ...big, ...endStreamEnvelope()]);
+    for (const size of [1, 3, 16_384]) {
+      const r = new EnvelopeReader(1 << 20);
+      const got: { flags: number; data: Uint8Array }[] = [];
+      const scratch = new Uint8Array(size);
+      for (let at = 0; at < bytes.length; at += size) {
+        const part = bytes.subarray(at, at + size);
+        scratch.set(part);
+        for (const e of r.push(scratch.subarray(0, part.length))) got.push({ flags: e.flags, data: e.data.slice() });
+        scratch.fill(0xee); // a transport may reuse its chunk once push returned
+      }
+      expect(got.map((e) => e.flags)).toEqual([0, 0, END_STREAM_FLAG]);
+      expect(decodeMessageBatch(got[0]!.data)).toEqual(msgs);
+      expect(got[1]!.data).toEqual(big);
+      expect(r.midEnvelope).toBe(false);
+    }
+  });
+
   test("an envelope announcing more than the limit is refused before its payload arrives", () => {
     const r = new EnvelopeReader(100);
     expect(() => r.push(new Uint8Array([0, 0, 0, 0, 101]))).toThrow("message size 101 is larger than configured readMaxBytes 100");
+    const split = new EnvelopeReader(100);
+    expect(split.push(new Uint8Array([0, 0, 0]))).toEqual([]);
+    expect(() => split.push(new Uint8Array([0, 101, 1]))).toThrow("message size 101 is larger than configured readMaxBytes 100");
   });
 });
 
