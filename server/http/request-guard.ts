@@ -16,6 +16,7 @@
  */
 import { fromBinary, type DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { joinChunks } from "./join-chunks.ts";
 
 /** How a request body is framed and encoded, from its Content-Type. */
 export interface BodyFormat {
@@ -71,17 +72,6 @@ export interface GuardOptions {
 
 const COMPRESSED_FLAG = 0x01;
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
 /** grpc-go's Internal error for a request message that does not decode, e.g. `grpc: error unmarshalling request: premature EOF`. */
 export function unmarshalError(cause: unknown): ConnectError {
   return new ConnectError(`grpc: error unmarshalling request: ${cause instanceof Error ? cause.message : String(cause)}`, Code.Internal);
@@ -115,7 +105,7 @@ export async function* guardRequestBody(body: AsyncIterable<Uint8Array>, opts: G
       }
       chunks.push(chunk);
     }
-    const message = concat(chunks, total);
+    const message = joinChunks(chunks, total);
     if (format.binary) checkDecodes(input, message);
     yield message;
     return;
@@ -129,7 +119,7 @@ export async function* guardRequestBody(body: AsyncIterable<Uint8Array>, opts: G
     pending.push(chunk);
     pendingBytes += chunk.length;
     while (pendingBytes >= need) {
-      const buf = concat(pending, pendingBytes);
+      const buf = joinChunks(pending, pendingBytes);
       pending = [buf];
       if (payloadLength < 0) {
         payloadLength = new DataView(buf.buffer, buf.byteOffset, 5).getUint32(1);

@@ -13,6 +13,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { encodeMessageBatch } from "../raft/message-codec.ts";
 import type { Message } from "../raft/types.ts";
+import { joinChunks } from "../http/join-chunks.ts";
 
 /** Path of the stream method. */
 export const STREAM_PATH = "/etcdts.v1.Peer/Stream";
@@ -146,16 +147,4 @@ export class EnvelopeReader {
   get midEnvelope(): boolean {
     return this.pendingBytes > 0;
   }
-}
-
-/** One array of the chunks' `total` bytes. */
-function joinChunks(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
