@@ -305,6 +305,7 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
           streams: positiveInt("streams", flags.streams),
           rate: rates[rates.length === 1 ? 0 : n]!,
           sliceSeconds: settings.sliceMs / 1000,
+          warmupSeconds: settings.warmupMs / 1000,
           slices: settings.slices,
           valSize: positiveInt("val-size", flags.valSize),
         };
@@ -316,6 +317,7 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
         leases: positiveInt("leases", flags.leases),
         streams: positiveInt("lease-streams", flags.leaseStreams),
         sliceSeconds: settings.sliceMs / 1000,
+        warmupSeconds: settings.warmupMs / 1000,
         slices: settings.slices,
       };
       leaseReport = await runLeaseBenchmark(servers, lease, log);
@@ -366,7 +368,7 @@ cli
   .option("--txn-ops <n>", "txn-put: puts per transaction", { default: 1 })
   .option("--slices <n>", "Measured slices per server and workload", { default: 5 })
   .option("--slice-seconds <s>", "Target duration of one slice on etcd (sets the slice's request count)", { default: 3 })
-  .option("--warmup-seconds <s>", "Unmeasured warm-up of etcd per workload (calibrates the slices)", { default: 1 })
+  .option("--warmup-seconds <s>", "Unmeasured warm-up per workload: of the first server, calibrating the slices; watch and lease-keepalive: one slice of this length per server", { default: 1 })
   .option("--startup-runs <n>", "Start each server this many times to measure start-up (median)", { default: 5 })
   .option("--etcd <path>", "Real etcd binary (none: ours alone)", { default: "/usr/bin/etcd" })
   .option("--ours <path>", "Our etcd binary", { default: DEFAULT_OURS })

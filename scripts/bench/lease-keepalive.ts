@@ -29,6 +29,8 @@ export interface LeaseBenchOptions {
   streams: number;
   /** Length of one slice, seconds. */
   sliceSeconds: number;
+  /** Length of each server's unmeasured warm-up slice, seconds (`--warmup-seconds`). */
+  warmupSeconds: number;
   /** Measured slices per server. */
   slices: number;
 }
@@ -139,7 +141,7 @@ export async function runLeaseBenchmark(servers: RunningServer[], options: Lease
   const slice = async (i: number, measured: boolean) => {
     const server = servers[i]!;
     const cpu0 = server.cpuMicros();
-    const r = await loadSlice({ endpoint: server.endpoint, leases: options.leases, streams: options.streams, seconds: options.sliceSeconds });
+    const r = await loadSlice({ endpoint: server.endpoint, leases: options.leases, streams: options.streams, seconds: measured ? options.sliceSeconds : options.warmupSeconds });
     const serverCpu = server.cpuMicros() - cpu0;
     const h = new Histogram(r.histogram);
     const rate = (r.keepAlives * 1000) / Math.max(1, r.elapsedMs);

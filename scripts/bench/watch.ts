@@ -24,6 +24,8 @@ export interface WatchBenchOptions {
   rate: number;
   /** Length of the puts of one slice, seconds. */
   sliceSeconds: number;
+  /** Length of each server's unmeasured warm-up slice, seconds (`--warmup-seconds`). */
+  warmupSeconds: number;
   /** Measured slices per server. */
   slices: number;
   /** Value size, bytes. */
@@ -78,7 +80,7 @@ export async function runWatchBenchmark(servers: RunningServer[], options: Watch
       watchers: options.watchers,
       streams: options.streams,
       rate: options.rate,
-      seconds: options.sliceSeconds,
+      seconds: measured ? options.sliceSeconds : options.warmupSeconds,
       valSize: options.valSize,
       prefix: `/watch-bench/${sliceNo++}/`,
       drainMs: 10_000,
