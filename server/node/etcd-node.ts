@@ -32,8 +32,6 @@ import {
   type InternalRaftRequest,
 } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
 import {
-  AlarmRequestSchema,
-  AlarmRequest_AlarmAction,
   AlarmType,
   CompactionRequestSchema,
   LeaseRevokeRequestSchema,
@@ -42,7 +40,7 @@ import {
   type AlarmResponse,
 } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { AlarmStore, alarmString } from "../alarm/store.ts";
-import { effectiveQuotaBytes, MAX_QUOTA_BYTES, quotaAvailable, type QuotaRequest } from "../alarm/quota.ts";
+import { SpaceQuota } from "../alarm/space-quota.ts";
 import { parseCompactionRetention, startCompactor, type CompactionMode, type Compactor } from "../compactor/compactor.ts";
 import {
   RangeRequestSchema,
@@ -80,7 +78,7 @@ import { WatchHub } from "../mvcc/watch/hub.ts";
 import { WatchStream } from "../mvcc/watch/stream.ts";
 import { backendPath, openBackend } from "../storage/sqlite.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
-import { backendPages, backendSize, tableBytes } from "../storage/size.ts";
+import { backendSize } from "../storage/size.ts";
 import { encodeRequestEntry } from "./request-entry.ts";
 import { defragment } from "../storage/defrag.ts";
 import { hashBackend, hashKV, type KvHash } from "../mvcc/hash.ts";
@@ -224,8 +222,8 @@ export class EtcdNode implements EtcdServerApi {
   readonly alarms: AlarmStore;
   /** How the applier logs raised and cleared alarms. */
   readonly alarmLog: (msg: string, fields: Record<string, unknown>) => void;
-  /** The space quota, bytes (Infinity: none). */
-  private readonly quotaBytes: number;
+  /** The space quota (`--quota-backend-bytes`) and NOSPACE raising (server/alarm/space-quota.ts). */
+  private readonly quota: SpaceQuota;
   private readonly meta: Meta;
   private readonly membersTable: MembersTable;
   private readonly raftStorage: SqliteRaftStorage;
@@ -317,8 +315,19 @@ export class EtcdNode implements EtcdServerApi {
     this.authStore = new AuthStore(db);
     this.alarms = new AlarmStore(db);
     this.alarmLog = (msg, fields) => logger.warn(msg, fields);
-    this.quotaBytes = effectiveQuotaBytes(cfg.quotaBackendBytes ?? 0);
-    this.logQuota(cfg.quotaBackendBytes ?? 0);
+    this.quota = new SpaceQuota({
+      db,
+      memberId: this.memberId,
+      flag: cfg.quotaBackendBytes ?? 0,
+      isLearner: () => this.sm.isLearner,
+      backendSize: () => this.sm.backendSize,
+      appliedIndex: () => this.sm.appliedIndex,
+      noSpaceRaised: () => this.alarms.get(AlarmType.NOSPACE).length > 0,
+      alarm: (req) => this.alarm(req),
+      setImmediate: (fn) => env.setImmediate(fn),
+      isClosed: () => this.closed,
+      logger,
+    });
     this.tokens = createTokenProvider(cfg.authToken ?? "simple", (cfg.authTokenTtl ?? 300) * 1000, {
       monotonic: cfg.clock ?? { now: () => env.monotonicMs() },
       wall: cfg.wallClock ?? { now: () => env.now() },
@@ -355,8 +364,8 @@ export class EtcdNode implements EtcdServerApi {
       v2: this.v2,
       slowApply: this.slowApply,
       header: () => this.header(),
-      fitsQuota: (req) => this.fitsQuotaAtApply(req),
-      onOverQuota: () => this.raiseNoSpaceAfterApply(),
+      fitsQuota: (req) => this.quota.fitsAtApply(req),
+      onOverQuota: () => this.quota.raiseAfterApply(),
       counters: this.counters,
       env,
       logger,
@@ -485,39 +494,6 @@ export class EtcdNode implements EtcdServerApi {
     if (this.sm.isLearner) throw Errors.NotSupportedForLearner();
   }
 
-  /** etcd's NewBackendQuota start-up line. */
-  private logQuota(flag: number): void {
-    if (flag < 0) {
-      this.logger.info("disabled backend quota", { "quota-name": "v3-applier", "quota-size-bytes": flag });
-      return;
-    }
-    if (flag > MAX_QUOTA_BYTES) {
-      this.logger.warn("quota exceeds the maximum value", { "quota-name": "v3-applier", "quota-size-bytes": flag, "quota-maximum-size-bytes": MAX_QUOTA_BYTES });
-    }
-    this.logger.info(flag === 0 ? "enabled backend quota with default value" : "enabled backend quota", {
-      "quota-name": "v3-applier",
-      "quota-size-bytes": this.quotaBytes,
-    });
-  }
-
-  /**
-   * etcd's quotaAlarmer.check (v3rpc/quota.go): undefined when `r` fits in the quota; else a
-   * promise that proposes a NOSPACE alarm for this member (its failure is ignored) and rejects
-   * with NoSpace
-   * (ResourceExhausted `etcdserver: mvcc: database space exceeded`).
-   */
-  private quotaRefusal(r: QuotaRequest): Promise<never> | undefined {
-    // A learner's writes are refused as such by propose (etcd's interceptor runs first).
-    if (this.sm.isLearner || quotaAvailable(r, this.sm.backendSize, this.quotaBytes)) return undefined;
-    // etcd's quota counts its bbolt file, not its WAL: leave out the pages of our Raft log.
-    if (quotaAvailable(r, this.sm.backendSize - this.raftLogBytes(), this.quotaBytes)) return undefined;
-    const activate = create(AlarmRequestSchema, { memberID: this.memberId, action: AlarmRequest_AlarmAction.ACTIVATE, alarm: AlarmType.NOSPACE });
-    return this.alarm(activate).then(
-      () => Promise.reject(Errors.NoSpace()),
-      () => Promise.reject(Errors.NoSpace()),
-    );
-  }
-
   /**
    * Maintenance.Alarm through the log (etcd's EtcdServer.Alarm): GET, ACTIVATE or DEACTIVATE
    * as applied by server/alarm/apply.ts on every member. The response has no header, as etcd's.
@@ -529,16 +505,6 @@ export class EtcdNode implements EtcdServerApi {
     resp.header = undefined;
     return resp;
   }
-
-  /** Bytes of the Raft log's pages, measured again only when the applied index or the file size changed. */
-  private raftLogBytes(): number {
-    const applied = this.sm.appliedIndex;
-    const pages = backendPages(this.db);
-    const at = this.raftLogBytesAt;
-    if (at?.applied !== applied || at.pages !== pages) this.raftLogBytesAt = { applied, pages, bytes: tableBytes(this.db, "raft_log") };
-    return this.raftLogBytesAt!.bytes;
-  }
-  private raftLogBytesAt: { applied: number; pages: number; bytes: number } | undefined;
 
   /** Every alarm raised (as applied on this member), by type then member ID. */
   alarmList(): AlarmMember[] {
@@ -679,7 +645,7 @@ export class EtcdNode implements EtcdServerApi {
   }
 
   put(req: PutRequest, ai?: AuthInfo, signal?: Cancellation): Promise<PutResponse> {
-    return this.quotaRefusal({ put: req }) ?? (this.clientPropose({ put: req }, ai, signal) as Promise<PutResponse>);
+    return this.quota.refusal({ put: req }) ?? (this.clientPropose({ put: req }, ai, signal) as Promise<PutResponse>);
   }
 
   deleteRange(req: DeleteRangeRequest, ai?: AuthInfo, signal?: Cancellation): Promise<DeleteRangeResponse> {
@@ -695,7 +661,7 @@ export class EtcdNode implements EtcdServerApi {
         (r) => loggableReadOnlyTxnResponse(r, this.header()),
       );
     }
-    return this.quotaRefusal({ txn: req }) ?? (this.propose({ txn: req }, ai, signal) as Promise<TxnResponse>);
+    return this.quota.refusal({ txn: req }) ?? (this.propose({ txn: req }, ai, signal) as Promise<TxnResponse>);
   }
 
   /** etcd serves read-only txns without a proposal (v3_server.go Txn); they change nothing. */
@@ -723,7 +689,7 @@ export class EtcdNode implements EtcdServerApi {
     let ID = req.ID;
     // etcd picks a positive ID from the member's request-ID generator when none is given.
     while (ID === 0n || (req.ID === 0n && this.lessor.has(ID))) ID = this.leaseIds.next();
-    const refused = this.quotaRefusal({ leaseGrant: req });
+    const refused = this.quota.refusal({ leaseGrant: req });
     if (refused) return refused;
     return this.propose({ leaseGrant: { ...req, ID } }, ai) as Promise<LeaseGrantResponse>;
   }
@@ -1053,57 +1019,6 @@ export class EtcdNode implements EtcdServerApi {
       return Errors.TimeoutDueToConnectionLost();
     }
     return Errors.Timeout();
-  }
-
-  /**
-   * etcd's quotaApplierV3 (etcdserver/apply.go): whether a Put, a Txn (its put cost) or a
-   * LeaseGrant still fits in the quota as the backend is now, checked on every member when the
-   * entry is applied (the API's check, quotaRefusal, saw an older size). An entry that does not
-   * fit is applied all the same and answered NoSpace, as etcd does.
-   *
-   * Like etcd's, the size checked first is the one measured when the backend transaction began
-   * (etcd's backend.begin stores tx.Size(); ours: after the previous apply batch committed), so
-   * a put far below the quota costs no `PRAGMA page_count`; only a request that would not fit in
-   * that size is checked against the pages now, with and without the Raft log's.
-   */
-  private fitsQuotaAtApply(req: InternalRaftRequest): boolean {
-    const r: QuotaRequest | undefined = req.put ? { put: req.put } : req.txn ? { txn: req.txn } : req.leaseGrant ? { leaseGrant: req.leaseGrant } : undefined;
-    if (!r || this.quotaBytes === Infinity) return true;
-    if (quotaAvailable(r, this.sm.backendSize, this.quotaBytes)) return true;
-    const now = backendPages(this.db) * this.pageBytes;
-    return quotaAvailable(r, now, this.quotaBytes) || quotaAvailable(r, now - this.raftLogBytes(), this.quotaBytes);
-  }
-
-  /** Page size of the backend, bytes (fixed once the file exists). */
-  private get pageBytes(): number {
-    return (this.pageBytesCached ??= this.db.query<{ page_size: number }, []>("PRAGMA page_size").get()?.page_size ?? 4096);
-  }
-  private pageBytesCached: number | undefined;
-
-  /** A NOSPACE alarm proposal this member has in flight (one at a time). */
-  private raisingNoSpace = false;
-
-  /**
-   * An applied entry exceeded the quota: unless NOSPACE is raised already, logs etcd's warning
-   * and proposes NOSPACE for this member (etcdserver/server.go applyEntryNormal). A learner
-   * cannot propose: the voters raise it.
-   */
-  private raiseNoSpaceAfterApply(): void {
-    if (this.raisingNoSpace || this.sm.isLearner || this.alarms.get(AlarmType.NOSPACE).length > 0) return;
-    this.logger.warn("message exceeded backend quota; raising alarm", {
-      "quota-size-bytes": this.cfg.quotaBackendBytes ?? 0,
-      "quota-size": humanBytes(this.quotaBytes),
-      error: Errors.NoSpace().rawMessage,
-    });
-    this.raisingNoSpace = true;
-    const activate = create(AlarmRequestSchema, { memberID: this.memberId, action: AlarmRequest_AlarmAction.ACTIVATE, alarm: AlarmType.NOSPACE });
-    // Proposed once the apply round is over (etcd: in a goroutine of its own).
-    this.env.setImmediate(() => {
-      if (this.closed) return;
-      void this.alarm(activate)
-        .catch((e) => this.logger.warn("failed to raise the NOSPACE alarm", { error: String(e) }))
-        .finally(() => (this.raisingNoSpace = false));
-    });
   }
 
   /**
