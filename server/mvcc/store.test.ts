@@ -203,6 +203,19 @@ describe("restore", () => {
     expect(rangeTuples(store.range(rangeReq("b")))).toEqual([["b", "2", 9, 9, 1]]);
   });
 
+  test("the live-value cache keeps values of up to 4 KiB; larger ones are read from SQLite, also after a range", () => {
+    const t = open();
+    const cachedBytes = () => (t.store as unknown as { cachedBytes: number }).cachedBytes;
+    const small = "s".repeat(4096);
+    const large = "l".repeat(4097);
+    t.store.put(putReq("small", small));
+    t.store.put(putReq("large", large));
+    expect(cachedBytes()).toBe(4096 + 128);
+    expect(rangeTuples(t.store.range(rangeReq("large")))).toEqual([["large", large, 3, 3, 1]]);
+    expect(rangeTuples(t.store.range(rangeReq("small")))).toEqual([["small", small, 2, 2, 1]]);
+    expect(cachedBytes()).toBe(4096 + 128);
+  });
+
   test("reads are the same with the live-value cache disabled", () => {
     const t = open({ cacheBytes: 0 });
     t.store.put(putReq("a", "1"));
