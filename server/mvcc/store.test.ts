@@ -203,6 +203,30 @@ describe("restore", () => {
     expect(rangeTuples(store.range(rangeReq("b")))).toEqual([["b", "2", 9, 9, 1]]);
   });
 
+  test("the live-value cache: values of up to 4 KiB from writes; up to 64 KiB only once read, within 16 MiB", () => {
+    const t = open();
+    const internals = t.store as unknown as { cachedBytes: number; cachedLargeBytes: number };
+    const small = "s".repeat(4096);
+    const large = "l".repeat(4097);
+    t.store.put(putReq("small", small));
+    t.store.put(putReq("large", large));
+    t.store.put(putReq("huge", "h".repeat(64 * 1024 + 1)));
+    expect([internals.cachedBytes, internals.cachedLargeBytes]).toEqual([4096 + 128, 0]);
+    expect(rangeTuples(t.store.range(rangeReq("large")))).toEqual([["large", large, 3, 3, 1]]);
+    expect(rangeTuples(t.store.range(rangeReq("small")))).toEqual([["small", small, 2, 2, 1]]);
+    expect(t.store.range(rangeReq("huge")).kvs[0]!.value.length).toBe(64 * 1024 + 1);
+    expect([internals.cachedBytes, internals.cachedLargeBytes]).toEqual([4096 + 128 + 4097 + 128, 4097 + 128]);
+    t.store.put(putReq("large", "m".repeat(5000)));
+    expect([internals.cachedBytes, internals.cachedLargeBytes]).toEqual([4096 + 128, 0]);
+    expect(rangeTuples(t.store.range(rangeReq("large")))).toEqual([["large", "m".repeat(5000), 3, 5, 2]]);
+    const value = "v".repeat(64 * 1024);
+    for (let i = 0; i < 300; i++) t.store.put(putReq(`big/${String(i).padStart(3, "0")}`, value));
+    expect(t.store.range(rangeReq("big/", "big0")).kvs.length).toBe(300);
+    expect(internals.cachedLargeBytes).toBeLessThanOrEqual(16 * 1024 * 1024);
+    expect(internals.cachedLargeBytes).toBeGreaterThan(15 * 1024 * 1024);
+    expect(internals.cachedBytes).toBe(4096 + 128 + internals.cachedLargeBytes);
+  });
+
   test("reads are the same with the live-value cache disabled", () => {
     const t = open({ cacheBytes: 0 });
     t.store.put(putReq("a", "1"));

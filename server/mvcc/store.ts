@@ -70,7 +70,9 @@ export type MvccStoreOptions = {
   deferCompaction?: boolean;
   /**
    * Memory budget in bytes of the live-value cache (the current value and lease of each key,
-   * so reads at the current revision skip SQLite). Default 256 MiB; 0 disables the cache.
+   * so reads at the current revision skip SQLite; values above 4 KiB only once read, within
+   * 16 MiB, and above 64 KiB never).
+   * Default 256 MiB; 0 disables the cache.
    */
   cacheBytes?: number;
 };
@@ -78,8 +80,18 @@ export type MvccStoreOptions = {
 const EMPTY = new Uint8Array(0);
 /** Default memory budget of the live-value cache: 256 MiB of values and entry overheads. */
 const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
+/**
+ * Values of up to this many bytes are cached when written and when read. Larger ones (up to
+ * CACHE_MAX_VALUE) only when read, within CACHE_LARGE_BYTES: caching every 64 KiB value a write
+ * brought kept a whole backend of them in memory (32 MiB of values made 32 MiB of RSS, README
+ * "Memory"; etcd reads them from bbolt's page-cache-backed mmap), while a value read again and
+ * again (a 64 KiB linearizable range: ~20-50 µs of server CPU per read from SQLite) stays cheap.
+ */
+const CACHE_WRITE_MAX_VALUE = 4 * 1024;
 /** Values larger than this (bytes) are always read from SQLite. */
 const CACHE_MAX_VALUE = 64 * 1024;
+/** Budget (bytes, entry overheads included) of the cached values above CACHE_WRITE_MAX_VALUE. */
+const CACHE_LARGE_BYTES = 16 * 1024 * 1024;
 /**
  * Keys whose index history one deferred compaction step compacts (a few ms at 1,000,000 keys,
  * where the whole index takes 0.3–0.7 s on this project's 2-core machine).
@@ -145,6 +157,8 @@ export class MvccStore {
   private readonly deferCompaction: boolean;
   private readonly cacheBudget: number;
   private cachedBytes = 0;
+  /** The part of cachedBytes for values above CACHE_WRITE_MAX_VALUE. */
+  private cachedLargeBytes = 0;
 
   /**
    * Opens the store over `db` (schema from server/storage/schema.ts) and restores the key
@@ -218,6 +232,7 @@ export class MvccStore {
   reload(): void {
     this.index = new TreeIndex();
     this.cachedBytes = 0;
+    this.cachedLargeBytes = 0;
     this.restore();
   }
 
@@ -285,21 +300,30 @@ export class MvccStore {
       value: r.value,
       lease: r.lease,
     };
-    if (ki.isCurrent(f)) this.setCached(ki, r.value, r.lease);
+    if (ki.isCurrent(f)) this.setCached(ki, r.value, r.lease, true);
     return kv;
   }
 
   /**
    * Caches `value` (not shared with anything mutable) and `lease` as the live revision of `ki`
-   * (undefined clears), within the cache budget.
+   * (undefined clears), within the cache budget; a value above CACHE_WRITE_MAX_VALUE only when
+   * `read` (it was just read from SQLite) and within CACHE_LARGE_BYTES.
    */
-  private setCached(ki: KeyIndex, value: Uint8Array | undefined, lease: bigint): void {
+  private setCached(ki: KeyIndex, value: Uint8Array | undefined, lease: bigint, read = false): void {
     const old = ki.cached;
-    if (old) this.cachedBytes -= old.value.length + CACHE_ENTRY_OVERHEAD;
+    if (old) {
+      const oldSize = old.value.length + CACHE_ENTRY_OVERHEAD;
+      this.cachedBytes -= oldSize;
+      if (old.value.length > CACHE_WRITE_MAX_VALUE) this.cachedLargeBytes -= oldSize;
+    }
     ki.cached = undefined;
     if (!value || value.length > CACHE_MAX_VALUE) return;
     const size = value.length + CACHE_ENTRY_OVERHEAD;
     if (this.cachedBytes + size > this.cacheBudget) return;
+    if (value.length > CACHE_WRITE_MAX_VALUE) {
+      if (!read || this.cachedLargeBytes + size > CACHE_LARGE_BYTES) return;
+      this.cachedLargeBytes += size;
+    }
     ki.cached = { value, lease };
     this.cachedBytes += size;
   }

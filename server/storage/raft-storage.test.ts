@@ -103,6 +103,28 @@ test("releaseTail: released entries leave memory but not SQLite; the latest 1024
   expect(storage.entries(2999, 3002, Infinity).map((e) => [e.index, e.term])).toEqual([[2999, 1], [3000, 2], [3001, 2]]);
 });
 
+test("releaseTail: released entries of large values leave memory down to 1 MiB of data (the last entry stays); unreleased ones stay whatever their size", () => {
+  const { storage } = open();
+  const internals = storage as unknown as { tail: Entry[]; tailBytes: number };
+  const sized = (index: number): Entry => ({ index, term: 1, type: EntryType.EntryNormal, data: new Uint8Array(64 * 1024).fill(index) });
+  for (let i = 1; i <= 512; i++) {
+    storage.append([sized(i)]);
+    storage.releaseTail(i);
+    expect(internals.tailBytes).toBeLessThanOrEqual(2 * 1024 * 1024);
+  }
+  expect(internals.tail.length).toBeGreaterThanOrEqual(16);
+  expect(internals.tail.at(-1)!.index).toBe(512);
+  expect(internals.tailBytes).toBe(internals.tail.reduce((n, e) => n + e.data.length, 0));
+  expect(storage.entries(1, 513, Infinity).map((e) => e.data[0])).toEqual(Array.from({ length: 512 }, (_, i) => (i + 1) & 0xff));
+  for (let i = 513; i <= 600; i++) storage.append([sized(i)]);
+  storage.releaseTail(512);
+  expect(internals.tail[0]!.index).toBeLessThanOrEqual(513);
+  expect(internals.tailBytes).toBeGreaterThanOrEqual(88 * 64 * 1024);
+  storage.releaseTail(600);
+  expect(internals.tail.map((e) => e.index)).toEqual(Array.from({ length: 16 }, (_, i) => 585 + i));
+  expect([storage.term(1), storage.term(600)]).toEqual([1, 1]);
+});
+
 test("applySnapshot empties the log at the snapshot position; a snapshot carries no data (the transport sends the image)", () => {
   const { storage, db } = open();
   storage.append([entry(1, 1), entry(2, 1)]);

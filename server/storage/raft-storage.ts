@@ -26,11 +26,15 @@ const { snapIndex: SNAP_INDEX, snapTerm: SNAP_TERM, confState: CONF_STATE, compa
 /** Entries kept in the in-memory tail, at most. */
 const TAIL_ENTRIES = 20000;
 /**
- * Entries the tail keeps at its end even when the caller released them (see releaseTail): Raft
- * looks up the terms of the latest entries and probes followers a little way back, and those
- * reads should not go to SQLite. 1024 entries of a 256 B put are about 0.4 MB.
+ * Released entries (see releaseTail) the tail keeps at its end, at most this many and at most
+ * TAIL_KEEP_BYTES of their data: Raft looks up the terms of the latest entries and probes
+ * followers a little way back, and those reads should not go to SQLite. 1024 entries of a 256 B
+ * put are about 0.4 MB; 1024 entries of 64 KiB values would be 64 MiB nobody reads, hence the
+ * byte cap (16 such entries).
  */
-const TAIL_MIN_ENTRIES = 1024;
+const TAIL_KEEP_ENTRIES = 1024;
+/** Data of released entries the tail keeps at its end, bytes at most (see TAIL_KEEP_ENTRIES). */
+const TAIL_KEEP_BYTES = 1024 * 1024;
 /** Entry data kept in the in-memory tail, bytes at most (large values must not pin the log in memory). */
 const TAIL_BYTES = 64 * 1024 * 1024;
 
@@ -155,16 +159,25 @@ export class SqliteRaftStorage implements Storage {
   /**
    * Lets the in-memory tail forget the entries up to `index` (they stay in SQLite, where
    * entries() and term() still read them): the caller needs them no more, having applied them
-   * and, as a leader, seen every follower acknowledge them. The last TAIL_MIN_ENTRIES stay. The
-   * tail is copied only when at least as many entries go as stay, so that releasing a few
-   * entries per Ready costs O(1) per entry.
+   * and, as a leader, seen every follower acknowledge them. Of those, the tail keeps the latest
+   * while it holds at most TAIL_KEEP_ENTRIES entries and TAIL_KEEP_BYTES of data, and always the
+   * last entry (its term is read at every append). The tail is copied only when at least as many
+   * entries, or as many bytes, go as stay, so that releasing a few entries per Ready costs O(1)
+   * per entry.
    */
   releaseTail(index: number): void {
     const tailStart = this.last - this.tail.length + 1;
-    const drop = Math.min(index, this.last - TAIL_MIN_ENTRIES) - tailStart + 1;
-    if (drop <= 0 || drop < this.tail.length - drop) return;
-    for (let i = 0; i < drop; i++) this.tailBytes -= this.tail[i]!.data.length;
+    const releasable = Math.min(index, this.last - 1) - tailStart + 1;
+    if (releasable <= 0) return;
+    let drop = Math.min(releasable, Math.max(0, this.tail.length - TAIL_KEEP_ENTRIES));
+    // Below 2 × TAIL_KEEP_BYTES the bytes dropped cannot reach the bytes kept: only the count matters.
+    if (drop < this.tail.length - drop && this.tailBytes < 2 * TAIL_KEEP_BYTES) return;
+    let bytes = 0;
+    for (let i = 0; i < drop; i++) bytes += this.tail[i]!.data.length;
+    while (drop < releasable && this.tailBytes - bytes > TAIL_KEEP_BYTES) bytes += this.tail[drop++]!.data.length;
+    if (drop === 0 || (drop < this.tail.length - drop && bytes < this.tailBytes - bytes)) return;
     this.tail = this.tail.slice(drop);
+    this.tailBytes -= bytes;
   }
 
   /** Drops the tail's older half (by count and by bytes); those entries are read from SQLite. */
