@@ -22,15 +22,14 @@ import { readdirSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { copyBackendFile } from "../storage/backend-copy.ts";
 import { DEFAULT_PAGE_SIZE } from "./bbolt/format.ts";
-import { ChunkSink, HeadPagesSink } from "./chunk-sink.ts";
+import { ChunkSink, HeadPagesSink, type SnapshotChunk } from "./chunk-sink.ts";
 import { sqliteEtcdState } from "./sqlite-state.ts";
 import { writeEtcdDb } from "./write-etcd-db.ts";
 
 /** etcd's snapshotSendBufferSize: bytes per SnapshotResponse blob. */
 export const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
 
-/** One SnapshotResponse's fields. */
-export type SnapshotChunk = { remainingBytes: bigint; blob: Uint8Array };
+export type { SnapshotChunk } from "./chunk-sink.ts";
 
 /** Progress reports, for etcd's log lines. `totalBytes`: the database size without the hash. */
 export interface SnapshotEvents {
@@ -102,14 +101,12 @@ export async function* snapshotChunks(
       const total = r.value * DEFAULT_PAGE_SIZE;
       events.sending?.(total);
       const sink = new ChunkSink(head, total, SNAPSHOT_CHUNK_BYTES);
-      let sent = 0;
       const build = writeEtcdDb(state, sink);
       for (let done = false; !done; ) {
         done = build.next().done ?? false;
-        for (const blob of sink.take()) {
+        for (const chunk of sink.take()) {
           signal?.throwIfAborted();
-          sent += blob.length;
-          yield { remainingBytes: BigInt(total - sent), blob };
+          yield chunk;
         }
         collectGarbage();
         // A consumer that never waits (in memory) would otherwise keep the loop to itself.
