@@ -10,6 +10,7 @@ import { statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { KV, Maintenance } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { treeRssBytes } from "./proc.ts";
+import { accessMetadata } from "./security.ts";
 import { withTransport, type RunningServer } from "./server.ts";
 
 /** The Go etcdctl the snapshot is saved with (a real client of both servers). */
@@ -82,6 +83,8 @@ export async function fillBackend(server: RunningServer, keys: number, valueByte
   const value = new Uint8Array(valueBytes);
   for (let i = 0; i < value.length; i++) value[i] = (i * 131 + 7) & 0xff;
   let next = 0;
+  // With auth (security mode `auth`) as the bench user: a simple token lasts 5 minutes.
+  const headers = await accessMetadata(server.endpoint, server.access);
   await withTransport(
     server.endpoint,
     async (t) => {
@@ -90,7 +93,7 @@ export async function fillBackend(server: RunningServer, keys: number, valueByte
       await Promise.all(
         Array.from({ length: clients }, async () => {
           for (let n = next++; n < keys; n = next++) {
-            await kv.put({ key: enc.encode(`/fill/${n}`), value }, { timeoutMs: 30_000 });
+            await kv.put({ key: enc.encode(`/fill/${n}`), value }, { timeoutMs: 30_000, headers });
             if (n % 1024 === 0) progress?.(n);
           }
         }),

@@ -32,7 +32,8 @@ export interface ServerAccess {
 
 /** The user the load runs as in auth mode. */
 const BENCH_USER = { name: "bench", password: "bench-pw" };
-const ROOT_PASSWORD = "root-pw";
+/** Password of `root` in auth mode (snapshot save and other root-only calls). */
+export const ROOT_PASSWORD = "root-pw";
 
 /** What a server of `security` needs beyond the standard flags: its scheme, flags and the clients' access. */
 export interface SecuritySetup {

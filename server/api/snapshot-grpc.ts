@@ -4,8 +4,9 @@
  * (./grpc-raw-call.ts). A snapshot is thousands of 32 KiB messages; Connect marshals each one
  * (`toBinary` into a growing buffer, then a second copy into its envelope) and awaits its write
  * through a chain of async iterables, which cost more CPU than building the snapshot itself.
- * Here each chunk is framed once, straight into the buffer that is written, and several chunks
- * go out in one write.
+ * Here the chunks of a member's snapshot arrive already framed, back to back in reused buffers
+ * (server/snapshot/chunk-sink.ts), and go out several per write without a copy; other chunks
+ * are framed once, straight into the buffer that is written.
  *
  * Semantics are those of `maintenanceService().snapshot` (./maintenance.ts), which runs
  * unchanged: a learner refuses, with auth only root may save, errors end the stream with their
@@ -21,48 +22,80 @@ import type { GrpcStats } from "../metrics/grpc-stats.ts";
 import type { EtcdServerApi } from "../node/types.ts";
 import { CLIENT_CERT_CN_KEY, clientCertCommonName } from "../tls/client-identity.ts";
 import { rawGrpcInterceptor, RawGrpcCall, type RawCallStats } from "./grpc-raw-call.ts";
-import { varintSize, writeVarint } from "./header-wire.ts";
+import { frameHeadSize, writeFrame } from "../snapshot/response-frame.ts";
 import { maintenanceService } from "./maintenance.ts";
 import type { LeaderRequirement } from "./require-leader.ts";
 
 /** The gRPC path of etcd's Maintenance.Snapshot method. */
 export const SNAPSHOT_PATH = "/etcdserverpb.Maintenance/Snapshot";
 
-/** Bytes gathered before a write (four 32 KiB chunks with their frames, below 128 KiB). */
+/** Bytes gathered before a write (four 32 KiB chunks with their frames). */
 const WRITE_BYTES = 120 * 1024;
 
-/** One chunk as the implementation yields it. */
-type Chunk = { remainingBytes?: bigint; blob?: Uint8Array };
+/** One chunk as the implementation yields it (server/snapshot/chunk-sink.ts SnapshotChunk). */
+type Chunk = { remainingBytes?: bigint; blob?: Uint8Array; frame?: Uint8Array; release?: () => void };
 
-/** Bytes of `c`'s gRPC frame: 5-byte prefix, then remaining_bytes and blob as protobuf fields. */
-function frameSize(c: Chunk): number {
-  const remaining = Number(c.remainingBytes ?? 0n);
-  const blob = c.blob?.length ?? 0;
-  return 5 + (remaining > 0 ? 1 + varintSize(remaining) : 0) + (blob > 0 ? 1 + varintSize(blob) + blob : 0);
+/**
+ * Gathers chunks into writes of about {@link WRITE_BYTES} on `call`. Chunks that come framed,
+ * back to back in one buffer, go out as one view of that buffer (no copy) and are released once
+ * the write is handled; others are framed here into a fresh buffer.
+ */
+class FrameWriter {
+  /** Framed chunks of one buffer awaiting their write, and the range they cover. */
+  private framed: Chunk[] = [];
+  private spanStart = 0;
+  private spanEnd = 0;
+  /** Chunks without a frame awaiting their write, and the bytes of their frames. */
+  private plain: Chunk[] = [];
+  private plainBytes = 0;
+
+  constructor(private readonly call: RawGrpcCall) {}
+
+  /** Queues `c`, writing what was gathered when it is a write's worth or cannot be joined with `c`. */
+  async add(c: Chunk): Promise<void> {
+    const f = c.frame;
+    if (f) {
+      const joins = this.framed.length > 0 && f.buffer === this.framed[0]!.frame!.buffer && f.byteOffset === this.spanEnd;
+      if (!joins || this.plain.length > 0) await this.flush();
+      if (this.framed.length === 0) this.spanStart = f.byteOffset;
+      this.framed.push(c);
+      this.spanEnd = f.byteOffset + f.length;
+      if (this.spanEnd - this.spanStart >= WRITE_BYTES) await this.flush();
+      return;
+    }
+    if (this.framed.length > 0) await this.flush();
+    this.plain.push(c);
+    this.plainBytes += frameSize(c);
+    if (this.plainBytes >= WRITE_BYTES) await this.flush();
+  }
+
+  /** Writes what is queued; resolves once the stream can take more. */
+  async flush(): Promise<void> {
+    let ok = true;
+    if (this.framed.length > 0) {
+      const chunks = this.framed;
+      this.framed = [];
+      const first = chunks[0]!.frame!;
+      const bytes = new Uint8Array(first.buffer, this.spanStart, this.spanEnd - this.spanStart);
+      ok = this.call.writeFrames(bytes, chunks.length, bytes.length, () => {
+        for (const c of chunks) c.release?.();
+      });
+    } else if (this.plain.length > 0) {
+      const out = new Uint8Array(this.plainBytes);
+      let pos = 0;
+      for (const c of this.plain) pos = writeFrame(out, pos, Number(c.remainingBytes ?? 0n), c.blob ?? new Uint8Array(0));
+      ok = this.call.writeFrames(out, this.plain.length, out.length);
+      this.plain = [];
+      this.plainBytes = 0;
+    }
+    if (!ok) await this.call.drained();
+  }
 }
 
-/** Writes `c`'s frame ({@link frameSize} bytes) at `pos` of `out`; returns the position after it. */
-function writeFrame(out: Uint8Array, pos: number, c: Chunk): number {
-  const remaining = Number(c.remainingBytes ?? 0n);
-  const blob = c.blob ?? new Uint8Array(0);
-  const length = frameSize(c) - 5;
-  out[pos] = 0;
-  out[pos + 1] = length >>> 24;
-  out[pos + 2] = (length >>> 16) & 0xff;
-  out[pos + 3] = (length >>> 8) & 0xff;
-  out[pos + 4] = length & 0xff;
-  pos += 5;
-  if (remaining > 0) {
-    out[pos++] = (2 << 3) | 0;
-    pos = writeVarint(out, pos, remaining);
-  }
-  if (blob.length > 0) {
-    out[pos++] = (3 << 3) | 2;
-    pos = writeVarint(out, pos, blob.length);
-    out.set(blob, pos);
-    pos += blob.length;
-  }
-  return pos;
+/** Bytes of `c`'s gRPC frame. */
+function frameSize(c: Chunk): number {
+  const blob = c.blob?.length ?? 0;
+  return frameHeadSize(Number(c.remainingBytes ?? 0n), blob) + blob;
 }
 
 /** Runs one Snapshot call on `res`; returns the function that ends it with an error status. */
@@ -90,24 +123,12 @@ function serve(api: EtcdServerApi, req: Http2ServerRequest, res: Http2ServerResp
     requestSignal: gone.signal,
   });
   const run = async () => {
-    let batch: Chunk[] = [];
-    let bytes = 0;
-    const flush = async () => {
-      const out = new Uint8Array(bytes);
-      let pos = 0;
-      for (const c of batch) pos = writeFrame(out, pos, c);
-      const count = batch.length;
-      batch = [];
-      bytes = 0;
-      if (!call.writeFrames(out, count, out.length)) await call.drained();
-    };
+    const out = new FrameWriter(call);
     for await (const c of maintenanceService(api).snapshot!(create(SnapshotRequestSchema), ctx) as AsyncIterable<Chunk>) {
       if (call.closed) return;
-      batch.push(c);
-      bytes += frameSize(c);
-      if (bytes >= WRITE_BYTES) await flush();
+      await out.add(c);
     }
-    if (batch.length > 0) await flush();
+    await out.flush();
     call.finish();
   };
   run().catch((e) => call.finish(ConnectError.from(e)));

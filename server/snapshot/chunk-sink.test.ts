@@ -1,13 +1,15 @@
 /**
  * The streamed snapshot's two passes (./chunk-sink.ts, ./write-etcd-db.ts `layoutOnly`): the
  * chunks cut from the build pass, after the layout pass's head pages, are byte for byte the file
- * a plain build writes, with its SHA-256; a state whose layout changed between the passes is
- * refused.
+ * a plain build writes, with its SHA-256, and each one's frame decodes as its SnapshotResponse;
+ * released buffers are reused; a state whose layout changed between the passes is refused.
  */
 import { expect, test } from "bun:test";
+import { fromBinary } from "@bufbuild/protobuf";
 import { createHash } from "node:crypto";
+import { SnapshotResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { PageSink } from "./bbolt/writer.ts";
-import { ChunkSink, HeadPagesSink } from "./chunk-sink.ts";
+import { ChunkSink, FRAMES_PER_BUFFER, HeadPagesSink, type SnapshotChunk } from "./chunk-sink.ts";
 import type { EtcdState, RevisionRecord } from "./etcd-state.ts";
 import { writeEtcdDb } from "./write-etcd-db.ts";
 
@@ -52,18 +54,38 @@ function builtFile(s: EtcdState): Uint8Array {
   return out;
 }
 
-/** Layout pass, then build pass into 32 KiB chunks; returns the chunks and the hash. */
-function streamed(layoutState: EtcdState, buildState: EtcdState): { chunks: Uint8Array[]; hash: Uint8Array } {
+/**
+ * Layout pass, then build pass into 32 KiB chunks; returns copies of the blobs, the messages
+ * decoded from their frames, and the hash. `release`: each chunk is released once copied, so
+ * later chunks reuse its buffer.
+ */
+function streamed(layoutState: EtcdState, buildState: EtcdState, release = false): { chunks: Uint8Array[]; frames: { remainingBytes: bigint; blob: Uint8Array }[]; hash: Uint8Array; buffers: number } {
   const head = new HeadPagesSink(PAGE);
   const layout = writeEtcdDb(layoutState, head, { layoutOnly: true });
   let r = layout.next();
   while (!r.done) r = layout.next();
   const sink = new ChunkSink(head, r.value * PAGE, 32 * 1024);
   const chunks: Uint8Array[] = [];
+  const frames: { remainingBytes: bigint; blob: Uint8Array }[] = [];
+  const buffers = new Set<ArrayBufferLike>();
+  const collect = (cs: SnapshotChunk[]) => {
+    for (const c of cs) {
+      chunks.push(c.blob.slice());
+      const f = c.frame!;
+      const length = new DataView(f.buffer, f.byteOffset).getUint32(1);
+      expect(f[0]).toBe(0);
+      expect(length).toBe(f.length - 5);
+      const m = fromBinary(SnapshotResponseSchema, f.subarray(5));
+      expect(m.remainingBytes).toBe(c.remainingBytes);
+      frames.push({ remainingBytes: m.remainingBytes, blob: m.blob.slice() });
+      buffers.add(f.buffer);
+      if (release) c.release!();
+    }
+  };
   const build = writeEtcdDb(buildState, sink);
-  while (!build.next().done) chunks.push(...sink.take());
-  chunks.push(...sink.take());
-  return { chunks, hash: sink.digest() };
+  while (!build.next().done) collect(sink.take());
+  collect(sink.take());
+  return { chunks, frames, hash: sink.digest(), buffers: buffers.size };
 }
 
 for (const [name, n, size] of [
@@ -75,12 +97,27 @@ for (const [name, n, size] of [
   test(`the chunks are the built file: ${name}`, () => {
     const s = state(n, size);
     const file = builtFile(s);
-    const { chunks, hash } = streamed(s, s);
-    expect(chunks.slice(0, -1).every((c) => c.length === 32 * 1024)).toBe(true);
-    expect(Buffer.compare(Buffer.concat(chunks), file)).toBe(0);
-    expect(Buffer.from(hash).equals(createHash("sha256").update(file).digest())).toBe(true);
+    for (const release of [false, true]) {
+      const { chunks, frames, hash } = streamed(s, s, release);
+      expect(chunks.slice(0, -1).every((c) => c.length === 32 * 1024)).toBe(true);
+      expect(Buffer.compare(Buffer.concat(chunks), file)).toBe(0);
+      expect(Buffer.compare(Buffer.concat(frames.map((f) => f.blob)), file)).toBe(0);
+      let left = file.length;
+      for (const f of frames) expect(f.remainingBytes).toBe(BigInt((left -= f.blob.length)));
+      expect(Buffer.from(hash).equals(createHash("sha256").update(file).digest())).toBe(true);
+    }
   });
 }
+
+test("released chunks' buffers are reused; chunks kept are never overwritten", () => {
+  const s = state(60, (i) => 65536 + i * 100);
+  const kept = streamed(s, s, false);
+  const reused = streamed(s, s, true);
+  expect(kept.chunks.length).toBeGreaterThan(4 * FRAMES_PER_BUFFER);
+  expect(kept.buffers).toBe(Math.ceil(kept.chunks.length / FRAMES_PER_BUFFER));
+  // Chunks are taken (and released) once per build step of about 1 MiB: a step's buffers, plus one.
+  expect(reused.buffers).toBeLessThan(kept.buffers / 2);
+});
 
 test("a state whose layout changed between the passes is refused", () => {
   // Larger values: more pages than announced. Fewer revisions: fewer pages and other metas.
