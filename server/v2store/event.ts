@@ -10,16 +10,8 @@ import { goJsonString } from "../../cli/go/json.ts";
 /** etcd's v2 actions (v2store/event.go). */
 export type V2Action = "get" | "create" | "set" | "update" | "delete" | "compareAndSwap" | "compareAndDelete" | "expire";
 
-/**
- * Where a NodeExtern may carry its {@link nodeJson} text, built before: the store gives a file's
- * JSON to the `prevNode` of its next change (a symbol, which JSON.stringify never writes).
- */
-export const NODE_JSON: unique symbol = Symbol("nodeJson");
-
 /** A node as answered (etcd's NodeExtern); `key` "/" is the root (written without a key). */
 export interface NodeExtern {
-  /** Its {@link nodeJson}, when built already; the fields below do not change after it is set. */
-  [NODE_JSON]?: string;
   key: string;
   /** A file's value; undefined for a directory. */
   value?: string;
@@ -70,8 +62,6 @@ export function rfc3339Nano(ms: number): string {
  * concatenated field by field (no array of parts to join: built for every answer and record).
  */
 export function nodeJson(n: NodeExtern): string {
-  const built = n[NODE_JSON];
-  if (built !== undefined) return built;
   let out = "";
   if (n.key !== "/" && n.key !== "") out += `,"key":${goJsonString(n.key)}`;
   if (n.value !== undefined) out += `,"value":${goJsonString(n.value)}`;

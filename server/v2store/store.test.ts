@@ -45,23 +45,6 @@ describe("actions", () => {
     expect(s.index).toBe(5);
   });
 
-  test("prevNode is the file as it was, after changes in place, with a TTL, and past the JSON kept for 1024 files", () => {
-    let now = T0;
-    const s = store(() => now);
-    const prev = (e: ReturnType<V2Store["set"]>) => eventJson(e).replace(/^.*"prevNode":/, "");
-    s.set("/a", false, "x<1", NONE);
-    expect(prev(s.set("/a", false, "y", NONE))).toBe(`{"key":"/a","value":"x\\u003c1","modifiedIndex":1,"createdIndex":1}}`);
-    s.update("/a", "z", NONE);
-    expect(prev(s.set("/a", false, "w", NONE))).toBe(`{"key":"/a","value":"z","modifiedIndex":3,"createdIndex":2}}`);
-    s.compareAndSwap("/a", "w", 0, "v", NONE);
-    expect(prev(s.set("/a", false, "u", { expireMs: T0 + 5000 }))).toBe(`{"key":"/a","value":"v","modifiedIndex":5,"createdIndex":4}}`);
-    now = T0 + 1500;
-    expect(prev(s.set("/a", false, "t", NONE))).toBe(`{"key":"/a","value":"u","expiration":"${rfc3339Nano(T0 + 5000)}","ttl":4,"modifiedIndex":6,"createdIndex":6}}`);
-    for (let i = 0; i < 1100; i++) s.set(`/k${i}`, false, String(i), NONE);
-    expect(prev(s.set("/k0", false, "again", NONE))).toBe(`{"key":"/k0","value":"0","modifiedIndex":8,"createdIndex":8}}`);
-    expect(prev(s.set("/k1099", false, "again", NONE))).toBe(`{"key":"/k1099","value":"1099","modifiedIndex":1107,"createdIndex":1107}}`);
-  });
-
   test("errors carry etcd's code, cause and the store index", () => {
     const s = store();
     s.set("/file", false, "v", NONE);

@@ -11,17 +11,11 @@
  * local. Errors are V2Errors carrying etcd's code, cause and the store index.
  */
 import { V2Code, V2Error } from "./errors.ts";
-import { NODE_JSON, nodeJson, type NodeExtern, type V2Action, type V2Event } from "./event.ts";
+import type { NodeExtern, V2Action, V2Event } from "./event.ts";
 import { V2Stats, type StatName } from "./stats.ts";
 import type { V2Persistence, V2Row, V2State } from "./tables.ts";
 import { WatcherHub, type V2Watcher } from "./watcher-hub.ts";
 import { cleanPath, joinPath, splitPath } from "./path.ts";
-
-/**
- * How many permanent files keep the JSON of their last write for the `prevNode` of their next
- * one (about 330 bytes each with a 256-byte value; the oldest written is forgotten first).
- */
-const NODE_JSON_CACHE_ENTRIES = 1024;
 
 /** etcd treats expiry times before 2000-01-01 as permanent (minExpireTime), epoch ms. */
 const MIN_EXPIRE_MS = Date.UTC(2000, 0, 1);
@@ -79,13 +73,6 @@ export class V2Store {
   clusterVersionRecorded = false;
   /** Nodes with an expiry time (etcd's ttlKeyHeap; scanned in expiry order when a SYNC applies). */
   private readonly ttlNodes = new Set<V2Node>();
-  /**
-   * The JSON of permanent files as last written, with the value and modified index it shows
-   * (checked when used: an update or compareAndSwap changes the node in place): a file set again
-   * answers its `prevNode` without encoding its value again (two node encodings per set were
-   * about 3.5% of a v2-set-loaded member's samples). Oldest first.
-   */
-  private readonly nodeJsonCache = new Map<V2Node, [value: string, modifiedIndex: number, json: string]>();
 
   constructor(
     private readonly nowMs: () => number,
@@ -99,7 +86,6 @@ export class V2Store {
     this.root = new V2Node("/", "", 0, 0, undefined, 0, "", true);
     this.index = 0;
     this.ttlNodes.clear();
-    this.nodeJsonCache.clear();
   }
 
   /**
@@ -446,16 +432,12 @@ export class V2Store {
       if (!replace) throw new V2Error(V2Code.NodeExist, path, currIndex);
       if (existing.isDir) throw new V2Error(V2Code.NotFile, path, currIndex);
       e.prevNode = this.repr(existing, false, false);
-      this.nodeJsonCache.delete(existing);
       // A file: its row is replaced by the new node's (same path), no delete needed.
       this.unlinkTree(existing, undefined);
     }
     const n = new V2Node(path, nodeName, nextIndex, nextIndex, d, expireMs, dir ? "" : value, dir);
     if (dir) e.node.dir = true;
-    else {
-      e.node.value = value;
-      if (expireMs === 0) this.cacheNodeJson(n, e.node);
-    }
+    else e.node.value = value;
     d.children!.set(nodeName, n);
     if (expireMs !== 0) {
       this.ttlNodes.add(n);
@@ -540,18 +522,7 @@ export class V2Store {
     }
     out.value = n.value;
     this.setTtl(out, n);
-    const cached = this.nodeJsonCache.get(n);
-    if (cached !== undefined && n.expireMs === 0 && cached[0] === n.value && cached[1] === n.modifiedIndex) out[NODE_JSON] = cached[2];
     return out;
-  }
-
-  /** Builds the JSON of `out`, the answer's view of permanent file `n`, and keeps it for `n`'s next change. */
-  private cacheNodeJson(n: V2Node, out: NodeExtern): void {
-    const json = nodeJson(out);
-    out[NODE_JSON] = json;
-    const cache = this.nodeJsonCache;
-    cache.set(n, [n.value, n.modifiedIndex, json]);
-    if (cache.size > NODE_JSON_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
   }
 
   private listChildren(n: V2Node, recursive: boolean, sorted: boolean): NodeExtern[] {
