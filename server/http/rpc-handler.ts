@@ -124,6 +124,8 @@ export function createRpcHandler(opts: RpcHandlerOptions): RpcHandler {
   const services = new Set(router.handlers.map((h) => h.service.typeName));
   const corsOrigins = opts.cors ?? ["*"];
   const hostWhitelist = opts.hostWhitelist ?? ["*"];
+  // Every host allowed (the default): no Host header to parse per request.
+  const anyHost = hostWhitelist.length === 0 || hostWhitelist.includes("*");
 
   const serveUnaryStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean => {
     const path = headers[":path"];
@@ -140,7 +142,7 @@ export function createRpcHandler(opts: RpcHandlerOptions): RpcHandler {
     const contentType = req.headers["content-type"] ?? "";
     if (!isPlainGrpc(contentType)) {
       // etcd's accessController: host check on cleartext, CORS headers, OPTIONS answered.
-      if (!isSecureRequest(req)) {
+      if (!anyHost && !isSecureRequest(req)) {
         const host = requestHostname(String(req.headers[":authority"] ?? req.headers.host ?? ""));
         if (!isHostWhitelisted(hostWhitelist, host)) {
           opts.log.warn("rejecting HTTP request to prevent DNS rebinding attacks", { host });

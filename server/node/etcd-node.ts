@@ -343,10 +343,9 @@ export class EtcdNode implements EtcdServerApi {
       env,
       propose: (fields, signal) => this.proposeEntry(fields, undefined, signal),
       isLeader: () => this.raft.isLeader,
-      raftIndexTerm: () => {
-        const st = this.raft.status();
-        return { index: this.raft.committedIndex, term: Number(st.hardState.term) };
-      },
+      // The driver's getters: a status() snapshot (with the leader's progress map) per answer
+      // was about 1% of a v2-set-loaded member's samples.
+      raftIndexTerm: () => ({ index: this.raft.committedIndex, term: this.raft.term }),
       warn: (msg, fields) => logger.warn(msg, fields),
     });
     this.sm = new MemberStateMachine({

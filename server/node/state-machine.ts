@@ -184,6 +184,7 @@ export class MemberStateMachine implements ApplyTarget {
       }
       applied = e.index;
     }
+    this.v2Store.flush();
     if (applied !== base) {
       this.o.meta.setNumber(MetaKeys.appliedIndex, applied);
       this.requests.trim(applied);

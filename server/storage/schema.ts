@@ -99,7 +99,8 @@ const SCHEMA = [
      modified_index INTEGER NOT NULL,
      expire_ms INTEGER NOT NULL
    )`,
-  // key 'index': the store's current index (etcd's CurrentIndex).
+  // key 'cluster_version'; key 'index': the store's index (etcd's CurrentIndex) as older builds
+  // wrote it on every change (now the newest v2_events row's idx is the index; v2store/tables.ts).
   `CREATE TABLE IF NOT EXISTS v2_state (
      key TEXT PRIMARY KEY,
      value INTEGER NOT NULL

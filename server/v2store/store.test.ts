@@ -232,6 +232,19 @@ describe("persistence", () => {
     expect(fresh[1]).toBe(`2 ${eventJson(del)}`);
   });
 
+  test("the store index is the newest event's; no row is written per change, an older build's higher row still counts", () => {
+    const { db, tables, s } = persisted();
+    s.set("/a", false, "1", NONE);
+    s.recordInternal("member", "create");
+    s.delete("/a", false, false);
+    expect(db.query("SELECT count(*) AS n FROM v2_state WHERE key = 'index'").get()).toEqual({ n: 0 });
+    expect(tables.load().index).toBe(3);
+    db.run("INSERT INTO v2_state (key, value) VALUES ('index', 2)");
+    expect(tables.load().index).toBe(3);
+    db.run("UPDATE v2_state SET value = 7 WHERE key = 'index'");
+    expect(tables.load().index).toBe(7);
+  });
+
   test("the tables keep the last 1000 events; without them a past index is 401", () => {
     const { db, tables, s } = persisted();
     for (let i = 0; i < 1100; i++) s.set("/k", false, String(i), NONE);
@@ -245,8 +258,10 @@ describe("persistence", () => {
     const gap = store(() => T0);
     gap.load(tables.load());
     expect(gap.hub.history.startIndex).toBe(1051);
-    // A data dir written before the history was kept (no v2_events rows): an older watch is told so instead of waiting.
+    // A data dir written before the history was kept (no v2_events rows, the index in v2_state,
+    // as those builds wrote it): an older watch is told so instead of waiting.
     db.run("DELETE FROM v2_events");
+    db.run("INSERT INTO v2_state (key, value) VALUES ('index', 1100)");
     const bare = store(() => T0);
     bare.load(tables.load());
     expect(error(() => bare.watch("/k", false, false, 1100)).toJSON()).toEqual({

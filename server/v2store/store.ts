@@ -127,7 +127,6 @@ export class V2Store {
     this.countOp("write", action);
     this.index++;
     this.hub.add({ action: "set", node: { key: `internal:${what}`, modifiedIndex: this.index, createdIndex: this.index }, etcdIndex: this.index });
-    this.persist?.setIndex(this.index);
   }
 
   /** etcd's one `/0/version` record, written once every member has published (see {@link recordInternal}). */
@@ -136,6 +135,11 @@ export class V2Store {
     this.clusterVersionRecorded = true;
     this.persist?.setClusterVersionRecorded();
     this.recordInternal("version", "set");
+  }
+
+  /** Writes the rows of the changes since the last flush (V2Persistence.flush): at the end of each applied batch. */
+  flush(): void {
+    this.persist?.flush();
   }
 
   /** True while some node has a TTL: the leader then proposes SYNCs (etcd's HasTTLKeys). */
@@ -314,7 +318,6 @@ export class V2Store {
       if (n.isDir) e.node.dir = true;
       this.removeNode(n, dir, recursive, (gone) => this.hub.notifyWatchers(e, gone, true));
       this.index = next;
-      this.persist?.setIndex(this.index);
       this.hub.notify(e);
       return e;
     });
@@ -336,7 +339,6 @@ export class V2Store {
       e.etcdIndex = this.index;
       e.prevNode = this.repr(n, false, false);
       this.removeNode(n, false, false, (gone) => this.hub.notifyWatchers(e, gone, true));
-      this.persist?.setIndex(this.index);
       this.hub.notify(e);
       return e;
     });
@@ -363,7 +365,6 @@ export class V2Store {
       e.prevNode = this.repr(n, false, false);
       if (n.isDir) e.node.dir = true;
       this.removeNode(n, true, true, (gone) => this.hub.notifyWatchers(e, gone, true));
-      this.persist?.setIndex(this.index);
       this.stats.inc("expireCount");
       this.metrics.expires++;
       this.hub.notify(e);
@@ -382,10 +383,9 @@ export class V2Store {
     }
   }
 
-  /** Persists node `n` and the store index. */
+  /** Persists node `n` (the store index is its event's, written by the hub). */
   private written(n: V2Node): void {
     this.persist?.put(n.row());
-    this.persist?.setIndex(this.index);
   }
 
   /** @throws V2Error 101 with etcd's cause (`[prevValue != value]`, `[prevIndex != modifiedIndex]` or both). */

@@ -21,15 +21,25 @@ export interface V2Row {
   expireMs: number;
 }
 
-/** Where the store writes its changes (tests of the store alone pass none). */
+/**
+ * Where the store writes its changes (tests of the store alone pass none). Rows put are written
+ * by {@link V2Persistence.flush} at the latest, which the applier calls at the end of every
+ * batch of entries, inside its transaction.
+ */
 export interface V2Persistence {
+  /** Writes `row` by the next flush (a later put of the same path replaces it). */
   put(row: V2Row): void;
+  /** Writes the rows put since the last flush. */
+  flush(): void;
   /** Removes `path` and everything under it. */
   removeTree(path: string): void;
-  setIndex(index: number): void;
   /** Records that the cluster version was set (see V2Store.recordClusterVersion). */
   setClusterVersionRecorded(): void;
-  /** Keeps `e` in the event history, replacing the one {@link HISTORY_EVENTS} indexes older. */
+  /**
+   * Keeps `e` in the event history, replacing the one {@link HISTORY_EVENTS} indexes older. Every
+   * change of the store index comes with its event, so the newest event's index is the store
+   * index (no row of its own is written per change; see {@link V2Tables.load}).
+   */
   addEvent(e: V2Event): void;
 }
 
@@ -57,9 +67,13 @@ function eventRecord(e: V2Event): string {
 export class V2Tables implements V2Persistence {
   private readonly upsert: Statement;
   private readonly remove: Statement;
-  private readonly writeIndex: Statement;
   private readonly writeVersion: Statement;
   private readonly writeEvent: Statement;
+  /**
+   * Rows put and not written yet, by path: a batch of entries that writes one key many times
+   * writes its row once (a `v2 set` benchmark's batch of 50 sets of one key wrote 50 rows).
+   */
+  private readonly pending = new Map<string, V2Row>();
 
   constructor(private readonly db: Database) {
     this.upsert = db.query(
@@ -67,7 +81,6 @@ export class V2Tables implements V2Persistence {
     );
     // Everything under `p/`: paths in ['p/', 'p0'), as '0' follows '/'.
     this.remove = db.query(`DELETE FROM v2_nodes WHERE path = ?1 OR (path >= ?1 || '/' AND path < ?1 || '0')`);
-    this.writeIndex = db.query(`INSERT OR REPLACE INTO v2_state (key, value) VALUES ('index', ?)`);
     this.writeVersion = db.query(`INSERT OR REPLACE INTO v2_state (key, value) VALUES ('cluster_version', 1)`);
     this.writeEvent = db.query(`INSERT OR REPLACE INTO v2_events (slot, idx, event) VALUES (?1 % ${HISTORY_EVENTS}, ?1, ?2)`);
   }
@@ -81,19 +94,29 @@ export class V2Tables implements V2Persistence {
   }
 
   put(r: V2Row): void {
-    this.upsert.run(r.path, r.dir ? 1 : 0, r.value, r.createdIndex, r.modifiedIndex, r.expireMs);
+    this.pending.set(r.path, r);
+  }
+
+  flush(): void {
+    if (this.pending.size === 0) return;
+    for (const r of this.pending.values()) this.upsert.run(r.path, r.dir ? 1 : 0, r.value, r.createdIndex, r.modifiedIndex, r.expireMs);
+    this.pending.clear();
   }
 
   removeTree(path: string): void {
+    // Rows put before the removal are written first: it removes them, or those under other paths stay.
+    this.flush();
     this.remove.run(path);
   }
 
-  setIndex(index: number): void {
-    this.writeIndex.run(index);
-  }
-
-  /** Every row, parents before children (a path sorts after its prefix), the index, the cluster-version flag and the history. */
+  /**
+   * Every row, parents before children (a path sorts after its prefix), the index, the
+   * cluster-version flag and the history. The index is the newest event's, or the `index` row of
+   * `v2_state` when that is higher (data dirs of builds that wrote it on every change, before
+   * their history was kept).
+   */
   load(): V2State {
+    this.flush();
     const rows = this.db
       .query<{ path: string; dir: number; value: string; created_index: number; modified_index: number; expire_ms: number }, []>(
         "SELECT path, dir, value, created_index, modified_index, expire_ms FROM v2_nodes ORDER BY path",
@@ -108,7 +131,8 @@ export class V2Tables implements V2Persistence {
         expireMs: r.expire_ms,
       }));
     const state = (key: string) => this.db.query<{ value: number }, [string]>("SELECT value FROM v2_state WHERE key = ?").get(key)?.value;
-    const index = state("index") ?? 0;
+    const newest = this.db.query<{ idx: number | null }, []>("SELECT max(idx) AS idx FROM v2_events").get()?.idx ?? 0;
+    const index = Math.max(state("index") ?? 0, newest);
     const events = this.db
       .query<{ idx: number; event: string }, [number, number]>("SELECT idx, event FROM v2_events WHERE idx > ? AND idx <= ? ORDER BY idx")
       .all(index - HISTORY_EVENTS, index)

@@ -75,17 +75,28 @@ export class V2Watcher {
 
 /** The last events, oldest first (etcd's EventHistory with its ring buffer). */
 export class EventHistory {
+  /** A ring of `capacity` slots: the oldest event at `head`, `size` of them (a shift per event moved the whole array). */
   private events: V2Event[] = [];
+  private head = 0;
+  private size = 0;
   startIndex = 0;
   lastIndex = 0;
 
   constructor(private readonly capacity = HISTORY_EVENTS) {}
 
   add(e: V2Event): void {
-    this.events.push(e);
-    if (this.events.length > this.capacity) this.events.shift();
+    if (this.size < this.capacity) this.events[(this.head + this.size++) % this.capacity] = e;
+    else {
+      this.events[this.head] = e;
+      this.head = (this.head + 1) % this.capacity;
+    }
     this.lastIndex = eventIndex(e);
-    this.startIndex = eventIndex(this.events[0]!);
+    this.startIndex = eventIndex(this.at(0));
+  }
+
+  /** The `i`th event, oldest first. */
+  private at(i: number): V2Event {
+    return this.events[(this.head + i) % this.capacity]!;
   }
 
   /**
@@ -100,6 +111,8 @@ export class EventHistory {
     while (first > 0 && eventIndex(events[first - 1]!) === index - (events.length - first)) first--;
     const kept = events.slice(Math.max(first, events.length - this.capacity));
     this.events = kept;
+    this.head = 0;
+    this.size = kept.length;
     this.lastIndex = index;
     this.startIndex = kept.length > 0 ? eventIndex(kept[0]!) : index + 1;
   }
@@ -117,8 +130,8 @@ export class EventHistory {
     let prefix = cleanPath(key);
     if (!prefix.endsWith("/")) prefix += "/";
     // Events are one index apart, as in etcd (every store change is one event).
-    for (let i = index - this.startIndex; i < this.events.length; i++) {
-      const e = this.events[i]!;
+    for (let i = index - this.startIndex; i < this.size; i++) {
+      const e = this.at(i);
       if (e.refresh) continue;
       let ok = e.node.key === key || (recursive && e.node.key.startsWith(prefix));
       if ((e.action === "delete" || e.action === "expire") && e.prevNode?.dir) ok ||= key.startsWith(e.prevNode.key);

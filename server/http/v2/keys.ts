@@ -150,11 +150,13 @@ export async function parseKeyRequest(req: FormRequest, keyPath: string, nowMs: 
  */
 export function keyPathOf(url: string): string {
   const pathname = url.startsWith("/") ? url.split("?", 1)[0]! : new URL(url).pathname;
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(pathname);
-  } catch {
-    decoded = pathname;
+  let decoded = pathname;
+  if (pathname.includes("%")) {
+    try {
+      decoded = decodeURIComponent(pathname);
+    } catch {
+      decoded = pathname;
+    }
   }
   return decoded.slice(KEYS_PREFIX.length) || "/";
 }
