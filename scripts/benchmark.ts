@@ -5,6 +5,7 @@
  *   npx bun scripts/benchmark.ts --cluster [put | range] [--failovers n] [flags]
  *   npx bun scripts/benchmark.ts --security mtls|auth [put | range [key] [end] | txn-put] [flags]
  *   npx bun scripts/benchmark.ts --metrics-overhead [put | range [key] [end]] [flags]
+ *   npx bun scripts/benchmark.ts snapshot-defrag [--size-mib 1024] [--value-kib 64] [--etcd path] [--ours path] [--json]
  *
  * Without a mode it runs the standard suite, the workload matrix of the performance issue: for each of `--clients`
  * (default 64 and 1000 closed-loop clients over `--conns` 8 connections) put, range linearizable and serializable of
@@ -23,6 +24,9 @@
  * simple tokens (scripts/bench/security.ts); without a mode these run put and serializable range.
  * With `--metrics-overhead` it runs four copies of ours instead (no etcd): `--metrics basic` and `extensive`, each
  * with and without a `/metrics` scrape every second (scripts/bench/metrics-overhead.ts); without a mode put and range.
+ * `snapshot-defrag` fills each server with `--size-mib` MiB of values (1 GiB by default, as the backup issue asks),
+ * times the Go `etcdctl snapshot save` (MiB/s, the server's peak RSS), then puts in a closed loop during a Defragment
+ * (p99, max, failures): scripts/snapshot-defrag-bench.ts, one server after the other.
  * Progress goes to stderr. It kills only the processes it started (by PID) and removes its temp dirs, also on errors
  * and SIGINT.
  */
@@ -44,6 +48,7 @@ import { leaseMarkdown, runLeaseBenchmark, type LeaseReport } from "./bench/leas
 import { failoverMarkdown, runClusterBenchmark } from "./bench/cluster.ts";
 import { SECURITY_MODES, type Security } from "./bench/security.ts";
 import { metricsVariants, SCRAPE_INTERVAL_MS, startScraper } from "./bench/metrics-overhead.ts";
+import { snapshotDefragBenchmark, snapshotDefragMarkdown } from "./snapshot-defrag-bench.ts";
 
 const checks = flagChecks("benchmark");
 /** Annotated, so that TypeScript knows code after a usage() call is unreachable. */
@@ -58,6 +63,9 @@ interface Flags {
   failovers: number;
   leases: number;
   leaseStreams: number;
+  /** snapshot-defrag: MiB of values and the value size, KiB. */
+  sizeMib: number;
+  valueKib: number;
   watchers: string | number;
   streams: number;
   putRate: string | number;
@@ -197,8 +205,25 @@ function planWorkloads(mode: string | undefined, key: string | undefined, end: s
   return [{ ...base, mode }];
 }
 
+/** `snapshot-defrag`: the backup issue's snapshot-save and defrag measurement (scripts/snapshot-defrag-bench.ts). */
+async function snapshotDefragMain(flags: Flags): Promise<void> {
+  const sizeMib = positiveNumber("size-mib", flags.sizeMib);
+  const valueKib = positiveNumber("value-kib", flags.valueKib);
+  if (valueKib > 1024) usage("--value-kib must be at most 1024");
+  installCleanupHandlers();
+  const loadBefore = loadavg();
+  const results = await snapshotDefragBenchmark({ sizeMib, valueKib, ours: String(flags.ours), etcd: String(flags.etcd) });
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
+  process.stdout.write(
+    flags.json
+      ? `${JSON.stringify(results, null, 2)}\n`
+      : `${snapshotDefragMarkdown(results)}\n\n${new Date().toISOString()}, load average ${load(loadBefore)} before, ${load(loadavg())} after.\n`,
+  );
+}
+
 /** Runs the benchmark and prints its report. */
 async function main(mode: string | undefined, key: string | undefined, end: string | undefined, flags: Flags): Promise<void> {
+  if (mode === "snapshot-defrag") return snapshotDefragMain(flags);
   const workloads = plan(mode, key, end, flags);
   const settings: SliceSettings = {
     slices: positiveInt("slices", flags.slices),
@@ -353,7 +378,7 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
 
 const cli = cac("benchmark");
 cli
-  .command("[mode] [key] [end]", `Benchmark one mode (${[...WORKLOADS.keys(), "watch", "lease-keepalive"].join(" | ")}; range takes [key] [end]), or without a mode the standard suite`)
+  .command("[mode] [key] [end]", `Benchmark one mode (${[...WORKLOADS.keys(), "watch", "lease-keepalive", "snapshot-defrag"].join(" | ")}; range takes [key] [end]), or without a mode the standard suite`)
   .option("--clients <n[,n...]>", "Concurrent closed-loop clients; each workload runs once per count", { default: "64,1000" })
   .option("--conns <n>", "HTTP/2 connections shared by the clients", { default: 8 })
   .option("--total <n>", "Request limit per server and workload over all slices", { default: 1_000_000 })
@@ -382,6 +407,8 @@ cli
   .option("--failovers <n>", "--cluster: leader failover rounds per cluster", { default: 3 })
   .option("--security <mode>", "none, mtls (clients over mutual TLS) or auth (auth enabled, simple token; the load runs as a non-root user)", { default: "none" })
   .option("--metrics-overhead", "Compare ours with --metrics basic/extensive, each with and without a /metrics scrape every second (no etcd)", { default: false })
+  .option("--size-mib <n>", "snapshot-defrag: MiB of values written before the save", { default: 1024 })
+  .option("--value-kib <n>", "snapshot-defrag: value size, KiB", { default: 64 })
   .option("--json", "Print JSON instead of Markdown", { default: false })
   .action((mode: string | undefined, key: string | undefined, end: string | undefined, flags: Flags) =>
     main(mode, key, end, flags).catch((err) => {

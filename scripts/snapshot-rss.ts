@@ -51,6 +51,7 @@ async function measure(spec: ServerSpec, sizeMib: number, valueKib: number): Pro
     console.error(`[${spec.label}] filled: db ${(dbSize / MIB).toFixed(0)} MiB, idle RSS ${(idle / MIB).toFixed(1)} MiB; snapshot save...`);
     const saving = snapshotSave(server, join(server.tempDir, "snap.db"));
     const puts = await putLatencyDuring(server, saving);
+    if (puts.firstError) console.error(`[${spec.label}] ${puts.failed} puts failed during the save, first: ${puts.firstError}`);
     const run = await saving;
     return {
       server: spec.label,

@@ -172,6 +172,9 @@ export async function freeHalf(server: RunningServer, keys: number): Promise<voi
   );
 }
 
+/** How long a Defragment (and a put waiting behind one) may take, ms. */
+const DEFRAG_TIMEOUT_MS = 600_000;
+
 /**
  * Maintenance.Defragment: its wall time, the file size (Status.dbSize) before and after, and
  * Status.dbSizeInUse after, bytes.
@@ -179,7 +182,7 @@ export async function freeHalf(server: RunningServer, keys: number): Promise<voi
 export async function defragment(server: RunningServer): Promise<{ seconds: number; beforeBytes: number; afterBytes: number; afterInUseBytes: number }> {
   const before = await dbSizes(server);
   const t0 = performance.now();
-  await withTransport(server.endpoint, (t) => createClient(Maintenance, t).defragment({}, { timeoutMs: 600_000 }), server.access);
+  await withTransport(server.endpoint, (t) => createClient(Maintenance, t).defragment({}, { timeoutMs: DEFRAG_TIMEOUT_MS }), server.access);
   const seconds = (performance.now() - t0) / 1000;
   const after = await dbSizes(server);
   return { seconds, beforeBytes: before.dbSize, afterBytes: after.dbSize, afterInUseBytes: after.dbSizeInUse };
@@ -187,12 +190,19 @@ export async function defragment(server: RunningServer): Promise<{ seconds: numb
 
 /**
  * Puts small values in a closed loop (one client) on its own connection until `until` settles;
- * returns the latencies' p99 and max and the count, ms. A failed put throws.
+ * returns the latencies' p99 and max (ms), the count and how many failed. A failed put counts
+ * with its time to fail (etcd 3.4 answers puts queued behind a long Defragment with
+ * `etcdserver: request timed out` after its 7 s request timeout); the first error is kept.
  */
-export async function putLatencyDuring(server: RunningServer, until: Promise<unknown>): Promise<{ p99Ms: number; maxMs: number; puts: number }> {
+export async function putLatencyDuring(
+  server: RunningServer,
+  until: Promise<unknown>,
+): Promise<{ p99Ms: number; maxMs: number; puts: number; failed: number; firstError?: string }> {
   let done = false;
   void until.finally(() => (done = true));
   const lat: number[] = [];
+  let failed = 0;
+  let firstError: string | undefined;
   await withTransport(
     server.endpoint,
     async (t) => {
@@ -200,7 +210,13 @@ export async function putLatencyDuring(server: RunningServer, until: Promise<unk
       const enc = new TextEncoder();
       for (let i = 0; !done; i++) {
         const t0 = performance.now();
-        await kv.put({ key: enc.encode(`/during/${i % 100}`), value: enc.encode("x".repeat(64)) }, { timeoutMs: 30_000 });
+        try {
+          // As long as the defrag may take.
+          await kv.put({ key: enc.encode(`/during/${i % 100}`), value: enc.encode("x".repeat(64)) }, { timeoutMs: DEFRAG_TIMEOUT_MS });
+        } catch (e) {
+          failed++;
+          firstError ??= String(e);
+        }
         lat.push(performance.now() - t0);
       }
     },
@@ -208,5 +224,5 @@ export async function putLatencyDuring(server: RunningServer, until: Promise<unk
   );
   lat.sort((a, b) => a - b);
   const p99Ms = lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))]! : 0;
-  return { p99Ms, maxMs: lat.at(-1) ?? 0, puts: lat.length };
+  return { p99Ms, maxMs: lat.at(-1) ?? 0, puts: lat.length, failed, firstError };
 }
