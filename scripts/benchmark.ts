@@ -304,6 +304,7 @@ async function main(mode: string | undefined, key: string | undefined, end: stri
     return;
   }
   const started = await startServers(specs, startupRuns, log);
+  if (started.length > 1) notes.push("Start-up was timed one server at a time; the servers under load were then started together (of two copies of our binary started one after the other, the second ran up to 1.2× faster).");
   const servers = started.map((s) => s.server);
   const scrapers = servers.flatMap((server, i) => (variants[i]?.scraped ? [{ label: server.spec.label, scraper: startScraper(server.endpoint) }] : []));
   const generator = GeneratorHandle.start();
