@@ -13,9 +13,14 @@ import { splitHostPort } from "../config.ts";
 /** Status etcd answers with (Go's http.StatusMisdirectedRequest). */
 export const MISDIRECTED_REQUEST = 421;
 
+/** Whether `whitelist` allows every host (empty, or `*`: the default), so no Host needs reading. */
+export function allowsEveryHost(whitelist: readonly string[]): boolean {
+  return whitelist.length === 0 || whitelist.includes("*");
+}
+
 /** etcd's AccessController.IsHostWhitelisted. */
 export function isHostWhitelisted(whitelist: readonly string[], host: string): boolean {
-  return whitelist.length === 0 || whitelist.includes("*") || whitelist.includes(host);
+  return allowsEveryHost(whitelist) || whitelist.includes(host);
 }
 
 /** etcd's httputil.GetHostname: the host part of `Host`, or all of it when it has no port. */

@@ -24,7 +24,7 @@ import { clientIdentityContextValues } from "../tls/client-identity.ts";
 import type { GrpcStats } from "../metrics/grpc-stats.ts";
 import { countGrpcCalls } from "../metrics/grpc-interceptor.ts";
 import { setCorsHeaders } from "./cors.ts";
-import { isHostWhitelisted, refuseHost, requestHostname } from "./host-whitelist.ts";
+import { allowsEveryHost, isHostWhitelisted, refuseHost, requestHostname } from "./host-whitelist.ts";
 import { isSecureRequest } from "./secure-connection.ts";
 import { bodyFormat, guardRequestBody } from "./request-guard.ts";
 import { answerGrpcStatusOnly } from "./grpc-status.ts";
@@ -125,7 +125,7 @@ export function createRpcHandler(opts: RpcHandlerOptions): RpcHandler {
   const corsOrigins = opts.cors ?? ["*"];
   const hostWhitelist = opts.hostWhitelist ?? ["*"];
   // Every host allowed (the default): no Host header to parse per request.
-  const anyHost = hostWhitelist.length === 0 || hostWhitelist.includes("*");
+  const anyHost = allowsEveryHost(hostWhitelist);
 
   const serveUnaryStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean => {
     const path = headers[":path"];
