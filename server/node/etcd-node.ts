@@ -547,6 +547,7 @@ export class EtcdNode implements EtcdServerApi {
       const start = this.env.monotonicMs();
       try {
         const droppedEntries = this.raft.compactLogNow();
+        while (this.raft.trimLogStep()) await new Promise<void>((resolve) => this.env.setImmediate(resolve));
         const r = await defragment(this.db, {
           nextTurn: (fn) => this.env.setImmediate(fn),
           onFullVacuum: () => this.logger.warn("converting the backend to incremental vacuum with one full VACUUM", { path }),

@@ -247,6 +247,16 @@ export class RaftDriver {
   }
 
   /**
+   * Deletes one batch of compacted log rows (SqliteRaftStorage.trimLog) in its own transaction
+   * between Readies; returns true while rows are left. Defragment calls it until false, a turn
+   * apart, so the log's pages are free before it gives them back.
+   */
+  trimLogStep(): boolean {
+    this.assertRunning();
+    return this.opts.db.transaction(() => this.opts.storage.trimLog())();
+  }
+
+  /**
    * The highest log index this member no longer needs in memory (server/storage/raft-storage.ts
    * releaseTail): applied here and, on a leader, acknowledged by every follower (a follower
    * further behind is sent entries from SQLite, or a snapshot).
@@ -563,6 +573,7 @@ export class RaftDriver {
           this.phase = "failed to save Raft snapshot";
           storage.createSnapshot(applied, storage.term(applied), st.confState, this.opts.catchUpEntries ?? 5000);
         }
+        storage.trimLog();
         this.phase = "failed to commit the Raft Ready transaction";
       })();
       storage.releaseTail(this.releasableIndex(applied));

@@ -135,3 +135,38 @@ test("applySnapshot empties the log at the snapshot position; a snapshot carries
   expect(storage.snapshot()).toEqual({ data: new Uint8Array(), metadata: { index: 10, term: 3, confState: { voters: [1n], learners: [] } } });
   expect(db.inTransaction).toBe(false);
 });
+
+test("compacted rows leave raft_log in trimLog batches, oldest first; a restart resumes the trim", () => {
+  const { storage, dir, db } = open();
+  const rows = () => db.query<{ lo: number; n: number }, []>("SELECT min(idx) AS lo, count(*) AS n FROM raft_log").get()!;
+  storage.append(Array.from({ length: 20 }, (_, i) => entry(i + 1, 1)));
+  storage.createSnapshot(18, 1, { voters: [1n], learners: [] }, 3);
+  expect(storage.firstIndex()).toBe(16);
+  expect(rows()).toEqual({ lo: 1, n: 20 });
+  expect(code(() => storage.entries(15, 17, Infinity))).toBe("compacted");
+  expect(storage.trimLog(4)).toBe(true);
+  expect(rows()).toEqual({ lo: 5, n: 16 });
+  db.close();
+  dbs.splice(dbs.indexOf(db), 1);
+  const again = open(dir);
+  expect([again.storage.firstIndex(), again.storage.lastIndex()]).toEqual([16, 20]);
+  expect(again.storage.trimLog(4)).toBe(true);
+  expect(again.storage.trimLog(4)).toBe(true);
+  expect(again.storage.trimLog(4)).toBe(false);
+  const left = again.db.query<{ lo: number; n: number }, []>("SELECT min(idx) AS lo, count(*) AS n FROM raft_log").get();
+  expect(left).toEqual({ lo: 16, n: 5 });
+  expect(again.storage.trimLog(4)).toBe(false);
+  expect(again.storage.entries(16, 21, Infinity).map((e) => e.index)).toEqual([16, 17, 18, 19, 20]);
+});
+
+test("applySnapshot drops the entries above the snapshot at once and trims the rest in batches", () => {
+  const { storage, db } = open();
+  storage.append(Array.from({ length: 10 }, (_, i) => entry(i + 1, 1)));
+  storage.applySnapshot({ data: new Uint8Array(), metadata: { index: 6, term: 2, confState: { voters: [1n], learners: [] } } });
+  expect([storage.firstIndex(), storage.lastIndex(), storage.term(6)]).toEqual([7, 6, 2]);
+  expect(db.query<{ n: number }, []>("SELECT count(*) AS n FROM raft_log").get()!.n).toBe(6);
+  while (storage.trimLog(4));
+  expect(db.query<{ n: number }, []>("SELECT count(*) AS n FROM raft_log").get()!.n).toBe(0);
+  storage.append([entry(7, 2)]);
+  expect(storage.entries(7, 8, Infinity).map((e) => [e.index, e.term])).toEqual([[7, 2]]);
+});

@@ -38,6 +38,14 @@ const TAIL_KEEP_BYTES = 1024 * 1024;
 /** Entry data kept in the in-memory tail, bytes at most (large values must not pin the log in memory). */
 const TAIL_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Compacted entries deleted from `raft_log` per trimLog call, at most. Log compaction itself is
+ * logical (the compaction index moves in `meta`); the rows go in these steps, one per Ready, so
+ * no Ready transaction deletes a whole snapshot interval: 95,000 rows (the default
+ * `--snapshot-count` less the 5,000 kept) took about 110 ms in one DELETE, 4,096 take a few ms.
+ */
+export const LOG_TRIM_BATCH = 4096;
+
 const dataBytes = (entries: readonly Entry[]) => entries.reduce((n, e) => n + e.data.length, 0);
 
 function encodeConfState(cs: ConfState): string {
@@ -64,6 +72,8 @@ export class SqliteRaftStorage implements Storage {
   private tail: Entry[] = [];
   /** Sum of the tail's entry data, bytes. */
   private tailBytes = 0;
+  /** Every `raft_log` row below this index is deleted; rows from here to the compaction index await trimLog. */
+  private trimmedBelow: number;
 
   constructor(
     private readonly db: Database,
@@ -77,6 +87,7 @@ export class SqliteRaftStorage implements Storage {
     this.compactIndex = meta.getNumber(COMPACT_INDEX, 0);
     this.compactTerm = meta.getNumber(COMPACT_TERM, 0);
     this.last = Math.max(this.log.lastIndex(), this.compactIndex);
+    this.trimmedBelow = this.log.firstIndex() || this.compactIndex + 1;
   }
 
   initialState(): InitialState {
@@ -217,13 +228,12 @@ export class SqliteRaftStorage implements Storage {
     this.meta.setString(CONF_STATE, encodeConfState(confState));
   }
 
-  /** Drops entries up to and including `index`, remembering its term. */
+  /** Compacts the log through `index`, remembering its term; trimLog deletes the rows later. */
   private compactLogTo(index: number): void {
     this.compactTerm = this.term(index);
     this.compactIndex = index;
     this.meta.setNumber(COMPACT_INDEX, index);
     this.meta.setNumber(COMPACT_TERM, this.compactTerm);
-    this.log.compactBefore(index + 1);
     const tailStart = this.last - this.tail.length + 1;
     if (this.tail.length > 0 && index >= tailStart) {
       this.tailBytes -= dataBytes(this.tail.slice(0, index - tailStart + 1));
@@ -240,9 +250,25 @@ export class SqliteRaftStorage implements Storage {
     this.compactTerm = term;
     this.meta.setNumber(COMPACT_INDEX, index);
     this.meta.setNumber(COMPACT_TERM, term);
-    this.log.compactBefore(Number.MAX_SAFE_INTEGER);
+    this.log.truncateFrom(index + 1);
+    this.trimmedBelow = this.log.firstIndex() || index + 1;
     this.tail = [];
     this.tailBytes = 0;
     this.last = index;
+  }
+
+  /**
+   * Deletes up to `maxRows` (default LOG_TRIM_BATCH) of the `raft_log` rows at or below the
+   * compaction index, oldest first. Returns true while rows are left to delete. Call inside the
+   * Ready transaction (or a transaction of its own between Readies); after a restart it resumes
+   * where the deleted rows end.
+   */
+  trimLog(maxRows = LOG_TRIM_BATCH): boolean {
+    const target = this.compactIndex + 1;
+    if (this.trimmedBelow >= target) return false;
+    const to = Math.min(target, this.trimmedBelow + maxRows);
+    this.log.compactBefore(to);
+    this.trimmedBelow = to;
+    return to < target;
   }
 }
