@@ -23,14 +23,10 @@
 import { peerClientTls, type PeerClientTls } from "../transport/peer-tls.ts";
 import type { TlsInfo } from "../tls/tls-info.ts";
 import { ConnectError } from "@connectrpc/connect";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { statSync } from "node:fs";
 import type { Database } from "bun:sqlite";
-import {
-  InternalRaftRequestSchema,
-  RequestHeaderSchema,
-  type InternalRaftRequest,
-} from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
+import type { InternalRaftRequest } from "../../proto/gen/etcdserverpb/raft_internal_pb.ts";
 import {
   AlarmType,
   CompactionRequestSchema,
@@ -79,7 +75,6 @@ import { WatchStream } from "../mvcc/watch/stream.ts";
 import { backendPath, openBackend } from "../storage/sqlite.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
 import { backendSize } from "../storage/size.ts";
-import { encodeRequestEntry } from "./request-entry.ts";
 import { defragment } from "../storage/defrag.ts";
 import { hashBackend, hashKV, type KvHash } from "../mvcc/hash.ts";
 import { SqliteRaftStorage } from "../storage/raft-storage.ts";
@@ -100,13 +95,14 @@ import { humanizeBytes as humanBytes } from "../../cli/go/humanize.ts";
 import { removeSnapshotLeftovers, snapshotChunks, type SnapshotChunk } from "../snapshot/stream.ts";
 import { incomingImage, outgoingImage } from "./raft-snapshot-image.ts";
 import type { IncomingSnapshot, OutgoingSnapshot } from "../transport/snapshot-data.ts";
-import type { AppliedOutcome, ApplyOutcome, AppliedResponse } from "./applier.ts";
+import type { AppliedResponse } from "./applier.ts";
 import { MemberStateMachine } from "./state-machine.ts";
 import { V2Server } from "./v2-server.ts";
 import type { V2Store } from "../v2store/store.ts";
 import type { V2HttpDeps } from "../http/v2/mount.ts";
 import { AppendStats } from "../v2stats/append-stats.ts";
 import { RaftDriver } from "./raft-driver.ts";
+import { Proposer } from "./proposer.ts";
 import { encodeMemberContext } from "../membership/apply.ts";
 import { joinExistingCluster, type JoinInfo } from "../membership/join.ts";
 import { MessageType, StateType, type Message, type NodeId } from "../raft/types.ts";
@@ -124,7 +120,7 @@ import { loggableReadOnlyTxnResponse, loggableResponseSize, loggableTxn } from "
 import { compactText } from "../../cli/go/proto-text.ts";
 import { HeartbeatTimeoutDetector, LATE_HEARTBEAT_WARNING } from "../metrics/heartbeat-detector.ts";
 import type { MemberMetricsSource } from "../metrics/registry.ts";
-import { MAX_APPLY_LAG_ENTRIES, MAX_PENDING_PROPOSAL_BYTES, MAX_PENDING_PROPOSALS, MAX_READ_INDEX_WAITERS, MAX_WATCH_STREAMS, PROPOSAL_RETRY_MS } from "./limits.ts";
+import { MAX_READ_INDEX_WAITERS, MAX_WATCH_STREAMS, PROPOSAL_RETRY_MS } from "./limits.ts";
 
 /** The settings the node needs; `EtcdConfig` (server/config.ts) satisfies it. */
 export interface NodeConfig extends BootstrapConfig {
@@ -233,6 +229,8 @@ export class EtcdNode implements EtcdServerApi {
   /** Apply, the proposal waiters and the events of the batch being applied (server/node/state-machine.ts). */
   private readonly sm: MemberStateMachine;
   private readonly requestIds: LeaseIdGenerator;
+  /** The write path: limits, encoding, waiters, Raft, timeouts (server/node/proposer.ts). */
+  private readonly proposer: Proposer;
   /** MemberAdd/Remove/Update/Promote and MoveLeader (server/node/cluster-admin.ts). */
   readonly cluster: ClusterAdmin;
   /** The cluster's members when this member joined it (`--initial-cluster-state existing`, first start). */
@@ -341,7 +339,7 @@ export class EtcdNode implements EtcdServerApi {
     this.v2 = new V2Server({
       db,
       env,
-      propose: (fields, signal) => this.proposeEntry(fields, undefined, signal),
+      propose: (fields, signal) => this.proposer.proposeEntry(fields, undefined, signal),
       isLeader: () => this.raft.isLeader,
       // The driver's getters: a status() snapshot (with the leader's progress map) per answer
       // was about 1% of a v2-set-loaded member's samples.
@@ -404,6 +402,24 @@ export class EtcdNode implements EtcdServerApi {
       onCommitMs: (ms, synced) => this.counters.observeCommit(ms, synced),
       env,
     });
+    this.proposer = new Proposer({
+      memberId: this.memberId,
+      sm: this.sm,
+      raft: this.raft,
+      counters: this.counters,
+      env,
+      nextRequestId: () => this.requestIds.next(),
+      maxRequestBytes: cfg.maxRequestBytes,
+      requestTimeoutMs: this.requestTimeoutMs,
+      electionMs,
+      applyLagEntries: () => this.applyLagEntries,
+      leaderElectedAt: () => this.leaderElectedAt,
+      activeSince: this.peers ? (id) => this.peers?.activeSince?.(id) : undefined,
+      members: () => this.membersTable.all(),
+      assertOpen: () => this.assertOpen(),
+      isClosed: () => this.closed,
+      header: () => this.header(),
+    });
     // Expiry revokes as root, as etcd's lessor does (authStore.WithRoot), so keys are checked alike.
     this.leaseExpiry = startLeaseExpiry(
       this.lessor,
@@ -444,7 +460,7 @@ export class EtcdNode implements EtcdServerApi {
       electionMs,
       strictReconfigCheck: cfg.strictReconfigCheck ?? true,
       activeSince: (id) => this.peers?.activeSince?.(id),
-      timeoutError: (start, accepted) => this.timeoutError(start, accepted),
+      timeoutError: (start, accepted) => this.proposer.timeoutError(start, accepted),
       isClosed: () => this.closed,
       env,
       peerTls: this.peerTls,
@@ -897,78 +913,9 @@ export class EtcdNode implements EtcdServerApi {
     this.raft.step(m);
   }
 
-  /**
-   * Encodes a write and proposes it; resolves with its response once applied and durable.
-   * Errors: TooManyRequests (ResourceExhausted, `etcdserver: too many requests`) while apply lags
-   * commit by more than MAX_APPLY_LAG_ENTRIES (etcd's processInternalRaftRequestOnce) or
-   * MAX_PENDING_PROPOSALS / MAX_PENDING_PROPOSAL_BYTES wait already; RequestTooLarge
-   * (InvalidArgument) over `--max-request-bytes`; Timeout (Unavailable, `etcdserver: request
-   * timed out`) when not applied within the request timeout (no leader, lost quorum); Canceled
-   * (Unknown, `etcdserver: request cancelled`) once `signal` aborted (the client went away: a
-   * proposal still queued for a leader is then never proposed); Stopped after close(); the
-   * request's own etcd error.
-   */
-  private async propose(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: Cancellation): Promise<AppliedResponse> {
-    const { response, revision } = await this.proposeEntry(fields, ai, signal);
-    // Every client request has an answer (server/node/applier.ts); member attributes and v2 requests have none.
-    if (!response) throw new Error("applied entry has no response");
-    response.header = this.header();
-    response.header.revision = BigInt(revision);
-    return response;
-  }
-
-  /** {@link propose}, resolving with the entry's whole outcome (a v2 request's is in `v2`; member attributes have no response). */
-  private async proposeEntry(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: Cancellation): Promise<AppliedOutcome> {
-    this.assertOpen();
-    if (signal?.aborted) throw Errors.Canceled();
-    // Publishing this member's attributes is exempt, as etcd's publish (a v2 request) is: a member
-    // restarting behind a long unapplied tail must still become ready.
-    const limited = !fields.memberAttributes;
-    if (limited && this.applyLagEntries > MAX_APPLY_LAG_ENTRIES) throw Errors.TooManyRequests();
-    if (limited && this.sm.waiters.size >= MAX_PENDING_PROPOSALS) throw Errors.TooManyRequests();
-    const id = this.requestIds.next();
-    const req = create(InternalRaftRequestSchema, { ...fields, ID: id });
-    // The sender, checked when the entry is applied (etcd's RequestHeader username/auth_revision).
-    if (ai) req.header = create(RequestHeaderSchema, { ID: id, username: ai.username, authRevision: BigInt(ai.revision) });
-    // A put or a delete (nearly every write) is written by hand, the same bytes as toBinary's.
-    const data = encodeRequestEntry(id, fields, req.header) ?? toBinary(InternalRaftRequestSchema, req);
-    // etcd checks --max-request-bytes on v3 requests only; a v2 form is capped at 10 MiB by Go's ParseForm.
-    if (data.length > this.cfg.maxRequestBytes && !fields.v2) throw Errors.RequestTooLarge();
-    if (limited && this.sm.waiters.size > 0 && this.sm.waiters.bytes + data.length > MAX_PENDING_PROPOSAL_BYTES) {
-      throw Errors.TooManyRequests();
-    }
-    const start = this.env.now();
-    let accepted = false;
-    const outcome = this.sm.waiters.register(
-      id,
-      this.requestTimeoutMs,
-      () => {
-        this.counters.proposalsFailed++;
-        return this.timeoutError(start, accepted);
-      },
-      data.length,
-    );
-    const onAbort = () => {
-      this.counters.proposalsFailed++;
-      this.sm.waiters.cancel(id, Errors.Canceled());
-    };
-    // No `once`: the listener is removed below whether or not it ran.
-    signal?.addEventListener("abort", onAbort);
-    // Not changed from here on: the state machine applies this object instead of decoding `data`.
-    this.sm.proposed.set(data, req);
-    this.raft.propose({
-      data,
-      wanted: () => !this.closed && this.sm.waiters.has(id),
-      accepted: () => (accepted = true),
-    });
-    let result: ApplyOutcome;
-    try {
-      result = await outcome;
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-    }
-    if (result instanceof ConnectError) throw result;
-    return result;
+  /** {@link Proposer.propose}. */
+  private propose(fields: Partial<InternalRaftRequest>, ai?: AuthInfo, signal?: Cancellation): Promise<AppliedResponse> {
+    return this.proposer.propose(fields, ai, signal);
   }
 
   /** A client's write: refused on a learner, else {@link propose}. */
@@ -992,33 +939,6 @@ export class EtcdNode implements EtcdServerApi {
     } finally {
       if (!wasClosed) this.shutdown();
     }
-  }
-
-  /**
-   * The error of a proposal not applied within the request timeout (etcd's parseProposeCtxErr):
-   * never taken by Raft (no leader all along) → Unknown `context deadline exceeded`, as etcd's
-   * blocked Propose returns; a leader elected since shortly before the request →
-   * TimeoutDueToLeaderFail; the leader's peer stream (or, when leading, a quorum's) down since the
-   * request → TimeoutDueToConnectionLost; else Timeout (all Unavailable).
-   */
-  private timeoutError(start: number, accepted: boolean): ConnectError {
-    if (!accepted) return Errors.ContextDeadlineExceeded();
-    const electionMs = this.cfg.electionTimeoutMs ?? 1000;
-    const elected = this.leaderElectedAt;
-    if (start > elected - 2 * electionMs && start < elected) return Errors.TimeoutDueToLeaderFail();
-    const lead = this.raft.leader;
-    const connectedSince = (id: bigint) => {
-      const t = this.peers?.activeSince?.(id);
-      return t !== undefined && t <= start;
-    };
-    if (lead === this.memberId) {
-      const members = this.membersTable.all();
-      const connected = members.filter((m) => m.id === this.memberId || connectedSince(m.id)).length;
-      if (this.peers && connected < Math.floor(members.length / 2) + 1) return Errors.TimeoutDueToConnectionLost();
-    } else if (lead !== 0n && this.peers && !connectedSince(lead)) {
-      return Errors.TimeoutDueToConnectionLost();
-    }
-    return Errors.Timeout();
   }
 
   /**
@@ -1060,7 +980,7 @@ export class EtcdNode implements EtcdServerApi {
   private publishAttributes(): void {
     if (this.closed) return;
     const self = this.membersTable.get(this.memberId);
-    this.proposeEntry({
+    this.proposer.proposeEntry({
       memberAttributes: { ID: this.memberId, name: this.cfg.name, clientURLs: this.cfg.advertiseClientUrls },
     } as Partial<InternalRaftRequest>).then(
       () => this.markReady(),
