@@ -33,7 +33,11 @@ const TAIL_ENTRIES = 20000;
  * byte cap (16 such entries).
  */
 const TAIL_KEEP_ENTRIES = 1024;
-/** Data of released entries the tail keeps at its end, bytes at most (see TAIL_KEEP_ENTRIES). */
+/**
+ * Data of released entries the tail keeps at its end, bytes (see TAIL_KEEP_ENTRIES). The tail is
+ * cut back to this only once it holds about twice as much (releaseTail copies the tail, and the
+ * copy is paid for by as many dropped bytes as kept ones), so up to 2 MiB of released data stay.
+ */
 const TAIL_KEEP_BYTES = 1024 * 1024;
 /** Entry data kept in the in-memory tail, bytes at most (large values must not pin the log in memory). */
 const TAIL_BYTES = 64 * 1024 * 1024;
