@@ -61,9 +61,10 @@ test("Lease: grant, attach, timetolive, keepalive, leases, revoke", async () => 
     status: 404,
     body: err("etcdserver: requested lease not found", 5),
   });
+  // Four curl runs after the grant: on a loaded machine more than a second may have gone.
   const ttl = await curl("/v3/lease/timetolive", '{"ID":4660,"keys":true}');
   expect(ttl.status).toBe(200);
-  expect(ttl.body).toMatch(new RegExp(`^\\{${hdr(5).replace(/[{}]/g, "\\$&")},"ID":"4660","TTL":"(59|60)","grantedTTL":"60","keys":\\["bGs="\\]\\}$`));
+  expect(ttl.body).toMatch(new RegExp(`^\\{${hdr(5).replace(/[{}]/g, "\\$&")},"ID":"4660","TTL":"(5\\d|60)","grantedTTL":"60","keys":\\["bGs="\\]\\}$`));
   expect(await curl("/v3/lease/timetolive", '{"ID":77}')).toEqual({ status: 200, body: `{${hdr(5)},"ID":"77","TTL":"-1"}` });
   expect(await curl("/v3/lease/keepalive", '{"ID":4660}\n{"ID":77}')).toEqual({
     status: 200,
