@@ -10,8 +10,8 @@
  * (user + system of its process tree, ms, clock-tick resolution) during the save; then each
  * server's median and its ratio of MiB/s to the first server's. The first save of each server
  * is a cold one (the code's first run), as in scripts/snapshot-defrag-bench.ts.
- * With `--security auth` the servers run with auth enabled and etcdctl saves as root, so the
- * Snapshot call is not the first request of its connection (Authenticate is). `--perf <file>`
+ * With `--security auth` the servers run with auth enabled and etcdctl saves as root, which adds
+ * an Authenticate call (etcdctl 3.4 makes it on a connection of its own, clientv3 `getToken`). `--perf <file>`
  * runs `perf record -g` on the last server of the list during the saves.
  * It kills only the processes it started (by PID) and removes its temp dirs, also on errors.
  */

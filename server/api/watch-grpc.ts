@@ -22,7 +22,7 @@ import { handleCheckedWatchRequest, watchAuthorizer, type WatchAuthorizer } from
 import type { GrpcStats } from "../metrics/grpc-stats.ts";
 import { rawGrpcInterceptor, RawGrpcCall, type RawCallStats } from "./grpc-raw-call.ts";
 import { WatchFrameBatch } from "./watch-wire.ts";
-import { WriteBufferPool } from "../http/write-buffer-pool.ts";
+import { writeBuffers } from "../http/write-buffer-pool.ts";
 import type { LeaderRequirement } from "./require-leader.ts";
 
 /** The gRPC path of etcd's Watch method. */
@@ -30,9 +30,6 @@ export const WATCH_PATH = "/etcdserverpb.Watch/Watch";
 
 /** Most bytes gathered into one write, bytes. */
 const MAX_WRITE_BYTES = 256 * 1024;
-
-/** Write buffers shared by every Watch call of the process, reused once a write was handled. */
-const writeBuffers = new WriteBufferPool();
 
 /**
  * Runs one Watch call on `res` until the client goes away or the request side fails. `stats`

@@ -25,7 +25,7 @@ import { grpcPercentEncode } from "./grpc-status.ts";
 import type { GrpcMethodStats, GrpcStats } from "../metrics/grpc-stats.ts";
 import { tooLargeError, unmarshalError } from "./request-guard.ts";
 import { encodeRangeResponse } from "../api/range-wire.ts";
-import { returnFrame, takeFrame } from "./spare-frame.ts";
+import { writeBuffers, type PooledBuffer } from "./write-buffer-pool.ts";
 import { DeleteRangeRequestSchema, type RangeResponse, RangeResponseSchema, PutRequestSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import { decodeDeleteRangeRequest, decodePutRequest } from "../api/request-wire.ts";
 import { ListenerCancellation, type CancellableContext } from "../api/call-cancellation.ts";
@@ -192,10 +192,12 @@ function answerMessage(stream: ServerHttp2Stream, output: DescMessage, message: 
   if (stream.destroyed || stream.closed) return 0;
   const typed = (message as { $typeName?: string }).$typeName ? (message as never) : create(output, message as never);
   // Large ranges: a direct encoder (server/api/range-wire.ts), byte-identical to toBinary, that
-  // writes the message after the 5-byte prefix of its gRPC frame, in a reused buffer when free.
+  // writes the message after the 5-byte prefix of its gRPC frame, in a buffer of the write
+  // buffer pool, given back once the write is done.
   const isRange = output.typeName === RangeResponseSchema.typeName;
   let frame: Uint8Array;
-  if (isRange) frame = encodeRangeResponse(typed as RangeResponse, 5, takeFrame);
+  let pooled: PooledBuffer | undefined;
+  if (isRange) frame = encodeRangeResponse(typed as RangeResponse, 5, (size) => (pooled = writeBuffers.take(size)).bytes);
   else {
     const payload = toBinary(output, typed);
     frame = Buffer.allocUnsafe(5 + payload.length);
@@ -210,8 +212,10 @@ function answerMessage(stream: ServerHttp2Stream, output: DescMessage, message: 
   stream.respond(OK_HEADERS, RESPOND_OPTIONS);
   // `on`, not `once`: each event fires once per stream, and once() wraps every listener anew.
   stream.on("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
-  if (isRange) stream.end(frame, (err?: Error | null) => err || returnFrame(frame as Buffer));
-  else stream.end(frame);
+  if (pooled) {
+    const done = pooled;
+    stream.end(frame, (err?: Error | null) => err || done.release());
+  } else stream.end(frame);
   return length;
 }
 

@@ -9,7 +9,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { createHash } from "node:crypto";
 import { SnapshotResponseSchema } from "../../proto/gen/etcdserverpb/rpc_pb.ts";
 import type { PageSink } from "./bbolt/writer.ts";
-import { ChunkSink, FRAMES_PER_BUFFER, HeadPagesSink, type SnapshotChunk } from "./chunk-sink.ts";
+import { ChunkSink, HeadPagesSink, type SnapshotChunk } from "./chunk-sink.ts";
 import type { EtcdState, RevisionRecord } from "./etcd-state.ts";
 import { writeEtcdDb } from "./write-etcd-db.ts";
 
@@ -59,7 +59,7 @@ function builtFile(s: EtcdState): Uint8Array {
  * decoded from their frames, and the hash. `release`: each chunk is released once copied, so
  * later chunks reuse its buffer.
  */
-function streamed(layoutState: EtcdState, buildState: EtcdState, release = false): { chunks: Uint8Array[]; frames: { remainingBytes: bigint; blob: Uint8Array }[]; hash: Uint8Array; buffers: number } {
+function streamed(layoutState: EtcdState, buildState: EtcdState, release = false): { chunks: Uint8Array[]; frames: { remainingBytes: bigint; blob: Uint8Array }[]; hash: Uint8Array; buffers: number; framesPerBuffer: number } {
   const head = new HeadPagesSink(PAGE);
   const layout = writeEtcdDb(layoutState, head, { layoutOnly: true });
   let r = layout.next();
@@ -85,7 +85,7 @@ function streamed(layoutState: EtcdState, buildState: EtcdState, release = false
   const build = writeEtcdDb(buildState, sink);
   while (!build.next().done) collect(sink.take());
   collect(sink.take());
-  return { chunks, frames, hash: sink.digest(), buffers: buffers.size };
+  return { chunks, frames, hash: sink.digest(), buffers: buffers.size, framesPerBuffer: sink.framesPerBuffer };
 }
 
 for (const [name, n, size] of [
@@ -113,8 +113,9 @@ test("released chunks' buffers are reused; chunks kept are never overwritten", (
   const s = state(60, (i) => 65536 + i * 100);
   const kept = streamed(s, s, false);
   const reused = streamed(s, s, true);
-  expect(kept.chunks.length).toBeGreaterThan(4 * FRAMES_PER_BUFFER);
-  expect(kept.buffers).toBe(Math.ceil(kept.chunks.length / FRAMES_PER_BUFFER));
+  expect(kept.framesPerBuffer).toBe(7); // 256 KiB buffers of 32 KiB frames
+  expect(kept.chunks.length).toBeGreaterThan(4 * kept.framesPerBuffer);
+  expect(kept.buffers).toBe(Math.ceil(kept.chunks.length / kept.framesPerBuffer));
   // Chunks are taken (and released) once per build step of about 1 MiB: a step's buffers, plus one.
   expect(reused.buffers).toBeLessThan(kept.buffers / 2);
 });

@@ -10,6 +10,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import type { PageSink } from "./bbolt/writer.ts";
+import { writeBuffers, type PooledBuffer } from "../http/write-buffer-pool.ts";
 import { frameHeadSize, writeFrameHead } from "./response-frame.ts";
 
 /** Collects pages 0..headPages-1 of a layout pass (BboltWriter layoutOnly). */
@@ -34,26 +35,28 @@ export class HeadPagesSink implements PageSink {
  */
 export type SnapshotChunk = { remainingBytes: bigint; blob: Uint8Array; frame?: Uint8Array; release?: () => void };
 
-/** Frames per frame buffer: four 32 KiB chunks and their heads, one gRPC write's worth. */
-export const FRAMES_PER_BUFFER = 4;
-/** Free frame buffers kept for reuse by one sink (4 MiB at 128 KiB each). */
-const MAX_FREE_BUFFERS = 32;
+/**
+ * Bytes of a frame buffer, a size class of the write buffer pool (server/http/write-buffer-pool.ts):
+ * seven 32 KiB chunks and their heads. A gRPC write sends about four (server/api/snapshot-grpc.ts).
+ */
+export const FRAME_BUFFER_BYTES = 256 * 1024;
 
-/** A buffer of frames: reused once every frame cut from it was released and it is full. */
-type FrameBuffer = { bytes: Uint8Array; handedOut: number; released: number; sealed: boolean };
+/** A buffer of frames: given back to the pool once it is full and every frame cut from it was released. */
+type FrameBuffer = { pooled: PooledBuffer; bytes: Uint8Array; handedOut: number; released: number; sealed: boolean };
 
 /**
  * Cuts a file of `totalBytes` into blobs of `chunkBytes` (the last one shorter), each written in
- * place inside its SnapshotResponse gRPC frame (see {@link SnapshotChunk}): `FRAMES_PER_BUFFER`
- * frames per buffer, buffers reused once their chunks are released, so a consumer that releases
- * what it has written keeps the memory at a few buffers whatever the size. Errors (thrown by
+ * place inside its SnapshotResponse gRPC frame (see {@link SnapshotChunk}): as many frames as fit
+ * in {@link FRAME_BUFFER_BYTES} per buffer, taken from the process's write buffer pool and given
+ * back once their chunks are released, so a consumer that releases what it has written keeps the
+ * memory at a few buffers whatever the size, and later snapshots reuse them. Errors (thrown by
  * writePages): a page out of order, past the announced size, or a head page that differs from
  * the layout pass's.
  */
 export class ChunkSink implements PageSink {
   private readonly ready: SnapshotChunk[] = [];
-  private readonly free: Uint8Array[] = [];
-  private readonly bufferBytes: number;
+  /** Frames per buffer (the largest frame, the first, sets it). */
+  readonly framesPerBuffer: number;
   private buf: FrameBuffer;
   /** Where the next frame starts in `buf`. */
   private bufPos = 0;
@@ -72,7 +75,7 @@ export class ChunkSink implements PageSink {
     readonly totalBytes: number,
     private readonly chunkBytes: number,
   ) {
-    this.bufferBytes = FRAMES_PER_BUFFER * (chunkBytes + frameHeadSize(totalBytes, chunkBytes));
+    this.framesPerBuffer = Math.max(1, Math.floor(FRAME_BUFFER_BYTES / (chunkBytes + frameHeadSize(totalBytes, chunkBytes))));
     this.buf = this.newBuffer();
     this.startChunk();
     this.nextPgid = head.pages.length;
@@ -103,19 +106,24 @@ export class ChunkSink implements PageSink {
     return this.cut + this.fill;
   }
 
-  /** The SHA-256 of the whole file; throws unless exactly `totalBytes` arrived. */
+  /** The SHA-256 of the whole file; throws unless exactly `totalBytes` arrived. The last buffer goes back to the pool once released. */
   digest(): Uint8Array {
     if (this.bytesCut !== this.totalBytes) throw new Error(`snapshot: built ${this.bytesCut} bytes, announced ${this.totalBytes}`);
+    this.buf.sealed = true;
+    this.recycle(this.buf);
     return new Uint8Array(this.hash.digest());
   }
 
   private newBuffer(): FrameBuffer {
-    return { bytes: this.free.pop() ?? new Uint8Array(this.bufferBytes), handedOut: 0, released: 0, sealed: false };
+    const pooled = writeBuffers.take(this.framesPerBuffer * (this.chunkBytes + frameHeadSize(this.totalBytes, this.chunkBytes)));
+    // A plain Uint8Array view: a Buffer's slice() would not copy, and consumers may slice a blob to keep it.
+    const bytes = new Uint8Array(pooled.bytes.buffer, pooled.bytes.byteOffset, pooled.bytes.length);
+    return { pooled, bytes, handedOut: 0, released: 0, sealed: false };
   }
 
-  /** Gives `b`'s memory back for reuse once it is full and all its chunks were released. */
+  /** Gives `b`'s memory back to the pool once it is full and all its chunks were released. */
   private recycle(b: FrameBuffer): void {
-    if (b.sealed && b.released === b.handedOut && this.free.length < MAX_FREE_BUFFERS) this.free.push(b.bytes);
+    if (b.sealed && b.released === b.handedOut) b.pooled.release();
   }
 
   /** Lays out the next chunk's frame head in the current buffer (a fresh one when it is full). */
@@ -123,7 +131,7 @@ export class ChunkSink implements PageSink {
     this.chunkLen = Math.min(this.chunkBytes, this.totalBytes - this.cut);
     if (this.chunkLen === 0) return;
     const remaining = this.totalBytes - this.cut - this.chunkLen;
-    if (this.bufPos + frameHeadSize(remaining, this.chunkLen) + this.chunkLen > this.bufferBytes) {
+    if (this.bufPos + frameHeadSize(remaining, this.chunkLen) + this.chunkLen > this.buf.bytes.length) {
       const full = this.buf;
       full.sealed = true;
       this.recycle(full);

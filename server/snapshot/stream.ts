@@ -4,9 +4,15 @@
  * message carrying the SHA-256 of everything sent (etcdserver/api/v3rpc/maintenance.go
  * Snapshot: snapshotSendBufferSize, the `RemainingBytes: 0, Blob: sha` message).
  *
- * Consistency: the backend file is first copied at one point in time without blocking the
- * event loop (server/storage/backend-copy.ts) into a private file beside it, removed when the
- * stream ends, fails or the client goes away.
+ * Consistency: the backend's main file is frozen at one point in time and copied without
+ * blocking the event loop (server/storage/backend-copy.ts startBackendCopy) into a private file
+ * beside it, removed when the stream ends, fails or the client goes away. The stream does not
+ * wait for the copy: it reads the frozen main file itself (a second connection, `immutable=1`)
+ * until the copy is complete, then goes on from the copy (the revisions resume after the last
+ * row read, ./sqlite-state.ts) and ends the freeze. So the first byte no longer waits for the
+ * copy (25-30 ms for a 65 MiB backend, about a second for 2 GiB), and the freeze lasts as long
+ * as before, plus the layout pass when the copy is the quicker (the switch happens between
+ * build steps only).
  *
  * Streamed as it is built, in two passes over the copy: a layout pass reads only sizes (the
  * lengths of keys and values, not the values) and computes the page layout, so the total size
@@ -16,11 +22,11 @@
  * sent before the next step runs. Memory stays bounded (a step's chunks plus a few pages)
  * whatever the database size; no bbolt file is written to disk.
  */
-import { Database } from "bun:sqlite";
+import { constants, Database } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
 import { readdirSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { copyBackendFile } from "../storage/backend-copy.ts";
+import { startBackendCopy, type HeldCopy } from "../storage/backend-copy.ts";
 import { DEFAULT_PAGE_SIZE } from "./bbolt/format.ts";
 import { ChunkSink, HeadPagesSink, type SnapshotChunk } from "./chunk-sink.ts";
 import { sqliteEtcdState } from "./sqlite-state.ts";
@@ -86,39 +92,58 @@ export async function* snapshotChunks(
     rmSync(`${copyPath}-journal`, { force: true });
   };
   signal?.addEventListener("abort", removeFiles, { once: true });
+  let held: HeldCopy | undefined;
+  let frozen: Database | undefined;
+  let copy: Database | undefined;
   try {
-    await copyBackendFile(db, copyPath, signal);
-    const copy = new Database(copyPath, { readonly: true });
-    try {
-      const state = sqliteEtcdState(copy, clusterVersion);
-      const head = new HeadPagesSink(DEFAULT_PAGE_SIZE);
-      const layout = writeEtcdDb(state, head, { layoutOnly: true });
-      let r = layout.next();
-      for (; !r.done; r = layout.next()) {
-        await breathe();
-        signal?.throwIfAborted();
-      }
-      const total = r.value * DEFAULT_PAGE_SIZE;
-      events.sending?.(total);
-      const sink = new ChunkSink(head, total, SNAPSHOT_CHUNK_BYTES);
-      const build = writeEtcdDb(state, sink);
-      for (let done = false; !done; ) {
-        done = build.next().done ?? false;
-        for (const chunk of sink.take()) {
-          signal?.throwIfAborted();
-          yield chunk;
-        }
-        collectGarbage();
-        // A consumer that never waits (in memory) would otherwise keep the loop to itself.
-        await breathe();
-      }
-      yield { remainingBytes: 0n, blob: sink.digest() };
-      events.sent?.(total);
-    } finally {
-      copy.close();
+    held = await startBackendCopy(db, copyPath, signal);
+    const copying = held;
+    let copied = false;
+    copying.copied.then(
+      () => (copied = true),
+      () => (copied = true), // the error comes out of the await below
+    );
+    frozen = new Database(`file:${db.filename}?immutable=1`, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
+    let source = frozen;
+    /** Goes on from the copy once it is complete, and lets the main file go. */
+    const switchWhenCopied = async () => {
+      if (!copied || copy) return;
+      await copying.copied;
+      copy = new Database(copyPath, { readonly: true });
+      source = copy;
+      copying.release();
+    };
+    const state = sqliteEtcdState(() => source, clusterVersion);
+    const head = new HeadPagesSink(DEFAULT_PAGE_SIZE);
+    const layout = writeEtcdDb(state, head, { layoutOnly: true });
+    let r = layout.next();
+    for (; !r.done; r = layout.next()) {
+      await breathe();
+      signal?.throwIfAborted();
     }
+    const total = r.value * DEFAULT_PAGE_SIZE;
+    events.sending?.(total);
+    const sink = new ChunkSink(head, total, SNAPSHOT_CHUNK_BYTES);
+    const build = writeEtcdDb(state, sink);
+    for (let done = false; !done; ) {
+      await switchWhenCopied();
+      done = build.next().done ?? false;
+      for (const chunk of sink.take()) {
+        signal?.throwIfAborted();
+        yield chunk;
+      }
+      collectGarbage();
+      // A consumer that never waits (in memory) would otherwise keep the loop to itself.
+      await breathe();
+    }
+    yield { remainingBytes: 0n, blob: sink.digest() };
+    events.sent?.(total);
   } finally {
+    held?.release();
+    frozen?.close();
+    (copy as Database | undefined)?.close();
     signal?.removeEventListener("abort", removeFiles);
+    // A copy still running writes on into the removed file, and its end finds no file (ignored).
     removeFiles();
   }
 }

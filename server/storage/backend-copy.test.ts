@@ -1,14 +1,15 @@
 /**
  * The backend copy (./backend-copy.ts): a point-in-time copy of a WAL backend held exclusively,
  * made while the event loop keeps running and writes keep landing; copies queue; Defragment's
- * checkpoint waits for a copy.
+ * checkpoint waits for a copy; a held copy keeps the main file frozen, readable through an
+ * `immutable=1` connection, until it is released.
  */
 import { afterAll, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
+import { constants, Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { backendCopyRunning, copyBackendFile } from "./backend-copy.ts";
+import { backendCopyRunning, copyBackendFile, startBackendCopy } from "./backend-copy.ts";
 import { defragment } from "./defrag.ts";
 import { openBackend } from "./sqlite.ts";
 import { watchEventLoopGaps } from "../http/test-util.ts";
@@ -99,6 +100,41 @@ test("an aborted copy leaves no file and ends the freeze", async () => {
     expect(backendCopyRunning(db)).toBe(false);
     await copyBackendFile(db, join(dir, "after-abort"));
     expect(await Bun.file(join(dir, "after-abort")).exists()).toBe(true);
+  } finally {
+    db.close();
+  }
+});
+
+test("a held copy keeps the main file frozen after the copy until released; the next copy waits for that", async () => {
+  const db = filled("held", 200, 100);
+  try {
+    const held = await startBackendCopy(db, join(dir, "held-copy"));
+    const frozen = new Database(`file:${db.filename}?immutable=1`, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
+    try {
+      expect(count(frozen)).toBe(200);
+      await held.copied;
+      const next = copyBackendFile(db, join(dir, "held-next"));
+      // Past the auto-checkpoint size: only the freeze keeps these pages out of the main file.
+      const ins = db.query("INSERT INTO blobs (v) VALUES (?)");
+      db.transaction(() => {
+        for (let i = 0; i < 2000; i++) ins.run(new Uint8Array(4000));
+      })();
+      await Bun.sleep(20);
+      expect(backendCopyRunning(db)).toBe(true);
+      expect(count(frozen)).toBe(200);
+      const copy = new Database(join(dir, "held-copy"), { readonly: true });
+      expect(count(copy)).toBe(200);
+      copy.close();
+      held.release();
+      held.release(); // a second release does nothing
+      await next;
+      const later = new Database(join(dir, "held-next"), { readonly: true });
+      expect(count(later)).toBe(2200);
+      later.close();
+      expect(backendCopyRunning(db)).toBe(false);
+    } finally {
+      frozen.close();
+    }
   } finally {
     db.close();
   }

@@ -10,6 +10,10 @@
  * thread, no file data in the JS heap), and automatic checkpoints are switched back on. The WAL
  * grows by what is written during the copy and shrinks at the next checkpoint.
  *
+ * {@link startBackendCopy} hands the freeze to its caller instead: it resolves once the file is
+ * frozen, with the copy running, and the freeze lasts until the caller releases it, so the caller
+ * may read the frozen main file meanwhile (a streamed snapshot, server/snapshot/stream.ts).
+ *
  * Copies of one database run one after another, each with its own freeze, so every copy is at
  * least as new as the moment it was asked for (a Raft snapshot's image must not be older than
  * its index). Whoever else checkpoints or rewrites the file (Defragment) waits for
@@ -39,6 +43,76 @@ function restoreAutocheckpoint(db: Database): void {
   }
 }
 
+/** A copy under way ({@link startBackendCopy}): the main file stays frozen until {@link HeldCopy.release}. */
+export interface HeldCopy {
+  /**
+   * Resolves once the copy at `destPath` is complete (a plain rollback-journal file, see
+   * {@link copyBackendFile}); rejects with the copy's error, `destPath` removed. Never reported
+   * as an unhandled rejection.
+   */
+  readonly copied: Promise<void>;
+  /**
+   * Ends the freeze: automatic checkpoints run again and the next copy may start. Call it once
+   * nothing reads the frozen main file any more, also when the copy failed; later calls do nothing.
+   */
+  release(): void;
+}
+
+/**
+ * Freezes `db`'s main file (as of the call, or later when copies queue) and starts copying it to
+ * `destPath`; resolves once the file is frozen, with the copy still running. Until
+ * {@link HeldCopy.release} the main file does not change, so a reader may read it meanwhile
+ * through its own connection opened with `immutable=1` (SQLite URI parameter: no locks, no WAL,
+ * sqlite.org/uri.html), e.g. while the copy runs. `db` must not be inside a transaction. `signal`
+ * abandons the copy. Errors (rejections): the checkpoint's, as SQLite raises them, or Error
+ * `backend copy: the WAL checkpoint did not complete`; the copy's come through `copied`.
+ */
+export function startBackendCopy(db: Database, destPath: string, signal?: AbortSignal): Promise<HeldCopy> {
+  const s = state.get(db) ?? { tail: Promise.resolve(), frozen: false };
+  state.set(db, s);
+  let freezeEnded!: () => void;
+  const ended = new Promise<void>((resolve) => (freezeEnded = resolve));
+  const start = (): HeldCopy => {
+    signal?.throwIfAborted();
+    const cp = db.query<{ busy: number }, []>("PRAGMA wal_checkpoint(TRUNCATE)").get();
+    if (cp?.busy) throw new Error("backend copy: the WAL checkpoint did not complete");
+    db.run("PRAGMA wal_autocheckpoint = 0");
+    s.frozen = true;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      s.frozen = false;
+      restoreAutocheckpoint(db);
+      freezeEnded();
+    };
+    const copied = (async () => {
+      try {
+        await copyFile(db.filename, destPath);
+        signal?.throwIfAborted();
+        const fd = openSync(destPath, "r+");
+        try {
+          writeSync(fd, Uint8Array.of(1, 1), 0, 2, 18);
+        } finally {
+          closeSync(fd);
+        }
+      } catch (e) {
+        await rm(destPath, { force: true });
+        throw e;
+      }
+    })();
+    copied.catch(() => {}); // handled by whoever awaits it
+    return { copied, release };
+  };
+  const started = s.tail.then(start, start);
+  // The next copy starts once this one's freeze ended (at once when it could not start).
+  s.tail = started.then(
+    () => ended,
+    () => {},
+  );
+  return started;
+}
+
 /**
  * Writes a copy of `db`'s file (as of the call, or later when copies queue) to `destPath`, as a
  * plain rollback-journal SQLite file (header bytes 18 and 19 set to 1, SQLite file format §1.3)
@@ -47,33 +121,11 @@ function restoreAutocheckpoint(db: Database): void {
  * `signal` abandons the copy (and removes `destPath`) with the signal's reason. Errors: file
  * system errors (e.g. ENOSPC) and SQLite errors as they are; the freeze always ends.
  */
-export function copyBackendFile(db: Database, destPath: string, signal?: AbortSignal): Promise<void> {
-  const s = state.get(db) ?? { tail: Promise.resolve(), frozen: false };
-  state.set(db, s);
-  const run = async () => {
-    signal?.throwIfAborted();
-    const cp = db.query<{ busy: number }, []>("PRAGMA wal_checkpoint(TRUNCATE)").get();
-    if (cp?.busy) throw new Error("backend copy: the WAL checkpoint did not complete");
-    db.run("PRAGMA wal_autocheckpoint = 0");
-    s.frozen = true;
-    try {
-      await copyFile(db.filename, destPath);
-      signal?.throwIfAborted();
-    } catch (e) {
-      await rm(destPath, { force: true });
-      throw e;
-    } finally {
-      s.frozen = false;
-      restoreAutocheckpoint(db);
-    }
-    const fd = openSync(destPath, "r+");
-    try {
-      writeSync(fd, Uint8Array.of(1, 1), 0, 2, 18);
-    } finally {
-      closeSync(fd);
-    }
-  };
-  const done = s.tail.then(run, run);
-  s.tail = done.catch(() => {});
-  return done;
+export async function copyBackendFile(db: Database, destPath: string, signal?: AbortSignal): Promise<void> {
+  const held = await startBackendCopy(db, destPath, signal);
+  try {
+    await held.copied;
+  } finally {
+    held.release();
+  }
 }
