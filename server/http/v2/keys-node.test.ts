@@ -68,6 +68,9 @@ describe("readText", () => {
       const chunked = "PUT /v2/keys/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
       expect(await exchange(port, [chunked + "6\r\nvalue=\r\n", "2\r\nab\r\n0\r\n\r\n"])).toBe("[value=ab]");
       expect(await exchange(port, [head(0)])).toBe("[]");
+      // Larger than a stream's 16 KiB high-water mark and than one socket read.
+      const big = "value=" + "x".repeat(200_000);
+      expect(await exchange(port, [head(big.length) + big])).toBe(`[${big}]`);
     });
   });
 });
