@@ -59,19 +59,43 @@ export function rfc3339Nano(ms: number): string {
 
 /**
  * A NodeExtern as etcd's JSON (`{"key":...,"value":...,"modifiedIndex":...,"createdIndex":...}`),
- * concatenated field by field (no array of parts to join: built for every answer and record).
+ * concatenated field by field (no array of parts to join: built for every answer and record),
+ * each field after the first with its comma (no slice of the result, which would copy it whole
+ * before the answer's encoding copies it again).
  */
 export function nodeJson(n: NodeExtern): string {
-  let out = "";
-  if (n.key !== "/" && n.key !== "") out += `,"key":${goJsonString(n.key)}`;
-  if (n.value !== undefined) out += `,"value":${goJsonString(n.value)}`;
-  if (n.dir) out += `,"dir":true`;
-  if (n.expirationMs !== undefined) out += `,"expiration":"${rfc3339Nano(n.expirationMs)}"`;
-  if (n.ttl) out += `,"ttl":${n.ttl}`;
-  if (n.nodes && n.nodes.length > 0) out += `,"nodes":[${n.nodes.map(nodeJson).join(",")}]`;
-  if (n.modifiedIndex) out += `,"modifiedIndex":${n.modifiedIndex}`;
-  if (n.createdIndex) out += `,"createdIndex":${n.createdIndex}`;
-  return `{${out.slice(1)}}`;
+  let out = "{";
+  let sep = "";
+  if (n.key !== "/" && n.key !== "") {
+    out += `"key":${goJsonString(n.key)}`;
+    sep = ",";
+  }
+  if (n.value !== undefined) {
+    out += `${sep}"value":${goJsonString(n.value)}`;
+    sep = ",";
+  }
+  if (n.dir) {
+    out += `${sep}"dir":true`;
+    sep = ",";
+  }
+  if (n.expirationMs !== undefined) {
+    out += `${sep}"expiration":"${rfc3339Nano(n.expirationMs)}"`;
+    sep = ",";
+  }
+  if (n.ttl) {
+    out += `${sep}"ttl":${n.ttl}`;
+    sep = ",";
+  }
+  if (n.nodes && n.nodes.length > 0) {
+    out += `${sep}"nodes":[${n.nodes.map(nodeJson).join(",")}]`;
+    sep = ",";
+  }
+  if (n.modifiedIndex) {
+    out += `${sep}"modifiedIndex":${n.modifiedIndex}`;
+    sep = ",";
+  }
+  if (n.createdIndex) out += `${sep}"createdIndex":${n.createdIndex}`;
+  return out + "}";
 }
 
 /**

@@ -37,11 +37,22 @@ export function methodNotAllowed(allow: string[]): Response {
   });
 }
 
-/** A `/v2/keys` answer before it is written: status, headers and body (null for HEAD). */
+/**
+ * A `/v2/keys` answer before it is written: status, headers and body (null for HEAD). The headers
+ * are in name order (as Go's Header.Write and the hono route's Web Headers write them), so the
+ * HTTP/1.1 fast path writes them as they are.
+ */
 export interface KeysAnswer {
   status: number;
   headers: Record<string, string>;
   body: string | null;
+}
+
+/** `headers` with its names in order (see {@link KeysAnswer}). */
+function sortedHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(headers).sort()) out[name] = headers[name]!;
+  return out;
 }
 
 /** A long-poll watch to answer (etcd's handleKeyWatch): 200 with `headers`, then the watcher's events. */
@@ -56,7 +67,7 @@ export interface KeysWatch {
 export function v2ErrorAnswer(e: V2Error, headers: Record<string, string> = {}): KeysAnswer {
   return {
     status: e.status,
-    headers: { ...headers, "content-type": "application/json", "x-etcd-index": String(e.index) },
+    headers: sortedHeaders({ ...headers, "content-type": "application/json", "x-etcd-index": String(e.index) }),
     body: JSON.stringify(e.toJSON()) + "\n",
   };
 }
@@ -206,9 +217,10 @@ export async function answerKeys(req: FormRequest, deps: KeysDeps, signal?: Canc
     deps.httpCounters.failedOne(method, e instanceof V2Error ? e.status : 500);
     return v2ErrorAnswer(err, base);
   }
+  // In name order (see KeysAnswer).
   const headers = {
-    ...base,
     "content-type": "application/json",
+    "x-etcd-cluster-id": base["x-etcd-cluster-id"],
     "x-etcd-index": "",
     "x-raft-index": String(resp.raftIndex),
     "x-raft-term": String(resp.raftTerm),
