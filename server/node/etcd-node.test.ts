@@ -149,3 +149,50 @@ test("Defragment drops the Raft log a lone member no longer needs, and the membe
   expect(range.count).toBe(50n);
   expect((await node.put(create(PutRequestSchema, { key: enc.encode("again"), value }))).header!.revision).toBe(53n);
 });
+
+test("a put is answered only once its log flush completed; proposals made meanwhile wait for the next Ready", async () => {
+  const d = mkdtempSync(join(tmpdir(), "etcd-node-"));
+  dirs.push(d);
+  // A flush the test completes by hand while `held`.
+  let held = false;
+  const pending: ((error: Error | null) => void)[] = [];
+  const logSync = {
+    sync: (done: (error: Error | null) => void) => (held ? pending.push(done) : setImmediate(() => done(null))),
+    close() {},
+  };
+  const node = await startEtcdNode(singleMemberConfig(d, { logSync }), quietNodeLogger);
+  nodes.push(node);
+  await settled(node);
+  held = true;
+  let answered = 0;
+  const first = node.put(create(PutRequestSchema, { key: enc.encode("a"), value: enc.encode("1") })).then((r) => (answered++, r));
+  for (let i = 0; i < 20 && pending.length === 0; i++) await Bun.sleep(5);
+  expect(pending.length).toBe(1);
+  // Proposed while the first Ready's flush is in flight: not taken into a Ready before it completes.
+  const second = node.put(create(PutRequestSchema, { key: enc.encode("b"), value: enc.encode("2") })).then((r) => (answered++, r));
+  await Bun.sleep(30);
+  expect(answered).toBe(0);
+  expect(pending.length).toBe(1);
+  held = false;
+  pending.shift()!(null);
+  const [r1, r2] = await Promise.all([first, second]);
+  expect([r1.header!.revision, r2.header!.revision]).toEqual([2n, 3n]);
+});
+
+test("a failed log flush is member-fatal: the put is not answered with success and the member stops", async () => {
+  const d = mkdtempSync(join(tmpdir(), "etcd-node-"));
+  dirs.push(d);
+  let fail = false;
+  const logSync = {
+    sync: (done: (error: Error | null) => void) => setImmediate(() => done(fail ? new Error("input/output error") : null)),
+    close() {},
+  };
+  const fatals: string[] = [];
+  const node = await startEtcdNode(singleMemberConfig(d, { logSync, onFatal: (msg) => void fatals.push(msg) }), quietNodeLogger);
+  nodes.push(node);
+  await settled(node);
+  fail = true;
+  const put = node.put(create(PutRequestSchema, { key: enc.encode("a"), value: enc.encode("1") }));
+  await expect(put).rejects.toThrow();
+  expect(fatals).toEqual(["failed to save Raft hard state and entries"]);
+});
