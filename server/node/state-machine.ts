@@ -320,8 +320,14 @@ export class MemberStateMachine implements ApplyTarget {
     this.waiters.record(req.ID, outcome);
   }
 
-  /** Applies one entry inside a savepoint, so a failed request leaves no partial writes. */
+  /**
+   * Applies one entry inside a savepoint, so a failed request leaves no partial writes. A v2
+   * request needs none: the v2 store returns its errors instead of throwing them
+   * (server/v2store/apply.ts), so nothing would roll back; nor would a savepoint undo changes to
+   * its in-memory tree.
+   */
   private applyOne(req: InternalRaftRequest, index: number): ApplyOutcome {
+    if (req.v2) return applyEntry(this, req, index);
     try {
       return this.applyInSavepoint(req, index);
     } catch (error) {
