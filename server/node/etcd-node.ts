@@ -73,7 +73,6 @@ import { HistoryReader } from "../mvcc/watch/history.ts";
 import { WatchHub } from "../mvcc/watch/hub.ts";
 import { WatchStream } from "../mvcc/watch/stream.ts";
 import { backendPath, openBackend } from "../storage/sqlite.ts";
-import { openWalSync, type LogSync } from "../storage/wal-sync.ts";
 import { Meta, MetaKeys } from "../storage/meta.ts";
 import { backendSize } from "../storage/size.ts";
 import { defragment } from "../storage/defrag.ts";
@@ -152,12 +151,6 @@ export interface NodeConfig extends BootstrapConfig {
   strictReconfigCheck?: boolean;
   /** Log entries kept behind a snapshot (default: 5000 as etcd, or `snapshotCount` when smaller). */
   catchUpEntries?: number;
-  /**
-   * Flushes the backend's log off the event loop (server/storage/wal-sync.ts; startEtcdNode opens
-   * one on the WAL; the simulation passes its disk's). Absent: each Ready's commit fsyncs itself.
-   * The member closes it with the backend.
-   */
-  logSync?: LogSync;
   /** How long a request may wait for Raft, ms (default etcd's: 5 s + 2 election timeouts; tests shorten it). */
   requestTimeoutMs?: number;
   /**
@@ -407,7 +400,6 @@ export class EtcdNode implements EtcdServerApi {
       onLeaderChange: (lead) => this.leaderChanged(lead, electionMs),
       onFatal: (msg, fields) => this.memberFatal(msg, fields),
       onCommitMs: (ms, synced) => this.counters.observeCommit(ms, synced),
-      logSync: cfg.logSync,
       env,
     });
     this.proposer = new Proposer({
@@ -892,7 +884,6 @@ export class EtcdNode implements EtcdServerApi {
     this.raft.stop();
     this.sm.stop();
     this.db.close();
-    this.cfg.logSync?.close();
   }
 
   /**
@@ -1121,7 +1112,6 @@ function fileSize(path: string): number {
  */
 export async function startEtcdNode(cfg: NodeConfig, logger: NodeLogger): Promise<EtcdNode> {
   const db = openBackend(cfg.dataDir);
-  let logSync: LogSync | undefined;
   try {
     // Files of a snapshot transfer cut short by a crash (we hold the data dir, so none is in use).
     removeSnapshotLeftovers(db.filename);
@@ -1139,11 +1129,9 @@ export async function startEtcdNode(cfg: NodeConfig, logger: NodeLogger): Promis
     if (cfg.initialClusterState === "existing" && new Meta(db).getBigint(MetaKeys.memberId) === undefined) {
       join = await joinExistingCluster(cfg.initialCluster, cfg.name, undefined, peerClientTls(cfg.peerTls));
     }
-    logSync = cfg.logSync ?? openWalSync(db);
-    return new EtcdNode(db, { ...cfg, logSync }, logger, join);
+    return new EtcdNode(db, cfg, logger, join);
   } catch (error) {
     db.close();
-    logSync?.close();
     throw error;
   }
 }

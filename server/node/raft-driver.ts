@@ -10,17 +10,12 @@
  *   1. a leader sends its messages first, writing its log in parallel with replication
  *      (Raft thesis §10.2.1); 2. ONE SQLite transaction appends the new entries, saves the hard
  *   state and hands the committed entries to the state machine, which applies them and writes
- *   the applied index. It is made durable once per Ready, unless the Ready has no new entries,
- *   term, vote or snapshot (etcd's MustSync: such a commit becomes durable with the next flush,
- *   and a crash before it re-applies its entries). With `logSync` (production) the commit does
- *   not fsync; the flush runs on the thread pool (server/storage/wal-sync.ts) and steps 3-5 wait
- *   for it while the event loop serves clients; without it the commit fsyncs (synchronous=FULL);
- *   3. a follower sends its messages only now, after its log is durable; 4. the state machine
- *   publishes what it applied (`applier.committed()`: answer clients, notify watchers, wake
- *   applied-index waits) and ReadIndex answers are served; 5. advance(). No Ready is taken
- *   before the last one's advance(). So nothing is acknowledged before it is durable; a
- *   serializable read during the flush may see an applied entry whose flush is in flight (a
- *   process crash keeps it: it is in the page cache; only a power cut could lose it).
+ *   the applied index (synchronous=FULL: one fsync per Ready, unless the Ready has no new
+ *   entries, term, vote or snapshot, as etcd's MustSync: such a commit becomes durable with the
+ *   next fsync, and a crash before it re-applies its entries); 3. a follower sends its messages
+ *   only now, after its log is durable; 4. the state machine publishes what it applied
+ *   (`applier.committed()`: answer clients, notify watchers, wake applied-index waits) and
+ *   ReadIndex answers are served; 5. advance().
  * - The driver owns no applied state: the state machine (server/node/state-machine.ts) owns the
  *   applied index and skips entries at or below it (etcd's consistent index), so a crash between
  *   append and apply never applies twice.
@@ -50,7 +45,6 @@ import { attachSnapshotImage } from "./snapshot-restore.ts";
 import { errorFields, MemberFatalError, type OnFatal } from "./fatal.ts";
 import { MAX_APPLY_BATCH_BYTES, MAX_READ_INDEX_WAITERS, PROPOSAL_RETRY_MS } from "./limits.ts";
 import { realEnv, type EnvTimer, type MemberEnv } from "./env.ts";
-import type { LogSync } from "../storage/wal-sync.ts";
 
 /** SQLite's `PRAGMA synchronous` level FULL (OFF 0, NORMAL 1, FULL 2, EXTRA 3). */
 const SQLITE_SYNCHRONOUS_FULL = 2;
@@ -123,12 +117,6 @@ export interface RaftDriverOptions {
   onLeaderChange?(lead: NodeId, term: number): void;
   /** How long the Ready transaction took to commit (entries, hard state and applies), ms, and whether it was fsynced; for `/metrics`. */
   onCommitMs?(ms: number, synced: boolean): void;
-  /**
-   * Flushes the backend's log off the event loop (server/storage/wal-sync.ts). With it, a Ready
-   * that must be durable commits with `synchronous=NORMAL` and the rest of its handling (step 3
-   * on) waits for the flush; without it, the commit fsyncs itself (the connection's level).
-   */
-  logSync?: LogSync;
   /** Random source for election timeouts (default: `env.random`). */
   random?: (n: number) => number;
   /** Clock, timers and randomness (default: the real ones, server/node/env.ts `realEnv`). */
@@ -167,10 +155,6 @@ export class RaftDriver {
   private appliedSinceSnapshot = 0;
   /** Set at start: a lone voter campaigns at once (after its first Ready applied the bootstrap). */
   private campaignIfAlone = false;
-  /** A Ready's commit is being flushed (opts.logSync): no other Ready is taken until it is durable. */
-  private flushing = false;
-  /** Whether this member led when the Ready in hand was taken (a leader sent its messages first). */
-  private readyLeader = false;
   /**
    * The connection's own `PRAGMA synchronous` level, restored after a Ready that needed no fsync
    * ran with NORMAL; below FULL (the simulated disks run with OFF) commits never fsync anyway.
@@ -447,7 +431,7 @@ export class RaftDriver {
     try {
       this.flushReads();
       this.handleReadies();
-      if (this.campaignIfAlone && !this.flushing) {
+      if (this.campaignIfAlone) {
         // A lone voter need not wait an election timeout, as etcd's single member does not.
         this.campaignIfAlone = false;
         const st = this.raw.status();
@@ -462,10 +446,8 @@ export class RaftDriver {
   }
 
   private handleReadies(): void {
-    while (!this.stopped && !this.flushing && this.raw.hasReady()) {
-      const rd = this.raw.ready();
-      if (this.beginReady(rd)) return;
-      if (this.finishReady(rd) && this.raw.hasReady()) {
+    while (!this.stopped && this.raw.hasReady()) {
+      if (this.handleReady(this.raw.ready()) && this.raw.hasReady()) {
         this.schedule();
         return;
       }
@@ -516,59 +498,27 @@ export class RaftDriver {
     send();
   }
 
-  /**
-   * Steps 1 and 2 of a Ready (see the module docstring). Returns true when the commit's flush runs
-   * off the event loop (opts.logSync): {@link finishReady} follows once the log is durable, and
-   * no other Ready is taken before (proposals, messages and ticks still reach Raft meanwhile, as
-   * etcd's node goroutine takes them while its raftNode saves).
-   */
-  private beginReady(rd: Ready): boolean {
+  /** Handles one Ready (see the module docstring); returns whether it applied entries. */
+  private handleReady(rd: Ready): boolean {
     this.phase = "failed to handle Raft Ready";
     if (rd.softState && rd.softState.lead !== this.lead) {
       this.lead = rd.softState.lead;
       this.opts.onLeaderChange?.(this.lead, (rd.hardState ?? this.raw.status().hardState).term);
       if (this.lead !== None && this.retryQueue.length > 0) queueMicrotask(() => !this.stopped && this.flushProposals());
     }
-    this.readyLeader = (rd.softState?.raftState ?? this.raw.status().softState.raftState) === StateType.Leader;
-    if (this.readyLeader) this.opts.send(rd.messages);
+    const leader = (rd.softState?.raftState ?? this.raw.status().softState.raftState) === StateType.Leader;
+    if (leader) this.opts.send(rd.messages);
 
     // Nothing to persist or apply (heartbeats and their answers): no transaction, as etcd's WAL
     // Save writes nothing for an empty Ready.
-    if (!(rd.snapshot || rd.entries.length > 0 || rd.hardState || rd.committedEntries.length > 0)) return false;
-    const commitStart = this.env.monotonicMs();
-    const logSync = this.opts.logSync;
-    const deferred = logSync !== undefined && rd.mustSync && !rd.snapshot;
-    const synced = this.persist(rd, deferred);
-    if (!deferred) {
+    if (rd.snapshot || rd.entries.length > 0 || rd.hardState || rd.committedEntries.length > 0) {
+      const commitStart = this.env.monotonicMs();
+      const synced = this.persist(rd);
       this.opts.onCommitMs?.(this.env.monotonicMs() - commitStart, synced);
-      return false;
     }
-    this.flushing = true;
-    logSync.sync((error) => {
-      this.flushing = false;
-      if (this.stopped) return;
-      try {
-        // etcd's WAL Save (and its fsync) failing: "failed to save Raft hard state and entries".
-        this.phase = "failed to save Raft hard state and entries";
-        if (error) throw error;
-        this.opts.onCommitMs?.(this.env.monotonicMs() - commitStart, true);
-        this.finishReady(rd);
-      } catch (e) {
-        this.die(e);
-        return;
-      }
-      this.schedule();
-    });
-    return true;
-  }
 
-  /**
-   * Steps 3 to 5 of a Ready, once its commit is durable: a follower's messages, publishing what
-   * was applied, ReadIndex answers, advance(). Returns whether entries were applied.
-   */
-  private finishReady(rd: Ready): boolean {
     this.phase = "failed to deliver applied entries";
-    if (!this.readyLeader) this.opts.send(rd.messages);
+    if (!leader) this.opts.send(rd.messages);
     const appliedNow = this.opts.applier.committed();
     for (const rs of rd.readStates) {
       const key = Buffer.from(rs.requestCtx).toString("hex");
@@ -586,19 +536,18 @@ export class RaftDriver {
    * Step 2 of a Ready, in ONE SQLite transaction: installs its snapshot, appends its entries,
    * saves its hard state, has the state machine apply its committed entries (with the applied
    * index) and records a snapshot position when one is due. Returns whether the commit was
-   * fsynced (false: etcd's MustSync said it need not be, or `deferred`: the caller flushes it).
+   * fsynced (false: etcd's MustSync said it need not be).
    */
-  private persist(rd: Ready, deferred: boolean): boolean {
+  private persist(rd: Ready): boolean {
     const { db, storage, applier } = this.opts;
     const image = rd.snapshot ? attachSnapshotImage(db, rd.snapshot.metadata.index) : undefined;
     // etcd's MustSync: a Ready without new entries, term or vote (only a commit index and applied
     // entries, which a restart re-applies from the log) is committed without an fsync of its own;
     // the next synced commit makes it durable with everything before it (SQLite's WAL is in order).
     // (PRAGMA synchronous takes effect when prepared: run afresh each time, never as a cached statement.)
-    const relaxed = this.syncLevel >= SQLITE_SYNCHRONOUS_FULL && (deferred || (!rd.mustSync && !rd.snapshot));
+    const relaxed = this.syncLevel >= SQLITE_SYNCHRONOUS_FULL && !rd.mustSync && !rd.snapshot;
     if (relaxed) db.run("PRAGMA synchronous = NORMAL");
     let applied = applier.appliedIndex;
-    if (deferred) this.opts.logSync?.willCommit?.();
     try {
       db.transaction(() => {
         let snapshotNow = false;

@@ -53,15 +53,7 @@ export class SimMember implements Owner {
     const prng = new Prng(seed ^ 0x5bd1e995);
     this.env = new SimEnv(sched, this, seed, () => (sched.now < this.slowUntil ? 1 + prng.int(30) : 0));
     this.down = this.newDown();
-    const flushPrng = new Prng(seed ^ 0x3c6ef372);
-    this.flushDelayMs = () => (sched.now < this.slowUntil ? 1 + flushPrng.int(30) : flushPrng.int(3));
-    this.keepsUnflushed = () => flushPrng.chance(0.5);
   }
-
-  /** How long a flush of this member's log takes, ms (0-2; up to 30 while its disk is slow). */
-  readonly flushDelayMs: () => number;
-  /** Whether a power cut keeps a commit whose flush had not completed (the OS may have written it back). */
-  readonly keepsUnflushed: () => boolean;
 
   private newDown(): Promise<never> {
     const p = new Promise<never>((_, reject) => (this.fail = reject));
@@ -87,8 +79,6 @@ export interface SimClusterOptions {
   trace?: Trace;
   /** Disks that acknowledge before fsync (the broken member of the "can fail" test). */
   lazySync?: boolean;
-  /** Disks whose log flush reports success before the data is durable (the broken member of the second "can fail" test). */
-  lyingFlush?: boolean;
   /** Members' `requestTimeoutMs`, ms. */
   requestTimeoutMs?: number;
   /** Members' `--snapshot-count` (default 100,000: no snapshots in a run). */
@@ -144,7 +134,6 @@ export class SimCluster {
     const i = this.members.length + 1;
     const m = new SimMember(`n${i}`, `http://n${i}.sim:2380`, this.sched, this.prng.int(2 ** 31), join(this.root, `n${i}`));
     m.disk.lazySync = !!this.opts.lazySync;
-    m.disk.lyingFlush = !!this.opts.lyingFlush;
     this.members.push(m);
     return m;
   }
@@ -180,7 +169,6 @@ export class SimCluster {
       strictReconfigCheck: false,
       quotaBackendBytes: -1,
       env: m.env,
-      logSync: m.disk.logSync(m.env, m.flushDelayMs, m.keepsUnflushed),
       onFatal: (msg, fields) => {
         this.fatals.push(`${m.name}: ${msg} ${JSON.stringify(fields, (_, v) => (typeof v === "bigint" ? v.toString() : v))}`);
         this.trace(`${m.name} FATAL ${msg}`);

@@ -13,32 +13,18 @@
  * - `lazySync` (the deliberately broken member of the "can fail" test): commits reach the durable
  *   image only when {@link SimDisk.flush} runs (the OS writing back every few hundred ms), as
  *   with `synchronous=OFF` on a real disk: the member acknowledges writes that a crash then loses.
- * - The member's flush off the event loop ({@link SimDisk.logSync}, production's WAL fdatasync on
- *   the thread pool): the Ready commit it flushes is durable only once the flush completes, a
- *   task some ms later; a crash before that may lose it. `lyingFlush` (the broken member of the
- *   second "can fail" test): the flush reports success at once, and the commits become durable
- *   only once no commit followed them for the flush's time; a crash before loses them all.
  */
 import { Database } from "bun:sqlite";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createSchema } from "../storage/schema.ts";
-import type { LogSync } from "../storage/wal-sync.ts";
-import type { MemberEnv } from "../node/env.ts";
 
 export class SimDisk {
   private db: Database | undefined;
   /** Broken fsync: only {@link flush} makes commits durable. */
   lazySync = false;
-  /** Broken flush: reports success before the data is durable (see the module docstring). */
-  lyingFlush = false;
   /** With lazySync: the image as of the last flush (undefined: nothing flushed yet). */
   private flushed: Uint8Array | undefined;
-  /**
-   * A Ready commit whose flush has not completed: the image before it, and the connection's change
-   * count once it committed (a later commit of anything else fsyncs it along; see crash()).
-   */
-  private unsynced: { before: Uint8Array; changes?: number } | undefined;
 
   /** `dir`: this disk's directory (the member's data dir). */
   constructor(readonly dir: string) {}
@@ -74,35 +60,6 @@ export class SimDisk {
     this.db?.run("UPDATE temp.sim_fault SET armed = 1");
   }
 
-  /**
-   * The LogSync (server/storage/wal-sync.ts) of the member incarnation using this disk: a flush
-   * completes `delayMs()` ms later as a task of the member (dropped by a crash). A crash before it
-   * completes, with nothing else committed since, keeps the flushed commit when `keep()` says so
-   * (the OS wrote it back anyway) and loses it otherwise.
-   */
-  logSync(env: MemberEnv, delayMs: () => number, keep: () => boolean): LogSync {
-    this.keep = () => !this.lyingFlush && keep();
-    return {
-      willCommit: () => {
-        // A flush still pending (only with lyingFlush) keeps the older image: nothing after it is durable either.
-        if (!this.lazySync && this.db && !this.unsynced) this.unsynced = { before: this.db.serialize() };
-      },
-      sync: (done) => {
-        const pending = this.unsynced;
-        const changes = this.db ? totalChanges(this.db) : undefined;
-        if (pending) pending.changes = changes;
-        if (this.lyingFlush) done(null);
-        env.setTimeout(() => {
-          if (this.unsynced === pending && pending?.changes === changes) this.unsynced = undefined;
-          if (!this.lyingFlush) done(null);
-        }, this.lyingFlush ? 100 + delayMs() * 10 : delayMs());
-      },
-      close: () => {},
-    };
-  }
-
-  private keep: () => boolean = () => true;
-
   /** The OS wrote back everything committed so far (only matters with {@link lazySync}). */
   flush(): void {
     if (this.lazySync && this.db && !this.db.inTransaction) this.flushed = this.db.serialize();
@@ -116,19 +73,12 @@ export class SimDisk {
     const db = this.db;
     if (!db) return;
     this.db = undefined;
-    const unsynced = this.unsynced;
-    this.unsynced = undefined;
-    let lost: Uint8Array | undefined;
     try {
       if (db.inTransaction) db.run("ROLLBACK");
-      // The flushed commit is lost unless something committed after it (its fsync took the log
-      // along) or the OS happened to write it back.
-      if (unsynced?.changes !== undefined && totalChanges(db) === unsynced.changes && !this.keep()) lost = unsynced.before;
     } catch {
       // closed already by the member's own shutdown
     }
     db.close();
-    if (lost) writeFileSync(this.path, lost);
     if (this.lazySync) {
       rmSync(join(this.dir, "member"), { recursive: true, force: true });
       if (this.flushed) {
@@ -142,9 +92,4 @@ export class SimDisk {
   get backend(): Database | undefined {
     return this.db;
   }
-}
-
-/** Rows changed through `db` since it was opened (SQLite's total_changes()). */
-function totalChanges(db: Database): number {
-  return db.query<{ n: number }, []>("SELECT total_changes() AS n").get()!.n;
 }

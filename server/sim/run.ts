@@ -25,8 +25,6 @@ export interface SimOptions {
   trace?: boolean;
   /** The broken member of the "can fail" test: disks acknowledge before fsync. */
   lazySync?: boolean;
-  /** The broken member of the second "can fail" test: log flushes report success before the data is durable. */
-  lyingFlush?: boolean;
   /** Allow membership changes (default true). */
   memberChanges?: boolean;
 }
@@ -54,7 +52,6 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     size: 3,
     trace: log,
     lazySync: opts.lazySync,
-    lyingFlush: opts.lyingFlush,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     snapshotCount: snapshots ? 10 + snapPrng.int(40) : undefined,
     catchUpEntries: snapshots ? 5 + snapPrng.int(10) : undefined,
