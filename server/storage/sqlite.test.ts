@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { backendPath, DataDirLockedError, openBackend } from "./sqlite.ts";
@@ -60,6 +60,20 @@ describe("openBackend", () => {
     const db = openBackend(dataDir);
     expect(openInChild(dataDir)).toBe(`DataDirLockedError: data dir "${dataDir}" is in use by another etcd process`);
     db.close();
+    expect(openInChild(dataDir)).toBe("opened");
+  });
+
+  test("the data dir stays locked after the process opened and closed another descriptor of the file (a copy of it)", () => {
+    const dataDir = tempDataDir();
+    const db = openBackend(dataDir);
+    try {
+      // Closing any descriptor of the file drops the process's POSIX record locks, SQLite's among them.
+      copyFileSync(backendPath(dataDir), join(dataDir, "copy"));
+      closeSync(openSync(backendPath(dataDir), "r"));
+      expect(openInChild(dataDir)).toBe(`DataDirLockedError: data dir "${dataDir}" is in use by another etcd process`);
+    } finally {
+      db.close();
+    }
     expect(openInChild(dataDir)).toBe("opened");
   });
 

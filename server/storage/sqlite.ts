@@ -3,12 +3,14 @@
  *
  * Mirrors etcd's backend open (mvcc/backend/backend.go, etcdserver/server.go): the member
  * directory is created with mode 0700 and the data file is held exclusively by this process
- * for its whole life, the way bbolt's flock keeps a second etcd off the same data dir.
+ * for its whole life: a flock(2) on it, as bbolt takes (server/storage/flock.ts), and SQLite's
+ * own exclusive lock.
  */
 import { Database } from "bun:sqlite";
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createSchema } from "./schema.ts";
+import { tryLockFile, type FileLock } from "./flock.ts";
 
 /**
  * Thrown by {@link openBackend} when another process (or another open connection) already
@@ -60,6 +62,29 @@ export function touchDataDir(dataDir: string): void {
   }
 }
 
+/**
+ * The backend's connection, holding the data dir's flock (server/storage/flock.ts) until it is
+ * closed: SQLite's own exclusive lock alone is lost when the process closes any other descriptor
+ * of the file (a copy of it), and a second etcd could then open the same data dir.
+ */
+class LockedBackend extends Database {
+  constructor(
+    path: string,
+    private readonly lock: FileLock,
+  ) {
+    super(path, { create: true, readwrite: true });
+  }
+
+  /** Closes the connection, then releases the data dir's lock. */
+  override close(throwOnError?: boolean): void {
+    try {
+      super.close(throwOnError);
+    } finally {
+      this.lock.release();
+    }
+  }
+}
+
 /** True when a bun:sqlite error says the file is locked by someone else. */
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
@@ -70,6 +95,7 @@ function isBusy(err: unknown): boolean {
  * Opens (creating if needed) the backend of `dataDir` and returns the connection.
  *
  * - creates `<dataDir>/member/` with mode 0700 and the file with mode 0600 (like bbolt's file);
+ * - takes an exclusive flock on the file, released when the returned connection is closed;
  * - `locking_mode=EXCLUSIVE`, `auto_vacuum=INCREMENTAL` (new files), `journal_mode=WAL`, `synchronous=FULL`, `busy_timeout=0`;
  * - creates the schema (server/storage/schema.ts) in an immediate write transaction, which
  *   takes the file's exclusive lock and keeps it until `db.close()` or process exit.
@@ -81,7 +107,15 @@ function isBusy(err: unknown): boolean {
 export function openBackend(dataDir: string): Database {
   touchDataDir(dataDir);
   mkdirSync(join(dataDir, "member"), { recursive: true, mode: 0o700 });
-  const db = new Database(backendPath(dataDir), { create: true, readwrite: true });
+  const lock = tryLockFile(backendPath(dataDir));
+  if (!lock) throw new DataDirLockedError(dataDir);
+  let db: Database;
+  try {
+    db = new LockedBackend(backendPath(dataDir), lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   try {
     db.run("PRAGMA busy_timeout = 0");
     db.run("PRAGMA locking_mode = EXCLUSIVE");

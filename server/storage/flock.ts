@@ -1,0 +1,56 @@
+/**
+ * An exclusive flock(2) on a file, held through a descriptor of its own: the lock bbolt takes on
+ * etcd's db file (bolt.Open: `flock(fd, LOCK_EX|LOCK_NB)`), so a second etcd fails on it at once.
+ *
+ * Why not only SQLite's own lock: SQLite locks with POSIX record locks (fcntl), which a process
+ * loses, all of them, as soon as it closes ANY descriptor of the file, e.g. one that copied it
+ * (server/storage/backend-copy.ts), and SQLite would never notice. A flock belongs to its open
+ * file description and lasts until that one is closed; on Linux the two kinds do not interact.
+ * Node and Bun have no flock, so it is called in libc through Bun's FFI.
+ */
+import { closeSync, constants, openSync } from "node:fs";
+import { dlopen, FFIType, read } from "bun:ffi";
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+/** EWOULDBLOCK (= EAGAIN) on Linux: someone else holds the lock. */
+const EWOULDBLOCK = 11;
+
+let libc: ReturnType<typeof openLibc> | undefined;
+
+function openLibc() {
+  return dlopen("libc.so.6", {
+    flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    __errno_location: { args: [], returns: FFIType.ptr },
+  }).symbols;
+}
+
+/** A held lock; `release()` (idempotent) closes its descriptor and so ends it. */
+export interface FileLock {
+  release(): void;
+}
+
+/**
+ * Takes an exclusive flock on `path` (created empty, mode 0600, when missing) without waiting.
+ * Returns the lock, or undefined when another open file description holds one (another process,
+ * or another lock of this one). Throws open(2)'s error, or `flock <path>: errno <n>` for any
+ * other flock failure.
+ */
+export function tryLockFile(path: string): FileLock | undefined {
+  const c = (libc ??= openLibc());
+  const fd = openSync(path, constants.O_RDONLY | constants.O_CREAT, 0o600);
+  if (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+    const errno = read.i32(c.__errno_location()!, 0);
+    closeSync(fd);
+    if (errno === EWOULDBLOCK) return undefined;
+    throw new Error(`flock ${path}: errno ${errno}`);
+  }
+  let held = true;
+  return {
+    release() {
+      if (!held) return;
+      held = false;
+      closeSync(fd);
+    },
+  };
+}
