@@ -139,3 +139,21 @@ test("a held copy keeps the main file frozen after the copy until released; the 
     db.close();
   }
 });
+
+test("a copy leaves SQLite's own lock in place: a plain connection from another process still finds the file locked", async () => {
+  const db = filled("locked", 100, 100);
+  try {
+    await copyBackendFile(db, join(dir, "locked.copy"));
+    // Not through openBackend (its flock would answer first): what `etcdctl backup` and `migrate` meet.
+    const script = `
+      import { Database } from "bun:sqlite";
+      try { const d = new Database(process.argv[1]); d.run("BEGIN IMMEDIATE"); console.log("opened"); }
+      catch (e) { console.log(String(e.message)); }
+    `;
+    const child = Bun.spawnSync([process.execPath, "-e", script, db.filename], { stdout: "pipe", stderr: "pipe" });
+    expect(child.stdout.toString().trim()).toBe("database is locked");
+    expect(count(new Database(join(dir, "locked.copy"), { readonly: true }))).toBe(100);
+  } finally {
+    db.close();
+  }
+});

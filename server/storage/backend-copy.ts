@@ -6,9 +6,13 @@
  * connection can read it. Instead, the WAL is checkpointed into the main file once (bounded by
  * the auto-checkpoint size, about 4 MiB), then automatic checkpoints are switched off: from then
  * on every write goes to the WAL only and the main file is frozen at that point in time. The
- * frozen file is copied with the file system's own copy (`fs.promises.copyFile`, off the main
- * thread, no file data in the JS heap), and automatic checkpoints are switched back on. The WAL
- * grows by what is written during the copy and shrinks at the next checkpoint.
+ * frozen file is copied off the main thread (reads and writes on the thread pool, 2 MiB at a
+ * time) through the descriptor the data dir lock keeps open (server/storage/sqlite.ts
+ * backendDescriptor): opening and closing a descriptor of its own, as `fs.copyFile` does, would
+ * drop the process's POSIX locks on the file, SQLite's exclusive lock among them. A database not
+ * opened by openBackend (the simulation's disks) is copied with `fs.promises.copyFile`. Then
+ * automatic checkpoints are switched back on. The WAL grows by what is written during the copy
+ * and shrinks at the next checkpoint.
  *
  * {@link startBackendCopy} hands the freeze to its caller instead: it resolves once the file is
  * frozen, with the copy running, and the freeze lasts until the caller releases it, so the caller
@@ -20,8 +24,36 @@
  * {@link backendCopyRunning} to turn false first.
  */
 import type { Database } from "bun:sqlite";
-import { openSync, writeSync, closeSync } from "node:fs";
-import { copyFile, rm } from "node:fs/promises";
+import { fstatSync, openSync, read, writeSync, closeSync } from "node:fs";
+import { copyFile, open, rm } from "node:fs/promises";
+import { backendDescriptor } from "./sqlite.ts";
+
+/** Bytes read and written per step of a copy through a descriptor. */
+const COPY_CHUNK_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Copies the file open as `fd` (its size as of the call) to a new file `destPath` (mode 0600),
+ * without opening or closing any descriptor of it. Errors: read(2)/write(2)/open(2) errors;
+ * `signal`'s reason when aborted.
+ */
+async function copyFromDescriptor(fd: number, destPath: string, signal?: AbortSignal): Promise<void> {
+  const size = fstatSync(fd).size;
+  const buffer = Buffer.allocUnsafe(Math.min(COPY_CHUNK_BYTES, Math.max(size, 1)));
+  const out = await open(destPath, "w", 0o600);
+  try {
+    for (let pos = 0; pos < size; ) {
+      signal?.throwIfAborted();
+      const n = await new Promise<number>((resolve, reject) =>
+        read(fd, buffer, 0, Math.min(buffer.length, size - pos), pos, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))),
+      );
+      if (n === 0) throw new Error(`backend copy: the file ended at ${pos} of ${size} bytes`);
+      await out.write(buffer, 0, n, pos);
+      pos += n;
+    }
+  } finally {
+    await out.close();
+  }
+}
 
 /** SQLite's default `wal_autocheckpoint`, pages, restored after a copy. */
 const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
@@ -88,7 +120,8 @@ export function startBackendCopy(db: Database, destPath: string, signal?: AbortS
     };
     const copied = (async () => {
       try {
-        await copyFile(db.filename, destPath);
+        const source = backendDescriptor(db);
+        await (source === undefined ? copyFile(db.filename, destPath) : copyFromDescriptor(source, destPath, signal));
         signal?.throwIfAborted();
         const fd = openSync(destPath, "r+");
         try {

@@ -27,6 +27,12 @@ function openLibc() {
 
 /** A held lock; `release()` (idempotent) closes its descriptor and so ends it. */
 export interface FileLock {
+  /**
+   * The lock's read-only descriptor of the file, open until release(). Read the file through it
+   * rather than through a descriptor of your own: closing that one would drop the process's
+   * POSIX locks on the file (SQLite's).
+   */
+  readonly fd: number;
   release(): void;
 }
 
@@ -47,6 +53,7 @@ export function tryLockFile(path: string): FileLock | undefined {
   }
   let held = true;
   return {
+    fd,
     release() {
       if (!held) return;
       held = false;

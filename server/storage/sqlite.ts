@@ -70,7 +70,7 @@ export function touchDataDir(dataDir: string): void {
 class LockedBackend extends Database {
   constructor(
     path: string,
-    private readonly lock: FileLock,
+    readonly lock: FileLock,
   ) {
     super(path, { create: true, readwrite: true });
   }
@@ -83,6 +83,16 @@ class LockedBackend extends Database {
       this.lock.release();
     }
   }
+}
+
+/**
+ * A read-only descriptor of `db`'s file that stays open as long as `db` (the data dir lock's), for
+ * reading the file without opening it again: closing a descriptor of one's own would drop
+ * SQLite's POSIX lock on it, and with it what keeps `etcdctl backup`/`migrate` off a running
+ * member's data dir. Undefined for a connection not opened by {@link openBackend}.
+ */
+export function backendDescriptor(db: Database): number | undefined {
+  return db instanceof LockedBackend ? db.lock.fd : undefined;
 }
 
 /** True when a bun:sqlite error says the file is locked by someone else. */
