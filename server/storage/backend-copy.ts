@@ -6,8 +6,8 @@
  * connection can read it. Instead, the WAL is checkpointed into the main file once (bounded by
  * the auto-checkpoint size, about 4 MiB), then automatic checkpoints are switched off: from then
  * on every write goes to the WAL only and the main file is frozen at that point in time. The
- * frozen file is copied off the main thread (reads and writes on the thread pool, 2 MiB at a
- * time) through the descriptor the data dir lock keeps open (server/storage/sqlite.ts
+ * frozen file is copied off the main thread (Bun's native file copy on its thread pool) through
+ * the descriptor the data dir lock keeps open (server/storage/sqlite.ts
  * backendDescriptor): opening and closing a descriptor of its own, as `fs.copyFile` does, would
  * drop the process's POSIX locks on the file, SQLite's exclusive lock among them. A database not
  * opened by openBackend (the simulation's disks) is copied with `fs.promises.copyFile`. Then
@@ -24,35 +24,24 @@
  * {@link backendCopyRunning} to turn false first.
  */
 import type { Database } from "bun:sqlite";
-import { fstatSync, openSync, read, writeSync, closeSync } from "node:fs";
-import { copyFile, open, rm } from "node:fs/promises";
+import { chmodSync, fstatSync, openSync, writeSync, closeSync } from "node:fs";
+import { copyFile, rm } from "node:fs/promises";
 import { backendDescriptor } from "./sqlite.ts";
-
-/** Bytes read and written per step of a copy through a descriptor. */
-const COPY_CHUNK_BYTES = 2 * 1024 * 1024;
+import { rewind } from "./flock.ts";
 
 /**
- * Copies the file open as `fd` (its size as of the call) to a new file `destPath` (mode 0600),
- * without opening or closing any descriptor of it. Errors: read(2)/write(2)/open(2) errors;
- * `signal`'s reason when aborted.
+ * Copies the file open as `fd` to a new file `destPath` (mode 0600) with Bun's native file copy
+ * (copy_file_range on its thread pool), without opening or closing any descriptor of it. That
+ * copy reads from the descriptor's offset, so the offset is rewound first (copies of one
+ * database run one at a time) and the count checked. Errors: the copy's (e.g. ENOSPC), or
+ * `backend copy: copied <n> of <size> bytes`.
  */
-async function copyFromDescriptor(fd: number, destPath: string, signal?: AbortSignal): Promise<void> {
+async function copyFromDescriptor(fd: number, destPath: string): Promise<void> {
   const size = fstatSync(fd).size;
-  const buffer = Buffer.allocUnsafe(Math.min(COPY_CHUNK_BYTES, Math.max(size, 1)));
-  const out = await open(destPath, "w", 0o600);
-  try {
-    for (let pos = 0; pos < size; ) {
-      signal?.throwIfAborted();
-      const n = await new Promise<number>((resolve, reject) =>
-        read(fd, buffer, 0, Math.min(buffer.length, size - pos), pos, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))),
-      );
-      if (n === 0) throw new Error(`backend copy: the file ended at ${pos} of ${size} bytes`);
-      await out.write(buffer, 0, n, pos);
-      pos += n;
-    }
-  } finally {
-    await out.close();
-  }
+  rewind(fd);
+  const copied = await Bun.write(destPath, Bun.file(fd));
+  if (copied !== size) throw new Error(`backend copy: copied ${copied} of ${size} bytes`);
+  chmodSync(destPath, 0o600);
 }
 
 /** SQLite's default `wal_autocheckpoint`, pages, restored after a copy. */
@@ -121,7 +110,7 @@ export function startBackendCopy(db: Database, destPath: string, signal?: AbortS
     const copied = (async () => {
       try {
         const source = backendDescriptor(db);
-        await (source === undefined ? copyFile(db.filename, destPath) : copyFromDescriptor(source, destPath, signal));
+        await (source === undefined ? copyFile(db.filename, destPath) : copyFromDescriptor(source, destPath));
         signal?.throwIfAborted();
         const fd = openSync(destPath, "r+");
         try {

@@ -21,8 +21,18 @@ let libc: ReturnType<typeof openLibc> | undefined;
 function openLibc() {
   return dlopen("libc.so.6", {
     flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    lseek: { args: [FFIType.i32, FFIType.i64, FFIType.i32], returns: FFIType.i64 },
     __errno_location: { args: [], returns: FFIType.ptr },
   }).symbols;
+}
+
+/**
+ * Moves the file offset of `fd` (e.g. a lock's descriptor) back to the start, for a reader that
+ * reads from the current offset (Bun's file copy). Throws `lseek: errno <n>` on failure.
+ */
+export function rewind(fd: number): void {
+  const c = (libc ??= openLibc());
+  if (c.lseek(fd, 0, 0 /* SEEK_SET */) !== 0n) throw new Error(`lseek: errno ${read.i32(c.__errno_location()!, 0)}`);
 }
 
 /** A held lock; `release()` (idempotent) closes its descriptor and so ends it. */
