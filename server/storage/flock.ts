@@ -8,7 +8,7 @@
  * file description and lasts until that one is closed; on Linux the two kinds do not interact.
  * Node and Bun have no flock, so it is called in libc through Bun's FFI.
  */
-import { closeSync, constants, openSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, statSync } from "node:fs";
 import { dlopen, FFIType, read } from "bun:ffi";
 
 const LOCK_EX = 2;
@@ -17,6 +17,23 @@ const LOCK_NB = 4;
 const EWOULDBLOCK = 11;
 
 let libc: ReturnType<typeof openLibc> | undefined;
+
+/**
+ * The files (`dev:ino`) this process holds a lock on. A second lock of one is refused before a
+ * descriptor is opened: closing that descriptor after a failed flock would drop the process's
+ * POSIX locks on the file, those of the connection holding it included.
+ */
+const heldFiles = new Set<string>();
+
+/** `dev:ino` of `path`, undefined when it does not exist (stat(2): no descriptor opened). */
+function fileKey(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
 
 function openLibc() {
   return dlopen("libc.so.6", {
@@ -48,12 +65,14 @@ export interface FileLock {
 
 /**
  * Takes an exclusive flock on `path` (created empty, mode 0600, when missing) without waiting.
- * Returns the lock, or undefined when another open file description holds one (another process,
- * or another lock of this one). Throws open(2)'s error, or `flock <path>: errno <n>` for any
+ * Returns the lock, or undefined when another process holds one or this one does (then without
+ * opening the file: see heldFiles). Throws open(2)'s error, or `flock <path>: errno <n>` for any
  * other flock failure.
  */
 export function tryLockFile(path: string): FileLock | undefined {
   const c = (libc ??= openLibc());
+  const known = fileKey(path);
+  if (known !== undefined && heldFiles.has(known)) return undefined;
   const fd = openSync(path, constants.O_RDONLY | constants.O_CREAT, 0o600);
   if (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
     const errno = read.i32(c.__errno_location()!, 0);
@@ -61,12 +80,16 @@ export function tryLockFile(path: string): FileLock | undefined {
     if (errno === EWOULDBLOCK) return undefined;
     throw new Error(`flock ${path}: errno ${errno}`);
   }
+  const st = fstatSync(fd);
+  const key = `${st.dev}:${st.ino}`;
+  heldFiles.add(key);
   let held = true;
   return {
     fd,
     release() {
       if (!held) return;
       held = false;
+      heldFiles.delete(key);
       closeSync(fd);
     },
   };

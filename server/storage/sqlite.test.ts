@@ -77,13 +77,22 @@ describe("openBackend", () => {
     expect(openInChild(dataDir)).toBe("opened");
   });
 
-  test("a second open in the same process fails with DataDirLockedError", () => {
+  test("a second open in the same process fails with DataDirLockedError and leaves the first one's SQLite lock in place", () => {
     const dataDir = tempDataDir();
     const db = openBackend(dataDir);
     try {
       expect(() => openBackend(dataDir)).toThrow(DataDirLockedError);
+      // What `etcdctl backup` meets: SQLite's own lock, not the flock.
+      const script = `
+        import { Database } from "bun:sqlite";
+        try { new Database(process.argv[1]).run("BEGIN IMMEDIATE"); console.log("opened"); }
+        catch (e) { console.log(String(e.message)); }
+      `;
+      const child = Bun.spawnSync([process.execPath, "-e", script, backendPath(dataDir)], { stdout: "pipe", stderr: "pipe" });
+      expect(child.stdout.toString().trim()).toBe("database is locked");
     } finally {
       db.close();
     }
+    expect(() => openBackend(dataDir).close()).not.toThrow();
   });
 });
