@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { backendCopyRunning, copyBackendFile, startBackendCopy } from "./backend-copy.ts";
 import { defragment } from "./defrag.ts";
 import { openBackend } from "./sqlite.ts";
+import { beginImmediateInChild } from "./testing.ts";
 import { watchEventLoopGaps } from "../http/test-util.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "backend-copy-"));
@@ -145,13 +146,7 @@ test("a copy leaves SQLite's own lock in place: a plain connection from another 
   try {
     await copyBackendFile(db, join(dir, "locked.copy"));
     // Not through openBackend (its flock would answer first): what `etcdctl backup` and `migrate` meet.
-    const script = `
-      import { Database } from "bun:sqlite";
-      try { const d = new Database(process.argv[1]); d.run("BEGIN IMMEDIATE"); console.log("opened"); }
-      catch (e) { console.log(String(e.message)); }
-    `;
-    const child = Bun.spawnSync([process.execPath, "-e", script, db.filename], { stdout: "pipe", stderr: "pipe" });
-    expect(child.stdout.toString().trim()).toBe("database is locked");
+    expect(beginImmediateInChild(db.filename)).toBe("database is locked");
     expect(count(new Database(join(dir, "locked.copy"), { readonly: true }))).toBe(100);
   } finally {
     db.close();

@@ -6,17 +6,15 @@
  * loses, all of them, as soon as it closes ANY descriptor of the file, e.g. one that copied it
  * (server/storage/backend-copy.ts), and SQLite would never notice. A flock belongs to its open
  * file description and lasts until that one is closed; on Linux the two kinds do not interact.
- * Node and Bun have no flock, so it is called in libc through Bun's FFI.
+ * Node and Bun have no flock, so it is called in libc through Bun's FFI (server/runtime/libc.ts).
  */
 import { closeSync, constants, fstatSync, openSync, statSync } from "node:fs";
-import { dlopen, FFIType, read } from "bun:ffi";
+import { errno, libc } from "../runtime/libc.ts";
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 /** EWOULDBLOCK (= EAGAIN) on Linux: someone else holds the lock. */
 const EWOULDBLOCK = 11;
-
-let libc: ReturnType<typeof openLibc> | undefined;
 
 /**
  * The files (`dev:ino`) this process holds a lock on. A second lock of one is refused before a
@@ -25,22 +23,18 @@ let libc: ReturnType<typeof openLibc> | undefined;
  */
 const heldFiles = new Set<string>();
 
-/** `dev:ino` of `path`, undefined when it does not exist (stat(2): no descriptor opened). */
+/** The key of a file in {@link heldFiles}: `dev:ino` of its stat. */
+function inodeKey(st: { dev: number; ino: number }): string {
+  return `${st.dev}:${st.ino}`;
+}
+
+/** {@link inodeKey} of `path`, undefined when it does not exist (stat(2): no descriptor opened). */
 function fileKey(path: string): string | undefined {
   try {
-    const st = statSync(path);
-    return `${st.dev}:${st.ino}`;
+    return inodeKey(statSync(path));
   } catch {
     return undefined;
   }
-}
-
-function openLibc() {
-  return dlopen("libc.so.6", {
-    flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    lseek: { args: [FFIType.i32, FFIType.i64, FFIType.i32], returns: FFIType.i64 },
-    __errno_location: { args: [], returns: FFIType.ptr },
-  }).symbols;
 }
 
 /**
@@ -48,8 +42,7 @@ function openLibc() {
  * reads from the current offset (Bun's file copy). Throws `lseek: errno <n>` on failure.
  */
 export function rewind(fd: number): void {
-  const c = (libc ??= openLibc());
-  if (c.lseek(fd, 0, 0 /* SEEK_SET */) !== 0n) throw new Error(`lseek: errno ${read.i32(c.__errno_location()!, 0)}`);
+  if (libc().lseek(fd, 0, 0 /* SEEK_SET */) !== 0n) throw new Error(`lseek: errno ${errno()}`);
 }
 
 /** A held lock; `release()` (idempotent) closes its descriptor and so ends it. */
@@ -70,18 +63,16 @@ export interface FileLock {
  * other flock failure.
  */
 export function tryLockFile(path: string): FileLock | undefined {
-  const c = (libc ??= openLibc());
   const known = fileKey(path);
   if (known !== undefined && heldFiles.has(known)) return undefined;
   const fd = openSync(path, constants.O_RDONLY | constants.O_CREAT, 0o600);
-  if (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
-    const errno = read.i32(c.__errno_location()!, 0);
+  if (libc().flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+    const code = errno();
     closeSync(fd);
-    if (errno === EWOULDBLOCK) return undefined;
-    throw new Error(`flock ${path}: errno ${errno}`);
+    if (code === EWOULDBLOCK) return undefined;
+    throw new Error(`flock ${path}: errno ${code}`);
   }
-  const st = fstatSync(fd);
-  const key = `${st.dev}:${st.ino}`;
+  const key = inodeKey(fstatSync(fd));
   heldFiles.add(key);
   let held = true;
   return {

@@ -3,6 +3,7 @@ import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync, statSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { backendPath, DataDirLockedError, openBackend } from "./sqlite.ts";
+import { beginImmediateInChild, openBackendInChild } from "./testing.ts";
 
 const dirs: string[] = [];
 function tempDataDir(): string {
@@ -13,17 +14,6 @@ function tempDataDir(): string {
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-/** Runs openBackend on `dataDir` in a second bun process; returns what it printed. */
-function openInChild(dataDir: string): string {
-  const script = `
-    import { openBackend } from ${JSON.stringify(join(import.meta.dir, "sqlite.ts"))};
-    try { openBackend(process.argv[1]).close(); console.log("opened"); }
-    catch (e) { console.log(e.name + ": " + e.message); }
-  `;
-  const child = Bun.spawnSync([process.execPath, "-e", script, dataDir], { stdout: "pipe", stderr: "pipe" });
-  return child.stdout.toString().trim() || child.stderr.toString();
-}
 
 describe("openBackend", () => {
   test("creates <dir>/member/db with mode 0700 dir, WAL, synchronous FULL and the schema", () => {
@@ -58,9 +48,9 @@ describe("openBackend", () => {
   test("a second process cannot open a data dir in use, and can once it is closed", () => {
     const dataDir = tempDataDir();
     const db = openBackend(dataDir);
-    expect(openInChild(dataDir)).toBe(`DataDirLockedError: data dir "${dataDir}" is in use by another etcd process`);
+    expect(openBackendInChild(dataDir)).toBe(`DataDirLockedError: data dir "${dataDir}" is in use by another etcd process`);
     db.close();
-    expect(openInChild(dataDir)).toBe("opened");
+    expect(openBackendInChild(dataDir)).toBe("opened");
   });
 
   test("the data dir stays locked after the process opened and closed another descriptor of the file (a copy of it)", () => {
@@ -70,11 +60,11 @@ describe("openBackend", () => {
       // Closing any descriptor of the file drops the process's POSIX record locks, SQLite's among them.
       copyFileSync(backendPath(dataDir), join(dataDir, "copy"));
       closeSync(openSync(backendPath(dataDir), "r"));
-      expect(openInChild(dataDir)).toBe(`DataDirLockedError: data dir "${dataDir}" is in use by another etcd process`);
+      expect(openBackendInChild(dataDir)).toBe(`DataDirLockedError: data dir "${dataDir}" is in use by another etcd process`);
     } finally {
       db.close();
     }
-    expect(openInChild(dataDir)).toBe("opened");
+    expect(openBackendInChild(dataDir)).toBe("opened");
   });
 
   test("a second open in the same process fails with DataDirLockedError and leaves the first one's SQLite lock in place", () => {
@@ -83,13 +73,7 @@ describe("openBackend", () => {
     try {
       expect(() => openBackend(dataDir)).toThrow(DataDirLockedError);
       // What `etcdctl backup` meets: SQLite's own lock, not the flock.
-      const script = `
-        import { Database } from "bun:sqlite";
-        try { new Database(process.argv[1]).run("BEGIN IMMEDIATE"); console.log("opened"); }
-        catch (e) { console.log(String(e.message)); }
-      `;
-      const child = Bun.spawnSync([process.execPath, "-e", script, backendPath(dataDir)], { stdout: "pipe", stderr: "pipe" });
-      expect(child.stdout.toString().trim()).toBe("database is locked");
+      expect(beginImmediateInChild(backendPath(dataDir))).toBe("database is locked");
     } finally {
       db.close();
     }

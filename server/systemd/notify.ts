@@ -9,7 +9,8 @@
  * `NotifyAccess=main`. So the datagram is sent from this process through libc (socket,
  * connect, send, close) with Bun's FFI, as go-systemd does with DialUnix("unixgram").
  */
-import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { ptr } from "bun:ffi";
+import { errno as lastErrno, libc } from "../runtime/libc.ts";
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
@@ -29,18 +30,6 @@ const ERRNO_TEXT: Record<number, string> = {
   111: "connection refused",
 };
 
-let libc: ReturnType<typeof openLibc> | undefined;
-
-function openLibc() {
-  return dlopen("libc.so.6", {
-    socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-    send: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
-    close: { args: [FFIType.i32], returns: FFIType.i32 },
-    __errno_location: { args: [], returns: FFIType.ptr },
-  }).symbols;
-}
-
 /** The `sockaddr_un` of `name` (`@x` = abstract `\0x`) and its length, bytes. */
 function socketAddress(name: string): { addr: Uint8Array; length: number } {
   const path = new TextEncoder().encode(name.startsWith("@") ? `\0${name.slice(1)}` : name);
@@ -59,10 +48,10 @@ function socketAddress(name: string): { addr: Uint8Array; length: number } {
  */
 export function sdNotify(state: string, notifySocket: string | undefined = process.env.NOTIFY_SOCKET): boolean {
   if (!notifySocket) return false;
-  const c = (libc ??= openLibc());
+  const c = libc();
   const { addr, length } = socketAddress(notifySocket);
   const errno = () => {
-    const code = read.i32(c.__errno_location()!, 0);
+    const code = lastErrno();
     return ERRNO_TEXT[code] ?? `errno ${code}`;
   };
   const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
