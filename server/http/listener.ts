@@ -39,7 +39,9 @@ import { listenOnUrl, startsWithHttp2Preface, startsWithTlsHandshake } from "./c
 import { linkClientIdentity } from "../tls/client-identity.ts";
 import { isSecureRequest, markSecureConnection } from "./secure-connection.ts";
 import { createTlsAcceptor } from "../tls/tls-port.ts";
-import { v2KeysFastPath } from "./v2/mount.ts";
+import { v2KeysConnectionFastPath, v2KeysFastPath } from "./v2/mount.ts";
+import { serveHttp1Connection } from "./http1-fast-path.ts";
+import { allowsEveryHost } from "./host-whitelist.ts";
 import { isTlsInfoEmpty } from "../tls/tls-info.ts";
 
 /** grpc-go's allowance on top of `--max-request-bytes` for the receive limit (etcd's grpcOverheadBytes), bytes. */
@@ -106,6 +108,13 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
     hostWhitelist: cfg.hostWhitelist,
   });
   const h1 = http.createServer(handler);
+  // v2 keys writes answered off the connection when no Host check applies (it needs node:http's request).
+  const keysPath = allowsEveryHost(cfg.hostWhitelist ?? ["*"]) ? v2KeysConnectionFastPath(api, cfg.cors ?? ["*"]) : undefined;
+  const toH1 = (socket: net.Socket) => h1.emit("connection", socket);
+  const http1 = keysPath
+    ? (socket: net.Socket) =>
+        serveHttp1Connection(socket, { ...keysPath, handOff: toH1, keepAliveTimeoutSecs: Math.floor(h1.keepAliveTimeout / 1000), maxHeaderSize: 0 })
+    : toH1;
   const h2 = http2.createServer({}, handler);
   installUnaryStreamPath(h2, handler);
   h2.on("sessionError", (e) => log.debug("HTTP/2 session error", { error: e }));
@@ -153,7 +162,7 @@ export async function startClientListeners(cfg: ListenerConfig, api: EtcdServerA
           BULK_PATHS,
         );
       if (alpn === "h2") return toH2();
-      void startsWithHttp2Preface(socket).then((isH2) => (isH2 ? toH2() : h1.emit("connection", socket)));
+      void startsWithHttp2Preface(socket).then((isH2) => (isH2 ? toH2() : http1(socket)));
     };
     // etcd serves `http://` and `https://` URLs of one address on one port (cmux): group by host:port.
     const groups = new Map<string, string[]>();

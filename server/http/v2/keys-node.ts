@@ -10,6 +10,8 @@ import { answerKeys, type KeysAnswer, type KeysDeps } from "./keys.ts";
 import type { FormRequest } from "./form.ts";
 import { goMuxCleanPath } from "./clean-path.ts";
 import { ListenerCancellation } from "../../api/call-cancellation.ts";
+import type { FastAnswer, Http1FastPath } from "../http1-fast-path.ts";
+import { setCorsHeaders, type CorsOrigins } from "../cors.ts";
 
 const KEYS_PREFIX = "/v2/keys";
 
@@ -115,4 +117,26 @@ export function serveKeysOnNode(req: IncomingMessage, res: ServerResponse, deps:
     },
   );
   return true;
+}
+
+/**
+ * The `/v2/keys` writes of {@link isFastKeysTarget} as served straight off the connection
+ * (server/http/http1-fast-path.ts): the same answer as {@link serveKeysOnNode}, with the CORS
+ * headers etcd's access controller adds (rpc-handler.ts sets them for node:http), in node:http's
+ * order. The caller adds the connection parts (`handOff`, node:http's settings).
+ */
+export function keysFastPath(deps: KeysDeps, cors: CorsOrigins): Pick<Http1FastPath, "takes" | "answer"> {
+  return {
+    takes: (method, url) => isFastKeysTarget(method, url),
+    async answer(req, signal): Promise<FastAnswer> {
+      const form: FormRequest = { method: req.method, url: req.url, headers: { get: req.header }, text: async () => req.body };
+      const a = await answerKeys(form, deps, signal);
+      // A watch is a GET: never answered to the methods served here.
+      if ("watcher" in a) throw new Error("v2 keys fast path: unexpected watch");
+      const headers: [string, string][] = [];
+      setCorsHeaders({ setHeader: (name, value) => headers.push([name, value]) }, cors, req.header("origin") ?? undefined, false);
+      for (const name in a.headers) headers.push([name, a.headers[name]!]);
+      return { status: a.status, headers, body: a.body };
+    },
+  };
 }

@@ -10,7 +10,9 @@ import { serveMachines, serveMembers, type MembersDeps } from "./members.ts";
 import { serveStats, type StatsDeps } from "./stats.ts";
 import { redirectToCleanPath } from "./clean-path.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { serveKeysOnNode } from "./keys-node.ts";
+import { keysFastPath, serveKeysOnNode } from "./keys-node.ts";
+import type { Http1FastPath } from "../http1-fast-path.ts";
+import type { CorsOrigins } from "../cors.ts";
 
 /** The member's v2 side as the routes use it (EtcdNode provides it as `v2Http()`). */
 export type V2HttpDeps = KeysDeps & MembersDeps & StatsDeps;
@@ -47,4 +49,10 @@ export function v2KeysFastPath(api: EtcdServerApi & V2Capable): ((req: IncomingM
   const deps = api.v2Http?.();
   if (!deps) return undefined;
   return (req, res) => serveKeysOnNode(req, res, deps);
+}
+
+/** The `/v2/keys` writes answered straight off HTTP/1.1 connections when `api` serves v2 (server/http/http1-fast-path.ts). */
+export function v2KeysConnectionFastPath(api: EtcdServerApi & V2Capable, cors: CorsOrigins): Pick<Http1FastPath, "takes" | "answer"> | undefined {
+  const deps = api.v2Http?.();
+  return deps ? keysFastPath(deps, cors) : undefined;
 }
