@@ -125,11 +125,12 @@ describe("serveHttp1Connection", () => {
     expect(servedBy(text)).toEqual(["fast PUT /fast/slow", "fast PUT /fast/quick", "node GET /after"]);
   });
 
-  test("what it does not take goes to node:http: HTTP/1.0, Connection: close, no body, chunked, Expect, a bad request", async () => {
+  test("what it does not take goes to node:http: HTTP/1.0, Connection: close, no body, two Content-Types, chunked, a bad request", async () => {
     const port = await startServer(echo);
     expect(await exchange(port, ["PUT /fast/a HTTP/1.0\r\nContent-Length: 1\r\n\r\nz"], 1)).toContain("node PUT /fast/a z");
     expect(await exchange(port, [put("/fast/a", "z", "Connection: close\r\n")], 1)).toContain("node PUT /fast/a z");
     expect(await exchange(port, [put("/fast/a", "")], 1)).toContain("node PUT /fast/a");
+    expect(await exchange(port, [put("/fast/a", "z", "Content-Type: text/y\r\n")], 1)).toContain("node PUT /fast/a z");
     const chunked = "PUT /fast/a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n";
     expect(await exchange(port, [chunked], 1)).toContain("node PUT /fast/a z");
     const bad = await exchange(port, [put("/fast/a", "z", "Content-Length: 2\r\n")], 1);

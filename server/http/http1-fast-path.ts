@@ -103,20 +103,38 @@ function firstHeader(raw: readonly string[], name: string): string | null {
   return null;
 }
 
-/** How many times header `name` (lower case) appears. */
-function headerCount(raw: readonly string[], name: string): number {
-  let n = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) n++;
-  return n;
-}
-
-/** Whether a message's framing is one the fast path handles (see the module doc). */
+/**
+ * Whether a message's framing is one the fast path handles (see the module doc): one pass over
+ * its raw headers, each name lower-cased once.
+ */
 function simpleFraming(raw: readonly string[], major: number, minor: number, upgrade: boolean, keepAlive: boolean): boolean {
   if (major !== 1 || minor !== 1 || upgrade || !keepAlive) return false;
-  if (headerCount(raw, "content-length") !== 1 || firstHeader(raw, "transfer-encoding") !== null || firstHeader(raw, "expect") !== null) return false;
-  if (headerCount(raw, "content-type") > 1 || headerCount(raw, "origin") > 1) return false;
-  const length = Number(firstHeader(raw, "content-length"));
-  return Number.isInteger(length) && length > 0 && length <= FAST_PATH_MAX_BODY_BYTES;
+  let length = -1;
+  let contentTypes = 0;
+  let origins = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === "content-length") {
+      if (length !== -1) return false;
+      length = Number(raw[i + 1]);
+    } else if (name === "transfer-encoding" || name === "expect") return false;
+    else if (name === "content-type") contentTypes++;
+    else if (name === "origin") origins++;
+  }
+  return contentTypes <= 1 && origins <= 1 && Number.isInteger(length) && length > 0 && length <= FAST_PATH_MAX_BODY_BYTES;
+}
+
+/** The `Date` header's value, made again when the second changes. */
+let dateSecond = -1;
+let dateText = "";
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
 }
 
 /** The answer's bytes as node:http writes them for `res.end(body)` on a keep-alive connection. */
@@ -124,7 +142,7 @@ function answerText(a: FastAnswer, keepAliveTimeoutSecs: number): string {
   let out = `HTTP/1.1 ${a.status} ${STATUS_CODES[a.status] ?? "unknown"}\r\n`;
   for (const [name, value] of a.headers) out += `${name}: ${value}\r\n`;
   const body = a.body ?? "";
-  out += `Date: ${new Date().toUTCString()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${keepAliveTimeoutSecs}\r\n`;
+  out += `Date: ${httpDate()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${keepAliveTimeoutSecs}\r\n`;
   return out + `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n` + body;
 }
 
