@@ -5,7 +5,10 @@ import { serveHttp1Connection, type FastAnswer, type FastRequest } from "./http1
 import type { ListenerCancellation } from "../api/call-cancellation.ts";
 
 /** A port whose connections go through the fast path (taking `PUT /fast...`) in front of a node:http server. */
-async function startServer(answer: (req: FastRequest, signal: ListenerCancellation) => Promise<FastAnswer>) {
+async function startServer(
+  answer: (req: FastRequest, signal: ListenerCancellation) => Promise<FastAnswer>,
+  takes = (method: string, url: string) => method === "PUT" && url.startsWith("/fast"),
+) {
   const h1 = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -16,7 +19,7 @@ async function startServer(answer: (req: FastRequest, signal: ListenerCancellati
   });
   const server = net.createServer((socket) =>
     serveHttp1Connection(socket, {
-      takes: (method, url) => method === "PUT" && url.startsWith("/fast"),
+      takes,
       answer,
       handOff: (s) => h1.emit("connection", s),
       keepAliveTimeoutSecs: 5,
@@ -145,6 +148,13 @@ describe("serveHttp1Connection", () => {
     const text = await exchange(port, [put("/fast/fail", "a"), put("/fast/ok", "b")], 2);
     expect(text).toStartWith("HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=UTF-8\r\n");
     expect(servedBy(text)).toEqual(["fast PUT /fast/ok"]);
+  });
+
+  test("a request whose check throws goes to node:http (nothing escapes the parser's callback)", async () => {
+    const port = await startServer(echo, () => {
+      throw new Error("takes failed");
+    });
+    expect(servedBy(await exchange(port, [put("/fast/a", "z")], 1))).toEqual(["node PUT /fast/a"]);
   });
 
   test("the client going away aborts the answers it waits for", async () => {

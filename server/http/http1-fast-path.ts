@@ -187,7 +187,12 @@ export function serveHttp1Connection(socket: net.Socket, path: Http1FastPath): v
     m.url = url;
     m.rawHeaders = rawHeaders;
     m.headed = true;
-    m.taken = simpleFraming(rawHeaders, major, minor, upgrade, keepAlive) && path.takes(m.method, url, (name) => firstHeader(rawHeaders, name));
+    try {
+      m.taken = simpleFraming(rawHeaders, major, minor, upgrade, keepAlive) && path.takes(m.method, url, (name) => firstHeader(rawHeaders, name));
+    } catch {
+      // Thrown out of the parser, it would escape the socket's data event: node:http decides instead.
+      m.taken = false;
+    }
     return 0;
   };
   parser[HTTPParser.kOnBody] = (chunk: Buffer) => {
@@ -198,8 +203,15 @@ export function serveHttp1Connection(socket: net.Socket, path: Http1FastPath): v
     current = null;
   };
 
+  let parserClosed = false;
+  const closeParser = () => {
+    if (parserClosed) return;
+    parserClosed = true;
+    parser.close();
+  };
   const onClose = () => {
     for (const c of open) c.abort();
+    closeParser();
   };
 
   /** Once every answer given here is written: put the unanswered bytes back and hand over. */
@@ -210,7 +222,7 @@ export function serveHttp1Connection(socket: net.Socket, path: Http1FastPath): v
       socket.off("data", onData);
       socket.off("end", onEnd);
       socket.off("close", onClose);
-      parser.close();
+      closeParser();
       if (socket.destroyed) return;
       if (unanswered.length > 0) socket.unshift(unanswered.length === 1 ? unanswered[0]! : Buffer.concat(unanswered));
       unanswered = [];
