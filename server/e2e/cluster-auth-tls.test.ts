@@ -200,7 +200,7 @@ describe("peer mTLS + client mTLS + auth with JWT in a 3-member cluster", () => 
     const m = cluster.members[slot]!;
     const added = await ctlRetry([...asRoot, "member", "add", m.name, "--learner", `--peer-urls=${m.peerUrl}`], /unhealthy cluster/);
     expect(summary(added)).toMatchObject({ code: 0, errors: [] });
-    const memberId = /^Member ([0-9a-f]+) added/m.exec(added.stdout)![1]!;
+    const memberId = /^Member +([0-9a-f]+) added/m.exec(added.stdout)![1]!;
     const before = cluster.members.slice(0, 3).map((x) => x.proc!.log().length);
     const intruder = await startEtcd({
       name: m.name,
