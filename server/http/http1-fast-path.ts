@@ -218,6 +218,8 @@ export function serveHttp1Connection(socket: net.Socket, path: Http1FastPath): v
   const handOff = () => {
     if (handingOff) return;
     handingOff = true;
+    // Nothing more is read until node:http has the connection (the bytes kept stay bounded).
+    socket.pause();
     void written.then(() => {
       socket.off("data", onData);
       socket.off("end", onEnd);
