@@ -10,7 +10,9 @@
  * Each accepted (for TLS: handshaken) socket goes to a `node:http2` server when ALPN chose `h2`
  * or its first bytes are the HTTP/2 client preface (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`),
  * otherwise to a `node:http` server (`server.emit("connection", socket)`); both use one request
- * handler (server/http/rpc-handler.ts). HTTP/2 connections are handed over by h2-handover.ts:
+ * handler (server/http/rpc-handler.ts). With `--enable-v2` and the default `--host-whitelist`, an
+ * HTTP/1.x connection first goes through the fast path of server/http/http1-fast-path.ts, which
+ * answers `/v2/keys` writes itself and hands the connection to node:http at anything else. HTTP/2 connections are handed over by h2-handover.ts:
  * the socket itself, or, for grpc-go's `:authority: http://host:port` (accepted by Go's server),
  * through AuthorityRepairStream; a connection that opens with Maintenance.Snapshot through
  * InitialWindowRepairStream (window-repair.ts: otherwise Bun's server keeps the Go client's

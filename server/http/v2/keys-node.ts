@@ -4,6 +4,9 @@
  * (what `v2 set` spent most of its HTTP time on). The answer is the same as the hono route's:
  * both call {@link answerKeys} (server/http/v2/keys.ts). Everything else (reads, watches,
  * other methods, paths Go's mux would redirect, absolute-form targets) goes on to hono.
+ * Before node:http sees a connection, {@link keysFastPath} answers these writes straight off it
+ * (server/http/http1-fast-path.ts); what reaches this path are the writes on connections that
+ * fast path handed over, and all of them when `--host-whitelist` is set.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { answerKeys, type KeysAnswer, type KeysDeps } from "./keys.ts";
