@@ -51,8 +51,8 @@ export interface FastAnswer {
 
 /** What a connection's fast path is given. */
 export interface Http1FastPath {
-  /** Whether a request with this method and target (and headers, lower-cased names) is answered here. */
-  takes(method: string, url: string, header: (name: string) => string | null): boolean;
+  /** Whether a request with this method and target (framing already checked) is answered here. */
+  takes(method: string, url: string): boolean;
   /** Answers a taken request; `signal` is aborted when the connection closes first. A rejection answers 500. */
   answer(req: FastRequest, signal: ListenerCancellation): Promise<FastAnswer>;
   /** Gives the connection to node:http (`h1.emit("connection", socket)`), its unread bytes put back. */
@@ -188,7 +188,7 @@ export function serveHttp1Connection(socket: net.Socket, path: Http1FastPath): v
     m.rawHeaders = rawHeaders;
     m.headed = true;
     try {
-      m.taken = simpleFraming(rawHeaders, major, minor, upgrade, keepAlive) && path.takes(m.method, url, (name) => firstHeader(rawHeaders, name));
+      m.taken = simpleFraming(rawHeaders, major, minor, upgrade, keepAlive) && path.takes(m.method, url);
     } catch {
       // Thrown out of the parser, it would escape the socket's data event: node:http decides instead.
       m.taken = false;

@@ -130,7 +130,7 @@ export function serveKeysOnNode(req: IncomingMessage, res: ServerResponse, deps:
  */
 export function keysFastPath(deps: KeysDeps, cors: CorsOrigins): Pick<Http1FastPath, "takes" | "answer"> {
   return {
-    takes: (method, url) => isFastKeysTarget(method, url),
+    takes: isFastKeysTarget,
     async answer(req, signal): Promise<FastAnswer> {
       const form: FormRequest = { method: req.method, url: req.url, headers: { get: req.header }, text: async () => req.body };
       const a = await answerKeys(form, deps, signal);
